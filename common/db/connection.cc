@@ -1,0 +1,145 @@
+#include "common/db/connection.h"
+
+#include <pqxx/pqxx>
+#include <regex>
+
+#include <spdlog/spdlog.h>
+
+namespace chime::db {
+namespace {
+
+bool IsConnectionState(const std::string& sqlstate) {
+  // Class 08: connection exception; 57P01..03: server shutting down.
+  return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+}  // namespace
+
+struct Connection::Session {
+  explicit Session(const std::string& url) : conn(url) {}
+  pqxx::connection conn;
+};
+
+Result<void> ConnectionConfig::Validate() const {
+  if (url.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "database url: empty (set CHIME_DATABASE_URL or --database-url)");
+  }
+  if (reconnect.base.count() <= 0 || reconnect.cap < reconnect.base) {
+    return Fail(ErrorCode::kInvalidArgument, "database reconnect backoff: base must be > 0 and <= cap");
+  }
+  return {};
+}
+
+Connection::Connection(ConnectionConfig config, Clock& clock, Rng* rng)
+    : config_(std::move(config)), clock_(clock), rng_(rng) {
+  if (rng_ == nullptr) {
+    owned_rng_ = std::make_unique<DefaultRng>();
+    rng_ = owned_rng_.get();
+  }
+}
+
+Connection::~Connection() = default;
+
+bool Connection::connected() const { return conn_ != nullptr && conn_->conn.is_open(); }
+
+void Connection::Prepare(std::string name, std::string sql) {
+  for (const auto& [n, existing] : prepared_) {
+    if (n == name) {
+      if (existing != sql) std::abort();  // Two statements under one name: a bug.
+      return;
+    }
+  }
+  if (conn_) conn_->conn.prepare(name, sql);
+  prepared_.emplace_back(std::move(name), std::move(sql));
+}
+
+Result<void> Connection::Connect() { return EnsureConnected(); }
+
+Result<void> Connection::EnsureConnected() {
+  if (connected()) return {};
+  conn_.reset();
+  const auto now = clock_.SteadyNow();
+  if (failures_ > 0 && now < next_attempt_) {
+    return Fail(ErrorCode::kUnavailable, "database unavailable; next reconnect attempt pending");
+  }
+  try {
+    auto conn = std::make_unique<Session>(config_.url);
+    for (const auto& [name, sql] : prepared_) conn->conn.prepare(name, sql);
+    if (config_.statement_timeout.count() > 0) {
+      pqxx::nontransaction tx(conn->conn);
+      tx.exec("SET statement_timeout = " + std::to_string(config_.statement_timeout.count()));
+    }
+    conn_ = std::move(conn);
+    if (failures_ > 0) spdlog::info("database reconnected after {} failed attempts", failures_);
+    failures_ = 0;
+    return {};
+  } catch (...) {
+    Error error = MapCurrentException();
+    ++failures_;
+    next_attempt_ = now + BackoffDelay(config_.reconnect, failures_, *rng_);
+    if (error.code != ErrorCode::kInvalidArgument) error.code = ErrorCode::kUnavailable;
+    error.message = "cannot connect to database: " + error.message;
+    return std::unexpected(std::move(error));
+  }
+}
+
+Result<void> Connection::Run(const std::function<void(pqxx::connection_base&)>& fn) {
+  if (auto ok = EnsureConnected(); !ok) return ok;
+  try {
+    fn(conn_->conn);
+    return {};
+  } catch (...) {
+    Error error = MapCurrentException();
+    if (!conn_->conn.is_open() || error.code == ErrorCode::kUnavailable) {
+      // Drop the session; the next call reconnects once the backoff allows.
+      conn_.reset();
+      failures_ = std::max(failures_, 1);
+      next_attempt_ = clock_.SteadyNow() + BackoffDelay(config_.reconnect, failures_, *rng_);
+    }
+    return std::unexpected(std::move(error));
+  }
+}
+
+Error MapCurrentException() {
+  try {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    return {ErrorCode::kUnavailable, std::string("database connection lost: ") + e.what()};
+  } catch (const pqxx::in_doubt_error& e) {
+    return {ErrorCode::kUnavailable,
+            std::string("connection lost during commit; outcome unknown: ") + e.what()};
+  } catch (const pqxx::sql_error& e) {
+    const std::string state = e.sqlstate();
+    std::string message = e.what();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    if (IsConnectionState(state)) return {ErrorCode::kUnavailable, message};
+    if (state == "40001" || state == "40P01") return {ErrorCode::kRetryable, message};
+    if (state == "23505") return {ErrorCode::kAlreadyExists, message};
+    if (state.starts_with("22") || state == "23514" || state == "23502") {
+      return {ErrorCode::kInvalidArgument, message};
+    }
+    if (state == "42501") return {ErrorCode::kUnauthenticated, message};
+    return {ErrorCode::kInternal, message + " (sqlstate " + state + ")"};
+  } catch (const pqxx::usage_error& e) {
+    return {ErrorCode::kInternal, std::string("database usage error: ") + e.what()};
+  } catch (const pqxx::conversion_error& e) {
+    return {ErrorCode::kInternal, std::string("database conversion error: ") + e.what()};
+  } catch (const std::exception& e) {
+    return {ErrorCode::kInternal, e.what()};
+  } catch (...) {
+    return {ErrorCode::kInternal, "unknown exception"};
+  }
+}
+
+std::string RedactUrl(const std::string& url) {
+  // postgresql://user:secret@host -> postgresql://user:***@host
+  static const std::regex kUriPassword(R"(^([a-z]+://[^:/@]*):[^@]*@)");
+  // password=secret or password='se cret' in key=value strings and query params.
+  static const std::regex kKeyPassword(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*))");
+  std::string out = std::regex_replace(url, kUriPassword, "$1:***@");
+  return std::regex_replace(out, kKeyPassword, "$1***");
+}
+
+}  // namespace chime::db

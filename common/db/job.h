@@ -1,0 +1,219 @@
+// Plain job, run and parameter types of the job store. No libpqxx here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chime::db {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// Job states, as stored in jobs.state.
+enum class JobState {
+  kScheduled,  // Waiting for run_at.
+  kAvailable,  // Ready to claim.
+  kRunning,    // Claimed under a lease.
+  kRetryable,  // Failed; waits for its backoff (run_at), then claimable again.
+  kSucceeded,
+  kDiscarded,  // Failed permanently, out of attempts, unknown kind, or poison pill.
+  kCancelled,
+};
+std::string_view JobStateName(JobState state);
+std::optional<JobState> ParseJobState(std::string_view name);
+bool IsFinished(JobState state);
+
+// Outcome of one attempt, as stored in runs.outcome.
+enum class RunOutcome {
+  kSucceeded,
+  kPartial,       // Succeeded with a non-empty errors list.
+  kFailed,        // Failed; the job will be retried.
+  kDiscarded,     // Failed; the job will not be retried.
+  kCancelled,
+  kLeaseExpired,  // The worker vanished; the job was rescued.
+  kReleased,      // Handed back at shutdown; the attempt does not count.
+};
+std::string_view RunOutcomeName(RunOutcome outcome);
+std::optional<RunOutcome> ParseRunOutcome(std::string_view name);
+
+struct EnqueueParams {
+  std::string kind;
+  std::string queue = "default";
+  int priority = 0;                // 0 (first) .. 9 (last).
+  std::string payload = "{}";      // A JSON object or value, validated.
+  std::optional<TimePoint> run_at;  // Absolute time; wins over delay.
+  std::chrono::milliseconds delay{0};
+  int max_attempts = 20;
+  std::optional<std::chrono::milliseconds> timeout;  // Unset: the worker's default.
+  std::optional<std::string> unique_key;  // Unique per kind while the job is live.
+  std::optional<int64_t> parent_id;
+  bool dry_run = false;
+};
+
+struct EnqueueResult {
+  int64_t id = 0;
+  bool existing = false;  // True when a live job with the same unique key was returned.
+  JobState state = JobState::kAvailable;
+};
+
+struct ClaimParams {
+  std::string worker_id;
+  std::vector<std::string> queues{"default"};
+  int limit = 1;  // Claims at most this many; 1..1000.
+  std::chrono::milliseconds lease{std::chrono::seconds(30)};
+};
+
+struct Lease {
+  int64_t job_id = 0;
+  std::string token;  // UUID text.
+};
+
+struct ClaimedJob {
+  int64_t id = 0;
+  std::string kind;
+  std::string queue;
+  int priority = 0;
+  std::string payload;
+  int attempt = 0;  // 1 on the first attempt.
+  int max_attempts = 0;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int64_t> parent_id;
+  bool dry_run = false;
+  Lease lease;
+  TimePoint lease_expires_at;
+  TimePoint attempted_at;
+};
+
+// How an attempt ended, reported by the worker holding the lease.
+enum class CompletionKind {
+  kSucceeded,       // Errors list may be non-empty: a partial success.
+  kFailed,          // Retry with backoff unless out of attempts.
+  kFailedPermanent, // Discard now.
+  kCancelled,       // The handler honoured a cancel request.
+};
+
+struct Completion {
+  Lease lease;
+  CompletionKind kind = CompletionKind::kSucceeded;
+  int attempt = 0;                // The attempt being completed (for backoff).
+  std::string summary = "{}";     // JSON.
+  std::vector<std::string> errors;
+  std::string worker_id;
+};
+
+struct CompletionResult {
+  int64_t job_id = 0;
+  bool applied = false;  // False: the lease was lost; nothing changed.
+  std::optional<JobState> new_state;
+};
+
+struct HeartbeatResult {
+  std::vector<int64_t> extended;          // Leases still held, now extended.
+  std::vector<int64_t> lost;              // No longer running under that token.
+  std::vector<int64_t> cancel_requested;  // Held, but an operator asked to cancel.
+};
+
+struct RescueParams {
+  int max_rescues = 3;  // A job rescued more often than this is discarded.
+  int limit = 1000;     // Rows handled per call.
+};
+
+struct RescueResult {
+  std::vector<int64_t> rescued;    // Back to available/retryable.
+  std::vector<int64_t> discarded;  // Out of attempts or poison pills.
+};
+
+struct CleanupParams {
+  std::chrono::hours retention{24 * 7};
+  int batch_size = 1000;  // Rows per statement; each batch is its own transaction.
+  int max_batches = 1000;  // Bound on one call's work.
+};
+
+struct CleanupResult {
+  int64_t jobs_deleted = 0;
+  int64_t runs_deleted = 0;
+  bool more = false;  // True when max_batches stopped it before the end.
+};
+
+struct Run {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  int attempt = 0;
+  std::string worker_id;
+  TimePoint started_at;
+  TimePoint finished_at;
+  RunOutcome outcome = RunOutcome::kSucceeded;
+  std::string summary;
+  std::vector<std::string> errors;
+  bool dry_run = false;
+};
+
+struct Job {
+  int64_t id = 0;
+  std::string kind;
+  std::string queue;
+  int priority = 0;
+  JobState state = JobState::kAvailable;
+  std::string payload;
+  int attempt = 0;
+  int max_attempts = 0;
+  int rescue_count = 0;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::string> unique_key;
+  std::optional<int64_t> parent_id;
+  bool dry_run = false;
+  bool cancel_requested = false;
+  std::optional<std::string> worker_id;
+  TimePoint created_at;
+  TimePoint run_at;
+  std::optional<TimePoint> attempted_at;
+  std::optional<TimePoint> finished_at;
+  std::optional<std::string> last_error;
+};
+
+struct JobWithRuns {
+  Job job;
+  std::vector<Run> runs;  // Oldest first.
+};
+
+struct ListParams {
+  std::vector<JobState> states;  // Empty: all.
+  std::optional<std::string> kind;
+  std::optional<std::string> queue;
+  std::optional<TimePoint> since;  // created_at >= since
+  std::optional<TimePoint> until;  // created_at < until
+  std::optional<int64_t> before_id;  // Keyset cursor: ids below this (newest first).
+  int limit = 50;  // 1..1000.
+};
+
+struct JobPage {
+  std::vector<Job> jobs;  // Newest first.
+  std::optional<int64_t> next_before_id;  // Set when more rows may follow.
+};
+
+struct StatsRow {
+  std::string queue;
+  std::string kind;
+  JobState state = JobState::kAvailable;
+  int64_t count = 0;
+};
+
+struct QueueDepth {
+  std::string queue;
+  int64_t ready = 0;  // Claimable now.
+  std::chrono::milliseconds oldest_ready_age{0};
+};
+
+struct Stats {
+  std::vector<StatsRow> rows;       // Every (queue, kind, state) with count > 0.
+  std::vector<QueueDepth> queues;   // Ready work per queue.
+};
+
+enum class CancelOutcome {
+  kCancelled,         // It was not running; now cancelled.
+  kCancelRequested,   // Running; its worker is asked to stop.
+};
+
+}  // namespace chime::db

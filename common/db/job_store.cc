@@ -1,0 +1,673 @@
+#include "common/db/job_store.h"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "common/db/job_store_sql.h"
+#include "common/db/pg_array.h"
+#include "common/db/row_reader.h"
+
+namespace chime::db {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kMaxClaim = 1000;
+constexpr int kMaxListLimit = 1000;
+constexpr size_t kMaxUniqueKeyBytes = 512;
+
+bool ValidName(const std::string& s) {
+  static const std::regex kName("^[A-Za-z0-9_.:-]{1,128}$");
+  return std::regex_match(s, kName);
+}
+
+// True when `s` is well-formed UTF-8 with no NUL byte.
+bool ValidText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    int extra = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;  // Truncated sequence.
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// PostgreSQL's jsonb refuses \u0000 inside strings.
+bool JsonHasNul(const nlohmann::json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      if (key.find('\0') != std::string::npos || JsonHasNul(value)) return true;
+    }
+  }
+  if (j.is_array()) {
+    for (const auto& value : j) {
+      if (JsonHasNul(value)) return true;
+    }
+  }
+  return false;
+}
+
+// Makes an arbitrary handler-provided string storable: invalid UTF-8 bytes
+// become U+FFFD and NUL becomes "\0", so errors are never lost to encoding.
+std::string SanitizeText(std::string_view s) {
+  if (ValidText(s)) return std::string(s);
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    // Find the longest valid prefix starting here (1..4 bytes).
+    bool ok = false;
+    for (size_t len = 1; len <= 4 && i + len <= s.size(); ++len) {
+      if (ValidText(s.substr(i, len))) {
+        out.append(s.substr(i, len));
+        i += len;
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) {
+      out += (s[i] == '\0') ? "\\0" : "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// A handler's summary: valid JSON stays, anything else is kept as a string.
+std::string SanitizeSummary(const std::string& summary) {
+  if (summary.empty()) return "{}";
+  auto parsed = nlohmann::json::parse(summary, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_discarded() && !JsonHasNul(parsed)) return summary;
+  return nlohmann::json(SanitizeText(summary)).dump();
+}
+
+std::string ErrorsJson(const std::vector<std::string>& errors) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& e : errors) arr.push_back(SanitizeText(e));
+  return arr.dump();
+}
+
+bool ValidUuid(const std::string& s) {
+  static const std::regex kUuid("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+  return std::regex_match(s, kUuid);
+}
+
+std::optional<int64_t> RunAtMicros(const EnqueueParams& p) {
+  if (!p.run_at) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::microseconds>(p.run_at->time_since_epoch()).count();
+}
+
+std::optional<int> TimeoutMs(const std::optional<milliseconds>& t) {
+  if (!t) return std::nullopt;
+  return static_cast<int>(t->count());
+}
+
+const char* HowName(CompletionKind kind) {
+  switch (kind) {
+    case CompletionKind::kSucceeded: return "succeeded";
+    case CompletionKind::kFailed: return "failed";
+    case CompletionKind::kFailedPermanent: return "failed_permanent";
+    case CompletionKind::kCancelled: return "cancelled";
+  }
+  return "failed";
+}
+
+JobState StateOf(const pqxx::field& f) {
+  auto s = ParseJobState(f.c_str());
+  if (!s) throw std::runtime_error(std::string("unknown job state in database: ") + f.c_str());
+  return *s;
+}
+
+}  // namespace
+
+Result<void> JobStoreConfig::Validate() const {
+  if (max_payload_bytes == 0) {
+    return Fail(ErrorCode::kInvalidArgument, "max_payload_bytes: must be > 0");
+  }
+  if (retry_backoff.base.count() <= 0 || retry_backoff.cap < retry_backoff.base) {
+    return Fail(ErrorCode::kInvalidArgument, "retry_backoff: base must be > 0 and <= cap");
+  }
+  if (retry_backoff.jitter < 0 || retry_backoff.jitter > 1) {
+    return Fail(ErrorCode::kInvalidArgument, "retry_backoff.jitter: must be within [0, 1]");
+  }
+  return {};
+}
+
+Result<void> ValidateEnqueue(const EnqueueParams& p, size_t max_payload_bytes) {
+  if (!ValidName(p.kind)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
+  if (!ValidName(p.queue)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
+  if (p.priority < 0 || p.priority > 9) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "priority: " + std::to_string(p.priority) + " is out of range 0-9");
+  }
+  if (p.max_attempts < 1 || p.max_attempts > 1000) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "max_attempts: " + std::to_string(p.max_attempts) + " is out of range 1-1000");
+  }
+  if (p.delay.count() < 0) return Fail(ErrorCode::kInvalidArgument, "delay: must not be negative");
+  if (p.timeout && (p.timeout->count() <= 0 || p.timeout->count() > INT32_MAX)) {
+    return Fail(ErrorCode::kInvalidArgument, "timeout: must be between 1 ms and 24 days");
+  }
+  if (p.unique_key) {
+    if (p.unique_key->empty() || p.unique_key->size() > kMaxUniqueKeyBytes) {
+      return Fail(ErrorCode::kInvalidArgument, "unique_key: must be 1-512 bytes");
+    }
+    if (!ValidText(*p.unique_key)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "unique_key: must be valid UTF-8 without NUL bytes");
+    }
+  }
+  if (p.parent_id && *p.parent_id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "parent_id: must be a positive job id");
+  }
+  if (p.payload.size() > max_payload_bytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "payload: " + std::to_string(p.payload.size()) + " bytes exceeds the limit of " +
+                    std::to_string(max_payload_bytes));
+  }
+  if (!ValidText(p.payload)) {
+    return Fail(ErrorCode::kInvalidArgument, "payload: must be valid UTF-8 without NUL bytes");
+  }
+  auto parsed = nlohmann::json::parse(p.payload, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "payload: not valid JSON");
+  if (JsonHasNul(parsed)) {
+    return Fail(ErrorCode::kInvalidArgument, "payload: strings must not contain \\u0000");
+  }
+  return {};
+}
+
+JobStore::JobStore(Connection& conn, JobStoreConfig config, Rng* rng)
+    : conn_(conn), config_(std::move(config)), rng_(rng) {
+  if (rng_ == nullptr) {
+    owned_rng_ = std::make_unique<DefaultRng>();
+    rng_ = owned_rng_.get();
+  }
+  // The hot path runs prepared: parsed and planned once per session.
+  conn_.Prepare("chime_insert_one", sql::kInsertOne);
+  conn_.Prepare("chime_insert_many", sql::kInsertMany);
+  conn_.Prepare("chime_claim_one_queue", sql::kClaimOneQueue);
+  conn_.Prepare("chime_claim_many_queues", sql::kClaimManyQueues);
+  conn_.Prepare("chime_heartbeat", sql::kHeartbeat);
+  conn_.Prepare("chime_complete", sql::kComplete);
+  conn_.Prepare("chime_release", sql::kRelease);
+}
+
+JobStore::~JobStore() = default;
+
+Result<EnqueueResult> JobStore::JobInsert(const EnqueueParams& p) {
+  if (auto ok = ValidateEnqueue(p, config_.max_payload_bytes); !ok) return std::unexpected(ok.error());
+  EnqueueResult out;
+  bool found = false;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    // A live holder of the key may finish between our INSERT and SELECT;
+    // then the INSERT succeeds on the next round. Bounded: each round either
+    // inserts or sees a holder, unless holders keep finishing in between.
+    for (int round = 0; round < 10 && !found; ++round) {
+      auto r = tx.exec_prepared("chime_insert_one", p.kind, p.queue, p.priority, p.payload,
+                              RunAtMicros(p), static_cast<int64_t>(p.delay.count()),
+                              p.max_attempts, TimeoutMs(p.timeout), p.unique_key, p.parent_id,
+                              p.dry_run);
+      if (!r.empty()) {
+        out = {r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
+        found = true;
+        break;
+      }
+      auto existing = tx.exec_params(sql::kSelectLiveUnique, p.kind, *p.unique_key);
+      if (!existing.empty()) {
+        out = {existing[0][0].as<int64_t>(), true, StateOf(existing[0][1])};
+        found = true;
+      }
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (!found) return Fail(ErrorCode::kRetryable, "unique key kept changing hands; retry");
+  return out;
+}
+
+Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const EnqueueParams> params) {
+  if (params.empty()) return std::vector<EnqueueResult>{};
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (auto ok = ValidateEnqueue(params[i], config_.max_payload_bytes); !ok) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "job " + std::to_string(i) + ": " + ok.error().message);
+    }
+  }
+  PgArrayBuilder kinds, queues, priorities, payloads, run_ats, delays, attempts, timeouts, keys,
+      parents, dry_runs;
+  for (const auto& p : params) {
+    kinds.AddText(p.kind);
+    queues.AddText(p.queue);
+    priorities.AddInt(p.priority);
+    payloads.AddText(p.payload);
+    run_ats.AddOptionalInt(RunAtMicros(p));
+    delays.AddInt(p.delay.count());
+    attempts.AddInt(p.max_attempts);
+    timeouts.AddOptionalInt(TimeoutMs(p.timeout));
+    keys.AddOptionalText(p.unique_key);
+    parents.AddOptionalInt(p.parent_id);
+    dry_runs.AddBool(p.dry_run);
+  }
+  const std::string a_kinds = kinds.Finish(), a_queues = queues.Finish(),
+                    a_prio = priorities.Finish(), a_payloads = payloads.Finish(),
+                    a_run_ats = run_ats.Finish(), a_delays = delays.Finish(),
+                    a_attempts = attempts.Finish(), a_timeouts = timeouts.Finish(),
+                    a_keys = keys.Finish(), a_parents = parents.Finish(),
+                    a_dry = dry_runs.Finish();
+
+  std::vector<EnqueueResult> out(params.size());
+  std::vector<bool> resolved(params.size(), false);
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_prepared("chime_insert_many", a_kinds, a_queues, a_prio, a_payloads, a_run_ats,
+                            a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry);
+    // Keyed rows match by (kind, key); the rest by position, since ids
+    // ascend in input order within the statement.
+    std::map<std::pair<std::string, std::string>, EnqueueResult> keyed;
+    std::vector<EnqueueResult> plain;
+    for (const auto& row : r) {
+      EnqueueResult e{row[0].as<int64_t>(), false, StateOf(row[1])};
+      if (row[3].is_null()) {
+        plain.push_back(e);
+      } else {
+        keyed[{row[2].c_str(), row[3].c_str()}] = e;
+      }
+    }
+    std::sort(plain.begin(), plain.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    size_t next_plain = 0;
+    PgArrayBuilder miss_kinds, miss_keys;
+    bool any_missing = false;
+    std::map<std::pair<std::string, std::string>, bool> claimed_by_batch;
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& p = params[i];
+      if (!p.unique_key) {
+        if (next_plain >= plain.size()) throw std::runtime_error("insert returned too few rows");
+        out[i] = plain[next_plain++];
+        resolved[i] = true;
+        continue;
+      }
+      auto key = std::make_pair(p.kind, *p.unique_key);
+      auto it = keyed.find(key);
+      if (it != keyed.end()) {
+        out[i] = it->second;
+        out[i].existing = claimed_by_batch[key];  // A later duplicate in the batch.
+        claimed_by_batch[key] = true;
+        resolved[i] = true;
+      } else {
+        miss_kinds.AddText(p.kind);
+        miss_keys.AddText(*p.unique_key);
+        any_missing = true;
+      }
+    }
+    if (!any_missing) return;
+    auto existing = tx.exec_params(sql::kSelectLiveUniqueMany, miss_kinds.Finish(), miss_keys.Finish());
+    std::map<std::pair<std::string, std::string>, EnqueueResult> holders;
+    for (const auto& row : existing) {
+      holders[{row[2].c_str(), row[3].c_str()}] = {row[0].as<int64_t>(), true, StateOf(row[1])};
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (resolved[i]) continue;
+      auto it = holders.find({params[i].kind, *params[i].unique_key});
+      if (it != holders.end()) {
+        out[i] = it->second;
+        resolved[i] = true;
+      }
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  // Holders that finished in between: insert those one by one.
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (resolved[i]) continue;
+    auto one = JobInsert(params[i]);
+    if (!one) return std::unexpected(one.error());
+    out[i] = *one;
+  }
+  return out;
+}
+
+Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
+  if (params.limit < 1 || params.limit > kMaxClaim) {
+    return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
+  }
+  if (params.queues.empty()) return Fail(ErrorCode::kInvalidArgument, "queues: empty");
+  for (const auto& q : params.queues) {
+    if (!ValidName(q)) return Fail(ErrorCode::kInvalidArgument, "queues: invalid name");
+  }
+  if (params.lease.count() <= 0) return Fail(ErrorCode::kInvalidArgument, "lease: must be > 0");
+  std::vector<ClaimedJob> jobs;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    pqxx::result r;
+    const auto lease_ms = static_cast<int64_t>(params.lease.count());
+    if (params.queues.size() == 1) {
+      r = tx.exec_prepared("chime_claim_one_queue", params.queues[0], params.limit, lease_ms,
+                         params.worker_id);
+    } else {
+      PgArrayBuilder queues;
+      for (const auto& q : params.queues) queues.AddText(q);
+      r = tx.exec_prepared("chime_claim_many_queues", queues.Finish(), params.limit, lease_ms,
+                         params.worker_id);
+    }
+    jobs.reserve(r.size());
+    for (const auto& row : r) jobs.push_back(ReadClaimedJob(row));
+  });
+  if (!ran) return std::unexpected(ran.error());
+  // RETURNING order is unspecified; hand jobs out in claim order.
+  std::sort(jobs.begin(), jobs.end(), [](const ClaimedJob& a, const ClaimedJob& b) {
+    return std::tie(a.priority, a.attempted_at, a.id) < std::tie(b.priority, b.attempted_at, b.id);
+  });
+  return jobs;
+}
+
+Result<HeartbeatResult> JobStore::JobsHeartbeat(std::span<const Lease> leases,
+                                                milliseconds extension) {
+  HeartbeatResult out;
+  if (leases.empty()) return out;
+  if (extension.count() <= 0) return Fail(ErrorCode::kInvalidArgument, "extension: must be > 0");
+  PgArrayBuilder ids, tokens;
+  std::vector<int64_t> asked;
+  for (const auto& l : leases) {
+    if (!ValidUuid(l.token)) {
+      out.lost.push_back(l.job_id);  // A malformed token cannot hold any lease.
+      continue;
+    }
+    ids.AddInt(l.job_id);
+    tokens.AddText(l.token);
+    asked.push_back(l.job_id);
+  }
+  if (asked.empty()) return out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_prepared("chime_heartbeat", ids.Finish(), tokens.Finish(),
+                            static_cast<int64_t>(extension.count()));
+    for (const auto& row : r) {
+      const auto id = row[0].as<int64_t>();
+      out.extended.push_back(id);
+      if (row[1].as<bool>()) out.cancel_requested.push_back(id);
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  std::sort(out.extended.begin(), out.extended.end());
+  for (auto id : asked) {
+    if (!std::binary_search(out.extended.begin(), out.extended.end(), id)) out.lost.push_back(id);
+  }
+  return out;
+}
+
+Result<std::vector<CompletionResult>> JobStore::JobsCompleteIfLeased(
+    std::span<const Completion> completions) {
+  std::vector<CompletionResult> out;
+  if (completions.empty()) return out;
+  PgArrayBuilder ids, tokens, hows, delays, summaries, errors, workers;
+  for (const auto& c : completions) {
+    out.push_back({c.lease.job_id, false, std::nullopt});
+    if (!ValidUuid(c.lease.token)) continue;
+    ids.AddInt(c.lease.job_id);
+    tokens.AddText(c.lease.token);
+    hows.AddText(HowName(c.kind));
+    delays.AddInt(c.kind == CompletionKind::kFailed
+                      ? BackoffDelay(config_.retry_backoff, c.attempt, *rng_).count()
+                      : 0);
+    summaries.AddText(SanitizeSummary(c.summary));
+    errors.AddText(ErrorsJson(c.errors));
+    workers.AddText(SanitizeText(c.worker_id));
+  }
+  std::map<int64_t, JobState> applied;
+  auto ran = conn_.Run([&](pqxx::connection_base& conn) {
+    pqxx::nontransaction tx(conn);
+    auto r = tx.exec_prepared("chime_complete", ids.Finish(), tokens.Finish(), hows.Finish(),
+                            delays.Finish(), summaries.Finish(), errors.Finish(),
+                            workers.Finish());
+    for (const auto& row : r) applied[row[0].as<int64_t>()] = StateOf(row[1]);
+  });
+  if (!ran) return std::unexpected(ran.error());
+  for (auto& res : out) {
+    auto it = applied.find(res.job_id);
+    if (it != applied.end()) {
+      res.applied = true;
+      res.new_state = it->second;
+      applied.erase(it);  // A job listed twice applies once.
+    }
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> JobStore::JobsReleaseIfLeased(std::span<const Lease> leases,
+                                                           const std::string& worker_id) {
+  std::vector<int64_t> released;
+  PgArrayBuilder ids, tokens;
+  bool any = false;
+  for (const auto& l : leases) {
+    if (!ValidUuid(l.token)) continue;
+    ids.AddInt(l.job_id);
+    tokens.AddText(l.token);
+    any = true;
+  }
+  if (!any) return released;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_prepared("chime_release", ids.Finish(), tokens.Finish(), SanitizeText(worker_id));
+    for (const auto& row : r) released.push_back(row[0].as<int64_t>());
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return released;
+}
+
+Result<RescueResult> JobStore::JobsRescue(const RescueParams& params) {
+  if (params.max_rescues < 0) return Fail(ErrorCode::kInvalidArgument, "max_rescues: must be >= 0");
+  if (params.limit < 1) return Fail(ErrorCode::kInvalidArgument, "limit: must be >= 1");
+  RescueResult out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_params(sql::kRescue, params.max_rescues, params.limit);
+    for (const auto& row : r) {
+      const auto state = StateOf(row[1]);
+      (IsFinished(state) ? out.discarded : out.rescued).push_back(row[0].as<int64_t>());
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
+Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
+  if (params.batch_size < 1 || params.max_batches < 1) {
+    return Fail(ErrorCode::kInvalidArgument, "batch_size and max_batches: must be >= 1");
+  }
+  CleanupResult out;
+  const auto retention_s =
+      static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(params.retention).count());
+  int batches = 0;
+  for (const char* statement : {sql::kCleanupJobs, sql::kCleanupRuns}) {
+    int64_t& counter = statement == sql::kCleanupJobs ? out.jobs_deleted : out.runs_deleted;
+    while (true) {
+      if (batches >= params.max_batches) {
+        out.more = true;
+        return out;
+      }
+      int64_t deleted = 0;
+      auto ran = conn_.Run([&](pqxx::connection_base& c) {
+        pqxx::nontransaction tx(c);
+        deleted = tx.exec_params(statement, retention_s, params.batch_size).affected_rows();
+      });
+      if (!ran) return std::unexpected(ran.error());
+      ++batches;
+      counter += deleted;
+      if (deleted < params.batch_size) break;
+    }
+  }
+  return out;
+}
+
+Result<CancelOutcome> JobStore::JobCancel(int64_t id) {
+  std::optional<CancelOutcome> outcome;
+  std::optional<JobState> found;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT state FROM chime.jobs WHERE id = $1 FOR UPDATE", id);
+    if (r.empty()) return;
+    found = StateOf(r[0][0]);
+    if (IsFinished(*found)) return;
+    if (*found == JobState::kRunning) {
+      tx.exec_params("UPDATE chime.jobs SET cancel_requested = true WHERE id = $1", id);
+      outcome = CancelOutcome::kCancelRequested;
+    } else {
+      tx.exec_params(
+          "UPDATE chime.jobs SET state = 'cancelled', finished_at = now(), "
+          "last_error = 'cancelled by an operator' WHERE id = $1",
+          id);
+      outcome = CancelOutcome::kCancelled;
+    }
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (!found) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+  if (!outcome) {
+    return Fail(ErrorCode::kFailedPrecondition, "job " + std::to_string(id) + " already " +
+                                                    std::string(JobStateName(*found)));
+  }
+  return *outcome;
+}
+
+Result<Job> JobStore::JobRetry(int64_t id) {
+  std::optional<JobState> found;
+  std::optional<Job> job;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT state FROM chime.jobs WHERE id = $1 FOR UPDATE", id);
+    if (r.empty()) return;
+    found = StateOf(r[0][0]);
+    if (*found == JobState::kRunning || *found == JobState::kSucceeded) return;
+    auto updated = tx.exec_params(
+        std::string("UPDATE chime.jobs SET state = 'available', run_at = now(), "
+                    "finished_at = NULL, cancel_requested = false, "
+                    "max_attempts = greatest(max_attempts, attempt + 1) "
+                    "WHERE id = $1 RETURNING ") +
+            sql::kJobColumns,
+        id);
+    job = ReadJob(updated[0]);
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (!found) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+  if (!job) {
+    return Fail(ErrorCode::kFailedPrecondition, "job " + std::to_string(id) + " is " +
+                                                    std::string(JobStateName(*found)) +
+                                                    "; only pending or failed jobs can be retried");
+  }
+  return *job;
+}
+
+Result<JobWithRuns> JobStore::JobGet(int64_t id) {
+  std::optional<JobWithRuns> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::work tx(c, "job_get");  // One snapshot for the job and its runs.
+    auto r = tx.exec_params(std::string("SELECT ") + sql::kJobColumns +
+                                " FROM chime.jobs WHERE id = $1",
+                            id);
+    if (r.empty()) return;
+    out.emplace();
+    out->job = ReadJob(r[0]);
+    auto runs = tx.exec_params(std::string("SELECT ") + sql::kRunColumns +
+                                   " FROM chime.runs WHERE job_id = $1 ORDER BY finished_at, id",
+                               id);
+    for (const auto& row : runs) out->runs.push_back(ReadRun(row));
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (!out) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+  return std::move(*out);
+}
+
+Result<JobPage> JobStore::JobsList(const ListParams& params) {
+  if (params.limit < 1 || params.limit > kMaxListLimit) {
+    return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
+  }
+  // Filters become parameters; an unset one is NULL and matches everything.
+  std::optional<std::string> states;
+  if (!params.states.empty()) {
+    PgArrayBuilder b;
+    for (auto s : params.states) b.AddText(JobStateName(s));
+    states = b.Finish();
+  }
+  auto micros = [](const std::optional<TimePoint>& t) -> std::optional<int64_t> {
+    if (!t) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
+  };
+  JobPage page;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_params(
+        std::string("SELECT ") + sql::kJobColumns +
+            " FROM chime.jobs WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))"
+            " AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR queue = $3)"
+            " AND ($4::bigint IS NULL OR created_at >= to_timestamp($4::bigint / 1000000.0))"
+            " AND ($5::bigint IS NULL OR created_at < to_timestamp($5::bigint / 1000000.0))"
+            " AND ($6::bigint IS NULL OR id < $6)"
+            " ORDER BY id DESC LIMIT $7",
+        states, params.kind, params.queue, micros(params.since), micros(params.until),
+        params.before_id, params.limit + 1);
+    for (const auto& row : r) page.jobs.push_back(ReadJob(row));
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (static_cast<int>(page.jobs.size()) > params.limit) {
+    page.jobs.pop_back();
+    page.next_before_id = page.jobs.back().id;
+  }
+  return page;
+}
+
+Result<Stats> JobStore::JobsStats() {
+  Stats stats;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::work tx(c, "job_stats");
+    for (const auto& row : tx.exec(sql::kStats)) {
+      stats.rows.push_back({row[0].c_str(), row[1].c_str(), StateOf(row[2]), row[3].as<int64_t>()});
+    }
+    for (const auto& row : tx.exec(sql::kQueueDepth)) {
+      stats.queues.push_back(
+          {row[0].c_str(), row[1].as<int64_t>(), milliseconds(std::max<int64_t>(0, row[2].as<int64_t>()))});
+    }
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return stats;
+}
+
+}  // namespace chime::db

@@ -1,0 +1,95 @@
+// The job store: every read and write of jobs and runs goes through here.
+// Each method is one round trip unless it says otherwise, and either applies
+// completely or not at all. Thread-compatible: one JobStore per thread (it
+// owns one Connection); make several for concurrency.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "common/base/backoff.h"
+#include "common/base/clock.h"
+#include "common/base/error.h"
+#include "common/db/connection.h"
+#include "common/db/job.h"
+
+namespace chime::db {
+
+struct JobStoreConfig {
+  size_t max_payload_bytes = 1 << 20;  // Larger payloads are InvalidArgument.
+  BackoffPolicy retry_backoff{std::chrono::seconds(1), std::chrono::hours(1), 0.1};
+
+  [[nodiscard]] Result<void> Validate() const;
+};
+
+class JobStore {
+ public:
+  // `conn` must outlive the store. `rng` drives retry jitter.
+  JobStore(Connection& conn, JobStoreConfig config = {}, Rng* rng = nullptr);
+  ~JobStore();
+
+  // Inserts one job. With a unique key held by a live job of the same kind,
+  // returns that job with existing=true instead (also under concurrency).
+  [[nodiscard]] Result<EnqueueResult> JobInsert(const EnqueueParams& params);
+
+  // Inserts many jobs in one statement; results are in input order. Any
+  // invalid item rejects the whole batch and names its index.
+  [[nodiscard]] Result<std::vector<EnqueueResult>> JobsInsertMany(
+      std::span<const EnqueueParams> params);
+
+  // Claims up to params.limit ready jobs (priority, run_at, id order) with
+  // FOR UPDATE SKIP LOCKED; each gets attempt+1 and a fresh lease.
+  [[nodiscard]] Result<std::vector<ClaimedJob>> JobsClaim(const ClaimParams& params);
+
+  // Extends every lease still held to now() + extension.
+  [[nodiscard]] Result<HeartbeatResult> JobsHeartbeat(std::span<const Lease> leases,
+                                                      std::chrono::milliseconds extension);
+
+  // Records the outcome of each attempt and writes its run, only where the
+  // job is running under that lease token; others are reported not applied.
+  [[nodiscard]] Result<std::vector<CompletionResult>> JobsCompleteIfLeased(
+      std::span<const Completion> completions);
+
+  // Hands leased jobs back to available without using up an attempt (used on
+  // shutdown). Returns the ids released.
+  [[nodiscard]] Result<std::vector<int64_t>> JobsReleaseIfLeased(std::span<const Lease> leases,
+                                                                 const std::string& worker_id);
+
+  // Moves running jobs whose lease expired back to retryable, or discards
+  // them when out of attempts or rescued more than max_rescues times.
+  [[nodiscard]] Result<RescueResult> JobsRescue(const RescueParams& params);
+
+  // Deletes finished jobs and runs older than the retention in bounded batches.
+  [[nodiscard]] Result<CleanupResult> JobsCleanup(const CleanupParams& params);
+
+  // Cancels a job that is not running; flags a running one. NotFound if no
+  // such job; FailedPrecondition if it already finished.
+  [[nodiscard]] Result<CancelOutcome> JobCancel(int64_t id);
+
+  // Makes a discarded, cancelled, retryable or scheduled job available now.
+  // NotFound / FailedPrecondition (running or succeeded).
+  [[nodiscard]] Result<Job> JobRetry(int64_t id);
+
+  [[nodiscard]] Result<JobWithRuns> JobGet(int64_t id);
+  [[nodiscard]] Result<JobPage> JobsList(const ListParams& params);
+
+  // Counts per (queue, kind, state) and ready depth per queue. Live states
+  // are counted through a partial index; finished ones come from counters the
+  // database maintains, so the cost does not grow with finished rows.
+  [[nodiscard]] Result<Stats> JobsStats();
+
+  Connection& connection() { return conn_; }
+
+ private:
+  Connection& conn_;
+  JobStoreConfig config_;
+  std::unique_ptr<Rng> owned_rng_;
+  Rng* rng_;
+};
+
+// Checks one job's fields without touching the database; the message names
+// the field ("queue: ..."). Exposed for jobctl and the tests.
+[[nodiscard]] Result<void> ValidateEnqueue(const EnqueueParams& params, size_t max_payload_bytes);
+
+}  // namespace chime::db

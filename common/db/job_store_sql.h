@@ -1,0 +1,237 @@
+// The statements behind JobStore, exposed so that chime-bench can run the
+// very same SQL with no Chime code around it (the database's own ceiling).
+// Arrays travel as text literals (see pg_array.h) and are unnest()ed.
+#pragma once
+
+namespace chime::db::sql {
+
+// Microseconds since the epoch, the one time format read back from SQL.
+#define CHIME_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+// $1 kind, $2 queue, $3 priority, $4 payload, $5 run_at (us, or NULL),
+// $6 delay_ms, $7 max_attempts, $8 timeout_ms, $9 unique_key, $10 parent_id,
+// $11 dry_run. DO NOTHING on a live unique key: the caller then reads the
+// holder with kSelectLiveUnique.
+inline constexpr const char* kInsertOne = R"sql(
+INSERT INTO chime.jobs (kind, queue, priority, state, payload, run_at, max_attempts,
+                        timeout_ms, unique_key, parent_id, dry_run)
+SELECT $1, $2, $3, CASE WHEN v.run_at > now() THEN 'scheduled' ELSE 'available' END,
+       $4::jsonb, v.run_at, $7, $8, $9, $10, $11
+FROM (SELECT CASE WHEN $5::bigint IS NULL THEN now() + $6::bigint * interval '1 millisecond'
+                  ELSE to_timestamp($5::bigint / 1000000.0) END AS run_at) v
+ON CONFLICT (kind, unique_key)
+  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  DO NOTHING
+RETURNING id, state)sql";
+
+// $1 kind, $2 unique_key.
+inline constexpr const char* kSelectLiveUnique = R"sql(
+SELECT id, state FROM chime.jobs
+WHERE kind = $1 AND unique_key = $2
+  AND state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+
+// Arrays, one element per job: $1 kind text[], $2 queue text[], $3 priority
+// int[], $4 payload text[], $5 run_at_us bigint[], $6 delay_ms bigint[],
+// $7 max_attempts int[], $8 timeout_ms int[], $9 unique_key text[],
+// $10 parent_id bigint[], $11 dry_run bool[]. Rows are inserted in input
+// order, so identity ids ascend with it; returns (id, state, kind, unique_key).
+inline constexpr const char* kInsertMany = R"sql(
+INSERT INTO chime.jobs (kind, queue, priority, state, payload, run_at, max_attempts,
+                        timeout_ms, unique_key, parent_id, dry_run)
+SELECT kind, queue, priority, CASE WHEN r > now() THEN 'scheduled' ELSE 'available' END,
+       payload::jsonb, r, max_attempts, timeout_ms, unique_key, parent_id, dry_run
+FROM (SELECT t.*, CASE WHEN t.run_at_us IS NULL
+                       THEN now() + t.delay_ms * interval '1 millisecond'
+                       ELSE to_timestamp(t.run_at_us / 1000000.0) END AS r
+      FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[],
+                  $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bool[])
+           WITH ORDINALITY AS t(kind, queue, priority, payload, run_at_us, delay_ms,
+                                max_attempts, timeout_ms, unique_key, parent_id, dry_run, ord)
+      ORDER BY t.ord) s
+ON CONFLICT (kind, unique_key)
+  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  DO NOTHING
+RETURNING id, state, kind, unique_key)sql";
+
+// $1 kinds text[], $2 unique keys text[].
+inline constexpr const char* kSelectLiveUniqueMany = R"sql(
+SELECT j.id, j.state, j.kind, j.unique_key
+FROM unnest($1::text[], $2::text[]) AS t(kind, unique_key)
+JOIN chime.jobs j ON j.kind = t.kind AND j.unique_key = t.unique_key
+WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+
+// Claim columns, shared by both claim statements.
+#define CHIME_CLAIM_TAIL                                                                  \
+  "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
+  "  lease_token = gen_random_uuid(), lease_expires_at = now() + $3::bigint * interval "  \
+  "'1 millisecond',\n"                                                                    \
+  "  worker_id = $4, attempted_at = now()\n"                                              \
+  "FROM picked WHERE j.id = picked.id\n"                                                  \
+  "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
+  "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
+      "j.lease_expires_at") ", " CHIME_US("j.attempted_at")
+
+// One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker. The partial index
+// jobs_ready_idx (queue, priority, run_at, id) yields rows already in claim
+// order, so the LIMIT stops after `limit` index entries.
+inline constexpr const char* kClaimOneQueue =
+    "WITH picked AS (\n"
+    "  SELECT id FROM chime.jobs\n"
+    "  WHERE queue = $1 AND state IN ('scheduled', 'available', 'retryable') AND run_at <= now()\n"
+    "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)\n" CHIME_CLAIM_TAIL;
+
+// Several queues: $1 queues text[], otherwise as above.
+inline constexpr const char* kClaimManyQueues =
+    "WITH picked AS (\n"
+    "  SELECT id FROM chime.jobs\n"
+    "  WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'available', 'retryable')\n"
+    "    AND run_at <= now()\n"
+    "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)\n" CHIME_CLAIM_TAIL;
+
+// $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.
+inline constexpr const char* kHeartbeat = R"sql(
+UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond'
+FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
+WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+RETURNING j.id, j.cancel_requested)sql";
+
+// Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'failed' |
+// 'failed_permanent' | 'cancelled'), $4 retry delay ms, $5 summary JSON text,
+// $6 errors as a JSON array text, $7 worker. Updates only rows still running
+// under the token and writes one run per updated row, in one statement.
+inline constexpr const char* kComplete = R"sql(
+WITH upd AS (
+  UPDATE chime.jobs j SET
+    state = CASE
+      WHEN i.how = 'succeeded' THEN 'succeeded'
+      WHEN i.how = 'cancelled' THEN 'cancelled'
+      WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN 'retryable'
+      ELSE 'discarded' END,
+    run_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
+                  THEN now() + i.delay_ms * interval '1 millisecond' ELSE j.run_at END,
+    finished_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
+                       THEN NULL ELSE now() END,
+    last_error = CASE
+      WHEN i.how IN ('failed', 'failed_permanent')
+        THEN left(coalesce(i.errors::jsonb ->> -1, 'failed'), 2000)
+      WHEN i.how = 'cancelled' THEN 'cancelled'
+      ELSE j.last_error END,
+    lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
+  FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+              $7::text[]) AS i(id, token, how, delay_ms, summary, errors, worker)
+  WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+  RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.attempted_at, j.dry_run,
+            j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker),
+ins AS (
+  INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
+                          started_at, outcome, summary, errors, dry_run)
+  SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker, attempted_at,
+         CASE WHEN how = 'succeeded' AND errors::jsonb <> '[]'::jsonb THEN 'partial'
+              WHEN how = 'succeeded' THEN 'succeeded'
+              WHEN how = 'cancelled' THEN 'cancelled'
+              WHEN state = 'retryable' THEN 'failed'
+              ELSE 'discarded' END,
+         summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run
+  FROM upd)
+SELECT id, state FROM upd)sql";
+
+// $1 ids, $2 tokens, $3 worker. The attempt is handed back (attempt - 1).
+inline constexpr const char* kRelease = R"sql(
+WITH upd AS (
+  UPDATE chime.jobs j SET state = 'available', attempt = greatest(j.attempt - 1, 0),
+    run_at = now(), lease_token = NULL, lease_expires_at = NULL
+  FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
+  WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+  RETURNING j.id, j.kind, j.queue, j.attempt + 1 AS attempt, j.attempted_at, j.dry_run,
+            j.schedule_id, j.scheduled_for),
+ins AS (
+  INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
+                          started_at, outcome, dry_run)
+  SELECT id, kind, queue, attempt, schedule_id, scheduled_for, $3, attempted_at, 'released',
+         dry_run
+  FROM upd)
+SELECT id FROM upd)sql";
+
+// $1 max_rescues, $2 limit. Oldest expiry first; SKIP LOCKED so two
+// rescuers never fight. A job whose cancel was requested is cancelled.
+inline constexpr const char* kRescue = R"sql(
+WITH stale AS (
+  SELECT id FROM chime.jobs
+  WHERE state = 'running' AND lease_expires_at < now()
+  ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+upd AS (
+  UPDATE chime.jobs j SET
+    rescue_count = j.rescue_count + 1,
+    state = CASE
+      WHEN j.cancel_requested THEN 'cancelled'
+      WHEN j.rescue_count + 1 > $1 OR j.attempt >= j.max_attempts THEN 'discarded'
+      ELSE 'retryable' END,
+    run_at = now(),
+    finished_at = CASE
+      WHEN j.cancel_requested OR j.rescue_count + 1 > $1 OR j.attempt >= j.max_attempts
+      THEN now() END,
+    last_error = CASE
+      WHEN j.cancel_requested THEN 'cancelled (its worker stopped heartbeating)'
+      WHEN j.rescue_count + 1 > $1
+        THEN format('discarded as a poison pill: its lease expired %s times', j.rescue_count + 1)
+      WHEN j.attempt >= j.max_attempts
+        THEN 'discarded: lease expired on the last attempt'
+      ELSE format('lease expired: worker %s stopped heartbeating', coalesce(j.worker_id, '?'))
+      END,
+    lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
+  FROM stale WHERE j.id = stale.id
+  RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.worker_id, j.attempted_at, j.dry_run,
+            j.schedule_id, j.scheduled_for, j.last_error),
+ins AS (
+  INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
+                          started_at, outcome, errors, dry_run)
+  SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker_id, attempted_at,
+         'lease_expired', ARRAY[last_error], dry_run
+  FROM upd)
+SELECT id, state FROM upd)sql";
+
+// $1 retention seconds, $2 batch size. Each batch is its own short statement.
+inline constexpr const char* kCleanupJobs = R"sql(
+WITH doomed AS (
+  SELECT id FROM chime.jobs
+  WHERE state IN ('succeeded', 'discarded', 'cancelled')
+    AND finished_at < now() - $1::bigint * interval '1 second'
+  ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+DELETE FROM chime.jobs j USING doomed WHERE j.id = doomed.id)sql";
+
+inline constexpr const char* kCleanupRuns = R"sql(
+WITH doomed AS (
+  SELECT id FROM chime.runs
+  WHERE finished_at < now() - $1::bigint * interval '1 second'
+  ORDER BY finished_at LIMIT $2)
+DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id)sql";
+
+// Job columns in the order JobStore's row reader expects.
+inline constexpr const char* kJobColumns =
+    "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
+    "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
+        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error";
+
+inline constexpr const char* kRunColumns =
+    "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(
+        "finished_at") ", outcome, summary::text, to_jsonb(errors)::text, dry_run";
+
+// Live states are counted in the table (small by rule 4); finished ones come
+// from the trigger-kept counters.
+inline constexpr const char* kStats = R"sql(
+SELECT queue, kind, state, count(*)::bigint FROM chime.jobs
+WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+GROUP BY queue, kind, state
+UNION ALL
+SELECT queue, kind, state, sum(n)::bigint FROM chime.job_counts
+GROUP BY queue, kind, state HAVING sum(n) <> 0
+ORDER BY 1, 2, 3)sql";
+
+inline constexpr const char* kQueueDepth = R"sql(
+SELECT queue, count(*)::bigint,
+       (extract(epoch FROM now() - min(run_at)) * 1000)::bigint
+FROM chime.jobs
+WHERE state IN ('scheduled', 'available', 'retryable') AND run_at <= now()
+GROUP BY queue ORDER BY queue)sql";
+
+}  // namespace chime::db::sql

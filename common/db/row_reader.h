@@ -1,0 +1,20 @@
+// Internal to common/db: turns result rows of the column lists in
+// job_store_sql.h into job structs. Thread-safe (stateless).
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include "common/db/job.h"
+
+namespace chime::db {
+
+TimePoint MicrosToTime(int64_t micros);
+
+// Columns of the claim statements' RETURNING list.
+ClaimedJob ReadClaimedJob(const pqxx::row& row);
+// Columns of sql::kJobColumns.
+Job ReadJob(const pqxx::row& row);
+// Columns of sql::kRunColumns.
+Run ReadRun(const pqxx::row& row);
+
+}  // namespace chime::db

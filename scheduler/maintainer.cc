@@ -1,0 +1,94 @@
+#include "scheduler/maintainer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace chime::scheduler {
+
+Result<void> MaintainerConfig::Validate() const {
+  if (rescue_interval.count() <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "rescue_interval: must be > 0");
+  }
+  if (cleanup_interval.count() <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "cleanup_interval: must be > 0");
+  }
+  if (rescue.max_rescues < 0) return Fail(ErrorCode::kInvalidArgument, "max_rescues: must be >= 0");
+  if (cleanup.retention.count() <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "retention: must be > 0");
+  }
+  return {};
+}
+
+Maintainer::Maintainer(db::ConnectionConfig db, MaintainerConfig config)
+    : conn_(std::move(db)), store_(conn_), config_(std::move(config)) {}
+
+Maintainer::~Maintainer() { Stop(); }
+
+void Maintainer::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+}
+
+void Maintainer::Stop() {
+  std::jthread thread;
+  {
+    std::lock_guard lock(mu_);
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) {
+    thread.request_stop();
+    wake_.notify_all();
+    thread.join();
+  }
+}
+
+MaintainerCounters Maintainer::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+Result<void> Maintainer::RunOnce(bool force_cleanup) {
+  auto rescued = store_.JobsRescue(config_.rescue);
+  if (!rescued) return std::unexpected(rescued.error());
+  if (!rescued->rescued.empty() || !rescued->discarded.empty()) {
+    spdlog::warn("rescued {} jobs with expired leases, discarded {}", rescued->rescued.size(),
+                 rescued->discarded.size());
+  }
+  db::CleanupResult cleaned;
+  const auto now = std::chrono::steady_clock::now();
+  if (force_cleanup || now >= next_cleanup_) {
+    auto result = store_.JobsCleanup(config_.cleanup);
+    if (!result) return std::unexpected(result.error());
+    cleaned = *result;
+    // When the bound stopped it early, come back on the next pass.
+    next_cleanup_ = cleaned.more ? now : now + config_.cleanup_interval;
+    if (cleaned.jobs_deleted + cleaned.runs_deleted > 0) {
+      spdlog::info("cleanup deleted {} finished jobs and {} runs", cleaned.jobs_deleted,
+                   cleaned.runs_deleted);
+    }
+  }
+  std::lock_guard lock(mu_);
+  counters_.rescued += static_cast<int64_t>(rescued->rescued.size());
+  counters_.discarded += static_cast<int64_t>(rescued->discarded.size());
+  counters_.jobs_deleted += cleaned.jobs_deleted;
+  counters_.runs_deleted += cleaned.runs_deleted;
+  ++counters_.passes;
+  return {};
+}
+
+void Maintainer::Loop(std::stop_token stop) {
+  bool failing = false;
+  while (!stop.stop_requested()) {
+    auto ok = RunOnce(/*force_cleanup=*/false);
+    if (!ok && !failing) {
+      spdlog::error("maintenance pass failed: {}", ok.error().ToString());
+    } else if (ok && failing) {
+      spdlog::info("maintenance recovered");
+    }
+    failing = !ok;
+    std::unique_lock lock(mu_);
+    wake_.wait_for(lock, stop, config_.rescue_interval, [] { return false; });
+  }
+}
+
+}  // namespace chime::scheduler

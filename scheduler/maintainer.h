@@ -1,0 +1,65 @@
+// Periodically rescues jobs whose lease expired and deletes finished jobs and
+// runs past their retention. Owns one database connection, used only by its
+// own thread. Start()/Stop() are thread-safe; Stop() is idempotent.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/base/error.h"
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
+
+namespace chime::scheduler {
+
+struct MaintainerConfig {
+  std::chrono::milliseconds rescue_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds cleanup_interval{std::chrono::minutes(10)};
+  db::RescueParams rescue;
+  db::CleanupParams cleanup;
+
+  [[nodiscard]] Result<void> Validate() const;
+};
+
+// Totals since start, for logs and (later) metrics.
+struct MaintainerCounters {
+  int64_t rescued = 0;
+  int64_t discarded = 0;
+  int64_t jobs_deleted = 0;
+  int64_t runs_deleted = 0;
+  int64_t passes = 0;  // Completed rescue passes.
+};
+
+class Maintainer {
+ public:
+  Maintainer(db::ConnectionConfig db, MaintainerConfig config);
+  ~Maintainer();
+
+  void Start();
+  void Stop();
+
+  // Runs one rescue pass and, if due, one cleanup pass on the calling
+  // thread's own connection. Exposed for tests; not for use with Start().
+  [[nodiscard]] Result<void> RunOnce(bool force_cleanup);
+
+  MaintainerCounters counters() const;
+
+ private:
+  void Loop(std::stop_token stop);
+
+  db::Connection conn_;  // Owned by the maintenance thread (or RunOnce's caller).
+  db::JobStore store_;
+  MaintainerConfig config_;
+  std::chrono::steady_clock::time_point next_cleanup_{};
+
+  mutable std::mutex mu_;
+  std::condition_variable_any wake_;
+  MaintainerCounters counters_;  // Guarded by mu_.
+  std::jthread thread_;
+};
+
+}  // namespace chime::scheduler

@@ -1,5 +1,8 @@
 #include "common/db/connection.h"
 
+#include <libpq-fe.h>
+
+#include <memory>
 #include <pqxx/pqxx>
 #include <regex>
 
@@ -8,10 +11,44 @@
 namespace chime::db {
 namespace {
 
+constexpr std::string_view kLostPrefix = "database connection lost: ";
+
 bool IsConnectionState(const std::string& sqlstate) {
   // Class 08: connection exception; 57P01..03: server shutting down.
   return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
          sqlstate == "57P03";
+}
+
+// The password a libpq URL or key=value string carries, or "" when it has
+// none or does not parse.
+std::string PasswordOf(const std::string& url) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
+  PQfreemem(error);
+  if (!options) return {};
+  for (auto* o = options.get(); o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) == "password" && o->val != nullptr) return o->val;
+  }
+  return {};
+}
+
+// libpq echoes parts of a bad URL back in its messages; a password must
+// never reach a log or an error value.
+std::string Scrub(std::string message, const std::string& url) {
+  message = RedactUrl(message);
+  const std::string password = PasswordOf(url);
+  if (password.empty()) return message;
+  for (size_t at = message.find(password); at != std::string::npos;
+       at = message.find(password, at + 3)) {
+    message.replace(at, password.size(), "***");
+  }
+  return message;
+}
+
+std::string TrimEnd(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
 }
 
 }  // namespace
@@ -28,6 +65,14 @@ Result<void> ConnectionConfig::Validate() const {
   }
   if (reconnect.base.count() <= 0 || reconnect.cap < reconnect.base) {
     return Fail(ErrorCode::kInvalidArgument, "database reconnect backoff: base must be > 0 and <= cap");
+  }
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
+  if (!options) {
+    std::string why = error != nullptr ? TrimEnd(error) : "out of memory";
+    PQfreemem(error);
+    return Fail(ErrorCode::kInvalidArgument, "database url: " + Scrub(why, url));
   }
   return {};
 }
@@ -64,6 +109,7 @@ Result<void> Connection::EnsureConnected() {
   if (failures_ > 0 && now < next_attempt_) {
     return Fail(ErrorCode::kUnavailable, "database unavailable; next reconnect attempt pending");
   }
+  if (auto valid = config_.Validate(); !valid) return valid;
   try {
     auto conn = std::make_unique<Session>(config_.url);
     for (const auto& [name, sql] : prepared_) conn->conn.prepare(name, sql);
@@ -77,6 +123,9 @@ Result<void> Connection::EnsureConnected() {
     return {};
   } catch (...) {
     Error error = MapCurrentException();
+    // A failed connect surfaces as broken_connection; say what happened.
+    if (error.message.starts_with(kLostPrefix)) error.message.erase(0, kLostPrefix.size());
+    error.message = Scrub(TrimEnd(std::move(error.message)), config_.url);
     ++failures_;
     next_attempt_ = now + BackoffDelay(config_.reconnect, failures_, *rng_);
     if (error.code != ErrorCode::kInvalidArgument) error.code = ErrorCode::kUnavailable;
@@ -106,7 +155,7 @@ Error MapCurrentException() {
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
-    return {ErrorCode::kUnavailable, std::string("database connection lost: ") + e.what()};
+    return {ErrorCode::kUnavailable, std::string(kLostPrefix) + e.what()};
   } catch (const pqxx::in_doubt_error& e) {
     return {ErrorCode::kUnavailable,
             std::string("connection lost during commit; outcome unknown: ") + e.what()};
@@ -134,8 +183,8 @@ Error MapCurrentException() {
 }
 
 std::string RedactUrl(const std::string& url) {
-  // postgresql://user:secret@host -> postgresql://user:***@host
-  static const std::regex kUriPassword(R"(^([a-z]+://[^:/@]*):[^@]*@)");
+  // postgresql://user:secret@host -> postgresql://user:***@host, anywhere.
+  static const std::regex kUriPassword(R"(([a-z]+://[^:/@\s]*):[^@\s]*@)");
   // password=secret or password='se cret' in key=value strings and query params.
   static const std::regex kKeyPassword(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*))");
   std::string out = std::regex_replace(url, kUriPassword, "$1:***@");

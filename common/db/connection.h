@@ -75,7 +75,8 @@ class Connection {
 // anything else -> Internal. The message never contains the connection URL.
 Error MapCurrentException();
 
-// Removes a password from a libpq URI or key=value string, for logs.
+// Removes passwords from a libpq URI or key=value string, or from a message
+// quoting one, for logs and error values.
 std::string RedactUrl(const std::string& url);
 
 }  // namespace chime::db

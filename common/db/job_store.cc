@@ -19,6 +19,9 @@ using std::chrono::milliseconds;
 constexpr int kMaxClaim = 1000;
 constexpr int kMaxListLimit = 1000;
 constexpr size_t kMaxUniqueKeyBytes = 512;
+constexpr size_t kMaxWorkerIdBytes = 256;
+// Deep enough for any real payload; jsonb itself fails somewhere past 1,000.
+constexpr int kMaxJsonDepth = 512;
 
 bool ValidName(const std::string& s) {
   static const std::regex kName("^[A-Za-z0-9_.:-]{1,128}$");
@@ -64,20 +67,58 @@ bool ValidText(std::string_view s) {
   return true;
 }
 
-// PostgreSQL's jsonb refuses \u0000 inside strings.
-bool JsonHasNul(const nlohmann::json& j) {
-  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (j.is_object()) {
-    for (const auto& [key, value] : j.items()) {
-      if (key.find('\0') != std::string::npos || JsonHasNul(value)) return true;
-    }
+// How a JSON text fares against what PostgreSQL's jsonb will store.
+enum class JsonVerdict { kOk, kInvalid, kTooDeep, kHasNul };
+
+// Walks a JSON text without building it (nlohmann's SAX parser is
+// iterative), so hostile nesting costs no stack. jsonb refuses \u0000 in
+// strings and keys, and its own recursion gives out long before kMaxJsonDepth
+// would matter to a real payload.
+class JsonChecker final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  JsonVerdict verdict = JsonVerdict::kOk;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& s) override { return NoNul(s); }
+  bool binary(binary_t&) override { return true; }
+  bool key(string_t& s) override { return NoNul(s); }
+  bool start_object(std::size_t) override { return Enter(); }
+  bool end_object() override { return Leave(); }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return Leave(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    if (verdict == JsonVerdict::kOk) verdict = JsonVerdict::kInvalid;
+    return false;
   }
-  if (j.is_array()) {
-    for (const auto& value : j) {
-      if (JsonHasNul(value)) return true;
-    }
+
+ private:
+  bool NoNul(const string_t& s) {
+    if (s.find('\0') == string_t::npos) return true;
+    verdict = JsonVerdict::kHasNul;
+    return false;
   }
-  return false;
+  bool Enter() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    verdict = JsonVerdict::kTooDeep;
+    return false;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+  int depth_ = 0;
+};
+
+JsonVerdict CheckJson(std::string_view text) {
+  JsonChecker checker;
+  const bool ok = nlohmann::json::sax_parse(text, &checker, nlohmann::json::input_format_t::json,
+                                            /*strict=*/true);
+  if (!ok && checker.verdict == JsonVerdict::kOk) return JsonVerdict::kInvalid;
+  return checker.verdict;
 }
 
 // Makes an arbitrary handler-provided string storable: invalid UTF-8 bytes
@@ -107,8 +148,7 @@ std::string SanitizeText(std::string_view s) {
 // A handler's summary: valid JSON stays, anything else is kept as a string.
 std::string SanitizeSummary(const std::string& summary) {
   if (summary.empty()) return "{}";
-  auto parsed = nlohmann::json::parse(summary, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_discarded() && !JsonHasNul(parsed)) return summary;
+  if (CheckJson(summary) == JsonVerdict::kOk) return summary;
   return nlohmann::json(SanitizeText(summary)).dump();
 }
 
@@ -205,10 +245,14 @@ Result<void> ValidateEnqueue(const EnqueueParams& p, size_t max_payload_bytes) {
   if (!ValidText(p.payload)) {
     return Fail(ErrorCode::kInvalidArgument, "payload: must be valid UTF-8 without NUL bytes");
   }
-  auto parsed = nlohmann::json::parse(p.payload, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return Fail(ErrorCode::kInvalidArgument, "payload: not valid JSON");
-  if (JsonHasNul(parsed)) {
-    return Fail(ErrorCode::kInvalidArgument, "payload: strings must not contain \\u0000");
+  switch (CheckJson(p.payload)) {
+    case JsonVerdict::kOk: return {};
+    case JsonVerdict::kInvalid: return Fail(ErrorCode::kInvalidArgument, "payload: not valid JSON");
+    case JsonVerdict::kTooDeep:
+      return Fail(ErrorCode::kInvalidArgument,
+                  "payload: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    case JsonVerdict::kHasNul:
+      return Fail(ErrorCode::kInvalidArgument, "payload: strings must not contain \\u0000");
   }
   return {};
 }
@@ -371,6 +415,11 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
     if (!ValidName(q)) return Fail(ErrorCode::kInvalidArgument, "queues: invalid name");
   }
   if (params.lease.count() <= 0) return Fail(ErrorCode::kInvalidArgument, "lease: must be > 0");
+  if (params.worker_id.empty() || params.worker_id.size() > kMaxWorkerIdBytes ||
+      !ValidText(params.worker_id)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "worker_id: must be 1-256 bytes of UTF-8 without NUL bytes");
+  }
   std::vector<ClaimedJob> jobs;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
@@ -618,6 +667,13 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
 Result<JobPage> JobStore::JobsList(const ListParams& params) {
   if (params.limit < 1 || params.limit > kMaxListLimit) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
+  }
+  // A name no job can have is a caller's mistake, not an empty result.
+  if (params.kind && !ValidName(*params.kind)) {
+    return Fail(ErrorCode::kInvalidArgument, "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
+  if (params.queue && !ValidName(*params.queue)) {
+    return Fail(ErrorCode::kInvalidArgument, "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   }
   // Filters become parameters; an unset one is NULL and matches everything.
   std::optional<std::string> states;

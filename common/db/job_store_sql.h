@@ -1,6 +1,9 @@
 // The statements behind JobStore, exposed so that chime-bench can run the
 // very same SQL with no Chime code around it (the database's own ceiling).
 // Arrays travel as text literals (see pg_array.h) and are unnest()ed.
+// A lease token is set exactly while a job runs (a CHECK constraint), so the
+// lease statements match on id and token alone: a primary-key lookup, where
+// adding "state = 'running'" made the planner reach for the partial index.
 #pragma once
 
 namespace chime::db::sql {
@@ -92,7 +95,7 @@ inline constexpr const char* kClaimManyQueues =
 inline constexpr const char* kHeartbeat = R"sql(
 UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond'
 FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
-WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+WHERE j.id = i.id AND j.lease_token = i.token
 RETURNING j.id, j.cancel_requested)sql";
 
 // Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'failed' |
@@ -119,7 +122,7 @@ WITH upd AS (
     lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
   FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
               $7::text[]) AS i(id, token, how, delay_ms, summary, errors, worker)
-  WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+  WHERE j.id = i.id AND j.lease_token = i.token
   RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.attempted_at, j.dry_run,
             j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker),
 ins AS (
@@ -141,7 +144,7 @@ WITH upd AS (
   UPDATE chime.jobs j SET state = 'available', attempt = greatest(j.attempt - 1, 0),
     run_at = now(), lease_token = NULL, lease_expires_at = NULL
   FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
-  WHERE j.id = i.id AND j.state = 'running' AND j.lease_token = i.token
+  WHERE j.id = i.id AND j.lease_token = i.token
   RETURNING j.id, j.kind, j.queue, j.attempt + 1 AS attempt, j.attempted_at, j.dry_run,
             j.schedule_id, j.scheduled_for),
 ins AS (

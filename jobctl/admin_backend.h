@@ -1,0 +1,45 @@
+// The operations jobctl performs, independent of how they reach the system.
+// Today DbBackend talks to PostgreSQL directly; a later backend will send the
+// same requests to the scheduler over ZeroMQ. Commands depend only on this
+// interface, so swapping the transport does not touch them.
+// Implementations are thread-compatible: one command uses one backend at a time.
+#pragma once
+
+#include <cstdint>
+
+#include "common/base/error.h"
+#include "common/db/job.h"
+#include "common/db/migrations.h"
+
+namespace chime::jobctl {
+
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+
+  // Applies pending schema migrations; reports the versions and files applied.
+  [[nodiscard]] virtual Result<db::MigrationStatus> Migrate() = 0;
+  // Reports schema versions without changing anything.
+  [[nodiscard]] virtual Result<db::MigrationStatus> MigrationState() = 0;
+
+  // Enqueues one job; a live job with the same (kind, unique key) is
+  // returned with existing=true instead. InvalidArgument names the field.
+  [[nodiscard]] virtual Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) = 0;
+
+  // One page of jobs, newest first.
+  [[nodiscard]] virtual Result<db::JobPage> List(const db::ListParams& params) = 0;
+
+  // One job with its runs; NotFound if there is no such job.
+  [[nodiscard]] virtual Result<db::JobWithRuns> Show(int64_t id) = 0;
+
+  // NotFound if no such job; FailedPrecondition if it already finished.
+  [[nodiscard]] virtual Result<db::CancelOutcome> Cancel(int64_t id) = 0;
+
+  // Makes a failed, cancelled or pending job available now; returns it.
+  // NotFound / FailedPrecondition (running or succeeded).
+  [[nodiscard]] virtual Result<db::Job> Retry(int64_t id) = 0;
+
+  [[nodiscard]] virtual Result<db::Stats> Stats() = 0;
+};
+
+}  // namespace chime::jobctl

@@ -1,0 +1,36 @@
+// jobctl's command line: parses arguments with CLI11, builds the backend only
+// once a command is ready to run (so --help and usage errors never connect),
+// runs the command and maps its error to an exit code (see exit_code.h).
+// Everything the process would take from its surroundings comes in through
+// CliEnvironment, so tests drive it with a fake backend. Thread-compatible.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "jobctl/admin_backend.h"
+#include "jobctl/format.h"
+
+namespace chime::jobctl {
+
+struct CliEnvironment {
+  std::ostream& out;
+  std::ostream& err;
+  std::istream& in;
+  // $CHIME_DATABASE_URL; --database-url overrides it.
+  std::optional<std::string> database_url = std::nullopt;
+  std::function<TimePoint()> now = [] { return std::chrono::system_clock::now(); };
+  // Makes the backend for a parsed command. Unset: a DbBackend for the URL.
+  std::function<std::unique_ptr<AdminBackend>(const std::string& database_url)> make_backend = nullptr;
+  // Sets up process logging at the --log-level given. Unset: chime::InitLogging.
+  std::function<void(const std::string& level)> init_logging = nullptr;
+};
+
+// Runs one jobctl invocation; returns the process exit code. Output goes to
+// env.out, errors to env.err as one line "jobctl: <message>".
+int RunCli(int argc, const char* const* argv, CliEnvironment& env);
+
+}  // namespace chime::jobctl

@@ -1,0 +1,269 @@
+#include "jobctl/commands.h"
+
+#include <algorithm>
+#include <fstream>
+#include <istream>
+#include <iterator>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/db/job_store.h"
+#include "jobctl/json_view.h"
+#include "jobctl/text_view.h"
+
+namespace chime::jobctl {
+namespace {
+
+constexpr int kMaxListLimit = 1000;
+
+// Prefixes an error message with the flag it concerns.
+std::unexpected<Error> FlagError(std::string_view flag, const Error& error) {
+  return Fail(error.code, std::string(flag) + ": " + error.message);
+}
+
+// ValidateEnqueue names fields ("max_attempts: ..."); name the flags instead.
+Error WithFlagNames(Error error) {
+  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"kind:", "KIND:"},           {"queue:", "--queue:"},
+      {"priority:", "--priority:"}, {"max_attempts:", "--max-attempts:"},
+      {"delay:", "--delay:"},       {"timeout:", "--timeout:"},
+      {"unique_key:", "--unique-key:"}, {"payload:", "--payload:"},
+  };
+  for (const auto& [field, flag] : kFlags) {
+    if (error.message.starts_with(field)) {
+      error.message = std::string(flag) + error.message.substr(field.size());
+      break;
+    }
+  }
+  return error;
+}
+
+std::string Trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  const auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string ValidStates() {
+  std::string out;
+  for (auto s : {db::JobState::kScheduled, db::JobState::kAvailable, db::JobState::kRunning,
+                 db::JobState::kRetryable, db::JobState::kSucceeded, db::JobState::kDiscarded,
+                 db::JobState::kCancelled}) {
+    if (!out.empty()) out += ", ";
+    out += db::JobStateName(s);
+  }
+  return out;
+}
+
+// Reads the payload of --payload-file: a path, or "-" for stdin. Reads at
+// most one byte past the limit, so /dev/zero cannot exhaust memory.
+Result<std::string> ReadPayloadFile(const std::string& path, std::istream& in, size_t limit) {
+  std::ifstream file;
+  std::istream* source = &in;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": cannot open");
+    source = &file;
+  }
+  std::string text;
+  char buf[8192];
+  while (text.size() <= limit && source->read(buf, sizeof buf).gcount() > 0) {
+    text.append(buf, static_cast<size_t>(source->gcount()));
+  }
+  if (source->bad()) return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": read error");
+  if (text.size() > limit) {
+    return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": larger than " +
+                                                 std::to_string(limit) + " bytes");
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<db::EnqueueParams> BuildEnqueueParams(const EnqueueOptions& o,
+                                             const std::string& payload_text) {
+  db::EnqueueParams p;
+  p.kind = o.kind;
+  p.queue = o.queue;
+  p.priority = o.priority;
+  p.max_attempts = o.max_attempts;
+  p.unique_key = o.unique_key;
+  p.dry_run = o.dry_run;
+
+  const std::string payload_flag =
+      o.payload_file ? "--payload-file " + *o.payload_file : std::string("--payload");
+  auto parsed = nlohmann::json::parse(payload_text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    // Re-parse with exceptions only to get the position for the message.
+    std::string detail = "not valid JSON";
+    try {
+      const nlohmann::json again = nlohmann::json::parse(payload_text);
+    } catch (const nlohmann::json::parse_error& e) {
+      detail = e.what();
+      if (auto pos = detail.find("] "); pos != std::string::npos) detail = detail.substr(pos + 2);
+    }
+    return Fail(ErrorCode::kInvalidArgument, payload_flag + ": " + detail);
+  }
+  p.payload = payload_text;
+
+  if (o.run_at && o.delay) {
+    return Fail(ErrorCode::kInvalidArgument, "--run-at and --delay: give at most one");
+  }
+  if (o.run_at) {
+    auto t = ParseRfc3339(*o.run_at);
+    if (!t) return FlagError("--run-at", t.error());
+    p.run_at = *t;
+  }
+  if (o.delay) {
+    auto d = ParseDuration(*o.delay);
+    if (!d) return FlagError("--delay", d.error());
+    p.delay = *d;
+  }
+  if (o.timeout) {
+    auto d = ParseDuration(*o.timeout);
+    if (!d) return FlagError("--timeout", d.error());
+    p.timeout = *d;
+  }
+  if (auto ok = db::ValidateEnqueue(p, db::JobStoreConfig{}.max_payload_bytes); !ok) {
+    Error e = WithFlagNames(ok.error());
+    if (payload_flag != "--payload" && e.message.starts_with("--payload:")) {
+      e.message = payload_flag + e.message.substr(9);
+    }
+    return std::unexpected(std::move(e));
+  }
+  return p;
+}
+
+Result<db::ListParams> BuildListParams(const ListOptions& o, TimePoint now) {
+  db::ListParams p;
+  for (const auto& arg : o.states) {
+    size_t start = 0;
+    while (start <= arg.size()) {
+      size_t comma = arg.find(',', start);
+      if (comma == std::string::npos) comma = arg.size();
+      const std::string name = Trim(std::string_view(arg).substr(start, comma - start));
+      start = comma + 1;
+      auto state = db::ParseJobState(name);
+      if (!state) {
+        return Fail(ErrorCode::kInvalidArgument, "--state: unknown state \"" + OneLine(name, 64) +
+                                                     "\"; valid: " + ValidStates());
+      }
+      if (std::find(p.states.begin(), p.states.end(), *state) == p.states.end()) {
+        p.states.push_back(*state);
+      }
+    }
+  }
+  if (o.kind) {
+    if (o.kind->empty()) return Fail(ErrorCode::kInvalidArgument, "--kind: must not be empty");
+    p.kind = o.kind;
+  }
+  if (o.queue) {
+    if (o.queue->empty()) return Fail(ErrorCode::kInvalidArgument, "--queue: must not be empty");
+    p.queue = o.queue;
+  }
+  if (o.since) {
+    auto t = ParseTimeOrAgo(*o.since, now);
+    if (!t) return FlagError("--since", t.error());
+    p.since = *t;
+  }
+  if (o.limit < 1 || o.limit > kMaxListLimit) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "--limit: " + std::to_string(o.limit) + " is out of range 1-1000");
+  }
+  p.limit = o.limit;
+  if (o.before_id) {
+    if (*o.before_id <= 0) return Fail(ErrorCode::kInvalidArgument, "--before-id: must be positive");
+    p.before_id = o.before_id;
+  }
+  return p;
+}
+
+Result<void> RunMigrate(CommandContext& ctx, const MigrateOptions& o) {
+  auto status = o.status_only ? ctx.backend.MigrationState() : ctx.backend.Migrate();
+  if (!status) return std::unexpected(status.error());
+  ctx.out << (o.json ? DumpJson(MigrationJson(*status)) : RenderMigration(*status, !o.status_only));
+  return {};
+}
+
+Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
+  if (o.payload && o.payload_file) {
+    return Fail(ErrorCode::kInvalidArgument, "--payload and --payload-file: give at most one");
+  }
+  std::string payload = o.payload.value_or("{}");
+  if (o.payload_file) {
+    auto text = ReadPayloadFile(*o.payload_file, ctx.in, db::JobStoreConfig{}.max_payload_bytes);
+    if (!text) return std::unexpected(text.error());
+    payload = std::move(*text);
+  }
+  auto params = BuildEnqueueParams(o, payload);
+  if (!params) return std::unexpected(params.error());
+  auto result = ctx.backend.Enqueue(*params);
+  if (!result) return std::unexpected(WithFlagNames(result.error()));
+  if (o.json) {
+    ctx.out << DumpJson(EnqueueResultJson(*result));
+  } else if (result->existing) {
+    ctx.out << "existing job " << result->id << "\n";
+  } else {
+    ctx.out << result->id << "\n";
+  }
+  return {};
+}
+
+Result<void> RunList(CommandContext& ctx, const ListOptions& o) {
+  auto params = BuildListParams(o, ctx.now);
+  if (!params) return std::unexpected(params.error());
+  auto page = ctx.backend.List(*params);
+  if (!page) return std::unexpected(page.error());
+  ctx.out << (o.json ? DumpJson(JobPageJson(*page)) : RenderJobPage(*page));
+  return {};
+}
+
+Result<void> RunShow(CommandContext& ctx, const JobIdOptions& o) {
+  auto id = ParseJobId(o.id);
+  if (!id) return std::unexpected(id.error());
+  auto job = ctx.backend.Show(*id);
+  if (!job) return std::unexpected(job.error());
+  ctx.out << (o.json ? DumpJson(JobWithRunsJson(*job)) : RenderJobWithRuns(*job));
+  return {};
+}
+
+Result<void> RunCancel(CommandContext& ctx, const JobIdOptions& o) {
+  auto id = ParseJobId(o.id);
+  if (!id) return std::unexpected(id.error());
+  auto outcome = ctx.backend.Cancel(*id);
+  if (!outcome) return std::unexpected(outcome.error());
+  const bool requested = *outcome == db::CancelOutcome::kCancelRequested;
+  if (o.json) {
+    ctx.out << DumpJson({{"id", *id}, {"outcome", requested ? "cancel_requested" : "cancelled"}});
+  } else if (requested) {
+    ctx.out << "job " << *id << " is running; its worker was asked to cancel it\n";
+  } else {
+    ctx.out << "job " << *id << " cancelled\n";
+  }
+  return {};
+}
+
+Result<void> RunRetry(CommandContext& ctx, const JobIdOptions& o) {
+  auto id = ParseJobId(o.id);
+  if (!id) return std::unexpected(id.error());
+  auto job = ctx.backend.Retry(*id);
+  if (!job) return std::unexpected(job.error());
+  if (o.json) {
+    ctx.out << DumpJson(JobJson(*job));
+  } else {
+    ctx.out << "job " << job->id << " is " << db::JobStateName(job->state) << " again ("
+            << job->attempt << " of " << job->max_attempts << " attempts used)\n";
+  }
+  return {};
+}
+
+Result<void> RunStats(CommandContext& ctx, const StatsOptions& o) {
+  auto stats = ctx.backend.Stats();
+  if (!stats) return std::unexpected(stats.error());
+  ctx.out << (o.json ? DumpJson(StatsJson(*stats)) : RenderStats(*stats));
+  return {};
+}
+
+}  // namespace chime::jobctl

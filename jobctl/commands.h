@@ -1,0 +1,85 @@
+// jobctl's subcommands as functions over an AdminBackend: each takes its
+// parsed options, validates them (InvalidArgument names the flag), calls the
+// backend and writes text or JSON to `out`. The Build* helpers are pure so the
+// flag semantics can be tested without a backend. Thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/error.h"
+#include "common/db/job.h"
+#include "jobctl/admin_backend.h"
+#include "jobctl/format.h"
+
+namespace chime::jobctl {
+
+// What every command needs besides its options.
+struct CommandContext {
+  AdminBackend& backend;
+  std::ostream& out;
+  std::istream& in;  // Read by `--payload-file -`.
+  TimePoint now;     // For "24h ago" and "5m from now".
+};
+
+struct MigrateOptions {
+  bool status_only = false;
+  bool json = false;
+};
+
+struct EnqueueOptions {
+  std::string kind;
+  std::optional<std::string> payload;       // JSON text.
+  std::optional<std::string> payload_file;  // A path, or "-" for stdin.
+  std::string queue = "default";
+  int priority = 0;
+  std::optional<std::string> run_at;  // RFC 3339.
+  std::optional<std::string> delay;   // Duration, counted in database time.
+  std::optional<std::string> unique_key;
+  int max_attempts = 20;
+  std::optional<std::string> timeout;  // Duration.
+  bool dry_run = false;
+  bool json = false;
+};
+
+struct ListOptions {
+  std::vector<std::string> states;     // Each may be a comma-separated list.
+  std::optional<std::string> kind;
+  std::optional<std::string> queue;
+  std::optional<std::string> since;    // RFC 3339, or a duration ago.
+  int limit = 50;
+  std::optional<int64_t> before_id;
+  bool json = false;
+};
+
+struct JobIdOptions {
+  std::string id;
+  bool json = false;
+};
+
+struct StatsOptions {
+  bool json = false;
+};
+
+// Validates and converts enqueue flags; `payload_text` is the payload already
+// read from --payload or --payload-file ("{}" when neither was given).
+// --delay stays relative: the database adds it to its own clock.
+[[nodiscard]] Result<db::EnqueueParams> BuildEnqueueParams(const EnqueueOptions& options,
+                                                           const std::string& payload_text);
+
+// Validates and converts list flags. An unknown state is InvalidArgument
+// listing the valid ones.
+[[nodiscard]] Result<db::ListParams> BuildListParams(const ListOptions& options, TimePoint now);
+
+[[nodiscard]] Result<void> RunMigrate(CommandContext& ctx, const MigrateOptions& options);
+[[nodiscard]] Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& options);
+[[nodiscard]] Result<void> RunList(CommandContext& ctx, const ListOptions& options);
+[[nodiscard]] Result<void> RunShow(CommandContext& ctx, const JobIdOptions& options);
+[[nodiscard]] Result<void> RunCancel(CommandContext& ctx, const JobIdOptions& options);
+[[nodiscard]] Result<void> RunRetry(CommandContext& ctx, const JobIdOptions& options);
+[[nodiscard]] Result<void> RunStats(CommandContext& ctx, const StatsOptions& options);
+
+}  // namespace chime::jobctl

@@ -1,0 +1,117 @@
+#include "jobctl/db_backend.h"
+
+#include <string_view>
+#include <utility>
+
+namespace chime::jobctl {
+namespace {
+
+db::ConnectionConfig ConnectionConfigFor(const DbBackendConfig& config) {
+  db::ConnectionConfig c;
+  c.url = config.database_url;
+  c.statement_timeout = config.statement_timeout;
+  return c;
+}
+
+// libpq quotes a malformed URI in its message, password included.
+std::string ScrubUrl(std::string message, const std::string& url) {
+  const std::string redacted = db::RedactUrl(url);
+  if (redacted == url || url.empty()) return message;
+  for (size_t pos = message.find(url); pos != std::string::npos;
+       pos = message.find(url, pos + redacted.size())) {
+    message.replace(pos, url.size(), redacted);
+  }
+  return message;
+}
+
+}  // namespace
+
+Result<void> DbBackendConfig::Validate() const {
+  if (database_url.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "no database: set CHIME_DATABASE_URL or pass --database-url");
+  }
+  if (statement_timeout.count() < 0) {
+    return Fail(ErrorCode::kInvalidArgument, "statement_timeout: must not be negative");
+  }
+  return {};
+}
+
+DbBackend::DbBackend(DbBackendConfig config)
+    : config_(std::move(config)), conn_(ConnectionConfigFor(config_)), store_(conn_) {}
+
+DbBackend::~DbBackend() = default;
+
+Result<void> DbBackend::Connected() {
+  if (auto valid = config_.Validate(); !valid) return valid;
+  if (conn_.connected()) return {};
+  if (auto ok = conn_.Connect(); !ok) {
+    Error e = ok.error();
+    std::string_view detail = e.message;
+    for (std::string_view prefix : {"cannot connect to database: ", "database connection lost: "}) {
+      if (detail.starts_with(prefix)) detail.remove_prefix(prefix.size());
+    }
+    e.message = "cannot connect to database " + db::RedactUrl(config_.database_url) + ": " +
+                ScrubUrl(std::string(detail), config_.database_url);
+    return std::unexpected(std::move(e));
+  }
+  return {};
+}
+
+Result<void> DbBackend::Ready() {
+  if (auto ok = Connected(); !ok) return ok;
+  if (schema_checked_) return {};
+  auto status = db::MigrationsStatus(conn_);
+  if (!status) return std::unexpected(status.error());
+  if (status->current_version < status->latest_version) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "database schema is at version " + std::to_string(status->current_version) +
+                    ", this jobctl needs " + std::to_string(status->latest_version) +
+                    "; run `jobctl migrate`");
+  }
+  // A newer schema is fine to read: migrations only add.
+  schema_checked_ = true;
+  return {};
+}
+
+Result<db::MigrationStatus> DbBackend::Migrate() {
+  if (auto ok = Connected(); !ok) return std::unexpected(ok.error());
+  return db::MigrationsApply(conn_);
+}
+
+Result<db::MigrationStatus> DbBackend::MigrationState() {
+  if (auto ok = Connected(); !ok) return std::unexpected(ok.error());
+  return db::MigrationsStatus(conn_);
+}
+
+Result<db::EnqueueResult> DbBackend::Enqueue(const db::EnqueueParams& params) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobInsert(params);
+}
+
+Result<db::JobPage> DbBackend::List(const db::ListParams& params) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobsList(params);
+}
+
+Result<db::JobWithRuns> DbBackend::Show(int64_t id) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobGet(id);
+}
+
+Result<db::CancelOutcome> DbBackend::Cancel(int64_t id) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobCancel(id);
+}
+
+Result<db::Job> DbBackend::Retry(int64_t id) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobRetry(id);
+}
+
+Result<db::Stats> DbBackend::Stats() {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return store_.JobsStats();
+}
+
+}  // namespace chime::jobctl

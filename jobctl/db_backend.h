@@ -1,0 +1,50 @@
+// AdminBackend over a direct PostgreSQL connection (JobStore). Connects
+// lazily on the first call and, for every call but Migrate/MigrationState,
+// first checks once that the schema is current, so an unmigrated database
+// gives "run jobctl migrate" instead of an SQL error. Thread-compatible.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
+#include "jobctl/admin_backend.h"
+
+namespace chime::jobctl {
+
+struct DbBackendConfig {
+  std::string database_url;
+  // Bounds every statement, so a locked table cannot hang the client.
+  std::chrono::milliseconds statement_timeout{std::chrono::seconds(60)};
+
+  [[nodiscard]] Result<void> Validate() const;
+};
+
+class DbBackend final : public AdminBackend {
+ public:
+  explicit DbBackend(DbBackendConfig config);
+  ~DbBackend() override;
+
+  Result<db::MigrationStatus> Migrate() override;
+  Result<db::MigrationStatus> MigrationState() override;
+  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override;
+  Result<db::JobPage> List(const db::ListParams& params) override;
+  Result<db::JobWithRuns> Show(int64_t id) override;
+  Result<db::CancelOutcome> Cancel(int64_t id) override;
+  Result<db::Job> Retry(int64_t id) override;
+  Result<db::Stats> Stats() override;
+
+ private:
+  // Validates the config and connects if needed; errors name the redacted URL.
+  Result<void> Connected();
+  // Connected(), then checks once per backend that the schema is current.
+  Result<void> Ready();
+
+  DbBackendConfig config_;
+  db::Connection conn_;
+  db::JobStore store_;
+  bool schema_checked_ = false;
+};
+
+}  // namespace chime::jobctl

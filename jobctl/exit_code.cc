@@ -1,0 +1,20 @@
+#include "jobctl/exit_code.h"
+
+namespace chime::jobctl {
+
+ExitCode ExitCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return kExitUsage;
+    case ErrorCode::kNotFound: return kExitNotFound;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kFailedPrecondition:
+    case ErrorCode::kLeaseLost: return kExitPrecondition;
+    case ErrorCode::kUnavailable: return kExitUnavailable;
+    case ErrorCode::kRetryable:
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kInternal: return kExitFailure;
+  }
+  return kExitFailure;
+}
+
+}  // namespace chime::jobctl

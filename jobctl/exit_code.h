@@ -1,0 +1,26 @@
+// jobctl's process exit codes and how error codes map onto them. Scripts
+// depend on these numbers; they are listed in `jobctl --help`. Thread-safe.
+#pragma once
+
+#include "common/base/error.h"
+
+namespace chime::jobctl {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,       // Anything else (internal error, retryable conflict, ...).
+  kExitUsage = 2,         // Usage error or invalid argument: the input was rejected.
+  kExitNotFound = 3,      // No such job.
+  kExitPrecondition = 4,  // Failed precondition or conflict (e.g. job already finished).
+  kExitUnavailable = 5,   // The database cannot be reached; retry later.
+};
+
+ExitCode ExitCodeFor(ErrorCode code);
+
+// The footer of `jobctl --help`.
+inline constexpr const char* kExitCodeHelp =
+    "Exit codes: 0 ok; 2 usage error or invalid argument; 3 not found;\n"
+    "4 failed precondition or conflict; 5 database unavailable; 1 anything else.\n"
+    "Errors go to stderr as one line: \"jobctl: <message>\".";
+
+}  // namespace chime::jobctl

@@ -1,0 +1,14 @@
+// jobctl: the Chime admin client. All logic lives in chime::jobctl_lib (cli.h).
+#include <cstdlib>
+#include <iostream>
+
+#include "jobctl/cli.h"
+
+int main(int argc, char** argv) {
+  // libpq waits indefinitely for an unreachable host; an admin command should
+  // fail fast with exit code 5 instead. An explicit setting wins.
+  setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
+  chime::jobctl::CliEnvironment env{.out = std::cout, .err = std::cerr, .in = std::cin};
+  if (const char* url = std::getenv("CHIME_DATABASE_URL")) env.database_url = url;
+  return chime::jobctl::RunCli(argc, argv, env);
+}

@@ -1,0 +1,311 @@
+#include "jobctl/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+namespace chime::jobctl {
+namespace {
+
+using std::chrono::seconds;
+
+// Records what the CLI asked for and answers with canned results.
+class FakeBackend final : public AdminBackend {
+ public:
+  Result<db::MigrationStatus> Migrate() override {
+    ++migrate_calls;
+    return migration;
+  }
+  Result<db::MigrationStatus> MigrationState() override { return migration; }
+  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override {
+    enqueued.push_back(params);
+    return enqueue_result;
+  }
+  Result<db::JobPage> List(const db::ListParams& params) override {
+    listed.push_back(params);
+    return page;
+  }
+  Result<db::JobWithRuns> Show(int64_t id) override {
+    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+    return job;
+  }
+  Result<db::CancelOutcome> Cancel(int64_t id) override {
+    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job not found");
+    return cancel_result;
+  }
+  Result<db::Job> Retry(int64_t) override {
+    return Fail(ErrorCode::kFailedPrecondition, "job 7 is succeeded");
+  }
+  Result<db::Stats> Stats() override {
+    if (unavailable) return Fail(ErrorCode::kUnavailable, "cannot connect to database");
+    return stats;
+  }
+
+  db::MigrationStatus migration{1, 1, {}};
+  int migrate_calls = 0;
+  db::EnqueueResult enqueue_result{42, false, db::JobState::kAvailable};
+  std::vector<db::EnqueueParams> enqueued;
+  db::JobPage page;
+  std::vector<db::ListParams> listed;
+  db::JobWithRuns job;
+  db::CancelOutcome cancel_result = db::CancelOutcome::kCancelled;
+  db::Stats stats;
+  bool unavailable = false;
+};
+
+class JobctlCliTest : public ::testing::Test {
+ protected:
+  JobctlCliTest() {
+    job.id = 7;
+    job.kind = "noop";
+    job.queue = "default";
+    job.payload = R"({"a":1})";
+    job.created_at = job.run_at = Now();
+    fake.job.job = job;
+  }
+
+  static TimePoint Now() {
+    using namespace std::chrono;
+    return sys_days(year(2026) / 1 / 31) + hours(2);
+  }
+
+  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    args.insert(args.begin(), "jobctl");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    out.str("");
+    err.str("");
+    std::istringstream in(stdin_text);
+    CliEnvironment env{.out = out, .err = err, .in = in};
+    env.database_url = env_url;
+    env.now = [] { return Now(); };
+    env.make_backend = [this](const std::string& url) {
+      backend_url = url;
+      ++backends_made;
+      return std::unique_ptr<AdminBackend>(new Forwarder(fake));
+    };
+    env.init_logging = [](const std::string&) {};
+    return RunCli(static_cast<int>(argv.size()), argv.data(), env);
+  }
+
+  // Hands the test's fake to RunCli, which owns its backend.
+  class Forwarder final : public AdminBackend {
+   public:
+    explicit Forwarder(FakeBackend& f) : f_(f) {}
+    Result<db::MigrationStatus> Migrate() override { return f_.Migrate(); }
+    Result<db::MigrationStatus> MigrationState() override { return f_.MigrationState(); }
+    Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& p) override { return f_.Enqueue(p); }
+    Result<db::JobPage> List(const db::ListParams& p) override { return f_.List(p); }
+    Result<db::JobWithRuns> Show(int64_t id) override { return f_.Show(id); }
+    Result<db::CancelOutcome> Cancel(int64_t id) override { return f_.Cancel(id); }
+    Result<db::Job> Retry(int64_t id) override { return f_.Retry(id); }
+    Result<db::Stats> Stats() override { return f_.Stats(); }
+
+   private:
+    FakeBackend& f_;
+  };
+
+  FakeBackend fake;
+  db::Job job;
+  std::optional<std::string> env_url = "postgresql://from-env";
+  std::string backend_url;
+  int backends_made = 0;
+  std::ostringstream out, err;
+};
+
+TEST_F(JobctlCliTest, HelpExitsZeroWithoutConnecting) {
+  EXPECT_EQ(Run({"--help"}), 0);
+  EXPECT_NE(out.str().find("Exit codes"), std::string::npos);
+  for (const char* sub : {"migrate", "enqueue", "list", "show", "cancel", "retry", "stats"}) {
+    EXPECT_EQ(Run({sub, "--help"}), 0) << sub;
+  }
+  EXPECT_EQ(backends_made, 0);
+}
+
+TEST_F(JobctlCliTest, UsageErrorsExitTwoWithOneLine) {
+  EXPECT_EQ(Run({}), 2);
+  EXPECT_EQ(Run({"bogus"}), 2);
+  EXPECT_EQ(Run({"enqueue"}), 2);
+  EXPECT_EQ(Run({"enqueue", "noop", "--priority", "abc"}), 2);
+  const std::string message = err.str();
+  EXPECT_TRUE(message.starts_with("jobctl: ")) << message;
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 1) << message;
+  EXPECT_EQ(backends_made, 0);
+}
+
+TEST_F(JobctlCliTest, FlagOverridesEnvironmentUrl) {
+  EXPECT_EQ(Run({"stats"}), 0);
+  EXPECT_EQ(backend_url, "postgresql://from-env");
+  EXPECT_EQ(Run({"stats", "--database-url", "postgresql://from-flag"}), 0);
+  EXPECT_EQ(backend_url, "postgresql://from-flag");
+  EXPECT_EQ(Run({"--database-url", "postgresql://first", "stats"}), 0);
+  EXPECT_EQ(backend_url, "postgresql://first");
+}
+
+TEST_F(JobctlCliTest, EnqueuePassesEveryFlag) {
+  ASSERT_EQ(Run({"enqueue", "cleanup_old_jobs", "--payload", R"({"retentionDays":7})", "--queue",
+                 "maintenance", "--priority", "3", "--delay", "5m", "--unique-key", "k1",
+                 "--max-attempts", "4", "--timeout", "30s", "--dry-run"}),
+            0)
+      << err.str();
+  EXPECT_EQ(out.str(), "42\n");
+  ASSERT_EQ(fake.enqueued.size(), 1u);
+  const auto& p = fake.enqueued[0];
+  EXPECT_EQ(p.kind, "cleanup_old_jobs");
+  EXPECT_EQ(p.payload, R"({"retentionDays":7})");
+  EXPECT_EQ(p.queue, "maintenance");
+  EXPECT_EQ(p.priority, 3);
+  EXPECT_EQ(p.delay, std::chrono::minutes(5));
+  EXPECT_FALSE(p.run_at);
+  EXPECT_EQ(p.unique_key, "k1");
+  EXPECT_EQ(p.max_attempts, 4);
+  EXPECT_EQ(p.timeout, seconds(30));
+  EXPECT_TRUE(p.dry_run);
+}
+
+TEST_F(JobctlCliTest, EnqueueReadsPayloadFromStdinAndParsesRunAt) {
+  ASSERT_EQ(Run({"enqueue", "noop", "--payload-file", "-", "--run-at", "2026-01-31T04:00:00+02:00"},
+                R"({"x": [1, 2]})"),
+            0)
+      << err.str();
+  ASSERT_EQ(fake.enqueued.size(), 1u);
+  EXPECT_EQ(fake.enqueued[0].payload, R"({"x": [1, 2]})");
+  EXPECT_EQ(fake.enqueued[0].run_at, Now());
+}
+
+TEST_F(JobctlCliTest, EnqueueReportsExistingJob) {
+  fake.enqueue_result = {9, true, db::JobState::kRunning};
+  ASSERT_EQ(Run({"enqueue", "noop", "--unique-key", "k"}), 0);
+  EXPECT_EQ(out.str(), "existing job 9\n");
+  ASSERT_EQ(Run({"enqueue", "noop", "--unique-key", "k", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["id"], 9);
+  EXPECT_EQ(j["existing"], true);
+  EXPECT_EQ(j["state"], "running");
+}
+
+TEST_F(JobctlCliTest, EnqueueRejectsBadInputBeforeTheBackend) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"enqueue", "noop", "--payload", "{bad"},
+           {"enqueue", "noop", "--payload", "{}", "--payload-file", "-"},
+           {"enqueue", "noop", "--delay", "5x"},
+           {"enqueue", "noop", "--run-at", "2026-02-30T00:00:00Z"},
+           {"enqueue", "noop", "--run-at", "2026-01-01T00:00:00Z", "--delay", "1s"},
+           {"enqueue", "noop", "--priority", "10"},
+           {"enqueue", "noop", "--max-attempts", "0"},
+           {"enqueue", "noop", "--timeout", "0"},
+           {"enqueue", "bad kind"},
+       }) {
+    EXPECT_EQ(Run(args), 2) << args.back();
+    EXPECT_TRUE(err.str().starts_with("jobctl: ")) << err.str();
+  }
+  EXPECT_TRUE(fake.enqueued.empty());
+}
+
+TEST_F(JobctlCliTest, ListBuildsFilters) {
+  fake.page.jobs = {job};
+  fake.page.next_before_id = 7;
+  ASSERT_EQ(Run({"list", "--state", "running,available", "--state", "running", "--kind", "noop",
+                 "--since", "24h", "--limit", "10", "--before-id", "100"}),
+            0)
+      << err.str();
+  ASSERT_EQ(fake.listed.size(), 1u);
+  const auto& p = fake.listed[0];
+  EXPECT_EQ(p.states, (std::vector<db::JobState>{db::JobState::kRunning, db::JobState::kAvailable}));
+  EXPECT_EQ(p.kind, "noop");
+  EXPECT_EQ(p.since, Now() - std::chrono::hours(24));
+  EXPECT_EQ(p.limit, 10);
+  EXPECT_EQ(p.before_id, 100);
+  EXPECT_NE(out.str().find("--before-id 7"), std::string::npos);
+  EXPECT_NE(out.str().find("2026-01-31T02:00:00Z"), std::string::npos);
+}
+
+TEST_F(JobctlCliTest, ListJsonHasJobsAndCursor) {
+  fake.page.jobs = {job};
+  ASSERT_EQ(Run({"list", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str());
+  ASSERT_EQ(j["jobs"].size(), 1u);
+  EXPECT_EQ(j["jobs"][0]["id"], 7);
+  EXPECT_EQ(j["jobs"][0]["payload"]["a"], 1);
+  EXPECT_EQ(j["jobs"][0]["created_at"], "2026-01-31T02:00:00.000Z");
+  EXPECT_TRUE(j["next_before_id"].is_null());
+}
+
+TEST_F(JobctlCliTest, ListRejectsUnknownState) {
+  EXPECT_EQ(Run({"list", "--state", "bogus"}), 2);
+  EXPECT_NE(err.str().find("valid: scheduled"), std::string::npos);
+  EXPECT_TRUE(fake.listed.empty());
+}
+
+TEST_F(JobctlCliTest, ShowMapsNotFoundToThree) {
+  EXPECT_EQ(Run({"show", "8"}), 3);
+  EXPECT_EQ(err.str(), "jobctl: job 8 not found\n");
+  EXPECT_EQ(Run({"show", "abc"}), 2);
+}
+
+TEST_F(JobctlCliTest, ShowPrintsJobAndRuns) {
+  db::Run run;
+  run.attempt = 1;
+  run.worker_id = "w1";
+  run.started_at = Now();
+  run.finished_at = Now() + std::chrono::milliseconds(1500);
+  run.outcome = db::RunOutcome::kFailed;
+  run.errors = {"boom\nline two"};
+  fake.job.runs = {run};
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  EXPECT_NE(out.str().find("1.5s"), std::string::npos);
+  EXPECT_NE(out.str().find("boom line two"), std::string::npos);
+  ASSERT_EQ(Run({"show", "7", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["runs"][0]["duration_ms"], 1500);
+  EXPECT_EQ(j["runs"][0]["outcome"], "failed");
+}
+
+TEST_F(JobctlCliTest, CancelAndRetrySayWhatHappened) {
+  ASSERT_EQ(Run({"cancel", "7"}), 0);
+  EXPECT_EQ(out.str(), "job 7 cancelled\n");
+  fake.cancel_result = db::CancelOutcome::kCancelRequested;
+  ASSERT_EQ(Run({"cancel", "7"}), 0);
+  EXPECT_NE(out.str().find("asked to cancel"), std::string::npos);
+  EXPECT_EQ(Run({"retry", "7"}), 4);
+  EXPECT_EQ(err.str(), "jobctl: job 7 is succeeded\n");
+}
+
+TEST_F(JobctlCliTest, StatsJsonSumsStatesOverQueuesAndKinds) {
+  fake.stats.rows = {{"default", "noop", db::JobState::kAvailable, 2},
+                     {"other", "sync", db::JobState::kAvailable, 3},
+                     {"default", "noop", db::JobState::kSucceeded, 5}};
+  fake.stats.queues = {{"default", 2, seconds(4)}};
+  ASSERT_EQ(Run({"stats", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["states"]["available"], 5);
+  EXPECT_EQ(j["states"]["succeeded"], 5);
+  EXPECT_EQ(j["states"]["running"], 0);
+  EXPECT_EQ(j["states"].size(), 7u);
+  EXPECT_EQ(j["rows"].size(), 3u);
+  EXPECT_EQ(j["queues"][0]["oldest_ready_age_ms"], 4000);
+  ASSERT_EQ(Run({"stats"}), 0);
+  EXPECT_NE(out.str().find("TOTAL"), std::string::npos);
+}
+
+TEST_F(JobctlCliTest, UnavailableExitsFive) {
+  fake.unavailable = true;
+  EXPECT_EQ(Run({"stats"}), 5);
+  EXPECT_EQ(err.str(), "jobctl: cannot connect to database\n");
+}
+
+TEST_F(JobctlCliTest, MigrateAppliesAndStatusDoesNot) {
+  fake.migration = {1, 1, {"0001_init.sql"}};
+  ASSERT_EQ(Run({"migrate"}), 0);
+  EXPECT_NE(out.str().find("applied 0001_init.sql"), std::string::npos);
+  ASSERT_EQ(Run({"migrate", "--status", "--json"}), 0);
+  EXPECT_EQ(fake.migrate_calls, 1);
+  EXPECT_EQ(nlohmann::json::parse(out.str())["up_to_date"], true);
+}
+
+}  // namespace
+}  // namespace chime::jobctl

@@ -1,0 +1,128 @@
+#include "bench/chime_driver.h"
+
+#include <chrono>
+
+#include "bench/interrupt.h"
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
+
+namespace chime::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A plain success of one attempt, as a worker reports it.
+db::Completion Succeeded(const db::Lease& lease, int attempt, const std::string& worker_id) {
+  db::Completion c;
+  c.lease = lease;
+  c.kind = db::CompletionKind::kSucceeded;
+  c.attempt = attempt;
+  c.worker_id = worker_id;
+  return c;
+}
+
+// A Connection with a JobStore on it; the store prepares its statements at
+// connect time.
+struct Store {
+  explicit Store(const std::string& conninfo)
+      : conn(db::ConnectionConfig{.url = conninfo}), store(conn) {}
+  db::Connection conn;
+  db::JobStore store;
+};
+
+class ChimeClaimer final : public Claimer {
+ public:
+  ChimeClaimer(const std::string& conninfo, int batch, std::string worker_id)
+      : s_(conninfo), worker_id_(std::move(worker_id)) {
+    params_.worker_id = worker_id_;
+    params_.queues = {"default"};
+    params_.limit = batch;
+  }
+
+  Result<void> Prepare() override {
+    if (auto ok = s_.conn.Connect(); !ok) return ok;
+    // Run both statements once where they touch nothing, so that the timed
+    // loop starts on a warm session, like the bare claimer.
+    db::ClaimParams probe = params_;
+    probe.queues = {"bench-warmup"};
+    if (auto r = s_.store.JobsClaim(probe); !r) return std::unexpected(r.error());
+    const db::Completion none =
+        Succeeded({0, "00000000-0000-0000-0000-000000000000"}, 0, worker_id_);
+    if (auto r = s_.store.JobsCompleteIfLeased({&none, 1}); !r) return std::unexpected(r.error());
+    return {};
+  }
+
+  Result<int64_t> ClaimAndComplete() override {
+    auto jobs = s_.store.JobsClaim(params_);
+    if (!jobs) return std::unexpected(jobs.error());
+    if (jobs->empty()) return 0;
+    completions_.clear();
+    for (const auto& job : *jobs) {
+      completions_.push_back(Succeeded(job.lease, job.attempt, worker_id_));
+    }
+    auto done = s_.store.JobsCompleteIfLeased(completions_);
+    if (!done) return std::unexpected(done.error());
+    int64_t applied = 0;
+    for (const auto& c : *done) applied += c.applied ? 1 : 0;
+    return applied;
+  }
+
+ private:
+  Store s_;
+  std::string worker_id_;
+  db::ClaimParams params_;
+  std::vector<db::Completion> completions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Claimer> MakeChimeClaimer(const std::string& conninfo, int batch,
+                                          std::string worker_id) {
+  return std::make_unique<ChimeClaimer>(conninfo, batch, std::move(worker_id));
+}
+
+Result<double> TimeBulkEnqueue(const std::string& conninfo, int64_t jobs, int batch) {
+  Store s(conninfo);
+  if (auto ok = s.conn.Connect(); !ok) return std::unexpected(ok.error());
+  std::vector<db::EnqueueParams> params(static_cast<size_t>(jobs));
+  for (int64_t i = 0; i < jobs; ++i) {
+    params[i].kind = "bench";
+    params[i].payload = "{\"n\":" + std::to_string(i) + "}";
+  }
+  Clock::duration spent{};
+  for (int64_t at = 0; at < jobs; at += batch) {
+    if (Interrupt::StopRequested()) return std::unexpected(Interrupt::Interrupted());
+    const auto n = static_cast<size_t>(std::min<int64_t>(batch, jobs - at));
+    const auto t0 = Clock::now();
+    auto r = s.store.JobsInsertMany(std::span(params).subspan(static_cast<size_t>(at), n));
+    spent += Clock::now() - t0;
+    if (!r) return std::unexpected(r.error());
+    if (r->size() != n) return Fail(ErrorCode::kInternal, "JobsInsertMany returned a short result");
+  }
+  return std::chrono::duration<double>(spent).count();
+}
+
+Result<std::vector<double>> TimeClaims(const std::string& conninfo, int samples, int warmup) {
+  Store s(conninfo);
+  if (auto ok = s.conn.Connect(); !ok) return std::unexpected(ok.error());
+  db::ClaimParams params;
+  params.worker_id = "bench-latency";
+  params.queues = {"default"};
+  params.limit = 1;
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(samples));
+  for (int i = 0; i < warmup + samples; ++i) {
+    if (Interrupt::StopRequested()) return std::unexpected(Interrupt::Interrupted());
+    const auto t0 = Clock::now();
+    auto jobs = s.store.JobsClaim(params);
+    const auto t1 = Clock::now();
+    if (!jobs) return std::unexpected(jobs.error());
+    if (jobs->size() != 1) return Fail(ErrorCode::kInternal, "the queue ran dry while timing claims");
+    if (i >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    const db::Completion done = Succeeded((*jobs)[0].lease, (*jobs)[0].attempt, params.worker_id);
+    if (auto r = s.store.JobsCompleteIfLeased({&done, 1}); !r) return std::unexpected(r.error());
+  }
+  return ms;
+}
+
+}  // namespace chime::bench

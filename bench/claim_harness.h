@@ -1,0 +1,36 @@
+// Runs several claimers, each on its own thread with its own connection,
+// from one start signal until the queue is drained, and times the whole.
+// Thread-compatible; the claimers it runs are each used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/base/error.h"
+
+namespace chime::bench {
+
+// One claimer: loops claim(batch) -> complete(all claimed) until a claim
+// returns nothing. Implemented over JobStore and over bare libpq.
+class Claimer {
+ public:
+  virtual ~Claimer() = default;
+  // Connects and warms up (prepares statements) before timing starts.
+  [[nodiscard]] virtual Result<void> Prepare() = 0;
+  // Claims one batch and completes it; returns the number completed, 0 when
+  // the claim found nothing.
+  [[nodiscard]] virtual Result<int64_t> ClaimAndComplete() = 0;
+};
+
+struct CellOutcome {
+  int64_t completed = 0;
+  double seconds = 0;
+  double rate() const { return seconds > 0 ? static_cast<double>(completed) / seconds : 0; }
+};
+
+// Prepares every claimer on its own thread, releases them together and waits until all have
+// drained the queue. Returns the first error; the others stop early then.
+[[nodiscard]] Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers);
+
+}  // namespace chime::bench

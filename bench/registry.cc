@@ -1,0 +1,13 @@
+// The list of chime-bench subcommands. A new bench adds one line here.
+#include "bench/bench.h"
+#include "bench/store_bench.h"
+
+namespace chime::bench {
+
+std::vector<std::unique_ptr<Bench>> MakeBenches() {
+  std::vector<std::unique_ptr<Bench>> benches;
+  benches.push_back(std::make_unique<StoreBench>());
+  return benches;
+}
+
+}  // namespace chime::bench

@@ -4,8 +4,8 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
-#include <regex>
 
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
@@ -23,9 +23,14 @@ constexpr size_t kMaxWorkerIdBytes = 256;
 // Deep enough for any real payload; jsonb itself fails somewhere past 1,000.
 constexpr int kMaxJsonDepth = 512;
 
-bool ValidName(const std::string& s) {
-  static const std::regex kName("^[A-Za-z0-9_.:-]{1,128}$");
-  return std::regex_match(s, kName);
+// Kinds, queues and schedule names: 1-128 of A-Z a-z 0-9 _ . : - (the
+// schema's CHECK says the same). By hand: std::regex cost microseconds a job.
+bool ValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::ranges::all_of(s, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+           c == '-';
+  });
 }
 
 // True when `s` is well-formed UTF-8 with no NUL byte.
@@ -158,9 +163,14 @@ std::string ErrorsJson(const std::vector<std::string>& errors) {
   return arr.dump();
 }
 
-bool ValidUuid(const std::string& s) {
-  static const std::regex kUuid("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
-  return std::regex_match(s, kUuid);
+// 8-4-4-4-12 hex digits.
+bool ValidUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
 }
 
 std::optional<int64_t> RunAtMicros(const EnqueueParams& p) {

@@ -21,6 +21,7 @@
 #include "common/db/job.h"
 #include "common/db/job_store.h"
 #include "common/db/migrations.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 
 // ASSERT_OK(expr) for Result<void>; ASSERT_OK_AND_ASSIGN(lhs, expr) for Result<T>.
@@ -53,20 +54,7 @@ class FixedRng final : public Rng {
   double value_;
 };
 
-// A steady clock that only moves when told, for reconnect backoff.
-class FakeClock final : public Clock {
- public:
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
-  }
-  std::chrono::system_clock::time_point WallNow() const override {
-    return std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms_.load()));
-  }
-  void Advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
-
- private:
-  std::atomic<int64_t> now_ms_{1'000'000'000};
-};
+using FakeClock = chime::testing::FakeClock;
 
 // Reads rows with its own connection. Values come back as text; NULL is
 // std::nullopt.

@@ -50,6 +50,7 @@ json JobJson(const db::Job& job) {
       {"attempted_at", OrNull(job.attempted_at, Time)},
       {"finished_at", OrNull(job.finished_at, Time)},
       {"last_error", OrNull(job.last_error)},
+      {"progress", job.progress ? Embedded(*job.progress) : json(nullptr)},
   };
 }
 

@@ -126,6 +126,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "attempted_at", job.attempted_at ? Time(*job.attempted_at) : "-");
   Field(out, "finished_at", job.finished_at ? Time(*job.finished_at) : "-");
   Field(out, "last_error", OrDash(job.last_error));
+  Field(out, "progress", job.progress ? OneLine(*job.progress, kPayloadWidth) : "-");
 
   if (jr.runs.empty()) {
     out += "\nruns: none\n";

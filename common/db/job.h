@@ -171,6 +171,7 @@ struct Job {
   std::optional<TimePoint> attempted_at;
   std::optional<TimePoint> finished_at;
   std::optional<std::string> last_error;
+  std::optional<std::string> progress;  // JSON text of the latest progress report.
 };
 
 struct JobWithRuns {

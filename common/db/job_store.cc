@@ -528,6 +528,30 @@ Result<std::vector<CompletionResult>> JobStore::JobsCompleteIfLeased(
   return out;
 }
 
+Result<bool> JobStore::JobProgressSetIfLeased(const Lease& lease,
+                                              const std::string& progress_json) {
+  if (progress_json.size() > config_.max_payload_bytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "progress: " + std::to_string(progress_json.size()) + " bytes exceeds the limit of " +
+                    std::to_string(config_.max_payload_bytes));
+  }
+  if (!ValidText(progress_json) || CheckJson(progress_json) != JsonVerdict::kOk) {
+    return Fail(ErrorCode::kInvalidArgument, "progress: not storable JSON");
+  }
+  if (!ValidUuid(lease.token)) return false;
+  bool applied = false;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    // Token match alone: it is set only while the job runs (see kHeartbeat).
+    auto r = tx.exec_params(
+        "UPDATE chime.jobs SET progress = $3::jsonb WHERE id = $1 AND lease_token = $2::uuid",
+        lease.job_id, lease.token, progress_json);
+    applied = r.affected_rows() == 1;
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return applied;
+}
+
 Result<std::vector<int64_t>> JobStore::JobsReleaseIfLeased(std::span<const Lease> leases,
                                                            const std::string& worker_id) {
   std::vector<int64_t> released;

@@ -51,6 +51,11 @@ class JobStore {
   [[nodiscard]] Result<std::vector<CompletionResult>> JobsCompleteIfLeased(
       std::span<const Completion> completions);
 
+  // Stores a running job's latest progress report (a JSON text, validated
+  // like a payload) while the lease holds. False: the lease was lost.
+  [[nodiscard]] Result<bool> JobProgressSetIfLeased(const Lease& lease,
+                                                    const std::string& progress_json);
+
   // Hands leased jobs back to available without using up an attempt (used on
   // shutdown). Returns the ids released.
   [[nodiscard]] Result<std::vector<int64_t>> JobsReleaseIfLeased(std::span<const Lease> leases,

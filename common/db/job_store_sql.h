@@ -215,7 +215,7 @@ DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id)sql";
 inline constexpr const char* kJobColumns =
     "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
     "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error";
+        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text";
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(

@@ -71,6 +71,7 @@ Job ReadJob(const pqxx::row& row) {
   j.attempted_at = OptionalTime(row[17]);
   j.finished_at = OptionalTime(row[18]);
   j.last_error = Optional<std::string>(row[19]);
+  j.progress = Optional<std::string>(row[20]);
   return j;
 }
 

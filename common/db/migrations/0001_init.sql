@@ -36,6 +36,7 @@ CREATE TABLE chime.jobs (
   attempted_at     timestamptz,
   finished_at      timestamptz,
   last_error       text,
+  progress         jsonb,        -- The handler's latest progress report.
   CHECK ((state = 'running') = (lease_token IS NOT NULL))
 );
 

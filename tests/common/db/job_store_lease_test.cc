@@ -84,6 +84,29 @@ TEST_F(JobStoreLeaseTest, HeartbeatWithAStaleTokenReportsLostAndChangesNothing) 
   EXPECT_EQ(ok.extended, std::vector<int64_t>{id});
 }
 
+TEST_F(JobStoreLeaseTest, ProgressIsStoredOnlyUnderTheCurrentLease) {
+  const int64_t id = Enqueue("progress");
+  ClaimedJob current;
+  ClaimedJob stale = ClaimThenLoseLease(id, &current);
+
+  ASSERT_OK_AND_ASSIGN(bool stale_applied,
+                       store().JobProgressSetIfLeased(stale.lease, R"({"done":1})"));
+  EXPECT_FALSE(stale_applied);
+  EXPECT_EQ(sql_.Scalar("SELECT progress IS NULL FROM chime.jobs WHERE id = $1", id), "t");
+
+  ASSERT_OK_AND_ASSIGN(bool applied,
+                       store().JobProgressSetIfLeased(current.lease, R"({"done": 2, "of": 5})"));
+  EXPECT_TRUE(applied);
+  EXPECT_EQ(sql_.Scalar("SELECT progress->>'done' FROM chime.jobs WHERE id = $1", id), "2");
+  ASSERT_OK_AND_ASSIGN(JobWithRuns shown, store().JobGet(id));
+  ASSERT_TRUE(shown.job.progress.has_value());
+  EXPECT_NE(shown.job.progress->find("\"of\": 5"), std::string::npos) << *shown.job.progress;
+
+  auto bad = store().JobProgressSetIfLeased(current.lease, "{not json");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST_F(JobStoreLeaseTest, HeartbeatSortsHeldFromLostInOneCall) {
   const int64_t held = Enqueue("a");
   const int64_t finished = Enqueue("a");

@@ -143,6 +143,29 @@ CREATE TRIGGER jobs_counts_delete AFTER DELETE ON chime.jobs
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION chime.job_counts_apply();
 
+-- Dispatch: every statement that inserts ready jobs (jobctl, a cron fire, a
+-- handler's children, or an application's own INSERT) tells the schedulers
+-- which queues gained how many, at commit. A lost notification only delays
+-- work until the workers' next poll.
+CREATE FUNCTION chime.jobs_notify_ready() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v_ready text;
+BEGIN
+  -- "queue:count,..."; at most 40 queues keeps it under pg_notify's 8000 bytes.
+  SELECT string_agg(queue || ':' || n, ',') INTO v_ready
+  FROM (SELECT queue, count(*) AS n FROM new_rows WHERE state = 'available'
+        GROUP BY queue ORDER BY queue LIMIT 40) t;
+  IF v_ready IS NOT NULL THEN
+    PERFORM pg_notify('chime_jobs_ready', v_ready);
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER jobs_notify_insert AFTER INSERT ON chime.jobs
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION chime.jobs_notify_ready();
+
 -- Schedules, loaded from config and managed at run time (the cron issue
 -- fills in their behaviour).
 CREATE TABLE chime.schedules (

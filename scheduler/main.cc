@@ -1,6 +1,8 @@
-// chime-scheduler: applies migrations, then keeps the job table healthy
-// (lease rescue, retention cleanup). Cron firing, dispatch over ZeroMQ and
-// the HTTP endpoints arrive with the runtime, cron and observability issues.
+// chime-scheduler: applies migrations, serves workers and jobctl on one
+// ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
+// ready-job notifications, and keeps the job table healthy (lease rescue,
+// retention cleanup). Cron firing and the HTTP endpoints arrive with the
+// cron and observability issues.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -8,9 +10,18 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <unistd.h>
+
+#include <zmq.hpp>
+
 #include "common/db/migrations.h"
 #include "common/log/log.h"
+#include "common/wire/signing.h"
+#include "scheduler/admin_service.h"
+#include "scheduler/live_counters.h"
 #include "scheduler/maintainer.h"
+#include "scheduler/ready_feed.h"
+#include "scheduler/router_server.h"
 
 namespace {
 
@@ -34,6 +45,10 @@ int main(int argc, char** argv) {
   int retention_hours = 24 * 7;
   int max_rescues = 3;
   bool once = false;
+  chime::scheduler::RouterConfig router;
+  router.bind = EnvOr("CHIME_SCHEDULER_BIND", router.bind);
+  int heartbeat_ms = static_cast<int>(router.heartbeat_interval.count());
+  int forget_ms = static_cast<int>(router.forget_after.count());
   app.add_option("--database-url", database_url, "libpq URI (default: $CHIME_DATABASE_URL)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
   app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")
@@ -41,6 +56,13 @@ int main(int argc, char** argv) {
   app.add_option("--retention-hours", retention_hours, "finished jobs and runs older than this are deleted")
       ->capture_default_str();
   app.add_option("--max-rescues", max_rescues, "a job rescued more often is discarded as a poison pill")
+      ->capture_default_str();
+  app.add_option("--bind", router.bind,
+                 "ZeroMQ endpoint for workers and jobctl (default: $CHIME_SCHEDULER_BIND or " +
+                     router.bind + ")");
+  app.add_option("--heartbeat-interval-ms", heartbeat_ms, "how often workers report")
+      ->capture_default_str();
+  app.add_option("--forget-after-ms", forget_ms, "a worker silent this long is forgotten")
       ->capture_default_str();
   app.add_flag("--once", once, "run one maintenance pass (rescue + cleanup) and exit");
   CLI11_PARSE(app, argc, argv);
@@ -72,17 +94,42 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Every admin request is signed; a scheduler without the secret would
+  // either refuse everyone or trust anyone, so it does not start.
+  auto secret = chime::wire::AdminSecret::FromEnvironment();
+  if (!secret) return Fatal(secret.error().message);
+  router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  router.forget_after = std::chrono::milliseconds(forget_ms);
+  {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    router.scheduler_id = std::string(host) + "-" + std::to_string(getpid());
+  }
+  if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
+
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  zmq::context_t context;
+  chime::scheduler::LiveCounters counters;
+  chime::wire::RequestVerifier verifier(*secret, chime::SystemClock::Instance());
+  chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters);
+  chime::scheduler::RouterServer server(context, router, chime::SystemClock::Instance(), counters,
+                                        admin, verifier);
+  auto endpoint = server.Start();
+  if (!endpoint) return Fatal(endpoint.error().message);
+  chime::scheduler::ReadyFeed feed(context, db);
+  feed.Start();
   maintainer.Start();
   spdlog::info("scheduler running");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
   maintainer.Stop();
+  feed.Stop();
+  server.Stop();
   return 0;
 }

@@ -1,0 +1,267 @@
+#include "common/wire/convert.h"
+
+#include <chrono>
+
+namespace chime::wire {
+namespace {
+
+using std::chrono::milliseconds;
+
+int64_t Ms(db::TimePoint t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+int64_t Ms(const std::optional<db::TimePoint>& t) { return t ? Ms(*t) : 0; }
+db::TimePoint Time(int64_t ms) { return db::TimePoint(milliseconds(ms)); }
+std::optional<db::TimePoint> OptTime(int64_t ms) {
+  if (ms == 0) return std::nullopt;
+  return Time(ms);
+}
+std::optional<std::string> OptText(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+}  // namespace
+
+v1::Job ToProto(const db::Job& j) {
+  v1::Job p;
+  p.set_id(j.id);
+  p.set_kind(j.kind);
+  p.set_queue(j.queue);
+  p.set_priority(j.priority);
+  p.set_state(std::string(db::JobStateName(j.state)));
+  p.set_payload_json(j.payload);
+  p.set_attempt(j.attempt);
+  p.set_max_attempts(j.max_attempts);
+  p.set_rescue_count(j.rescue_count);
+  if (j.timeout) p.set_timeout_ms(j.timeout->count());
+  if (j.unique_key) p.set_unique_key(*j.unique_key);
+  if (j.parent_id) p.set_parent_id(*j.parent_id);
+  p.set_dry_run(j.dry_run);
+  p.set_cancel_requested(j.cancel_requested);
+  p.set_worker_id(j.worker_id.value_or(""));
+  p.set_created_at_ms(Ms(j.created_at));
+  p.set_run_at_ms(Ms(j.run_at));
+  p.set_attempted_at_ms(Ms(j.attempted_at));
+  p.set_finished_at_ms(Ms(j.finished_at));
+  p.set_last_error(j.last_error.value_or(""));
+  p.set_progress_json(j.progress.value_or(""));
+  return p;
+}
+
+db::Job FromProto(const v1::Job& p) {
+  db::Job j;
+  j.id = p.id();
+  j.kind = p.kind();
+  j.queue = p.queue();
+  j.priority = p.priority();
+  j.state = db::ParseJobState(p.state()).value_or(db::JobState::kAvailable);
+  j.payload = p.payload_json();
+  j.attempt = p.attempt();
+  j.max_attempts = p.max_attempts();
+  j.rescue_count = p.rescue_count();
+  if (p.has_timeout_ms()) j.timeout = milliseconds(p.timeout_ms());
+  if (p.has_unique_key()) j.unique_key = p.unique_key();
+  if (p.has_parent_id()) j.parent_id = p.parent_id();
+  j.dry_run = p.dry_run();
+  j.cancel_requested = p.cancel_requested();
+  j.worker_id = OptText(p.worker_id());
+  j.created_at = Time(p.created_at_ms());
+  j.run_at = Time(p.run_at_ms());
+  j.attempted_at = OptTime(p.attempted_at_ms());
+  j.finished_at = OptTime(p.finished_at_ms());
+  j.last_error = OptText(p.last_error());
+  j.progress = OptText(p.progress_json());
+  return j;
+}
+
+v1::Run ToProto(const db::Run& r) {
+  v1::Run p;
+  p.set_id(r.id);
+  p.set_job_id(r.job_id);
+  p.set_attempt(r.attempt);
+  p.set_worker_id(r.worker_id);
+  p.set_started_at_ms(Ms(r.started_at));
+  p.set_finished_at_ms(Ms(r.finished_at));
+  p.set_outcome(std::string(db::RunOutcomeName(r.outcome)));
+  p.set_duration_ms(Ms(r.finished_at) - Ms(r.started_at));
+  p.set_summary_json(r.summary);
+  for (const auto& e : r.errors) p.add_errors(e);
+  p.set_dry_run(r.dry_run);
+  return p;
+}
+
+db::Run FromProto(const v1::Run& p) {
+  db::Run r;
+  r.id = p.id();
+  r.job_id = p.job_id();
+  r.attempt = p.attempt();
+  r.worker_id = p.worker_id();
+  r.started_at = Time(p.started_at_ms());
+  r.finished_at = Time(p.finished_at_ms());
+  r.outcome = db::ParseRunOutcome(p.outcome()).value_or(db::RunOutcome::kFailed);
+  r.summary = p.summary_json();
+  r.errors.assign(p.errors().begin(), p.errors().end());
+  r.dry_run = p.dry_run();
+  return r;
+}
+
+v1::JobPage ToProto(const db::JobPage& page) {
+  v1::JobPage p;
+  for (const auto& j : page.jobs) *p.add_jobs() = ToProto(j);
+  if (page.next_before_id) p.set_next_before_id(*page.next_before_id);
+  return p;
+}
+
+db::JobPage FromProto(const v1::JobPage& p) {
+  db::JobPage page;
+  for (const auto& j : p.jobs()) page.jobs.push_back(FromProto(j));
+  if (p.has_next_before_id()) page.next_before_id = p.next_before_id();
+  return page;
+}
+
+v1::JobWithRuns ToProto(const db::JobWithRuns& jr) {
+  v1::JobWithRuns p;
+  *p.mutable_job() = ToProto(jr.job);
+  for (const auto& r : jr.runs) *p.add_runs() = ToProto(r);
+  return p;
+}
+
+db::JobWithRuns FromProto(const v1::JobWithRuns& p) {
+  db::JobWithRuns jr;
+  jr.job = FromProto(p.job());
+  for (const auto& r : p.runs()) jr.runs.push_back(FromProto(r));
+  return jr;
+}
+
+v1::StatsReply ToProto(const db::Stats& s) {
+  v1::StatsReply p;
+  for (const auto& row : s.rows) {
+    auto* c = p.add_counts();
+    c->set_queue(row.queue);
+    c->set_kind(row.kind);
+    c->set_state(std::string(db::JobStateName(row.state)));
+    c->set_count(row.count);
+  }
+  for (const auto& q : s.queues) {
+    auto* d = p.add_queues();
+    d->set_queue(q.queue);
+    d->set_ready(q.ready);
+    d->set_oldest_ready_age_ms(q.oldest_ready_age.count());
+  }
+  return p;
+}
+
+db::Stats FromProto(const v1::StatsReply& p) {
+  db::Stats s;
+  for (const auto& c : p.counts()) {
+    s.rows.push_back({c.queue(), c.kind(),
+                      db::ParseJobState(c.state()).value_or(db::JobState::kAvailable), c.count()});
+  }
+  for (const auto& q : p.queues()) {
+    s.queues.push_back({q.queue(), q.ready(), milliseconds(q.oldest_ready_age_ms())});
+  }
+  return s;
+}
+
+v1::EnqueueRequest ToProto(const db::EnqueueParams& e) {
+  v1::EnqueueRequest p;
+  p.set_kind(e.kind);
+  p.set_queue(e.queue);
+  p.set_priority(e.priority);
+  p.set_payload_json(e.payload);
+  if (e.run_at) p.set_run_at_ms(Ms(*e.run_at));
+  p.set_delay_ms(e.delay.count());
+  p.set_max_attempts(e.max_attempts);
+  if (e.timeout) p.set_timeout_ms(e.timeout->count());
+  if (e.unique_key) p.set_unique_key(*e.unique_key);
+  if (e.parent_id) p.set_parent_id(*e.parent_id);
+  p.set_dry_run(e.dry_run);
+  return p;
+}
+
+Result<db::EnqueueParams> FromProto(const v1::EnqueueRequest& p) {
+  db::EnqueueParams e;
+  e.kind = p.kind();
+  if (!p.queue().empty()) e.queue = p.queue();
+  e.priority = p.priority();
+  if (!p.payload_json().empty()) e.payload = p.payload_json();
+  if (p.has_run_at_ms()) e.run_at = Time(p.run_at_ms());
+  if (p.delay_ms() < 0) return Fail(ErrorCode::kInvalidArgument, "delay: must not be negative");
+  e.delay = milliseconds(p.delay_ms());
+  if (p.max_attempts() != 0) e.max_attempts = p.max_attempts();
+  if (p.has_timeout_ms()) e.timeout = milliseconds(p.timeout_ms());
+  if (p.has_unique_key()) e.unique_key = p.unique_key();
+  if (p.has_parent_id()) e.parent_id = p.parent_id();
+  e.dry_run = p.dry_run();
+  return e;  // The store validates the rest and names the field.
+}
+
+v1::ListRequest ToProto(const db::ListParams& l) {
+  v1::ListRequest p;
+  for (auto s : l.states) p.add_states(std::string(db::JobStateName(s)));
+  if (l.kind) p.set_kind(*l.kind);
+  if (l.queue) p.set_queue(*l.queue);
+  if (l.since) p.set_since_ms(Ms(*l.since));
+  if (l.until) p.set_until_ms(Ms(*l.until));
+  if (l.before_id) p.set_before_id(*l.before_id);
+  p.set_limit(l.limit);
+  return p;
+}
+
+Result<db::ListParams> FromProto(const v1::ListRequest& p) {
+  db::ListParams l;
+  for (const auto& name : p.states()) {
+    auto s = db::ParseJobState(name);
+    if (!s) return Fail(ErrorCode::kInvalidArgument, "state: unknown state '" + name.substr(0, 64) + "'");
+    l.states.push_back(*s);
+  }
+  if (p.has_kind()) l.kind = p.kind();
+  if (p.has_queue()) l.queue = p.queue();
+  if (p.has_since_ms()) l.since = Time(p.since_ms());
+  if (p.has_until_ms()) l.until = Time(p.until_ms());
+  if (p.has_before_id()) l.before_id = p.before_id();
+  if (p.limit() != 0) l.limit = p.limit();
+  return l;
+}
+
+v1::ErrorCode ToProto(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return v1::INVALID_ARGUMENT;
+    case ErrorCode::kNotFound: return v1::NOT_FOUND;
+    case ErrorCode::kAlreadyExists: return v1::ALREADY_EXISTS;
+    case ErrorCode::kFailedPrecondition: return v1::FAILED_PRECONDITION;
+    case ErrorCode::kLeaseLost: return v1::LEASE_LOST;
+    case ErrorCode::kUnavailable: return v1::UNAVAILABLE;
+    case ErrorCode::kRetryable: return v1::RETRYABLE;
+    case ErrorCode::kUnauthenticated: return v1::UNAUTHENTICATED;
+    case ErrorCode::kInternal: return v1::INTERNAL;
+  }
+  return v1::INTERNAL;
+}
+
+ErrorCode FromProto(v1::ErrorCode code) {
+  switch (code) {
+    case v1::INVALID_ARGUMENT: return ErrorCode::kInvalidArgument;
+    case v1::NOT_FOUND: return ErrorCode::kNotFound;
+    case v1::ALREADY_EXISTS: return ErrorCode::kAlreadyExists;
+    case v1::FAILED_PRECONDITION: return ErrorCode::kFailedPrecondition;
+    case v1::UNAUTHENTICATED: return ErrorCode::kUnauthenticated;
+    case v1::UNAVAILABLE: return ErrorCode::kUnavailable;
+    case v1::RETRYABLE: return ErrorCode::kRetryable;
+    case v1::LEASE_LOST: return ErrorCode::kLeaseLost;
+    case v1::UNSUPPORTED: return ErrorCode::kInvalidArgument;
+    default: return ErrorCode::kInternal;
+  }
+}
+
+v1::Error ToProto(const Error& e) {
+  v1::Error p;
+  p.set_code(ToProto(e.code));
+  p.set_message(e.message);
+  return p;
+}
+
+Error FromProto(const v1::Error& p) { return Error{FromProto(p.code()), p.message()}; }
+
+}  // namespace chime::wire

@@ -1,0 +1,86 @@
+#include "scheduler/admin_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/db/migrations.h"
+#include "common/wire/convert.h"
+
+namespace chime::scheduler {
+namespace {
+
+v1::AdminReply ErrorReply(const Error& error) {
+  v1::AdminReply reply;
+  *reply.mutable_error() = wire::ToProto(error);
+  return reply;
+}
+
+}  // namespace
+
+AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
+                           const LiveCounters& counters)
+    : conn_(std::move(db)), store_(conn_, std::move(store)), counters_(counters) {}
+
+v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) {
+  v1::AdminReply reply;
+  switch (request.command_case()) {
+    case v1::AdminRequest::kEnqueue: {
+      auto params = wire::FromProto(request.enqueue());
+      if (!params) return ErrorReply(params.error());
+      auto inserted = store_.JobInsert(*params);
+      if (!inserted) return ErrorReply(inserted.error());
+      auto job = store_.JobGet(inserted->id);
+      if (!job) return ErrorReply(job.error());
+      *reply.mutable_enqueue()->mutable_job() = wire::ToProto(job->job);
+      reply.mutable_enqueue()->set_existing(inserted->existing);
+      return reply;
+    }
+    case v1::AdminRequest::kList: {
+      auto params = wire::FromProto(request.list());
+      if (!params) return ErrorReply(params.error());
+      auto page = store_.JobsList(*params);
+      if (!page) return ErrorReply(page.error());
+      *reply.mutable_list() = wire::ToProto(*page);
+      return reply;
+    }
+    case v1::AdminRequest::kShow: {
+      auto job = store_.JobGet(request.show().job_id());
+      if (!job) return ErrorReply(job.error());
+      *reply.mutable_show() = wire::ToProto(*job);
+      return reply;
+    }
+    case v1::AdminRequest::kCancel: {
+      auto outcome = store_.JobCancel(request.cancel().job_id());
+      if (!outcome) return ErrorReply(outcome.error());
+      reply.mutable_cancel()->set_cancelled_now(*outcome == db::CancelOutcome::kCancelled);
+      return reply;
+    }
+    case v1::AdminRequest::kRetry: {
+      auto job = store_.JobRetry(request.retry().job_id());
+      if (!job) return ErrorReply(job.error());
+      *reply.mutable_retry() = wire::ToProto(*job);
+      return reply;
+    }
+    case v1::AdminRequest::kStats: {
+      auto stats = store_.JobsStats();
+      if (!stats) return ErrorReply(stats.error());
+      *reply.mutable_stats() = wire::ToProto(*stats);
+      for (auto& c : counters_.Snapshot()) *reply.mutable_stats()->add_live() = std::move(c);
+      return reply;
+    }
+    case v1::AdminRequest::kWorkers:
+      for (auto& w : workers.List()) *reply.mutable_workers()->add_workers() = std::move(w);
+      return reply;
+    case v1::AdminRequest::kMigrate: {
+      auto status = db::MigrationsStatus(conn_);
+      if (!status) return ErrorReply(status.error());
+      reply.mutable_migrate()->set_current_version(status->current_version);
+      reply.mutable_migrate()->set_known_version(status->latest_version);
+      return reply;
+    }
+    case v1::AdminRequest::COMMAND_NOT_SET:
+      break;
+  }
+  return ErrorReply(Error{ErrorCode::kInvalidArgument, "admin request: no command"});
+}
+
+}  // namespace chime::scheduler

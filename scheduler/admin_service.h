@@ -1,0 +1,24 @@
+// Executes verified admin requests (jobctl) against the job store. Owns one
+// database connection, used only on the router thread.
+#pragma once
+
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
+#include "scheduler/live_counters.h"
+#include "scheduler/router_server.h"
+
+namespace chime::scheduler {
+
+class AdminService final : public AdminHandler {
+ public:
+  AdminService(db::ConnectionConfig db, db::JobStoreConfig store, const LiveCounters& counters);
+
+  v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) override;
+
+ private:
+  db::Connection conn_;
+  db::JobStore store_;
+  const LiveCounters& counters_;
+};
+
+}  // namespace chime::scheduler

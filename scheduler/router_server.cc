@@ -1,0 +1,241 @@
+#include "scheduler/router_server.h"
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "common/wire/envelope.h"
+
+namespace chime::scheduler {
+namespace {
+
+constexpr size_t kMaxReportedBadPeers = 10'000;
+
+std::string Printable(const std::string& routing_id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : routing_id) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> RouterConfig::Validate() const {
+  if (bind.empty()) return Fail(ErrorCode::kInvalidArgument, "bind: empty (set CHIME_SCHEDULER_BIND)");
+  if (heartbeat_interval.count() < 10 || heartbeat_interval > std::chrono::minutes(10)) {
+    return Fail(ErrorCode::kInvalidArgument, "heartbeat_interval: must be 10 ms - 10 min");
+  }
+  if (forget_after < 2 * heartbeat_interval) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "forget_after: must be at least twice the heartbeat interval");
+  }
+  return {};
+}
+
+RouterServer::RouterServer(zmq::context_t& context, RouterConfig config, const Clock& clock,
+                           LiveCounters& counters, AdminHandler& admin,
+                           wire::RequestVerifier& verifier)
+    : context_(context),
+      config_(std::move(config)),
+      clock_(clock),
+      counters_(counters),
+      admin_(admin),
+      verifier_(verifier),
+      registry_(clock, config_.forget_after) {}
+
+RouterServer::~RouterServer() { Stop(); }
+
+Result<std::string> RouterServer::Start() {
+  if (thread_.joinable()) return Fail(ErrorCode::kFailedPrecondition, "router already started");
+  std::string endpoint;
+  try {
+    router_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+    router_->set(zmq::sockopt::linger, 0);
+    router_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+    // Replies to a vanished peer are dropped instead of queued forever.
+    router_->set(zmq::sockopt::router_mandatory, 0);
+    router_->set(zmq::sockopt::sndhwm, 10'000);
+    router_->bind(config_.bind);
+    endpoint = router_->get(zmq::sockopt::last_endpoint);
+    ready_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pull);
+    ready_->set(zmq::sockopt::linger, 0);
+    ready_->bind(kReadyEndpoint);
+  } catch (const zmq::error_t& e) {
+    router_.reset();
+    ready_.reset();
+    return Fail(ErrorCode::kInvalidArgument, "bind " + config_.bind + ": " + e.what());
+  }
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+  spdlog::info("scheduler {} listening on {}", config_.scheduler_id, endpoint);
+  return endpoint;
+}
+
+void RouterServer::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  thread_.join();
+  router_.reset();
+  ready_.reset();
+}
+
+void RouterServer::Loop(std::stop_token stop) {
+  // Short polls bound how long Stop() waits and how late a silent worker is
+  // noticed; the sockets, not the timeout, drive the work.
+  const auto tick = std::min(config_.heartbeat_interval, std::chrono::milliseconds(100));
+  while (!stop.stop_requested()) {
+    zmq::pollitem_t items[] = {{router_->handle(), 0, ZMQ_POLLIN, 0},
+                               {ready_->handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, tick);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      spdlog::critical("router poll failed: {}", e.what());
+      std::abort();
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      // Drain what is queued, a bounded batch per pass so the ready feed is
+      // never starved by a flood.
+      for (int i = 0; i < 1000; ++i) {
+        std::vector<zmq::message_t> parts;
+        zmq::message_t part;
+        while (true) {
+          if (!router_->recv(part, zmq::recv_flags::dontwait)) break;
+          const bool more = part.more();
+          // Keep the identity and the first body frame; count the rest.
+          if (parts.size() < 3) parts.push_back(std::move(part));
+          if (!more) break;
+        }
+        if (parts.empty()) break;
+        const std::string routing_id = parts[0].to_string();
+        if (parts.size() != 2) {
+          ReportBadPeer(routing_id, "a message must be exactly one frame");
+          continue;
+        }
+        OnPeerMessage(routing_id, parts[1].to_string_view());
+      }
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      zmq::message_t notice;
+      while (ready_->recv(notice, zmq::recv_flags::dontwait)) OnReady(notice.to_string_view());
+    }
+    for (const auto& id : registry_.ForgetSilent()) {
+      spdlog::warn("worker {} forgotten after {} ms of silence", id, config_.forget_after.count());
+    }
+    worker_count_.store(registry_.size());
+  }
+}
+
+void RouterServer::ReportBadPeer(const std::string& routing_id, const std::string& why) {
+  if (reported_bad_.size() >= kMaxReportedBadPeers) reported_bad_.clear();
+  if (reported_bad_.insert(routing_id).second) {
+    spdlog::warn("dropping a message from peer {}: {}", Printable(routing_id), why);
+  }
+}
+
+void RouterServer::Send(const std::string& routing_id, v1::Envelope envelope) {
+  const std::string body = wire::EncodeEnvelope(std::move(envelope));
+  try {
+    router_->send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    router_->send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH or a full queue: the peer is gone or not reading. Dispatch
+    // is a hint and replies can be retried, so dropping is safe.
+    spdlog::debug("send to {} dropped: {}", Printable(routing_id), e.what());
+  }
+}
+
+void RouterServer::SendDispatch(const std::vector<DispatchOrder>& orders) {
+  for (const auto& order : orders) {
+    v1::Envelope e;
+    *e.mutable_dispatch() = order.dispatch;
+    Send(order.routing_id, std::move(e));
+  }
+}
+
+void RouterServer::OnReady(std::string_view notice) {
+  if (notice == "*") {
+    SendDispatch(registry_.PlanDispatchAll());
+    return;
+  }
+  SendDispatch(registry_.PlanDispatch(db::ParseReadyPayload(notice)));
+}
+
+void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view frame) {
+  auto decoded = wire::DecodeEnvelope(frame);
+  if (!decoded) {
+    ReportBadPeer(routing_id, decoded.error().message);
+    v1::Envelope reply;
+    reply.mutable_error()->set_code(v1::INVALID_ARGUMENT);
+    reply.mutable_error()->set_message(decoded.error().message);
+    Send(routing_id, std::move(reply));
+    return;
+  }
+  const v1::Envelope& e = *decoded;
+  auto ask_hello_again = [&] {
+    v1::Envelope reconnect;
+    reconnect.mutable_reconnect();
+    Send(routing_id, std::move(reconnect));
+  };
+  switch (e.body_case()) {
+    case v1::Envelope::kHello: {
+      registry_.Hello(routing_id, e.hello());
+      spdlog::info("worker {} ({} slots, queues {}) connected", e.hello().worker_id(),
+                   e.hello().slots(), fmt::join(e.hello().queues().begin(), e.hello().queues().end(), ","));
+      v1::Envelope ack;
+      auto* a = ack.mutable_hello_ack();
+      a->set_heartbeat_interval_ms(static_cast<int32_t>(config_.heartbeat_interval.count()));
+      a->set_forget_after_ms(static_cast<int32_t>(config_.forget_after.count()));
+      a->set_scheduler_id(config_.scheduler_id);
+      Send(routing_id, std::move(ack));
+      // A fresh worker may have arrived to an existing backlog.
+      if (e.hello().free_slots() > 0) {
+        v1::Envelope d;
+        d.mutable_dispatch()->set_max_jobs(e.hello().free_slots());
+        Send(routing_id, std::move(d));
+      }
+      return;
+    }
+    case v1::Envelope::kCapacity:
+      if (!registry_.Capacity(routing_id, e.capacity().free_slots())) ask_hello_again();
+      return;
+    case v1::Envelope::kHeartbeat:
+      if (!registry_.Heartbeat(routing_id, e.heartbeat())) ask_hello_again();
+      return;
+    case v1::Envelope::kResult:
+      counters_.Add(e.result());
+      if (!registry_.Touch(routing_id)) ask_hello_again();
+      return;
+    case v1::Envelope::kGoodbye:
+      spdlog::info("worker {} is draining ({})", e.goodbye().worker_id(), e.goodbye().reason());
+      registry_.Goodbye(routing_id);
+      return;
+    case v1::Envelope::kAdminRequest:
+      OnAdmin(routing_id, e.correlation_id(), e.admin_request());
+      return;
+    default:
+      ReportBadPeer(routing_id, "unexpected message " + std::string(wire::BodyName(e)));
+      return;
+  }
+}
+
+void RouterServer::OnAdmin(const std::string& routing_id, uint64_t correlation_id,
+                           const v1::SignedRequest& request) {
+  v1::Envelope reply;
+  reply.set_correlation_id(correlation_id);
+  auto verified = verifier_.Verify(request);
+  if (!verified) {
+    ReportBadPeer(routing_id, verified.error().message);
+    auto* err = reply.mutable_admin_reply()->mutable_error();
+    err->set_code(verified.error().code == ErrorCode::kUnauthenticated ? v1::UNAUTHENTICATED
+                  : verified.error().code == ErrorCode::kUnavailable   ? v1::UNAVAILABLE
+                                                                       : v1::INVALID_ARGUMENT);
+    err->set_message(verified.error().message);
+  } else {
+    *reply.mutable_admin_reply() = admin_.Handle(*verified, registry_);
+  }
+  Send(routing_id, std::move(reply));
+}
+
+}  // namespace chime::scheduler

@@ -1,0 +1,85 @@
+// The scheduler's one ZeroMQ endpoint (ROUTER) for workers and jobctl:
+// registers workers, forgets silent ones, sends dispatch when the ready feed
+// announces jobs, counts results, and answers signed admin requests. Owns
+// its sockets and one thread; Start()/Stop() from one controlling thread,
+// Stop() idempotent and safe before Start().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include <zmq.hpp>
+
+#include "chime/v1/chime.pb.h"
+#include "common/base/clock.h"
+#include "common/base/error.h"
+#include "common/wire/signing.h"
+#include "scheduler/live_counters.h"
+#include "scheduler/worker_registry.h"
+
+namespace chime::scheduler {
+
+struct RouterConfig {
+  std::string bind = "tcp://127.0.0.1:7700";  // CHIME_SCHEDULER_BIND.
+  std::chrono::milliseconds heartbeat_interval{1000};  // Told to workers in HelloAck.
+  std::chrono::milliseconds forget_after{10'000};      // Silent workers are forgotten.
+  std::string scheduler_id;                            // This replica, for logs.
+
+  [[nodiscard]] Result<void> Validate() const;
+};
+
+// Executes one verified admin request. Called on the router thread.
+class AdminHandler {
+ public:
+  virtual ~AdminHandler() = default;
+  virtual v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) = 0;
+};
+
+class RouterServer {
+ public:
+  // Where the ready feed PUSHes "queue:count,..." (or "*": anything may be
+  // ready) for the router thread to dispatch.
+  static constexpr const char* kReadyEndpoint = "inproc://chime-ready";
+
+  RouterServer(zmq::context_t& context, RouterConfig config, const Clock& clock,
+               LiveCounters& counters, AdminHandler& admin, wire::RequestVerifier& verifier);
+  ~RouterServer();
+
+  // Binds (port 0 picks a free one) and starts the thread; returns the bound
+  // endpoint. InvalidArgument / Unavailable when the bind fails.
+  [[nodiscard]] Result<std::string> Start();
+  void Stop();
+
+  // Workers currently registered, read from the router thread's last pass.
+  size_t worker_count() const { return worker_count_.load(); }
+
+ private:
+  void Loop(std::stop_token stop);
+  void OnPeerMessage(const std::string& routing_id, std::string_view frame);
+  void OnReady(std::string_view notice);
+  void OnAdmin(const std::string& routing_id, uint64_t correlation_id,
+               const v1::SignedRequest& request);
+  void Send(const std::string& routing_id, v1::Envelope envelope);
+  void SendDispatch(const std::vector<DispatchOrder>& orders);
+  void ReportBadPeer(const std::string& routing_id, const std::string& why);
+
+  zmq::context_t& context_;
+  const RouterConfig config_;
+  const Clock& clock_;
+  LiveCounters& counters_;
+  AdminHandler& admin_;
+  wire::RequestVerifier& verifier_;
+  WorkerRegistry registry_;  // Owned by the router thread.
+  std::unique_ptr<zmq::socket_t> router_;  // Owned by the router thread once started.
+  std::unique_ptr<zmq::socket_t> ready_;   // PULL; owned by the router thread.
+  std::unordered_set<std::string> reported_bad_;  // Owned by the router thread.
+  std::atomic<size_t> worker_count_{0};
+  std::jthread thread_;
+};
+
+}  // namespace chime::scheduler

@@ -1,0 +1,139 @@
+#include "scheduler/worker_registry.h"
+
+#include <algorithm>
+
+#include "common/wire/envelope.h"
+
+namespace chime::scheduler {
+
+WorkerRegistry::WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after)
+    : clock_(clock), forget_after_(forget_after) {}
+
+WorkerRegistry::Entry* WorkerRegistry::Find(const std::string& routing_id) {
+  auto it = workers_.find(routing_id);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+void WorkerRegistry::Seen(Entry& entry) {
+  entry.last_seen = clock_.SteadyNow();
+  entry.last_seen_wall = clock_.WallNow();
+}
+
+void WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello& hello) {
+  // A restarted worker process may reuse its id under a new routing id.
+  std::erase_if(workers_, [&](const auto& kv) {
+    return kv.first != routing_id && kv.second.hello.worker_id() == hello.worker_id();
+  });
+  Entry& e = workers_[routing_id];
+  e.hello = hello;
+  e.free_slots = hello.free_slots();
+  e.running.clear();
+  Seen(e);
+}
+
+bool WorkerRegistry::Capacity(const std::string& routing_id, int free_slots) {
+  Entry* e = Find(routing_id);
+  if (e == nullptr) return false;
+  e->free_slots = std::clamp(free_slots, 0, e->hello.slots());
+  Seen(*e);
+  return true;
+}
+
+bool WorkerRegistry::Heartbeat(const std::string& routing_id, const v1::WorkerHeartbeat& hb) {
+  Entry* e = Find(routing_id);
+  if (e == nullptr) return false;
+  e->free_slots = std::clamp(hb.free_slots(), 0, e->hello.slots());
+  e->running.assign(hb.running_jobs().begin(), hb.running_jobs().end());
+  Seen(*e);
+  return true;
+}
+
+bool WorkerRegistry::Touch(const std::string& routing_id) {
+  Entry* e = Find(routing_id);
+  if (e == nullptr) return false;
+  Seen(*e);
+  return true;
+}
+
+void WorkerRegistry::Goodbye(const std::string& routing_id) { workers_.erase(routing_id); }
+
+std::vector<std::string> WorkerRegistry::ForgetSilent() {
+  std::vector<std::string> forgotten;
+  const auto cutoff = clock_.SteadyNow() - forget_after_;
+  std::erase_if(workers_, [&](const auto& kv) {
+    if (kv.second.last_seen >= cutoff) return false;
+    forgotten.push_back(kv.second.hello.worker_id());
+    return true;
+  });
+  return forgotten;
+}
+
+std::vector<DispatchOrder> WorkerRegistry::PlanDispatch(const std::vector<db::ReadyQueue>& ready) {
+  std::map<std::string, v1::Dispatch> plan;
+  for (const auto& q : ready) {
+    std::vector<std::pair<const std::string*, Entry*>> serving;
+    for (auto& [id, e] : workers_) {
+      if (e.free_slots > 0 && std::ranges::find(e.hello.queues(), q.queue) != e.hello.queues().end()) {
+        serving.emplace_back(&id, &e);
+      }
+    }
+    // Most free first; ties by routing id so plans are deterministic.
+    std::ranges::sort(serving, [](const auto& a, const auto& b) {
+      return a.second->free_slots != b.second->free_slots ? a.second->free_slots > b.second->free_slots
+                                                          : *a.first < *b.first;
+    });
+    int64_t remaining = q.count;
+    for (auto& [id, e] : serving) {
+      if (remaining <= 0) break;
+      const int take = static_cast<int>(std::min<int64_t>(e->free_slots, remaining));
+      v1::Dispatch& d = plan[*id];
+      d.add_queues(q.queue);
+      d.set_max_jobs(std::min(d.max_jobs() + take, wire::kMaxSlots));
+      e->free_slots -= take;
+      remaining -= take;
+    }
+  }
+  std::vector<DispatchOrder> out;
+  for (auto& [id, d] : plan) out.push_back({id, std::move(d)});
+  return out;
+}
+
+std::vector<DispatchOrder> WorkerRegistry::PlanDispatchAll() {
+  std::vector<DispatchOrder> out;
+  for (auto& [id, e] : workers_) {
+    if (e.free_slots <= 0) continue;
+    v1::Dispatch d;  // No queues: all of the worker's.
+    d.set_max_jobs(e.free_slots);
+    out.push_back({id, std::move(d)});
+  }
+  return out;
+}
+
+std::vector<v1::WorkerInfo> WorkerRegistry::List() const {
+  std::vector<v1::WorkerInfo> out;
+  for (const auto& [id, e] : workers_) {
+    v1::WorkerInfo w;
+    w.set_worker_id(e.hello.worker_id());
+    w.set_host(e.hello.host());
+    w.set_pid(e.hello.pid());
+    *w.mutable_queues() = e.hello.queues();
+    w.set_slots(e.hello.slots());
+    w.set_free_slots(e.free_slots);
+    for (int64_t job : e.running) w.add_running_jobs(job);
+    w.set_last_seen_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           e.last_seen_wall.time_since_epoch())
+                           .count());
+    w.set_version(e.hello.version());
+    out.push_back(std::move(w));
+  }
+  std::ranges::sort(out, [](const auto& a, const auto& b) { return a.worker_id() < b.worker_id(); });
+  return out;
+}
+
+int64_t WorkerRegistry::free_slots() const {
+  int64_t n = 0;
+  for (const auto& [id, e] : workers_) n += e.free_slots;
+  return n;
+}
+
+}  // namespace chime::scheduler

@@ -1,0 +1,345 @@
+// The scheduler's ROUTER endpoint with real ZeroMQ sockets and a real
+// PostgreSQL: hello/ack, dispatch on enqueue from any route, signed admin
+// requests, and hostile peers that are answered or dropped while everyone
+// else keeps being served.
+#include "scheduler/router_server.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <pqxx/pqxx>
+
+#include "common/db/migrations.h"
+#include "common/wire/envelope.h"
+#include "scheduler/admin_service.h"
+#include "scheduler/ready_feed.h"
+#include "tests/support/test_database.h"
+
+namespace chime::scheduler {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kSecret = "router-test-secret-of-enough-length";
+
+wire::AdminSecret Secret(const std::string& s = kSecret) {
+  return wire::AdminSecret::FromString(s).value();
+}
+
+// A DEALER peer: a worker or jobctl as the scheduler sees them.
+class Peer {
+ public:
+  Peer(zmq::context_t& context, const std::string& endpoint)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+
+  void Send(v1::Envelope e) { SendRaw(wire::EncodeEnvelope(std::move(e))); }
+  void SendRaw(const std::string& frame) { socket_.send(zmq::buffer(frame)); }
+  zmq::socket_t& socket() { return socket_; }
+
+  // The next envelope, or nullopt after `wait` (a deadline for broken
+  // builds; the tests never assert on how long anything took).
+  std::optional<v1::Envelope> Receive(milliseconds wait = milliseconds(10'000)) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, wait) == 0) return std::nullopt;
+    zmq::message_t m;
+    if (!socket_.recv(m)) return std::nullopt;
+    auto e = wire::DecodeEnvelope(m.to_string_view());
+    EXPECT_TRUE(e.has_value()) << e.error().ToString();
+    if (!e) return std::nullopt;
+    return *e;
+  }
+
+  // Skips to the next dispatch naming queues: a dispatch without queues is
+  // the "look at everything" sent when the ready feed (re)connects.
+  std::optional<v1::Envelope> ReceiveQueueDispatch() {
+    for (int i = 0; i < 100; ++i) {
+      auto e = ReceiveBody(v1::Envelope::kDispatch);
+      if (!e || e->dispatch().queues_size() > 0) return e;
+    }
+    return std::nullopt;
+  }
+
+  // Skips messages until one with the given body arrives.
+  std::optional<v1::Envelope> ReceiveBody(v1::Envelope::BodyCase body) {
+    for (int i = 0; i < 100; ++i) {
+      auto e = Receive();
+      if (!e) return std::nullopt;
+      if (e->body_case() == body) return e;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+v1::Envelope Hello(const std::string& id, int free_slots) {
+  v1::Envelope e;
+  auto* h = e.mutable_hello();
+  h->set_worker_id(id);
+  h->set_host("test");
+  h->set_pid(1);
+  h->add_queues("default");
+  h->set_slots(4);
+  h->set_free_slots(free_slots);
+  return e;
+}
+
+v1::Envelope Admin(const v1::AdminRequest& request, const wire::AdminSecret& secret,
+                   uint64_t correlation_id) {
+  v1::Envelope e;
+  e.set_correlation_id(correlation_id);
+  *e.mutable_admin_request() = wire::SignRequest(request, secret, std::chrono::system_clock::now());
+  return e;
+}
+
+class RouterServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+    ASSERT_TRUE(db::MigrationsApply(conn).has_value());
+    RouterConfig config;
+    config.bind = "tcp://127.0.0.1:0";
+    config.heartbeat_interval = milliseconds(50);
+    config.forget_after = milliseconds(60'000);
+    config.scheduler_id = "test-scheduler";
+    admin_ = std::make_unique<AdminService>(db::ConnectionConfig{.url = db_.url()},
+                                            db::JobStoreConfig{}, counters_);
+    server_ = std::make_unique<RouterServer>(context_, config, SystemClock::Instance(), counters_,
+                                             *admin_, verifier_);
+    auto endpoint = server_->Start();
+    ASSERT_TRUE(endpoint.has_value()) << endpoint.error().ToString();
+    endpoint_ = *endpoint;
+    feed_ = std::make_unique<ReadyFeed>(context_, db::ConnectionConfig{.url = db_.url()});
+    feed_->Start();
+  }
+
+  void TearDown() override {
+    feed_->Stop();
+    server_->Stop();
+  }
+
+  // Registers a worker and consumes its ack and the welcome dispatch.
+  std::unique_ptr<Peer> Worker(const std::string& id, int free_slots) {
+    auto peer = std::make_unique<Peer>(context_, endpoint_);
+    peer->Send(Hello(id, free_slots));
+    auto ack = peer->ReceiveBody(v1::Envelope::kHelloAck);
+    EXPECT_TRUE(ack.has_value());
+    if (free_slots > 0) {
+      EXPECT_TRUE(peer->ReceiveBody(v1::Envelope::kDispatch).has_value());
+    }
+    return peer;
+  }
+
+  // One statement per job, all in one transaction, as an application might.
+  void InsertAsApplication(const std::string& queue, int n) {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    for (int i = 0; i < n; ++i) {
+      tx.exec_params("INSERT INTO chime.jobs (kind, queue) VALUES ('noop', $1)", queue);
+    }
+    tx.commit();
+  }
+
+  void InsertInOneStatement(const std::string& queue, int n) {
+    pqxx::connection c(db_.url());
+    pqxx::nontransaction tx(c);
+    tx.exec_params("INSERT INTO chime.jobs (kind, queue) SELECT 'noop', $1 FROM generate_series(1, $2)",
+                   queue, n);
+  }
+
+  chime::testing::TestDatabase db_;
+  zmq::context_t context_;
+  LiveCounters counters_;
+  wire::RequestVerifier verifier_{Secret(), SystemClock::Instance()};
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<RouterServer> server_;
+  std::unique_ptr<ReadyFeed> feed_;
+  std::string endpoint_;
+};
+
+TEST_F(RouterServerTest, AcknowledgesAHelloWithTheLinkTiming) {
+  Peer peer(context_, endpoint_);
+  peer.Send(Hello("w1", 4));
+  auto ack = peer.ReceiveBody(v1::Envelope::kHelloAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->hello_ack().heartbeat_interval_ms(), 50);
+  EXPECT_EQ(ack->hello_ack().scheduler_id(), "test-scheduler");
+  // A new worker is invited to look for an existing backlog.
+  auto welcome = peer.ReceiveBody(v1::Envelope::kDispatch);
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(welcome->dispatch().max_jobs(), 4);
+}
+
+TEST_F(RouterServerTest, AnApplicationsInsertIsDispatchedToAWorkerWithFreeSlots) {
+  auto worker = Worker("w1", 2);
+  InsertAsApplication("default", 1);
+  auto d = worker->ReceiveQueueDispatch();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->dispatch().max_jobs(), 1);
+  ASSERT_EQ(d->dispatch().queues_size(), 1);
+  EXPECT_EQ(d->dispatch().queues(0), "default");
+}
+
+TEST_F(RouterServerTest, ABacklogIsSpreadOverWorkersByFreeCapacity) {
+  auto a = Worker("a", 3);
+  auto b = Worker("b", 2);
+  InsertInOneStatement("default", 10);
+  auto da = a->ReceiveQueueDispatch();
+  auto db = b->ReceiveQueueDispatch();
+  ASSERT_TRUE(da.has_value());
+  ASSERT_TRUE(db.has_value());
+  EXPECT_EQ(da->dispatch().max_jobs(), 3);
+  EXPECT_EQ(db->dispatch().max_jobs(), 2);
+}
+
+TEST_F(RouterServerTest, EveryStatementOfOneTransactionIsDispatched) {
+  // PostgreSQL folds identical notifications within a transaction; three
+  // one-row INSERTs must still yield three jobs' worth of dispatch.
+  auto worker = Worker("w1", 4);
+  InsertAsApplication("default", 3);
+  int dispatched = 0;
+  while (dispatched < 3) {
+    auto d = worker->ReceiveQueueDispatch();
+    ASSERT_TRUE(d.has_value()) << "dispatched " << dispatched << " of 3";
+    dispatched += d->dispatch().max_jobs();
+  }
+  EXPECT_EQ(dispatched, 3);
+}
+
+TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest enqueue;
+  enqueue.mutable_enqueue()->set_kind("noop");
+  enqueue.mutable_enqueue()->set_payload_json(R"({"n":1})");
+  jobctl.Send(Admin(enqueue, Secret(), 41));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->correlation_id(), 41u);
+  ASSERT_TRUE(reply->admin_reply().has_enqueue()) << reply->admin_reply().DebugString();
+  const int64_t id = reply->admin_reply().enqueue().job().id();
+  EXPECT_GT(id, 0);
+  EXPECT_EQ(reply->admin_reply().enqueue().job().state(), "available");
+
+  v1::AdminRequest show;
+  show.mutable_show()->set_job_id(id);
+  jobctl.Send(Admin(show, Secret(), 42));
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->admin_reply().show().job().payload_json(), R"({"n": 1})");
+
+  // A worker's result lands in the live counters that stats returns.
+  auto worker = Worker("w1", 0);
+  v1::Envelope result;
+  auto* r = result.mutable_result();
+  r->set_worker_id("w1");
+  r->set_job_id(id);
+  r->set_attempt(1);
+  r->set_kind("noop");
+  r->set_queue("default");
+  r->set_outcome(v1::SUCCEEDED);
+  r->set_accepted(true);
+  worker->Send(result);
+  v1::AdminRequest stats;
+  stats.mutable_stats();
+  // Requests from one peer are handled in order, but the result came from
+  // another; ask until it is counted (bounded).
+  bool counted = false;
+  for (int i = 0; i < 100 && !counted; ++i) {
+    jobctl.Send(Admin(stats, Secret(), 43));
+    reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+    ASSERT_TRUE(reply.has_value());
+    for (const auto& c : reply->admin_reply().stats().live()) {
+      counted |= c.kind() == "noop" && c.outcome() == v1::SUCCEEDED && c.count() == 1;
+    }
+  }
+  EXPECT_TRUE(counted);
+
+  v1::AdminRequest workers;
+  workers.mutable_workers();
+  jobctl.Send(Admin(workers, Secret(), 44));
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->admin_reply().workers().workers_size(), 1);
+  EXPECT_EQ(reply->admin_reply().workers().workers(0).worker_id(), "w1");
+}
+
+TEST_F(RouterServerTest, AdminErrorsComeBackAsCodes) {
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest show;
+  show.mutable_show()->set_job_id(999'999);
+  jobctl.Send(Admin(show, Secret(), 1));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->admin_reply().error().code(), v1::NOT_FOUND);
+
+  v1::AdminRequest bad;
+  bad.mutable_enqueue()->set_kind("'); DROP TABLE jobs;--");
+  jobctl.Send(Admin(bad, Secret(), 2));
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->admin_reply().error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_NE(reply->admin_reply().error().message().find("kind"), std::string::npos);
+}
+
+TEST_F(RouterServerTest, RefusesAWrongSecretAndAReplay) {
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest enqueue;
+  enqueue.mutable_enqueue()->set_kind("noop");
+  jobctl.Send(Admin(enqueue, Secret("not-the-secret-but-long-enough"), 1));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->admin_reply().error().code(), v1::UNAUTHENTICATED);
+
+  const v1::Envelope once = Admin(enqueue, Secret(), 2);
+  jobctl.Send(once);
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_TRUE(reply->admin_reply().has_enqueue());
+  jobctl.Send(once);
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->admin_reply().error().code(), v1::UNAUTHENTICATED);
+  EXPECT_NE(reply->admin_reply().error().message().find("replay"), std::string::npos);
+
+  // Exactly one job came of it.
+  pqxx::connection c(db_.url());
+  pqxx::nontransaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs")[0][0].as<int>(), 1);
+}
+
+TEST_F(RouterServerTest, GarbageIsAnsweredWithAnErrorAndOthersKeepBeingServed) {
+  Peer hostile(context_, endpoint_);
+  hostile.SendRaw("GET / HTTP/1.1\r\n\r\n");
+  auto error = hostile.ReceiveBody(v1::Envelope::kError);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->error().code(), v1::INVALID_ARGUMENT);
+
+  // A 10,000-part message is dropped whole.
+  for (int i = 0; i < 9'999; ++i) hostile.socket().send(zmq::str_buffer("x"), zmq::send_flags::sndmore);
+  hostile.socket().send(zmq::str_buffer("x"));
+  // An out-of-range hello is refused with the field named.
+  hostile.Send(Hello("bad", 99));
+  error = hostile.ReceiveBody(v1::Envelope::kError);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->error().message().find("hello.free_slots"), std::string::npos);
+
+  auto good = Worker("good", 1);
+  InsertAsApplication("default", 1);
+  EXPECT_TRUE(good->ReceiveQueueDispatch().has_value());
+}
+
+TEST_F(RouterServerTest, AnUnknownSenderIsAskedToSayHelloAgain) {
+  Peer stranger(context_, endpoint_);
+  v1::Envelope capacity;
+  capacity.mutable_capacity()->set_worker_id("w9");
+  capacity.mutable_capacity()->set_free_slots(1);
+  stranger.Send(capacity);
+  EXPECT_TRUE(stranger.ReceiveBody(v1::Envelope::kReconnect).has_value());
+}
+
+}  // namespace
+}  // namespace chime::scheduler

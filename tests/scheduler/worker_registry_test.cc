@@ -1,0 +1,116 @@
+// The registry's bookkeeping and dispatch plans: spread by free capacity,
+// never more than a worker's free slots, silent workers forgotten.
+#include "scheduler/worker_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_clock.h"
+
+namespace chime::scheduler {
+namespace {
+
+using std::chrono::milliseconds;
+
+v1::WorkerHello Hello(const std::string& id, int slots, int free, std::vector<std::string> queues) {
+  v1::WorkerHello h;
+  h.set_worker_id(id);
+  h.set_slots(slots);
+  h.set_free_slots(free);
+  for (auto& q : queues) h.add_queues(q);
+  return h;
+}
+
+int MaxJobsFor(const std::vector<DispatchOrder>& plan, const std::string& routing_id) {
+  for (const auto& o : plan) {
+    if (o.routing_id == routing_id) return o.dispatch.max_jobs();
+  }
+  return 0;
+}
+
+class WorkerRegistryTest : public ::testing::Test {
+ protected:
+  chime::testing::FakeClock clock_;
+  WorkerRegistry registry_{clock_, milliseconds(5000)};
+};
+
+TEST_F(WorkerRegistryTest, OneReadyJobGoesToOneWorkerWithTheMostFreeSlots) {
+  registry_.Hello("r1", Hello("w1", 4, 2, {"default"}));
+  registry_.Hello("r2", Hello("w2", 4, 4, {"default"}));
+  auto plan = registry_.PlanDispatch({{"default", 1}});
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].routing_id, "r2");
+  EXPECT_EQ(plan[0].dispatch.max_jobs(), 1);
+  EXPECT_EQ(plan[0].dispatch.queues(0), "default");
+}
+
+TEST_F(WorkerRegistryTest, ABacklogIsSpreadAndNeverExceedsFreeSlots) {
+  registry_.Hello("r1", Hello("w1", 16, 16, {"default"}));
+  registry_.Hello("r2", Hello("w2", 16, 10, {"default"}));
+  auto plan = registry_.PlanDispatch({{"default", 100}});
+  EXPECT_EQ(MaxJobsFor(plan, "r1"), 16);
+  EXPECT_EQ(MaxJobsFor(plan, "r2"), 10);
+  // Their slots count as taken until they report capacity again.
+  EXPECT_TRUE(registry_.PlanDispatch({{"default", 5}}).empty());
+  ASSERT_TRUE(registry_.Capacity("r2", 3));
+  EXPECT_EQ(MaxJobsFor(registry_.PlanDispatch({{"default", 5}}), "r2"), 3);
+}
+
+TEST_F(WorkerRegistryTest, OnlyWorkersServingTheQueueAreDispatched) {
+  registry_.Hello("r1", Hello("w1", 4, 4, {"mail"}));
+  registry_.Hello("r2", Hello("w2", 4, 4, {"default", "reports"}));
+  auto plan = registry_.PlanDispatch({{"reports", 2}, {"nobody", 3}});
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].routing_id, "r2");
+  EXPECT_EQ(plan[0].dispatch.max_jobs(), 2);
+}
+
+TEST_F(WorkerRegistryTest, UnknownSendersAreReportedSoTheyCanSayHelloAgain) {
+  EXPECT_FALSE(registry_.Capacity("ghost", 1));
+  EXPECT_FALSE(registry_.Touch("ghost"));
+  EXPECT_FALSE(registry_.Heartbeat("ghost", v1::WorkerHeartbeat()));
+}
+
+TEST_F(WorkerRegistryTest, SilentWorkersAreForgottenAndHeartbeatsKeepThemAlive) {
+  registry_.Hello("r1", Hello("w1", 4, 4, {"default"}));
+  registry_.Hello("r2", Hello("w2", 4, 4, {"default"}));
+  clock_.Advance(milliseconds(4000));
+  v1::WorkerHeartbeat hb;
+  hb.set_free_slots(1);
+  hb.add_running_jobs(7);
+  ASSERT_TRUE(registry_.Heartbeat("r2", hb));
+  clock_.Advance(milliseconds(1500));
+  EXPECT_EQ(registry_.ForgetSilent(), std::vector<std::string>{"w1"});
+  auto listed = registry_.List();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].worker_id(), "w2");
+  EXPECT_EQ(listed[0].free_slots(), 1);
+  ASSERT_EQ(listed[0].running_jobs_size(), 1);
+  EXPECT_EQ(listed[0].running_jobs(0), 7);
+}
+
+TEST_F(WorkerRegistryTest, ARestartedWorkerReplacesItsOldRegistration) {
+  registry_.Hello("old", Hello("w1", 4, 4, {"default"}));
+  registry_.Hello("new", Hello("w1", 4, 4, {"default"}));
+  EXPECT_EQ(registry_.size(), 1u);
+  EXPECT_FALSE(registry_.Touch("old"));
+}
+
+TEST_F(WorkerRegistryTest, ADrainingWorkerGetsNoDispatch) {
+  registry_.Hello("r1", Hello("w1", 4, 4, {"default"}));
+  registry_.Goodbye("r1");
+  EXPECT_TRUE(registry_.PlanDispatch({{"default", 1}}).empty());
+  EXPECT_TRUE(registry_.PlanDispatchAll().empty());
+}
+
+TEST_F(WorkerRegistryTest, DispatchAllAsksEveryWorkerWithFreeSlots) {
+  registry_.Hello("r1", Hello("w1", 4, 0, {"default"}));
+  registry_.Hello("r2", Hello("w2", 4, 3, {"mail"}));
+  auto plan = registry_.PlanDispatchAll();
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].routing_id, "r2");
+  EXPECT_EQ(plan[0].dispatch.max_jobs(), 3);
+  EXPECT_EQ(plan[0].dispatch.queues_size(), 0);  // All of its queues.
+}
+
+}  // namespace
+}  // namespace chime::scheduler

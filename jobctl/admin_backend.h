@@ -6,12 +6,27 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/base/error.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
 
 namespace chime::jobctl {
+
+// A worker as a scheduler sees it (jobctl workers).
+struct WorkerView {
+  std::string worker_id;
+  std::string host;
+  int pid = 0;
+  std::vector<std::string> queues;
+  int slots = 0;
+  int free_slots = 0;
+  std::vector<int64_t> running_jobs;
+  db::TimePoint last_seen;
+  std::string version;
+};
 
 class AdminBackend {
  public:
@@ -40,6 +55,9 @@ class AdminBackend {
   [[nodiscard]] virtual Result<db::Job> Retry(int64_t id) = 0;
 
   [[nodiscard]] virtual Result<db::Stats> Stats() = 0;
+
+  // Workers connected to the scheduler. Only a scheduler knows them.
+  [[nodiscard]] virtual Result<std::vector<WorkerView>> Workers() = 0;
 };
 
 }  // namespace chime::jobctl

@@ -8,6 +8,7 @@
 #include "common/log/log.h"
 #include "jobctl/commands.h"
 #include "jobctl/db_backend.h"
+#include "jobctl/zmq_backend.h"
 #include "jobctl/exit_code.h"
 
 namespace chime::jobctl {
@@ -46,12 +47,14 @@ using Action = std::function<Result<void>(CommandContext&)>;
 
 struct Options {
   std::optional<std::string> database_url;
+  std::optional<std::string> scheduler;
   std::string log_level = "warn";
   MigrateOptions migrate;
   EnqueueOptions enqueue;
   ListOptions list;
   JobIdOptions show, cancel, retry;
   StatsOptions stats;
+  WorkersOptions workers;
 };
 
 // Declares every subcommand on `app`; returns each with the action to run.
@@ -91,6 +94,10 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   enqueue->add_flag("--dry-run", e.dry_run,
                     "Mark the job a dry run: its handler reports what it would change, changing nothing");
   enqueue->add_flag("--json", e.json, "Print {\"id\", \"existing\", \"state\"} as JSON");
+  enqueue->add_flag("--wait", e.wait,
+                    "Block until the job finishes and print its outcome (exit 4 unless it succeeded)");
+  AddOptional(enqueue, "--wait-timeout", e.wait_timeout, "Give up waiting after this long (exit 5)")
+      ->type_name("DURATION");
   commands.emplace_back(enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); });
 
   CLI::App* list = AddSubcommand(app, "list", "List jobs, newest first, one page at a time");
@@ -136,6 +143,11 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   stats->add_flag("--json", o.stats.json,
                   "Print {\"states\": {state: count}, \"rows\": [...], \"queues\": [...]}");
   commands.emplace_back(stats, [&o](CommandContext& c) { return RunStats(c, o.stats); });
+
+  CLI::App* workers = AddSubcommand(app, "workers",
+      "Workers connected to the scheduler: queues, slots, free slots, running jobs");
+  workers->add_flag("--json", o.workers.json, "Print {\"workers\": [...]}");
+  commands.emplace_back(workers, [&o](CommandContext& c) { return RunWorkers(c, o.workers); });
   return commands;
 }
 
@@ -144,7 +156,7 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
 std::optional<std::string> UnknownCommand(int argc, const char* const* argv, const CLI::App& app) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--database-url" || arg == "--log-level") {
+    if (arg == "--database-url" || arg == "--scheduler" || arg == "--log-level") {
       ++i;
       continue;
     }
@@ -157,6 +169,17 @@ std::optional<std::string> UnknownCommand(int argc, const char* const* argv, con
   return std::nullopt;
 }
 
+Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
+  if (target.scheduler.empty()) {
+    return std::make_unique<DbBackend>(DbBackendConfig{.database_url = target.database_url});
+  }
+  auto config = ZmqBackendConfig::FromList(target.scheduler);
+  if (!config) return std::unexpected(config.error());
+  auto secret = wire::AdminSecret::FromEnvironment();
+  if (!secret) return std::unexpected(secret.error());
+  return std::make_unique<ZmqBackend>(std::move(*config), std::move(*secret));
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
@@ -167,6 +190,9 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   Options o;
   AddOptional(&app, "--database-url", o.database_url, "PostgreSQL URL; overrides $CHIME_DATABASE_URL")
       ->type_name("URL");
+  AddOptional(&app, "--scheduler", o.scheduler,
+              "Scheduler endpoint(s), comma-separated; overrides $CHIME_SCHEDULER")
+      ->type_name("ENDPOINTS");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->type_name("LEVEL")
@@ -179,7 +205,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     if (e.get_exit_code() == 0) return app.exit(e, env.out, env.err);  // --help
     if (auto unknown = UnknownCommand(argc, argv, app)) {
       env.err << "jobctl: unknown command \"" << OneLine(*unknown, 64)
-              << "\"; commands: migrate, enqueue, list, show, cancel, retry, stats\n";
+              << "\"; commands: migrate, enqueue, list, show, cancel, retry, stats, workers\n";
       return kExitUsage;
     }
     env.err << "jobctl: " << OneLine(e.what(), 1000) << " (see --help)\n";
@@ -191,14 +217,22 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   } else {
     InitLogging("jobctl", o.log_level);
   }
-  const std::string url = o.database_url.value_or(env.database_url.value_or(""));
-  std::unique_ptr<AdminBackend> backend =
-      env.make_backend ? env.make_backend(url)
-                       : std::make_unique<DbBackend>(DbBackendConfig{.database_url = url});
+  BackendTarget target{o.database_url.value_or(env.database_url.value_or("")),
+                       o.scheduler.value_or(env.scheduler.value_or(""))};
+  // Applying migrations needs the database itself.
+  for (auto& [sub, action] : commands) {
+    if (sub->parsed() && sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();
+  }
+  auto made = env.make_backend ? env.make_backend(target) : MakeBackend(target);
+  if (!made) {
+    env.err << "jobctl: " << OneLine(made.error().message, 4000) << "\n";
+    return ExitCodeFor(made.error().code);
+  }
+  std::unique_ptr<AdminBackend> backend = std::move(*made);
 
   for (auto& [sub, action] : commands) {
     if (!sub->parsed()) continue;
-    CommandContext ctx{*backend, env.out, env.in, env.now()};
+    CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause};
     auto result = action(ctx);
     env.out.flush();
     if (!result) {

@@ -16,15 +16,28 @@
 
 namespace chime::jobctl {
 
+// Where a command's backend should point.
+struct BackendTarget {
+  std::string database_url;  // May be empty when a scheduler is set.
+  std::string scheduler;     // Comma-separated endpoints; empty: talk to the database.
+};
+
 struct CliEnvironment {
   std::ostream& out;
   std::ostream& err;
   std::istream& in;
   // $CHIME_DATABASE_URL; --database-url overrides it.
   std::optional<std::string> database_url = std::nullopt;
+  // $CHIME_SCHEDULER; --scheduler overrides it. When set, every command but
+  // migrate goes through the scheduler, signed with the admin secret.
+  std::optional<std::string> scheduler = std::nullopt;
   std::function<TimePoint()> now = [] { return std::chrono::system_clock::now(); };
-  // Makes the backend for a parsed command. Unset: a DbBackend for the URL.
-  std::function<std::unique_ptr<AdminBackend>(const std::string& database_url)> make_backend = nullptr;
+  // Makes the backend for a parsed command. Unset: a ZmqBackend when
+  // target.scheduler is set, else a DbBackend for target.database_url.
+  std::function<Result<std::unique_ptr<AdminBackend>>(const BackendTarget& target)> make_backend =
+      nullptr;
+  // Pauses between polls of `enqueue --wait`. Unset: sleeps for real.
+  std::function<void(std::chrono::milliseconds)> pause = nullptr;
   // Sets up process logging at the --log-level given. Unset: chime::InitLogging.
   std::function<void(const std::string& level)> init_logging = nullptr;
 };

@@ -5,6 +5,7 @@
 #include <istream>
 #include <iterator>
 #include <ostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -187,6 +188,40 @@ Result<void> RunMigrate(CommandContext& ctx, const MigrateOptions& o) {
   return {};
 }
 
+// Polls the job until it reaches a final state, backing off from 50 ms to
+// 1 s, then prints it. A job that did not succeed is an error naming why.
+static Result<void> WaitForJob(CommandContext& ctx, int64_t id,
+                        std::optional<std::chrono::milliseconds> timeout, bool json) {
+  using std::chrono::milliseconds;
+  const auto started = std::chrono::steady_clock::now();
+  milliseconds interval(50);
+  while (true) {
+    auto shown = ctx.backend.Show(id);
+    if (!shown) return std::unexpected(shown.error());
+    const db::Job& job = shown->job;
+    if (db::IsFinished(job.state)) {
+      ctx.out << (json ? DumpJson(JobWithRunsJson(*shown))
+                       : "job " + std::to_string(id) + " " + std::string(db::JobStateName(job.state)) +
+                             "\n");
+      if (job.state == db::JobState::kSucceeded) return {};
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "job " + std::to_string(id) + " " + std::string(db::JobStateName(job.state)) +
+                      (job.last_error ? ": " + OneLine(*job.last_error, 500) : ""));
+    }
+    if (timeout && std::chrono::steady_clock::now() - started >= *timeout) {
+      return Fail(ErrorCode::kUnavailable, "job " + std::to_string(id) + " still " +
+                                               std::string(db::JobStateName(job.state)) +
+                                               " after --wait-timeout");
+    }
+    if (ctx.pause) {
+      ctx.pause(interval);
+    } else {
+      std::this_thread::sleep_for(interval);
+    }
+    interval = std::min(interval * 2, milliseconds(1000));
+  }
+}
+
 Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
   if (o.payload && o.payload_file) {
     return Fail(ErrorCode::kInvalidArgument, "--payload and --payload-file: give at most one");
@@ -199,8 +234,16 @@ Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
   }
   auto params = BuildEnqueueParams(o, payload);
   if (!params) return std::unexpected(params.error());
+  std::optional<std::chrono::milliseconds> wait_timeout;
+  if (o.wait_timeout) {
+    if (!o.wait) return Fail(ErrorCode::kInvalidArgument, "--wait-timeout: needs --wait");
+    auto d = ParseDuration(*o.wait_timeout);
+    if (!d) return FlagError("--wait-timeout", d.error());
+    wait_timeout = *d;
+  }
   auto result = ctx.backend.Enqueue(*params);
   if (!result) return std::unexpected(WithFlagNames(result.error()));
+  if (o.wait) return WaitForJob(ctx, result->id, wait_timeout, o.json);
   if (o.json) {
     ctx.out << DumpJson(EnqueueResultJson(*result));
   } else if (result->existing) {
@@ -263,6 +306,13 @@ Result<void> RunStats(CommandContext& ctx, const StatsOptions& o) {
   auto stats = ctx.backend.Stats();
   if (!stats) return std::unexpected(stats.error());
   ctx.out << (o.json ? DumpJson(StatsJson(*stats)) : RenderStats(*stats));
+  return {};
+}
+
+Result<void> RunWorkers(CommandContext& ctx, const WorkersOptions& o) {
+  auto workers = ctx.backend.Workers();
+  if (!workers) return std::unexpected(workers.error());
+  ctx.out << (o.json ? DumpJson(WorkersJson(*workers)) : RenderWorkers(*workers));
   return {};
 }
 

@@ -4,7 +4,9 @@
 // flag semantics can be tested without a backend. Thread-compatible.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -23,6 +25,8 @@ struct CommandContext {
   std::ostream& out;
   std::istream& in;  // Read by `--payload-file -`.
   TimePoint now;     // For "24h ago" and "5m from now".
+  // Pauses between polls of `enqueue --wait`. Unset: sleeps for real.
+  std::function<void(std::chrono::milliseconds)> pause = nullptr;
 };
 
 struct MigrateOptions {
@@ -43,6 +47,8 @@ struct EnqueueOptions {
   std::optional<std::string> timeout;  // Duration.
   bool dry_run = false;
   bool json = false;
+  bool wait = false;                        // Block until the job finishes.
+  std::optional<std::string> wait_timeout;  // Duration; unset waits forever.
 };
 
 struct ListOptions {
@@ -64,6 +70,10 @@ struct StatsOptions {
   bool json = false;
 };
 
+struct WorkersOptions {
+  bool json = false;
+};
+
 // Validates and converts enqueue flags; `payload_text` is the payload already
 // read from --payload or --payload-file ("{}" when neither was given).
 // --delay stays relative: the database adds it to its own clock.
@@ -81,5 +91,6 @@ struct StatsOptions {
 [[nodiscard]] Result<void> RunCancel(CommandContext& ctx, const JobIdOptions& options);
 [[nodiscard]] Result<void> RunRetry(CommandContext& ctx, const JobIdOptions& options);
 [[nodiscard]] Result<void> RunStats(CommandContext& ctx, const StatsOptions& options);
+[[nodiscard]] Result<void> RunWorkers(CommandContext& ctx, const WorkersOptions& options);
 
 }  // namespace chime::jobctl

@@ -114,4 +114,9 @@ Result<db::Stats> DbBackend::Stats() {
   return store_.JobsStats();
 }
 
+Result<std::vector<WorkerView>> DbBackend::Workers() {
+  return Fail(ErrorCode::kFailedPrecondition,
+              "workers are known only to a scheduler: set CHIME_SCHEDULER or --scheduler");
+}
+
 }  // namespace chime::jobctl

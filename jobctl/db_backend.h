@@ -34,6 +34,8 @@ class DbBackend final : public AdminBackend {
   Result<db::CancelOutcome> Cancel(int64_t id) override;
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
+  // FailedPrecondition: workers are known only to a scheduler.
+  Result<std::vector<WorkerView>> Workers() override;
 
  private:
   // Validates the config and connects if needed; errors name the redacted URL.

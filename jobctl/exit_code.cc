@@ -10,8 +10,8 @@ ExitCode ExitCodeFor(ErrorCode code) {
     case ErrorCode::kFailedPrecondition:
     case ErrorCode::kLeaseLost: return kExitPrecondition;
     case ErrorCode::kUnavailable: return kExitUnavailable;
+    case ErrorCode::kUnauthenticated: return kExitUnauthenticated;
     case ErrorCode::kRetryable:
-    case ErrorCode::kUnauthenticated:
     case ErrorCode::kInternal: return kExitFailure;
   }
   return kExitFailure;

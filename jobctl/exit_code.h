@@ -12,7 +12,8 @@ enum ExitCode : int {
   kExitUsage = 2,         // Usage error or invalid argument: the input was rejected.
   kExitNotFound = 3,      // No such job.
   kExitPrecondition = 4,  // Failed precondition or conflict (e.g. job already finished).
-  kExitUnavailable = 5,   // The database cannot be reached; retry later.
+  kExitUnavailable = 5,   // The database or scheduler cannot be reached; retry later.
+  kExitUnauthenticated = 6,  // The scheduler refused the admin secret or signature.
 };
 
 ExitCode ExitCodeFor(ErrorCode code);
@@ -20,7 +21,8 @@ ExitCode ExitCodeFor(ErrorCode code);
 // The footer of `jobctl --help`.
 inline constexpr const char* kExitCodeHelp =
     "Exit codes: 0 ok; 2 usage error or invalid argument; 3 not found;\n"
-    "4 failed precondition or conflict; 5 database unavailable; 1 anything else.\n"
+    "4 failed precondition or conflict (or --wait: the job did not succeed);\n"
+    "5 database or scheduler unavailable; 6 admin secret refused; 1 anything else.\n"
     "Errors go to stderr as one line: \"jobctl: <message>\".";
 
 }  // namespace chime::jobctl

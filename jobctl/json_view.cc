@@ -126,4 +126,22 @@ std::string DumpJson(const json& value) {
   return value.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace) + "\n";
 }
 
+json WorkersJson(const std::vector<WorkerView>& workers) {
+  json list = json::array();
+  for (const auto& w : workers) {
+    list.push_back(json{
+        {"worker_id", w.worker_id},
+        {"host", w.host},
+        {"pid", w.pid},
+        {"queues", w.queues},
+        {"slots", w.slots},
+        {"free_slots", w.free_slots},
+        {"running_jobs", w.running_jobs},
+        {"last_seen", Time(w.last_seen)},
+        {"version", w.version},
+    });
+  }
+  return json{{"workers", std::move(list)}};
+}
+
 }  // namespace chime::jobctl

@@ -10,6 +10,7 @@
 
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "jobctl/admin_backend.h"
 
 namespace chime::jobctl {
 
@@ -25,6 +26,7 @@ nlohmann::ordered_json EnqueueResultJson(const db::EnqueueResult& result);
 //  "rows": [{"queue","kind","state","count"}],
 //  "queues": [{"queue","ready","oldest_ready_age_ms"}]}
 nlohmann::ordered_json StatsJson(const db::Stats& stats);
+nlohmann::ordered_json WorkersJson(const std::vector<WorkerView>& workers);
 // {"current_version", "latest_version", "up_to_date", "applied_now": [...]}
 nlohmann::ordered_json MigrationJson(const db::MigrationStatus& status);
 

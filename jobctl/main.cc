@@ -10,5 +10,8 @@ int main(int argc, char** argv) {
   setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
   chime::jobctl::CliEnvironment env{.out = std::cout, .err = std::cerr, .in = std::cin};
   if (const char* url = std::getenv("CHIME_DATABASE_URL")) env.database_url = url;
+  if (const char* endpoints = std::getenv("CHIME_SCHEDULER"); endpoints != nullptr && *endpoints) {
+    env.scheduler = endpoints;
+  }
   return chime::jobctl::RunCli(argc, argv, env);
 }

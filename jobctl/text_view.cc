@@ -223,4 +223,18 @@ std::string RenderMigration(const db::MigrationStatus& status, bool applied) {
   return out;
 }
 
+std::string RenderWorkers(const std::vector<WorkerView>& workers) {
+  if (workers.empty()) return "no workers connected\n";
+  Table table({"WORKER", "HOST", "PID", "QUEUES", "SLOTS", "FREE", "RUNNING", "LAST_SEEN"},
+              {false, false, true, false, true, true, true, false});
+  for (const auto& w : workers) {
+    std::string queues;
+    for (const auto& q : w.queues) queues += (queues.empty() ? "" : ",") + q;
+    table.AddRow({OneLine(w.worker_id, 64), OneLine(w.host, 64), std::to_string(w.pid),
+                  OneLine(queues, 64), std::to_string(w.slots), std::to_string(w.free_slots),
+                  std::to_string(w.running_jobs.size()), Time(w.last_seen)});
+  }
+  return table.Render();
+}
+
 }  // namespace chime::jobctl

@@ -8,6 +8,7 @@
 
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "jobctl/admin_backend.h"
 
 namespace chime::jobctl {
 
@@ -35,6 +36,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& job);
 // `stats`: counts per (queue, kind) across states with totals, then ready
 // depth and oldest ready age per queue.
 std::string RenderStats(const db::Stats& stats);
+std::string RenderWorkers(const std::vector<WorkerView>& workers);
 
 // `migrate`: versions and the files applied by this call.
 std::string RenderMigration(const db::MigrationStatus& status, bool applied);

@@ -68,6 +68,7 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
       return reply;
     }
     case v1::AdminRequest::kWorkers:
+      reply.mutable_workers();  // Set even when no worker is connected.
       for (auto& w : workers.List()) *reply.mutable_workers()->add_workers() = std::move(w);
       return reply;
     case v1::AdminRequest::kMigrate: {

@@ -44,6 +44,7 @@ class FakeBackend final : public AdminBackend {
     if (unavailable) return Fail(ErrorCode::kUnavailable, "cannot connect to database");
     return stats;
   }
+  Result<std::vector<WorkerView>> Workers() override { return workers; }
 
   db::MigrationStatus migration{1, 1, {}};
   int migrate_calls = 0;
@@ -54,6 +55,7 @@ class FakeBackend final : public AdminBackend {
   db::JobWithRuns job;
   db::CancelOutcome cancel_result = db::CancelOutcome::kCancelled;
   db::Stats stats;
+  std::vector<WorkerView> workers;
   bool unavailable = false;
 };
 
@@ -83,12 +85,18 @@ class JobctlCliTest : public ::testing::Test {
     CliEnvironment env{.out = out, .err = err, .in = in};
     env.database_url = env_url;
     env.now = [] { return Now(); };
-    env.make_backend = [this](const std::string& url) {
-      backend_url = url;
+    env.scheduler = env_scheduler;
+    env.make_backend = [this](const BackendTarget& target) -> Result<std::unique_ptr<AdminBackend>> {
+      backend_url = target.database_url;
+      backend_scheduler = target.scheduler;
       ++backends_made;
       return std::unique_ptr<AdminBackend>(new Forwarder(fake));
     };
     env.init_logging = [](const std::string&) {};
+    env.pause = [this](std::chrono::milliseconds d) {
+      paused.push_back(d);
+      if (on_pause) on_pause();
+    };
     return RunCli(static_cast<int>(argv.size()), argv.data(), env);
   }
 
@@ -104,6 +112,7 @@ class JobctlCliTest : public ::testing::Test {
     Result<db::CancelOutcome> Cancel(int64_t id) override { return f_.Cancel(id); }
     Result<db::Job> Retry(int64_t id) override { return f_.Retry(id); }
     Result<db::Stats> Stats() override { return f_.Stats(); }
+    Result<std::vector<WorkerView>> Workers() override { return f_.Workers(); }
 
    private:
     FakeBackend& f_;
@@ -112,7 +121,11 @@ class JobctlCliTest : public ::testing::Test {
   FakeBackend fake;
   db::Job job;
   std::optional<std::string> env_url = "postgresql://from-env";
+  std::optional<std::string> env_scheduler;
+  std::vector<std::chrono::milliseconds> paused;
+  std::function<void()> on_pause;
   std::string backend_url;
+  std::string backend_scheduler;
   int backends_made = 0;
   std::ostringstream out, err;
 };
@@ -120,7 +133,7 @@ class JobctlCliTest : public ::testing::Test {
 TEST_F(JobctlCliTest, HelpExitsZeroWithoutConnecting) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out.str().find("Exit codes"), std::string::npos);
-  for (const char* sub : {"migrate", "enqueue", "list", "show", "cancel", "retry", "stats"}) {
+  for (const char* sub : {"migrate", "enqueue", "list", "show", "cancel", "retry", "stats", "workers"}) {
     EXPECT_EQ(Run({sub, "--help"}), 0) << sub;
   }
   EXPECT_EQ(backends_made, 0);
@@ -308,4 +321,64 @@ TEST_F(JobctlCliTest, MigrateAppliesAndStatusDoesNot) {
 }
 
 }  // namespace
+TEST_F(JobctlCliTest, TheSchedulerComesFromTheEnvironmentOrTheFlag) {
+  env_scheduler = "tcp://env:7700";
+  EXPECT_EQ(Run({"stats"}), 0);
+  EXPECT_EQ(backend_scheduler, "tcp://env:7700");
+  EXPECT_EQ(Run({"stats", "--scheduler", "tcp://a:1,tcp://b:2"}), 0);
+  EXPECT_EQ(backend_scheduler, "tcp://a:1,tcp://b:2");
+  // Applying migrations needs the database itself; --status may ask the scheduler.
+  EXPECT_EQ(Run({"migrate"}), 0);
+  EXPECT_EQ(backend_scheduler, "");
+  EXPECT_EQ(backend_url, "postgresql://from-env");
+  EXPECT_EQ(Run({"migrate", "--status"}), 0);
+  EXPECT_EQ(backend_scheduler, "tcp://env:7700");
+}
+
+TEST_F(JobctlCliTest, WorkersPrintsATableOrJson) {
+  WorkerView w;
+  w.worker_id = "host-1";
+  w.host = "host";
+  w.pid = 12;
+  w.queues = {"default", "mail"};
+  w.slots = 16;
+  w.free_slots = 3;
+  w.running_jobs = {7, 8};
+  w.last_seen = Now();
+  fake.workers = {w};
+  ASSERT_EQ(Run({"workers"}), 0);
+  EXPECT_NE(out.str().find("default,mail"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("FREE"), std::string::npos);
+  ASSERT_EQ(Run({"workers", "--json"}), 0);
+  auto parsed = nlohmann::json::parse(out.str());
+  EXPECT_EQ(parsed["workers"][0]["free_slots"], 3);
+  EXPECT_EQ(parsed["workers"][0]["running_jobs"].size(), 2u);
+  fake.workers.clear();
+  ASSERT_EQ(Run({"workers"}), 0);
+  EXPECT_EQ(out.str(), "no workers connected\n");
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitBlocksUntilTheJobFinishesAndReportsItsOutcome) {
+  fake.enqueue_result.id = 7;
+  fake.job.job.state = db::JobState::kRunning;
+  on_pause = [this] {
+    if (paused.size() == 3) fake.job.job.state = db::JobState::kSucceeded;
+  };
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 0);
+  EXPECT_EQ(out.str(), "job 7 succeeded\n");
+  EXPECT_EQ(paused.size(), 3u);
+  EXPECT_LT(paused[0], paused[2]);  // Backs off between polls.
+
+  paused.clear();
+  fake.job.job.state = db::JobState::kDiscarded;
+  fake.job.job.last_error = "unknown job kind 'noop'";
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 4);
+  EXPECT_NE(err.str().find("job 7 discarded: unknown job kind"), std::string::npos) << err.str();
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitTimeoutNeedsWait) {
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait-timeout", "5s"}), 2);
+  EXPECT_NE(err.str().find("--wait-timeout"), std::string::npos);
+}
+
 }  // namespace chime::jobctl

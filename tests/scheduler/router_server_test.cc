@@ -267,6 +267,17 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
   EXPECT_EQ(reply->admin_reply().workers().workers(0).worker_id(), "w1");
 }
 
+TEST_F(RouterServerTest, AnEmptyWorkerListIsStillAWorkersReply) {
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest workers;
+  workers.mutable_workers();
+  jobctl.Send(Admin(workers, Secret(), 7));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(reply->admin_reply().has_workers());
+  EXPECT_EQ(reply->admin_reply().workers().workers_size(), 0);
+}
+
 TEST_F(RouterServerTest, AdminErrorsComeBackAsCodes) {
   Peer jobctl(context_, endpoint_);
   v1::AdminRequest show;

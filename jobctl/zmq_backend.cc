@@ -1,0 +1,199 @@
+#include "jobctl/zmq_backend.h"
+
+#include <random>
+
+#include "common/wire/convert.h"
+#include "common/wire/envelope.h"
+
+namespace chime::jobctl {
+namespace {
+
+using std::chrono::milliseconds;
+
+Error Unexpected(const v1::AdminReply& reply) {
+  return Error{ErrorCode::kInternal,
+               "the scheduler answered with an unexpected reply (case " +
+                   std::to_string(reply.reply_case()) + ")"};
+}
+
+}  // namespace
+
+Result<ZmqBackendConfig> ZmqBackendConfig::FromList(const std::string& endpoints) {
+  ZmqBackendConfig config;
+  size_t start = 0;
+  while (start <= endpoints.size()) {
+    const size_t comma = std::min(endpoints.find(',', start), endpoints.size());
+    std::string one = endpoints.substr(start, comma - start);
+    std::erase(one, ' ');
+    if (!one.empty()) config.endpoints.push_back(one);
+    start = comma + 1;
+  }
+  if (config.endpoints.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "scheduler: no endpoint (set CHIME_SCHEDULER or --scheduler)");
+  }
+  return config;
+}
+
+ZmqBackend::ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret)
+    : config_(std::move(config)), secret_(std::move(secret)) {}
+
+ZmqBackend::~ZmqBackend() = default;
+
+Result<v1::AdminReply> ZmqBackend::CallOne(const std::string& endpoint, const std::string& frame,
+                                           uint64_t correlation_id) {
+  try {
+    zmq::socket_t socket(context_, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+    socket.connect(endpoint);
+    socket.send(zmq::buffer(frame), zmq::send_flags::none);
+    const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, left) == 0) break;
+      zmq::message_t message;
+      if (!socket.recv(message, zmq::recv_flags::dontwait)) continue;
+      auto envelope = wire::DecodeEnvelope(message.to_string_view());
+      if (!envelope) {
+        return Fail(ErrorCode::kInternal, "bad reply from " + endpoint + ": " + envelope.error().message);
+      }
+      if (envelope->has_error()) return std::unexpected(wire::FromProto(envelope->error()));
+      if (!envelope->has_admin_reply() || envelope->correlation_id() != correlation_id) continue;
+      return envelope->admin_reply();
+    }
+  } catch (const zmq::error_t& e) {
+    return Fail(ErrorCode::kInvalidArgument, "scheduler " + endpoint + ": " + e.what());
+  }
+  return Fail(ErrorCode::kUnavailable, "no answer from the scheduler at " + endpoint + " within " +
+                                           std::to_string(config_.timeout.count() / 1000) + " s");
+}
+
+Result<v1::AdminReply> ZmqBackend::Call(const v1::AdminRequest& request) {
+  std::random_device random;
+  const uint64_t correlation_id = (static_cast<uint64_t>(random()) << 32) | random();
+  Error last{ErrorCode::kUnavailable, "no scheduler endpoint"};
+  for (const auto& endpoint : config_.endpoints) {
+    // Signed per attempt: a replica that saw the first attempt must not
+    // take the second for a replay.
+    v1::Envelope envelope;
+    envelope.set_correlation_id(correlation_id);
+    *envelope.mutable_admin_request() =
+        wire::SignRequest(request, secret_, std::chrono::system_clock::now());
+    auto reply = CallOne(endpoint, wire::EncodeEnvelope(std::move(envelope)), correlation_id);
+    if (!reply) {
+      // Only an unreachable replica is worth trying the next one for; a
+      // timeout after sending may mean the first one acted, which for an
+      // enqueue without a unique key would duplicate the job.
+      if (reply.error().code != ErrorCode::kUnavailable || request.has_enqueue()) {
+        return std::unexpected(reply.error());
+      }
+      last = reply.error();
+      continue;
+    }
+    if (reply->has_error()) return std::unexpected(wire::FromProto(reply->error()));
+    return reply;
+  }
+  return std::unexpected(last);
+}
+
+Result<db::MigrationStatus> ZmqBackend::Migrate() {
+  return Fail(ErrorCode::kFailedPrecondition,
+              "migrate needs the database: set CHIME_DATABASE_URL (schedulers apply migrations at "
+              "start; `jobctl migrate --status` works through the scheduler)");
+}
+
+Result<db::MigrationStatus> ZmqBackend::MigrationState() {
+  v1::AdminRequest request;
+  request.mutable_migrate();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_migrate()) return std::unexpected(Unexpected(*reply));
+  db::MigrationStatus status;
+  status.current_version = reply->migrate().current_version();
+  status.latest_version = reply->migrate().known_version();
+  return status;
+}
+
+Result<db::EnqueueResult> ZmqBackend::Enqueue(const db::EnqueueParams& params) {
+  v1::AdminRequest request;
+  *request.mutable_enqueue() = wire::ToProto(params);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_enqueue()) return std::unexpected(Unexpected(*reply));
+  const auto job = wire::FromProto(reply->enqueue().job());
+  return db::EnqueueResult{job.id, reply->enqueue().existing(), job.state};
+}
+
+Result<db::JobPage> ZmqBackend::List(const db::ListParams& params) {
+  v1::AdminRequest request;
+  *request.mutable_list() = wire::ToProto(params);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_list()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->list());
+}
+
+Result<db::JobWithRuns> ZmqBackend::Show(int64_t id) {
+  v1::AdminRequest request;
+  request.mutable_show()->set_job_id(id);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_show()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->show());
+}
+
+Result<db::CancelOutcome> ZmqBackend::Cancel(int64_t id) {
+  v1::AdminRequest request;
+  request.mutable_cancel()->set_job_id(id);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_cancel()) return std::unexpected(Unexpected(*reply));
+  return reply->cancel().cancelled_now() ? db::CancelOutcome::kCancelled
+                                         : db::CancelOutcome::kCancelRequested;
+}
+
+Result<db::Job> ZmqBackend::Retry(int64_t id) {
+  v1::AdminRequest request;
+  request.mutable_retry()->set_job_id(id);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_retry()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->retry());
+}
+
+Result<db::Stats> ZmqBackend::Stats() {
+  v1::AdminRequest request;
+  request.mutable_stats();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_stats()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->stats());
+}
+
+Result<std::vector<WorkerView>> ZmqBackend::Workers() {
+  v1::AdminRequest request;
+  request.mutable_workers();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_workers()) return std::unexpected(Unexpected(*reply));
+  std::vector<WorkerView> out;
+  for (const auto& w : reply->workers().workers()) {
+    WorkerView v;
+    v.worker_id = w.worker_id();
+    v.host = w.host();
+    v.pid = w.pid();
+    v.queues.assign(w.queues().begin(), w.queues().end());
+    v.slots = w.slots();
+    v.free_slots = w.free_slots();
+    v.running_jobs.assign(w.running_jobs().begin(), w.running_jobs().end());
+    v.last_seen = db::TimePoint(milliseconds(w.last_seen_ms()));
+    v.version = w.version();
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace chime::jobctl

@@ -1,0 +1,56 @@
+// AdminBackend over the scheduler's ZeroMQ endpoint: every request is signed
+// with the admin secret (CHIME_ADMIN_SECRET / CHIME_ADMIN_SECRET_FILE) and
+// sent to the first scheduler replica that answers within the timeout.
+// Thread-compatible.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "chime/v1/chime.pb.h"
+#include "common/wire/signing.h"
+#include "jobctl/admin_backend.h"
+
+namespace chime::jobctl {
+
+struct ZmqBackendConfig {
+  std::vector<std::string> endpoints;  // CHIME_SCHEDULER, comma-separated.
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};  // Per replica.
+
+  // Splits "tcp://a:7700,tcp://b:7700"; InvalidArgument when empty.
+  [[nodiscard]] static Result<ZmqBackendConfig> FromList(const std::string& endpoints);
+};
+
+class ZmqBackend final : public AdminBackend {
+ public:
+  ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret);
+  ~ZmqBackend() override;
+
+  // FailedPrecondition: schedulers apply migrations at start; applying them
+  // by hand needs the database (CHIME_DATABASE_URL).
+  Result<db::MigrationStatus> Migrate() override;
+  Result<db::MigrationStatus> MigrationState() override;
+  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override;
+  Result<db::JobPage> List(const db::ListParams& params) override;
+  Result<db::JobWithRuns> Show(int64_t id) override;
+  Result<db::CancelOutcome> Cancel(int64_t id) override;
+  Result<db::Job> Retry(int64_t id) override;
+  Result<db::Stats> Stats() override;
+  Result<std::vector<WorkerView>> Workers() override;
+
+ private:
+  // Sends one signed request; returns the reply or its error as a value.
+  Result<v1::AdminReply> Call(const v1::AdminRequest& request);
+  Result<v1::AdminReply> CallOne(const std::string& endpoint, const std::string& frame,
+                                 uint64_t correlation_id);
+
+  ZmqBackendConfig config_;
+  wire::AdminSecret secret_;
+  zmq::context_t context_;
+};
+
+}  // namespace chime::jobctl

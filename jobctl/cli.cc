@@ -175,6 +175,9 @@ Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
   }
   auto config = ZmqBackendConfig::FromList(target.scheduler);
   if (!config) return std::unexpected(config.error());
+  auto curve = net::CurveClientConfig::FromEnvironment();
+  if (!curve) return std::unexpected(curve.error());
+  config->curve = *curve;
   auto secret = wire::AdminSecret::FromEnvironment();
   if (!secret) return std::unexpected(secret.error());
   return std::make_unique<ZmqBackend>(std::move(*config), std::move(*secret));

@@ -45,6 +45,7 @@ Result<v1::AdminReply> ZmqBackend::CallOne(const std::string& endpoint, const st
     zmq::socket_t socket(context_, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+    if (config_.curve) net::CurveApplyClient(socket, *config_.curve);
     socket.connect(endpoint);
     socket.send(zmq::buffer(frame), zmq::send_flags::none);
     const auto deadline = std::chrono::steady_clock::now() + config_.timeout;

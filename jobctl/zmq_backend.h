@@ -6,12 +6,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "chime/v1/chime.pb.h"
+#include "common/net/curve.h"
 #include "common/wire/signing.h"
 #include "jobctl/admin_backend.h"
 
@@ -19,6 +21,7 @@ namespace chime::jobctl {
 
 struct ZmqBackendConfig {
   std::vector<std::string> endpoints;  // CHIME_SCHEDULER, comma-separated.
+  std::optional<net::CurveClientConfig> curve;  // CHIME_CURVE_*; unset: plain TCP.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  // Per replica.
 
   // Splits "tcp://a:7700,tcp://b:7700"; InvalidArgument when empty.

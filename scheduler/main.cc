@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
     router.scheduler_id = std::string(host) + "-" + std::to_string(getpid());
   }
   if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
+  auto curve = chime::net::CurveServerConfig::FromEnvironment();
+  if (!curve) return Fatal(curve.error().message);
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -114,6 +116,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   zmq::context_t context;
+  std::optional<chime::net::ZapAuthenticator> zap;
+  if (*curve) {
+    router.curve = (*curve)->server;
+    zap.emplace(context, (*curve)->allowed_client_keys);
+    if (auto ok = zap->Start(); !ok) return Fatal(ok.error().message);
+    spdlog::info("CURVE on: {} client keys allowed", (*curve)->allowed_client_keys.size());
+  }
   chime::scheduler::LiveCounters counters;
   chime::wire::RequestVerifier verifier(*secret, chime::SystemClock::Instance());
   chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters);
@@ -131,5 +140,6 @@ int main(int argc, char** argv) {
   maintainer.Stop();
   feed.Stop();
   server.Stop();
+  if (zap) zap->Stop();
   return 0;
 }

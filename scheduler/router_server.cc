@@ -57,6 +57,7 @@ Result<std::string> RouterServer::Start() {
     // Replies to a vanished peer are dropped instead of queued forever.
     router_->set(zmq::sockopt::router_mandatory, 0);
     router_->set(zmq::sockopt::sndhwm, 10'000);
+    if (config_.curve) net::CurveApplyServer(*router_, *config_.curve);
     router_->bind(config_.bind);
     endpoint = router_->get(zmq::sockopt::last_endpoint);
     ready_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pull);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include "chime/v1/chime.pb.h"
 #include "common/base/clock.h"
 #include "common/base/error.h"
+#include "common/net/curve.h"
 #include "common/wire/signing.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/worker_registry.h"
@@ -29,6 +31,9 @@ struct RouterConfig {
   std::chrono::milliseconds heartbeat_interval{1000};  // Told to workers in HelloAck.
   std::chrono::milliseconds forget_after{10'000};      // Silent workers are forgotten.
   std::string scheduler_id;                            // This replica, for logs.
+  // CURVE server keys; unset: plain TCP. Clients are checked by the
+  // context's net::ZapAuthenticator, which must be started first.
+  std::optional<net::CurveKeyPair> curve;
 
   [[nodiscard]] Result<void> Validate() const;
 };

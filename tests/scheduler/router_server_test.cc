@@ -29,10 +29,12 @@ wire::AdminSecret Secret(const std::string& s = kSecret) {
 // A DEALER peer: a worker or jobctl as the scheduler sees them.
 class Peer {
  public:
-  Peer(zmq::context_t& context, const std::string& endpoint)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
+  Peer(zmq::context_t& context, const std::string& endpoint) : Peer(context) {
     socket_.connect(endpoint);
+  }
+  // Not yet connected: the caller sets options (CURVE) and connects.
+  explicit Peer(zmq::context_t& context) : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
   }
 
   void Send(v1::Envelope e) { SendRaw(wire::EncodeEnvelope(std::move(e))); }
@@ -106,6 +108,11 @@ class RouterServerTest : public ::testing::Test {
     config.heartbeat_interval = milliseconds(50);
     config.forget_after = milliseconds(60'000);
     config.scheduler_id = "test-scheduler";
+    if (curve_) {
+      config.curve = curve_->server;
+      zap_ = std::make_unique<net::ZapAuthenticator>(context_, curve_->allowed_client_keys);
+      ASSERT_TRUE(zap_->Start().has_value());
+    }
     admin_ = std::make_unique<AdminService>(db::ConnectionConfig{.url = db_.url()},
                                             db::JobStoreConfig{}, counters_);
     server_ = std::make_unique<RouterServer>(context_, config, SystemClock::Instance(), counters_,
@@ -120,6 +127,7 @@ class RouterServerTest : public ::testing::Test {
   void TearDown() override {
     feed_->Stop();
     server_->Stop();
+    if (zap_) zap_->Stop();
   }
 
   // Registers a worker and consumes its ack and the welcome dispatch.
@@ -153,6 +161,8 @@ class RouterServerTest : public ::testing::Test {
 
   chime::testing::TestDatabase db_;
   zmq::context_t context_;
+  std::optional<net::CurveServerConfig> curve_;  // Set before SetUp to turn CURVE on.
+  std::unique_ptr<net::ZapAuthenticator> zap_;
   LiveCounters counters_;
   wire::RequestVerifier verifier_{Secret(), SystemClock::Instance()};
   std::unique_ptr<AdminService> admin_;
@@ -350,6 +360,50 @@ TEST_F(RouterServerTest, AnUnknownSenderIsAskedToSayHelloAgain) {
   capacity.mutable_capacity()->set_free_slots(1);
   stranger.Send(capacity);
   EXPECT_TRUE(stranger.ReceiveBody(v1::Envelope::kReconnect).has_value());
+}
+
+class RouterServerCurveTest : public RouterServerTest {
+ protected:
+  RouterServerCurveTest() {
+    allowed_ = net::CurveGenerateKeyPair().value();
+    curve_ = net::CurveServerConfig{net::CurveGenerateKeyPair().value(), {allowed_.public_key}};
+  }
+
+  std::unique_ptr<Peer> CurvePeer(const net::CurveKeyPair& keys) {
+    auto peer = std::make_unique<Peer>(context_);
+    net::CurveApplyClient(peer->socket(), net::CurveClientConfig{curve_->server.public_key, keys});
+    peer->socket().connect(endpoint_);
+    return peer;
+  }
+
+  net::CurveKeyPair allowed_;
+};
+
+TEST_F(RouterServerCurveTest, OnlyAListedKeyCanTalkToTheScheduler) {
+  auto stranger = CurvePeer(net::CurveGenerateKeyPair().value());
+  stranger->Send(Hello("stranger", 1));
+  v1::AdminRequest enqueue;
+  enqueue.mutable_enqueue()->set_kind("noop");
+  stranger->Send(Admin(enqueue, Secret(), 1));  // Even with the right admin secret.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (zap_->refused() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_GE(zap_->refused(), 1);
+
+  auto friendly = CurvePeer(allowed_);
+  friendly->Send(Hello("friend", 1));
+  ASSERT_TRUE(friendly->ReceiveBody(v1::Envelope::kHelloAck).has_value());
+  v1::AdminRequest workers;
+  workers.mutable_workers();
+  friendly->Send(Admin(workers, Secret(), 2));
+  auto reply = friendly->ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->admin_reply().workers().workers_size(), 1);
+  EXPECT_EQ(reply->admin_reply().workers().workers(0).worker_id(), "friend");
+  pqxx::connection c(db_.url());
+  pqxx::nontransaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs")[0][0].as<int>(), 0);
 }
 
 }  // namespace

@@ -184,7 +184,7 @@ upd AS (
       ELSE format('lease expired: worker %s stopped heartbeating', coalesce(j.worker_id, '?'))
       END,
     lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
-  FROM stale WHERE j.id = stale.id
+  WHERE j.id = ANY(ARRAY(SELECT id FROM stale))  -- A primary-key lookup (see the claim).
   RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.worker_id, j.attempted_at, j.dry_run,
             j.schedule_id, j.scheduled_for, j.last_error),
 ins AS (

@@ -27,8 +27,11 @@ Result<std::vector<std::string>> ReadKeyLines(const std::string& path) {
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
-    line = Trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
+    // Z85 uses '#' too, so a comment is a line starting with '#' or
+    // anything after the key and whitespace.
+    line = Trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    line = line.substr(0, line.find_first_of(" \t"));
     if (!CurveValidKey(line)) {
       return Fail(ErrorCode::kInvalidArgument,
                   path + ":" + std::to_string(number) + ": not a 40-character Z85 CURVE key");

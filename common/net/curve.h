@@ -6,7 +6,8 @@
 //
 // Keys are Z85 text (40 characters). A key-pair file holds two lines, the
 // public key then the secret key; an allowlist file holds one public key per
-// line ('#' starts a comment). Secret keys never appear in logs or errors.
+// line. A line starting with '#' is a comment, as is anything after a key
+// and whitespace ('#' itself is a Z85 character). Secret keys never appear in logs or errors.
 #pragma once
 
 #include <memory>

@@ -143,8 +143,9 @@ CREATE TRIGGER jobs_counts_delete AFTER DELETE ON chime.jobs
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION chime.job_counts_apply();
 
--- Dispatch: every statement that inserts ready jobs (jobctl, a cron fire, a
--- handler's children, or an application's own INSERT) tells the schedulers
+-- Dispatch: every statement that makes jobs ready - an INSERT from any route
+-- (jobctl, a cron fire, a handler's children, an application's own SQL) or
+-- an UPDATE (retry now, release at shutdown, rescue) - tells the schedulers
 -- which queues gained how many, at commit. A lost notification only delays
 -- work until the workers' next poll.
 CREATE FUNCTION chime.jobs_notify_ready() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -153,7 +154,8 @@ DECLARE
 BEGIN
   -- "queue:count,..."; at most 40 queues keeps it under pg_notify's 8000 bytes.
   SELECT string_agg(queue || ':' || n, ',') INTO v_ready
-  FROM (SELECT queue, count(*) AS n FROM new_rows WHERE state = 'available'
+  FROM (SELECT queue, count(*) AS n FROM new_rows
+        WHERE state IN ('available', 'retryable') AND run_at <= now()
         GROUP BY queue ORDER BY queue LIMIT 40) t;
   IF v_ready IS NOT NULL THEN
     -- PostgreSQL folds identical notifications of one transaction into one;
@@ -165,6 +167,11 @@ END;
 $$;
 
 CREATE TRIGGER jobs_notify_insert AFTER INSERT ON chime.jobs
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION chime.jobs_notify_ready();
+-- (PostgreSQL allows no column list with transition tables; for claims and
+-- heartbeats the aggregate finds no ready row and sends nothing.)
+CREATE TRIGGER jobs_notify_update AFTER UPDATE ON chime.jobs
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION chime.jobs_notify_ready();
 

@@ -74,6 +74,27 @@ TEST_F(ReadyListenerTest, ScheduledJobsAreNotAnnouncedAsReady) {
   EXPECT_EQ(got["marker"], 1);
 }
 
+TEST_F(ReadyListenerTest, JobsMadeReadyAgainAreAnnounced) {
+  const int64_t id = Enqueue("again", "retries");
+  ClaimParams claim;
+  claim.worker_id = "w";
+  claim.queues = {"retries"};
+  ASSERT_OK_AND_ASSIGN(auto claimed, store().JobsClaim(claim));
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_TRUE(listener_.Wait(milliseconds(1)).has_value());
+  (void)Collect(listener_, 1);  // The enqueue's own notification, if still queued.
+  // Released at shutdown: ready again at once.
+  ASSERT_OK(store().JobsReleaseIfLeased(std::vector<Lease>{claimed[0].lease}, "w"));
+  EXPECT_EQ(Collect(listener_, 1)["retries"], 1);
+  // A claim or heartbeat makes nothing ready and announces nothing.
+  ASSERT_OK_AND_ASSIGN(claimed, store().JobsClaim(claim));
+  ASSERT_OK(store().JobsHeartbeat(std::vector<Lease>{claimed[0].lease}, std::chrono::minutes(1)));
+  auto quiet = listener_.Wait(milliseconds(300));
+  ASSERT_TRUE(quiet.has_value());
+  EXPECT_TRUE(quiet->empty());
+  (void)id;
+}
+
 TEST(ReadyPayloadTest, ParsesCountsAndSkipsWhatDoesNotParse) {
   auto r = ParseReadyPayload("default:3,mail:12,bad,:4,q:x,q:-1,ns:queue:2");
   ASSERT_EQ(r.size(), 3u);

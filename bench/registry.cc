@@ -1,5 +1,6 @@
 // The list of chime-bench subcommands. A new bench adds one line here.
 #include "bench/bench.h"
+#include "bench/e2e_bench.h"
 #include "bench/store_bench.h"
 
 namespace chime::bench {
@@ -7,6 +8,7 @@ namespace chime::bench {
 std::vector<std::unique_ptr<Bench>> MakeBenches() {
   std::vector<std::unique_ptr<Bench>> benches;
   benches.push_back(std::make_unique<StoreBench>());
+  benches.push_back(std::make_unique<E2eBench>());
   return benches;
 }
 

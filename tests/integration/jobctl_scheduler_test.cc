@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/child_process.h"
+#include "common/base/child_process.h"
 #include "tests/support/test_database.h"
 
 namespace chime::testing {
 namespace {
+
+using chime::BinaryPath;
+using chime::ChildProcess;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;

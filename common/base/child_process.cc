@@ -1,4 +1,4 @@
-#include "tests/support/child_process.h"
+#include "common/base/child_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace chime::testing {
+namespace chime {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env)
     : argv_(std::move(argv)), env_(std::move(env)) {
@@ -122,4 +122,11 @@ std::string BinaryPath(const std::string& relative) {
   return std::string(dir) + "/" + relative;
 }
 
-}  // namespace chime::testing
+std::optional<int64_t> ResidentBytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  int64_t size = 0, resident = 0;
+  if (!(in >> size >> resident)) return std::nullopt;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+}  // namespace chime

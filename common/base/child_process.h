@@ -1,18 +1,19 @@
-// Runs a Chime binary as a child process for integration tests: its own
-// environment, stdout+stderr to a log file, signals on demand. The
+// Runs a binary as a child process (integration tests, chime-bench): its
+// own environment, stdout+stderr to a log file, signals on demand. The
 // destructor kills (SIGKILL) and reaps a child that is still running, so a
-// failed test leaves no process behind. Thread-compatible.
+// failed test or bench leaves no process behind. Thread-compatible.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace chime::testing {
+namespace chime {
 
 class ChildProcess {
  public:
@@ -44,8 +45,12 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-// The path of a built binary, from the CHIME_BIN_DIR environment variable
-// that ctest sets (e.g. CHIME_BIN_DIR/scheduler/chime-scheduler).
+// The path of a built binary under $CHIME_BIN_DIR (the build directory;
+// ctest sets it for integration tests), e.g. "scheduler/chime-scheduler".
+// Aborts with a message when CHIME_BIN_DIR is not set.
 std::string BinaryPath(const std::string& relative);
 
-}  // namespace chime::testing
+// Resident set size of a process in bytes (from /proc), or nullopt.
+std::optional<int64_t> ResidentBytes(pid_t pid);
+
+}  // namespace chime

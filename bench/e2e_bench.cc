@@ -1,0 +1,255 @@
+#include "bench/e2e_bench.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "bench/interrupt.h"
+#include "bench/pq.h"
+#include "common/base/child_process.h"
+#include "common/wire/signing.h"
+#include "jobctl/zmq_backend.h"
+
+namespace chime::bench {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSecret = "chime-bench-e2e-admin-secret";
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+int64_t MicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double Megabytes(std::optional<int64_t> bytes) {
+  return bytes ? static_cast<double>(*bytes) / (1024.0 * 1024.0) : NAN;
+}
+
+// The directory chime-bench was built in (its parent holds the other
+// binaries), unless CHIME_BIN_DIR says otherwise.
+void EnsureBinDir() {
+  if (const char* dir = std::getenv("CHIME_BIN_DIR"); dir != nullptr && *dir != '\0') return;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe");
+  setenv("CHIME_BIN_DIR", self.parent_path().parent_path().c_str(), 1);
+}
+
+// The running cluster: one scheduler and `workers` workers.
+class Cluster {
+ public:
+  Cluster(const std::string& conninfo, int slots) : conninfo_(conninfo), slots_(slots) {}
+
+  Result<void> StartScheduler() {
+    scheduler_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0"},
+        std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+                                           {"CHIME_ADMIN_SECRET", kSecret}});
+    if (!scheduler_->Start()) return Fail(ErrorCode::kInternal, scheduler_->log());
+    auto line = scheduler_->WaitForLog("listening on ", seconds(30));
+    if (!line) return Fail(ErrorCode::kInternal, "scheduler did not start: " + scheduler_->log());
+    endpoint_ = line->substr(line->find("listening on ") + 13);
+    return {};
+  }
+
+  Result<void> StartWorker() {
+    auto w = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("worker/chime-worker")},
+        std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+                                           {"CHIME_SCHEDULER", endpoint_},
+                                           {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
+                                           {"CHIME_QUEUES", "default"},
+                                           {"CHIME_LOG_LEVEL", "warn"}});
+    if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());
+    workers_.push_back(std::move(w));
+    return {};
+  }
+
+  void Stop() {
+    for (auto& w : workers_) w->Signal(SIGTERM);
+    for (auto& w : workers_) w->Wait(seconds(40));
+    if (scheduler_) {
+      scheduler_->Signal(SIGTERM);
+      scheduler_->Wait(seconds(10));
+    }
+  }
+
+  const std::string& endpoint() const { return endpoint_; }
+  pid_t scheduler_pid() const { return scheduler_->pid(); }
+  pid_t worker_pid(size_t i) const { return workers_[i]->pid(); }
+  size_t worker_count() const { return workers_.size(); }
+
+ private:
+  std::string conninfo_;
+  int slots_;
+  std::unique_ptr<ChildProcess> scheduler_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::string endpoint_;
+};
+
+Result<int64_t> Count(PqConnection& pq, const std::string& sql) {
+  auto r = pq.Exec(sql);
+  if (!r) return std::unexpected(r.error());
+  return r->int64(0, 0);
+}
+
+}  // namespace
+
+Result<void> E2eBenchConfig::Validate() const {
+  if (jobs < 0 || jobs > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--jobs: 1-10000000");
+  if (workers < 1 || workers > 64) return Fail(ErrorCode::kInvalidArgument, "--workers: 1-64");
+  if (slots < 1 || slots > 1000) return Fail(ErrorCode::kInvalidArgument, "--slots: 1-1000");
+  if (latency_samples < 0) return Fail(ErrorCode::kInvalidArgument, "--latency-samples: >= 1");
+  if (interval_ms < 1) return Fail(ErrorCode::kInvalidArgument, "--interval-ms: >= 1");
+  return {};
+}
+
+std::string E2eBench::description() const {
+  return "The cluster as processes: no-op throughput, pickup latency (jobctl path and plain SQL "
+         "INSERT), resident memory";
+}
+
+void E2eBench::AddOptions(CLI::App& command) {
+  command.add_option("--jobs", config_.jobs, "Throughput jobs (default 100000; --quick 5000)");
+  command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
+  command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
+  command.add_option("--latency-samples", config_.latency_samples,
+                     "Jobs per latency path (default 1000; --quick 50)");
+  command.add_option("--interval-ms", config_.interval_ms, "Gap between latency enqueues")
+      ->capture_default_str();
+}
+
+Result<void> E2eBench::Run(const BenchEnv& env) {
+  EnsureBinDir();
+  const int64_t jobs = config_.jobs > 0 ? config_.jobs : (env.quick ? 5'000 : 100'000);
+  const int samples = config_.latency_samples > 0 ? config_.latency_samples : (env.quick ? 50 : 1'000);
+  auto pq = PqConnection::Open(env.conninfo);
+  if (!pq) return std::unexpected(pq.error());
+  Report& report = *env.report;
+
+  Cluster cluster(env.conninfo, config_.slots);
+  if (auto ok = cluster.StartScheduler(); !ok) return ok;
+  if (auto ok = cluster.StartWorker(); !ok) return ok;
+  // Idle: the worker has registered and nothing is queued.
+  std::this_thread::sleep_for(seconds(2));
+  report.BeginSection("e2e", "resident memory (MB)");
+  report.Add({"rss_idle_scheduler", Megabytes(ResidentBytes(cluster.scheduler_pid())), "MB", {}});
+  report.Add({"rss_idle_worker", Megabytes(ResidentBytes(cluster.worker_pid(0))), "MB", {}});
+
+  // Pickup latency, one job at a time on the idle cluster.
+  auto secret = wire::AdminSecret::FromString(kSecret);
+  auto zmq_config = jobctl::ZmqBackendConfig::FromList(cluster.endpoint());
+  jobctl::ZmqBackend jobctl_path(*zmq_config, *secret);
+  std::vector<std::pair<int64_t, int64_t>> via_jobctl, via_sql;  // (job id, t0 us)
+  spdlog::info("e2e: pickup latency, {} jobs per path, {} ms apart", samples, config_.interval_ms);
+  for (int i = 0; i < samples && !Interrupt::StopRequested(); ++i) {
+    db::EnqueueParams p;
+    p.kind = "noop";
+    const int64_t t0 = MicrosNow();
+    auto r = jobctl_path.Enqueue(p);
+    if (!r) return std::unexpected(r.error());
+    via_jobctl.emplace_back(r->id, t0);
+    std::this_thread::sleep_for(milliseconds(config_.interval_ms));
+  }
+  for (int i = 0; i < samples && !Interrupt::StopRequested(); ++i) {
+    const int64_t t0 = MicrosNow();
+    auto r = pq->Exec("INSERT INTO chime.jobs (kind) VALUES ('noop') RETURNING id");
+    if (!r) return std::unexpected(r.error());
+    via_sql.emplace_back(r->int64(0, 0), t0);
+    std::this_thread::sleep_for(milliseconds(config_.interval_ms));
+  }
+  const auto deadline = Clock::now() + seconds(60);
+  while (Clock::now() < deadline) {
+    auto left = Count(*pq, "SELECT count(*) FROM chime.jobs WHERE attempted_at IS NULL");
+    if (!left) return std::unexpected(left.error());
+    if (*left == 0) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  auto latencies = [&](const std::vector<std::pair<int64_t, int64_t>>& sent) -> Result<std::vector<double>> {
+    std::vector<double> ms;
+    for (const auto& [id, t0] : sent) {
+      auto r = pq->Exec("SELECT (extract(epoch FROM attempted_at) * 1000000)::bigint FROM chime.jobs "
+                        "WHERE id = " + std::to_string(id) + " AND attempted_at IS NOT NULL");
+      if (!r) return std::unexpected(r.error());
+      if (r->rows() == 0) return Fail(ErrorCode::kInternal, "job " + std::to_string(id) + " never started");
+      ms.push_back(static_cast<double>(r->int64(0, 0) - t0) / 1000.0);
+    }
+    return ms;
+  };
+  report.BeginSection("e2e", "pickup latency, enqueue call to handler start (ms)");
+  for (const auto& [path, sent] : {std::pair{"jobctl", &via_jobctl}, std::pair{"sql_insert", &via_sql}}) {
+    auto ms = latencies(*sent);
+    if (!ms) return std::unexpected(ms.error());
+    const std::vector<Param> params{{"path", path}, {"samples", static_cast<int64_t>(ms->size())}};
+    report.Add({"pickup_latency_p50", Percentile(*ms, 0.50), "ms", params});
+    report.Add({"pickup_latency_p95", Percentile(*ms, 0.95), "ms", params});
+    report.Add({"pickup_latency_p99", Percentile(*ms, 0.99), "ms", params});
+  }
+
+  // Throughput: stop the worker, pre-enqueue, then drain with fresh workers.
+  cluster.Stop();
+  Cluster loaded(env.conninfo, config_.slots);
+  if (auto ok = pq->Exec("TRUNCATE chime.jobs, chime.runs, chime.job_counts"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  spdlog::info("e2e: enqueueing {} jobs", jobs);
+  if (auto ok = pq->Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, " +
+                         std::to_string(jobs) + ")");
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = loaded.StartScheduler(); !ok) return ok;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < config_.workers; ++i) {
+    if (auto ok = loaded.StartWorker(); !ok) return ok;
+  }
+  double rss_scheduler = 0, rss_worker = 0;
+  int64_t done = 0;
+  const auto drain_deadline = Clock::now() + std::chrono::minutes(30);
+  while (!Interrupt::StopRequested() && Clock::now() < drain_deadline) {
+    auto n = Count(*pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
+    if (!n) return std::unexpected(n.error());
+    done = *n;
+    rss_scheduler = std::max(rss_scheduler, Megabytes(ResidentBytes(loaded.scheduler_pid())));
+    for (size_t i = 0; i < loaded.worker_count(); ++i) {
+      rss_worker = std::max(rss_worker, Megabytes(ResidentBytes(loaded.worker_pid(i))));
+    }
+    if (done >= jobs) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  const double seconds_taken = std::chrono::duration<double>(Clock::now() - t0).count();
+  loaded.Stop();
+  if (done < jobs) {
+    return Fail(ErrorCode::kInternal, std::to_string(done) + " of " + std::to_string(jobs) +
+                                          " jobs succeeded before the deadline");
+  }
+  auto runs = Count(*pq, "SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'");
+  if (!runs) return std::unexpected(runs.error());
+  report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
+  const std::vector<Param> params{{"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots}};
+  report.Add({"throughput", static_cast<double>(jobs) / seconds_taken, "jobs/s", params});
+  report.Add({"succeeded_runs", static_cast<double>(*runs), "runs", params});
+  report.BeginSection("e2e", "resident memory under the throughput load (MB, peak sampled)");
+  report.Add({"rss_loaded_scheduler", rss_scheduler, "MB", {}});
+  report.Add({"rss_loaded_worker", rss_worker, "MB", {}});
+  report.EndSection();
+  return {};
+}
+
+}  // namespace chime::bench

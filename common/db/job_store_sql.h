@@ -36,8 +36,11 @@ WHERE kind = $1 AND unique_key = $2
 // Arrays, one element per job: $1 kind text[], $2 queue text[], $3 priority
 // int[], $4 payload text[], $5 run_at_us bigint[], $6 delay_ms bigint[],
 // $7 max_attempts int[], $8 timeout_ms int[], $9 unique_key text[],
-// $10 parent_id bigint[], $11 dry_run bool[]. Rows are inserted in input
-// order, so identity ids ascend with it; returns (id, state, kind, unique_key).
+// $10 parent_id bigint[], $11 dry_run bool[]. Rows without a unique key are
+// inserted first and in input order, so their identity ids ascend with it.
+// Keyed rows follow sorted by (kind, unique_key): concurrent batches sharing
+// keys then wait on each other's index entries in one order and cannot
+// deadlock. Returns (id, state, kind, unique_key).
 inline constexpr const char* kInsertMany = R"sql(
 INSERT INTO chime.jobs (kind, queue, priority, state, payload, run_at, max_attempts,
                         timeout_ms, unique_key, parent_id, dry_run)
@@ -50,7 +53,8 @@ FROM (SELECT t.*, CASE WHEN t.run_at_us IS NULL
                   $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bool[])
            WITH ORDINALITY AS t(kind, queue, priority, payload, run_at_us, delay_ms,
                                 max_attempts, timeout_ms, unique_key, parent_id, dry_run, ord)
-      ORDER BY t.ord) s
+      ORDER BY t.unique_key IS NOT NULL, CASE WHEN t.unique_key IS NULL THEN t.ord END,
+               t.kind, t.unique_key, t.ord) s
 ON CONFLICT (kind, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
   DO NOTHING

@@ -1,53 +1,65 @@
 #include "worker/builtin_kinds.h"
 
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <thread>
+#include <condition_variable>
+#include <mutex>
 
 namespace chime::worker {
 namespace {
 
-db::Completion Failed(db::Completion c, db::CompletionKind kind, std::string error) {
-  c.kind = kind;
-  c.errors.push_back(std::move(error));
-  return c;
-}
+class Noop final : public Handler {
+ public:
+  std::string_view Kind() const override { return "noop"; }
+  HandlerResult Run(JobContext&) override { return HandlerResult::Success(); }
+};
+
+class Sleep final : public Handler {
+ public:
+  std::string_view Kind() const override { return "sleep"; }
+  HandlerResult Run(JobContext& ctx) override {
+    const auto& p = ctx.payload();
+    if (!p.is_object() || !p.contains("ms") || !p["ms"].is_number_integer() || p["ms"].get<int64_t>() < 0) {
+      return HandlerResult::Fail({}, {"sleep: payload must be {\"ms\": <non-negative integer>}"},
+                                 /*retryable=*/false);
+    }
+    const auto ms = std::chrono::milliseconds(p["ms"].get<int64_t>());
+    // Wakes at once when the job's stop token fires.
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    const bool stopped = cv.wait_for(lock, ctx.stop_token(), ms, [] { return false; });
+    (void)stopped;
+    if (ctx.stop_requested()) {
+      return HandlerResult::Fail({{"slept_ms_of", ms.count()}}, {"sleep: stopped before the end"},
+                                 /*retryable=*/true);
+    }
+    return HandlerResult::Success({{"slept_ms", ms.count()}});
+  }
+};
+
+class FailTimes final : public Handler {
+ public:
+  std::string_view Kind() const override { return "fail"; }
+  HandlerResult Run(JobContext& ctx) override {
+    const auto& p = ctx.payload();
+    if (!p.is_object() || !p.contains("times") || !p["times"].is_number_integer()) {
+      return HandlerResult::Fail({}, {"fail: payload must be {\"times\": <integer>}"},
+                                 /*retryable=*/false);
+    }
+    if (ctx.attempt() <= p["times"].get<int64_t>()) {
+      return HandlerResult::Fail({{"attempt", ctx.attempt()}},
+                                 {"fail: attempt " + std::to_string(ctx.attempt()) + " fails on purpose"},
+                                 /*retryable=*/true);
+    }
+    return HandlerResult::Success({{"attempt", ctx.attempt()}});
+  }
+};
 
 }  // namespace
 
-db::Completion RunBuiltin(const db::ClaimedJob& job, const std::string& worker_id,
-                          const std::atomic<bool>& stop) {
-  db::Completion c{.lease = job.lease, .attempt = job.attempt, .worker_id = worker_id};
-  const auto payload = nlohmann::json::parse(job.payload, nullptr, /*allow_exceptions=*/false);
-  if (job.kind == "noop") return c;
-  if (job.kind == "sleep") {
-    if (!payload.is_object() || !payload.contains("ms") || !payload["ms"].is_number_integer() ||
-        payload["ms"].get<int64_t>() < 0) {
-      return Failed(c, db::CompletionKind::kFailedPermanent,
-                    "sleep: payload must be {\"ms\": <non-negative integer>}");
-    }
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(payload["ms"].get<int64_t>());
-    while (std::chrono::steady_clock::now() < until) {
-      if (stop.load()) return Failed(c, db::CompletionKind::kFailed, "sleep: interrupted");
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          std::chrono::milliseconds(10), until - std::chrono::steady_clock::now()));
-    }
-    return c;
-  }
-  if (job.kind == "fail") {
-    if (!payload.is_object() || !payload.contains("times") || !payload["times"].is_number_integer()) {
-      return Failed(c, db::CompletionKind::kFailedPermanent,
-                    "fail: payload must be {\"times\": <integer>}");
-    }
-    if (job.attempt <= payload["times"].get<int64_t>()) {
-      return Failed(c, db::CompletionKind::kFailed,
-                    "fail: attempt " + std::to_string(job.attempt) + " fails on purpose");
-    }
-    return c;
-  }
-  return Failed(c, db::CompletionKind::kFailedPermanent, "unknown job kind '" + job.kind + "'");
+void RegisterBuiltinKinds(HandlerRegistry& registry) {
+  if (registry.Find("noop") == nullptr) registry.Register(std::make_unique<Noop>());
+  if (registry.Find("sleep") == nullptr) registry.Register(std::make_unique<Sleep>());
+  if (registry.Find("fail") == nullptr) registry.Register(std::make_unique<FailTimes>());
 }
 
 }  // namespace chime::worker

@@ -1,16 +1,15 @@
-// The built-in job kinds for smoke tests, demos and benchmarks: noop, sleep
-// ({"ms": N}) and fail ({"times": N}: fails attempts 1..N). Thread-safe.
+// The built-in kinds for smoke tests, demos and benchmarks: noop; sleep
+// ({"ms": N}, stops early on cancellation); fail ({"times": N}: fails its
+// first N attempts, then succeeds).
 #pragma once
 
-#include <atomic>
-
-#include "common/db/job.h"
+#include "worker/handler.h"
 
 namespace chime::worker {
 
-// Runs one claimed job of a built-in kind; an unknown kind is a permanent
-// failure naming it. Stops a sleep early when *stop becomes true.
-db::Completion RunBuiltin(const db::ClaimedJob& job, const std::string& worker_id,
-                          const std::atomic<bool>& stop);
+// Adds noop, sleep and fail to `registry` (skipping kinds already there).
+// Called explicitly: static registration inside a static library would be
+// dropped by the linker.
+void RegisterBuiltinKinds(HandlerRegistry& registry);
 
 }  // namespace chime::worker

@@ -1,0 +1,288 @@
+// A whole worker in-process against a real PostgreSQL: jobs run once,
+// slots bound concurrency, timeouts, cancellation, lost leases, unknown
+// kinds, exceptions, child jobs and the SIGTERM drain. Tests wait for
+// database states with a generous deadline and never assert on durations.
+#include "worker/worker.h"
+
+#include <gtest/gtest.h>
+
+#include <latch>
+#include <pqxx/pqxx>
+
+#include "common/db/job_store.h"
+#include "common/db/migrations.h"
+#include "tests/support/test_database.h"
+#include "worker/builtin_kinds.h"
+
+namespace chime::worker {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Counts how many run at once and blocks until released (or stopped).
+class Gate final : public Handler {
+ public:
+  std::string_view Kind() const override { return "gate"; }
+  HandlerResult Run(JobContext& ctx) override {
+    const int now = ++running_;
+    int seen = max_running_.load();
+    while (now > seen && !max_running_.compare_exchange_weak(seen, now)) {
+    }
+    ++started_;
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, ctx.stop_token(), [&] { return open_; });
+    --running_;
+    if (ctx.stop_requested() && !open_) return HandlerResult::Fail({}, {"gate: stopped"}, true);
+    return HandlerResult::Success({{"gate", "passed"}});
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  std::atomic<int> running_{0}, max_running_{0}, started_{0};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  bool open_ = false;
+};
+
+// Ignores its stop token until the test lets it go.
+class Stubborn final : public Handler {
+ public:
+  std::string_view Kind() const override { return "stubborn"; }
+  HandlerResult Run(JobContext&) override {
+    released_.wait();
+    return HandlerResult::Success();
+  }
+  std::latch released_{1};
+};
+
+class Thrower final : public Handler {
+ public:
+  std::string_view Kind() const override { return "thrower"; }
+  HandlerResult Run(JobContext&) override { throw std::runtime_error("boom at line 42"); }
+};
+
+class Parent final : public Handler {
+ public:
+  std::string_view Kind() const override { return "parent"; }
+  HandlerResult Run(JobContext& ctx) override {
+    std::vector<db::EnqueueParams> children(3);
+    for (size_t i = 0; i < children.size(); ++i) {
+      children[i].kind = "noop";
+      children[i].unique_key = "child-" + std::to_string(i);
+    }
+    auto ids = ctx.EnqueueChildren(children);
+    if (!ids) return HandlerResult::Fail({}, {ids.error().ToString()}, true);
+    if (auto ok = ctx.ReportProgress({{"queued", ids->size()}}); !ok) {
+      return HandlerResult::Fail({}, {ok.error().ToString()}, true);
+    }
+    return HandlerResult::Partial({{"queued", ids->size()}}, {"one warning"});
+  }
+};
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+    ASSERT_TRUE(db::MigrationsApply(conn).has_value());
+    RegisterBuiltinKinds(handlers_);
+    handlers_.Register(std::make_unique<Thrower>());
+    handlers_.Register(std::make_unique<Parent>());
+    auto gate = std::make_unique<Gate>();
+    gate_ = gate.get();
+    handlers_.Register(std::move(gate));
+    auto stubborn = std::make_unique<Stubborn>();
+    stubborn_ = stubborn.get();
+    handlers_.Register(std::move(stubborn));
+    config_.database_url = db_.url();
+    config_.worker_id = "test-worker";
+    config_.slots = 4;
+    config_.poll_interval = milliseconds(20);
+    config_.lease = seconds(30);
+    config_.shutdown_grace = seconds(30);
+  }
+
+  void TearDown() override {
+    gate_->Open();
+    stubborn_->released_.count_down();
+    if (worker_) worker_->Drain();
+  }
+
+  void StartWorker() {
+    worker_ = std::make_unique<Worker>(config_, handlers_);
+    auto ok = worker_->Start();
+    ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  }
+
+  int64_t Enqueue(const std::string& kind, const std::string& payload = "{}",
+                  std::optional<milliseconds> timeout = std::nullopt) {
+    pqxx::connection c(db_.url());
+    pqxx::nontransaction tx(c);
+    std::optional<int64_t> t;
+    if (timeout) t = timeout->count();
+    return tx.exec_params("INSERT INTO chime.jobs (kind, payload, timeout_ms) VALUES ($1, $2::jsonb, $3) RETURNING id",
+                          kind, payload, t)[0][0]
+        .as<int64_t>();
+  }
+
+  std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
+
+  // Waits until `sql` returns `want` (a bound for broken builds).
+  bool Eventually(const std::string& sql, const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Sql(sql) == want) return true;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
+    return false;
+  }
+
+  std::string JobState(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
+
+  chime::testing::TestDatabase db_;
+  HandlerRegistry handlers_;
+  Gate* gate_ = nullptr;
+  Stubborn* stubborn_ = nullptr;
+  WorkerConfig config_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(WorkerTest, RunsEveryJobOnceWithOneSucceededRun) {
+  db_.Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, 500)");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "500"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "500");
+  EXPECT_EQ(Sql("SELECT count(DISTINCT job_id) FROM chime.runs WHERE outcome = 'succeeded'"), "500");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE worker_id <> 'test-worker'"), "0");
+}
+
+TEST_F(WorkerTest, NeverRunsMoreJobsThanItHasSlots) {
+  for (int i = 0; i < 10; ++i) Enqueue("gate");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "4"));
+  EXPECT_EQ(gate_->max_running_.load(), 4);
+  gate_->Open();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
+  EXPECT_EQ(gate_->max_running_.load(), 4);
+}
+
+TEST_F(WorkerTest, ATimeoutStopsTheHandlerAndTheAttemptFailsRetryably) {
+  const int64_t id = Enqueue("sleep", R"({"ms": 600000})", milliseconds(100));
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "failed");
+  EXPECT_NE(Sql("SELECT errors::text FROM chime.runs WHERE job_id = " + std::to_string(id)).find("timed out after 100 ms"),
+            std::string::npos);
+}
+
+TEST_F(WorkerTest, AHandlerIgnoringItsStopIsAbandonedAndItsAttemptFails) {
+  config_.hard_stop_grace = milliseconds(100);
+  const int64_t id = Enqueue("stubborn", "{}", milliseconds(50));
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  EXPECT_NE(Sql("SELECT errors::text FROM chime.runs WHERE job_id = " + std::to_string(id)).find("did not stop"),
+            std::string::npos);
+  EXPECT_EQ(worker_->executor().abandoned(), 1);
+  // Its slot was replaced: other work still runs.
+  const int64_t next = Enqueue("noop");
+  EXPECT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(next), "succeeded"));
+}
+
+TEST_F(WorkerTest, ACancelRequestStopsARunningJob) {
+  config_.lease = milliseconds(1500);  // Heartbeats (which carry the request) every 0.5 s.
+  const int64_t id = Enqueue("gate");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "running"));
+  db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+  db::JobStore store(conn);
+  auto cancel = store.JobCancel(id);
+  ASSERT_TRUE(cancel.has_value());
+  EXPECT_EQ(*cancel, db::CancelOutcome::kCancelRequested);
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "cancelled"));
+  EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "cancelled");
+}
+
+TEST_F(WorkerTest, ALateCompletionAfterTheLeaseWasLostChangesNothing) {
+  const int64_t id = Enqueue("gate");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "running"));
+  // As if the lease expired, the job was rescued and another worker claimed it.
+  db_.Exec("UPDATE chime.jobs SET lease_token = gen_random_uuid(), worker_id = 'other' WHERE id = " +
+           std::to_string(id));
+  const std::string token = Sql("SELECT lease_token FROM chime.jobs WHERE id = " + std::to_string(id));
+  gate_->Open();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "1"));
+  // The old holder's outcome reached the store and was refused.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (worker_->completer().refused() + worker_->completer().written() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(worker_->completer().refused(), 1);
+  EXPECT_EQ(JobState(id), "running");
+  EXPECT_EQ(Sql("SELECT lease_token FROM chime.jobs WHERE id = " + std::to_string(id)), token);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "0");
+}
+
+TEST_F(WorkerTest, AnUnknownKindIsDiscardedWithTheReason) {
+  const int64_t id = Enqueue("no_such_kind");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "discarded"));
+  const auto error = Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id));
+  EXPECT_NE(error.find("unknown job kind 'no_such_kind' (this worker knows: "), std::string::npos) << error;
+  EXPECT_NE(error.find("noop"), std::string::npos) << error;
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(id)), "1");
+}
+
+TEST_F(WorkerTest, AThrowingHandlerIsARetryableFailureWithTheMessage) {
+  const int64_t id = Enqueue("thrower");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  EXPECT_EQ(Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id)),
+            "handler threw: boom at line 42");
+}
+
+TEST_F(WorkerTest, ChildrenAreLinkedToTheirParentAndProgressIsStored) {
+  const int64_t id = Enqueue("parent");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE parent_id = " + std::to_string(id) +
+                             " AND state = 'succeeded'",
+                         "3"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "succeeded"));
+  EXPECT_EQ(Sql("SELECT progress->>'queued' FROM chime.jobs WHERE id = " + std::to_string(id)), "3");
+  EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "partial");
+}
+
+TEST_F(WorkerTest, DrainLetsShortJobsFinishAndReleasesTheRest) {
+  config_.shutdown_grace = milliseconds(300);
+  const int64_t short_job = Enqueue("sleep", R"({"ms": 50})");
+  const int64_t long_job = Enqueue("gate");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(long_job), "running"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(short_job), "succeeded"));
+  worker_->Drain();
+  EXPECT_EQ(JobState(long_job), "available");
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(long_job)), "0");
+  EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(long_job)), "released");
+}
+
+TEST_F(WorkerTest, FailJobsSucceedAfterTheirFailures) {
+  const int64_t id = Enqueue("fail", R"({"times": 1})");
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  db_.Exec("UPDATE chime.jobs SET run_at = now() WHERE id = " + std::to_string(id));  // Skip the backoff.
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "succeeded"));
+  EXPECT_EQ(Sql("SELECT string_agg(outcome, ',' ORDER BY attempt) FROM chime.runs WHERE job_id = " +
+                std::to_string(id)),
+            "failed,succeeded");
+}
+
+}  // namespace
+}  // namespace chime::worker

@@ -1,0 +1,109 @@
+#include "worker/completer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace chime::worker {
+namespace {
+
+v1::Outcome OutcomeOf(const db::Completion& c, const db::CompletionResult& r) {
+  if (!r.applied) return v1::LEASE_EXPIRED;
+  switch (r.new_state.value_or(db::JobState::kDiscarded)) {
+    case db::JobState::kSucceeded: return c.errors.empty() ? v1::SUCCEEDED : v1::PARTIAL;
+    case db::JobState::kRetryable: return v1::FAILED;
+    case db::JobState::kCancelled: return v1::CANCELLED;
+    default: return v1::DISCARDED;
+  }
+}
+
+}  // namespace
+
+Completer::Completer(db::ConnectionConfig db, db::JobStoreConfig store, ResultSink sink,
+                     int max_batch)
+    : conn_(std::move(db)), store_(conn_, std::move(store)), sink_(std::move(sink)),
+      max_batch_(max_batch) {}
+
+Completer::~Completer() { Stop(); }
+
+void Completer::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+}
+
+void Completer::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Completer::Add(Outcome outcome) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(outcome));
+  }
+  cv_.notify_one();
+}
+
+void Completer::Loop(std::stop_token stop) {
+  std::vector<Outcome> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, stop, [&] { return !pending_.empty(); });
+      if (pending_.empty() && stop.stop_requested()) return;
+      const size_t n = std::min<size_t>(pending_.size(), static_cast<size_t>(max_batch_));
+      batch.assign(std::make_move_iterator(pending_.begin()),
+                   std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    Flush(batch);
+    batch.clear();
+  }
+}
+
+void Completer::Flush(std::vector<Outcome>& batch) {
+  std::vector<db::Completion> completions;
+  completions.reserve(batch.size());
+  for (const auto& o : batch) completions.push_back(o.completion);
+  // Keep trying while the database is away: an outcome dropped here would
+  // cost its job a lease expiry and a re-run. Stop() waits for this.
+  Result<std::vector<db::CompletionResult>> results = Fail(ErrorCode::kUnavailable, "not tried");
+  for (int attempt = 0;; ++attempt) {
+    results = store_.JobsCompleteIfLeased(completions);
+    if (results || results.error().code == ErrorCode::kInvalidArgument) break;
+    if (attempt == 0) spdlog::warn("writing {} outcomes: {}; retrying", batch.size(), results.error().ToString());
+    if (attempt >= 600) break;  // ~1 min: the leases are gone by now anyway.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!results) {
+    spdlog::error("dropping {} outcomes: {}; their jobs will be rescued", batch.size(),
+                  results.error().ToString());
+    return;
+  }
+  for (size_t i = 0; i < batch.size() && i < results->size(); ++i) {
+    const auto& r = (*results)[i];
+    if (r.applied) {
+      ++written_;
+    } else {
+      ++refused_;
+    }
+    if (!sink_) continue;
+    v1::JobResult result;
+    result.set_worker_id(batch[i].completion.worker_id);
+    result.set_job_id(batch[i].completion.lease.job_id);
+    result.set_attempt(std::max(1, batch[i].completion.attempt));
+    result.set_kind(batch[i].kind);
+    result.set_queue(batch[i].queue);
+    result.set_outcome(OutcomeOf(batch[i].completion, r));
+    result.set_duration_ms(batch[i].duration_ms);
+    result.set_summary_json(batch[i].completion.summary.substr(0, 4096));
+    for (size_t e = 0; e < batch[i].completion.errors.size() && e < 20; ++e) {
+      result.add_errors(batch[i].completion.errors[e].substr(0, 1000));
+    }
+    result.set_accepted(r.applied);
+    result.set_pickup_latency_ms(batch[i].pickup_latency_ms);
+    sink_(result);
+  }
+}
+
+}  // namespace chime::worker

@@ -1,0 +1,62 @@
+// Writes attempt outcomes to the store in batches (one JobsCompleteIfLeased
+// round trip for everything pending), then hands each result, with whether
+// the store accepted it, to a callback (the scheduler link). Owns one
+// database connection and one thread. Add() is thread-safe; Start()/Stop()
+// from the controlling thread. Stop() flushes what is pending first.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "chime/v1/chime.pb.h"
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
+
+namespace chime::worker {
+
+// One attempt's end, as the executor reports it.
+struct Outcome {
+  db::Completion completion;
+  std::string kind;
+  std::string queue;
+  int64_t duration_ms = 0;
+  int64_t pickup_latency_ms = 0;
+};
+
+class Completer {
+ public:
+  using ResultSink = std::function<void(const v1::JobResult&)>;
+
+  Completer(db::ConnectionConfig db, db::JobStoreConfig store, ResultSink sink,
+            int max_batch = 500);
+  ~Completer();
+
+  void Start();
+  void Stop();
+
+  void Add(Outcome outcome);
+  // Outcomes written so far, and those the store refused (lease lost).
+  int64_t written() const { return written_.load(); }
+  int64_t refused() const { return refused_.load(); }
+
+ private:
+  void Loop(std::stop_token stop);
+  void Flush(std::vector<Outcome>& batch);
+
+  db::Connection conn_;
+  db::JobStore store_;
+  ResultSink sink_;
+  const int max_batch_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::vector<Outcome> pending_;  // Guarded by mu_.
+  std::atomic<int64_t> written_{0};
+  std::atomic<int64_t> refused_{0};
+  std::jthread thread_;
+};
+
+}  // namespace chime::worker

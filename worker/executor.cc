@@ -1,0 +1,304 @@
+#include "worker/executor.h"
+
+#include <spdlog/spdlog.h>
+
+namespace chime::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::string UnknownKindMessage(const std::string& kind, const std::vector<std::string>& known) {
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  return "unknown job kind '" + kind + "' (this worker knows: " + list + ")";
+}
+
+std::shared_ptr<spdlog::logger> JobLogger(const db::ClaimedJob& job) {
+  // Shares the default logger's sinks; the name tags every line.
+  auto base = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(job.kind + "#" + std::to_string(job.id),
+                                                 base->sinks().begin(), base->sinks().end());
+  logger->set_level(base->level());
+  return logger;
+}
+
+}  // namespace
+
+Result<db::Connection*> Slot::Database() {
+  if (!conn) conn = std::make_unique<db::Connection>(db_config);
+  if (auto ok = conn->Connect(); !ok) return std::unexpected(ok.error());
+  return conn.get();
+}
+
+Result<db::JobStore*> Slot::Store() {
+  auto c = Database();
+  if (!c) return std::unexpected(c.error());
+  if (!store) store = std::make_unique<db::JobStore>(**c);
+  return store.get();
+}
+
+Executor::Executor(ExecutorConfig config, HandlerRegistry& handlers, Completer& completer)
+    : config_(std::move(config)), handlers_(handlers), completer_(completer) {}
+
+Executor::~Executor() { Stop(); }
+
+void Executor::Start() {
+  std::lock_guard lock(mu_);
+  if (!slots_.empty()) return;
+  stopping_ = false;
+  for (int i = 0; i < config_.slots; ++i) SpawnSlot();
+}
+
+void Executor::SpawnSlot() {
+  auto slot = std::make_shared<Slot>(config_.db);
+  slot->thread = std::thread([this, slot] { SlotLoop(slot); });
+  slots_.push_back(std::move(slot));
+}
+
+void Executor::Stop() {
+  std::vector<std::shared_ptr<Slot>> slots;
+  {
+    std::lock_guard lock(mu_);
+    if (slots_.empty()) return;
+    stopping_ = true;
+    for (auto& [id, r] : running_) {
+      if (!r->reason) r->reason = StopReason::kShutdown;
+      r->stop.request_stop();
+    }
+    // Queued jobs never started: hand them back.
+    for (auto& job : queue_) unfinished_.push_back(job.lease);
+    busy_ -= static_cast<int>(queue_.size());
+    queue_.clear();
+    slots.swap(slots_);
+  }
+  cv_.notify_all();
+  for (auto& s : slots) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+int Executor::free_slots() const {
+  std::lock_guard lock(mu_);
+  return stopping_ ? 0 : config_.slots - busy_;
+}
+
+void Executor::Run(std::vector<db::ClaimedJob> jobs) {
+  {
+    std::lock_guard lock(mu_);
+    busy_ += static_cast<int>(jobs.size());
+    for (auto& j : jobs) queue_.push_back(std::move(j));
+  }
+  cv_.notify_all();
+}
+
+std::vector<db::Lease> Executor::Leases() const {
+  std::lock_guard lock(mu_);
+  std::vector<db::Lease> leases;
+  for (const auto& [id, r] : running_) leases.push_back(r->job.lease);
+  for (const auto& j : queue_) leases.push_back(j.lease);
+  return leases;
+}
+
+std::vector<int64_t> Executor::RunningIds() const {
+  std::lock_guard lock(mu_);
+  std::vector<int64_t> ids;
+  for (const auto& [id, r] : running_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<db::Lease> Executor::TakeUnfinished() {
+  std::lock_guard lock(mu_);
+  std::vector<db::Lease> out;
+  out.swap(unfinished_);
+  return out;
+}
+
+void Executor::RequestStop(int64_t job_id, StopReason reason) {
+  std::lock_guard lock(mu_);
+  auto it = running_.find(job_id);
+  if (it == running_.end()) {
+    // Not started yet: a queued job whose lease is lost is simply dropped.
+    if (reason == StopReason::kLeaseLost || reason == StopReason::kCancelRequested) {
+      for (auto q = queue_.begin(); q != queue_.end(); ++q) {
+        if (q->id != job_id) continue;
+        if (reason == StopReason::kCancelRequested) {
+          // Never started: finish it as cancelled straight away.
+          Outcome o;
+          o.completion = {.lease = q->lease, .kind = db::CompletionKind::kCancelled,
+                          .attempt = q->attempt, .worker_id = config_.worker_id};
+          o.kind = q->kind;
+          o.queue = q->queue;
+          completer_.Add(std::move(o));
+        }
+        queue_.erase(q);
+        --busy_;
+        break;
+      }
+    }
+    return;
+  }
+  auto& r = *it->second;
+  if (reason == StopReason::kLeaseLost) r.drop_outcome = true;
+  if (!r.reason) r.reason = reason;
+  if (!r.stop_requested_at) r.stop_requested_at = Clock::now();
+  r.stop.request_stop();
+}
+
+void Executor::RequestStopAll(StopReason reason) {
+  for (int64_t id : RunningIds()) RequestStop(id, reason);
+}
+
+void Executor::Tick() {
+  const auto now = Clock::now();
+  std::vector<std::shared_ptr<Running>> abandon;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, r] : running_) {
+      if (!r->stop_requested_at && now >= r->deadline) {
+        r->reason = StopReason::kTimeout;
+        r->stop_requested_at = now;
+        r->stop.request_stop();
+        spdlog::warn("job {} ({}) timed out after {} ms; asking it to stop", id, r->job.kind,
+                     duration_cast<milliseconds>(now - r->started).count());
+      } else if (r->stop_requested_at && now - *r->stop_requested_at >= config_.hard_stop_grace) {
+        abandon.push_back(r);
+      }
+    }
+    for (auto& r : abandon) {
+      r->abandoned = true;
+      running_.erase(r->job.id);
+      --busy_;
+      ++abandoned_;
+      // The stuck thread keeps its Slot (shared) and exits when the handler
+      // returns; a fresh thread takes the slot's place.
+      r->slot->retired = true;
+      r->slot->thread.detach();
+      std::erase(slots_, r->slot);
+      if (!stopping_) SpawnSlot();
+    }
+  }
+  for (auto& r : abandon) {
+    spdlog::error("job {} ({}) did not stop within {} ms; abandoning its attempt", r->job.id,
+                  r->job.kind, config_.hard_stop_grace.count());
+    if (r->drop_outcome) continue;
+    if (r->reason == StopReason::kShutdown) {
+      std::lock_guard lock(mu_);
+      unfinished_.push_back(r->job.lease);
+      continue;
+    }
+    Outcome o;
+    o.kind = r->job.kind;
+    o.queue = r->job.queue;
+    o.duration_ms = duration_cast<milliseconds>(now - r->started).count();
+    o.completion = {.lease = r->job.lease, .attempt = r->job.attempt, .worker_id = config_.worker_id};
+    if (r->reason == StopReason::kCancelRequested) {
+      o.completion.kind = db::CompletionKind::kCancelled;
+      o.completion.errors = {"cancelled; the handler did not stop and was abandoned"};
+    } else {
+      o.completion.kind = db::CompletionKind::kFailed;
+      o.completion.errors = {"timed out after " +
+                             std::to_string(duration_cast<milliseconds>(r->deadline - r->started).count()) +
+                             " ms; the handler did not stop within the hard-stop grace"};
+    }
+    completer_.Add(std::move(o));
+  }
+  if (!abandon.empty() && on_slot_freed_) on_slot_freed_();
+}
+
+bool Executor::WaitIdle(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  return idle_cv_.wait_until(lock, deadline, [&] { return busy_ == 0; });
+}
+
+void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
+  while (true) {
+    std::shared_ptr<Running> running;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // Stopping.
+      running = std::make_shared<Running>();
+      running->job = std::move(queue_.front());
+      queue_.pop_front();
+      running->started = Clock::now();
+      const auto timeout = running->job.timeout.value_or(config_.default_timeout);
+      running->deadline = running->started + timeout;
+      running->slot = slot;
+      running_[running->job.id] = running;
+    }
+    HandlerResult result = Execute(*slot, *running);
+    // Abandoned while the handler ran: the executor may be gone; touch nothing.
+    if (slot->retired.load()) return;
+    Finish(running, BuildOutcome(*running, result));
+  }
+}
+
+HandlerResult Executor::Execute(Slot& slot, Running& running) {
+  const db::ClaimedJob& job = running.job;
+  Handler* handler = handlers_.Find(job.kind);
+  if (handler == nullptr) {
+    return HandlerResult::Fail({}, {UnknownKindMessage(job.kind, handlers_.Kinds())},
+                               /*retryable=*/false);
+  }
+  auto payload = nlohmann::json::parse(job.payload, nullptr, /*allow_exceptions=*/false);
+  if (payload.is_discarded()) {
+    return HandlerResult::Fail({}, {"payload is not valid JSON"}, /*retryable=*/false);
+  }
+  JobContext::Services services{[&slot] { return slot.Database(); }, [&slot] { return slot.Store(); }};
+  JobContext ctx(job, std::move(payload), running.stop.get_token(), JobLogger(job), std::move(services));
+  try {
+    return handler->Run(ctx);
+  } catch (const std::exception& e) {
+    return HandlerResult::Fail({}, {std::string("handler threw: ") + e.what()}, /*retryable=*/true);
+  } catch (...) {
+    return HandlerResult::Fail({}, {"handler threw a non-standard exception"}, /*retryable=*/true);
+  }
+}
+
+Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) const {
+  Outcome o;
+  o.kind = r.job.kind;
+  o.queue = r.job.queue;
+  o.duration_ms = duration_cast<milliseconds>(Clock::now() - r.started).count();
+  o.completion.lease = r.job.lease;
+  o.completion.attempt = r.job.attempt;
+  o.completion.worker_id = config_.worker_id;
+  o.completion.summary = result.summary.dump();
+  o.completion.errors = result.errors;
+  if (result.kind == HandlerResult::Kind::kSuccess) {
+    o.completion.kind = db::CompletionKind::kSucceeded;
+  } else if (r.reason == StopReason::kCancelRequested) {
+    o.completion.kind = db::CompletionKind::kCancelled;
+  } else if (r.reason == StopReason::kTimeout) {
+    o.completion.kind = db::CompletionKind::kFailed;
+    o.completion.errors.push_back(
+        "timed out after " + std::to_string(duration_cast<milliseconds>(r.deadline - r.started).count()) + " ms");
+  } else {
+    o.completion.kind = result.retryable ? db::CompletionKind::kFailed : db::CompletionKind::kFailedPermanent;
+  }
+  return o;
+}
+
+void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) {
+  bool send = false;
+  {
+    std::lock_guard lock(mu_);
+    if (running->abandoned) return;  // Tick() already reported it.
+    running_.erase(running->job.id);
+    --busy_;
+    const bool shutdown_unfinished = running->reason == StopReason::kShutdown &&
+                                     outcome.completion.kind != db::CompletionKind::kSucceeded;
+    if (shutdown_unfinished) {
+      unfinished_.push_back(running->job.lease);  // Released, not failed.
+    } else {
+      send = !running->drop_outcome;
+    }
+  }
+  if (send) completer_.Add(std::move(outcome));
+  idle_cv_.notify_all();
+  if (on_slot_freed_) on_slot_freed_();
+}
+
+}  // namespace chime::worker

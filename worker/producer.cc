@@ -1,0 +1,63 @@
+#include "worker/producer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace chime::worker {
+
+Producer::Producer(ProducerConfig config, db::ConnectionConfig db, Executor& executor)
+    : config_(std::move(config)), conn_(std::move(db)), store_(conn_), executor_(executor) {}
+
+Producer::~Producer() { Stop(); }
+
+void Producer::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+}
+
+void Producer::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Producer::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Producer::Loop(std::stop_token stop) {
+  bool failing = false;
+  while (!stop.stop_requested()) {
+    bool more = false;  // The last claim filled its batch: there may be more.
+    const int free = executor_.free_slots();
+    if (free > 0) {
+      db::ClaimParams params;
+      params.worker_id = config_.worker_id;
+      params.queues = config_.queues;
+      params.limit = std::min(free, config_.max_batch);
+      params.lease = config_.lease;
+      auto claimed = store_.JobsClaim(params);
+      if (!claimed) {
+        if (!failing) spdlog::warn("claim failed: {}; retrying each poll", claimed.error().ToString());
+        failing = true;
+      } else {
+        if (failing) spdlog::info("claiming again");
+        failing = false;
+        more = static_cast<int>(claimed->size()) == params.limit;
+        claimed_ += static_cast<int64_t>(claimed->size());
+        if (!claimed->empty()) executor_.Run(std::move(*claimed));
+      }
+    }
+    std::unique_lock lock(mu_);
+    if (more && executor_.free_slots() > 0) continue;
+    // Sleep until woken, the poll interval passes, or Stop().
+    cv_.wait_for(lock, stop, config_.poll_interval, [&] { return woken_; });
+    woken_ = false;
+  }
+}
+
+}  // namespace chime::worker

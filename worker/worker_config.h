@@ -1,0 +1,42 @@
+// chime-worker's configuration: defaults, then an optional YAML file
+// (--config), then CHIME_* environment variables, then flags. A bad value
+// stops the worker at start with one line naming the field.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/error.h"
+
+namespace chime::worker {
+
+struct WorkerConfig {
+  std::string database_url;                 // CHIME_DATABASE_URL, --database-url
+  std::vector<std::string> schedulers;      // CHIME_SCHEDULER, --scheduler (empty: poll only)
+  std::vector<std::string> queues{"default"};  // CHIME_QUEUES, --queues
+  int slots = 10;                           // CHIME_WORKER_SLOTS, --slots
+  std::string worker_id;                    // CHIME_WORKER_ID, --worker-id (default host-pid)
+  std::string log_level = "info";           // CHIME_LOG_LEVEL, --log-level
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds lease{30'000};
+  std::chrono::milliseconds default_timeout{30 * 60'000};
+  std::chrono::milliseconds hard_stop_grace{5'000};
+  std::chrono::milliseconds shutdown_grace{30'000};
+  int claim_batch = 100;
+  bool drain = false;  // --drain: exit 0 once no job is ready.
+
+  [[nodiscard]] Result<void> Validate() const;
+  // Heartbeats extend leases every third of the lease.
+  std::chrono::milliseconds heartbeat_interval() const { return lease / 3; }
+};
+
+// Parses argv with the environment as given. An empty optional means --help
+// was printed (exit 0); an InvalidArgument error names the field.
+[[nodiscard]] Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv);
+
+// Splits "a,b , c" into {"a","b","c"}.
+std::vector<std::string> SplitList(const std::string& text);
+
+}  // namespace chime::worker

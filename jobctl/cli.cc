@@ -24,10 +24,9 @@ constexpr const char* kFooter =
     "Times are RFC 3339 (2026-01-31T02:00:00Z); durations are like 500ms, 30s, 5m, 2h, 1h30m, 7d.\n"
     "Every subcommand answers --help.";
 
-constexpr const char* kSubcommandFooter =
-    "Global options, before or after the subcommand: --database-url URL, --log-level LEVEL.\n"
-    "Exit codes: 0 ok; 2 invalid input; 3 not found; 4 failed precondition; 5 database\n"
-    "unavailable; 1 other (see jobctl --help).";
+constexpr const char* kGlobalOptionsHelp =
+    "Global options, before or after the subcommand: --database-url URL, --scheduler ENDPOINT,\n"
+    "--log-level LEVEL.\n";
 
 // An option whose presence matters: sets `target` only when given.
 template <typename T>
@@ -39,7 +38,7 @@ CLI::Option* AddOptional(CLI::App* app, const std::string& name, std::optional<T
 
 CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::string& help) {
   CLI::App* sub = app.add_subcommand(name, help);
-  sub->footer(kSubcommandFooter);
+  sub->footer(std::string(kGlobalOptionsHelp) + kExitCodeHelp);
   return sub;
 }
 
@@ -84,9 +83,9 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   auto* delay = AddOptional(enqueue, "--delay", e.delay, "Run no earlier than this long from now");
   delay->type_name("DURATION");
   run_at->excludes(delay);
-  AddOptional(enqueue, "--unique-key", e.unique_key,
-              "At most one live job of this kind holds the key; a second enqueue returns it")
-      ->type_name("K");
+  auto* unique_key = AddOptional(enqueue, "--unique-key", e.unique_key,
+              "At most one live job of this kind holds the key; a second enqueue returns it");
+  unique_key->type_name("K");
   enqueue->add_option("--max-attempts", e.max_attempts, "Attempts before the job is discarded (1-1000)")
       ->capture_default_str()->type_name("N");
   AddOptional(enqueue, "--timeout", e.timeout, "Per-attempt time limit (default: the worker's)")
@@ -94,8 +93,13 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   enqueue->add_flag("--dry-run", e.dry_run,
                     "Mark the job a dry run: its handler reports what it would change, changing nothing");
   enqueue->add_flag("--json", e.json, "Print {\"id\", \"existing\", \"state\"} as JSON");
-  enqueue->add_flag("--wait", e.wait,
+  auto* count = enqueue->add_option("--count", e.count,
+                                    "Enqueue N identical jobs, one id per line (--json: an array)")
+                     ->capture_default_str()->type_name("N");
+  auto* wait = enqueue->add_flag("--wait", e.wait,
                     "Block until the job finishes and print its outcome (exit 4 unless it succeeded)");
+  count->excludes(wait);
+  count->excludes(unique_key);
   AddOptional(enqueue, "--wait-timeout", e.wait_timeout, "Give up waiting after this long (exit 5)")
       ->type_name("DURATION");
   commands.emplace_back(enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); });

@@ -222,6 +222,34 @@ static Result<void> WaitForJob(CommandContext& ctx, int64_t id,
   }
 }
 
+namespace {
+
+constexpr int kMaxEnqueueCount = 100'000;
+
+// --count N: N requests, printing each id as it is confirmed, so that a
+// failure part-way leaves a record of exactly which jobs exist.
+Result<void> EnqueueCopies(CommandContext& ctx, const db::EnqueueParams& params, int count, bool json) {
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (int i = 0; i < count; ++i) {
+    auto result = ctx.backend.Enqueue(params);
+    if (!result) {
+      if (json) ctx.out << DumpJson(all);
+      Error e = WithFlagNames(result.error());
+      e.message = "job " + std::to_string(i + 1) + " of " + std::to_string(count) + ": " + e.message;
+      return std::unexpected(e);
+    }
+    if (json) {
+      all.push_back(EnqueueResultJson(*result));
+    } else {
+      ctx.out << result->id << "\n";
+    }
+  }
+  if (json) ctx.out << DumpJson(all);
+  return {};
+}
+
+}  // namespace
+
 Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
   if (o.payload && o.payload_file) {
     return Fail(ErrorCode::kInvalidArgument, "--payload and --payload-file: give at most one");
@@ -241,6 +269,10 @@ Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
     if (!d) return FlagError("--wait-timeout", d.error());
     wait_timeout = *d;
   }
+  if (o.count < 1 || o.count > kMaxEnqueueCount) {
+    return Fail(ErrorCode::kInvalidArgument, "--count: must be 1-" + std::to_string(kMaxEnqueueCount));
+  }
+  if (o.count > 1) return EnqueueCopies(ctx, *params, o.count, o.json);
   auto result = ctx.backend.Enqueue(*params);
   if (!result) return std::unexpected(WithFlagNames(result.error()));
   if (o.wait) return WaitForJob(ctx, result->id, wait_timeout, o.json);

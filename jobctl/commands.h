@@ -47,6 +47,7 @@ struct EnqueueOptions {
   std::optional<std::string> timeout;  // Duration.
   bool dry_run = false;
   bool json = false;
+  int count = 1;                            // Identical jobs to enqueue (1-100000).
   bool wait = false;                        // Block until the job finishes.
   std::optional<std::string> wait_timeout;  // Duration; unset waits forever.
 };

@@ -139,7 +139,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--lease-ms", lease, "lease per claimed job; heartbeats every third (default 30000)");
   app.add_option("--default-timeout-ms", timeout, "handler timeout when a job has none (default 1800000)");
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
-  app.add_option("--shutdown-grace", grace, "SIGTERM: ms to let running jobs finish (default 30000)");
+  app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
   app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");
   app.add_flag("--drain", drain, "exit 0 once no job is ready (scripts, tests)");
   try {

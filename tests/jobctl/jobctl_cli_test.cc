@@ -22,8 +22,11 @@ class FakeBackend final : public AdminBackend {
   }
   Result<db::MigrationStatus> MigrationState() override { return migration; }
   Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override {
+    if (enqueued.size() == enqueue_fails_at) return Fail(ErrorCode::kUnavailable, "scheduler went away");
     enqueued.push_back(params);
-    return enqueue_result;
+    db::EnqueueResult r = enqueue_result;
+    r.id += id_step * (static_cast<int64_t>(enqueued.size()) - 1);
+    return r;
   }
   Result<db::JobPage> List(const db::ListParams& params) override {
     listed.push_back(params);
@@ -50,6 +53,8 @@ class FakeBackend final : public AdminBackend {
   int migrate_calls = 0;
   db::EnqueueResult enqueue_result{42, false, db::JobState::kAvailable};
   std::vector<db::EnqueueParams> enqueued;
+  size_t enqueue_fails_at = SIZE_MAX;  // This call (0-based) fails.
+  int64_t id_step = 0;                 // Successive enqueues return ids this far apart.
   db::JobPage page;
   std::vector<db::ListParams> listed;
   db::JobWithRuns job;
@@ -212,11 +217,35 @@ TEST_F(JobctlCliTest, EnqueueRejectsBadInputBeforeTheBackend) {
            {"enqueue", "noop", "--max-attempts", "0"},
            {"enqueue", "noop", "--timeout", "0"},
            {"enqueue", "bad kind"},
+           {"enqueue", "noop", "--count", "0"},
+           {"enqueue", "noop", "--count", "100001"},
+           {"enqueue", "noop", "--count", "2", "--unique-key", "k"},
+           {"enqueue", "noop", "--count", "2", "--wait"},
        }) {
     EXPECT_EQ(Run(args), 2) << args.back();
     EXPECT_TRUE(err.str().starts_with("jobctl: ")) << err.str();
   }
   EXPECT_TRUE(fake.enqueued.empty());
+}
+
+TEST_F(JobctlCliTest, EnqueueCountMakesThatManyJobsAndSaysWhichExist) {
+  fake.id_step = 1;
+  ASSERT_EQ(Run({"enqueue", "noop", "--count", "3", "--payload", R"({"n":1})"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "42\n43\n44\n");
+  ASSERT_EQ(fake.enqueued.size(), 3u);
+  for (const auto& p : fake.enqueued) EXPECT_EQ(p.payload, R"({"n":1})");
+
+  fake.enqueued.clear();
+  ASSERT_EQ(Run({"enqueue", "noop", "--count", "2", "--json"}), 0);
+  auto all = nlohmann::json::parse(out.str());
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["id"], 43);
+
+  fake.enqueued.clear();
+  fake.enqueue_fails_at = 2;
+  EXPECT_EQ(Run({"enqueue", "noop", "--count", "5"}), 5);
+  EXPECT_EQ(out.str(), "42\n43\n");
+  EXPECT_NE(err.str().find("job 3 of 5: scheduler went away"), std::string::npos) << err.str();
 }
 
 TEST_F(JobctlCliTest, ListBuildsFilters) {

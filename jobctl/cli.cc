@@ -195,7 +195,8 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   app.fallthrough();  // Global options may follow the subcommand.
   app.require_subcommand(1);
   Options o;
-  AddOptional(&app, "--database-url", o.database_url, "PostgreSQL URL; overrides $CHIME_DATABASE_URL")
+  AddOptional(&app, "--database-url", o.database_url,
+              "PostgreSQL URL; overrides $CHIME_DATABASE_URL and, without --scheduler, $CHIME_SCHEDULER")
       ->type_name("URL");
   AddOptional(&app, "--scheduler", o.scheduler,
               "Scheduler endpoint(s), comma-separated; overrides $CHIME_SCHEDULER")
@@ -224,8 +225,11 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   } else {
     InitLogging("jobctl", o.log_level);
   }
-  BackendTarget target{o.database_url.value_or(env.database_url.value_or("")),
-                       o.scheduler.value_or(env.scheduler.value_or(""))};
+  // Flags beat the environment: --database-url alone means the database
+  // even when $CHIME_SCHEDULER names a scheduler (e.g. while it is down).
+  std::string scheduler = o.scheduler ? *o.scheduler : "";
+  if (!o.scheduler && !o.database_url) scheduler = env.scheduler.value_or("");
+  BackendTarget target{o.database_url.value_or(env.database_url.value_or("")), scheduler};
   // Applying migrations needs the database itself.
   for (auto& [sub, action] : commands) {
     if (sub->parsed() && sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();

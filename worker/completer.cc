@@ -2,6 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "common/base/backoff.h"
+
 namespace chime::worker {
 namespace {
 
@@ -68,12 +74,18 @@ void Completer::Flush(std::vector<Outcome>& batch) {
   // Keep trying while the database is away: an outcome dropped here would
   // cost its job a lease expiry and a re-run. Stop() waits for this.
   Result<std::vector<db::CompletionResult>> results = Fail(ErrorCode::kUnavailable, "not tried");
-  for (int attempt = 0;; ++attempt) {
+  // Capped exponential backoff, for about a minute: the leases are gone by
+  // then and the jobs rescued anyway.
+  constexpr BackoffPolicy kRetry{.base = std::chrono::milliseconds(50), .cap = std::chrono::seconds(2)};
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  DefaultRng rng;
+  for (int attempt = 1;; ++attempt) {
     results = store_.JobsCompleteIfLeased(completions);
     if (results || results.error().code == ErrorCode::kInvalidArgument) break;
-    if (attempt == 0) spdlog::warn("writing {} outcomes: {}; retrying", batch.size(), results.error().ToString());
-    if (attempt >= 600) break;  // ~1 min: the leases are gone by now anyway.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (attempt == 1) spdlog::warn("writing {} outcomes: {}; retrying", batch.size(), results.error().ToString());
+    const auto delay = BackoffDelay(kRetry, attempt, rng);
+    if (std::chrono::steady_clock::now() + delay > give_up) break;
+    std::this_thread::sleep_for(delay);
   }
   if (!results) {
     spdlog::error("dropping {} outcomes: {}; their jobs will be rescued", batch.size(),
@@ -86,6 +98,8 @@ void Completer::Flush(std::vector<Outcome>& batch) {
       ++written_;
     } else {
       ++refused_;
+      spdlog::warn("job {} attempt {}: outcome not recorded, the lease was lost (the job was rescued "
+                   "or cancelled)", batch[i].completion.lease.job_id, batch[i].completion.attempt);
     }
     if (!sink_) continue;
     v1::JobResult result;

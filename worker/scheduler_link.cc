@@ -147,6 +147,7 @@ void SchedulerLink::Loop(std::stop_token stop) {
             }
             break;
           case v1::Envelope::kDispatch:
+            spdlog::debug("dispatch: up to {} jobs", e->dispatch().max_jobs());
             ++dispatches_;
             on_dispatch_();
             break;

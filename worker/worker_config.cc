@@ -128,6 +128,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   std::optional<std::string> config_file, database_url, scheduler, queues, worker_id, log_level;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch;
   bool drain = false;
+  // As with most Unix tools, a repeated flag's last value wins.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--config", config_file, "YAML file of settings (field: value)");
   app.add_option("--database-url", database_url, "libpq URI (default: $CHIME_DATABASE_URL)");
   app.add_option("--scheduler", scheduler, "scheduler endpoint(s), comma-separated ($CHIME_SCHEDULER)");

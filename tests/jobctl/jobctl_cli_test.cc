@@ -362,6 +362,12 @@ TEST_F(JobctlCliTest, TheSchedulerComesFromTheEnvironmentOrTheFlag) {
   EXPECT_EQ(backend_url, "postgresql://from-env");
   EXPECT_EQ(Run({"migrate", "--status"}), 0);
   EXPECT_EQ(backend_scheduler, "tcp://env:7700");
+  // An explicit --database-url beats the environment's scheduler.
+  EXPECT_EQ(Run({"stats", "--database-url", "postgresql://flag"}), 0);
+  EXPECT_EQ(backend_scheduler, "");
+  EXPECT_EQ(backend_url, "postgresql://flag");
+  EXPECT_EQ(Run({"stats", "--database-url", "postgresql://flag", "--scheduler", "tcp://a:1"}), 0);
+  EXPECT_EQ(backend_scheduler, "tcp://a:1");
 }
 
 TEST_F(JobctlCliTest, WorkersPrintsATableOrJson) {

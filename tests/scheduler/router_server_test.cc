@@ -14,6 +14,7 @@
 #include "scheduler/admin_service.h"
 #include "scheduler/ready_feed.h"
 #include "tests/support/test_database.h"
+#include "tests/support/zmq_peer.h"
 
 namespace chime::scheduler {
 namespace {
@@ -26,77 +27,9 @@ wire::AdminSecret Secret(const std::string& s = kSecret) {
   return wire::AdminSecret::FromString(s).value();
 }
 
-// A DEALER peer: a worker or jobctl as the scheduler sees them.
-class Peer {
- public:
-  Peer(zmq::context_t& context, const std::string& endpoint) : Peer(context) {
-    socket_.connect(endpoint);
-  }
-  // Not yet connected: the caller sets options (CURVE) and connects.
-  explicit Peer(zmq::context_t& context) : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-  }
-
-  void Send(v1::Envelope e) { SendRaw(wire::EncodeEnvelope(std::move(e))); }
-  void SendRaw(const std::string& frame) { socket_.send(zmq::buffer(frame)); }
-  zmq::socket_t& socket() { return socket_; }
-
-  // The next envelope, or nullopt after `wait` (a deadline for broken
-  // builds; the tests never assert on how long anything took).
-  std::optional<v1::Envelope> Receive(milliseconds wait = milliseconds(10'000)) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, wait) == 0) return std::nullopt;
-    zmq::message_t m;
-    if (!socket_.recv(m)) return std::nullopt;
-    auto e = wire::DecodeEnvelope(m.to_string_view());
-    EXPECT_TRUE(e.has_value()) << e.error().ToString();
-    if (!e) return std::nullopt;
-    return *e;
-  }
-
-  // Skips to the next dispatch naming queues: a dispatch without queues is
-  // the "look at everything" sent when the ready feed (re)connects.
-  std::optional<v1::Envelope> ReceiveQueueDispatch() {
-    for (int i = 0; i < 100; ++i) {
-      auto e = ReceiveBody(v1::Envelope::kDispatch);
-      if (!e || e->dispatch().queues_size() > 0) return e;
-    }
-    return std::nullopt;
-  }
-
-  // Skips messages until one with the given body arrives.
-  std::optional<v1::Envelope> ReceiveBody(v1::Envelope::BodyCase body) {
-    for (int i = 0; i < 100; ++i) {
-      auto e = Receive();
-      if (!e) return std::nullopt;
-      if (e->body_case() == body) return e;
-    }
-    return std::nullopt;
-  }
-
- private:
-  zmq::socket_t socket_;
-};
-
-v1::Envelope Hello(const std::string& id, int free_slots) {
-  v1::Envelope e;
-  auto* h = e.mutable_hello();
-  h->set_worker_id(id);
-  h->set_host("test");
-  h->set_pid(1);
-  h->add_queues("default");
-  h->set_slots(4);
-  h->set_free_slots(free_slots);
-  return e;
-}
-
-v1::Envelope Admin(const v1::AdminRequest& request, const wire::AdminSecret& secret,
-                   uint64_t correlation_id) {
-  v1::Envelope e;
-  e.set_correlation_id(correlation_id);
-  *e.mutable_admin_request() = wire::SignRequest(request, secret, std::chrono::system_clock::now());
-  return e;
-}
+using testing::AdminEnvelope;
+using testing::HelloEnvelope;
+using testing::Peer;
 
 class RouterServerTest : public ::testing::Test {
  protected:
@@ -133,7 +66,7 @@ class RouterServerTest : public ::testing::Test {
   // Registers a worker and consumes its ack and the welcome dispatch.
   std::unique_ptr<Peer> Worker(const std::string& id, int free_slots) {
     auto peer = std::make_unique<Peer>(context_, endpoint_);
-    peer->Send(Hello(id, free_slots));
+    peer->Send(HelloEnvelope(id, free_slots));
     auto ack = peer->ReceiveBody(v1::Envelope::kHelloAck);
     EXPECT_TRUE(ack.has_value());
     if (free_slots > 0) {
@@ -173,7 +106,7 @@ class RouterServerTest : public ::testing::Test {
 
 TEST_F(RouterServerTest, AcknowledgesAHelloWithTheLinkTiming) {
   Peer peer(context_, endpoint_);
-  peer.Send(Hello("w1", 4));
+  peer.Send(HelloEnvelope("w1", 4));
   auto ack = peer.ReceiveBody(v1::Envelope::kHelloAck);
   ASSERT_TRUE(ack.has_value());
   EXPECT_EQ(ack->hello_ack().heartbeat_interval_ms(), 50);
@@ -225,7 +158,7 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
   v1::AdminRequest enqueue;
   enqueue.mutable_enqueue()->set_kind("noop");
   enqueue.mutable_enqueue()->set_payload_json(R"({"n":1})");
-  jobctl.Send(Admin(enqueue, Secret(), 41));
+  jobctl.Send(AdminEnvelope(enqueue, Secret(), 41));
   auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->correlation_id(), 41u);
@@ -236,7 +169,7 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
 
   v1::AdminRequest show;
   show.mutable_show()->set_job_id(id);
-  jobctl.Send(Admin(show, Secret(), 42));
+  jobctl.Send(AdminEnvelope(show, Secret(), 42));
   reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->admin_reply().show().job().payload_json(), R"({"n": 1})");
@@ -259,7 +192,7 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
   // another; ask until it is counted (bounded).
   bool counted = false;
   for (int i = 0; i < 100 && !counted; ++i) {
-    jobctl.Send(Admin(stats, Secret(), 43));
+    jobctl.Send(AdminEnvelope(stats, Secret(), 43));
     reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
     ASSERT_TRUE(reply.has_value());
     for (const auto& c : reply->admin_reply().stats().live()) {
@@ -270,7 +203,7 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
 
   v1::AdminRequest workers;
   workers.mutable_workers();
-  jobctl.Send(Admin(workers, Secret(), 44));
+  jobctl.Send(AdminEnvelope(workers, Secret(), 44));
   reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   ASSERT_EQ(reply->admin_reply().workers().workers_size(), 1);
@@ -281,7 +214,7 @@ TEST_F(RouterServerTest, AnEmptyWorkerListIsStillAWorkersReply) {
   Peer jobctl(context_, endpoint_);
   v1::AdminRequest workers;
   workers.mutable_workers();
-  jobctl.Send(Admin(workers, Secret(), 7));
+  jobctl.Send(AdminEnvelope(workers, Secret(), 7));
   auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_TRUE(reply->admin_reply().has_workers());
@@ -292,14 +225,14 @@ TEST_F(RouterServerTest, AdminErrorsComeBackAsCodes) {
   Peer jobctl(context_, endpoint_);
   v1::AdminRequest show;
   show.mutable_show()->set_job_id(999'999);
-  jobctl.Send(Admin(show, Secret(), 1));
+  jobctl.Send(AdminEnvelope(show, Secret(), 1));
   auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->admin_reply().error().code(), v1::NOT_FOUND);
 
   v1::AdminRequest bad;
   bad.mutable_enqueue()->set_kind("'); DROP TABLE jobs;--");
-  jobctl.Send(Admin(bad, Secret(), 2));
+  jobctl.Send(AdminEnvelope(bad, Secret(), 2));
   reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->admin_reply().error().code(), v1::INVALID_ARGUMENT);
@@ -310,12 +243,12 @@ TEST_F(RouterServerTest, RefusesAWrongSecretAndAReplay) {
   Peer jobctl(context_, endpoint_);
   v1::AdminRequest enqueue;
   enqueue.mutable_enqueue()->set_kind("noop");
-  jobctl.Send(Admin(enqueue, Secret("not-the-secret-but-long-enough"), 1));
+  jobctl.Send(AdminEnvelope(enqueue, Secret("not-the-secret-but-long-enough"), 1));
   auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->admin_reply().error().code(), v1::UNAUTHENTICATED);
 
-  const v1::Envelope once = Admin(enqueue, Secret(), 2);
+  const v1::Envelope once = AdminEnvelope(enqueue, Secret(), 2);
   jobctl.Send(once);
   reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
@@ -343,7 +276,7 @@ TEST_F(RouterServerTest, GarbageIsAnsweredWithAnErrorAndOthersKeepBeingServed) {
   for (int i = 0; i < 9'999; ++i) hostile.socket().send(zmq::str_buffer("x"), zmq::send_flags::sndmore);
   hostile.socket().send(zmq::str_buffer("x"));
   // An out-of-range hello is refused with the field named.
-  hostile.Send(Hello("bad", 99));
+  hostile.Send(HelloEnvelope("bad", 99));
   error = hostile.ReceiveBody(v1::Envelope::kError);
   ASSERT_TRUE(error.has_value());
   EXPECT_NE(error->error().message().find("hello.free_slots"), std::string::npos);
@@ -381,10 +314,10 @@ class RouterServerCurveTest : public RouterServerTest {
 
 TEST_F(RouterServerCurveTest, OnlyAListedKeyCanTalkToTheScheduler) {
   auto stranger = CurvePeer(net::CurveGenerateKeyPair().value());
-  stranger->Send(Hello("stranger", 1));
+  stranger->Send(HelloEnvelope("stranger", 1));
   v1::AdminRequest enqueue;
   enqueue.mutable_enqueue()->set_kind("noop");
-  stranger->Send(Admin(enqueue, Secret(), 1));  // Even with the right admin secret.
+  stranger->Send(AdminEnvelope(enqueue, Secret(), 1));  // Even with the right admin secret.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (zap_->refused() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(5));
@@ -392,11 +325,11 @@ TEST_F(RouterServerCurveTest, OnlyAListedKeyCanTalkToTheScheduler) {
   ASSERT_GE(zap_->refused(), 1);
 
   auto friendly = CurvePeer(allowed_);
-  friendly->Send(Hello("friend", 1));
+  friendly->Send(HelloEnvelope("friend", 1));
   ASSERT_TRUE(friendly->ReceiveBody(v1::Envelope::kHelloAck).has_value());
   v1::AdminRequest workers;
   workers.mutable_workers();
-  friendly->Send(Admin(workers, Secret(), 2));
+  friendly->Send(AdminEnvelope(workers, Secret(), 2));
   auto reply = friendly->ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(reply.has_value());
   ASSERT_EQ(reply->admin_reply().workers().workers_size(), 1);

@@ -65,6 +65,10 @@ TEST_F(WorkerConfigTest, FlagsOverrideTheEnvironmentWhichOverridesTheFile) {
   EXPECT_EQ(from_flag->slots, 7);
   EXPECT_EQ(from_flag->queues, std::vector<std::string>{"c"});
   EXPECT_FALSE(from_flag->worker_id.empty());  // host-pid by default.
+
+  auto repeated = Load({"--config", path, "--slots", "7", "--slots", "9"});
+  ASSERT_TRUE(repeated.has_value()) << repeated.error().ToString();
+  EXPECT_EQ(repeated->slots, 9);  // The last value wins.
 }
 
 TEST_F(WorkerConfigTest, ABadValueNamesItsField) {

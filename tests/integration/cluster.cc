@@ -1,0 +1,92 @@
+#include "tests/integration/cluster.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+namespace chime::testing {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Cluster::~Cluster() {
+  // SIGKILL through ChildProcess's destructor: what a test left running is
+  // not part of its result.
+  workers_.clear();
+  scheduler_.reset();
+}
+
+ChildProcess& Cluster::StartScheduler(std::vector<std::string> args,
+                                      std::map<std::string, std::string> env) {
+  if (scheduler_) stopped_schedulers_.push_back(std::move(scheduler_));
+  std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--bind",
+                                endpoint_.empty() ? "tcp://127.0.0.1:0" : endpoint_,
+                                "--rescue-interval-ms", "200", "--heartbeat-interval-ms", "200"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.emplace("CHIME_DATABASE_URL", db_.url());
+  env.emplace("CHIME_ADMIN_SECRET", kClusterSecret);
+  scheduler_ = std::make_unique<ChildProcess>(argv, env);
+  EXPECT_TRUE(scheduler_->Start()) << scheduler_->log();
+  auto line = scheduler_->WaitForLog("listening on ", seconds(30));
+  EXPECT_TRUE(line.has_value()) << scheduler_->log();
+  if (line && endpoint_.empty()) endpoint_ = line->substr(line->find("listening on ") + 13);
+  return *scheduler_;
+}
+
+ChildProcess& Cluster::StartWorker(const std::string& id, std::vector<std::string> args,
+                                   std::map<std::string, std::string> env) {
+  std::vector<std::string> argv{BinaryPath("worker/chime-worker"), "--worker-id", id,
+                                "--slots", "4", "--lease-ms", "1000", "--poll-interval-ms", "200",
+                                "--log-level", "debug"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.emplace("CHIME_DATABASE_URL", db_.url());
+  env.emplace("CHIME_SCHEDULER", endpoint_);
+  auto& worker = *workers_.emplace_back(std::make_unique<ChildProcess>(argv, env));
+  EXPECT_TRUE(worker.Start()) << worker.log();
+  if (scheduler_ && scheduler_->running()) {
+    const std::string needle = "worker " + id + " (";
+    EXPECT_TRUE(WaitFor([&] { return scheduler_->log().find(needle) != std::string::npos || !worker.running(); }));
+    EXPECT_TRUE(worker.running()) << worker.log();
+    EXPECT_NE(scheduler_->log().find(needle), std::string::npos) << scheduler_->log() << worker.log();
+  }
+  return worker;
+}
+
+JobctlOutcome Cluster::Jobctl(std::vector<std::string> args, std::map<std::string, std::string> env) {
+  args.insert(args.begin(), BinaryPath("jobctl/jobctl"));
+  env.emplace("CHIME_SCHEDULER", endpoint_);
+  env.emplace("CHIME_ADMIN_SECRET", kClusterSecret);
+  env.emplace("CHIME_DATABASE_URL", "");
+  ChildProcess p(args, env);
+  JobctlOutcome out;
+  if (!p.Start()) return out;
+  auto status = p.Wait(seconds(120));
+  out.output = p.log();
+  if (status && WIFEXITED(*status)) out.exit_code = WEXITSTATUS(*status);
+  return out;
+}
+
+bool Cluster::WaitFor(const std::function<bool()>& done, milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return true;
+}
+
+bool Cluster::WaitForLogAfter(ChildProcess& process, size_t offset, const std::string& needle,
+                              milliseconds deadline) {
+  return WaitFor([&] {
+    const std::string log = process.log();
+    return log.size() > offset && log.find(needle, offset) != std::string::npos;
+  }, deadline);
+}
+
+int64_t Cluster::Int(const std::string& sql) const {
+  const std::string v = db_.Scalar(sql);
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+}  // namespace chime::testing

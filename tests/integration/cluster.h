@@ -1,0 +1,69 @@
+// A local Chime cluster for integration tests: a fresh database, real
+// chime-scheduler and chime-worker processes and jobctl runs, each a child
+// process found through CHIME_BIN_DIR. Waits poll the database or a log
+// with a deadline that only a broken build reaches; nothing asserts on how
+// long anything took. Thread-compatible.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/child_process.h"
+#include "tests/support/test_database.h"
+
+namespace chime::testing {
+
+inline constexpr const char* kClusterSecret = "cluster-test-secret-0123456789";
+
+struct JobctlOutcome {
+  int exit_code = -1;
+  std::string output;
+};
+
+class Cluster {
+ public:
+  Cluster() = default;
+  ~Cluster();
+
+  // Starts a scheduler on `endpoint` (default: a free loopback port, kept
+  // for restarts) and waits until it listens. `args` and `env` add to the
+  // defaults (rescue every 200 ms, the cluster's secret).
+  ChildProcess& StartScheduler(std::vector<std::string> args = {},
+                               std::map<std::string, std::string> env = {});
+  ChildProcess& scheduler() { return *scheduler_; }
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Starts a worker with this id and waits until the scheduler has its hello
+  // (when a scheduler runs). Defaults: 4 slots, 1 s lease, 200 ms polling.
+  ChildProcess& StartWorker(const std::string& id, std::vector<std::string> args = {},
+                            std::map<std::string, std::string> env = {});
+
+  // Runs jobctl to completion against the scheduler (or, with
+  // "--database-url" among `args`, the database).
+  JobctlOutcome Jobctl(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+
+  // Polls `done` until it holds or `deadline` passes; false on the deadline.
+  static bool WaitFor(const std::function<bool()>& done,
+                      std::chrono::milliseconds deadline = std::chrono::seconds(60));
+  // Waits for `needle` in `process`'s log past byte `offset`.
+  static bool WaitForLogAfter(ChildProcess& process, size_t offset, const std::string& needle,
+                              std::chrono::milliseconds deadline = std::chrono::seconds(60));
+
+  // First column of the first row, as an integer (0 for no rows or NULL).
+  int64_t Int(const std::string& sql) const;
+  std::string Text(const std::string& sql) const { return db_.Scalar(sql); }
+  const TestDatabase& db() const { return db_; }
+
+ private:
+  TestDatabase db_;
+  std::string endpoint_;
+  std::unique_ptr<ChildProcess> scheduler_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::vector<std::unique_ptr<ChildProcess>> stopped_schedulers_;
+};
+
+}  // namespace chime::testing

@@ -181,9 +181,10 @@ void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view
   };
   switch (e.body_case()) {
     case v1::Envelope::kHello: {
-      registry_.Hello(routing_id, e.hello());
-      spdlog::info("worker {} ({} slots, queues {}) connected", e.hello().worker_id(),
-                   e.hello().slots(), fmt::join(e.hello().queues().begin(), e.hello().queues().end(), ","));
+      if (registry_.Hello(routing_id, e.hello())) {
+        spdlog::info("worker {} ({} slots, queues {}) connected", e.hello().worker_id(),
+                     e.hello().slots(), fmt::join(e.hello().queues().begin(), e.hello().queues().end(), ","));
+      }
       v1::Envelope ack;
       auto* a = ack.mutable_hello_ack();
       a->set_heartbeat_interval_ms(static_cast<int32_t>(config_.heartbeat_interval.count()));

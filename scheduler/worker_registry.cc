@@ -19,16 +19,20 @@ void WorkerRegistry::Seen(Entry& entry) {
   entry.last_seen_wall = clock_.WallNow();
 }
 
-void WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello& hello) {
+bool WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello& hello) {
   // A restarted worker process may reuse its id under a new routing id.
   std::erase_if(workers_, [&](const auto& kv) {
     return kv.first != routing_id && kv.second.hello.worker_id() == hello.worker_id();
   });
+  const Entry* before = Find(routing_id);
+  const bool fresh = before == nullptr || before->hello.worker_id() != hello.worker_id() ||
+                     before->hello.pid() != hello.pid();
   Entry& e = workers_[routing_id];
   e.hello = hello;
   e.free_slots = hello.free_slots();
   e.running.clear();
   Seen(e);
+  return fresh;
 }
 
 bool WorkerRegistry::Capacity(const std::string& routing_id, int free_slots) {

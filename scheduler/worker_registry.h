@@ -25,8 +25,9 @@ class WorkerRegistry {
  public:
   WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after);
 
-  // Registers (or re-registers) the worker behind routing_id.
-  void Hello(const std::string& routing_id, const v1::WorkerHello& hello);
+  // Registers (or re-registers) the worker behind routing_id; true when it
+  // was not already registered there (a repeated hello is not news).
+  bool Hello(const std::string& routing_id, const v1::WorkerHello& hello);
   // The next three return false for an unknown sender, which should be asked
   // to say hello again (Reconnect).
   bool Capacity(const std::string& routing_id, int free_slots);

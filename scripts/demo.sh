@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # README command 1: installs what is missing, builds into build/, starts a
-# private PostgreSQL under .chime/pg, applies the schema, enqueues demo jobs
-# shaped like the seed documents and shows them with `jobctl list` and
-# `jobctl stats`.
+# private PostgreSQL under .chime/pg and a local cluster (one chime-scheduler,
+# two chime-workers) under .chime/cluster, enqueues demo jobs through the
+# scheduler, waits for them and shows the outcome with jobctl show, list,
+# stats and workers. The cluster keeps running for more jobctl commands.
 #
-# Idempotent: a second run reuses the build, the running server and the jobs.
-# Every demo job carries a unique key, so while the jobs are live (no worker
-# has run them) a re-run answers "existing job N" instead of piling up copies.
+#   scripts/demo.sh        start (or restart) everything and run the demo
+#   scripts/demo.sh stop   drain the workers, stop the scheduler and PostgreSQL
+#
+# Idempotent: a re-run reuses the build and the database and restarts the
+# cluster with the fresh binaries.
 #
 # Environment:
 #   CHIME_BUILD_DIR  build directory (default: build)
@@ -16,7 +19,9 @@ cd "$(dirname "$0")/.."
 
 BUILD_DIR="${CHIME_BUILD_DIR:-build}"
 PG_DIR="${CHIME_DEMO_DIR:-.chime/pg}"
+RUN_DIR=.chime/cluster
 JOBCTL="$BUILD_DIR/jobctl/jobctl"
+WORKERS=(demo-worker-1 demo-worker-2)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -34,13 +39,48 @@ jobctl() {
   "$JOBCTL" "$@"
 }
 
+# Sends SIGTERM to the process in $RUN_DIR/$1.pid and waits for it to exit
+# (a worker drains: running jobs finish or are released).
+stop_process() {
+  local pid_file="$RUN_DIR/$1.pid" pid
+  [[ -f "$pid_file" ]] || return 0
+  pid=$(cat "$pid_file")
+  if kill -TERM "$pid" 2>/dev/null; then
+    for _ in $(seq 1 400); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$1 (pid $pid) did not stop within 40 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pid_file"
+}
+
+stop_cluster() {
+  local name
+  for name in "${WORKERS[@]}"; do stop_process "$name"; done
+  stop_process scheduler
+}
+
+if [[ "${1:-}" == "stop" ]]; then
+  step "Stopping the cluster and PostgreSQL"
+  stop_cluster
+  scripts/pg.sh stop "$PG_DIR"
+  exit 0
+elif [[ $# -gt 0 ]]; then
+  echo "usage: scripts/demo.sh [stop]" >&2
+  exit 2
+fi
+
 step "Installing missing packages"
 scripts/install-deps.sh
 
 step "Building into $BUILD_DIR/"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # Only what the demo runs; scripts/test.sh builds everything, tests included.
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target jobctl chime-worker
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target jobctl chime-scheduler chime-worker
 
 step "Starting PostgreSQL in $PG_DIR"
 CHIME_DATABASE_URL=$(scripts/pg.sh start "$PG_DIR")
@@ -50,44 +90,94 @@ echo "CHIME_DATABASE_URL=$CHIME_DATABASE_URL"
 step "Applying the schema"
 jobctl migrate
 
-step "Enqueueing demo jobs"
-# Capacity reconciliation across all active exams, reporting drift only.
-jobctl enqueue reconcile_exam_capacity --payload '{"dry_run":true}' \
-  --unique-key demo:reconcile-all
-# The nightly fan-out: one sync per (user, provider) that is due.
-jobctl enqueue process_all_users \
-  --payload '{"maxUsers":50,"jobType":"scheduled-sync","timeframeDays":1}' \
-  --unique-key demo:process-all-users
-# Housekeeping runs on its own queue, behind user-facing work.
-jobctl enqueue cleanup_old_jobs --payload '{"retentionDays":7}' --queue maintenance \
-  --priority 5 --unique-key demo:cleanup
-jobctl enqueue reset_stale_jobs --queue maintenance --priority 5 --unique-key demo:reset-stale
-jobctl enqueue noop --unique-key demo:noop
-# Delayed: a GitHub sync due at its 15-minute cadence.
+step "Starting the cluster: one scheduler, two workers (logs in $RUN_DIR/)"
+stop_cluster  # A re-run restarts the cluster with the fresh binaries.
+mkdir -p "$RUN_DIR"
+# The admin secret that signs every jobctl request: made once, owner-only,
+# passed by file so that it never shows in a process list.
+if [[ ! -s .chime/admin-secret ]]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' >.chime/admin-secret)
+fi
+export CHIME_ADMIN_SECRET_FILE="$PWD/.chime/admin-secret"
+"$BUILD_DIR/scheduler/chime-scheduler" --bind tcp://127.0.0.1:0 >"$RUN_DIR/scheduler.log" 2>&1 &
+echo $! >"$RUN_DIR/scheduler.pid"
+CHIME_SCHEDULER=""
+for _ in $(seq 1 300); do
+  CHIME_SCHEDULER=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$RUN_DIR/scheduler.log" | head -1)
+  [[ -n "$CHIME_SCHEDULER" ]] && break
+  kill -0 "$(cat "$RUN_DIR/scheduler.pid")" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "$CHIME_SCHEDULER" ]]; then
+  echo "chime-scheduler did not start; its log:" >&2
+  cat "$RUN_DIR/scheduler.log" >&2
+  exit 1
+fi
+export CHIME_SCHEDULER
+echo "CHIME_SCHEDULER=$CHIME_SCHEDULER"
+for name in "${WORKERS[@]}"; do
+  "$BUILD_DIR/worker/chime-worker" --worker-id "$name" --slots 4 >"$RUN_DIR/$name.log" 2>&1 &
+  echo $! >"$RUN_DIR/$name.pid"
+done
+connected=0
+for _ in $(seq 1 300); do
+  connected=$(grep -c "worker demo-worker-[0-9]* (" "$RUN_DIR/scheduler.log" || true)
+  [[ "$connected" -ge ${#WORKERS[@]} ]] && break
+  sleep 0.1
+done
+echo "$connected of ${#WORKERS[@]} workers said hello to the scheduler"
+
+step "Enqueueing demo jobs through the scheduler"
+# A burst of no-ops, spread over both workers by their free slots.
+jobctl enqueue noop --count 200 | sed -n '1p;$s/^/... last id /p'
+# Jobs that take a moment: the workers run them concurrently.
+jobctl enqueue sleep --payload '{"ms":1500}' --count 3
+# Fails its first two attempts, then succeeds: retried with backoff.
+jobctl enqueue fail --payload '{"times":2}' --max-attempts 5 | tee "$RUN_DIR/flaky.id"
+FLAKY=$(tail -1 "$RUN_DIR/flaky.id")
+# No handler is registered for this kind: discarded with a reason, not retried.
+jobctl enqueue no_such_kind
+# --wait blocks until the job finishes and prints its outcome, as a script would.
+jobctl enqueue sleep --payload '{"ms":200}' --wait
+# Delayed, shaped like the seeds' 15-minute GitHub sync; it waits as
+# "scheduled" (the seed kinds' handlers are the next issue but one).
 jobctl enqueue sync_integration --payload '{"userId":"demo-user","provider":"github"}' \
   --delay 15m --timeout 2m --max-attempts 5 --unique-key demo:sync-github
 
 step "Deduplication: the same unique key twice gives one job"
 # A second enqueue with a live job's key returns that job ("existing job N").
 for _ in 1 2; do
-  jobctl enqueue reconcile_exam_capacity --payload '{"examId":"demo-exam-1","dry_run":true}' \
-    --unique-key exam:demo-exam-1 --dry-run --json
+  jobctl enqueue sync_integration --payload '{"userId":"demo-user","provider":"gitlab"}' \
+    --delay 15m --unique-key demo:sync-gitlab --json
 done
 
-# DEMO-WORKER: the runtime issue starts the scheduler and chime-worker here
-# and waits until the demo jobs finish.
+step "Waiting for the workers to finish what is due"
+pending=1
+for _ in $(seq 1 600); do
+  pending=$("$JOBCTL" stats --json |
+    awk -F': *' '/"(available|running|retryable)"/ { gsub(/[^0-9]/, "", $2); n += $2 } END { print n + 0 }')
+  [[ "$pending" == 0 ]] && break
+  sleep 0.2
+done
+echo "jobs still due or running: $pending"
 
-step "Jobs"
-jobctl list
+step "The flaky job and its runs"
+jobctl show "$FLAKY"
+
+step "Jobs (newest first)"
+jobctl list --limit 12
 
 step "Statistics"
 jobctl stats
 
+step "Workers"
+jobctl workers
+
 cat <<EOF
 
-PostgreSQL keeps running in $PG_DIR for more jobctl commands, e.g.
-  export CHIME_DATABASE_URL=$CHIME_DATABASE_URL
-  $JOBCTL show 1
-Stop it with:
-  scripts/pg.sh stop $PG_DIR
+The cluster keeps running (logs in $RUN_DIR/). For more jobctl commands:
+  export CHIME_SCHEDULER=$CHIME_SCHEDULER CHIME_ADMIN_SECRET_FILE=$CHIME_ADMIN_SECRET_FILE
+  $JOBCTL enqueue sleep --payload '{"ms":500}' --wait
+Stop the cluster and PostgreSQL with:
+  scripts/demo.sh stop
 EOF

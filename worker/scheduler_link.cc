@@ -114,9 +114,9 @@ void SchedulerLink::Loop(std::stop_token stop) {
   };
   milliseconds heartbeat_interval(1000);
   std::string scheduler_id;
-  auto next_heartbeat = Clock::now();
   bool reported_bad = false;
   send_all(Hello());
+  auto next_heartbeat = Clock::now() + heartbeat_interval;
   while (!stop.stop_requested()) {
     std::vector<zmq::pollitem_t> items;
     for (auto& s : sockets) items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});

@@ -89,10 +89,16 @@ TEST_F(WorkerRegistryTest, SilentWorkersAreForgottenAndHeartbeatsKeepThemAlive) 
 }
 
 TEST_F(WorkerRegistryTest, ARestartedWorkerReplacesItsOldRegistration) {
-  registry_.Hello("old", Hello("w1", 4, 4, {"default"}));
-  registry_.Hello("new", Hello("w1", 4, 4, {"default"}));
+  EXPECT_TRUE(registry_.Hello("old", Hello("w1", 4, 4, {"default"})));
+  EXPECT_TRUE(registry_.Hello("new", Hello("w1", 4, 4, {"default"})));
   EXPECT_EQ(registry_.size(), 1u);
   EXPECT_FALSE(registry_.Touch("old"));
+}
+
+TEST_F(WorkerRegistryTest, ARepeatedHelloIsNotANewWorker) {
+  EXPECT_TRUE(registry_.Hello("r1", Hello("w1", 4, 4, {"default"})));
+  EXPECT_FALSE(registry_.Hello("r1", Hello("w1", 4, 3, {"default"})));
+  EXPECT_EQ(registry_.size(), 1u);
 }
 
 TEST_F(WorkerRegistryTest, ADrainingWorkerGetsNoDispatch) {

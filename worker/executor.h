@@ -62,6 +62,7 @@ class Executor {
   void Stop();
 
   int free_slots() const;
+  int slots() const { return config_.slots; }
   // Queues jobs to run; the caller claims no more than free_slots().
   void Run(std::vector<db::ClaimedJob> jobs);
 

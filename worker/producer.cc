@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace chime::worker {
 
 Producer::Producer(ProducerConfig config, db::ConnectionConfig db, Executor& executor)
@@ -29,6 +31,19 @@ void Producer::Wake() {
   cv_.notify_one();
 }
 
+void Producer::SlotFreed() {
+  {
+    std::lock_guard lock(mu_);
+    slot_freed_ = true;
+  }
+  cv_.notify_one();
+}
+
+int Producer::RefillBatch() const {
+  if (config_.refill_batch > 0) return std::min(config_.refill_batch, executor_.slots());
+  return std::max(1, executor_.slots() / 2);
+}
+
 void Producer::Loop(std::stop_token stop) {
   bool failing = false;
   while (!stop.stop_requested()) {
@@ -53,10 +68,21 @@ void Producer::Loop(std::stop_token stop) {
       }
     }
     std::unique_lock lock(mu_);
-    if (more && executor_.free_slots() > 0) continue;
-    // Sleep until woken, the poll interval passes, or Stop().
-    cv_.wait_for(lock, stop, config_.poll_interval, [&] { return woken_; });
+    const int refill = std::min(RefillBatch(), config_.max_batch);
+    auto enough_free = [&] {
+      const int f = executor_.free_slots();
+      return woken_ || f >= refill || f == executor_.slots();
+    };
+    if (more && executor_.free_slots() > 0) {
+      // A backlog: take the next batch once enough slots are free.
+      cv_.wait_for(lock, stop, config_.refill_delay, enough_free);
+    } else {
+      // Sleep until a dispatch or a freed slot, the poll interval, or Stop().
+      cv_.wait_for(lock, stop, config_.poll_interval, [&] { return woken_ || slot_freed_; });
+      if (!woken_ && slot_freed_) cv_.wait_for(lock, stop, config_.refill_delay, enough_free);
+    }
     woken_ = false;
+    slot_freed_ = false;
   }
 }
 

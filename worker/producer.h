@@ -21,6 +21,12 @@ struct ProducerConfig {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
   int max_batch = 100;  // Per claim round trip.
+  // A freed slot is refilled at once when this many slots are free (or the
+  // worker is idle); otherwise after at most refill_delay, so that short jobs
+  // are claimed in batches rather than one round trip per job. A dispatch
+  // always claims at once. 0 means half the slots.
+  int refill_batch = 0;
+  std::chrono::milliseconds refill_delay{5};
 };
 
 class Producer {
@@ -31,12 +37,15 @@ class Producer {
   void Start();
   void Stop();  // Stops claiming; running jobs are the executor's.
 
-  // Claim now (dispatch arrived or a slot freed).
+  // Claim now: a dispatch arrived.
   void Wake();
+  // A slot freed: claim once enough are free (see refill_batch).
+  void SlotFreed();
   int64_t claimed() const { return claimed_.load(); }
 
  private:
   void Loop(std::stop_token stop);
+  int RefillBatch() const;
 
   const ProducerConfig config_;
   db::Connection conn_;
@@ -44,7 +53,8 @@ class Producer {
   Executor& executor_;
   std::mutex mu_;
   std::condition_variable_any cv_;
-  bool woken_ = false;  // Guarded by mu_.
+  bool woken_ = false;       // Guarded by mu_.
+  bool slot_freed_ = false;  // Guarded by mu_.
   std::atomic<int64_t> claimed_{0};
   std::jthread thread_;
 };

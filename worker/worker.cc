@@ -71,7 +71,7 @@ Result<void> Worker::Start() {
       db, *executor_);
   heartbeater_ = std::make_unique<Heartbeater>(db, *executor_, config_.lease, config_.heartbeat_interval());
   executor_->set_on_slot_freed([this] {
-    producer_->Wake();
+    producer_->SlotFreed();
     link_->SendCapacity();
   });
 

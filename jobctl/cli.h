@@ -12,7 +12,7 @@
 #include <string>
 
 #include "jobctl/admin_backend.h"
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 namespace chime::jobctl {
 

@@ -15,7 +15,7 @@
 #include "common/base/error.h"
 #include "common/db/job.h"
 #include "jobctl/admin_backend.h"
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 namespace chime::jobctl {
 

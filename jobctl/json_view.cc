@@ -1,6 +1,6 @@
 #include "jobctl/json_view.h"
 
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 namespace chime::jobctl {
 namespace {

@@ -6,7 +6,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 namespace chime::jobctl {
 namespace {

@@ -1,8 +1,8 @@
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 #include <gtest/gtest.h>
 
-namespace chime::jobctl {
+namespace chime {
 namespace {
 
 using std::chrono::hours;
@@ -167,4 +167,4 @@ TEST(DisplayWidthTest, CountsCodePoints) {
 }
 
 }  // namespace
-}  // namespace chime::jobctl
+}  // namespace chime

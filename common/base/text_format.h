@@ -1,4 +1,4 @@
-// Pure parsing and formatting of the values jobctl reads and prints:
+// Pure parsing and formatting of the values Chime reads and prints:
 // durations ("30s", "1h30m"), RFC 3339 times, job ids and one-line text.
 // No I/O, no clock: callers pass `now`. Thread-safe (all functions are pure).
 #pragma once
@@ -10,7 +10,7 @@
 
 #include "common/base/error.h"
 
-namespace chime::jobctl {
+namespace chime {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
@@ -52,4 +52,4 @@ std::string OneLine(std::string_view text, size_t max_chars);
 // Number of code points of valid or invalid UTF-8 (continuation bytes do not count).
 size_t DisplayWidth(std::string_view text);
 
-}  // namespace chime::jobctl
+}  // namespace chime

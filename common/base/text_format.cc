@@ -1,11 +1,11 @@
-#include "jobctl/format.h"
+#include "common/base/text_format.h"
 
 #include <charconv>
 #include <cstdio>
 #include <limits>
 #include <vector>
 
-namespace chime::jobctl {
+namespace chime {
 namespace {
 
 using std::chrono::milliseconds;
@@ -290,4 +290,4 @@ size_t DisplayWidth(std::string_view text) {
   return n;
 }
 
-}  // namespace chime::jobctl
+}  // namespace chime

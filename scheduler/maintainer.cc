@@ -24,23 +24,10 @@ Maintainer::Maintainer(db::ConnectionConfig db, MaintainerConfig config)
 Maintainer::~Maintainer() { Stop(); }
 
 void Maintainer::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+  loop_.Start([this](std::stop_token stop) { Loop(stop); });
 }
 
-void Maintainer::Stop() {
-  std::jthread thread;
-  {
-    std::lock_guard lock(mu_);
-    thread = std::move(thread_);
-  }
-  if (thread.joinable()) {
-    thread.request_stop();
-    wake_.notify_all();
-    thread.join();
-  }
-}
+void Maintainer::Stop() { loop_.Stop(); }
 
 MaintainerCounters Maintainer::counters() const {
   std::lock_guard lock(mu_);

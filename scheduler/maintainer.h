@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/base/error.h"
+#include "common/base/loop_thread.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
 
@@ -59,7 +59,7 @@ class Maintainer {
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
   MaintainerCounters counters_;  // Guarded by mu_.
-  std::jthread thread_;
+  LoopThread loop_;  // Last: stopped before the state it uses goes away.
 };
 
 }  // namespace chime::scheduler

@@ -11,7 +11,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libhowardhinnant-date-dev
   libcurl4-openssl-dev libssl-dev
   postgresql-15 postgresql-client-15
   iproute2 procps

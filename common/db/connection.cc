@@ -117,6 +117,11 @@ Result<void> Connection::EnsureConnected() {
       pqxx::nontransaction tx(conn->conn);
       tx.exec("SET statement_timeout = " + std::to_string(config_.statement_timeout.count()));
     }
+    if (config_.idle_in_transaction_timeout.count() > 0) {
+      pqxx::nontransaction tx(conn->conn);
+      tx.exec("SET idle_in_transaction_session_timeout = " +
+              std::to_string(config_.idle_in_transaction_timeout.count()));
+    }
     conn_ = std::move(conn);
     if (failures_ > 0) spdlog::info("database reconnected after {} failed attempts", failures_);
     failures_ = 0;

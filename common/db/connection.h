@@ -24,6 +24,9 @@ struct ConnectionConfig {
   BackoffPolicy reconnect{std::chrono::milliseconds(100), std::chrono::milliseconds(5000), 0.2};
   // Applied to every session; 0 disables.
   std::chrono::milliseconds statement_timeout{0};
+  // The server ends a session that sits inside a transaction this long, so a
+  // frozen process cannot hold row locks (the leader lease) forever; 0 disables.
+  std::chrono::milliseconds idle_in_transaction_timeout{0};
 
   [[nodiscard]] Result<void> Validate() const;
 };

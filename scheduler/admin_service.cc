@@ -4,6 +4,7 @@
 
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
+#include "common/wire/schedule_convert.h"
 
 namespace chime::scheduler {
 namespace {
@@ -18,7 +19,7 @@ v1::AdminReply ErrorReply(const Error& error) {
 
 AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
                            const LiveCounters& counters)
-    : conn_(std::move(db)), store_(conn_, std::move(store)), counters_(counters) {}
+    : conn_(std::move(db)), store_(conn_, std::move(store)), schedules_(conn_), counters_(counters) {}
 
 v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) {
   v1::AdminReply reply;
@@ -78,10 +79,80 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
       reply.mutable_migrate()->set_known_version(status->latest_version);
       return reply;
     }
+    case v1::AdminRequest::kScheduleCreate:
+    case v1::AdminRequest::kScheduleUpdate:
+    case v1::AdminRequest::kScheduleDelete:
+    case v1::AdminRequest::kScheduleList:
+    case v1::AdminRequest::kScheduleShow:
+    case v1::AdminRequest::kSchedulePause:
+    case v1::AdminRequest::kScheduleTrigger:
+    case v1::AdminRequest::kScheduleBackfill:
+    case v1::AdminRequest::kLeader:
+      return HandleSchedule(request);
     case v1::AdminRequest::COMMAND_NOT_SET:
       break;
   }
   return ErrorReply(Error{ErrorCode::kInvalidArgument, "admin request: no command"});
+}
+
+v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
+  v1::AdminReply reply;
+  auto row_reply = [&](const Result<db::ScheduleRow>& row) {
+    if (!row) return ErrorReply(row.error());
+    *reply.mutable_schedule() = wire::ToProto(*row);
+    return reply;
+  };
+  switch (request.command_case()) {
+    case v1::AdminRequest::kScheduleCreate:
+    case v1::AdminRequest::kScheduleUpdate: {
+      const bool create = request.command_case() == v1::AdminRequest::kScheduleCreate;
+      auto spec = wire::FromProto(create ? request.schedule_create() : request.schedule_update());
+      if (!spec) return ErrorReply(spec.error());
+      return row_reply(create ? schedules_.ScheduleCreate(*spec) : schedules_.ScheduleUpdate(*spec));
+    }
+    case v1::AdminRequest::kScheduleDelete: {
+      auto deleted = schedules_.ScheduleDelete(request.schedule_delete().name());
+      if (!deleted) return ErrorReply(deleted.error());
+      reply.mutable_deleted()->set_name(request.schedule_delete().name());
+      return reply;
+    }
+    case v1::AdminRequest::kScheduleList: {
+      auto list = schedules_.SchedulesList();
+      if (!list) return ErrorReply(list.error());
+      reply.mutable_schedules();  // Set even when there are none.
+      for (const auto& s : *list) *reply.mutable_schedules()->add_schedules() = wire::ToProto(s);
+      return reply;
+    }
+    case v1::AdminRequest::kScheduleShow:
+      return row_reply(schedules_.ScheduleGet(request.schedule_show().name()));
+    case v1::AdminRequest::kSchedulePause:
+      return row_reply(schedules_.ScheduleSetPaused(request.schedule_pause().name(),
+                                                    request.schedule_pause().paused()));
+    case v1::AdminRequest::kScheduleTrigger: {
+      auto fire = schedules_.TriggerNow(request.schedule_trigger().name());
+      if (!fire) return ErrorReply(fire.error());
+      *reply.mutable_fires()->add_fires() = wire::ToProto(*fire);
+      return reply;
+    }
+    case v1::AdminRequest::kScheduleBackfill: {
+      const auto& b = request.schedule_backfill();
+      auto fires = schedules_.Backfill(b.name(), db::TimePoint(std::chrono::milliseconds(b.from_ms())),
+                                       db::TimePoint(std::chrono::milliseconds(b.to_ms())));
+      if (!fires) return ErrorReply(fires.error());
+      reply.mutable_fires();
+      for (const auto& f : *fires) *reply.mutable_fires()->add_fires() = wire::ToProto(f);
+      return reply;
+    }
+    case v1::AdminRequest::kLeader: {
+      auto leader = schedules_.LeaderGet();
+      if (!leader) return ErrorReply(leader.error());
+      *reply.mutable_leader() = wire::ToProto(*leader);
+      return reply;
+    }
+    default:
+      break;
+  }
+  return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a schedule command"});
 }
 
 }  // namespace chime::scheduler

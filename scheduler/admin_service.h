@@ -1,9 +1,10 @@
-// Executes verified admin requests (jobctl) against the job store. Owns one
-// database connection, used only on the router thread.
+// Executes verified admin requests (jobctl) against the job and schedule
+// stores. Owns one database connection, used only on the router thread.
 #pragma once
 
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/schedule_store.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/router_server.h"
 
@@ -16,8 +17,12 @@ class AdminService final : public AdminHandler {
   v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) override;
 
  private:
+  // The schedule commands.
+  v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
+
   db::Connection conn_;
   db::JobStore store_;
+  db::ScheduleStore schedules_;
   const LiveCounters& counters_;
 };
 

@@ -1,23 +1,28 @@
 // chime-scheduler: applies migrations, serves workers and jobctl on one
 // ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
 // ready-job notifications, and keeps the job table healthy (lease rescue,
-// retention cleanup). Cron firing and the HTTP endpoints arrive with the
-// cron and observability issues.
+// retention cleanup), and competes for the leader lease: the leader fires
+// cron schedules. The HTTP endpoints arrive with the observability issue.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <random>
 
 #include <unistd.h>
 
 #include <zmq.hpp>
 
+#include "common/base/text_format.h"
 #include "common/db/migrations.h"
+#include "common/db/schedule_store.h"
 #include "common/log/log.h"
+#include "common/schedule/schedule_spec.h"
 #include "common/wire/signing.h"
 #include "scheduler/admin_service.h"
+#include "scheduler/cron_runner.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/maintainer.h"
 #include "scheduler/ready_feed.h"
@@ -33,6 +38,15 @@ std::string EnvOr(const char* name, std::string fallback) {
 int Fatal(const std::string& line) {
   std::cerr << "chime-scheduler: " << line << "\n";
   return 2;
+}
+
+// Parses a duration flag into `out`; the error names the flag.
+chime::Result<void> DurationFlag(const std::string& flag, const std::string& text,
+                                 std::chrono::milliseconds& out) {
+  auto d = chime::ParseDuration(text);
+  if (!d) return chime::Fail(chime::ErrorCode::kInvalidArgument, flag + ": " + d.error().message);
+  out = *d;
+  return {};
 }
 
 }  // namespace
@@ -65,6 +79,24 @@ int main(int argc, char** argv) {
   app.add_option("--forget-after-ms", forget_ms, "a worker silent this long is forgotten")
       ->capture_default_str();
   app.add_flag("--once", once, "run one maintenance pass (rescue + cleanup) and exit");
+  std::string schedules_file = EnvOr("CHIME_SCHEDULES", "");
+  std::string leader_ttl = "15s", leader_renew = "5s", misfire_grace = "60s";
+  chime::scheduler::CronRunnerConfig cron;
+  bool cron_seconds = false;
+  app.add_option("--schedules", schedules_file,
+                 "YAML schedule file, loaded at start (default: $CHIME_SCHEDULES); one bad entry "
+                 "stops the scheduler");
+  app.add_option("--leader-ttl", leader_ttl, "leader lease length; a standby takes over this long "
+                 "after the leader dies (plus one renewal)")->capture_default_str();
+  app.add_option("--leader-renew", leader_renew, "how often the lease is renewed or claimed")
+      ->capture_default_str();
+  app.add_option("--misfire-grace", misfire_grace,
+                 "a tick older than this when fired counts as missed and follows the misfire policy")
+      ->capture_default_str();
+  app.add_option("--misfire-run-all-cap", cron.planner.run_all_cap,
+                 "run_all fires at most this many missed ticks per schedule")->capture_default_str();
+  // Test clocks only: a leading seconds field, so tests see many ticks quickly.
+  app.add_flag("--cron-seconds", cron_seconds)->group("");
   CLI11_PARSE(app, argc, argv);
 
   if (!chime::InitLogging("scheduler", log_level)) return Fatal("log-level: unknown level '" + log_level + "'");
@@ -75,6 +107,37 @@ int main(int argc, char** argv) {
   config.cleanup.retention = std::chrono::hours(retention_hours);
   config.rescue.max_rescues = max_rescues;
   if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
+  for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.lease_ttl},
+                                 std::tuple{"leader-renew", &leader_renew, &cron.renew_interval},
+                                 std::tuple{"misfire-grace", &misfire_grace,
+                                            &cron.planner.misfire_grace}}) {
+    if (auto ok = DurationFlag(flag, *text, *out); !ok) return Fatal(ok.error().message);
+  }
+  cron.cron_options.seconds_field = cron_seconds;
+  {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    // host-pid alone repeats when a container restarts with the same
+    // hostname and pid 1; the random part keeps two lives of one pod apart
+    // in the leader lease and in the workers' view.
+    router.scheduler_id =
+        fmt::format("{}-{}-{:04x}", host, getpid(), std::random_device{}() & 0xffffu);
+  }
+  cron.holder = router.scheduler_id;
+  if (auto ok = cron.Validate(); !ok) return Fatal(ok.error().message);
+
+  // The schedule file is checked before anything starts: a bad entry stops
+  // the scheduler naming it, and nothing of the file is applied.
+  std::optional<chime::schedule::ParsedFile> schedules;
+  if (!schedules_file.empty()) {
+    auto parsed = chime::schedule::LoadScheduleFile(schedules_file, cron.cron_options);
+    if (!parsed) return Fatal(parsed.error().message);
+    if (!parsed->problems.empty()) {
+      return Fatal("schedule file has bad entries:\n" +
+                   chime::schedule::FormatProblems(schedules_file, parsed->problems));
+    }
+    schedules = std::move(*parsed);
+  }
 
   {
     chime::db::Connection conn(db);
@@ -82,6 +145,14 @@ int main(int argc, char** argv) {
     if (!migrated) return Fatal("migrations: " + migrated.error().ToString());
     spdlog::info("database {} at schema version {}", chime::db::RedactUrl(db.url),
                  migrated->current_version);
+    if (schedules) {
+      chime::db::ScheduleStore store(conn, {.cron_options = cron.cron_options});
+      auto synced = store.SchedulesSyncFile(schedules->schedules);
+      if (!synced) return Fatal(schedules_file + ": " + synced.error().message);
+      spdlog::info("{}: {} schedules ({} created, {} updated, {} deleted)", schedules_file,
+                   schedules->schedules.size(), synced->created.size(), synced->updated.size(),
+                   synced->deleted.size());
+    }
   }
 
   chime::scheduler::Maintainer maintainer(db, config);
@@ -100,11 +171,6 @@ int main(int argc, char** argv) {
   if (!secret) return Fatal(secret.error().message);
   router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   router.forget_after = std::chrono::milliseconds(forget_ms);
-  {
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    router.scheduler_id = std::string(host) + "-" + std::to_string(getpid());
-  }
   if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
   auto curve = chime::net::CurveServerConfig::FromEnvironment();
   if (!curve) return Fatal(curve.error().message);
@@ -133,10 +199,14 @@ int main(int argc, char** argv) {
   chime::scheduler::ReadyFeed feed(context, db);
   feed.Start();
   maintainer.Start();
+  chime::DefaultRng rng;
+  chime::scheduler::CronRunner cron_runner(db, cron, chime::SystemClock::Instance(), rng);
+  cron_runner.Start();
   spdlog::info("scheduler running");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
+  cron_runner.Stop();
   maintainer.Stop();
   feed.Stop();
   server.Stop();

@@ -2,20 +2,17 @@
 
 #include <chrono>
 
+#include "common/wire/millis.h"
+
 namespace chime::wire {
 namespace {
 
 using std::chrono::milliseconds;
 
-int64_t Ms(db::TimePoint t) {
-  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
-int64_t Ms(const std::optional<db::TimePoint>& t) { return t ? Ms(*t) : 0; }
-db::TimePoint Time(int64_t ms) { return db::TimePoint(milliseconds(ms)); }
-std::optional<db::TimePoint> OptTime(int64_t ms) {
-  if (ms == 0) return std::nullopt;
-  return Time(ms);
-}
+using internal::Ms;
+using internal::OptTime;
+using internal::Time;
+
 std::optional<std::string> OptText(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;

@@ -1,17 +1,19 @@
 // The operations jobctl performs, independent of how they reach the system.
-// Today DbBackend talks to PostgreSQL directly; a later backend will send the
-// same requests to the scheduler over ZeroMQ. Commands depend only on this
-// interface, so swapping the transport does not touch them.
+// DbBackend talks to PostgreSQL directly; ZmqBackend sends the same requests
+// to the scheduler over ZeroMQ. Commands depend only on this interface, so
+// swapping the transport does not touch them.
 // Implementations are thread-compatible: one command uses one backend at a time.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/base/error.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "common/db/schedule_store.h"
 
 namespace chime::jobctl {
 
@@ -58,6 +60,19 @@ class AdminBackend {
 
   // Workers connected to the scheduler. Only a scheduler knows them.
   [[nodiscard]] virtual Result<std::vector<WorkerView>> Workers() = 0;
+
+  // Schedules (see db::ScheduleStore for each operation's errors).
+  [[nodiscard]] virtual Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) = 0;
+  [[nodiscard]] virtual Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec) = 0;
+  [[nodiscard]] virtual Result<void> ScheduleDelete(const std::string& name) = 0;
+  [[nodiscard]] virtual Result<db::ScheduleRow> ScheduleShow(const std::string& name) = 0;
+  [[nodiscard]] virtual Result<std::vector<db::ScheduleStatus>> ScheduleList() = 0;
+  [[nodiscard]] virtual Result<db::ScheduleRow> SchedulePause(const std::string& name, bool paused) = 0;
+  [[nodiscard]] virtual Result<db::FireResult> ScheduleTrigger(const std::string& name) = 0;
+  [[nodiscard]] virtual Result<std::vector<db::FireResult>> ScheduleBackfill(
+      const std::string& name, db::TimePoint from, db::TimePoint to) = 0;
+  // The leader lease; nullopt when no scheduler ever led.
+  [[nodiscard]] virtual Result<std::optional<db::LeaderState>> Leader() = 0;
 };
 
 }  // namespace chime::jobctl

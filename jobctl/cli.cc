@@ -8,15 +8,17 @@
 #include "common/log/log.h"
 #include "jobctl/commands.h"
 #include "jobctl/db_backend.h"
-#include "jobctl/zmq_backend.h"
 #include "jobctl/exit_code.h"
+#include "jobctl/schedule_commands.h"
+#include "jobctl/zmq_backend.h"
 
 namespace chime::jobctl {
 namespace {
 
 constexpr const char* kDescription =
     "jobctl: the Chime admin client. Applies schema migrations, enqueues jobs, lists,\n"
-    "shows, cancels and retries them, and prints queue statistics.";
+    "shows, cancels and retries them, prints queue statistics, manages cron schedules\n"
+    "(jobctl schedule --help) and evaluates cron expressions (jobctl cron next).";
 
 constexpr const char* kFooter =
     "Database: --database-url URL, else $CHIME_DATABASE_URL (a libpq URI such as\n"
@@ -43,6 +45,17 @@ CLI::App* AddSubcommand(CLI::App& app, const std::string& name, const std::strin
 }
 
 using Action = std::function<Result<void>(CommandContext&)>;
+using LocalAction = std::function<Result<void>(LocalContext&)>;
+
+// A command to run when its (sub)subcommand was parsed. A command with a
+// local action needs no backend: none is made for it, unless `local_if`
+// says no for this invocation (import-vercel without --dry-run).
+struct Command {
+  CLI::App* sub = nullptr;
+  Action action = nullptr;
+  LocalAction local = nullptr;
+  std::function<bool()> local_if = nullptr;
+};
 
 struct Options {
   std::optional<std::string> database_url;
@@ -54,16 +67,195 @@ struct Options {
   JobIdOptions show, cancel, retry;
   StatsOptions stats;
   WorkersOptions workers;
+  CronNextOptions cron_next;
+  ScheduleLintOptions schedule_lint;
+  ScheduleCreateOptions schedule_create;
+  ScheduleUpdateOptions schedule_update;
+  ScheduleNameOptions schedule_delete, schedule_show, schedule_pause, schedule_resume,
+      schedule_trigger;
+  ScheduleListOptions schedule_list;
+  ScheduleBackfillOptions schedule_backfill;
+  ScheduleImportOptions schedule_import;
+  ScheduleLeaderOptions schedule_leader;
 };
 
+// The flags of `schedule create` (where --cron and --kind are required) and
+// `schedule update` (where every flag is optional and unset ones keep their value).
+void AddScheduleFlags(CLI::App* sub, ScheduleFlags& f, bool create) {
+  const std::string keep = create ? "" : "; unset: unchanged";
+  auto* cron = AddOptional(sub, "--cron", f.cron,
+                           "Cron expression: five fields (minute hour day-of-month month "
+                           "day-of-week) or @hourly/@daily/@weekly/@monthly/@yearly; quote it" + keep);
+  cron->type_name("EXPR");
+  auto* kind = AddOptional(sub, "--kind", f.kind, "Job kind each fire enqueues" + keep);
+  kind->type_name("KIND");
+  if (create) {
+    cron->required();
+    kind->required();
+  }
+  AddOptional(sub, "--tz", f.time_zone,
+              "IANA time zone the expression is read in (create default: UTC)" + keep)
+      ->type_name("ZONE");
+  auto* payload = AddOptional(sub, "--payload", f.payload, "Job payload as JSON (create default: {})" + keep);
+  payload->type_name("JSON");
+  auto* payload_file = AddOptional(sub, "--payload-file", f.payload_file,
+                                   "Read the payload from FILE (- for stdin)");
+  payload_file->type_name("FILE");
+  payload->excludes(payload_file);
+  AddOptional(sub, "--queue", f.queue, "Queue of the jobs (create default: default)" + keep)
+      ->type_name("Q");
+  AddOptional(sub, "--priority", f.priority, "0 (first) .. 9 (last) (create default: 0)" + keep)
+      ->type_name("N");
+  AddOptional(sub, "--max-attempts", f.max_attempts,
+              "Attempts before a job is discarded (create default: 20)" + keep)
+      ->type_name("N");
+  AddOptional(sub, "--timeout", f.timeout,
+              "Per-attempt time limit, or none for the worker's default (create default: none)" + keep)
+      ->type_name("DURATION");
+  AddOptional(sub, "--jitter", f.jitter,
+              "Run each fire's job up to this much later, 0 .. 1h (create default: 0)" + keep)
+      ->type_name("DURATION");
+  AddOptional(sub, "--overlap", f.overlap,
+              "While the previous fire's job is live: skip, allow, buffer_one or cancel_running "
+              "(create default: skip)" + keep)
+      ->type_name("POLICY");
+  AddOptional(sub, "--misfire", f.misfire,
+              "Ticks missed while no scheduler ran: skip, run_once or run_all "
+              "(create default: run_once)" + keep)
+      ->type_name("POLICY");
+}
+
+// `cron next` and the `schedule` group.
+void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
+  CLI::App* cron = AddSubcommand(app, "cron", "Cron expression tools (need no database): cron next");
+  cron->require_subcommand(1);
+  CLI::App* next = AddSubcommand(*cron, "next",
+      "Print the next fire times of a cron expression, one RFC 3339 UTC time per line");
+  auto& cn = o.cron_next;
+  next->add_option("EXPR", cn.expression,
+                   "Five fields or a macro, e.g. \"0 */2 * * *\" or @daily (quote it)")->required();
+  next->add_option("--tz", cn.time_zone, "IANA time zone the expression is read in")
+      ->capture_default_str()->type_name("ZONE");
+  AddOptional(next, "--from", cn.from, "Fire times strictly after this RFC 3339 time (default: now)")
+      ->type_name("TIME");
+  next->add_option("--count", cn.count, "How many fire times (1-1000)")->capture_default_str()->type_name("N");
+  next->add_flag("--json", cn.json, "Print a JSON array of RFC 3339 strings");
+  commands.push_back({.sub = next, .local = [&o](LocalContext& c) { return RunCronNext(c, o.cron_next); }});
+
+  CLI::App* sched = AddSubcommand(app, "schedule",
+      "Cron schedules: lint a schedule file; create, update, delete, show, list, pause, resume,\n"
+      "trigger and backfill schedules; import a vercel.json; show the scheduler leader");
+  sched->require_subcommand(1);
+
+  CLI::App* lint = AddSubcommand(*sched, "lint",
+      "Check a schedule file (YAML) without a database; every bad entry is named");
+  lint->add_option("FILE", o.schedule_lint.file, "Schedule file (- for stdin)")->required();
+  commands.push_back({.sub = lint, .local = [&o](LocalContext& c) { return RunScheduleLint(c, o.schedule_lint); }});
+
+  CLI::App* list = AddSubcommand(*sched, "list",
+      "List schedules with their next fire (computed here from now), last fire and last run,\n"
+      "after a line saying which scheduler leads");
+  list->add_flag("--json", o.schedule_list.json, "Print {\"leader\": {...} | null, \"schedules\": [...]}");
+  commands.push_back({.sub = list, .action = [&o](CommandContext& c) { return RunScheduleList(c, o.schedule_list); }});
+
+  CLI::App* create = AddSubcommand(*sched, "create",
+      "Create a schedule; prints it with its next 3 fire times");
+  create->add_option("NAME", o.schedule_create.name, "Schedule name: 1-128 of A-Z a-z 0-9 _ . : -")
+      ->required();
+  AddScheduleFlags(create, o.schedule_create.flags, /*create=*/true);
+  create->add_flag("--paused", o.schedule_create.paused, "Create it paused (resume to start it)");
+  create->add_flag("--json", o.schedule_create.json, "Print the schedule as JSON");
+  commands.push_back({.sub = create, .action = [&o](CommandContext& c) {
+                        return RunScheduleCreate(c, o.schedule_create);
+                      }});
+
+  CLI::App* update = AddSubcommand(*sched, "update",
+      "Change the flags given of a schedule; the rest keep their values.\n"
+      "A new --cron or --tz restarts the schedule from now. Pausing: schedule pause/resume");
+  update->add_option("NAME", o.schedule_update.name, "Schedule name")->required();
+  AddScheduleFlags(update, o.schedule_update.flags, /*create=*/false);
+  update->add_flag("--json", o.schedule_update.json, "Print the schedule as JSON");
+  commands.push_back({.sub = update, .action = [&o](CommandContext& c) {
+                        return RunScheduleUpdate(c, o.schedule_update);
+                      }});
+
+  struct NameCommand {
+    const char* name;
+    const char* help;
+    ScheduleNameOptions* options;
+    Result<void> (*run)(CommandContext&, const ScheduleNameOptions&);
+    const char* json_help;  // Null: no --json.
+  };
+  for (const NameCommand& nc : {
+           NameCommand{"show", "Show every field of a schedule and its next 3 fire times",
+                       &o.schedule_show, &RunScheduleShow, "Print the schedule as JSON"},
+           NameCommand{"delete", "Delete a schedule and its fire records; jobs it fired stay",
+                       &o.schedule_delete, &RunScheduleDelete, nullptr},
+           NameCommand{"pause", "Pause a schedule: no fires until it is resumed", &o.schedule_pause,
+                       &RunSchedulePause, "Print the schedule as JSON"},
+           NameCommand{"resume",
+                       "Resume a paused schedule from now (ticks while paused are not made up)",
+                       &o.schedule_resume, &RunScheduleResume, "Print the schedule as JSON"},
+           NameCommand{"trigger",
+                       "Fire a schedule now, paused or not, under its overlap policy (rate-limited "
+                       "per schedule)",
+                       &o.schedule_trigger, &RunScheduleTrigger,
+                       "Print {\"scheduled_for\", \"outcome\", \"job_id\"}"},
+       }) {
+    CLI::App* sub = AddSubcommand(*sched, nc.name, nc.help);
+    sub->add_option("NAME", nc.options->name, "Schedule name")->required();
+    if (nc.json_help != nullptr) sub->add_flag("--json", nc.options->json, nc.json_help);
+    auto* options = nc.options;
+    auto* run = nc.run;
+    commands.push_back({.sub = sub, .action = [options, run](CommandContext& c) { return run(c, *options); }});
+  }
+
+  CLI::App* backfill = AddSubcommand(*sched, "backfill",
+      "Fire every tick of a schedule in (--from, --to], oldest first; ticks already fired are "
+      "left alone");
+  auto& bf = o.schedule_backfill;
+  backfill->add_option("NAME", bf.name, "Schedule name")->required();
+  backfill->add_option("--from", bf.from, "Exclusive start, RFC 3339")->required()->type_name("TIME");
+  backfill->add_option("--to", bf.to, "Inclusive end, RFC 3339")->required()->type_name("TIME");
+  backfill->add_flag("--json", bf.json, "Print {\"ticks\": [...], \"enqueued\", \"already_fired\", \"other\"}");
+  commands.push_back({.sub = backfill, .action = [&o](CommandContext& c) {
+                        return RunScheduleBackfill(c, o.schedule_backfill);
+                      }});
+
+  CLI::App* import = AddSubcommand(*sched, "import-vercel",
+      "Turn a vercel.json's \"crons\" into http_request schedules that call BASE_URL + path\n"
+      "with \"Authorization: Bearer <secret>\"; creates them, or with --dry-run prints a\n"
+      "schedule file without touching the database");
+  auto& im = o.schedule_import;
+  import->add_option("FILE", im.file, "vercel.json (- for stdin)")->required();
+  import->add_option("--base-url", im.base_url, "Where the app runs: http(s)://host[:port][/prefix]")
+      ->required()->type_name("URL");
+  import->add_option("--secret-ref", im.secret_ref,
+                     "Where workers find the bearer secret (never the secret itself)")
+      ->capture_default_str()->type_name("REF");
+  import->add_flag("--dry-run", im.dry_run, "Print the schedules as a schedule file; create nothing");
+  import->add_flag("--json", im.json, "Print JSON");
+  commands.push_back({.sub = import,
+                      .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import); },
+                      .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import); },
+                      .local_if = [&o] { return o.schedule_import.dry_run; }});
+
+  CLI::App* leader = AddSubcommand(*sched, "leader",
+      "Which scheduler holds the leader lease: holder, epoch, acquired and expiry times");
+  leader->add_flag("--json", o.schedule_leader.json, "Print {\"leader\": {...} | null}");
+  commands.push_back({.sub = leader, .action = [&o](CommandContext& c) {
+                        return RunScheduleLeader(c, o.schedule_leader);
+                      }});
+}
+
 // Declares every subcommand on `app`; returns each with the action to run.
-std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options& o) {
-  std::vector<std::pair<CLI::App*, Action>> commands;
+std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
+  std::vector<Command> commands;
 
   CLI::App* migrate = AddSubcommand(app, "migrate", "Apply pending schema migrations and print the versions");
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");
   migrate->add_flag("--json", o.migrate.json, "Print JSON");
-  commands.emplace_back(migrate, [&o](CommandContext& c) { return RunMigrate(c, o.migrate); });
+  commands.push_back({migrate, [&o](CommandContext& c) { return RunMigrate(c, o.migrate); }});
 
   CLI::App* enqueue = AddSubcommand(app, "enqueue",
       "Enqueue one job and print its id (\"existing job N\" when --unique-key matched a live job)");
@@ -102,7 +294,7 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   count->excludes(unique_key);
   AddOptional(enqueue, "--wait-timeout", e.wait_timeout, "Give up waiting after this long (exit 5)")
       ->type_name("DURATION");
-  commands.emplace_back(enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); });
+  commands.push_back({enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); }});
 
   CLI::App* list = AddSubcommand(app, "list", "List jobs, newest first, one page at a time");
   auto& l = o.list;
@@ -119,7 +311,7 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
   AddOptional(list, "--before-id", l.before_id, "Page cursor: only jobs with a smaller id")
       ->type_name("ID");
   list->add_flag("--json", l.json, "Print {\"jobs\": [...], \"next_before_id\": N|null}");
-  commands.emplace_back(list, [&o](CommandContext& c) { return RunList(c, o.list); });
+  commands.push_back({list, [&o](CommandContext& c) { return RunList(c, o.list); }});
 
   struct IdCommand {
     const char* name;
@@ -139,25 +331,37 @@ std::vector<std::pair<CLI::App*, Action>> DeclareCommands(CLI::App& app, Options
     sub->add_flag("--json", ic.options->json, "Print JSON");
     auto* options = ic.options;
     auto* run = ic.run;
-    commands.emplace_back(sub, [options, run](CommandContext& c) { return run(c, *options); });
+    commands.push_back({sub, [options, run](CommandContext& c) { return run(c, *options); }});
   }
 
   CLI::App* stats = AddSubcommand(app, "stats",
       "Job counts per queue, kind and state; ready depth and oldest ready age per queue");
   stats->add_flag("--json", o.stats.json,
                   "Print {\"states\": {state: count}, \"rows\": [...], \"queues\": [...]}");
-  commands.emplace_back(stats, [&o](CommandContext& c) { return RunStats(c, o.stats); });
+  commands.push_back({stats, [&o](CommandContext& c) { return RunStats(c, o.stats); }});
 
   CLI::App* workers = AddSubcommand(app, "workers",
       "Workers connected to the scheduler: queues, slots, free slots, running jobs");
   workers->add_flag("--json", o.workers.json, "Print {\"workers\": [...]}");
-  commands.emplace_back(workers, [&o](CommandContext& c) { return RunWorkers(c, o.workers); });
+  commands.push_back({workers, [&o](CommandContext& c) { return RunWorkers(c, o.workers); }});
+  DeclareScheduleCommands(app, o, commands);
   return commands;
 }
 
-// The first argument that is neither an option nor a global option's value,
-// if it names no command: CLI11 would only say "A subcommand is required".
-std::optional<std::string> UnknownCommand(int argc, const char* const* argv, const CLI::App& app) {
+std::string CommandNames(const CLI::App& group) {
+  std::string out;
+  for (const CLI::App* sub : group.get_subcommands({})) {
+    if (!out.empty()) out += ", ";
+    out += sub->get_name();
+  }
+  return out;
+}
+
+// A clearer message than CLI11's when the (sub)command is unknown or a group
+// (schedule, cron) is given without one; nullopt when the commands are fine.
+// Arguments that are options or a global option's value are skipped.
+std::optional<std::string> CommandProblem(int argc, const char* const* argv, const CLI::App& app) {
+  const CLI::App* group = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--database-url" || arg == "--scheduler" || arg == "--log-level") {
@@ -165,11 +369,18 @@ std::optional<std::string> UnknownCommand(int argc, const char* const* argv, con
       continue;
     }
     if (arg.starts_with("-")) continue;
-    for (const CLI::App* sub : app.get_subcommands({})) {
-      if (sub->get_name() == arg) return std::nullopt;
+    const CLI::App* found = nullptr;
+    for (const CLI::App* sub : group->get_subcommands({})) {
+      if (sub->get_name() == arg) found = sub;
     }
-    return std::string(arg);
+    if (found == nullptr) {
+      const std::string what = group == &app ? "command" : group->get_name() + " command";
+      return "unknown " + what + " \"" + OneLine(arg, 64) + "\"; commands: " + CommandNames(*group);
+    }
+    if (found->get_subcommands({}).empty()) return std::nullopt;
+    group = found;
   }
+  if (group != &app) return group->get_name() + ": give a command: " + CommandNames(*group);
   return std::nullopt;
 }
 
@@ -211,9 +422,8 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e, env.out, env.err);  // --help
-    if (auto unknown = UnknownCommand(argc, argv, app)) {
-      env.err << "jobctl: unknown command \"" << OneLine(*unknown, 64)
-              << "\"; commands: migrate, enqueue, list, show, cancel, retry, stats, workers\n";
+    if (auto problem = CommandProblem(argc, argv, app)) {
+      env.err << "jobctl: " << *problem << "\n";
       return kExitUsage;
     }
     env.err << "jobctl: " << OneLine(e.what(), 1000) << " (see --help)\n";
@@ -225,35 +435,42 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   } else {
     InitLogging("jobctl", o.log_level);
   }
+  const Command* command = nullptr;
+  for (const Command& c : commands) {
+    if (c.sub->parsed()) command = &c;
+  }
+  if (command == nullptr) {
+    env.err << "jobctl: no command given (see --help)\n";
+    return kExitUsage;
+  }
+  auto finish = [&env](const Result<void>& result) {
+    env.out.flush();
+    if (!result) {
+      env.err << "jobctl: " << OneLine(result.error().message, 4000) << "\n";
+      return static_cast<int>(ExitCodeFor(result.error().code));
+    }
+    return static_cast<int>(kExitOk);
+  };
+  if (command->local && (!command->local_if || command->local_if())) {
+    LocalContext ctx{env.out, env.err, env.in, env.now()};
+    return finish(command->local(ctx));
+  }
+
   // Flags beat the environment: --database-url alone means the database
   // even when $CHIME_SCHEDULER names a scheduler (e.g. while it is down).
   std::string scheduler = o.scheduler ? *o.scheduler : "";
   if (!o.scheduler && !o.database_url) scheduler = env.scheduler.value_or("");
   BackendTarget target{o.database_url.value_or(env.database_url.value_or("")), scheduler};
   // Applying migrations needs the database itself.
-  for (auto& [sub, action] : commands) {
-    if (sub->parsed() && sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();
-  }
+  if (command->sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();
   auto made = env.make_backend ? env.make_backend(target) : MakeBackend(target);
   if (!made) {
     env.err << "jobctl: " << OneLine(made.error().message, 4000) << "\n";
     return ExitCodeFor(made.error().code);
   }
   std::unique_ptr<AdminBackend> backend = std::move(*made);
-
-  for (auto& [sub, action] : commands) {
-    if (!sub->parsed()) continue;
-    CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause};
-    auto result = action(ctx);
-    env.out.flush();
-    if (!result) {
-      env.err << "jobctl: " << OneLine(result.error().message, 4000) << "\n";
-      return ExitCodeFor(result.error().code);
-    }
-    return kExitOk;
-  }
-  env.err << "jobctl: no command given (see --help)\n";
-  return kExitUsage;
+  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause};
+  return finish(command->action(ctx));
 }
 
 }  // namespace chime::jobctl

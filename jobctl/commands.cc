@@ -58,14 +58,17 @@ std::string ValidStates() {
   return out;
 }
 
-// Reads the payload of --payload-file: a path, or "-" for stdin. Reads at
-// most one byte past the limit, so /dev/zero cannot exhaust memory.
-Result<std::string> ReadPayloadFile(const std::string& path, std::istream& in, size_t limit) {
+}  // namespace
+
+Result<std::string> ReadInputFile(std::string_view what, const std::string& path, std::istream& in,
+                                  size_t limit) {
+  const std::string prefix =
+      (what.empty() ? std::string() : std::string(what) + " ") + OneLine(path, 200) + ": ";
   std::ifstream file;
   std::istream* source = &in;
   if (path != "-") {
     file.open(path, std::ios::binary);
-    if (!file) return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": cannot open");
+    if (!file) return Fail(ErrorCode::kInvalidArgument, prefix + "cannot open");
     source = &file;
   }
   std::string text;
@@ -73,15 +76,13 @@ Result<std::string> ReadPayloadFile(const std::string& path, std::istream& in, s
   while (text.size() <= limit && source->read(buf, sizeof buf).gcount() > 0) {
     text.append(buf, static_cast<size_t>(source->gcount()));
   }
-  if (source->bad()) return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": read error");
+  if (source->bad()) return Fail(ErrorCode::kInvalidArgument, prefix + "read error");
   if (text.size() > limit) {
-    return Fail(ErrorCode::kInvalidArgument, "--payload-file " + path + ": larger than " +
-                                                 std::to_string(limit) + " bytes");
+    return Fail(ErrorCode::kInvalidArgument,
+                prefix + "larger than " + std::to_string(limit) + " bytes");
   }
   return text;
 }
-
-}  // namespace
 
 Result<db::EnqueueParams> BuildEnqueueParams(const EnqueueOptions& o,
                                              const std::string& payload_text) {
@@ -256,7 +257,8 @@ Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
   }
   std::string payload = o.payload.value_or("{}");
   if (o.payload_file) {
-    auto text = ReadPayloadFile(*o.payload_file, ctx.in, db::JobStoreConfig{}.max_payload_bytes);
+    auto text =
+        ReadInputFile("--payload-file", *o.payload_file, ctx.in, db::JobStoreConfig{}.max_payload_bytes);
     if (!text) return std::unexpected(text.error());
     payload = std::move(*text);
   }

@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/error.h"
@@ -27,6 +28,15 @@ struct CommandContext {
   TimePoint now;     // For "24h ago" and "5m from now".
   // Pauses between polls of `enqueue --wait`. Unset: sleeps for real.
   std::function<void(std::chrono::milliseconds)> pause = nullptr;
+};
+
+// What a command that needs no backend gets (cron next, schedule lint,
+// schedule import-vercel --dry-run): no backend is made for it.
+struct LocalContext {
+  std::ostream& out;
+  std::ostream& err;  // For multi-line reports (lint problems); errors are still returned.
+  std::istream& in;   // Read for a FILE of "-".
+  TimePoint now;
 };
 
 struct MigrateOptions {
@@ -74,6 +84,12 @@ struct StatsOptions {
 struct WorkersOptions {
   bool json = false;
 };
+
+// Reads a whole file, or `in` when path is "-". Reads at most one byte past
+// `limit`, so /dev/zero cannot exhaust memory. Errors are InvalidArgument
+// starting with `what` and the path ("--payload-file x.json: cannot open").
+[[nodiscard]] Result<std::string> ReadInputFile(std::string_view what, const std::string& path,
+                                                std::istream& in, size_t limit);
 
 // Validates and converts enqueue flags; `payload_text` is the payload already
 // read from --payload or --payload-file ("{}" when neither was given).

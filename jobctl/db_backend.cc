@@ -38,7 +38,7 @@ Result<void> DbBackendConfig::Validate() const {
 }
 
 DbBackend::DbBackend(DbBackendConfig config)
-    : config_(std::move(config)), conn_(ConnectionConfigFor(config_)), store_(conn_) {}
+    : config_(std::move(config)), conn_(ConnectionConfigFor(config_)), store_(conn_), schedules_(conn_) {}
 
 DbBackend::~DbBackend() = default;
 
@@ -117,6 +117,53 @@ Result<db::Stats> DbBackend::Stats() {
 Result<std::vector<WorkerView>> DbBackend::Workers() {
   return Fail(ErrorCode::kFailedPrecondition,
               "workers are known only to a scheduler: set CHIME_SCHEDULER or --scheduler");
+}
+
+Result<db::ScheduleRow> DbBackend::ScheduleCreate(const schedule::ScheduleSpec& spec) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.ScheduleCreate(spec);
+}
+
+Result<db::ScheduleRow> DbBackend::ScheduleUpdate(const schedule::ScheduleSpec& spec) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.ScheduleUpdate(spec);
+}
+
+Result<void> DbBackend::ScheduleDelete(const std::string& name) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.ScheduleDelete(name);
+}
+
+Result<db::ScheduleRow> DbBackend::ScheduleShow(const std::string& name) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.ScheduleGet(name);
+}
+
+Result<std::vector<db::ScheduleStatus>> DbBackend::ScheduleList() {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.SchedulesList();
+}
+
+Result<db::ScheduleRow> DbBackend::SchedulePause(const std::string& name, bool paused) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.ScheduleSetPaused(name, paused);
+}
+
+Result<db::FireResult> DbBackend::ScheduleTrigger(const std::string& name) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.TriggerNow(name);
+}
+
+Result<std::vector<db::FireResult>> DbBackend::ScheduleBackfill(const std::string& name,
+                                                                db::TimePoint from,
+                                                                db::TimePoint to) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.Backfill(name, from, to);
+}
+
+Result<std::optional<db::LeaderState>> DbBackend::Leader() {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.LeaderGet();
 }
 
 }  // namespace chime::jobctl

@@ -1,4 +1,4 @@
-// AdminBackend over a direct PostgreSQL connection (JobStore). Connects
+// AdminBackend over a direct PostgreSQL connection (JobStore, ScheduleStore). Connects
 // lazily on the first call and, for every call but Migrate/MigrationState,
 // first checks once that the schema is current, so an unmigrated database
 // gives "run jobctl migrate" instead of an SQL error. Thread-compatible.
@@ -9,6 +9,7 @@
 
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/schedule_store.h"
 #include "jobctl/admin_backend.h"
 
 namespace chime::jobctl {
@@ -36,6 +37,16 @@ class DbBackend final : public AdminBackend {
   Result<db::Stats> Stats() override;
   // FailedPrecondition: workers are known only to a scheduler.
   Result<std::vector<WorkerView>> Workers() override;
+  Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override;
+  Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec) override;
+  Result<void> ScheduleDelete(const std::string& name) override;
+  Result<db::ScheduleRow> ScheduleShow(const std::string& name) override;
+  Result<std::vector<db::ScheduleStatus>> ScheduleList() override;
+  Result<db::ScheduleRow> SchedulePause(const std::string& name, bool paused) override;
+  Result<db::FireResult> ScheduleTrigger(const std::string& name) override;
+  Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
+                                                       db::TimePoint to) override;
+  Result<std::optional<db::LeaderState>> Leader() override;
 
  private:
   // Validates the config and connects if needed; errors name the redacted URL.
@@ -46,6 +57,7 @@ class DbBackend final : public AdminBackend {
   DbBackendConfig config_;
   db::Connection conn_;
   db::JobStore store_;
+  db::ScheduleStore schedules_;
   bool schema_checked_ = false;
 };
 

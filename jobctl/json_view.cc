@@ -144,4 +144,85 @@ json WorkersJson(const std::vector<WorkerView>& workers) {
   return json{{"workers", std::move(list)}};
 }
 
+json ScheduleSpecJson(const schedule::ScheduleSpec& spec) {
+  return json{
+      {"name", spec.name},
+      {"cron", spec.cron},
+      {"time_zone", spec.time_zone},
+      {"kind", spec.kind},
+      {"payload", Embedded(spec.payload)},
+      {"queue", spec.queue},
+      {"priority", spec.priority},
+      {"max_attempts", spec.max_attempts},
+      {"timeout_ms", OrNull(spec.timeout, [](auto d) { return d.count(); })},
+      {"jitter_ms", spec.jitter.count()},
+      {"overlap", std::string(schedule::OverlapPolicyName(spec.overlap))},
+      {"misfire", std::string(schedule::MisfirePolicyName(spec.misfire))},
+      {"paused", spec.paused},
+  };
+}
+
+namespace {
+
+json ScheduleRowJson(const db::ScheduleRow& row) {
+  json out{{"id", row.id}};
+  const json spec = ScheduleSpecJson(row.spec);
+  for (const auto& [key, value] : spec.items()) out[key] = value;
+  out["source"] = std::string(db::ScheduleSourceName(row.source));
+  out["last_fired_for"] = OrNull(row.last_fired_for, Time);
+  out["created_at"] = Time(row.created_at);
+  out["updated_at"] = Time(row.updated_at);
+  return out;
+}
+
+}  // namespace
+
+json ScheduleJson(const db::ScheduleRow& row, const std::vector<TimePoint>& next_fires) {
+  json out = ScheduleRowJson(row);
+  json next = json::array();
+  for (TimePoint t : next_fires) next.push_back(Time(t));
+  out["next_fires"] = std::move(next);
+  return out;
+}
+
+json ScheduleStatusJson(const db::ScheduleStatus& s, const std::optional<TimePoint>& next_fire) {
+  json out = ScheduleRowJson(s.row);
+  out["state"] = s.row.spec.paused ? "paused" : "active";
+  out["next_fire"] = OrNull(next_fire, Time);
+  out["last_fire_for"] = OrNull(s.last_fire_for, Time);
+  out["last_fire_outcome"] =
+      OrNull(s.last_fire_outcome, [](auto o) { return std::string(db::FireOutcomeName(o)); });
+  out["last_job_id"] = OrNull(s.last_job_id);
+  out["last_job_state"] =
+      OrNull(s.last_job_state, [](auto st) { return std::string(db::JobStateName(st)); });
+  out["last_run_outcome"] =
+      OrNull(s.last_run_outcome, [](auto o) { return std::string(db::RunOutcomeName(o)); });
+  out["last_run_finished_at"] = OrNull(s.last_run_finished_at, Time);
+  return out;
+}
+
+json LeaderJson(const std::optional<db::LeaderState>& leader) {
+  if (!leader) return nullptr;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(leader->expires_at - leader->db_now);
+  return json{
+      {"holder", leader->holder},
+      {"epoch", leader->epoch},
+      {"acquired_at", Time(leader->acquired_at)},
+      {"expires_at", Time(leader->expires_at)},
+      {"db_now", Time(leader->db_now)},
+      {"leading", leader->expires_at > leader->db_now},
+      {"expires_in_ms", left.count()},
+  };
+}
+
+json FireResultJson(const db::FireResult& fire) {
+  return json{
+      {"schedule_id", fire.schedule_id},
+      {"scheduled_for", Time(fire.scheduled_for)},
+      {"outcome", OrNull(fire.outcome, [](auto o) { return std::string(db::FireOutcomeName(o)); })},
+      {"job_id", OrNull(fire.job_id)},
+  };
+}
+
 }  // namespace chime::jobctl

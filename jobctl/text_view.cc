@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "common/base/text_format.h"
 
 namespace chime::jobctl {
@@ -235,6 +237,198 @@ std::string RenderWorkers(const std::vector<WorkerView>& workers) {
                   std::to_string(w.running_jobs.size()), Time(w.last_seen)});
   }
   return table.Render();
+}
+
+namespace {
+
+std::string ScheduleState(const schedule::ScheduleSpec& spec) {
+  return spec.paused ? "paused" : "active";
+}
+
+// A lease is held while it has not expired by the database's clock.
+bool Leading(const db::LeaderState& leader) { return leader.expires_at > leader.db_now; }
+
+std::string LastFireCell(const db::ScheduleStatus& s) {
+  if (!s.last_fire_for) return "-";
+  std::string cell = Time(*s.last_fire_for) + " " +
+                     (s.last_fire_outcome ? std::string(db::FireOutcomeName(*s.last_fire_outcome))
+                                          : std::string("recorded"));
+  if (s.last_job_id) {
+    cell += ", job " + std::to_string(*s.last_job_id);
+    if (s.last_job_state) cell += " " + std::string(db::JobStateName(*s.last_job_state));
+  }
+  return cell;
+}
+
+std::string LastRunCell(const db::ScheduleStatus& s) {
+  if (!s.last_run_outcome) return "-";
+  std::string cell(db::RunOutcomeName(*s.last_run_outcome));
+  if (s.last_run_finished_at) cell += " " + Time(*s.last_run_finished_at);
+  return cell;
+}
+
+// JSON text on one line with YAML-friendly separators (", " and ": "), so a
+// YAML flow reader never sees "a":"b" run together.
+void FlowJson(const nlohmann::ordered_json& v, std::string& out) {
+  if (v.is_object()) {
+    out += "{";
+    bool first = true;
+    for (const auto& [key, value] : v.items()) {
+      if (!first) out += ", ";
+      first = false;
+      out += nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += ": ";
+      FlowJson(value, out);
+    }
+    out += "}";
+  } else if (v.is_array()) {
+    out += "[";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out += ", ";
+      FlowJson(v[i], out);
+    }
+    out += "]";
+  } else {
+    out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+std::string Quoted(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string RenderSchedule(const db::ScheduleRow& row, const std::vector<TimePoint>& next_fires) {
+  const schedule::ScheduleSpec& spec = row.spec;
+  std::string out;
+  Field(out, "name", OneLine(spec.name, 128));
+  Field(out, "id", std::to_string(row.id));
+  Field(out, "state", ScheduleState(spec));
+  Field(out, "cron", OneLine(spec.cron, 256));
+  Field(out, "time_zone", OneLine(spec.time_zone, 64));
+  Field(out, "kind", OneLine(spec.kind, 128));
+  Field(out, "queue", OneLine(spec.queue, 128));
+  Field(out, "priority", std::to_string(spec.priority));
+  Field(out, "max_attempts", std::to_string(spec.max_attempts));
+  Field(out, "timeout", spec.timeout ? FormatDuration(*spec.timeout) : "worker default");
+  Field(out, "jitter", FormatDuration(spec.jitter));
+  Field(out, "overlap", std::string(schedule::OverlapPolicyName(spec.overlap)));
+  Field(out, "misfire", std::string(schedule::MisfirePolicyName(spec.misfire)));
+  Field(out, "payload", OneLine(spec.payload, kPayloadWidth));
+  Field(out, "source", std::string(db::ScheduleSourceName(row.source)));
+  Field(out, "last_fired_for", row.last_fired_for ? Time(*row.last_fired_for) : "-");
+  Field(out, "created_at", Time(row.created_at));
+  Field(out, "updated_at", Time(row.updated_at));
+  if (next_fires.empty()) {
+    Field(out, "next_fires", spec.paused ? "- (paused)" : "-");
+  } else {
+    for (size_t i = 0; i < next_fires.size(); ++i) {
+      if (i == 0) {
+        Field(out, "next_fires", Time(next_fires[i]));
+      } else {
+        out += std::string(18, ' ') + Time(next_fires[i]) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::string RenderScheduleList(const std::vector<db::ScheduleStatus>& schedules,
+                               const NextFireFn& next_fire) {
+  if (schedules.empty()) return "no schedules\n";
+  Table table({"NAME", "CRON", "TZ", "KIND", "STATE", "NEXT", "LAST_FIRE", "LAST_RUN"});
+  for (const auto& s : schedules) {
+    const auto next = next_fire ? next_fire(s.row) : std::nullopt;
+    table.AddRow({OneLine(s.row.spec.name, 64), OneLine(s.row.spec.cron, 64),
+                  OneLine(s.row.spec.time_zone, 64), OneLine(s.row.spec.kind, 64),
+                  ScheduleState(s.row.spec), next ? Time(*next) : "-", LastFireCell(s),
+                  LastRunCell(s)});
+  }
+  return table.Render();
+}
+
+std::string LeaderLine(const Result<std::optional<db::LeaderState>>& leader) {
+  if (!leader) return "leader: unknown (" + OneLine(leader.error().message, 300) + ")\n";
+  if (!*leader || !Leading(**leader)) return "leader: none (no scheduler is leading)\n";
+  const db::LeaderState& l = **leader;
+  const auto left = std::chrono::floor<std::chrono::seconds>(l.expires_at - l.db_now);
+  return "leader: " + OneLine(l.holder, 128) + " (epoch " + std::to_string(l.epoch) +
+         ", lease expires in " + FormatDuration(left) + ")\n";
+}
+
+std::string RenderLeader(const std::optional<db::LeaderState>& leader) {
+  std::string out = LeaderLine(leader);
+  if (!leader) return out + "no scheduler has ever held the lease\n";
+  const db::LeaderState& l = *leader;
+  Field(out, Leading(l) ? "holder" : "last_holder", OneLine(l.holder, 128));
+  Field(out, "epoch", std::to_string(l.epoch));
+  Field(out, "acquired_at", Time(l.acquired_at));
+  std::string expires = Time(l.expires_at);
+  if (!Leading(l)) {
+    expires += " (expired " +
+               FormatDuration(std::chrono::floor<std::chrono::seconds>(l.db_now - l.expires_at)) +
+               " ago)";
+  }
+  Field(out, "expires_at", expires);
+  Field(out, "database_time", Time(l.db_now));
+  return out;
+}
+
+std::string DurationForParse(std::chrono::milliseconds d) {
+  using namespace std::chrono;
+  if (d <= milliseconds(0)) return "0s";
+  std::string out;
+  auto part = [&](auto unit, const char* suffix) {
+    const auto n = duration_cast<milliseconds>(unit).count();
+    if (d.count() >= n) {
+      out += std::to_string(d.count() / n) + suffix;
+      d = milliseconds(d.count() % n);
+    }
+  };
+  part(days(1), "d");
+  part(hours(1), "h");
+  part(minutes(1), "m");
+  part(seconds(1), "s");
+  part(milliseconds(1), "ms");
+  return out;
+}
+
+std::string RenderScheduleFile(const std::vector<schedule::ScheduleSpec>& specs,
+                               std::string_view comment) {
+  std::string out;
+  size_t start = 0;
+  while (!comment.empty() && start <= comment.size()) {
+    size_t end = comment.find('\n', start);
+    if (end == std::string_view::npos) end = comment.size();
+    out += "# " + OneLine(comment.substr(start, end - start), 1000) + "\n";
+    start = end + 1;
+  }
+  if (specs.empty()) return out + "schedules: []\n";
+  out += "schedules:\n";
+  for (const auto& spec : specs) {
+    out += "  - name: " + Quoted(spec.name) + "\n";
+    out += "    cron: " + Quoted(spec.cron) + "\n";
+    out += "    time_zone: " + Quoted(spec.time_zone) + "\n";
+    out += "    kind: " + Quoted(spec.kind) + "\n";
+    const auto payload = nlohmann::ordered_json::parse(spec.payload, nullptr, /*allow_exceptions=*/false);
+    out += "    payload: ";
+    if (payload.is_discarded()) {
+      out += Quoted(spec.payload);  // Not JSON: the linter will say so.
+    } else {
+      FlowJson(payload, out);
+    }
+    out += "\n";
+    out += "    queue: " + Quoted(spec.queue) + "\n";
+    out += "    priority: " + std::to_string(spec.priority) + "\n";
+    out += "    max_attempts: " + std::to_string(spec.max_attempts) + "\n";
+    if (spec.timeout) out += "    timeout: " + DurationForParse(*spec.timeout) + "\n";
+    out += "    jitter: " + DurationForParse(spec.jitter) + "\n";
+    out += "    overlap: " + std::string(schedule::OverlapPolicyName(spec.overlap)) + "\n";
+    out += "    misfire: " + std::string(schedule::MisfirePolicyName(spec.misfire)) + "\n";
+    out += std::string("    paused: ") + (spec.paused ? "true" : "false") + "\n";
+  }
+  return out;
 }
 
 }  // namespace chime::jobctl

@@ -1,13 +1,19 @@
-// Human-readable renderings of jobs, runs and stats: aligned tables and
-// key/value blocks. Times are RFC 3339 UTC to the second; every cell is one
+// Human-readable renderings of jobs, runs, stats and schedules: aligned tables
+// and key/value blocks, plus the schedule file format. Times are RFC 3339 UTC to the second; every cell is one
 // line (control characters removed). Thread-safe (pure).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/base/text_format.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "common/db/schedule_store.h"
+#include "common/schedule/schedule_spec.h"
 #include "jobctl/admin_backend.h"
 
 namespace chime::jobctl {
@@ -40,5 +46,34 @@ std::string RenderWorkers(const std::vector<WorkerView>& workers);
 
 // `migrate`: versions and the files applied by this call.
 std::string RenderMigration(const db::MigrationStatus& status, bool applied);
+
+// `schedule show`, `create`, `update`: every field of the schedule, then
+// `next_fires` (computed by the caller; empty shows "-").
+std::string RenderSchedule(const db::ScheduleRow& row, const std::vector<TimePoint>& next_fires);
+
+// Gives a schedule's next fire time for the NEXT column; nullopt prints "-".
+using NextFireFn = std::function<std::optional<TimePoint>(const db::ScheduleRow&)>;
+
+// `schedule list`: one row per schedule (no header line for the leader; see
+// LeaderLine), or "no schedules".
+std::string RenderScheduleList(const std::vector<db::ScheduleStatus>& schedules,
+                               const NextFireFn& next_fire);
+
+// One line with its newline: "leader: HOLDER (epoch N, lease expires in 12s)",
+// "leader: none (no scheduler is leading)" when the lease expired or never
+// existed (judged by the database's clock), or "leader: unknown (<error>)".
+std::string LeaderLine(const Result<std::optional<db::LeaderState>>& leader);
+
+// `schedule leader`: LeaderLine, then the lease's holder, epoch and times.
+std::string RenderLeader(const std::optional<db::LeaderState>& leader);
+
+// A duration in the form ParseDuration reads back: "0s", "1h30m", "12s345ms".
+std::string DurationForParse(std::chrono::milliseconds d);
+
+// `specs` as a schedule file that schedule::ParseScheduleFile reads back to
+// the same specs (strings and payloads are JSON-quoted, which YAML reads).
+// `comment` (may be empty) becomes "# " lines at the top.
+std::string RenderScheduleFile(const std::vector<schedule::ScheduleSpec>& specs,
+                               std::string_view comment);
 
 }  // namespace chime::jobctl

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "common/wire/convert.h"
+#include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
 
 namespace chime::jobctl {
@@ -195,6 +196,102 @@ Result<std::vector<WorkerView>> ZmqBackend::Workers() {
     out.push_back(std::move(v));
   }
   return out;
+}
+
+namespace {
+
+// The reply's schedule, or an error when the reply holds something else.
+Result<db::ScheduleRow> ScheduleOf(const Result<v1::AdminReply>& reply) {
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_schedule()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->schedule());
+}
+
+}  // namespace
+
+Result<db::ScheduleRow> ZmqBackend::ScheduleCreate(const schedule::ScheduleSpec& spec) {
+  v1::AdminRequest request;
+  *request.mutable_schedule_create() = wire::ToProto(spec);
+  return ScheduleOf(Call(request));
+}
+
+Result<db::ScheduleRow> ZmqBackend::ScheduleUpdate(const schedule::ScheduleSpec& spec) {
+  v1::AdminRequest request;
+  *request.mutable_schedule_update() = wire::ToProto(spec);
+  return ScheduleOf(Call(request));
+}
+
+Result<void> ZmqBackend::ScheduleDelete(const std::string& name) {
+  v1::AdminRequest request;
+  request.mutable_schedule_delete()->set_name(name);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_deleted()) return std::unexpected(Unexpected(*reply));
+  return {};
+}
+
+Result<db::ScheduleRow> ZmqBackend::ScheduleShow(const std::string& name) {
+  v1::AdminRequest request;
+  request.mutable_schedule_show()->set_name(name);
+  return ScheduleOf(Call(request));
+}
+
+Result<std::vector<db::ScheduleStatus>> ZmqBackend::ScheduleList() {
+  v1::AdminRequest request;
+  request.mutable_schedule_list();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_schedules()) return std::unexpected(Unexpected(*reply));
+  std::vector<db::ScheduleStatus> out;
+  for (const auto& s : reply->schedules().schedules()) {
+    auto status = wire::StatusFromProto(s);
+    if (!status) return std::unexpected(status.error());
+    out.push_back(std::move(*status));
+  }
+  return out;
+}
+
+Result<db::ScheduleRow> ZmqBackend::SchedulePause(const std::string& name, bool paused) {
+  v1::AdminRequest request;
+  request.mutable_schedule_pause()->set_name(name);
+  request.mutable_schedule_pause()->set_paused(paused);
+  return ScheduleOf(Call(request));
+}
+
+Result<db::FireResult> ZmqBackend::ScheduleTrigger(const std::string& name) {
+  v1::AdminRequest request;
+  request.mutable_schedule_trigger()->set_name(name);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_fires() || reply->fires().fires_size() != 1) {
+    return std::unexpected(Unexpected(*reply));
+  }
+  return wire::FromProto(reply->fires().fires(0));
+}
+
+Result<std::vector<db::FireResult>> ZmqBackend::ScheduleBackfill(const std::string& name,
+                                                                 db::TimePoint from,
+                                                                 db::TimePoint to) {
+  v1::AdminRequest request;
+  auto* b = request.mutable_schedule_backfill();
+  b->set_name(name);
+  b->set_from_ms(std::chrono::duration_cast<milliseconds>(from.time_since_epoch()).count());
+  b->set_to_ms(std::chrono::duration_cast<milliseconds>(to.time_since_epoch()).count());
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_fires()) return std::unexpected(Unexpected(*reply));
+  std::vector<db::FireResult> out;
+  for (const auto& f : reply->fires().fires()) out.push_back(wire::FromProto(f));
+  return out;
+}
+
+Result<std::optional<db::LeaderState>> ZmqBackend::Leader() {
+  v1::AdminRequest request;
+  request.mutable_leader();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_leader()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->leader());
 }
 
 }  // namespace chime::jobctl

@@ -44,6 +44,16 @@ class ZmqBackend final : public AdminBackend {
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
   Result<std::vector<WorkerView>> Workers() override;
+  Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override;
+  Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec) override;
+  Result<void> ScheduleDelete(const std::string& name) override;
+  Result<db::ScheduleRow> ScheduleShow(const std::string& name) override;
+  Result<std::vector<db::ScheduleStatus>> ScheduleList() override;
+  Result<db::ScheduleRow> SchedulePause(const std::string& name, bool paused) override;
+  Result<db::FireResult> ScheduleTrigger(const std::string& name) override;
+  Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
+                                                       db::TimePoint to) override;
+  Result<std::optional<db::LeaderState>> Leader() override;
 
  private:
   // Sends one signed request; returns the reply or its error as a value.

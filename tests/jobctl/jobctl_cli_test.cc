@@ -8,137 +8,20 @@
 #include <sstream>
 #include <vector>
 
+#include "tests/jobctl/cli_harness.h"
+
 namespace chime::jobctl {
 namespace {
 
 using std::chrono::seconds;
 
-// Records what the CLI asked for and answers with canned results.
-class FakeBackend final : public AdminBackend {
- public:
-  Result<db::MigrationStatus> Migrate() override {
-    ++migrate_calls;
-    return migration;
-  }
-  Result<db::MigrationStatus> MigrationState() override { return migration; }
-  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override {
-    if (enqueued.size() == enqueue_fails_at) return Fail(ErrorCode::kUnavailable, "scheduler went away");
-    enqueued.push_back(params);
-    db::EnqueueResult r = enqueue_result;
-    r.id += id_step * (static_cast<int64_t>(enqueued.size()) - 1);
-    return r;
-  }
-  Result<db::JobPage> List(const db::ListParams& params) override {
-    listed.push_back(params);
-    return page;
-  }
-  Result<db::JobWithRuns> Show(int64_t id) override {
-    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
-    return job;
-  }
-  Result<db::CancelOutcome> Cancel(int64_t id) override {
-    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job not found");
-    return cancel_result;
-  }
-  Result<db::Job> Retry(int64_t) override {
-    return Fail(ErrorCode::kFailedPrecondition, "job 7 is succeeded");
-  }
-  Result<db::Stats> Stats() override {
-    if (unavailable) return Fail(ErrorCode::kUnavailable, "cannot connect to database");
-    return stats;
-  }
-  Result<std::vector<WorkerView>> Workers() override { return workers; }
-
-  db::MigrationStatus migration{1, 1, {}};
-  int migrate_calls = 0;
-  db::EnqueueResult enqueue_result{42, false, db::JobState::kAvailable};
-  std::vector<db::EnqueueParams> enqueued;
-  size_t enqueue_fails_at = SIZE_MAX;  // This call (0-based) fails.
-  int64_t id_step = 0;                 // Successive enqueues return ids this far apart.
-  db::JobPage page;
-  std::vector<db::ListParams> listed;
-  db::JobWithRuns job;
-  db::CancelOutcome cancel_result = db::CancelOutcome::kCancelled;
-  db::Stats stats;
-  std::vector<WorkerView> workers;
-  bool unavailable = false;
-};
-
-class JobctlCliTest : public ::testing::Test {
- protected:
-  JobctlCliTest() {
-    job.id = 7;
-    job.kind = "noop";
-    job.queue = "default";
-    job.payload = R"({"a":1})";
-    job.created_at = job.run_at = Now();
-    fake.job.job = job;
-  }
-
-  static TimePoint Now() {
-    using namespace std::chrono;
-    return sys_days(year(2026) / 1 / 31) + hours(2);
-  }
-
-  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
-    args.insert(args.begin(), "jobctl");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    out.str("");
-    err.str("");
-    std::istringstream in(stdin_text);
-    CliEnvironment env{.out = out, .err = err, .in = in};
-    env.database_url = env_url;
-    env.now = [] { return Now(); };
-    env.scheduler = env_scheduler;
-    env.make_backend = [this](const BackendTarget& target) -> Result<std::unique_ptr<AdminBackend>> {
-      backend_url = target.database_url;
-      backend_scheduler = target.scheduler;
-      ++backends_made;
-      return std::unique_ptr<AdminBackend>(new Forwarder(fake));
-    };
-    env.init_logging = [](const std::string&) {};
-    env.pause = [this](std::chrono::milliseconds d) {
-      paused.push_back(d);
-      if (on_pause) on_pause();
-    };
-    return RunCli(static_cast<int>(argv.size()), argv.data(), env);
-  }
-
-  // Hands the test's fake to RunCli, which owns its backend.
-  class Forwarder final : public AdminBackend {
-   public:
-    explicit Forwarder(FakeBackend& f) : f_(f) {}
-    Result<db::MigrationStatus> Migrate() override { return f_.Migrate(); }
-    Result<db::MigrationStatus> MigrationState() override { return f_.MigrationState(); }
-    Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& p) override { return f_.Enqueue(p); }
-    Result<db::JobPage> List(const db::ListParams& p) override { return f_.List(p); }
-    Result<db::JobWithRuns> Show(int64_t id) override { return f_.Show(id); }
-    Result<db::CancelOutcome> Cancel(int64_t id) override { return f_.Cancel(id); }
-    Result<db::Job> Retry(int64_t id) override { return f_.Retry(id); }
-    Result<db::Stats> Stats() override { return f_.Stats(); }
-    Result<std::vector<WorkerView>> Workers() override { return f_.Workers(); }
-
-   private:
-    FakeBackend& f_;
-  };
-
-  FakeBackend fake;
-  db::Job job;
-  std::optional<std::string> env_url = "postgresql://from-env";
-  std::optional<std::string> env_scheduler;
-  std::vector<std::chrono::milliseconds> paused;
-  std::function<void()> on_pause;
-  std::string backend_url;
-  std::string backend_scheduler;
-  int backends_made = 0;
-  std::ostringstream out, err;
-};
+using JobctlCliTest = test_support::CliTest;
 
 TEST_F(JobctlCliTest, HelpExitsZeroWithoutConnecting) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out.str().find("Exit codes"), std::string::npos);
-  for (const char* sub : {"migrate", "enqueue", "list", "show", "cancel", "retry", "stats", "workers"}) {
+  for (const char* sub : {"migrate", "enqueue", "list", "show", "cancel", "retry", "stats", "workers",
+                          "schedule", "cron"}) {
     EXPECT_EQ(Run({sub, "--help"}), 0) << sub;
   }
   EXPECT_EQ(backends_made, 0);
@@ -349,7 +232,6 @@ TEST_F(JobctlCliTest, MigrateAppliesAndStatusDoesNot) {
   EXPECT_EQ(nlohmann::json::parse(out.str())["up_to_date"], true);
 }
 
-}  // namespace
 TEST_F(JobctlCliTest, TheSchedulerComesFromTheEnvironmentOrTheFlag) {
   env_scheduler = "tcp://env:7700";
   EXPECT_EQ(Run({"stats"}), 0);
@@ -416,4 +298,5 @@ TEST_F(JobctlCliTest, EnqueueWaitTimeoutNeedsWait) {
   EXPECT_NE(err.str().find("--wait-timeout"), std::string::npos);
 }
 
+}  // namespace
 }  // namespace chime::jobctl

@@ -1,0 +1,237 @@
+// The jobctl CLI tests' fake AdminBackend and fixture: RunCli with a fixed
+// clock, captured output and a backend factory that counts its calls.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jobctl/cli.h"
+
+namespace chime::jobctl::test_support {
+
+// Records what the CLI asked for and answers with canned results.
+class FakeBackend final : public AdminBackend {
+ public:
+  Result<db::MigrationStatus> Migrate() override {
+    ++migrate_calls;
+    return migration;
+  }
+  Result<db::MigrationStatus> MigrationState() override { return migration; }
+  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override {
+    if (enqueued.size() == enqueue_fails_at) return Fail(ErrorCode::kUnavailable, "scheduler went away");
+    enqueued.push_back(params);
+    db::EnqueueResult r = enqueue_result;
+    r.id += id_step * (static_cast<int64_t>(enqueued.size()) - 1);
+    return r;
+  }
+  Result<db::JobPage> List(const db::ListParams& params) override {
+    listed.push_back(params);
+    return page;
+  }
+  Result<db::JobWithRuns> Show(int64_t id) override {
+    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+    return job;
+  }
+  Result<db::CancelOutcome> Cancel(int64_t id) override {
+    if (id != job.job.id) return Fail(ErrorCode::kNotFound, "job not found");
+    return cancel_result;
+  }
+  Result<db::Job> Retry(int64_t) override {
+    return Fail(ErrorCode::kFailedPrecondition, "job 7 is succeeded");
+  }
+  Result<db::Stats> Stats() override {
+    if (unavailable) return Fail(ErrorCode::kUnavailable, "cannot connect to database");
+    return stats;
+  }
+  Result<std::vector<WorkerView>> Workers() override { return workers; }
+
+  // Schedules live in `schedules`, by name, like the store keeps them.
+  Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override {
+    create_calls.push_back(spec);
+    if (auto it = create_errors.find(spec.name); it != create_errors.end()) {
+      return std::unexpected(it->second);
+    }
+    if (schedules.contains(spec.name)) {
+      return Fail(ErrorCode::kAlreadyExists, "schedule \"" + spec.name + "\" already exists");
+    }
+    db::ScheduleRow row;
+    row.id = next_schedule_id++;
+    row.spec = spec;
+    row.created_at = row.updated_at = created_at;
+    schedules[spec.name] = row;
+    return row;
+  }
+  Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec) override {
+    update_calls.push_back(spec);
+    auto it = schedules.find(spec.name);
+    if (it == schedules.end()) return NoSchedule(spec.name);
+    const bool paused = it->second.spec.paused;
+    it->second.spec = spec;
+    it->second.spec.paused = paused;  // Update never changes paused.
+    return it->second;
+  }
+  Result<void> ScheduleDelete(const std::string& name) override {
+    if (schedules.erase(name) == 0) return NoSchedule(name);
+    return {};
+  }
+  Result<db::ScheduleRow> ScheduleShow(const std::string& name) override {
+    ++show_calls;
+    auto it = schedules.find(name);
+    if (it == schedules.end()) return NoSchedule(name);
+    return it->second;
+  }
+  Result<std::vector<db::ScheduleStatus>> ScheduleList() override { return statuses; }
+  Result<db::ScheduleRow> SchedulePause(const std::string& name, bool paused) override {
+    auto it = schedules.find(name);
+    if (it == schedules.end()) return NoSchedule(name);
+    it->second.spec.paused = paused;
+    return it->second;
+  }
+  Result<db::FireResult> ScheduleTrigger(const std::string& name) override {
+    triggered.push_back(name);
+    return trigger_result;
+  }
+  Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
+                                                       db::TimePoint to) override {
+    backfills.push_back({name, from, to});
+    return backfill_result;
+  }
+  Result<std::optional<db::LeaderState>> Leader() override { return leader; }
+
+  static std::unexpected<Error> NoSchedule(const std::string& name) {
+    return Fail(ErrorCode::kNotFound, "schedule \"" + name + "\" not found");
+  }
+
+  db::MigrationStatus migration{1, 1, {}};
+  int migrate_calls = 0;
+  db::EnqueueResult enqueue_result{42, false, db::JobState::kAvailable};
+  std::vector<db::EnqueueParams> enqueued;
+  size_t enqueue_fails_at = SIZE_MAX;  // This call (0-based) fails.
+  int64_t id_step = 0;                 // Successive enqueues return ids this far apart.
+  db::JobPage page;
+  std::vector<db::ListParams> listed;
+  db::JobWithRuns job;
+  db::CancelOutcome cancel_result = db::CancelOutcome::kCancelled;
+  db::Stats stats;
+  std::vector<WorkerView> workers;
+  bool unavailable = false;
+
+  std::map<std::string, db::ScheduleRow> schedules;
+  std::map<std::string, Error> create_errors;  // ScheduleCreate of this name fails so.
+  std::vector<schedule::ScheduleSpec> create_calls, update_calls;
+  int show_calls = 0;
+  int64_t next_schedule_id = 1;
+  db::TimePoint created_at;
+  std::vector<db::ScheduleStatus> statuses;
+  std::vector<std::string> triggered;
+  Result<db::FireResult> trigger_result = db::FireResult{};
+  struct Backfill {
+    std::string name;
+    db::TimePoint from, to;
+  };
+  std::vector<Backfill> backfills;
+  Result<std::vector<db::FireResult>> backfill_result = std::vector<db::FireResult>{};
+  Result<std::optional<db::LeaderState>> leader = std::optional<db::LeaderState>{};
+};
+
+// Hands the test's fake to RunCli, which owns its backend.
+class Forwarder final : public AdminBackend {
+ public:
+  explicit Forwarder(FakeBackend& f) : f_(f) {}
+  Result<db::MigrationStatus> Migrate() override { return f_.Migrate(); }
+  Result<db::MigrationStatus> MigrationState() override { return f_.MigrationState(); }
+  Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& p) override { return f_.Enqueue(p); }
+  Result<db::JobPage> List(const db::ListParams& p) override { return f_.List(p); }
+  Result<db::JobWithRuns> Show(int64_t id) override { return f_.Show(id); }
+  Result<db::CancelOutcome> Cancel(int64_t id) override { return f_.Cancel(id); }
+  Result<db::Job> Retry(int64_t id) override { return f_.Retry(id); }
+  Result<db::Stats> Stats() override { return f_.Stats(); }
+  Result<std::vector<WorkerView>> Workers() override { return f_.Workers(); }
+  Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& s) override {
+    return f_.ScheduleCreate(s);
+  }
+  Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& s) override {
+    return f_.ScheduleUpdate(s);
+  }
+  Result<void> ScheduleDelete(const std::string& n) override { return f_.ScheduleDelete(n); }
+  Result<db::ScheduleRow> ScheduleShow(const std::string& n) override { return f_.ScheduleShow(n); }
+  Result<std::vector<db::ScheduleStatus>> ScheduleList() override { return f_.ScheduleList(); }
+  Result<db::ScheduleRow> SchedulePause(const std::string& n, bool p) override {
+    return f_.SchedulePause(n, p);
+  }
+  Result<db::FireResult> ScheduleTrigger(const std::string& n) override { return f_.ScheduleTrigger(n); }
+  Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& n, db::TimePoint from,
+                                                       db::TimePoint to) override {
+    return f_.ScheduleBackfill(n, from, to);
+  }
+  Result<std::optional<db::LeaderState>> Leader() override { return f_.Leader(); }
+
+ private:
+  FakeBackend& f_;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliTest() {
+    job.id = 7;
+    job.kind = "noop";
+    job.queue = "default";
+    job.payload = R"({"a":1})";
+    job.created_at = job.run_at = Now();
+    fake.job.job = job;
+    fake.created_at = Now();
+  }
+
+  // 2026-01-31T02:00:00Z.
+  static TimePoint Now() {
+    using namespace std::chrono;
+    return sys_days(year(2026) / 1 / 31) + hours(2);
+  }
+
+  int Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    args.insert(args.begin(), "jobctl");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    out.str("");
+    err.str("");
+    std::istringstream in(stdin_text);
+    CliEnvironment env{.out = out, .err = err, .in = in};
+    env.database_url = env_url;
+    env.now = [] { return Now(); };
+    env.scheduler = env_scheduler;
+    env.make_backend = [this](const BackendTarget& target) -> Result<std::unique_ptr<AdminBackend>> {
+      backend_url = target.database_url;
+      backend_scheduler = target.scheduler;
+      ++backends_made;
+      return std::unique_ptr<AdminBackend>(new Forwarder(fake));
+    };
+    env.init_logging = [](const std::string&) {};
+    env.pause = [this](std::chrono::milliseconds d) {
+      paused.push_back(d);
+      if (on_pause) on_pause();
+    };
+    return RunCli(static_cast<int>(argv.size()), argv.data(), env);
+  }
+
+  FakeBackend fake;
+  db::Job job;
+  std::optional<std::string> env_url = "postgresql://from-env";
+  std::optional<std::string> env_scheduler;
+  std::vector<std::chrono::milliseconds> paused;
+  std::function<void()> on_pause;
+  std::string backend_url;
+  std::string backend_scheduler;
+  int backends_made = 0;
+  std::ostringstream out, err;
+};
+
+}  // namespace chime::jobctl::test_support

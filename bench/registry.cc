@@ -1,5 +1,6 @@
 // The list of chime-bench subcommands. A new bench adds one line here.
 #include "bench/bench.h"
+#include "bench/cron_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/store_bench.h"
 
@@ -9,6 +10,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   std::vector<std::unique_ptr<Bench>> benches;
   benches.push_back(std::make_unique<StoreBench>());
   benches.push_back(std::make_unique<E2eBench>());
+  benches.push_back(std::make_unique<CronBench>());
   return benches;
 }
 

@@ -99,7 +99,8 @@ if [[ ! -s .chime/admin-secret ]]; then
   (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' >.chime/admin-secret)
 fi
 export CHIME_ADMIN_SECRET_FILE="$PWD/.chime/admin-secret"
-"$BUILD_DIR/scheduler/chime-scheduler" --bind tcp://127.0.0.1:0 >"$RUN_DIR/scheduler.log" 2>&1 &
+"$BUILD_DIR/scheduler/chime-scheduler" --bind tcp://127.0.0.1:0 \
+  --schedules deploy/schedules.example.yaml >"$RUN_DIR/scheduler.log" 2>&1 &
 echo $! >"$RUN_DIR/scheduler.pid"
 CHIME_SCHEDULER=""
 for _ in $(seq 1 300); do
@@ -172,6 +173,13 @@ jobctl stats
 
 step "Workers"
 jobctl workers
+
+step "Schedules (deploy/schedules.example.yaml; the leader fires them)"
+jobctl schedule list
+# A manual run, as the seeds' "trigger now" buttons did (5 per minute at most).
+jobctl schedule trigger demo-heartbeat
+# The next ticks of the seeds' two-hourly reconciliation, in UTC.
+jobctl cron next '0 */2 * * *' --count 3
 
 cat <<EOF
 

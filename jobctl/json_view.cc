@@ -43,6 +43,7 @@ json JobJson(const db::Job& job) {
       {"unique_key", OrNull(job.unique_key)},
       {"parent_id", OrNull(job.parent_id)},
       {"dry_run", job.dry_run},
+      {"invocation", db::InvocationName(job.invocation)},
       {"cancel_requested", job.cancel_requested},
       {"worker_id", OrNull(job.worker_id)},
       {"created_at", Time(job.created_at)},

@@ -121,6 +121,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "unique_key", OrDash(job.unique_key));
   Field(out, "parent_id", OrDash(job.parent_id));
   Field(out, "dry_run", job.dry_run ? "yes" : "no");
+  Field(out, "invocation", std::string(db::InvocationName(job.invocation)));
   Field(out, "timeout", job.timeout ? FormatDuration(*job.timeout) : "worker default");
   Field(out, "worker", OrDash(job.worker_id));
   Field(out, "created_at", Time(job.created_at));

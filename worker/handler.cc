@@ -38,7 +38,11 @@ Result<void> JobContext::ReportProgress(const nlohmann::json& progress) {
 }
 
 Result<std::vector<int64_t>> JobContext::EnqueueChildren(std::vector<db::EnqueueParams> children) {
-  for (auto& c : children) c.parent_id = job_.id;
+  for (auto& c : children) {
+    c.parent_id = job_.id;
+    c.invocation = job_.invocation;
+    c.dry_run = c.dry_run || job_.dry_run;
+  }
   auto store = services_.store();
   if (!store) return std::unexpected(store.error());
   auto inserted = (*store)->JobsInsertMany(children);

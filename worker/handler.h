@@ -74,6 +74,8 @@ class JobContext {
   int attempt() const { return job_.attempt; }
   int max_attempts() const { return job_.max_attempts; }
   bool dry_run() const { return job_.dry_run; }
+  // Whether a schedule's tick or a person started this job (or its parent).
+  db::Invocation invocation() const { return job_.invocation; }
   std::stop_token stop_token() const { return stop_; }
   bool stop_requested() const { return stop_.stop_requested(); }
   spdlog::logger& logger() { return *logger_; }
@@ -85,8 +87,9 @@ class JobContext {
   // prints it). FailedPrecondition when the lease was lost.
   [[nodiscard]] Result<void> ReportProgress(const nlohmann::json& progress);
 
-  // Enqueues child jobs of this one (parent_id set) in one round trip;
-  // returns their ids (a live unique key returns the existing job's id).
+  // Enqueues child jobs of this one in one round trip: parent_id set, the
+  // invocation inherited, and a dry run's children are dry runs too. Returns
+  // their ids (a live unique key returns the existing job's id).
   [[nodiscard]] Result<std::vector<int64_t>> EnqueueChildren(std::vector<db::EnqueueParams> children);
 
  private:

@@ -42,6 +42,16 @@ std::optional<JobState> ParseJobState(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view InvocationName(Invocation invocation) {
+  return invocation == Invocation::kCron ? "cron" : "manual";
+}
+
+std::optional<Invocation> ParseInvocation(std::string_view name) {
+  if (name == "cron") return Invocation::kCron;
+  if (name == "manual") return Invocation::kManual;
+  return std::nullopt;
+}
+
 bool IsFinished(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kDiscarded ||
          state == JobState::kCancelled;

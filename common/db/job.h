@@ -23,6 +23,12 @@ enum class JobState {
 };
 std::string_view JobStateName(JobState state);
 std::optional<JobState> ParseJobState(std::string_view name);
+
+// Who started a job: a schedule's tick, or a person (jobctl enqueue, a
+// schedule trigger or backfill). Children inherit their parent's.
+enum class Invocation { kManual, kCron };
+std::string_view InvocationName(Invocation invocation);  // "manual" | "cron"
+std::optional<Invocation> ParseInvocation(std::string_view name);
 bool IsFinished(JobState state);
 
 // Outcome of one attempt, as stored in runs.outcome.
@@ -50,6 +56,7 @@ struct EnqueueParams {
   std::optional<std::string> unique_key;  // Unique per kind while the job is live.
   std::optional<int64_t> parent_id;
   bool dry_run = false;
+  Invocation invocation = Invocation::kManual;
 };
 
 struct EnqueueResult {
@@ -81,6 +88,7 @@ struct ClaimedJob {
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<int64_t> parent_id;
   bool dry_run = false;
+  Invocation invocation = Invocation::kManual;
   Lease lease;
   TimePoint lease_expires_at;
   TimePoint attempted_at;
@@ -172,6 +180,7 @@ struct Job {
   std::optional<TimePoint> finished_at;
   std::optional<std::string> last_error;
   std::optional<std::string> progress;  // JSON text of the latest progress report.
+  Invocation invocation = Invocation::kManual;
 };
 
 struct JobWithRuns {

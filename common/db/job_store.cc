@@ -298,7 +298,7 @@ Result<EnqueueResult> JobStore::JobInsert(const EnqueueParams& p) {
       auto r = tx.exec_prepared("chime_insert_one", p.kind, p.queue, p.priority, p.payload,
                               RunAtMicros(p), static_cast<int64_t>(p.delay.count()),
                               p.max_attempts, TimeoutMs(p.timeout), p.unique_key, p.parent_id,
-                              p.dry_run);
+                              p.dry_run, std::string(InvocationName(p.invocation)));
       if (!r.empty()) {
         out = {r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
         found = true;
@@ -325,7 +325,7 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
     }
   }
   PgArrayBuilder kinds, queues, priorities, payloads, run_ats, delays, attempts, timeouts, keys,
-      parents, dry_runs;
+      parents, dry_runs, invocations;
   for (const auto& p : params) {
     kinds.AddText(p.kind);
     queues.AddText(p.queue);
@@ -338,20 +338,22 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
     keys.AddOptionalText(p.unique_key);
     parents.AddOptionalInt(p.parent_id);
     dry_runs.AddBool(p.dry_run);
+    invocations.AddText(std::string(InvocationName(p.invocation)));
   }
   const std::string a_kinds = kinds.Finish(), a_queues = queues.Finish(),
                     a_prio = priorities.Finish(), a_payloads = payloads.Finish(),
                     a_run_ats = run_ats.Finish(), a_delays = delays.Finish(),
                     a_attempts = attempts.Finish(), a_timeouts = timeouts.Finish(),
                     a_keys = keys.Finish(), a_parents = parents.Finish(),
-                    a_dry = dry_runs.Finish();
+                    a_dry = dry_runs.Finish(), a_invocations = invocations.Finish();
 
   std::vector<EnqueueResult> out(params.size());
   std::vector<bool> resolved(params.size(), false);
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
     auto r = tx.exec_prepared("chime_insert_many", a_kinds, a_queues, a_prio, a_payloads, a_run_ats,
-                            a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry);
+                            a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry,
+                            a_invocations);
     // Keyed rows match by (kind, key); the rest by position, since ids
     // ascend in input order within the statement.
     std::map<std::pair<std::string, std::string>, EnqueueResult> keyed;

@@ -13,13 +13,13 @@ namespace chime::db::sql {
 
 // $1 kind, $2 queue, $3 priority, $4 payload, $5 run_at (us, or NULL),
 // $6 delay_ms, $7 max_attempts, $8 timeout_ms, $9 unique_key, $10 parent_id,
-// $11 dry_run. DO NOTHING on a live unique key: the caller then reads the
+// $11 dry_run, $12 invocation. DO NOTHING on a live unique key: the caller then reads the
 // holder with kSelectLiveUnique.
 inline constexpr const char* kInsertOne = R"sql(
 INSERT INTO chime.jobs (kind, queue, priority, state, payload, run_at, max_attempts,
-                        timeout_ms, unique_key, parent_id, dry_run)
+                        timeout_ms, unique_key, parent_id, dry_run, invocation)
 SELECT $1, $2, $3, CASE WHEN v.run_at > now() THEN 'scheduled' ELSE 'available' END,
-       $4::jsonb, v.run_at, $7, $8, $9, $10, $11
+       $4::jsonb, v.run_at, $7, $8, $9, $10, $11, $12
 FROM (SELECT CASE WHEN $5::bigint IS NULL THEN now() + $6::bigint * interval '1 millisecond'
                   ELSE to_timestamp($5::bigint / 1000000.0) END AS run_at) v
 ON CONFLICT (kind, unique_key)
@@ -36,23 +36,25 @@ WHERE kind = $1 AND unique_key = $2
 // Arrays, one element per job: $1 kind text[], $2 queue text[], $3 priority
 // int[], $4 payload text[], $5 run_at_us bigint[], $6 delay_ms bigint[],
 // $7 max_attempts int[], $8 timeout_ms int[], $9 unique_key text[],
-// $10 parent_id bigint[], $11 dry_run bool[]. Rows without a unique key are
+// $10 parent_id bigint[], $11 dry_run bool[], $12 invocation text[]. Rows without a unique key are
 // inserted first and in input order, so their identity ids ascend with it.
 // Keyed rows follow sorted by (kind, unique_key): concurrent batches sharing
 // keys then wait on each other's index entries in one order and cannot
 // deadlock. Returns (id, state, kind, unique_key).
 inline constexpr const char* kInsertMany = R"sql(
 INSERT INTO chime.jobs (kind, queue, priority, state, payload, run_at, max_attempts,
-                        timeout_ms, unique_key, parent_id, dry_run)
+                        timeout_ms, unique_key, parent_id, dry_run, invocation)
 SELECT kind, queue, priority, CASE WHEN r > now() THEN 'scheduled' ELSE 'available' END,
-       payload::jsonb, r, max_attempts, timeout_ms, unique_key, parent_id, dry_run
+       payload::jsonb, r, max_attempts, timeout_ms, unique_key, parent_id, dry_run, invocation
 FROM (SELECT t.*, CASE WHEN t.run_at_us IS NULL
                        THEN now() + t.delay_ms * interval '1 millisecond'
                        ELSE to_timestamp(t.run_at_us / 1000000.0) END AS r
       FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[],
-                  $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bool[])
+                  $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bool[],
+                  $12::text[])
            WITH ORDINALITY AS t(kind, queue, priority, payload, run_at_us, delay_ms,
-                                max_attempts, timeout_ms, unique_key, parent_id, dry_run, ord)
+                                max_attempts, timeout_ms, unique_key, parent_id, dry_run,
+                                invocation, ord)
       ORDER BY t.unique_key IS NOT NULL, CASE WHEN t.unique_key IS NULL THEN t.ord END,
                t.kind, t.unique_key, t.ord) s
 ON CONFLICT (kind, unique_key)
@@ -78,7 +80,7 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n"                                     \
   "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
-      "j.lease_expires_at") ", " CHIME_US("j.attempted_at")
+      "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation"
 
 // One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker. The partial index
 // jobs_ready_idx (queue, priority, run_at, id) yields rows already in claim
@@ -219,7 +221,7 @@ DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id)sql";
 inline constexpr const char* kJobColumns =
     "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
     "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text";
+        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation";
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(

@@ -23,6 +23,12 @@ std::optional<std::chrono::milliseconds> OptionalMs(const pqxx::field& f) {
   return std::chrono::milliseconds(f.as<int64_t>());
 }
 
+Invocation ReadInvocation(const pqxx::field& f) {
+  auto invocation = ParseInvocation(f.c_str());
+  if (!invocation) throw std::runtime_error(std::string("unknown invocation: ") + f.c_str());
+  return *invocation;
+}
+
 }  // namespace
 
 TimePoint MicrosToTime(int64_t micros) {
@@ -44,6 +50,7 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   j.lease = {j.id, row[10].c_str()};
   j.lease_expires_at = MicrosToTime(row[11].as<int64_t>());
   j.attempted_at = MicrosToTime(row[12].as<int64_t>());
+  j.invocation = ReadInvocation(row[13]);
   return j;
 }
 
@@ -72,6 +79,7 @@ Job ReadJob(const pqxx::row& row) {
   j.finished_at = OptionalTime(row[18]);
   j.last_error = Optional<std::string>(row[19]);
   j.progress = Optional<std::string>(row[20]);
+  j.invocation = ReadInvocation(row[21]);
   return j;
 }
 

@@ -122,10 +122,11 @@ f AS (
 ),
 j AS (
   INSERT INTO chime.jobs (id, kind, queue, priority, state, payload, max_attempts, timeout_ms,
-                          schedule_id, scheduled_for, run_at)
+                          schedule_id, scheduled_for, run_at, invocation)
   SELECT f.job_id, o.kind, o.queue, o.priority,
          CASE WHEN o.run_at > now() THEN 'scheduled' ELSE 'available' END,
-         o.payload, o.max_attempts, o.timeout_ms, o.schedule_id, o.scheduled_for, o.run_at
+         o.payload, o.max_attempts, o.timeout_ms, o.schedule_id, o.scheduled_for, o.run_at,
+         CASE WHEN o.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END
   FROM f JOIN o ON o.schedule_id = f.schedule_id AND o.scheduled_for = f.scheduled_for
   WHERE f.job_id IS NOT NULL
   RETURNING id
@@ -155,13 +156,14 @@ f AS (
   UPDATE chime.fires f SET outcome = 'enqueued', fired_at = now(),
          job_id = nextval(pg_get_serial_sequence('chime.jobs', 'id'))
   FROM b WHERE f.schedule_id = b.schedule_id AND f.scheduled_for = b.scheduled_for
-  RETURNING f.schedule_id, f.scheduled_for, f.job_id
+  RETURNING f.schedule_id, f.scheduled_for, f.job_id, f.origin
 ),
 j AS (
   INSERT INTO chime.jobs (id, kind, queue, priority, state, payload, max_attempts, timeout_ms,
-                          schedule_id, scheduled_for, run_at)
+                          schedule_id, scheduled_for, run_at, invocation)
   SELECT f.job_id, sc.kind, sc.queue, sc.priority, 'available', sc.payload, sc.max_attempts,
-         sc.timeout_ms, f.schedule_id, f.scheduled_for, now()
+         sc.timeout_ms, f.schedule_id, f.scheduled_for, now(),
+         CASE WHEN f.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END
   FROM f JOIN chime.schedules sc ON sc.id = f.schedule_id
   RETURNING id
 )

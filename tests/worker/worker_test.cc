@@ -251,6 +251,9 @@ TEST_F(WorkerTest, AThrowingHandlerIsARetryableFailureWithTheMessage) {
 
 TEST_F(WorkerTest, ChildrenAreLinkedToTheirParentAndProgressIsStored) {
   const int64_t id = Enqueue("parent");
+  // A scheduled dry run: its children are scheduled dry runs too.
+  db_.Exec("UPDATE chime.jobs SET invocation = 'cron', dry_run = true WHERE id = " +
+           std::to_string(id));
   StartWorker();
   ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE parent_id = " + std::to_string(id) +
                              " AND state = 'succeeded'",
@@ -258,6 +261,9 @@ TEST_F(WorkerTest, ChildrenAreLinkedToTheirParentAndProgressIsStored) {
   ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "succeeded"));
   EXPECT_EQ(Sql("SELECT progress->>'queued' FROM chime.jobs WHERE id = " + std::to_string(id)), "3");
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "partial");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE parent_id = " + std::to_string(id) +
+                " AND invocation = 'cron' AND dry_run"),
+            "3");
 }
 
 TEST_F(WorkerTest, DrainLetsShortJobsFinishAndReleasesTheRest) {

@@ -281,6 +281,33 @@ TEST_F(ScheduleStoreTest, ManualTriggersAreRateLimitedPerSchedule) {
             "t");
 }
 
+TEST_F(ScheduleStoreTest, JobsRecordWhetherAScheduleOrAPersonStartedThem) {
+  auto spec = Spec("hourly");
+  spec.overlap = schedule::OverlapPolicy::kAllow;
+  const int64_t id = Create(spec);
+  const int64_t cron_job = FireOne(id, Utc(2026, 1, 1, 2)).job_id.value_or(0);
+  const Tick missed = At(id, Utc(2026, 1, 1, 3), FireOrigin::kMisfire);
+  ASSERT_OK_AND_ASSIGN(auto misfire, schedules().FireTicks(std::nullopt, std::span(&missed, 1)));
+  ASSERT_OK_AND_ASSIGN(FireResult trigger, schedules().TriggerNow("hourly"));
+  ASSERT_OK_AND_ASSIGN(auto backfill,
+                       schedules().Backfill("hourly", Utc(2026, 1, 1, 0), Utc(2026, 1, 1, 1)));
+  ASSERT_EQ(backfill.size(), 1u);
+  auto invocation = [&](std::optional<int64_t> job) {
+    return sql_.Scalar("SELECT invocation FROM chime.jobs WHERE id = $1", job.value_or(0));
+  };
+  EXPECT_EQ(invocation(cron_job), "cron");
+  EXPECT_EQ(invocation(misfire.front().job_id), "cron");
+  EXPECT_EQ(invocation(trigger.job_id), "manual");
+  EXPECT_EQ(invocation(backfill.front().job_id), "manual");
+
+  // Claiming hands the invocation to the worker.
+  ASSERT_OK_AND_ASSIGN(auto claimed, store_->JobsClaim({.worker_id = "w", .limit = 10}));
+  ASSERT_EQ(claimed.size(), 4u);
+  for (const auto& job : claimed) {
+    EXPECT_EQ(InvocationName(job.invocation), invocation(job.id)) << job.id;
+  }
+}
+
 TEST_F(ScheduleStoreTest, BackfillFiresEachTickOfTheRangeOnce) {
   const int64_t id = Create(Spec("hourly"));
   FireOne(id, Utc(2026, 1, 1, 2));

@@ -1,0 +1,131 @@
+// Standard Webhooks signatures against pinned values, verification's
+// refusals, and the legacy secret headers.
+#include "common/http/webhook.h"
+
+#include <gtest/gtest.h>
+
+namespace chime::http {
+namespace {
+
+using std::chrono::seconds;
+using std::chrono::system_clock;
+
+system_clock::time_point At(int64_t unix_seconds) {
+  return system_clock::time_point(seconds(unix_seconds));
+}
+
+WebhookKey Key(std::string secret) {
+  return WebhookKey::FromSecret(Secret(std::move(secret))).value();
+}
+
+// The example of the Standard Webhooks specification. Checked independently:
+//   key=$(printf MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw | base64 -d | xxd -p -c 256)
+//   printf '%s' 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' |
+//     openssl dgst -sha256 -mac HMAC -macopt hexkey:$key -binary | base64
+constexpr const char* kSpecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kSpecId = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+constexpr int64_t kSpecTimestamp = 1614265330;
+constexpr const char* kSpecBody = R"({"test": 2432232314})";
+constexpr const char* kSpecSignature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+WebhookHeaders SpecHeaders() { return {kSpecId, std::to_string(kSpecTimestamp), kSpecSignature}; }
+
+TEST(WebhookTest, SignsTheSpecificationsExample) {
+  EXPECT_EQ(Key(kSpecSecret).Sign(kSpecId, kSpecTimestamp, kSpecBody), kSpecSignature);
+}
+
+TEST(WebhookTest, SecretWithoutPrefixIsUsedAsItsBytes) {
+  // printf '%s' 'msg_chime.1700000000.{"examId":"e1","corrections":1}' |
+  //   openssl dgst -sha256 -hmac 'cron-secret-for-tests' -binary | base64
+  EXPECT_EQ(Key("cron-secret-for-tests")
+                .Sign("msg_chime", 1700000000, R"({"examId":"e1","corrections":1})"),
+            "v1,eXIXg2C4+wwkjRitXzFrbmYwkZ75rzZItrU9G1Kxp38=");
+}
+
+TEST(WebhookTest, VerifyAcceptsAMatchingSignatureAmongSeveral) {
+  EXPECT_TRUE(WebhookVerify(Key(kSpecSecret), SpecHeaders(), kSpecBody, At(kSpecTimestamp)));
+  WebhookHeaders rotated = SpecHeaders();
+  rotated.signature = std::string("v1a,ignored v1,b2xkIGtleQ== ") + kSpecSignature;
+  EXPECT_TRUE(WebhookVerify(Key(kSpecSecret), rotated, kSpecBody, At(kSpecTimestamp)));
+}
+
+TEST(WebhookTest, VerifyRefusesAnyChangeToKeyIdOrBody) {
+  auto refused = [](const Result<void>& r) {
+    return !r && r.error().code == ErrorCode::kUnauthenticated;
+  };
+  EXPECT_TRUE(refused(
+      WebhookVerify(Key("whsec_b3RoZXIga2V5"), SpecHeaders(), kSpecBody, At(kSpecTimestamp))));
+  EXPECT_TRUE(refused(WebhookVerify(Key(kSpecSecret), SpecHeaders(), R"({"test": 2432232315})",
+                                    At(kSpecTimestamp))));
+  WebhookHeaders other_id = SpecHeaders();
+  other_id.id = "msg_other";
+  EXPECT_TRUE(refused(WebhookVerify(Key(kSpecSecret), other_id, kSpecBody, At(kSpecTimestamp))));
+}
+
+TEST(WebhookTest, VerifyRefusesTimestampsOutsideTheTolerance) {
+  const WebhookKey key = Key(kSpecSecret);
+  EXPECT_TRUE(WebhookVerify(key, SpecHeaders(), kSpecBody, At(kSpecTimestamp + 300)));
+  EXPECT_TRUE(WebhookVerify(key, SpecHeaders(), kSpecBody, At(kSpecTimestamp - 300)));
+  for (int64_t now : {kSpecTimestamp + 301, kSpecTimestamp - 301}) {
+    auto r = WebhookVerify(key, SpecHeaders(), kSpecBody, At(now));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+    EXPECT_NE(r.error().message.find("limit 300 s"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(WebhookTest, VerifyRejectsMissingOrMalformedHeaders) {
+  WebhookHeaders no_id = SpecHeaders();
+  no_id.id.clear();
+  WebhookHeaders bad_time = SpecHeaders();
+  bad_time.timestamp = "1614265330.5";
+  for (const WebhookHeaders& headers : {no_id, bad_time}) {
+    auto r = WebhookVerify(Key(kSpecSecret), headers, kSpecBody, At(kSpecTimestamp));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(WebhookTest, BadBase64AfterThePrefixIsInvalidArgumentWithoutTheSecret) {
+  for (const char* secret : {"whsec_not*base64!", "whsec_", ""}) {
+    auto key = WebhookKey::FromSecret(Secret(secret));
+    ASSERT_FALSE(key.has_value()) << secret;
+    EXPECT_EQ(key.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(key.error().message.find("not*base64"), std::string::npos);
+  }
+}
+
+TEST(WebhookTest, NewIdsArePrefixedAndUnique) {
+  const std::string a = NewWebhookId();
+  const std::string b = NewWebhookId();
+  EXPECT_TRUE(a.starts_with("msg_")) << a;
+  EXPECT_EQ(a.size(), 4u + 22u) << a;
+  EXPECT_NE(a, b);
+}
+
+TEST(WebhookTest, AddWebhookSignatureSignsTheRequestBody) {
+  HttpRequest request{.method = "POST", .url = "https://example.com/hook", .body = kSpecBody};
+  AddWebhookSignature(request, Key(kSpecSecret), At(kSpecTimestamp));
+  const WebhookHeaders received{std::string(*FindHeader(request.headers, "webhook-id")),
+                                std::string(*FindHeader(request.headers, "webhook-timestamp")),
+                                std::string(*FindHeader(request.headers, "webhook-signature"))};
+  EXPECT_EQ(received.timestamp, "1614265330");
+  EXPECT_TRUE(WebhookVerify(Key(kSpecSecret), received, kSpecBody, At(kSpecTimestamp)));
+  ASSERT_EQ(request.headers.size(), 3u);
+  EXPECT_TRUE(request.headers[2].sensitive);
+}
+
+TEST(WebhookTest, LegacyHeadersCarryTheSecretAsTheSeedsExpect) {
+  HttpRequest request;
+  AddBearerAuth(request, Secret("s3cret"));
+  AddCronSecretHeader(request, Secret("s3cret"));
+  ASSERT_EQ(request.headers.size(), 2u);
+  EXPECT_EQ(request.headers[0].name, "Authorization");
+  EXPECT_EQ(request.headers[0].value, "Bearer s3cret");
+  EXPECT_EQ(request.headers[1].name, "x-cron-secret");
+  EXPECT_EQ(request.headers[1].value, "s3cret");
+  EXPECT_TRUE(request.headers[0].sensitive && request.headers[1].sensitive);
+}
+
+}  // namespace
+}  // namespace chime::http

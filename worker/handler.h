@@ -83,6 +83,10 @@ class JobContext {
   // The slot's own database connection, for the handler's SQL.
   [[nodiscard]] Result<db::Connection*> Database() { return services_.database(); }
 
+  // The job store on that connection, for kinds that work on Chime's own
+  // tables (cleanup_old_jobs, reset_stale_jobs).
+  [[nodiscard]] Result<db::JobStore*> Store() { return services_.store(); }
+
   // Records progress (stored on the job while the lease holds; jobctl show
   // prints it). FailedPrecondition when the lease was lost.
   [[nodiscard]] Result<void> ReportProgress(const nlohmann::json& progress);

@@ -126,6 +126,9 @@ struct HeartbeatResult {
 struct RescueParams {
   int max_rescues = 3;  // A job rescued more often than this is discarded.
   int limit = 1000;     // Rows handled per call.
+  // Also stale: running jobs whose worker has not heartbeated for this long,
+  // although their lease has not run out. Unset: expired leases only.
+  std::optional<std::chrono::seconds> silent_for;
 };
 
 struct RescueResult {

@@ -576,16 +576,42 @@ Result<std::vector<int64_t>> JobStore::JobsReleaseIfLeased(std::span<const Lease
 }
 
 Result<RescueResult> JobStore::JobsRescue(const RescueParams& params) {
+  return Rescue(params, sql::kRescue);
+}
+
+Result<RescueResult> JobStore::JobsRescuePreview(const RescueParams& params) {
+  return Rescue(params, sql::kRescuePreview);
+}
+
+Result<RescueResult> JobStore::Rescue(const RescueParams& params, const char* statement) {
   if (params.max_rescues < 0) return Fail(ErrorCode::kInvalidArgument, "max_rescues: must be >= 0");
   if (params.limit < 1) return Fail(ErrorCode::kInvalidArgument, "limit: must be >= 1");
+  if (params.silent_for && params.silent_for->count() < 1) {
+    return Fail(ErrorCode::kInvalidArgument, "silent_for: must be at least 1 s");
+  }
+  std::optional<int64_t> silent_s;
+  if (params.silent_for) silent_s = params.silent_for->count();
   RescueResult out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_params(sql::kRescue, params.max_rescues, params.limit);
+    auto r = tx.exec_params(statement, params.max_rescues, params.limit, silent_s);
     for (const auto& row : r) {
       const auto state = StateOf(row[1]);
       (IsFinished(state) ? out.discarded : out.rescued).push_back(row[0].as<int64_t>());
     }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
+Result<CleanupResult> JobStore::JobsCleanupPreview(std::chrono::hours retention) {
+  const auto retention_s = std::chrono::duration_cast<std::chrono::seconds>(retention).count();
+  CleanupResult out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_params(sql::kCleanupPreview, static_cast<int64_t>(retention_s));
+    out.jobs_deleted = r[0][0].as<int64_t>();
+    out.runs_deleted = r[0][1].as<int64_t>();
   });
   if (!ran) return std::unexpected(ran.error());
   return out;

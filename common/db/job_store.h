@@ -64,9 +64,14 @@ class JobStore {
   // Moves running jobs whose lease expired back to retryable, or discards
   // them when out of attempts or rescued more than max_rescues times.
   [[nodiscard]] Result<RescueResult> JobsRescue(const RescueParams& params);
+  // What JobsRescue would do now, changing nothing.
+  [[nodiscard]] Result<RescueResult> JobsRescuePreview(const RescueParams& params);
 
   // Deletes finished jobs and runs older than the retention in bounded batches.
   [[nodiscard]] Result<CleanupResult> JobsCleanup(const CleanupParams& params);
+  // How many jobs and runs JobsCleanup would delete now (all of them, past
+  // max_batches too), deleting nothing.
+  [[nodiscard]] Result<CleanupResult> JobsCleanupPreview(std::chrono::hours retention);
 
   // Cancels a job that is not running; flags a running one. NotFound if no
   // such job; FailedPrecondition if it already finished.
@@ -87,6 +92,8 @@ class JobStore {
   Connection& connection() { return conn_; }
 
  private:
+  [[nodiscard]] Result<RescueResult> Rescue(const RescueParams& params, const char* statement);
+
   Connection& conn_;
   JobStoreConfig config_;
   std::unique_ptr<Rng> owned_rng_;

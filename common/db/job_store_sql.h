@@ -76,7 +76,7 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
   "  lease_token = gen_random_uuid(), lease_expires_at = now() + $3::bigint * interval "  \
   "'1 millisecond',\n"                                                                    \
-  "  worker_id = $4, attempted_at = now()\n"                                              \
+  "  worker_id = $4, attempted_at = now(), heartbeat_at = now()\n"                         \
   "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n"                                     \
   "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
@@ -101,7 +101,8 @@ inline constexpr const char* kClaimManyQueues =
 
 // $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.
 inline constexpr const char* kHeartbeat = R"sql(
-UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond'
+UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond',
+  heartbeat_at = now()
 FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
 WHERE j.id = i.id AND j.lease_token = i.token
 RETURNING j.id, j.cancel_requested)sql";
@@ -163,12 +164,28 @@ ins AS (
   FROM upd)
 SELECT id FROM upd)sql";
 
-// $1 max_rescues, $2 limit. Oldest expiry first; SKIP LOCKED so two
-// rescuers never fight. A job whose cancel was requested is cancelled.
+// A running job is stale when its lease ran out or, with $3 seconds given
+// (not NULL), when its worker has not heartbeated for that long.
+#define CHIME_STALE_RUNNING                                                              \
+  "state = 'running' AND (lease_expires_at < now() OR coalesce(heartbeat_at, attempted_at) " \
+  "< now() - $3::bigint * interval '1 second')"
+
+// What a rescue would do, changing nothing (reset_stale_jobs' dry run).
+// $1 max_rescues, $2 limit, $3 silent seconds or NULL.
+inline constexpr const char* kRescuePreview =
+    "SELECT id, CASE WHEN cancel_requested THEN 'cancelled'\n"
+    "  WHEN rescue_count + 1 > $1 OR attempt >= max_attempts THEN 'discarded'\n"
+    "  ELSE 'retryable' END\n"
+    "FROM chime.jobs WHERE " CHIME_STALE_RUNNING "\n"
+    "ORDER BY lease_expires_at LIMIT $2";
+
+// $1 max_rescues, $2 limit, $3 silent seconds or NULL. Oldest expiry first;
+// SKIP LOCKED so two rescuers never fight. A job whose cancel was requested
+// is cancelled.
 inline constexpr const char* kRescue = R"sql(
 WITH stale AS (
   SELECT id FROM chime.jobs
-  WHERE state = 'running' AND lease_expires_at < now()
+  WHERE )sql" CHIME_STALE_RUNNING R"sql(
   ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED),
 upd AS (
   UPDATE chime.jobs j SET
@@ -187,6 +204,9 @@ upd AS (
         THEN format('discarded as a poison pill: its lease expired %s times', j.rescue_count + 1)
       WHEN j.attempt >= j.max_attempts
         THEN 'discarded: lease expired on the last attempt'
+      WHEN j.lease_expires_at >= now()
+        THEN format('stale: no heartbeat from worker %s for over %s s',
+                    coalesce(j.worker_id, '?'), $3::bigint)
       ELSE format('lease expired: worker %s stopped heartbeating', coalesce(j.worker_id, '?'))
       END,
     lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
@@ -216,6 +236,14 @@ WITH doomed AS (
   WHERE finished_at < now() - $1::bigint * interval '1 second'
   ORDER BY finished_at LIMIT $2)
 DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id)sql";
+
+// What the cleanup would delete now ($1 retention seconds): jobs, runs.
+inline constexpr const char* kCleanupPreview = R"sql(
+SELECT (SELECT count(*) FROM chime.jobs
+        WHERE state IN ('succeeded', 'discarded', 'cancelled')
+          AND finished_at < now() - $1::bigint * interval '1 second'),
+       (SELECT count(*) FROM chime.runs
+        WHERE finished_at < now() - $1::bigint * interval '1 second'))sql";
 
 // Job columns in the order JobStore's row reader expects.
 inline constexpr const char* kJobColumns =

@@ -80,6 +80,44 @@ TEST_F(JobStoreRescueTest, LeavesJobsWithALiveLeaseAlone) {
   EXPECT_EQ(TotalRuns(), 1);
 }
 
+TEST_F(JobStoreRescueTest, ASilentWorkerPastTheThresholdIsStaleThoughItsLeaseLives) {
+  const int64_t silent = Enqueue("a");
+  const int64_t beating = Enqueue("a");
+  ASSERT_EQ(Claim(2).size(), 2u);
+  // Both leases run for an hour; only one worker heartbeated lately.
+  sql_.Exec("UPDATE chime.jobs SET lease_expires_at = now() + interval '1 hour'");
+  sql_.Exec("UPDATE chime.jobs SET heartbeat_at = now() - interval '31 minutes' WHERE id = $1", silent);
+  const RescueParams params{.silent_for = std::chrono::minutes(30)};
+
+  // Without the threshold a live lease is left alone.
+  ASSERT_OK_AND_ASSIGN(RescueResult plain, store().JobsRescue(RescueParams{}));
+  EXPECT_TRUE(plain.rescued.empty());
+
+  const std::string before = Snapshot(silent);
+  ASSERT_OK_AND_ASSIGN(RescueResult preview, store().JobsRescuePreview(params));
+  EXPECT_EQ(preview.rescued, std::vector<int64_t>{silent});
+  EXPECT_EQ(Snapshot(silent), before) << "a preview changes nothing";
+  EXPECT_EQ(TotalRuns(), 0);
+
+  ASSERT_OK_AND_ASSIGN(RescueResult r, store().JobsRescue(params));
+  EXPECT_EQ(r.rescued, std::vector<int64_t>{silent});
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs WHERE id = $1", beating), "running");
+  EXPECT_NE(sql_.Scalar("SELECT last_error FROM chime.jobs WHERE id = $1", silent)
+                .find("no heartbeat from worker"),
+            std::string::npos);
+  EXPECT_EQ(store().JobsRescue(RescueParams{.silent_for = std::chrono::seconds(0)}).error().code,
+            ErrorCode::kInvalidArgument);
+}
+
+TEST_F(JobStoreRescueTest, HeartbeatsRecordWhenTheWorkerWasLastAlive) {
+  const int64_t id = Enqueue("a");
+  ClaimedJob j = ClaimOne("default", "w");
+  sql_.Exec("UPDATE chime.jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", id);
+  ASSERT_TRUE(store().JobsHeartbeat(std::span(&j.lease, 1), std::chrono::seconds(30)).has_value());
+  EXPECT_EQ(sql_.Scalar("SELECT heartbeat_at > now() - interval '1 minute' FROM chime.jobs WHERE id = $1", id),
+            "t");
+}
+
 TEST_F(JobStoreRescueTest, DiscardsAJobThatHadNoAttemptsLeft) {
   EnqueueParams p = Params("crashy");
   p.max_attempts = 1;

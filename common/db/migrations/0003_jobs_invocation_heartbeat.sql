@@ -5,3 +5,8 @@
 -- column without rewriting the table.
 ALTER TABLE chime.jobs
   ADD COLUMN invocation text NOT NULL DEFAULT 'manual' CHECK (invocation IN ('cron', 'manual'));
+
+-- When the worker holding a running job last proved it was alive (the claim,
+-- then each heartbeat). reset_stale_jobs also rescues jobs silent for longer
+-- than its threshold even when a long lease has not run out yet.
+ALTER TABLE chime.jobs ADD COLUMN heartbeat_at timestamptz;

@@ -1,6 +1,6 @@
 // chime-worker: a thin main over chime::worker::Worker. Loads the
 // configuration (flags > CHIME_* environment > --config file), registers the
-// built-in kinds, runs until SIGTERM or SIGINT, then drains and exits 0.
+// built-in kinds and the seeds' kinds (configured by --kinds-config), runs until SIGTERM or SIGINT, then drains and exits 0.
 // User handlers linked into this binary register themselves with
 // CHIME_REGISTER_HANDLER.
 #include <spdlog/spdlog.h>
@@ -13,6 +13,8 @@
 #include "common/db/job_store.h"
 #include "common/log/log.h"
 #include "worker/builtin_kinds.h"
+#include "worker/kinds/app_config.h"
+#include "worker/kinds/register.h"
 #include "worker/worker.h"
 
 int main(int argc, char** argv) {
@@ -37,6 +39,18 @@ int main(int argc, char** argv) {
   }
   auto& handlers = chime::worker::HandlerRegistry::Global();
   chime::worker::RegisterBuiltinKinds(handlers);
+  // The seeds' kinds; a bad kinds file stops the worker naming the field.
+  auto kinds = config.kinds_config.empty()
+                   ? chime::Result<chime::worker::kinds::AppConfig>(chime::worker::kinds::DefaultAppConfig())
+                   : chime::worker::kinds::LoadAppConfig(config.kinds_config);
+  if (!kinds) {
+    std::cerr << "chime-worker: kinds_config: " << kinds.error().message << "\n";
+    return 2;
+  }
+  if (auto ok = chime::worker::kinds::RegisterAppKinds(handlers, *kinds); !ok) {
+    std::cerr << "chime-worker: kinds_config: " << ok.error().message << "\n";
+    return 2;
+  }
   chime::worker::Worker worker(config, handlers);
   if (auto ok = worker.Start(); !ok) {
     std::cerr << "chime-worker: " << ok.error().message << "\n";

@@ -44,6 +44,8 @@ Result<void> Apply(WorkerConfig& c, const std::string& field, const std::string&
     c.worker_id = value;
   } else if (field == "log_level") {
     c.log_level = value;
+  } else if (field == "kinds_config") {
+    c.kinds_config = value;
   } else if (field == "slots" || field == "claim_batch") {
     auto v = integer();
     if (!v) return std::unexpected(v.error());
@@ -125,7 +127,8 @@ Result<void> WorkerConfig::Validate() const {
 Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   CLI::App app{"chime-worker: claims jobs from PostgreSQL (woken by the scheduler's dispatch, "
                "polling otherwise) and runs them on concurrent slots"};
-  std::optional<std::string> config_file, database_url, scheduler, queues, worker_id, log_level;
+  std::optional<std::string> config_file, database_url, scheduler, queues, worker_id, log_level,
+      kinds_config;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch;
   bool drain = false;
   // As with most Unix tools, a repeated flag's last value wins.
@@ -137,6 +140,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--slots", slots, "concurrent jobs ($CHIME_WORKER_SLOTS; default 10)");
   app.add_option("--worker-id", worker_id, "id recorded on runs ($CHIME_WORKER_ID; default host-pid)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error ($CHIME_LOG_LEVEL)");
+  app.add_option("--kinds-config", kinds_config,
+                 "YAML file for the built-in kinds: application tables, providers, endpoints, "
+                 "address policy ($CHIME_KINDS_CONFIG; see deploy/kinds.example.yaml)");
   app.add_option("--poll-interval-ms", poll, "claim this often without dispatch (default 1000)");
   app.add_option("--lease-ms", lease, "lease per claimed job; heartbeats every third (default 30000)");
   app.add_option("--default-timeout-ms", timeout, "handler timeout when a job has none (default 1800000)");
@@ -160,7 +166,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   const std::pair<const char*, const char*> env[] = {
       {"CHIME_DATABASE_URL", "database_url"}, {"CHIME_SCHEDULER", "scheduler"},
       {"CHIME_QUEUES", "queues"},             {"CHIME_WORKER_SLOTS", "slots"},
-      {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"}};
+      {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
+      {"CHIME_KINDS_CONFIG", "kinds_config"}};
   for (const auto& [var, field] : env) {
     const char* v = std::getenv(var);
     if (v == nullptr || *v == '\0') continue;
@@ -172,7 +179,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {&database_url, "database_url"}, {&scheduler, "scheduler"},   {&queues, "queues"},
       {&slots, "slots"},               {&worker_id, "worker_id"},   {&log_level, "log_level"},
       {&poll, "poll_interval_ms"},     {&lease, "lease_ms"},        {&timeout, "default_timeout_ms"},
-      {&hard_stop, "hard_stop_grace_ms"}, {&grace, "shutdown_grace_ms"}, {&batch, "claim_batch"}};
+      {&hard_stop, "hard_stop_grace_ms"}, {&grace, "shutdown_grace_ms"}, {&batch, "claim_batch"},
+      {&kinds_config, "kinds_config"}};
   for (const auto& [value, field] : flags) {
     if (!*value) continue;
     if (auto ok = Apply(c, field, **value); !ok) return std::unexpected(ok.error());

@@ -19,6 +19,9 @@ struct WorkerConfig {
   int slots = 10;                           // CHIME_WORKER_SLOTS, --slots
   std::string worker_id;                    // CHIME_WORKER_ID, --worker-id (default host-pid)
   std::string log_level = "info";           // CHIME_LOG_LEVEL, --log-level
+  // The seeds' kinds' file (tables, providers, endpoints, address policy):
+  // CHIME_KINDS_CONFIG, --kinds-config. Empty: the defaults.
+  std::string kinds_config;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds lease{30'000};
   std::chrono::milliseconds default_timeout{30 * 60'000};

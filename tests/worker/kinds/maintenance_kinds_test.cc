@@ -1,0 +1,126 @@
+// cleanup_old_jobs and reset_stale_jobs on a real PostgreSQL: what they
+// delete or reset, what a dry run reports without changing anything, and
+// parameters checked before any work.
+#include "worker/kinds/maintenance_kinds.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/support/test_database.h"
+#include "tests/worker/kinds/job_harness.h"
+
+namespace chime::worker::kinds {
+namespace {
+
+using nlohmann::json;
+using testing::JobHarness;
+using testing::JobOptions;
+
+class MaintenanceKindsTest : public ::testing::Test {
+ protected:
+  std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
+
+  // A finished job (and its run) that ended `days_ago` days ago.
+  void Finished(int count, int days_ago, const std::string& state = "succeeded") {
+    const std::string at = "now() - interval '" + std::to_string(days_ago) + " days'";
+    db_.Exec("WITH j AS (INSERT INTO chime.jobs (kind, state, attempt, attempted_at, finished_at) "
+             "SELECT 'noop', '" + state + "', 1, " + at + ", " + at +
+             " FROM generate_series(1, " + std::to_string(count) + ") RETURNING id, kind, queue) "
+             "INSERT INTO chime.runs (job_id, kind, queue, attempt, started_at, finished_at, outcome) "
+             "SELECT id, kind, queue, 1, " + at + ", " + at + ", 'succeeded' FROM j");
+  }
+
+  // A running job of another worker; returns its id.
+  int64_t Running(const std::string& lease_expires, const std::string& heartbeat,
+                  int attempt = 1, int max_attempts = 20) {
+    return std::stoll(Sql(
+        "INSERT INTO chime.jobs (kind, state, attempt, max_attempts, worker_id, lease_token, "
+        "lease_expires_at, attempted_at, heartbeat_at) VALUES ('noop', 'running', " +
+        std::to_string(attempt) + ", " + std::to_string(max_attempts) +
+        ", 'other-worker', gen_random_uuid(), now() + interval '" + lease_expires +
+        "', now() - interval '2 hours', now() - interval '" + heartbeat + "') RETURNING id"));
+  }
+
+  std::string State(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
+
+  chime::testing::TestDatabase db_;
+  JobHarness harness_{db_};
+};
+
+TEST_F(MaintenanceKindsTest, CleanupDeletesOnlyWhatIsPastTheRetention) {
+  Finished(3, 8);
+  Finished(2, 10, "discarded");
+  Finished(4, 2);
+  const std::string live = Sql("INSERT INTO chime.jobs (kind, created_at) "
+                               "VALUES ('noop', now() - interval '30 days') RETURNING id");
+  CleanupOldJobs handler;
+
+  HandlerResult dry = harness_.Run(handler, json::object(), JobOptions{.dry_run = true});
+  ASSERT_EQ(dry.kind, HandlerResult::Kind::kSuccess) << dry.summary;
+  EXPECT_EQ(dry.summary["jobsDeleted"], 5);
+  EXPECT_EQ(dry.summary["runsDeleted"], 5);
+  EXPECT_EQ(dry.summary["dryRun"], true);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "9") << "a dry run deletes nothing";
+
+  HandlerResult r = harness_.Run(handler, json::object(), JobOptions{.invocation = db::Invocation::kCron});
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary;
+  EXPECT_EQ(r.summary["retentionDays"], 7);
+  EXPECT_EQ(r.summary["jobsDeleted"], 5);
+  EXPECT_EQ(r.summary["runsDeleted"], 5);
+  EXPECT_EQ(r.summary["invocation"], "cron");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "4");
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + live), "available");
+
+  HandlerResult narrow = harness_.Run(handler, {{"retentionDays", 1}});
+  EXPECT_EQ(narrow.summary["jobsDeleted"], 4);
+}
+
+TEST_F(MaintenanceKindsTest, CleanupRefusesBadParametersWithoutDeleting) {
+  Finished(1, 30);
+  CleanupOldJobs handler;
+  for (const json& payload : {json{{"retentionDays", 0}}, json{{"retentionDays", "7"}},
+                              json{{"retentionDay", 7}}, json::array()}) {
+    HandlerResult r = harness_.Run(handler, payload);
+    EXPECT_EQ(r.kind, HandlerResult::Kind::kFailure) << payload;
+    EXPECT_FALSE(r.retryable) << payload;
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].rfind("cleanup_old_jobs: ", 0), 0u) << r.errors[0];
+  }
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "1");
+}
+
+TEST_F(MaintenanceKindsTest, ResetStaleJobsResetsExpiredAndSilentJobsAndDiscardsSpentOnes) {
+  const int64_t expired = Running("-1 minute", "5 minutes");
+  const int64_t silent = Running("2 hours", "45 minutes");
+  const int64_t healthy = Running("2 hours", "10 seconds");
+  const int64_t spent = Running("-1 minute", "5 minutes", /*attempt=*/3, /*max_attempts=*/3);
+  ResetStaleJobs handler;
+
+  HandlerResult dry = harness_.Run(handler, json::object(), JobOptions{.dry_run = true});
+  ASSERT_EQ(dry.kind, HandlerResult::Kind::kSuccess) << dry.summary;
+  EXPECT_EQ(dry.summary["reset"], 2);
+  EXPECT_EQ(dry.summary["discarded"], 1);
+  EXPECT_EQ(State(expired), "running") << "a dry run resets nothing";
+  EXPECT_EQ(State(spent), "running");
+
+  HandlerResult r = harness_.Run(handler, json::object());
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary;
+  EXPECT_EQ(r.summary["staleAfterMinutes"], 30);
+  EXPECT_EQ(r.summary["resetJobIds"], json({expired, silent}));
+  EXPECT_EQ(r.summary["discardedJobIds"], json({spent}));
+  EXPECT_EQ(r.summary["idsTruncated"], false);
+  EXPECT_EQ(State(expired), "retryable");
+  EXPECT_EQ(State(silent), "retryable");
+  EXPECT_EQ(State(spent), "discarded");
+  EXPECT_EQ(State(healthy), "running");
+
+  // Thresholds under a minute are refused before anything changes.
+  HandlerResult bad = harness_.Run(handler, {{"staleAfterMinutes", 0}});
+  EXPECT_EQ(bad.kind, HandlerResult::Kind::kFailure);
+  EXPECT_FALSE(bad.retryable);
+  EXPECT_EQ(State(healthy), "running");
+}
+
+}  // namespace
+}  // namespace chime::worker::kinds

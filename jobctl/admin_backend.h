@@ -14,6 +14,7 @@
 #include "common/db/job.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
+#include "worker/kinds/app_schema.h"
 
 namespace chime::jobctl {
 
@@ -38,6 +39,15 @@ class AdminBackend {
   [[nodiscard]] virtual Result<db::MigrationStatus> Migrate() = 0;
   // Reports schema versions without changing anything.
   [[nodiscard]] virtual Result<db::MigrationStatus> MigrationState() = 0;
+
+  // Creates the default application schema chime_app the seeds' kinds read
+  // (worker/kinds/app_schema.sql) and, with demo_data, inserts the demo rows
+  // that are missing; returns the rows inserted. Needs the database itself:
+  // FailedPrecondition from backends that only reach a scheduler.
+  [[nodiscard]] virtual Result<worker::kinds::DemoCounts> AppSchemaApply(bool demo_data) {
+    (void)demo_data;
+    return Fail(ErrorCode::kFailedPrecondition, "app-schema needs the database (--database-url)");
+  }
 
   // Enqueues one job; a live job with the same (kind, unique key) is
   // returned with existing=true instead. InvalidArgument names the field.

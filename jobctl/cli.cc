@@ -62,6 +62,7 @@ struct Options {
   std::optional<std::string> scheduler;
   std::string log_level = "warn";
   MigrateOptions migrate;
+  AppSchemaOptions app_schema;
   EnqueueOptions enqueue;
   ListOptions list;
   JobIdOptions show, cancel, retry;
@@ -256,6 +257,13 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");
   migrate->add_flag("--json", o.migrate.json, "Print JSON");
   commands.push_back({migrate, [&o](CommandContext& c) { return RunMigrate(c, o.migrate); }});
+  CLI::App* app_schema = AddSubcommand(
+      app, "app-schema",
+      "Create the application schema chime_app that the seeds' kinds read by default "
+      "(users, integrations, exams, bookings; see worker/kinds/app_schema.sql)");
+  app_schema->add_flag("--demo-data", o.app_schema.demo_data,
+                       "Also insert demo users, integrations, exams and bookings (missing rows only)");
+  commands.push_back({app_schema, [&o](CommandContext& c) { return RunAppSchema(c, o.app_schema); }});
 
   CLI::App* enqueue = AddSubcommand(app, "enqueue",
       "Enqueue one job and print its id (\"existing job N\" when --unique-key matched a live job)");
@@ -463,6 +471,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   BackendTarget target{o.database_url.value_or(env.database_url.value_or("")), scheduler};
   // Applying migrations needs the database itself.
   if (command->sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();
+  if (command->sub->get_name() == "app-schema") target.scheduler.clear();
   auto made = env.make_backend ? env.make_backend(target) : MakeBackend(target);
   if (!made) {
     env.err << "jobctl: " << OneLine(made.error().message, 4000) << "\n";

@@ -182,6 +182,18 @@ Result<db::ListParams> BuildListParams(const ListOptions& o, TimePoint now) {
   return p;
 }
 
+Result<void> RunAppSchema(CommandContext& ctx, const AppSchemaOptions& o) {
+  auto counts = ctx.backend.AppSchemaApply(o.demo_data);
+  if (!counts) return std::unexpected(counts.error());
+  ctx.out << "application schema chime_app is in place\n";
+  if (o.demo_data) {
+    ctx.out << "demo data inserted: " << counts->users << " users, " << counts->integrations
+            << " integrations, " << counts->exams << " exams, " << counts->bookings
+            << " bookings (rows already there are kept)\n";
+  }
+  return {};
+}
+
 Result<void> RunMigrate(CommandContext& ctx, const MigrateOptions& o) {
   auto status = o.status_only ? ctx.backend.MigrationState() : ctx.backend.Migrate();
   if (!status) return std::unexpected(status.error());

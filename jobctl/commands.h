@@ -39,6 +39,13 @@ struct LocalContext {
   TimePoint now;
 };
 
+struct AppSchemaOptions {
+  bool demo_data = false;
+};
+
+// jobctl app-schema [--demo-data]: prints what it created or inserted.
+[[nodiscard]] Result<void> RunAppSchema(CommandContext& ctx, const AppSchemaOptions& o);
+
 struct MigrateOptions {
   bool status_only = false;
   bool json = false;

@@ -84,6 +84,15 @@ Result<db::MigrationStatus> DbBackend::MigrationState() {
   return db::MigrationsStatus(conn_);
 }
 
+Result<worker::kinds::DemoCounts> DbBackend::AppSchemaApply(bool demo_data) {
+  if (auto ok = Connected(); !ok) return std::unexpected(ok.error());
+  if (!demo_data) {
+    if (auto ok = worker::kinds::ApplyAppSchema(conn_); !ok) return std::unexpected(ok.error());
+    return worker::kinds::DemoCounts{};
+  }
+  return worker::kinds::LoadDemoData(conn_);
+}
+
 Result<db::EnqueueResult> DbBackend::Enqueue(const db::EnqueueParams& params) {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   return store_.JobInsert(params);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <sstream>
 #include <type_traits>
 #include <utility>
 
@@ -51,6 +52,27 @@ std::string OrDash(const std::optional<T>& v) {
   } else {
     return std::to_string(*v);
   }
+}
+
+// The newest run's summary in full, indented: what the kind reported (a
+// reconciliation's per-exam entries, a fan-out's counts), which the runs
+// table can only abbreviate. Long summaries stop after kMaxSummaryLines.
+std::string LastResult(const db::Run& run) {
+  constexpr size_t kMaxSummaryLines = 80;
+  const auto summary = nlohmann::json::parse(run.summary, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded() || summary.empty()) return "";
+  std::string out = "\nresult of attempt " + std::to_string(run.attempt) + ":\n";
+  std::istringstream lines(summary.dump(2));
+  std::string line;
+  size_t shown = 0, total = 0;
+  while (std::getline(lines, line)) {
+    if (++total <= kMaxSummaryLines) {
+      out += "  " + line + "\n";
+      ++shown;
+    }
+  }
+  if (total > shown) out += "  ... " + std::to_string(total - shown) + " more lines (see --json)\n";
+  return out;
 }
 
 }  // namespace
@@ -159,6 +181,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
              " more (see --json)\n";
     }
   }
+  out += LastResult(jr.runs.back());
   return out;
 }
 

@@ -190,6 +190,27 @@ TEST_F(JobctlCliTest, ShowPrintsJobAndRuns) {
   EXPECT_EQ(j["runs"][0]["outcome"], "failed");
 }
 
+TEST_F(JobctlCliTest, ShowPrintsTheNewestRunsResultInFull) {
+  db::Run first, second;
+  first.attempt = 1;
+  first.summary = R"({"old": true})";
+  second.attempt = 2;
+  second.summary = R"({"summary": {"processed": 2, "updated": 1}, "mode": "live", "note": ")" +
+                   std::string(100, 'x') + R"("})";
+  fake.job.runs = {first, second};
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  const std::string text = out.str();
+  ASSERT_NE(text.find("result of attempt 2:"), std::string::npos) << text;
+  const std::string result = text.substr(text.find("result of attempt 2:"));
+  EXPECT_NE(result.find("    \"processed\": 2,"), std::string::npos) << result;
+  EXPECT_NE(result.find(std::string(100, 'x')), std::string::npos) << "not abbreviated";
+  EXPECT_EQ(result.find("old"), std::string::npos);
+
+  fake.job.runs[1].summary = "{}";
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  EXPECT_EQ(out.str().find("result of attempt"), std::string::npos) << "an empty result says nothing";
+}
+
 TEST_F(JobctlCliTest, CancelAndRetrySayWhatHappened) {
   ASSERT_EQ(Run({"cancel", "7"}), 0);
   EXPECT_EQ(out.str(), "job 7 cancelled\n");

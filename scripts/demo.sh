@@ -90,6 +90,9 @@ echo "CHIME_DATABASE_URL=$CHIME_DATABASE_URL"
 step "Applying the schema"
 jobctl migrate
 
+step "The application's tables (chime_app) and demo data for the seeds' kinds"
+jobctl app-schema --demo-data
+
 step "Starting the cluster: one scheduler, two workers (logs in $RUN_DIR/)"
 stop_cluster  # A re-run restarts the cluster with the fresh binaries.
 mkdir -p "$RUN_DIR"
@@ -141,15 +144,15 @@ jobctl enqueue no_such_kind
 # --wait blocks until the job finishes and prints its outcome, as a script would.
 jobctl enqueue sleep --payload '{"ms":200}' --wait
 # Delayed, shaped like the seeds' 15-minute GitHub sync; it waits as
-# "scheduled" (the seed kinds' handlers are the next issue but one).
-jobctl enqueue sync_integration --payload '{"userId":"demo-user","provider":"github"}' \
+# "scheduled".
+jobctl enqueue sync_integration --payload '{"userId":1,"provider":"github"}' \
   --delay 15m --timeout 2m --max-attempts 5 --unique-key demo:sync-github
 
 step "Deduplication: the same unique key twice gives one job"
 # A second enqueue with a live job's key returns that job ("existing job N").
 for _ in 1 2; do
-  jobctl enqueue sync_integration --payload '{"userId":"demo-user","provider":"gitlab"}' \
-    --delay 15m --unique-key demo:sync-gitlab --json
+  jobctl enqueue sync_integration --payload '{"userId":2,"provider":"notion"}' \
+    --delay 15m --unique-key demo:sync-notion --json
 done
 
 step "Waiting for the workers to finish what is due"
@@ -161,6 +164,21 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 echo "jobs still due or running: $pending"
+
+step "The seeds' kinds on the demo data"
+# Enqueues a job, waits for it and prints what its handler reported.
+run_and_show() {
+  local id
+  jobctl enqueue "$@" --wait | tee "$RUN_DIR/last.out"
+  id=$(awk '/^job [0-9]+ /{ print $2 }' "$RUN_DIR/last.out")
+  jobctl show "$id" | sed -n '/^result of attempt/,$p'
+}
+# Exam capacity drift (seed 000): counters corrected, in the seed's format.
+run_and_show reconcile_exam_capacity --payload '{"examIds":[3,4]}'
+# The nightly fan-out (seed 002) as a dry run: who is due, nothing enqueued.
+run_and_show process_all_users --payload '{"maxUsers":50}' --dry-run
+# Housekeeping (seed 002): the hourly stale-job reset.
+run_and_show reset_stale_jobs
 
 step "The flaky job and its runs"
 jobctl show "$FLAKY"

@@ -78,6 +78,9 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
   json runs = json::array();
   for (const auto& run : job.runs) runs.push_back(RunJson(run));
   out["runs"] = std::move(runs);
+  json children = json::object();
+  for (const auto& [state, n] : job.children) children[std::string(db::JobStateName(state))] = n;
+  out["children"] = std::move(children);
   return out;
 }
 

@@ -54,6 +54,19 @@ std::string OrDash(const std::optional<T>& v) {
   }
 }
 
+// "400000: 399990 succeeded, 10 discarded (0 still to run)" - a fan-out's
+// aggregate outcome at a glance.
+std::string ChildrenLine(const std::map<db::JobState, int64_t>& children) {
+  int64_t total = 0, live = 0;
+  std::string parts;
+  for (const auto& [state, n] : children) {
+    total += n;
+    if (!db::IsFinished(state)) live += n;
+    parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(db::JobStateName(state));
+  }
+  return std::to_string(total) + ": " + parts + " (" + std::to_string(live) + " still to run)";
+}
+
 // The newest run's summary in full, indented: what the kind reported (a
 // reconciliation's per-exam entries, a fan-out's counts), which the runs
 // table can only abbreviate. Long summaries stop after kMaxSummaryLines.
@@ -152,6 +165,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "finished_at", job.finished_at ? Time(*job.finished_at) : "-");
   Field(out, "last_error", OrDash(job.last_error));
   Field(out, "progress", job.progress ? OneLine(*job.progress, kPayloadWidth) : "-");
+  if (!jr.children.empty()) Field(out, "children", ChildrenLine(jr.children));
 
   if (jr.runs.empty()) {
     out += "\nruns: none\n";

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -189,6 +190,9 @@ struct Job {
 struct JobWithRuns {
   Job job;
   std::vector<Run> runs;  // Oldest first.
+  // A fan-out's progress: its child jobs counted by state (children already
+  // cleaned up are gone from the counts). Empty for a job without children.
+  std::map<JobState, int64_t> children;
 };
 
 struct ListParams {

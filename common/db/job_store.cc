@@ -719,6 +719,9 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
                                    " FROM chime.runs WHERE job_id = $1 ORDER BY finished_at, id",
                                id);
     for (const auto& row : runs) out->runs.push_back(ReadRun(row));
+    auto children = tx.exec_params(
+        "SELECT state, count(*) FROM chime.jobs WHERE parent_id = $1 GROUP BY state", id);
+    for (const auto& row : children) out->children[StateOf(row[0])] = row[1].as<int64_t>();
     tx.commit();
   });
   if (!ran) return std::unexpected(ran.error());

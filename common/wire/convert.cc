@@ -123,6 +123,9 @@ v1::JobWithRuns ToProto(const db::JobWithRuns& jr) {
   v1::JobWithRuns p;
   *p.mutable_job() = ToProto(jr.job);
   for (const auto& r : jr.runs) *p.add_runs() = ToProto(r);
+  for (const auto& [state, n] : jr.children) {
+    (*p.mutable_children_by_state())[std::string(db::JobStateName(state))] = n;
+  }
   return p;
 }
 
@@ -130,6 +133,9 @@ db::JobWithRuns FromProto(const v1::JobWithRuns& p) {
   db::JobWithRuns jr;
   jr.job = FromProto(p.job());
   for (const auto& r : p.runs()) jr.runs.push_back(FromProto(r));
+  for (const auto& [name, n] : p.children_by_state()) {
+    if (auto state = db::ParseJobState(name)) jr.children[*state] = n;
+  }
   return jr;
 }
 

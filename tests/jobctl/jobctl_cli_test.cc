@@ -206,6 +206,14 @@ TEST_F(JobctlCliTest, ShowPrintsTheNewestRunsResultInFull) {
   EXPECT_NE(result.find(std::string(100, 'x')), std::string::npos) << "not abbreviated";
   EXPECT_EQ(result.find("old"), std::string::npos);
 
+  fake.job.children = {{db::JobState::kSucceeded, 3}, {db::JobState::kAvailable, 2}};
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  EXPECT_NE(out.str().find("children:         5: 2 available, 3 succeeded (2 still to run)"),
+            std::string::npos)
+      << out.str();
+  ASSERT_EQ(Run({"show", "7", "--json"}), 0);
+  EXPECT_EQ(nlohmann::json::parse(out.str())["children"], nlohmann::json({{"available", 2}, {"succeeded", 3}}));
+
   fake.job.runs[1].summary = "{}";
   ASSERT_EQ(Run({"show", "7"}), 0);
   EXPECT_EQ(out.str().find("result of attempt"), std::string::npos) << "an empty result says nothing";

@@ -172,6 +172,22 @@ TEST_F(JobStoreGetTest, ReturnsTheJobWithItsRunsOldestFirst) {
   EXPECT_LT(got.runs[1].id, got.runs[2].id);
 }
 
+TEST_F(JobStoreGetTest, GetCountsAFanOutsChildrenByState) {
+  const int64_t parent = Enqueue("fan_out");
+  ASSERT_OK_AND_ASSIGN(JobWithRuns alone, store().JobGet(parent));
+  EXPECT_TRUE(alone.children.empty());
+  for (int i = 0; i < 3; ++i) {
+    EnqueueParams child = Params("child", "kids");
+    child.parent_id = parent;
+    Enqueue(child);
+  }
+  ClaimedJob done = ClaimOne("kids", "w");
+  ASSERT_TRUE(Complete(done, CompletionKind::kSucceeded, {}, "{}", "w").applied);
+  ASSERT_OK_AND_ASSIGN(JobWithRuns got, store().JobGet(parent));
+  EXPECT_EQ(got.children, (std::map<JobState, int64_t>{{JobState::kAvailable, 2},
+                                                       {JobState::kSucceeded, 1}}));
+}
+
 TEST_F(JobStoreGetTest, GetOfAMissingJobIsNotFound) {
   auto r = store().JobGet(31337);
   ASSERT_FALSE(r.has_value());

@@ -1,19 +1,16 @@
 #include "bench/e2e_bench.h"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <memory>
 #include <thread>
 
+#include "bench/cluster.h"
 #include "bench/interrupt.h"
 #include "bench/pq.h"
-#include "common/base/child_process.h"
 #include "common/wire/signing.h"
 #include "jobctl/zmq_backend.h"
 
@@ -23,8 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kSecret = "chime-bench-e2e-admin-secret";
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
@@ -41,72 +36,6 @@ int64_t MicrosNow() {
 
 double Megabytes(std::optional<int64_t> bytes) {
   return bytes ? static_cast<double>(*bytes) / (1024.0 * 1024.0) : NAN;
-}
-
-// The directory chime-bench was built in (its parent holds the other
-// binaries), unless CHIME_BIN_DIR says otherwise.
-void EnsureBinDir() {
-  if (const char* dir = std::getenv("CHIME_BIN_DIR"); dir != nullptr && *dir != '\0') return;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe");
-  setenv("CHIME_BIN_DIR", self.parent_path().parent_path().c_str(), 1);
-}
-
-// The running cluster: one scheduler and `workers` workers.
-class Cluster {
- public:
-  Cluster(const std::string& conninfo, int slots) : conninfo_(conninfo), slots_(slots) {}
-
-  Result<void> StartScheduler() {
-    scheduler_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0"},
-        std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
-                                           {"CHIME_ADMIN_SECRET", kSecret}});
-    if (!scheduler_->Start()) return Fail(ErrorCode::kInternal, scheduler_->log());
-    auto line = scheduler_->WaitForLog("listening on ", seconds(30));
-    if (!line) return Fail(ErrorCode::kInternal, "scheduler did not start: " + scheduler_->log());
-    endpoint_ = line->substr(line->find("listening on ") + 13);
-    return {};
-  }
-
-  Result<void> StartWorker() {
-    auto w = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("worker/chime-worker")},
-        std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
-                                           {"CHIME_SCHEDULER", endpoint_},
-                                           {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
-                                           {"CHIME_QUEUES", "default"},
-                                           {"CHIME_LOG_LEVEL", "warn"}});
-    if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());
-    workers_.push_back(std::move(w));
-    return {};
-  }
-
-  void Stop() {
-    for (auto& w : workers_) w->Signal(SIGTERM);
-    for (auto& w : workers_) w->Wait(seconds(40));
-    if (scheduler_) {
-      scheduler_->Signal(SIGTERM);
-      scheduler_->Wait(seconds(10));
-    }
-  }
-
-  const std::string& endpoint() const { return endpoint_; }
-  pid_t scheduler_pid() const { return scheduler_->pid(); }
-  pid_t worker_pid(size_t i) const { return workers_[i]->pid(); }
-  size_t worker_count() const { return workers_.size(); }
-
- private:
-  std::string conninfo_;
-  int slots_;
-  std::unique_ptr<ChildProcess> scheduler_;
-  std::vector<std::unique_ptr<ChildProcess>> workers_;
-  std::string endpoint_;
-};
-
-Result<int64_t> Count(PqConnection& pq, const std::string& sql) {
-  auto r = pq.Exec(sql);
-  if (!r) return std::unexpected(r.error());
-  return r->int64(0, 0);
 }
 
 }  // namespace
@@ -147,13 +76,13 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   if (auto ok = cluster.StartScheduler(); !ok) return ok;
   if (auto ok = cluster.StartWorker(); !ok) return ok;
   // Idle: the worker has registered and nothing is queued.
-  std::this_thread::sleep_for(seconds(2));
+  if (auto ok = cluster.WaitForIdleWorkers(); !ok) return ok;
   report.BeginSection("e2e", "resident memory (MB)");
   report.Add({"rss_idle_scheduler", Megabytes(ResidentBytes(cluster.scheduler_pid())), "MB", {}});
   report.Add({"rss_idle_worker", Megabytes(ResidentBytes(cluster.worker_pid(0))), "MB", {}});
 
   // Pickup latency, one job at a time on the idle cluster.
-  auto secret = wire::AdminSecret::FromString(kSecret);
+  auto secret = wire::AdminSecret::FromString(kBenchAdminSecret);
   auto zmq_config = jobctl::ZmqBackendConfig::FromList(cluster.endpoint());
   jobctl::ZmqBackend jobctl_path(*zmq_config, *secret);
   std::vector<std::pair<int64_t, int64_t>> via_jobctl, via_sql;  // (job id, t0 us)

@@ -2,6 +2,7 @@
 #include "bench/bench.h"
 #include "bench/cron_bench.h"
 #include "bench/e2e_bench.h"
+#include "bench/kinds_bench.h"
 #include "bench/store_bench.h"
 
 namespace chime::bench {
@@ -11,6 +12,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   benches.push_back(std::make_unique<StoreBench>());
   benches.push_back(std::make_unique<E2eBench>());
   benches.push_back(std::make_unique<CronBench>());
+  benches.push_back(std::make_unique<KindsBench>());
   return benches;
 }
 

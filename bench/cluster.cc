@@ -1,0 +1,90 @@
+#include "bench/cluster.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "common/wire/signing.h"
+#include "jobctl/zmq_backend.h"
+
+namespace chime::bench {
+
+using std::chrono::seconds;
+
+void EnsureBinDir() {
+  if (const char* dir = std::getenv("CHIME_BIN_DIR"); dir != nullptr && *dir != '\0') return;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe");
+  setenv("CHIME_BIN_DIR", self.parent_path().parent_path().c_str(), 1);
+}
+
+Cluster::Cluster(std::string conninfo, int slots, std::string queues)
+    : conninfo_(std::move(conninfo)), slots_(slots), queues_(std::move(queues)) {}
+
+Result<void> Cluster::StartScheduler() {
+  scheduler_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0"},
+      std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+                                         {"CHIME_ADMIN_SECRET", kBenchAdminSecret}});
+  if (!scheduler_->Start()) return Fail(ErrorCode::kInternal, scheduler_->log());
+  auto line = scheduler_->WaitForLog("listening on ", seconds(30));
+  if (!line) return Fail(ErrorCode::kInternal, "scheduler did not start: " + scheduler_->log());
+  endpoint_ = line->substr(line->find("listening on ") + 13);
+  return {};
+}
+
+Result<void> Cluster::StartWorker() {
+  auto w = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("worker/chime-worker")},
+      std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+                                         {"CHIME_SCHEDULER", endpoint_},
+                                         {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
+                                         {"CHIME_QUEUES", queues_},
+                                         {"CHIME_LOG_LEVEL", "warn"}});
+  if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());
+  workers_.push_back(std::move(w));
+  return {};
+}
+
+Result<void> Cluster::WaitForIdleWorkers() {
+  auto secret = wire::AdminSecret::FromString(kBenchAdminSecret);
+  if (!secret) return std::unexpected(secret.error());
+  auto config = jobctl::ZmqBackendConfig::FromList(endpoint_);
+  if (!config) return std::unexpected(config.error());
+  jobctl::ZmqBackend admin(*config, *secret);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  std::string last = "no answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto workers = admin.Workers();
+    if (workers) {
+      size_t idle = 0;
+      for (const auto& w : *workers) idle += w.free_slots == slots_ ? 1 : 0;
+      if (idle >= workers_.size()) return {};
+      last = std::to_string(idle) + " of " + std::to_string(workers_.size()) + " idle";
+    } else {
+      last = workers.error().message;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Fail(ErrorCode::kInternal, "workers did not connect within 30 s (" + last + ")");
+}
+
+void Cluster::Stop() {
+  for (auto& w : workers_) w->Signal(SIGTERM);
+  for (auto& w : workers_) w->Wait(seconds(40));
+  if (scheduler_) {
+    scheduler_->Signal(SIGTERM);
+    scheduler_->Wait(seconds(10));
+  }
+}
+
+Result<int64_t> Count(PqConnection& pq, const std::string& sql) {
+  auto r = pq.Exec(sql);
+  if (!r) return std::unexpected(r.error());
+  return r->int64(0, 0);
+}
+
+}  // namespace chime::bench

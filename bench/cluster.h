@@ -1,0 +1,59 @@
+// The cluster as processes for the benches that run Chime's binaries
+// (e2e, kinds): one chime-scheduler and any number of chime-worker children
+// of this build, against the bench database. The children die with the
+// Cluster (ChildProcess kills what is still running). Thread-compatible.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/pq.h"
+#include "common/base/child_process.h"
+#include "common/base/error.h"
+
+namespace chime::bench {
+
+// The admin secret the benches' schedulers are started with.
+inline constexpr const char* kBenchAdminSecret = "chime-bench-e2e-admin-secret";
+
+// Points CHIME_BIN_DIR at the build directory chime-bench was built in (its
+// parent holds the other binaries), unless CHIME_BIN_DIR is set already.
+void EnsureBinDir();
+
+class Cluster {
+ public:
+  // Workers run `slots` slots each and claim from `queues` (comma-separated).
+  Cluster(std::string conninfo, int slots, std::string queues = "default");
+
+  // Starts the scheduler and waits (up to 30 s) until it listens.
+  [[nodiscard]] Result<void> StartScheduler();
+  // Starts one more worker, pointed at the scheduler if one was started.
+  [[nodiscard]] Result<void> StartWorker();
+  // Waits (up to 30 s) until the scheduler reports every started worker
+  // connected with all its slots free, as `jobctl workers` shows them.
+  [[nodiscard]] Result<void> WaitForIdleWorkers();
+  // SIGTERM to every worker (each drains) and then to the scheduler;
+  // idempotent.
+  void Stop();
+
+  const std::string& endpoint() const { return endpoint_; }
+  pid_t scheduler_pid() const { return scheduler_->pid(); }
+  pid_t worker_pid(size_t i) const { return workers_[i]->pid(); }
+  size_t worker_count() const { return workers_.size(); }
+
+ private:
+  std::string conninfo_;
+  int slots_;
+  std::string queues_;
+  std::unique_ptr<ChildProcess> scheduler_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::string endpoint_;
+};
+
+// The first column of the first row of `sql` as an integer.
+[[nodiscard]] Result<int64_t> Count(PqConnection& pq, const std::string& sql);
+
+}  // namespace chime::bench

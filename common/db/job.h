@@ -139,7 +139,7 @@ struct RescueResult {
 
 struct CleanupParams {
   std::chrono::hours retention{24 * 7};
-  int batch_size = 1000;  // Rows per statement; each batch is its own transaction.
+  int batch_size = 1000;  // Rows per statement (1-100,000); each batch is its own transaction.
   int max_batches = 1000;  // Bound on one call's work.
 };
 

@@ -618,8 +618,8 @@ Result<CleanupResult> JobStore::JobsCleanupPreview(std::chrono::hours retention)
 }
 
 Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
-  if (params.batch_size < 1 || params.max_batches < 1) {
-    return Fail(ErrorCode::kInvalidArgument, "batch_size and max_batches: must be >= 1");
+  if (params.batch_size < 1 || params.batch_size > 100'000 || params.max_batches < 1) {
+    return Fail(ErrorCode::kInvalidArgument, "batch_size: must be 1-100000 and max_batches >= 1");
   }
   CleanupResult out;
   const auto retention_s =
@@ -635,7 +635,7 @@ Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
       int64_t deleted = 0;
       auto ran = conn_.Run([&](pqxx::connection_base& c) {
         pqxx::nontransaction tx(c);
-        deleted = tx.exec_params(statement, retention_s, params.batch_size).affected_rows();
+        deleted = tx.exec_params(statement, retention_s, params.batch_size)[0][0].as<int64_t>();
       });
       if (!ran) return std::unexpected(ran.error());
       ++batches;

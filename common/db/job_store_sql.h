@@ -221,21 +221,12 @@ ins AS (
   FROM upd)
 SELECT id, state FROM upd)sql";
 
-// $1 retention seconds, $2 batch size. Each batch is its own short statement.
-inline constexpr const char* kCleanupJobs = R"sql(
-WITH doomed AS (
-  SELECT id FROM chime.jobs
-  WHERE state IN ('succeeded', 'discarded', 'cancelled')
-    AND finished_at < now() - $1::bigint * interval '1 second'
-  ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-DELETE FROM chime.jobs j USING doomed WHERE j.id = doomed.id)sql";
+// $1 retention seconds, $2 batch size. Each batch is its own short statement,
+// through the functions of migration 0004 (which workers may call without
+// being allowed to DELETE). Each returns how many rows it deleted.
+inline constexpr const char* kCleanupJobs = "SELECT chime.delete_finished_jobs($1, $2)";
 
-inline constexpr const char* kCleanupRuns = R"sql(
-WITH doomed AS (
-  SELECT id FROM chime.runs
-  WHERE finished_at < now() - $1::bigint * interval '1 second'
-  ORDER BY finished_at LIMIT $2)
-DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id)sql";
+inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2)";
 
 // What the cleanup would delete now ($1 retention seconds): jobs, runs.
 inline constexpr const char* kCleanupPreview = R"sql(

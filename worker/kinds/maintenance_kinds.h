@@ -7,8 +7,9 @@
 //   Deletes finished jobs and runs older than the retention in bounded
 //   batches (each its own short transaction), reporting progress between
 //   them. Result: {retentionDays, jobsDeleted, runsDeleted, dryRun,
-//   invocation}. A dry run counts what would go. Needs DELETE on chime.jobs
-//   and chime.runs: the chime_scheduler or chime_admin role.
+//   invocation}. A dry run counts what would go. Deletes through the
+//   functions chime.delete_finished_jobs / chime.delete_old_runs, so the
+//   chime_worker role (which may not DELETE) can run it.
 //
 // reset_stale_jobs  {staleAfterMinutes: 1..10080 = 30, maxRescues: 0..100 = 3}
 //   Hands running jobs back to retryable when their lease expired or their

@@ -324,10 +324,42 @@ TEST_F(JobStoreCleanupTest, BoundedCallsStopEarlyAndRepeatedCallsFinish) {
 
 TEST_F(JobStoreCleanupTest, RejectsNonPositiveBounds) {
   FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
-  for (auto [batch, max] : {std::pair{0, 1}, std::pair{1, 0}, std::pair{-5, 3}}) {
+  for (auto [batch, max] : {std::pair{0, 1}, std::pair{1, 0}, std::pair{-5, 3}, std::pair{100'001, 1}}) {
     auto r = store().JobsCleanup(CleanupParams{.batch_size = batch, .max_batches = max});
     ASSERT_FALSE(r.has_value()) << batch << "/" << max;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_EQ(JobCount(), 1);
+}
+
+// Workers run cleanup_old_jobs, and their role may not DELETE: the cleanup
+// goes through the SECURITY DEFINER functions of migration 0004.
+TEST_F(JobStoreCleanupTest, RunsUnderTheWorkerRoleWhichCannotDeleteDirectly) {
+  const int64_t old_job = FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
+  const int64_t fresh = FinishedJob(CompletionKind::kSucceeded, hours(1));
+  Connection as_worker(ConnectionConfig{.url = db_.url() + "?options=-c%20role%3Dchime_worker"});
+  ASSERT_OK(as_worker.Connect());
+  auto role = as_worker.Run([](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    EXPECT_EQ(tx.exec("SELECT current_user")[0][0].as<std::string>(), "chime_worker");
+    EXPECT_THROW(tx.exec("DELETE FROM chime.runs"), pqxx::insufficient_privilege);
+  });
+  ASSERT_OK(role);
+  JobStore worker_store(as_worker);
+  ASSERT_OK_AND_ASSIGN(CleanupResult r, worker_store.JobsCleanup(CleanupParams{}));
+  EXPECT_EQ(r.jobs_deleted, 1);
+  EXPECT_EQ(r.runs_deleted, 1);
+  EXPECT_FALSE(Exists(old_job));
+  EXPECT_TRUE(Exists(fresh));
+}
+
+// The functions check their own arguments: a caller with EXECUTE cannot
+// delete unbounded batches or everything finished up to now + N.
+TEST_F(JobStoreCleanupTest, TheDeleteFunctionsRefuseBadArguments) {
+  FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
+  for (const char* call : {"SELECT chime.delete_finished_jobs(-1, 10)", "SELECT chime.delete_finished_jobs(0, 0)",
+                           "SELECT chime.delete_old_runs(0, 100001)", "SELECT chime.delete_old_runs(NULL, 10)"}) {
+    EXPECT_THROW(sql_.Exec(call), pqxx::data_exception) << call;
   }
   EXPECT_EQ(JobCount(), 1);
 }

@@ -26,7 +26,8 @@ Cluster::Cluster(std::string conninfo, int slots, std::string queues)
 
 Result<void> Cluster::StartScheduler() {
   scheduler_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0"},
+      std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
+                               "--http-listen", "127.0.0.1:0"},
       std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
                                          {"CHIME_ADMIN_SECRET", kBenchAdminSecret}});
   if (!scheduler_->Start()) return Fail(ErrorCode::kInternal, scheduler_->log());

@@ -3,6 +3,7 @@
 #include "bench/cron_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/kinds_bench.h"
+#include "bench/stats_bench.h"
 #include "bench/store_bench.h"
 
 namespace chime::bench {
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   benches.push_back(std::make_unique<E2eBench>());
   benches.push_back(std::make_unique<CronBench>());
   benches.push_back(std::make_unique<KindsBench>());
+  benches.push_back(std::make_unique<StatsBench>());
   return benches;
 }
 

@@ -11,25 +11,18 @@
 #include <vector>
 
 #include "common/base/error.h"
+#include "common/db/alert_store.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
+#include "common/db/stats_store.h"
+#include "common/view/json_view.h"
 #include "worker/kinds/app_schema.h"
 
 namespace chime::jobctl {
 
-// A worker as a scheduler sees it (jobctl workers).
-struct WorkerView {
-  std::string worker_id;
-  std::string host;
-  int pid = 0;
-  std::vector<std::string> queues;
-  int slots = 0;
-  int free_slots = 0;
-  std::vector<int64_t> running_jobs;
-  db::TimePoint last_seen;
-  std::string version;
-};
+// A worker as a scheduler sees it (jobctl workers); shared with the HTTP API.
+using WorkerView = view::WorkerView;
 
 class AdminBackend {
  public:
@@ -67,6 +60,13 @@ class AdminBackend {
   [[nodiscard]] virtual Result<db::Job> Retry(int64_t id) = 0;
 
   [[nodiscard]] virtual Result<db::Stats> Stats() = 0;
+
+  // Run statistics per schedule or kind over a range (db::StatsStore);
+  // InvalidArgument names the field, NotFound an unknown schedule.
+  [[nodiscard]] virtual Result<db::StatsReport> RunStats(const db::StatsParams& params) = 0;
+
+  // Health alerts, newest first: firing ones, or with params.all resolved too.
+  [[nodiscard]] virtual Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) = 0;
 
   // Workers connected to the scheduler. Only a scheduler knows them.
   [[nodiscard]] virtual Result<std::vector<WorkerView>> Workers() = 0;

@@ -9,6 +9,7 @@
 #include "jobctl/commands.h"
 #include "jobctl/db_backend.h"
 #include "jobctl/exit_code.h"
+#include "jobctl/observe_commands.h"
 #include "jobctl/schedule_commands.h"
 #include "jobctl/zmq_backend.h"
 
@@ -17,8 +18,9 @@ namespace {
 
 constexpr const char* kDescription =
     "jobctl: the Chime admin client. Applies schema migrations, enqueues jobs, lists,\n"
-    "shows, cancels and retries them, prints queue statistics, manages cron schedules\n"
-    "(jobctl schedule --help) and evaluates cron expressions (jobctl cron next).";
+    "shows, cancels and retries them, prints queue and run statistics and health alerts,\n"
+    "manages cron schedules (jobctl schedule --help) and evaluates cron expressions\n"
+    "(jobctl cron next).";
 
 constexpr const char* kFooter =
     "Database: --database-url URL, else $CHIME_DATABASE_URL (a libpq URI such as\n"
@@ -67,6 +69,8 @@ struct Options {
   ListOptions list;
   JobIdOptions show, cancel, retry;
   StatsOptions stats;
+  RunStatsOptions run_stats;
+  AlertsOptions alerts;
   WorkersOptions workers;
   CronNextOptions cron_next;
   ScheduleLintOptions schedule_lint;
@@ -343,10 +347,35 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   }
 
   CLI::App* stats = AddSubcommand(app, "stats",
-      "Job counts per queue, kind and state; ready depth and oldest ready age per queue");
+      "Job counts per queue, kind and state; ready depth and oldest ready age per queue.\n"
+      "With --by: run statistics per schedule or job kind from the run ledger (executions,\n"
+      "successes, failures, success rate, average and p95 duration, last run, failure streak,\n"
+      "recent failures)");
   stats->add_flag("--json", o.stats.json,
-                  "Print {\"states\": {state: count}, \"rows\": [...], \"queues\": [...]}");
-  commands.push_back({stats, [&o](CommandContext& c) { return RunStats(c, o.stats); }});
+                  "Print {\"states\": {state: count}, \"rows\": [...], \"queues\": [...]}; with --by\n"
+                  "{\"stats\": [...], \"alerts\": [...], \"timeRange\": {...}} (the seeds' monitoring shape)");
+  AddOptional(stats, "--by", o.run_stats.by, "Run statistics per schedule or per kind")
+      ->type_name("schedule|kind");
+  AddOptional(stats, "--name", o.run_stats.name, "Only this schedule (or kind); needs --by")
+      ->type_name("NAME");
+  AddOptional(stats, "--hours", o.run_stats.hours, "Range back from now, 1-168 (default 24); needs --by")
+      ->type_name("N");
+  commands.push_back({stats, [&o](CommandContext& c) {
+                        if (!o.run_stats.by && !o.run_stats.name && !o.run_stats.hours) {
+                          return RunStats(c, o.stats);
+                        }
+                        o.run_stats.json = o.stats.json;
+                        return RunRunStats(c, o.run_stats);
+                      }});
+
+  CLI::App* alerts = AddSubcommand(app, "alerts",
+      "Health alerts of schedules (failure rate, failure streak, slow or stuck runs, no success\n"
+      "within a window): the firing ones, or with --all resolved ones too, newest first");
+  alerts->add_flag("--all", o.alerts.all, "Also list resolved alerts");
+  alerts->add_option("--limit", o.alerts.limit, "At most this many (1-1000)")
+      ->capture_default_str()->type_name("N");
+  alerts->add_flag("--json", o.alerts.json, "Print {\"alerts\": [...]}");
+  commands.push_back({alerts, [&o](CommandContext& c) { return RunAlerts(c, o.alerts); }});
 
   CLI::App* workers = AddSubcommand(app, "workers",
       "Workers connected to the scheduler: queues, slots, free slots, running jobs");

@@ -38,7 +38,10 @@ Result<void> DbBackendConfig::Validate() const {
 }
 
 DbBackend::DbBackend(DbBackendConfig config)
-    : config_(std::move(config)), conn_(ConnectionConfigFor(config_)), store_(conn_), schedules_(conn_) {}
+    : config_(std::move(config)), conn_(ConnectionConfigFor(config_)), store_(conn_),
+      schedules_(conn_),
+      stats_(conn_),
+      alerts_(conn_) {}
 
 DbBackend::~DbBackend() = default;
 
@@ -121,6 +124,18 @@ Result<db::Job> DbBackend::Retry(int64_t id) {
 Result<db::Stats> DbBackend::Stats() {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   return store_.JobsStats();
+}
+
+Result<db::StatsReport> DbBackend::RunStats(const db::StatsParams& params) {
+  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return stats_.StatsQuery(params);
+}
+
+Result<std::vector<db::AlertRow>> DbBackend::Alerts(const db::AlertListParams& params) {
+  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return alerts_.AlertsList(params);
 }
 
 Result<std::vector<WorkerView>> DbBackend::Workers() {

@@ -36,6 +36,8 @@ class DbBackend final : public AdminBackend {
   Result<db::CancelOutcome> Cancel(int64_t id) override;
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
+  Result<db::StatsReport> RunStats(const db::StatsParams& params) override;
+  Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override;
   // FailedPrecondition: workers are known only to a scheduler.
   Result<std::vector<WorkerView>> Workers() override;
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override;
@@ -59,6 +61,8 @@ class DbBackend final : public AdminBackend {
   db::Connection conn_;
   db::JobStore store_;
   db::ScheduleStore schedules_;
+  db::StatsStore stats_;
+  db::AlertStore alerts_;
   bool schema_checked_ = false;
 };
 

@@ -1,60 +1,25 @@
-// JSON renderings of jobs, runs and stats for `jobctl ... --json`. Field
-// names are snake_case and stable: scripts and later tooling parse them.
-// Times are RFC 3339 UTC with milliseconds; absent values are null; payloads
-// and summaries are embedded as JSON, not as strings. Thread-safe (pure).
+// jobctl's JSON renderings live in common/view (shared with the scheduler's
+// HTTP API, so one object has one JSON shape); this header brings them into
+// chime::jobctl for the commands.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "common/base/text_format.h"
-#include "common/db/job.h"
-#include "common/db/migrations.h"
-#include "common/db/schedule_store.h"
-#include "common/schedule/schedule_spec.h"
-#include "jobctl/admin_backend.h"
+#include "common/view/json_view.h"
 
 namespace chime::jobctl {
 
-nlohmann::ordered_json JobJson(const db::Job& job);
-nlohmann::ordered_json RunJson(const db::Run& run);
-// The job's fields plus "runs": [...], oldest first.
-nlohmann::ordered_json JobWithRunsJson(const db::JobWithRuns& job);
-// {"jobs": [...], "next_before_id": N | null}
-nlohmann::ordered_json JobPageJson(const db::JobPage& page);
-// {"id": N, "existing": bool, "state": "..."}
-nlohmann::ordered_json EnqueueResultJson(const db::EnqueueResult& result);
-// {"states": {every state: count summed over queues and kinds},
-//  "rows": [{"queue","kind","state","count"}],
-//  "queues": [{"queue","ready","oldest_ready_age_ms"}]}
-nlohmann::ordered_json StatsJson(const db::Stats& stats);
-nlohmann::ordered_json WorkersJson(const std::vector<WorkerView>& workers);
-// {"current_version", "latest_version", "up_to_date", "applied_now": [...]}
-nlohmann::ordered_json MigrationJson(const db::MigrationStatus& status);
-
-// {"name", "cron", "time_zone", "kind", "payload" (embedded), "queue",
-//  "priority", "max_attempts", "timeout_ms" | null, "jitter_ms", "overlap",
-//  "misfire", "paused"}
-nlohmann::ordered_json ScheduleSpecJson(const schedule::ScheduleSpec& spec);
-// {"id", the spec's fields, "source", "last_fired_for" | null, "created_at",
-//  "updated_at", "next_fires": [...]}
-nlohmann::ordered_json ScheduleJson(const db::ScheduleRow& row,
-                                    const std::vector<TimePoint>& next_fires);
-// ScheduleJson's fields but next_fires, then "state" ("active" | "paused"),
-// "next_fire" | null, "last_fire_for", "last_fire_outcome", "last_job_id",
-// "last_job_state", "last_run_outcome", "last_run_finished_at" (each | null).
-nlohmann::ordered_json ScheduleStatusJson(const db::ScheduleStatus& status,
-                                          const std::optional<TimePoint>& next_fire);
-// {"holder", "epoch", "acquired_at", "expires_at", "db_now", "leading",
-//  "expires_in_ms"} (negative when expired), or null when none ever led.
-nlohmann::ordered_json LeaderJson(const std::optional<db::LeaderState>& leader);
-// {"schedule_id", "scheduled_for", "outcome" | null (already recorded), "job_id" | null}
-nlohmann::ordered_json FireResultJson(const db::FireResult& fire);
-
-// Pretty-printed (indent 2) with a trailing newline; invalid UTF-8 is replaced.
-std::string DumpJson(const nlohmann::ordered_json& value);
+using view::DumpJson;
+using view::EnqueueResultJson;
+using view::FireResultJson;
+using view::JobJson;
+using view::JobPageJson;
+using view::JobWithRunsJson;
+using view::LeaderJson;
+using view::MigrationJson;
+using view::RunJson;
+using view::ScheduleJson;
+using view::ScheduleSpecJson;
+using view::ScheduleStatusJson;
+using view::StatsJson;
+using view::WorkersJson;
 
 }  // namespace chime::jobctl

@@ -335,6 +335,19 @@ std::string Quoted(std::string_view s) {
   return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// "defaults", or the overrides: "min_runs=10, failure_rate=0.25, no_success_within=off".
+std::string HealthText(const schedule::HealthSpec& health) {
+  if (health.IsDefault()) return "defaults";
+  std::string out;
+  auto add = [&](std::string item) { out += (out.empty() ? "" : ", ") + item; };
+  if (!health.enabled) add("enabled=false");
+  if (health.min_runs) add("min_runs=" + std::to_string(*health.min_runs));
+  for (schedule::HealthRule rule : schedule::kAllHealthRules) {
+    if (auto v = schedule::HealthValueText(health, rule)) add(std::string(schedule::HealthRuleName(rule)) + "=" + *v);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RenderSchedule(const db::ScheduleRow& row, const std::vector<TimePoint>& next_fires) {
@@ -354,6 +367,7 @@ std::string RenderSchedule(const db::ScheduleRow& row, const std::vector<TimePoi
   Field(out, "overlap", std::string(schedule::OverlapPolicyName(spec.overlap)));
   Field(out, "misfire", std::string(schedule::MisfirePolicyName(spec.misfire)));
   Field(out, "payload", OneLine(spec.payload, kPayloadWidth));
+  Field(out, "health", HealthText(spec.health));
   Field(out, "source", std::string(db::ScheduleSourceName(row.source)));
   Field(out, "last_fired_for", row.last_fired_for ? Time(*row.last_fired_for) : "-");
   Field(out, "created_at", Time(row.created_at));
@@ -465,6 +479,16 @@ std::string RenderScheduleFile(const std::vector<schedule::ScheduleSpec>& specs,
     out += "    overlap: " + std::string(schedule::OverlapPolicyName(spec.overlap)) + "\n";
     out += "    misfire: " + std::string(schedule::MisfirePolicyName(spec.misfire)) + "\n";
     out += std::string("    paused: ") + (spec.paused ? "true" : "false") + "\n";
+    if (!spec.health.IsDefault()) {
+      out += "    health:\n";
+      if (!spec.health.enabled) out += "      enabled: false\n";
+      if (spec.health.min_runs) out += "      min_runs: " + std::to_string(*spec.health.min_runs) + "\n";
+      for (schedule::HealthRule rule : schedule::kAllHealthRules) {
+        if (auto v = schedule::HealthValueText(spec.health, rule)) {
+          out += "      " + std::string(schedule::HealthRuleName(rule)) + ": " + *v + "\n";
+        }
+      }
+    }
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
+#include "common/wire/stats_convert.h"
 
 namespace chime::jobctl {
 namespace {
@@ -173,6 +174,30 @@ Result<db::Stats> ZmqBackend::Stats() {
   if (!reply) return std::unexpected(reply.error());
   if (!reply->has_stats()) return std::unexpected(Unexpected(*reply));
   return wire::FromProto(reply->stats());
+}
+
+Result<db::StatsReport> ZmqBackend::RunStats(const db::StatsParams& params) {
+  // Checked here too, so a bad flag is named without a round trip.
+  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
+  v1::AdminRequest request;
+  *request.mutable_run_stats() = wire::ToProto(params);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_run_stats()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->run_stats());
+}
+
+Result<std::vector<db::AlertRow>> ZmqBackend::Alerts(const db::AlertListParams& params) {
+  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
+  v1::AdminRequest request;
+  request.mutable_alerts()->set_all(params.all);
+  request.mutable_alerts()->set_limit(params.limit);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_alerts()) return std::unexpected(Unexpected(*reply));
+  std::vector<db::AlertRow> out;
+  for (const auto& a : reply->alerts().alerts()) out.push_back(wire::FromProto(a));
+  return out;
 }
 
 Result<std::vector<WorkerView>> ZmqBackend::Workers() {

@@ -43,6 +43,8 @@ class ZmqBackend final : public AdminBackend {
   Result<db::CancelOutcome> Cancel(int64_t id) override;
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
+  Result<db::StatsReport> RunStats(const db::StatsParams& params) override;
+  Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override;
   Result<std::vector<WorkerView>> Workers() override;
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override;
   Result<db::ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec) override;

@@ -5,6 +5,7 @@
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
+#include "common/wire/stats_convert.h"
 
 namespace chime::scheduler {
 namespace {
@@ -19,7 +20,12 @@ v1::AdminReply ErrorReply(const Error& error) {
 
 AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
                            const LiveCounters& counters)
-    : conn_(std::move(db)), store_(conn_, std::move(store)), schedules_(conn_), counters_(counters) {}
+    : conn_(std::move(db)),
+      store_(conn_, std::move(store)),
+      schedules_(conn_),
+      stats_(conn_),
+      alerts_(conn_),
+      counters_(counters) {}
 
 v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) {
   v1::AdminReply reply;
@@ -89,6 +95,9 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
     case v1::AdminRequest::kScheduleBackfill:
     case v1::AdminRequest::kLeader:
       return HandleSchedule(request);
+    case v1::AdminRequest::kRunStats:
+    case v1::AdminRequest::kAlerts:
+      return HandleObserve(request);
     case v1::AdminRequest::COMMAND_NOT_SET:
       break;
   }
@@ -153,6 +162,27 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
       break;
   }
   return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a schedule command"});
+}
+
+v1::AdminReply AdminService::HandleObserve(const v1::AdminRequest& request) {
+  v1::AdminReply reply;
+  if (request.has_run_stats()) {
+    auto params = wire::FromProto(request.run_stats());
+    if (!params) return ErrorReply(params.error());
+    auto report = stats_.StatsQuery(*params);
+    if (!report) return ErrorReply(report.error());
+    *reply.mutable_run_stats() = wire::ToProto(*report);
+    return reply;
+  }
+  if (request.has_alerts()) {
+    const int limit = request.alerts().limit() == 0 ? 100 : request.alerts().limit();
+    auto alerts = alerts_.AlertsList(db::AlertListParams{.all = request.alerts().all(), .limit = limit});
+    if (!alerts) return ErrorReply(alerts.error());
+    reply.mutable_alerts();  // Set even when there are none.
+    for (const auto& a : *alerts) *reply.mutable_alerts()->add_alerts() = wire::ToProto(a);
+    return reply;
+  }
+  return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a statistics command"});
 }
 
 }  // namespace chime::scheduler

@@ -2,9 +2,11 @@
 // stores. Owns one database connection, used only on the router thread.
 #pragma once
 
+#include "common/db/alert_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
 #include "common/db/schedule_store.h"
+#include "common/db/stats_store.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/router_server.h"
 
@@ -19,10 +21,14 @@ class AdminService final : public AdminHandler {
  private:
   // The schedule commands.
   v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
+  // Run statistics and alerts.
+  v1::AdminReply HandleObserve(const v1::AdminRequest& request);
 
   db::Connection conn_;
   db::JobStore store_;
   db::ScheduleStore schedules_;
+  db::StatsStore stats_;
+  db::AlertStore alerts_;
   const LiveCounters& counters_;
 };
 

@@ -68,6 +68,11 @@ CronRunnerStatus CronRunner::status() const {
   return status_;
 }
 
+FireCounts CronRunner::fire_counts() const {
+  std::lock_guard lock(mu_);
+  return fire_counts_;
+}
+
 cron::Instant CronRunner::DbNow() const {
   return std::chrono::floor<seconds>(clock_.WallNow() + db_offset_);
 }
@@ -227,7 +232,9 @@ std::optional<cron::Instant> CronRunner::FireDue() {
     const auto level = results->size() <= 100 ? spdlog::level::info : spdlog::level::debug;
     int64_t enqueued = 0;
     int64_t recorded = 0;
-    for (const auto& r : *results) {
+    FireCounts counted;
+    for (size_t i = 0; i < results->size(); ++i) {
+      const auto& r = (*results)[i];
       auto it = schedules_.find(r.schedule_id);
       if (it != schedules_.end() && r.scheduled_for > it->second.after) {
         it->second.SetAfter(std::chrono::floor<seconds>(r.scheduled_for));
@@ -236,6 +243,8 @@ std::optional<cron::Instant> CronRunner::FireDue() {
       ++recorded;
       if (r.job_id) ++enqueued;
       if (it != schedules_.end()) {
+        ++counted[{it->second.name, std::string(db::FireOutcomeName(*r.outcome)),
+                   std::string(db::FireOriginName(batch[i].origin))}];
         spdlog::log(level, "cron: {} tick {}: {}{}", it->second.name,
                     Time(std::chrono::floor<seconds>(r.scheduled_for)),
                     db::FireOutcomeName(*r.outcome),
@@ -248,6 +257,7 @@ std::optional<cron::Instant> CronRunner::FireDue() {
     std::lock_guard lock(mu_);
     status_.fired += recorded;
     status_.enqueued += enqueued;
+    for (const auto& [key, n] : counted) fire_counts_[key] += n;
   }
   std::optional<cron::Instant> earliest;
   for (const auto& [id, s] : schedules_) {

@@ -48,6 +48,18 @@ struct CronRunnerStatus {
   int64_t lease_lost = 0;   // Fires refused because the lease had moved on.
 };
 
+// Ticks this scheduler recorded as leader, by schedule, fire outcome
+// (enqueued, skipped_overlap, skipped_misfire, buffered) and origin (cron,
+// misfire). A tick another replica recorded first is not counted, so the sum
+// over replicas counts each tick once.
+struct FireCountKey {
+  std::string schedule;
+  std::string outcome;
+  std::string origin;
+  auto operator<=>(const FireCountKey&) const = default;
+};
+using FireCounts = std::map<FireCountKey, int64_t>;
+
 class CronRunner {
  public:
   CronRunner(db::ConnectionConfig db, CronRunnerConfig config, Clock& clock, Rng& rng);
@@ -57,6 +69,8 @@ class CronRunner {
   void Stop();
 
   CronRunnerStatus status() const;
+  // Thread-safe; counts since this process started.
+  FireCounts fire_counts() const;
 
  private:
   void Loop(std::stop_token stop);
@@ -88,6 +102,7 @@ class CronRunner {
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
   CronRunnerStatus status_;  // Guarded by mu_.
+  FireCounts fire_counts_;   // Guarded by mu_.
   LoopThread loop_;  // Last: stopped before the state it uses goes away.
 };
 

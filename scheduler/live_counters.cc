@@ -3,9 +3,12 @@
 namespace chime::scheduler {
 
 void LiveCounters::Add(const v1::JobResult& result) {
-  std::lock_guard lock(mu_);
-  ++counts_[{result.queue(), result.kind(), result.outcome()}];
-  ++total_;
+  {
+    std::lock_guard lock(mu_);
+    ++counts_[{result.queue(), result.kind(), result.outcome()}];
+    ++total_;
+  }
+  if (ResultObserver* observer = observer_.load()) observer->OnResult(result);
 }
 
 std::vector<v1::LiveCounter> LiveCounters::Snapshot() const {

@@ -3,6 +3,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -14,9 +15,19 @@
 
 namespace chime::scheduler {
 
+// Told about every result after it is counted (the HTTP metrics feed their
+// histograms from it). Called on the router thread; must not block.
+class ResultObserver {
+ public:
+  virtual ~ResultObserver() = default;
+  virtual void OnResult(const v1::JobResult& result) = 0;
+};
+
 class LiveCounters {
  public:
   void Add(const v1::JobResult& result);
+  // Set before results arrive (before the router starts); null: none.
+  void set_observer(ResultObserver* observer) { observer_.store(observer); }
   std::vector<v1::LiveCounter> Snapshot() const;
   int64_t total() const;
 
@@ -25,6 +36,7 @@ class LiveCounters {
   mutable std::mutex mu_;
   std::map<Key, int64_t> counts_;  // Guarded by mu_.
   int64_t total_ = 0;              // Guarded by mu_.
+  std::atomic<ResultObserver*> observer_{nullptr};
 };
 
 }  // namespace chime::scheduler

@@ -2,7 +2,7 @@
 // ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
 // ready-job notifications, and keeps the job table healthy (lease rescue,
 // retention cleanup), and competes for the leader lease: the leader fires
-// cron schedules. The HTTP endpoints arrive with the observability issue.
+// cron schedules, and serves /healthz, /readyz, /metrics and /api over HTTP.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -23,6 +23,8 @@
 #include "common/wire/signing.h"
 #include "scheduler/admin_service.h"
 #include "scheduler/cron_runner.h"
+#include "scheduler/health_monitor.h"
+#include "scheduler/http_service.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/maintainer.h"
 #include "scheduler/ready_feed.h"
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up"};
   std::string database_url = EnvOr("CHIME_DATABASE_URL", "");
   std::string log_level = EnvOr("CHIME_LOG_LEVEL", "info");
+  std::string log_format = EnvOr("CHIME_LOG_FORMAT", "text");
   int rescue_interval_ms = 5000;
   int retention_hours = 24 * 7;
   int max_rescues = 3;
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
   int forget_ms = static_cast<int>(router.forget_after.count());
   app.add_option("--database-url", database_url, "libpq URI (default: $CHIME_DATABASE_URL)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
+  app.add_option("--log-format", log_format, "text or json (one object per line) (default: $CHIME_LOG_FORMAT or text)");
   app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")
       ->capture_default_str();
   app.add_option("--retention-hours", retention_hours, "finished jobs and runs older than this are deleted")
@@ -97,9 +101,26 @@ int main(int argc, char** argv) {
                  "run_all fires at most this many missed ticks per schedule")->capture_default_str();
   // Test clocks only: a leading seconds field, so tests see many ticks quickly.
   app.add_flag("--cron-seconds", cron_seconds)->group("");
+  std::string http_listen = EnvOr("CHIME_HTTP_LISTEN", "127.0.0.1:8080");
+  app.add_option("--http-listen", http_listen,
+                 "host:port for /healthz, /readyz, /metrics and /api (port 0: any free port; "
+                 "\"off\": no HTTP) (default: $CHIME_HTTP_LISTEN or 127.0.0.1:8080)");
+  chime::scheduler::HealthMonitorConfig health;
+  std::string health_interval = "30s";
+  int health_window_hours = static_cast<int>(health.window.count());
+  app.add_option("--health-interval", health_interval,
+                 "how often the leader evaluates the schedules' health rules and sends alerts to "
+                 "$CHIME_ALERT_WEBHOOK_URL (CIDRs it may reach besides public addresses: "
+                 "$CHIME_ALERT_WEBHOOK_ALLOW)")->capture_default_str();
+  app.add_option("--health-window-hours", health_window_hours,
+                 "statistics window of the rate and duration rules, 1-168")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  if (!chime::InitLogging("scheduler", log_level)) return Fatal("log-level: unknown level '" + log_level + "'");
+  {
+    auto format = chime::ParseLogFormat(log_format);
+    if (!format) return Fatal("log-format: " + format.error().message);
+    if (auto ok = chime::InitLogging("scheduler", log_level, *format); !ok) return Fatal(ok.error().message);
+  }
   chime::db::ConnectionConfig db{.url = database_url};
   if (auto ok = db.Validate(); !ok) return Fatal(ok.error().message);
   chime::scheduler::MaintainerConfig config;
@@ -125,6 +146,19 @@ int main(int argc, char** argv) {
   }
   cron.holder = router.scheduler_id;
   if (auto ok = cron.Validate(); !ok) return Fatal(ok.error().message);
+  health.window = std::chrono::hours(health_window_hours);
+  health.cron_options = cron.cron_options;
+  if (auto ok = DurationFlag("health-interval", health_interval, health.interval); !ok) {
+    return Fatal(ok.error().message);
+  }
+  if (auto ok = health.ReadEnvironment(); !ok) return Fatal(ok.error().message);
+  if (auto ok = health.Validate(); !ok) return Fatal(ok.error().message);
+  chime::scheduler::HttpServiceConfig http;
+  http.server.listen = http_listen;
+  http.cron_options = cron.cron_options;
+  if (http_listen != "off") {
+    if (auto ok = http.server.Validate(); !ok) return Fatal(ok.error().message);
+  }
 
   // The schedule file is checked before anything starts: a bad entry stops
   // the scheduler naming it, and nothing of the file is applied.
@@ -202,10 +236,31 @@ int main(int argc, char** argv) {
   chime::DefaultRng rng;
   chime::scheduler::CronRunner cron_runner(db, cron, chime::SystemClock::Instance(), rng);
   cron_runner.Start();
+  // Only the leader evaluates health rules and sends alerts.
+  chime::DefaultRng health_rng;
+  auto health_monitor = chime::scheduler::HealthMonitor::Create(
+      db, health, [&cron_runner] { return cron_runner.status().leader; }, health_rng);
+  if (!health_monitor) return Fatal(health_monitor.error().message);
+  (*health_monitor)->Start();
+  // After the router: its "listening on" line comes first (tests read it).
+  std::optional<chime::scheduler::HttpService> http_service;
+  if (http_listen != "off") {
+    http_service.emplace(http, db, *secret, cron_runner, server, counters);
+    if (auto bound = http_service->Start(); !bound) {
+      cron_runner.Stop();
+      maintainer.Stop();
+      feed.Stop();
+      server.Stop();
+      if (zap) zap->Stop();
+      return Fatal(bound.error().message);
+    }
+  }
   spdlog::info("scheduler running");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
+  if (http_service) http_service->Stop();
+  (*health_monitor)->Stop();
   cron_runner.Stop();
   maintainer.Stop();
   feed.Stop();

@@ -125,7 +125,18 @@ void RouterServer::Loop(std::stop_token stop) {
       spdlog::warn("worker {} forgotten after {} ms of silence", id, config_.forget_after.count());
     }
     worker_count_.store(registry_.size());
+    if (const auto now = std::chrono::steady_clock::now(); now - snapshot_at_ >= kSnapshotInterval) {
+      snapshot_at_ = now;
+      auto list = registry_.List();
+      std::lock_guard lock(snapshot_mu_);
+      snapshot_ = std::move(list);
+    }
   }
+}
+
+std::vector<v1::WorkerInfo> RouterServer::WorkersSnapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
 }
 
 void RouterServer::ReportBadPeer(const std::string& routing_id, const std::string& why) {

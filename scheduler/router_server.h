@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -62,6 +64,10 @@ class RouterServer {
 
   // Workers currently registered, read from the router thread's last pass.
   size_t worker_count() const { return worker_count_.load(); }
+  // The registered workers as of the router thread's last snapshot, taken at
+  // most kSnapshotInterval apart (for /metrics and /api/workers). Thread-safe.
+  std::vector<v1::WorkerInfo> WorkersSnapshot() const;
+  static constexpr std::chrono::milliseconds kSnapshotInterval{200};
 
  private:
   void Loop(std::stop_token stop);
@@ -84,6 +90,9 @@ class RouterServer {
   std::unique_ptr<zmq::socket_t> ready_;   // PULL; owned by the router thread.
   std::unordered_set<std::string> reported_bad_;  // Owned by the router thread.
   std::atomic<size_t> worker_count_{0};
+  std::chrono::steady_clock::time_point snapshot_at_{};  // Owned by the router thread.
+  mutable std::mutex snapshot_mu_;
+  std::vector<v1::WorkerInfo> snapshot_;  // Guarded by snapshot_mu_.
   std::jthread thread_;
 };
 

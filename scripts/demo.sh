@@ -103,6 +103,7 @@ if [[ ! -s .chime/admin-secret ]]; then
 fi
 export CHIME_ADMIN_SECRET_FILE="$PWD/.chime/admin-secret"
 "$BUILD_DIR/scheduler/chime-scheduler" --bind tcp://127.0.0.1:0 \
+  --http-listen "127.0.0.1:${CHIME_DEMO_HTTP_PORT:-0}" \
   --schedules deploy/schedules.example.yaml >"$RUN_DIR/scheduler.log" 2>&1 &
 echo $! >"$RUN_DIR/scheduler.pid"
 CHIME_SCHEDULER=""
@@ -119,6 +120,7 @@ if [[ -z "$CHIME_SCHEDULER" ]]; then
 fi
 export CHIME_SCHEDULER
 echo "CHIME_SCHEDULER=$CHIME_SCHEDULER"
+HTTP_ADDR=$(sed -n 's/.*http listening on \([^ ]*\).*/\1/p' "$RUN_DIR/scheduler.log" | head -1)
 for name in "${WORKERS[@]}"; do
   "$BUILD_DIR/worker/chime-worker" --worker-id "$name" --slots 4 >"$RUN_DIR/$name.log" 2>&1 &
   echo $! >"$RUN_DIR/$name.pid"
@@ -199,9 +201,24 @@ jobctl schedule trigger demo-heartbeat
 # The next ticks of the seeds' two-hourly reconciliation, in UTC.
 jobctl cron next '0 */2 * * *' --count 3
 
+step "Health: statistics per job kind (24 h) and alerts"
+jobctl stats --by kind
+jobctl alerts
+
+step "HTTP on the scheduler: /readyz and /metrics (the dashboard is at /)"
+if [[ -n "$HTTP_ADDR" ]] && command -v curl >/dev/null; then
+  curl -s "http://$HTTP_ADDR/readyz"; echo
+  curl -s "http://$HTTP_ADDR/metrics" | grep -E '^chime_(queue_ready_jobs|scheduler_leader|scheduler_workers_connected|jobs\{.*state="succeeded")' | head -8
+else
+  echo "(no HTTP address in the scheduler's log, or no curl)"
+fi
+
 cat <<EOF
 
-The cluster keeps running (logs in $RUN_DIR/). For more jobctl commands:
+The cluster keeps running (logs in $RUN_DIR/).
+Dashboard: http://$HTTP_ADDR/ (the token it asks for is in .chime/admin-secret;
+  http://$HTTP_ADDR/#token=<token> opens it directly). Metrics: http://$HTTP_ADDR/metrics
+For more jobctl commands:
   export CHIME_SCHEDULER=$CHIME_SCHEDULER CHIME_ADMIN_SECRET_FILE=$CHIME_ADMIN_SECRET_FILE
   $JOBCTL enqueue sleep --payload '{"ms":500}' --wait
 Stop the cluster and PostgreSQL with:

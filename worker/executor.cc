@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log/log.h"
+
 namespace chime::worker {
 namespace {
 
@@ -22,6 +24,39 @@ std::shared_ptr<spdlog::logger> JobLogger(const db::ClaimedJob& job) {
                                                  base->sinks().begin(), base->sinks().end());
   logger->set_level(base->level());
   return logger;
+}
+
+// What the attempt's run will record, as the finish line names it.
+std::string_view OutcomeLabel(const db::ClaimedJob& job, const db::Completion& c) {
+  switch (c.kind) {
+    case db::CompletionKind::kSucceeded:
+      return c.errors.empty() ? "succeeded" : "partial";
+    case db::CompletionKind::kFailed:
+      return job.attempt >= job.max_attempts ? "discarded" : "failed";
+    case db::CompletionKind::kFailedPermanent:
+      return "discarded";
+    case db::CompletionKind::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+// The job's identity on every JSON line its slot logs while it runs.
+LogFields JobFields(const db::ClaimedJob& job) {
+  return LogFields{{"job_id", job.id}, {"kind", job.kind}, {"queue", job.queue},
+                   {"attempt", static_cast<int64_t>(job.attempt)}};
+}
+
+// One line per finished attempt: outcome and duration, and the first error.
+void LogFinished(const db::ClaimedJob& job, std::string_view outcome, int64_t duration_ms,
+                 const std::vector<std::string>& errors) {
+  LogFields fields{{"outcome", std::string(outcome)}, {"duration_ms", duration_ms}};
+  const bool bad = outcome != "succeeded" && outcome != "released";
+  std::string first_error = errors.empty() ? "" : errors.front();
+  if (first_error.size() > 300) first_error = first_error.substr(0, 300) + "...";
+  spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "job {} ({}) attempt {}/{} finished: {} in {} ms{}{}",
+              job.id, job.kind, job.attempt, job.max_attempts, outcome, duration_ms,
+              first_error.empty() ? "" : ": ", first_error);
 }
 
 }  // namespace
@@ -180,6 +215,7 @@ void Executor::Tick() {
     }
   }
   for (auto& r : abandon) {
+    const LogFields fields = JobFields(r->job);
     spdlog::error("job {} ({}) did not stop within {} ms; abandoning its attempt", r->job.id,
                   r->job.kind, config_.hard_stop_grace.count());
     if (r->drop_outcome) continue;
@@ -192,6 +228,7 @@ void Executor::Tick() {
     o.kind = r->job.kind;
     o.queue = r->job.queue;
     o.duration_ms = duration_cast<milliseconds>(now - r->started).count();
+    o.pickup_latency_ms = PickupLatencyMs(r->job);
     o.completion = {.lease = r->job.lease, .attempt = r->job.attempt, .worker_id = config_.worker_id};
     if (r->reason == StopReason::kCancelRequested) {
       o.completion.kind = db::CompletionKind::kCancelled;
@@ -228,6 +265,10 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
       running->slot = slot;
       running_[running->job.id] = running;
     }
+    const LogFields fields = JobFields(running->job);
+    spdlog::info("job {} ({}) attempt {}/{} started", running->job.id, running->job.kind,
+                 running->job.attempt, running->job.max_attempts);
+    if (observer_) observer_->JobStarted(running->job);
     HandlerResult result = Execute(*slot, *running);
     // Abandoned while the handler ran: the executor may be gone; touch nothing.
     if (slot->retired.load()) return;
@@ -262,6 +303,7 @@ Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) co
   o.kind = r.job.kind;
   o.queue = r.job.queue;
   o.duration_ms = duration_cast<milliseconds>(Clock::now() - r.started).count();
+  o.pickup_latency_ms = PickupLatencyMs(r.job);
   o.completion.lease = r.job.lease;
   o.completion.attempt = r.job.attempt;
   o.completion.worker_id = config_.worker_id;
@@ -283,6 +325,7 @@ Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) co
 
 void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) {
   bool send = false;
+  std::string_view label;
   {
     std::lock_guard lock(mu_);
     if (running->abandoned) return;  // Tick() already reported it.
@@ -295,7 +338,11 @@ void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) 
     } else {
       send = !running->drop_outcome;
     }
+    label = shutdown_unfinished    ? "released"
+            : running->drop_outcome ? "lease_lost"
+                                    : OutcomeLabel(running->job, outcome.completion);
   }
+  LogFinished(running->job, label, outcome.duration_ms, outcome.completion.errors);
   if (send) completer_.Add(std::move(outcome));
   idle_cv_.notify_all();
   if (on_slot_freed_) on_slot_freed_();

@@ -22,6 +22,7 @@
 #include "common/db/job_store.h"
 #include "worker/completer.h"
 #include "worker/handler.h"
+#include "worker/job_observer.h"
 
 namespace chime::worker {
 
@@ -80,6 +81,8 @@ class Executor {
 
   // Called (from a slot thread) whenever a slot frees up.
   void set_on_slot_freed(std::function<void()> f) { on_slot_freed_ = std::move(f); }
+  // Told when a handler starts (metrics); set before Start(). Null: none.
+  void set_observer(JobObserver* observer) { observer_ = observer; }
   // Abandoned jobs so far.
   int64_t abandoned() const { return abandoned_.load(); }
   // Leases of jobs stopped for shutdown without finishing: the worker
@@ -109,6 +112,7 @@ class Executor {
   HandlerRegistry& handlers_;
   Completer& completer_;
   std::function<void()> on_slot_freed_;
+  JobObserver* observer_ = nullptr;
   mutable std::mutex mu_;
   std::condition_variable cv_;       // Jobs queued or stopping.
   std::condition_variable idle_cv_;  // A job finished.

@@ -8,11 +8,14 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "common/db/job_store.h"
 #include "common/log/log.h"
 #include "worker/builtin_kinds.h"
+#include "worker/http_metrics.h"
+#include "worker/http_service.h"
 #include "worker/kinds/app_config.h"
 #include "worker/kinds/register.h"
 #include "worker/worker.h"
@@ -33,8 +36,9 @@ int main(int argc, char** argv) {
   }
   if (!*loaded) return 0;  // --help was printed
   const chime::worker::WorkerConfig& config = **loaded;
-  if (!chime::InitLogging("worker", config.log_level)) {
-    std::cerr << "chime-worker: log_level: unknown level '" << config.log_level << "'\n";
+  // Validate() checked the format already.
+  if (auto ok = chime::InitLogging("worker", config.log_level, *chime::ParseLogFormat(config.log_format)); !ok) {
+    std::cerr << "chime-worker: " << ok.error().message << "\n";
     return 2;
   }
   auto& handlers = chime::worker::HandlerRegistry::Global();
@@ -51,10 +55,21 @@ int main(int argc, char** argv) {
     std::cerr << "chime-worker: kinds_config: " << ok.error().message << "\n";
     return 2;
   }
-  chime::worker::Worker worker(config, handlers);
+  chime::worker::WorkerMetrics metrics;
+  chime::worker::Worker worker(config, handlers, &metrics);
   if (auto ok = worker.Start(); !ok) {
     std::cerr << "chime-worker: " << ok.error().message << "\n";
     return 2;
+  }
+  std::optional<chime::worker::HttpService> http;
+  if (config.http_listen != "off") {
+    http.emplace(chime::web::ServerConfig{.listen = config.http_listen, .flag = "http_listen"}, worker,
+                 metrics);
+    if (auto bound = http->Start(); !bound) {
+      worker.Drain();
+      std::cerr << "chime-worker: " << bound.error().message << "\n";
+      return 2;
+    }
   }
   if (config.drain) {
     // Scripts: run until nothing in this worker's queues is ready or
@@ -78,6 +93,7 @@ int main(int argc, char** argv) {
     sigwait(&signals, &sig);
     spdlog::info("signal {} received; draining", sig);
   }
-  worker.Drain();
+  worker.Drain();  // /readyz answers 503 meanwhile.
+  if (http) http->Stop();
   return 0;
 }

@@ -10,8 +10,13 @@ namespace chime::worker {
 
 using Clock = std::chrono::steady_clock;
 
-Worker::Worker(WorkerConfig config, HandlerRegistry& handlers)
-    : config_(std::move(config)), handlers_(handlers) {}
+Worker::Worker(WorkerConfig config, HandlerRegistry& handlers, JobObserver* observer)
+    : config_(std::move(config)), handlers_(handlers), observer_(observer) {}
+
+int Worker::free_slots() const {
+  Executor* executor = running_executor_.load();
+  return executor ? executor->free_slots() : 0;
+}
 
 Worker::~Worker() { Drain(); }
 
@@ -53,8 +58,10 @@ Result<void> Worker::Start() {
       [this] {
         if (producer_) producer_->Wake();
       });
-  completer_ = std::make_unique<Completer>(
-      db, db::JobStoreConfig{}, [this](const v1::JobResult& r) { link_->SendResult(r); });
+  completer_ = std::make_unique<Completer>(db, db::JobStoreConfig{}, [this](const v1::JobResult& r) {
+    if (observer_) observer_->JobFinished(r);
+    link_->SendResult(r);
+  });
   executor_ = std::make_unique<Executor>(
       ExecutorConfig{.slots = config_.slots,
                      .worker_id = config_.worker_id,
@@ -70,6 +77,7 @@ Result<void> Worker::Start() {
                      .max_batch = config_.claim_batch},
       db, *executor_);
   heartbeater_ = std::make_unique<Heartbeater>(db, *executor_, config_.lease, config_.heartbeat_interval());
+  executor_->set_observer(observer_);
   executor_->set_on_slot_freed([this] {
     producer_->SlotFreed();
     link_->SendCapacity();
@@ -81,6 +89,8 @@ Result<void> Worker::Start() {
   link_->Start();
   producer_->Start();
   started_ = true;
+  running_executor_.store(executor_.get());
+  claiming_.store(true);
   spdlog::info("worker {}: {} slots on queues {}; scheduler {}", config_.worker_id, config_.slots,
                fmt::join(config_.queues, ","),
                config_.schedulers.empty() ? std::string("none (polling only)")
@@ -91,6 +101,7 @@ Result<void> Worker::Start() {
 void Worker::Drain() {
   if (!started_ || drained_) return;
   drained_ = true;
+  claiming_.store(false);
   producer_->Stop();
   link_->SendGoodbye("draining");
   const auto grace_end = Clock::now() + config_.shutdown_grace;

@@ -3,12 +3,14 @@
 // path) or Stop(). Used by main.cc and, in-process, by tests.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "worker/completer.h"
 #include "worker/executor.h"
 #include "worker/handler.h"
 #include "worker/heartbeater.h"
+#include "worker/job_observer.h"
 #include "worker/producer.h"
 #include "worker/scheduler_link.h"
 #include "worker/worker_config.h"
@@ -17,8 +19,9 @@ namespace chime::worker {
 
 class Worker {
  public:
-  // `handlers` must outlive the worker (usually HandlerRegistry::Global()).
-  Worker(WorkerConfig config, HandlerRegistry& handlers);
+  // `handlers` must outlive the worker (usually HandlerRegistry::Global()),
+  // and so must `observer` (the metrics; null: none).
+  Worker(WorkerConfig config, HandlerRegistry& handlers, JobObserver* observer = nullptr);
   ~Worker();
 
   [[nodiscard]] Result<void> Start();
@@ -33,6 +36,10 @@ class Worker {
   Completer& completer() { return *completer_; }
   SchedulerLink& link() { return *link_; }
   const WorkerConfig& config() const { return config_; }
+  // Thread-safe (for the HTTP probes): whether it claims jobs (started and
+  // not draining), and its free slots (0 before Start()).
+  bool claiming() const { return claiming_.load(); }
+  int free_slots() const;
 
  private:
   WorkerConfig config_;
@@ -42,8 +49,11 @@ class Worker {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Heartbeater> heartbeater_;
+  JobObserver* observer_;
   bool started_ = false;
   bool drained_ = false;
+  std::atomic<bool> claiming_{false};
+  std::atomic<Executor*> running_executor_{nullptr};  // Set once started.
 };
 
 }  // namespace chime::worker

@@ -1,5 +1,7 @@
 #include "worker/worker_config.h"
 
+#include "common/log/log.h"
+
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -8,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/web/server.h"
 #include "common/wire/envelope.h"
 
 namespace chime::worker {
@@ -44,8 +47,12 @@ Result<void> Apply(WorkerConfig& c, const std::string& field, const std::string&
     c.worker_id = value;
   } else if (field == "log_level") {
     c.log_level = value;
+  } else if (field == "log_format") {
+    c.log_format = value;
   } else if (field == "kinds_config") {
     c.kinds_config = value;
+  } else if (field == "http_listen") {
+    c.http_listen = value;
   } else if (field == "slots" || field == "claim_batch") {
     auto v = integer();
     if (!v) return std::unexpected(v.error());
@@ -121,6 +128,10 @@ Result<void> WorkerConfig::Validate() const {
   if (hard_stop_grace < milliseconds(0)) return Bad("hard_stop_grace_ms", "must be >= 0");
   if (shutdown_grace < milliseconds(0)) return Bad("shutdown_grace_ms", "must be >= 0");
   if (claim_batch < 1 || claim_batch > 1000) return Bad("claim_batch", "must be 1-1000");
+  if (auto ok = ParseLogFormat(log_format); !ok) return Bad("log_format", ok.error().message);
+  if (http_listen != "off") {
+    if (auto ok = web::ParseListenAddress(http_listen, "http_listen"); !ok) return std::unexpected(ok.error());
+  }
   return {};
 }
 
@@ -128,7 +139,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   CLI::App app{"chime-worker: claims jobs from PostgreSQL (woken by the scheduler's dispatch, "
                "polling otherwise) and runs them on concurrent slots"};
   std::optional<std::string> config_file, database_url, scheduler, queues, worker_id, log_level,
-      kinds_config;
+      log_format, kinds_config, http_listen;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch;
   bool drain = false;
   // As with most Unix tools, a repeated flag's last value wins.
@@ -140,6 +151,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--slots", slots, "concurrent jobs ($CHIME_WORKER_SLOTS; default 10)");
   app.add_option("--worker-id", worker_id, "id recorded on runs ($CHIME_WORKER_ID; default host-pid)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error ($CHIME_LOG_LEVEL)");
+  app.add_option("--log-format", log_format, "text or json, one object per line ($CHIME_LOG_FORMAT; default text)");
   app.add_option("--kinds-config", kinds_config,
                  "YAML file for the built-in kinds: application tables, providers, endpoints, "
                  "address policy ($CHIME_KINDS_CONFIG; see deploy/kinds.example.yaml)");
@@ -149,6 +161,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
   app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
   app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");
+  app.add_option("--http-listen", http_listen,
+                 "host:port for /healthz, /readyz and /metrics; port 0: any free port "
+                 "($CHIME_HTTP_LISTEN; default off)");
   app.add_flag("--drain", drain, "exit 0 once no job is ready (scripts, tests)");
   try {
     app.parse(argc, argv);
@@ -167,7 +182,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {"CHIME_DATABASE_URL", "database_url"}, {"CHIME_SCHEDULER", "scheduler"},
       {"CHIME_QUEUES", "queues"},             {"CHIME_WORKER_SLOTS", "slots"},
       {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
-      {"CHIME_KINDS_CONFIG", "kinds_config"}};
+      {"CHIME_KINDS_CONFIG", "kinds_config"}, {"CHIME_HTTP_LISTEN", "http_listen"},
+      {"CHIME_LOG_FORMAT", "log_format"}};
   for (const auto& [var, field] : env) {
     const char* v = std::getenv(var);
     if (v == nullptr || *v == '\0') continue;
@@ -180,7 +196,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {&slots, "slots"},               {&worker_id, "worker_id"},   {&log_level, "log_level"},
       {&poll, "poll_interval_ms"},     {&lease, "lease_ms"},        {&timeout, "default_timeout_ms"},
       {&hard_stop, "hard_stop_grace_ms"}, {&grace, "shutdown_grace_ms"}, {&batch, "claim_batch"},
-      {&kinds_config, "kinds_config"}};
+      {&kinds_config, "kinds_config"}, {&http_listen, "http_listen"}, {&log_format, "log_format"}};
   for (const auto& [value, field] : flags) {
     if (!*value) continue;
     if (auto ok = Apply(c, field, **value); !ok) return std::unexpected(ok.error());

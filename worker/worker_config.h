@@ -19,6 +19,7 @@ struct WorkerConfig {
   int slots = 10;                           // CHIME_WORKER_SLOTS, --slots
   std::string worker_id;                    // CHIME_WORKER_ID, --worker-id (default host-pid)
   std::string log_level = "info";           // CHIME_LOG_LEVEL, --log-level
+  std::string log_format = "text";          // CHIME_LOG_FORMAT, --log-format: text | json
   // The seeds' kinds' file (tables, providers, endpoints, address policy):
   // CHIME_KINDS_CONFIG, --kinds-config. Empty: the defaults.
   std::string kinds_config;
@@ -28,6 +29,9 @@ struct WorkerConfig {
   std::chrono::milliseconds hard_stop_grace{5'000};
   std::chrono::milliseconds shutdown_grace{30'000};
   int claim_batch = 100;
+  // host:port of /healthz, /readyz and /metrics (port 0: any free port):
+  // CHIME_HTTP_LISTEN, --http-listen. "off": no HTTP.
+  std::string http_listen = "off";
   bool drain = false;  // --drain: exit 0 once no job is ready.
 
   [[nodiscard]] Result<void> Validate() const;

@@ -93,6 +93,7 @@ struct ClaimedJob {
   Lease lease;
   TimePoint lease_expires_at;
   TimePoint attempted_at;
+  TimePoint run_at;  // When it became due; attempted_at - run_at is the pickup latency.
 };
 
 // How an attempt ended, reported by the worker holding the lease.
@@ -210,7 +211,7 @@ struct JobPage {
   std::optional<int64_t> next_before_id;  // Set when more rows may follow.
 };
 
-struct StatsRow {
+struct StateCount {
   std::string queue;
   std::string kind;
   JobState state = JobState::kAvailable;
@@ -224,7 +225,7 @@ struct QueueDepth {
 };
 
 struct Stats {
-  std::vector<StatsRow> rows;       // Every (queue, kind, state) with count > 0.
+  std::vector<StateCount> rows;     // Every (queue, kind, state) with count > 0.
   std::vector<QueueDepth> queues;   // Ready work per queue.
 };
 

@@ -80,7 +80,7 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n"                                     \
   "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
-      "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation"
+      "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at")
 
 // One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker. The partial index
 // jobs_ready_idx (queue, priority, run_at, id) yields rows already in claim

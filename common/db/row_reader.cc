@@ -51,6 +51,7 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   j.lease_expires_at = MicrosToTime(row[11].as<int64_t>());
   j.attempted_at = MicrosToTime(row[12].as<int64_t>());
   j.invocation = ReadInvocation(row[13]);
+  j.run_at = MicrosToTime(row[14].as<int64_t>());
   return j;
 }
 

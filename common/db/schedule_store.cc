@@ -47,6 +47,9 @@ ScheduleRow ReadSchedule(const pqxx::row& row) {
   s.last_fired_for = OptionalTime(row[15]);
   s.created_at = MicrosToTime(row[16].as<int64_t>());
   s.updated_at = MicrosToTime(row[17].as<int64_t>());
+  // Written by HealthToJson; the column's CHECK keeps it an object. A value
+  // an operator edited into something unreadable reads as the defaults.
+  if (auto health = schedule::HealthFromJson(row[18].c_str())) s.spec.health = std::move(*health);
   return s;
 }
 
@@ -133,7 +136,7 @@ pqxx::result InsertSchedule(pqxx::work& tx, const schedule::ScheduleSpec& spec,
                         spec.priority, spec.max_attempts, TimeoutMs(spec), spec.jitter.count(),
                         std::string(schedule::OverlapPolicyName(spec.overlap)),
                         std::string(schedule::MisfirePolicyName(spec.misfire)), spec.paused,
-                        std::string(ScheduleSourceName(source)));
+                        std::string(ScheduleSourceName(source)), schedule::HealthToJson(spec.health));
 }
 
 pqxx::result UpdateSchedule(pqxx::work& tx, const schedule::ScheduleSpec& spec,
@@ -142,7 +145,8 @@ pqxx::result UpdateSchedule(pqxx::work& tx, const schedule::ScheduleSpec& spec,
                         spec.name, spec.cron, spec.time_zone, spec.kind, spec.payload, spec.queue,
                         spec.priority, spec.max_attempts, TimeoutMs(spec), spec.jitter.count(),
                         std::string(schedule::OverlapPolicyName(spec.overlap)),
-                        std::string(schedule::MisfirePolicyName(spec.misfire)), only_if_changed);
+                        std::string(schedule::MisfirePolicyName(spec.misfire)), only_if_changed,
+                        schedule::HealthToJson(spec.health));
 }
 
 }  // namespace

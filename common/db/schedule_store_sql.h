@@ -9,32 +9,33 @@ namespace chime::db::sql {
 inline constexpr const char* kScheduleColumns =
     "id, name, cron, time_zone, kind, payload::text, queue, priority, max_attempts, timeout_ms, "
     "jitter_ms, overlap_policy, misfire_policy, paused, source, " CHIME_US(
-        "last_fired_for") ", " CHIME_US("created_at") ", " CHIME_US("updated_at");
-inline constexpr int kScheduleColumnCount = 18;
+        "last_fired_for") ", " CHIME_US("created_at") ", " CHIME_US("updated_at") ", health::text";
+inline constexpr int kScheduleColumnCount = 19;
 
 // $1 name ... $12 misfire policy (the spec, in ScheduleSpec order), $13
-// paused, $14 source. A taken name inserts nothing.
+// paused, $14 source, $15 health overrides (JSON). A taken name inserts nothing.
 inline constexpr const char* kScheduleInsert = R"sql(
 INSERT INTO chime.schedules (name, cron, time_zone, kind, payload, queue, priority,
-  max_attempts, timeout_ms, jitter_ms, overlap_policy, misfire_policy, paused, source)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+  max_attempts, timeout_ms, jitter_ms, overlap_policy, misfire_policy, paused, source, health)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)
 ON CONFLICT (name) DO NOTHING
 )sql";
 
-// $1..$12 as above; $13 true: change nothing unless some field differs (the
+// $1..$12 as above, $14 health; $13 true: change nothing unless some field differs (the
 // file sync, which must not bump the version for an unchanged entry). Paused
 // is left as it is. A new cron or zone restarts the schedule from now: its
 // ticks under the old expression are not made up.
 inline constexpr const char* kScheduleUpdate = R"sql(
 UPDATE chime.schedules SET cron = $2, time_zone = $3, kind = $4, payload = $5::jsonb,
   queue = $6, priority = $7, max_attempts = $8, timeout_ms = $9, jitter_ms = $10,
-  overlap_policy = $11, misfire_policy = $12, updated_at = now(),
+  overlap_policy = $11, misfire_policy = $12, health = $14::jsonb, updated_at = now(),
   last_fired_for = CASE WHEN (cron, time_zone) IS DISTINCT FROM ($2, $3)
                         THEN now() ELSE last_fired_for END
 WHERE name = $1
   AND (NOT $13 OR (cron, time_zone, kind, payload, queue, priority, max_attempts, timeout_ms,
-                   jitter_ms, overlap_policy, misfire_policy)
-                  IS DISTINCT FROM ($2, $3, $4, $5::jsonb, $6, $7::smallint, $8, $9, $10, $11, $12))
+                   jitter_ms, overlap_policy, misfire_policy, health)
+                  IS DISTINCT FROM ($2, $3, $4, $5::jsonb, $6, $7::smallint, $8, $9, $10, $11, $12,
+                                    $14::jsonb))
 )sql";
 
 #define CHIME_LIVE_STATES "('scheduled', 'available', 'running', 'retryable')"
@@ -199,7 +200,7 @@ inline constexpr const char* kSchedulesList = R"sql(
 SELECT s.id, s.name, s.cron, s.time_zone, s.kind, s.payload::text, s.queue, s.priority,
        s.max_attempts, s.timeout_ms, s.jitter_ms, s.overlap_policy, s.misfire_policy, s.paused,
        s.source, )sql" CHIME_US("s.last_fired_for") ", " CHIME_US("s.created_at") ", " CHIME_US(
-    "s.updated_at") R"sql(,
+    "s.updated_at") R"sql(, s.health::text,
        )sql" CHIME_US("lf.scheduled_for") R"sql(, lf.outcome, lf.job_id, j.state,
        lr.outcome, )sql" CHIME_US("lr.finished_at") R"sql(
 FROM chime.schedules s

@@ -1,20 +1,208 @@
 #include "common/log/log.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace chime {
+namespace {
 
-bool InitLogging(std::string_view process_name, std::string_view level) {
-  auto logger = spdlog::stderr_color_mt(std::string(process_name));
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v", spdlog::pattern_time_type::utc);
-  spdlog::set_default_logger(logger);
-  const auto parsed = spdlog::level::from_str(std::string(level));
-  if (parsed == spdlog::level::off && level != "off") return false;
-  spdlog::set_level(parsed);
+thread_local std::vector<std::pair<std::string, LogFields::Value>> tls_fields;
+
+// Whether `s` has `prefix` at `at`; `prefix` is lower case when `ignore_case`.
+bool HasAt(std::string_view s, size_t at, std::string_view prefix, bool ignore_case) {
+  if (s.size() - at < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    const char c = ignore_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(s[at + i]))) : s[at + i];
+    if (c != prefix[i]) return false;
+  }
   return true;
 }
+
+bool EndsAuthority(char c) {
+  return c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+         std::isspace(static_cast<unsigned char>(c));
+}
+
+bool EndsSetting(char c) {
+  return c == '&' || c == ';' || c == ',' || c == '"' || c == '\'' || std::isspace(static_cast<unsigned char>(c));
+}
+
+bool IsTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+         c == '+' || c == '/' || c == '=' || c == ':';
+}
+
+// scheme://user:password@host -> scheme://user:***@host
+std::string ScrubUrlPasswords(std::string_view in) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t scheme = in.find("://", pos);
+    if (scheme == std::string_view::npos) break;
+    const size_t begin = scheme + 3;
+    size_t end = begin;
+    while (end < in.size() && !EndsAuthority(in[end])) ++end;
+    const std::string_view authority = in.substr(begin, end - begin);
+    const size_t at = authority.rfind('@');
+    const size_t colon = at == std::string_view::npos ? at : authority.substr(0, at).find(':');
+    out.append(in.substr(pos, begin - pos));
+    if (colon != std::string_view::npos && colon + 1 < at) {
+      out.append(authority.substr(0, colon + 1)).append("***").append(authority.substr(at));
+    } else {
+      out.append(authority);
+    }
+    pos = end;
+  }
+  out.append(in.substr(pos));
+  return out;
+}
+
+// Replaces what follows each `marker` up to `stop`.
+template <typename Stop>
+std::string ScrubAfter(std::string_view in, std::string_view marker, bool ignore_case, Stop stop) {
+  std::string out;
+  size_t i = 0;
+  while (i < in.size()) {
+    if (HasAt(in, i, marker, ignore_case)) {
+      out.append(in.substr(i, marker.size()));
+      size_t j = i + marker.size();
+      const size_t value = j;
+      while (j < in.size() && !stop(in[j])) ++j;
+      if (j > value) out.append("***");
+      i = j;
+    } else {
+      out.push_back(in[i++]);
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json FieldValue(const LogFields::Value& v) {
+  return std::visit([](const auto& x) { return nlohmann::ordered_json(x); }, v);
+}
+
+std::string Utc(spdlog::log_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(buf, n) + fmt::format(".{:03}Z", ms % 1000);
+}
+
+// One JSON object per line; fields from LogFields in scope.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    nlohmann::ordered_json line;
+    line["time"] = Utc(msg.time);
+    const auto level = spdlog::level::to_string_view(msg.level);
+    line["level"] = std::string(level.data(), level.size());
+    line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
+    line["msg"] = ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size()));
+    for (const auto& [key, value] : tls_fields) {
+      if (key == "time" || key == "level" || key == "logger" || key == "msg") continue;
+      line[key] = FieldValue(value);
+      if (auto* s = std::get_if<std::string>(&value)) line[key] = ScrubSecrets(*s);
+    }
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(text.data(), text.data() + text.size());
+    dest.push_back('\n');
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
+// The usual text pattern, scrubbed.
+class TextFormatter final : public spdlog::formatter {
+ public:
+  TextFormatter()
+      : inner_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
+                                                           spdlog::pattern_time_type::utc)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t raw;
+    inner_->format(msg, raw);
+    const std::string clean = ScrubSecrets(std::string_view(raw.data(), raw.size()));
+    dest.append(clean.data(), clean.data() + clean.size());
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextFormatter>(); }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
+}  // namespace
+
+Result<LogFormat> ParseLogFormat(std::string_view text) {
+  if (text == "text") return LogFormat::kText;
+  if (text == "json") return LogFormat::kJson;
+  return Fail(ErrorCode::kInvalidArgument, "must be text or json, got '" + std::string(text) + "'");
+}
+
+Result<LogFormat> LogFormatFromEnvironment() {
+  const char* v = std::getenv("CHIME_LOG_FORMAT");
+  if (v == nullptr || *v == '\0') return LogFormat::kText;
+  auto parsed = ParseLogFormat(v);
+  if (!parsed) return Fail(ErrorCode::kInvalidArgument, "CHIME_LOG_FORMAT: " + parsed.error().message);
+  return parsed;
+}
+
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format) {
+  if (format == LogFormat::kJson) return std::make_unique<JsonFormatter>();
+  return std::make_unique<TextFormatter>();
+}
+
+Result<void> InitLogging(std::string_view process_name, std::string_view level, LogFormat format) {
+  const auto parsed = spdlog::level::from_str(std::string(level));
+  if (parsed == spdlog::level::off && level != "off") {
+    return Fail(ErrorCode::kInvalidArgument,
+                "log-level: unknown level '" + std::string(level) + "' (trace, debug, info, warn, error, off)");
+  }
+  const std::string name(process_name);
+  auto logger = spdlog::get(name);
+  if (!logger) logger = spdlog::stderr_logger_mt(name);
+  logger->set_formatter(MakeLogFormatter(format));
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(parsed);
+  return {};
+}
+
+bool InitLogging(std::string_view process_name, std::string_view level) {
+  auto format = LogFormatFromEnvironment();
+  return format && InitLogging(process_name, level, *format).has_value();
+}
+
+std::string ScrubSecrets(std::string_view line) {
+  std::string out = ScrubUrlPasswords(line);
+  out = ScrubAfter(out, "password=", /*ignore_case=*/true, EndsSetting);
+  const auto not_token = [](char c) { return !IsTokenChar(c); };
+  out = ScrubAfter(out, "bearer ", /*ignore_case=*/true, not_token);
+  // Case-sensitive: "basic " is an ordinary English word.
+  out = ScrubAfter(out, "Basic ", /*ignore_case=*/false, not_token);
+  return out;
+}
+
+LogFields::LogFields(std::initializer_list<std::pair<std::string, Value>> fields) : count_(fields.size()) {
+  tls_fields.insert(tls_fields.end(), fields.begin(), fields.end());
+}
+
+LogFields::~LogFields() { tls_fields.resize(tls_fields.size() - count_); }
+
+const std::vector<std::pair<std::string, LogFields::Value>>& LogFields::Current() { return tls_fields; }
 
 }  // namespace chime

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "common/base/text_format.h"
+#include "common/schedule/health_yaml.h"
 #include "common/schedule/schedule_limits.h"
 #include "common/schedule/yaml_payload.h"
 
@@ -32,7 +33,7 @@ constexpr size_t kMaxFileBytes = size_t{4} << 20;
 // A string field longer than this is refused without copying it (an alias can
 // name one long scalar from every entry). Every real limit is below it.
 constexpr size_t kMaxFieldBytes = 1024;
-// An entry has 13 keys at most; a bigger map is refused without reading it.
+// An entry has 14 keys at most; a bigger map is refused without reading it.
 constexpr size_t kMaxEntryKeys = 32;
 
 // "FILE:3:5: message", or "FILE: message" without a position.
@@ -113,7 +114,7 @@ class EntryReader {
     }
     if (entry.size() > kMaxEntryKeys) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "has " + std::to_string(entry.size()) + " keys; a schedule has 13");
+                  "has " + std::to_string(entry.size()) + " keys; a schedule has 14");
     }
     ScheduleSpec spec;
     std::unordered_set<std::string> seen;
@@ -177,6 +178,12 @@ class EntryReader {
       return {};
     }
     if (key == "paused") return ReadBool(key, value, &spec->paused);
+    if (key == "health") {
+      auto health = internal::ReadHealthYaml(value);
+      if (!health) return std::unexpected(health.error());
+      spec->health = std::move(*health);
+      return {};
+    }
     return Fail(ErrorCode::kInvalidArgument, "unknown key " + Quoted(key));
   }
 

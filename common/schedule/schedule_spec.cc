@@ -186,7 +186,7 @@ Result<void> ValidateFields(const ScheduleSpec& spec, cron::ParseOptions cron_op
   if (MisfirePolicyName(spec.misfire).empty()) {
     return Invalid("misfire", std::to_string(static_cast<int>(spec.misfire)) + " is not a known policy");
   }
-  return {};
+  return ValidateHealth(spec.health);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "common/base/error.h"
 #include "common/cron/cron.h"
+#include "common/schedule/health_spec.h"
 
 namespace chime::schedule {
 
@@ -52,6 +53,7 @@ struct ScheduleSpec {
   OverlapPolicy overlap = OverlapPolicy::kSkip;
   MisfirePolicy misfire = MisfirePolicy::kRunOnce;
   bool paused = false;
+  HealthSpec health;  // Alert thresholds that differ from the defaults (health_spec.h).
 };
 
 // Checks every field; the error (InvalidArgument, one line) names the first
@@ -88,6 +90,9 @@ struct Problem {
 //       overlap: skip                 # skip | allow | buffer_one | cancel_running
 //       misfire: run_once             # skip | run_once | run_all
 //       paused: false                 # optional
+//       health:                       # optional overrides of the alert rules
+//         failure_rate: 0.25          # or off; see health_spec.h for every key
+//         no_success_within: 2d
 //
 // Unknown or repeated keys, missing name/cron/kind, values of the wrong type,
 // duplicate names (on the later entry) and every Validate failure are

@@ -30,6 +30,7 @@ v1::ScheduleSpec ToProto(const schedule::ScheduleSpec& s) {
   p.set_overlap(std::string(schedule::OverlapPolicyName(s.overlap)));
   p.set_misfire(std::string(schedule::MisfirePolicyName(s.misfire)));
   p.set_paused(s.paused);
+  if (!s.health.IsDefault()) p.set_health_json(schedule::HealthToJson(s.health));
   return p;
 }
 
@@ -56,6 +57,9 @@ Result<schedule::ScheduleSpec> FromProto(const v1::ScheduleSpec& p) {
     s.misfire = *misfire;
   }
   s.paused = p.paused();
+  auto health = schedule::HealthFromJson(p.health_json());
+  if (!health) return std::unexpected(health.error());
+  s.health = std::move(*health);
   return s;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace chime::testing {
@@ -23,14 +24,22 @@ ChildProcess& Cluster::StartScheduler(std::vector<std::string> args,
   std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--bind",
                                 endpoint_.empty() ? "tcp://127.0.0.1:0" : endpoint_,
                                 "--rescue-interval-ms", "200", "--heartbeat-interval-ms", "200"};
+  const bool own_http = std::ranges::find(args, "--http-listen") != args.end();
+  if (!own_http) argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
   argv.insert(argv.end(), args.begin(), args.end());
   env.emplace("CHIME_DATABASE_URL", db_.url());
   env.emplace("CHIME_ADMIN_SECRET", kClusterSecret);
   scheduler_ = std::make_unique<ChildProcess>(argv, env);
   EXPECT_TRUE(scheduler_->Start()) << scheduler_->log();
-  auto line = scheduler_->WaitForLog("listening on ", seconds(30));
+  auto line = scheduler_->WaitForLog("listening on tcp://", seconds(30));
   EXPECT_TRUE(line.has_value()) << scheduler_->log();
   if (line && endpoint_.empty()) endpoint_ = line->substr(line->find("listening on ") + 13);
+  http_.clear();
+  if (!own_http) {
+    auto http = scheduler_->WaitForLog("http listening on ", seconds(30));
+    EXPECT_TRUE(http.has_value()) << scheduler_->log();
+    if (http) http_ = http->substr(http->find("http listening on ") + 18);
+  }
   return *scheduler_;
 }
 

@@ -31,11 +31,14 @@ class Cluster {
 
   // Starts a scheduler on `endpoint` (default: a free loopback port, kept
   // for restarts) and waits until it listens. `args` and `env` add to the
-  // defaults (rescue every 200 ms, the cluster's secret).
+  // defaults (rescue every 200 ms, the cluster's secret, HTTP on a free
+  // loopback port unless `args` name --http-listen).
   ChildProcess& StartScheduler(std::vector<std::string> args = {},
                                std::map<std::string, std::string> env = {});
   ChildProcess& scheduler() { return *scheduler_; }
   const std::string& endpoint() const { return endpoint_; }
+  // The running scheduler's HTTP "host:port" ("" when it serves none).
+  const std::string& http() const { return http_; }
 
   // Starts a worker with this id and waits until the scheduler has its hello
   // (when a scheduler runs). Defaults: 4 slots, 1 s lease, 200 ms polling.
@@ -61,6 +64,7 @@ class Cluster {
  private:
   TestDatabase db_;
   std::string endpoint_;
+  std::string http_;
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::unique_ptr<ChildProcess>> stopped_schedulers_;

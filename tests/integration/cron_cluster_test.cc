@@ -40,7 +40,8 @@ class CronClusterTest : public ::testing::Test {
                                   "--cron-seconds",
                                   "--leader-ttl", "2s",
                                   "--leader-renew", "500ms",
-                                  "--log-level", "debug"};
+                                  "--log-level", "debug",
+                                  "--http-listen", "127.0.0.1:0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto& p = *schedulers_.emplace_back(std::make_unique<ChildProcess>(
         argv, std::map<std::string, std::string>{{"CHIME_DATABASE_URL", cluster_.db().url()},

@@ -29,7 +29,10 @@ class JobctlSchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     scheduler_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0"},
+        std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
+                                 "--http-listen", "127.0.0.1:0",
+                                 // One health pass at start, none while a test compares alerts.
+                                 "--health-interval", "1h"},
         std::map<std::string, std::string>{{"CHIME_DATABASE_URL", db_.url()},
                                            {"CHIME_ADMIN_SECRET", kSecret}});
     ASSERT_TRUE(scheduler_->Start()) << scheduler_->log();
@@ -91,6 +94,50 @@ TEST_F(JobctlSchedulerTest, EnqueueListShowAndStatsGoThroughTheScheduler) {
   auto workers = Jobctl({"workers"});
   ASSERT_EQ(workers.exit_code, 0) << workers.output;
   EXPECT_EQ(workers.output, "no workers connected\n");
+}
+
+TEST_F(JobctlSchedulerTest, RunStatsAndAlertsAreTheSameThroughTheSchedulerAndTheDatabase) {
+  auto created = Jobctl({"schedule", "create", "hourly-sync", "--cron", "0 * * * *", "--kind", "noop"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  db_.Exec("INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, started_at, finished_at, "
+           "outcome, errors) SELECT g, 'noop', 'default', 1, s.id, now() - (g - 0.5) * interval '1 hour' - "
+           "interval '3 seconds', now() - (g - 0.5) * interval '1 hour', CASE WHEN g % 4 = 0 THEN 'failed' "
+           "ELSE 'succeeded' END, CASE WHEN g % 4 = 0 THEN ARRAY['boom'] ELSE '{}' END "
+           "FROM generate_series(1, 30) g, chime.schedules s WHERE s.name = 'hourly-sync'");
+  db_.Exec("INSERT INTO chime.alerts (schedule_id, schedule_name, rule, state, message, resolved_at) "
+           "SELECT id, name, 'failure_rate', 'resolved', 'hourly-sync: failure rate 60%', now() "
+           "FROM chime.schedules");
+  for (const std::string hours : {"24", "168"}) {
+    auto via_scheduler = Jobctl({"stats", "--by", "schedule", "--hours", hours, "--json"});
+    ASSERT_EQ(via_scheduler.exit_code, 0) << via_scheduler.output;
+    auto via_db = Jobctl({"stats", "--by", "schedule", "--hours", hours, "--json", "--database-url", db_.url()});
+    ASSERT_EQ(via_db.exit_code, 0) << via_db.output;
+    auto a = nlohmann::json::parse(via_scheduler.output);
+    auto b = nlohmann::json::parse(via_db.output);
+    ASSERT_EQ(a["stats"].size(), 1u);
+    EXPECT_EQ(a["stats"][0]["totalExecutions"], hours == "24" ? 24 : 30);
+    EXPECT_EQ(a["stats"][0]["failureCount"], hours == "24" ? 6 : 7);
+    EXPECT_EQ(a["stats"], b["stats"]);
+    EXPECT_EQ(a["timeRange"]["hours"], std::stoi(hours));
+  }
+  auto by_kind = Jobctl({"stats", "--by", "kind", "--name", "noop"});
+  ASSERT_EQ(by_kind.exit_code, 0) << by_kind.output;
+  EXPECT_NE(by_kind.output.find("noop"), std::string::npos) << by_kind.output;
+  auto bad = Jobctl({"stats", "--by", "schedule", "--hours", "500"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  auto missing = Jobctl({"stats", "--by", "schedule", "--name", "nope"});
+  EXPECT_EQ(missing.exit_code, 3) << missing.output;
+
+  auto alerts = Jobctl({"alerts", "--all", "--json"});
+  ASSERT_EQ(alerts.exit_code, 0) << alerts.output;
+  auto alerts_db = Jobctl({"alerts", "--all", "--json", "--database-url", db_.url()});
+  ASSERT_EQ(alerts_db.exit_code, 0) << alerts_db.output;
+  auto x = nlohmann::json::parse(alerts.output);
+  auto y = nlohmann::json::parse(alerts_db.output);
+  ASSERT_GE(x["alerts"].size(), 1u);
+  EXPECT_EQ(x["alerts"].size(), y["alerts"].size());
+  EXPECT_EQ(x["alerts"][0]["type"], y["alerts"][0]["type"]);
+  EXPECT_EQ(x["alerts"][0]["jobName"], "hourly-sync");
 }
 
 TEST_F(JobctlSchedulerTest, ErrorsKeepTheirExitCodes) {

@@ -52,6 +52,15 @@ class FakeBackend final : public AdminBackend {
     if (unavailable) return Fail(ErrorCode::kUnavailable, "cannot connect to database");
     return stats;
   }
+  Result<db::StatsReport> RunStats(const db::StatsParams& params) override {
+    run_stats_calls.push_back(params);
+    if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
+    return run_stats;
+  }
+  Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override {
+    alert_calls.push_back(params);
+    return alerts;
+  }
   Result<std::vector<WorkerView>> Workers() override { return workers; }
 
   // Schedules live in `schedules`, by name, like the store keeps them.
@@ -124,6 +133,10 @@ class FakeBackend final : public AdminBackend {
   db::Stats stats;
   std::vector<WorkerView> workers;
   bool unavailable = false;
+  std::vector<db::StatsParams> run_stats_calls;
+  Result<db::StatsReport> run_stats = db::StatsReport{};
+  std::vector<db::AlertListParams> alert_calls;
+  std::vector<db::AlertRow> alerts;
 
   std::map<std::string, db::ScheduleRow> schedules;
   std::map<std::string, Error> create_errors;  // ScheduleCreate of this name fails so.
@@ -156,6 +169,8 @@ class Forwarder final : public AdminBackend {
   Result<db::Job> Retry(int64_t id) override { return f_.Retry(id); }
   Result<db::Stats> Stats() override { return f_.Stats(); }
   Result<std::vector<WorkerView>> Workers() override { return f_.Workers(); }
+  Result<db::StatsReport> RunStats(const db::StatsParams& p) override { return f_.RunStats(p); }
+  Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& p) override { return f_.Alerts(p); }
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& s) override {
     return f_.ScheduleCreate(s);
   }

@@ -16,7 +16,7 @@ class WorkerConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"CHIME_DATABASE_URL", "CHIME_SCHEDULER", "CHIME_QUEUES", "CHIME_WORKER_SLOTS",
-                          "CHIME_WORKER_ID", "CHIME_LOG_LEVEL"}) {
+                          "CHIME_WORKER_ID", "CHIME_LOG_LEVEL", "CHIME_HTTP_LISTEN"}) {
       unsetenv(v);
     }
   }
@@ -111,6 +111,26 @@ TEST_F(WorkerConfigTest, HelpIsNotAConfiguration) {
   auto loaded = LoadWorkerConfig(static_cast<int>(argv.size()), argv.data());
   ASSERT_TRUE(loaded.has_value());
   EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(WorkerConfigTest, HttpListenIsOffByDefaultAndABadAddressNamesTheField) {
+  auto defaults = Load({"--database-url", "postgresql://x/db"});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  EXPECT_EQ(defaults->http_listen, "off");
+  setenv("CHIME_HTTP_LISTEN", "127.0.0.1:0", 1);
+  auto from_env = Load({"--database-url", "postgresql://x/db"});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().ToString();
+  EXPECT_EQ(from_env->http_listen, "127.0.0.1:0");
+  auto flag = Load({"--database-url", "postgresql://x/db", "--http-listen", "[::1]:9100"});
+  ASSERT_TRUE(flag.has_value()) << flag.error().ToString();
+  EXPECT_EQ(flag->http_listen, "[::1]:9100");
+  auto bad = Load({"--database-url", "postgresql://x/db", "--http-listen", "9100"});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(bad.error().message.starts_with("http_listen: '9100' is not host:port")) << bad.error().message;
+  setenv("CHIME_HTTP_LISTEN", "localhost:99999", 1);
+  auto bad_env = Load({"--database-url", "postgresql://x/db"});
+  ASSERT_FALSE(bad_env.has_value());
+  EXPECT_TRUE(bad_env.error().message.starts_with("http_listen: ")) << bad_env.error().message;
 }
 
 }  // namespace

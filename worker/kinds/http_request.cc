@@ -148,10 +148,39 @@ bool Expected(const Call& call, int status) {
 
 bool TransientStatus(int status) { return status == 408 || status == 429 || status >= 500; }
 
-json Recorded(const http::HttpResponse& r) {
+// The credentials a request carries: each credential header's value (the
+// webhook id and timestamp are not secret) and,
+// for "Bearer x" or "Basic x", the x alone.
+std::vector<std::string> Credentials(const http::HttpRequest& request) {
+  std::vector<std::string> out;
+  for (const auto& h : request.headers) {
+    const std::string name = Lower(h.name);
+    if (!IsCredentialHeader(name) || name == "webhook-id" || name == "webhook-timestamp" || h.value.empty()) {
+      continue;
+    }
+    out.push_back(h.value);
+    const size_t space = h.value.find(' ');
+    if (space != std::string::npos && space + 1 < h.value.size()) out.push_back(h.value.substr(space + 1));
+  }
+  return out;
+}
+
+// `text` with every occurrence of a credential replaced by "***": an
+// endpoint that echoes its request must not get the secret into the run.
+std::string WithoutCredentials(std::string text, const std::vector<std::string>& credentials) {
+  for (const auto& secret : credentials) {
+    if (secret.size() < 4) continue;  // Too short to tell from ordinary text.
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
+json Recorded(const http::HttpResponse& r, const std::vector<std::string>& credentials) {
   return {{"status", r.status},
           {"durationMs", std::chrono::duration_cast<std::chrono::milliseconds>(r.duration).count()},
-          {"bodyExcerpt", r.body_excerpt},
+          {"bodyExcerpt", WithoutCredentials(r.body_excerpt, credentials)},
           {"bodyBytes", r.body_bytes},
           {"bodyTruncated", r.body_truncated},
           {"remoteAddress", r.remote_address},
@@ -208,7 +237,7 @@ HandlerResult HttpRequestKind::Run(JobContext& ctx) {
                            response.error().code == ErrorCode::kUnavailable;
     return HandlerResult::Fail(summary, {"http_request: " + response.error().message}, transient);
   }
-  summary.update(Recorded(*response));
+  summary.update(Recorded(*response, Credentials(call->request)));
   if (Expected(*call, response->status)) return HandlerResult::Success(summary);
   const std::string error = "unexpected status " + std::to_string(response->status);
   return HandlerResult::Fail(summary, {"http_request: " + error}, TransientStatus(response->status));

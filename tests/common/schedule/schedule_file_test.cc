@@ -272,7 +272,7 @@ TEST(ParseScheduleFileTest, ReportsEntryLevelProblems) {
             "the key at line 2, column 40 is not a string");
   std::string many = "{name: a, cron: '@daily', kind: k";
   for (int i = 0; i < 40; ++i) many += ", k" + std::to_string(i) + ": 1";
-  EXPECT_EQ(ProblemOf(many + "}"), "has 43 keys; a schedule has 13");
+  EXPECT_EQ(ProblemOf(many + "}"), "has 43 keys; a schedule has 14");
 }
 
 TEST(ParseScheduleFileTest, RejectsPayloadTextThatIsNotUtf8) {

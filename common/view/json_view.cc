@@ -1,8 +1,8 @@
-#include "jobctl/json_view.h"
+#include "common/view/json_view.h"
 
 #include "common/base/text_format.h"
 
-namespace chime::jobctl {
+namespace chime::view {
 namespace {
 
 using json = nlohmann::ordered_json;
@@ -163,6 +163,7 @@ json ScheduleSpecJson(const schedule::ScheduleSpec& spec) {
       {"overlap", std::string(schedule::OverlapPolicyName(spec.overlap))},
       {"misfire", std::string(schedule::MisfirePolicyName(spec.misfire))},
       {"paused", spec.paused},
+      {"health", Embedded(schedule::HealthToJson(spec.health))},
   };
 }
 
@@ -229,4 +230,4 @@ json FireResultJson(const db::FireResult& fire) {
   };
 }
 
-}  // namespace chime::jobctl
+}  // namespace chime::view

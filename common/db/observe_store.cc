@@ -1,0 +1,112 @@
+#include "common/db/observe_store.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/db/job_store_sql.h"
+#include "common/db/row_reader.h"
+
+namespace chime::db {
+namespace {
+
+constexpr int kMaxRunList = 1000;
+
+bool ValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::ranges::all_of(s, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+           c == '-';
+  });
+}
+
+// Newest finished first on (finished_at, id): runs_schedule_idx and
+// runs_kind_finished_idx serve the filtered lists, runs_finished_idx the
+// unfiltered one. The cursor run's own (finished_at, id) bounds the page
+// (a primary-key lookup). $1 schedule id, $2 kind, $3 before id, $4 limit.
+constexpr const char* kRunsList =
+    "SELECT r.id, r.job_id, r.attempt, coalesce(r.worker_id, ''), " CHIME_US("r.started_at") ", "
+    CHIME_US("r.finished_at") ", r.outcome, r.summary::text, to_jsonb(r.errors)::text, r.dry_run,"
+    " r.kind, r.queue, r.schedule_id, s.name\n"
+    "FROM chime.runs r LEFT JOIN chime.schedules s ON s.id = r.schedule_id\n"
+    "WHERE ($1::bigint IS NULL OR r.schedule_id = $1)\n"
+    "  AND ($2::text IS NULL OR r.kind = $2)\n"
+    "  AND ($3::bigint IS NULL OR (r.finished_at, r.id) <\n"
+    "       (SELECT c.finished_at, c.id FROM chime.runs c WHERE c.id = $3))\n"
+    "ORDER BY r.finished_at DESC, r.id DESC LIMIT $4";
+
+}  // namespace
+
+Result<void> ObserveStore::Ping() {
+  return conn_.Run([](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c, "ping");
+    tx.exec("SELECT 1");
+  });
+}
+
+Result<RunPage> ObserveStore::RunsList(const RunListParams& params) {
+  if (params.limit < 1 || params.limit > kMaxRunList) {
+    return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
+  }
+  if (params.kind && !ValidName(*params.kind)) {
+    return Fail(ErrorCode::kInvalidArgument, "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
+  if (params.schedule && !ValidName(*params.schedule)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
+  if (params.before_id && *params.before_id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, "before_id: must be positive");
+  }
+  RunPage page;
+  bool unknown_schedule = false;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c, "runs_list");
+    std::optional<int64_t> schedule_id;
+    if (params.schedule) {
+      auto r = tx.exec_params("SELECT id FROM chime.schedules WHERE name = $1", *params.schedule);
+      if (r.empty()) {
+        unknown_schedule = true;
+        return;
+      }
+      schedule_id = r[0][0].as<int64_t>();
+    }
+    auto rows = tx.exec_params(kRunsList, schedule_id, params.kind, params.before_id,
+                               params.limit + 1);
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.runs.size()) == params.limit) {
+        page.next_before_id = page.runs.back().run.id;
+        break;
+      }
+      RunListItem item;
+      item.run = ReadRun(row);
+      item.kind = row[10].c_str();
+      item.queue = row[11].c_str();
+      if (!row[12].is_null()) item.schedule_id = row[12].as<int64_t>();
+      if (!row[13].is_null()) item.schedule = row[13].c_str();
+      page.runs.push_back(std::move(item));
+    }
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (unknown_schedule) return Fail(ErrorCode::kNotFound, "schedule " + *params.schedule + " not found");
+  return page;
+}
+
+Result<std::vector<FiringAlertCount>> ObserveStore::AlertsFiringCounts() {
+  std::vector<FiringAlertCount> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c, "alerts_firing");
+    // alerts_firing_idx holds exactly the firing rows.
+    for (const auto& row : tx.exec("SELECT schedule_name, rule, count(*)::bigint FROM chime.alerts "
+                                   "WHERE state = 'firing' GROUP BY 1, 2 ORDER BY 1, 2")) {
+      out.push_back({row[0].c_str(), row[1].c_str(), row[2].as<int64_t>()});
+    }
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
+}  // namespace chime::db

@@ -1,0 +1,64 @@
+// Reads for the HTTP side of observability that no other store serves: a
+// liveness round trip, the recent runs across jobs (/api/runs), and the
+// firing alerts per schedule and rule (/metrics). Read-only. Thread-
+// compatible: one ObserveStore per thread, like its connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/error.h"
+#include "common/db/connection.h"
+#include "common/db/job.h"
+
+namespace chime::db {
+
+struct RunListParams {
+  std::optional<std::string> schedule;  // A schedule name; NotFound when unknown.
+  std::optional<std::string> kind;
+  std::optional<int64_t> before_id;     // Keyset cursor: runs older than this run.
+  int limit = 50;                       // 1..1000.
+};
+
+// A run with what it ran, for lists that span jobs.
+struct RunListItem {
+  Run run;
+  std::string kind;
+  std::string queue;
+  std::optional<int64_t> schedule_id;
+  std::optional<std::string> schedule;  // Unset when not fired by a schedule (or it was deleted).
+};
+
+struct RunPage {
+  std::vector<RunListItem> runs;          // Newest finished first.
+  std::optional<int64_t> next_before_id;  // Set when more rows may follow.
+};
+
+struct FiringAlertCount {
+  std::string schedule;
+  std::string rule;
+  int64_t count = 0;
+};
+
+class ObserveStore {
+ public:
+  // `conn` must outlive the store.
+  explicit ObserveStore(Connection& conn) : conn_(conn) {}
+
+  // One round trip (SELECT 1); Unavailable when the server cannot be reached.
+  [[nodiscard]] Result<void> Ping();
+
+  // Runs newest finished first, filtered; InvalidArgument for a bad limit,
+  // kind or cursor, NotFound for an unknown schedule.
+  [[nodiscard]] Result<RunPage> RunsList(const RunListParams& params);
+
+  // Alerts in state 'firing', per schedule and rule (chime.alerts).
+  [[nodiscard]] Result<std::vector<FiringAlertCount>> AlertsFiringCounts();
+
+ private:
+  Connection& conn_;
+};
+
+}  // namespace chime::db

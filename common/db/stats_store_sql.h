@@ -1,0 +1,112 @@
+// Internal to common/db: the SQL of stats_store.cc. Each statement exists in
+// a schedule and a kind flavour that differ only in the key column, so they
+// are built from one text here. Times go in as microseconds since the epoch.
+#pragma once
+
+#include <string>
+
+#include "common/db/job_store_sql.h"  // CHIME_US.
+
+namespace chime::db::sql {
+
+// The outcomes that count as failures: also the predicate of the partial
+// indexes runs_*_failures_idx, which the planner only uses when the query
+// repeats it verbatim.
+#define CHIME_FAILURE_OUTCOMES "('failed', 'discarded', 'lease_expired')"
+
+struct StatsScopeSql {
+  const char* rollup_key;  // Key column of chime.run_stats s.
+  const char* run_key;     // Key column of chime.runs r.
+  const char* key_array;   // Array type of the keys: bigint[] or text[].
+  // Filters on s (chime.run_stats) and r (chime.runs): "every key" and "the key $3".
+  const char* rollup_all;
+  const char* run_all;
+  const char* rollup_one;
+  const char* run_one;
+};
+
+inline constexpr StatsScopeSql kScheduleScope{
+    "s.schedule_id", "r.schedule_id", "bigint[]",
+    "s.schedule_id <> 0", "r.schedule_id IS NOT NULL",
+    "s.schedule_id = $3::bigint", "r.schedule_id = $3::bigint"};
+inline constexpr StatsScopeSql kKindScope{
+    "s.kind", "r.kind", "text[]", "true", "true", "s.kind = $3::text", "r.kind = $3::text"};
+
+#define CHIME_AT(param) "(timestamptz 'epoch' + " param "::bigint * interval '1 microsecond')"
+
+// The rollup rows that cover [$2, now]: $2 is the first hour boundary at or
+// after the range's start (us); the hours up to the next day boundary, then
+// whole days (the current day's row holds everything up to now). Returned as
+// they are: summing the sparse histograms in SQL (unnest, then a hash
+// aggregate over rows x buckets) cost ~100 ms for 7 days of 60 keys; reading
+// the rows and adding in C++ costs a few. ($1, the range's start, only types
+// the shared parameter list.) Columns: key, succeeded, partial, failed,
+// discarded, cancelled, lease_expired, duration_n, duration_ms_sum,
+// hist_bucket, hist_count.
+inline std::string StatsRollupSql(const StatsScopeSql& k, bool one) {
+#define CHIME_DAY_EDGE \
+  "(date_trunc('day', " CHIME_AT("$2") " - interval '1 microsecond', 'UTC') + interval '24 hours')"
+  return std::string("SELECT ") + k.rollup_key + R"sql(, s.succeeded, s.partial, s.failed,
+       s.discarded, s.cancelled, s.lease_expired, s.duration_n, s.duration_ms_sum,
+       s.hist_bucket::text, s.hist_count::text
+FROM chime.run_stats s
+WHERE ((s.span = 'hour' AND s.start >= )sql" CHIME_AT("$2") " AND s.start < " CHIME_DAY_EDGE R"sql()
+       OR (s.span = 'day' AND s.start >= )sql" CHIME_DAY_EDGE R"sql())
+  AND $1::bigint <= $2::bigint AND )sql" + (one ? k.rollup_one : k.rollup_all);
+#undef CHIME_DAY_EDGE
+}
+
+// The runs of the partial first hour [$1, $2) (us) from the ledger, grouped
+// by key, outcome and duration bucket (1-based). date_part, not extract:
+// extract's numeric arithmetic cost ~2 us a run. Columns: key, outcome,
+// bucket, count, duration_ms_sum.
+inline std::string StatsHeadSql(const StatsScopeSql& k, bool one) {
+  return std::string("SELECT ") + k.run_key + R"sql(, r.outcome, chime.run_duration_bucket(d.ms),
+       count(*), sum(d.ms)
+FROM chime.runs r,
+     LATERAL (SELECT greatest(0, date_part('epoch', r.finished_at - r.started_at) * 1000) AS ms) d
+WHERE r.finished_at >= )sql" CHIME_AT("$1") " AND r.finished_at < " CHIME_AT("$2") " AND " +
+         (one ? k.run_one : k.run_all) + R"sql(
+GROUP BY 1, 2, 3
+)sql";
+}
+
+// Per key in $1: the newest execution (finished_at us, outcome), the newest
+// success (us), and the failures since then. Each lookup walks the
+// (key, finished_at) index backwards and stops at its first match.
+inline std::string StatsLatestSql(const StatsScopeSql& k) {
+  const std::string key = std::string(k.run_key);
+  return std::string(R"sql(
+SELECT k.key, )sql") + CHIME_US("last.finished_at") + ", last.outcome, " + CHIME_US("ok.t") + R"sql(,
+       (SELECT count(*) FROM chime.runs r
+        WHERE )sql" + key + R"sql( = k.key AND r.outcome IN )sql" CHIME_FAILURE_OUTCOMES R"sql(
+          AND r.finished_at > coalesce(ok.t, '-infinity'))
+FROM unnest($1::)sql" + k.key_array + R"sql() AS k(key)
+LEFT JOIN LATERAL (
+  SELECT r.finished_at, r.outcome FROM chime.runs r
+  WHERE )sql" + key + R"sql( = k.key AND r.outcome <> 'released'
+  ORDER BY r.finished_at DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (
+  SELECT max(r.finished_at) AS t FROM chime.runs r
+  WHERE )sql" + key + R"sql( = k.key AND r.outcome IN ('succeeded', 'partial')) ok ON true
+)sql";
+}
+
+// The newest $3 failures of each key in $1 finished at or after $2 (us),
+// through runs_*_failures_idx. Columns: key, job_id, attempt, finished_at
+// (us), outcome, first error.
+inline std::string StatsRecentFailuresSql(const StatsScopeSql& k) {
+  return std::string(R"sql(
+SELECT k.key, f.job_id, f.attempt, )sql") + CHIME_US("f.finished_at") + R"sql(, f.outcome, f.error
+FROM unnest($1::)sql" + k.key_array + R"sql() AS k(key)
+CROSS JOIN LATERAL (
+  SELECT r.job_id, r.attempt, r.finished_at, r.outcome, coalesce(left(r.errors[1], 500), '') AS error
+  FROM chime.runs r
+  WHERE )sql" + k.run_key + R"sql( = k.key AND r.outcome IN )sql" CHIME_FAILURE_OUTCOMES R"sql(
+    AND r.finished_at >= )sql" CHIME_AT("$2") R"sql(
+  ORDER BY r.finished_at DESC LIMIT $3) f
+ORDER BY k.key, f.finished_at DESC
+)sql";
+}
+
+}  // namespace chime::db::sql

@@ -1,0 +1,96 @@
+// Prometheus exposition for chime processes, on prometheus-cpp's core
+// library (its civetweb exposer is not used: common/web serves /metrics).
+//
+// Two kinds of figures go into one scrape:
+//   - process metrics: counters and histograms a component updates as things
+//     happen (prometheus::Registry families); they reset when the process
+//     restarts and are summed over replicas by the query;
+//   - scrape-time gauges: values read when scraped (the database, another
+//     component's snapshot), produced by a ScrapeSource; a label set that
+//     disappears (a queue with no ready job) disappears from the output.
+// Thread-safe: families, sources and Render() may be used from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include "common/web/server.h"
+
+namespace chime::web {
+
+using Labels = std::map<std::string, std::string>;
+
+// Produces gauge families at scrape time. Collect() runs on an HTTP thread.
+class ScrapeSource {
+ public:
+  virtual ~ScrapeSource() = default;
+  virtual std::vector<prometheus::MetricFamily> Collect() = 0;
+};
+
+class MetricsRegistry {
+ public:
+  MetricsRegistry();
+
+  prometheus::Registry& registry() { return *registry_; }
+  prometheus::Family<prometheus::Counter>& Counter(const std::string& name, const std::string& help);
+  prometheus::Family<prometheus::Gauge>& Gauge(const std::string& name, const std::string& help);
+  prometheus::Family<prometheus::Histogram>& Histogram(const std::string& name,
+                                                       const std::string& help);
+
+  // `source` must outlive the registry's Render() calls.
+  void AddSource(ScrapeSource* source);
+
+  // Every family in the text format (version 0.0.4), sorted by name.
+  std::string Render() const;
+  // Render() as a 200 response with Prometheus's content type.
+  Response RenderResponse() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  mutable std::mutex mu_;
+  std::vector<ScrapeSource*> sources_;  // Guarded by mu_.
+};
+
+// Builds a gauge family for a ScrapeSource.
+class GaugeFamilyBuilder {
+ public:
+  GaugeFamilyBuilder(std::string name, std::string help);
+  GaugeFamilyBuilder& Add(const Labels& labels, double value);
+  prometheus::MetricFamily Build();  // Moves the family out.
+
+ private:
+  prometheus::MetricFamily family_;
+};
+
+// Buckets in seconds for job durations (10 ms .. 1 h) and pickup latency
+// (1 ms .. 10 min).
+const prometheus::Histogram::BucketBoundaries& DurationBuckets();
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
+
+// Caps the distinct values one label may take, so a flood of made-up job
+// kinds cannot grow the scrape without bound: after `max_values` distinct
+// values, new ones read as "_other". Thread-safe.
+class LabelCap {
+ public:
+  explicit LabelCap(size_t max_values) : max_values_(max_values) {}
+  std::string operator()(std::string_view value);
+
+ private:
+  const size_t max_values_;
+  std::mutex mu_;
+  std::set<std::string, std::less<>> seen_;  // Guarded by mu_.
+};
+
+}  // namespace chime::web

@@ -1,0 +1,45 @@
+#include "scheduler/dashboard.h"
+
+#include <string>
+#include <string_view>
+
+namespace chime::scheduler {
+namespace internal {
+// Generated from scheduler/dashboard/ by CMake (dashboard_assets.cc).
+extern const std::string_view kDashboardHtml;
+extern const std::string_view kDashboardJs;
+extern const std::string_view kDashboardCss;
+}  // namespace internal
+
+namespace {
+
+web::Response Asset(std::string_view body, std::string content_type) {
+  web::Response r;
+  r.content_type = std::move(content_type);
+  r.body = std::string(body);
+  r.headers = {{"Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-cache"}};
+  return r;
+}
+
+}  // namespace
+
+void AddDashboardRoutes(web::Server& server) {
+  const auto page = [](const web::Request&) {
+    return Asset(internal::kDashboardHtml, "text/html; charset=utf-8");
+  };
+  server.Get("/", web::Access::kOpen, page);
+  server.Get("/dashboard", web::Access::kOpen, page);
+  server.Get("/dashboard.js", web::Access::kOpen, [](const web::Request&) {
+    return Asset(internal::kDashboardJs, "text/javascript; charset=utf-8");
+  });
+  server.Get("/dashboard.css", web::Access::kOpen, [](const web::Request&) {
+    return Asset(internal::kDashboardCss, "text/css; charset=utf-8");
+  });
+}
+
+}  // namespace chime::scheduler

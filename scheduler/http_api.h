@@ -1,0 +1,43 @@
+// The scheduler's JSON API under /api/, for the dashboard and operators.
+// Every route needs the admin bearer token (web::Access::kAdmin). Objects
+// have the JSON shapes of `jobctl ... --json` (common/view/json_view.h).
+//   GET /api/schedules             {"schedules": [schedule + state, next_fire,
+//                                   last fire / job / run outcome]}
+//   GET /api/schedules/{name}      schedule + "next_fires" + "recent_runs"
+//   GET /api/jobs?state=a,b&kind=&queue=&since=&until=&limit=&cursor=
+//                                  {"jobs": [...], "next_before_id"}
+//   GET /api/jobs/{id}             job + "runs" + "children"
+//   GET /api/runs?schedule=&kind=&limit=&cursor=
+//                                  {"runs": [run + kind, queue, schedule], "next_before_id"}
+//   GET /api/workers               {"workers": [...]} (connected to this scheduler)
+//   GET /api/queues                {"queues": [{queue, ready, oldest_ready_age_ms}],
+//                                   "states": {...}, "read_at"}
+//   GET /api/stats?by=schedule|kind&hours=1..168&name=
+//                                  the seeds' monitoring JSON (common/observe), as
+//                                  jobctl stats --json: stats rows + firing alerts
+//   GET /api/alerts?all=true|false&limit=
+//                                  {"alerts": [...]} as jobctl alerts --json
+// An unknown parameter or a malformed value is 400 naming it; an unknown
+// schedule or job 404; the database unreachable 503. Handlers run on HTTP
+// threads and borrow pooled connections. Thread-safe.
+#pragma once
+
+#include "common/cron/cron.h"
+#include "common/web/db_pool.h"
+#include "common/web/server.h"
+#include "scheduler/cluster_cache.h"
+#include "scheduler/router_server.h"
+
+namespace chime::scheduler {
+
+struct ApiDeps {
+  web::DbPool& pool;
+  ClusterCache& cluster;
+  const RouterServer& router;
+  cron::ParseOptions cron_options;  // How stored cron expressions parse here.
+};
+
+// Registers the routes on `server`; `deps` must outlive it.
+void AddApiRoutes(web::Server& server, const ApiDeps& deps);
+
+}  // namespace chime::scheduler

@@ -1,0 +1,136 @@
+#include "scheduler/http_metrics.h"
+
+#include <cctype>
+#include <map>
+
+namespace chime::scheduler {
+namespace {
+
+using web::GaugeFamilyBuilder;
+
+prometheus::MetricFamily CounterFamily(std::string name, std::string help) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = prometheus::MetricType::Counter;
+  return f;
+}
+
+}  // namespace
+
+std::string OutcomeLabel(v1::Outcome outcome) {
+  std::string name = v1::Outcome_Name(outcome);
+  if (name.empty()) return "unknown";
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+SchedulerMetrics::SchedulerMetrics(const CronRunner& cron, const RouterServer& router,
+                                   ClusterCache& cluster)
+    : cron_(cron),
+      router_(router),
+      cluster_(cluster),
+      results_(registry_.Counter("chime_scheduler_job_results_total",
+                                 "Job attempt results workers reported to this scheduler")),
+      duration_(registry_.Histogram("chime_scheduler_job_duration_seconds",
+                                    "Handler wall time of the attempts reported to this scheduler")),
+      pickup_(registry_.Histogram(
+          "chime_scheduler_job_pickup_latency_seconds",
+          "From a job's run_at to its attempt's start, for attempts reported to this scheduler")) {
+  registry_.AddSource(this);
+}
+
+void SchedulerMetrics::OnResult(const v1::JobResult& result) {
+  const std::string queue = queues_(result.queue());
+  const std::string kind = kinds_(result.kind());
+  results_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
+      .Increment();
+  if (result.outcome() == v1::RELEASED || result.outcome() == v1::LEASE_EXPIRED) return;
+  duration_.Add({{"queue", queue}, {"kind", kind}}, web::DurationBuckets())
+      .Observe(static_cast<double>(result.duration_ms()) / 1000.0);
+  pickup_.Add({{"queue", queue}, {"kind", kind}}, web::LatencyBuckets())
+      .Observe(static_cast<double>(std::max<int64_t>(0, result.pickup_latency_ms())) / 1000.0);
+}
+
+std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
+  std::vector<prometheus::MetricFamily> out;
+
+  auto fires = CounterFamily("chime_scheduler_fires_total",
+                             "Schedule ticks this scheduler recorded as leader");
+  for (const auto& [key, n] : cron_.fire_counts()) {
+    prometheus::ClientMetric m;
+    m.label = {{"origin", key.origin}, {"outcome", key.outcome}, {"schedule", key.schedule}};
+    m.counter.value = static_cast<double>(n);
+    fires.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(fires));
+
+  const CronRunnerStatus status = cron_.status();
+  out.push_back(GaugeFamilyBuilder("chime_scheduler_leader",
+                                   "1 while this scheduler holds the leader lease")
+                    .Add({}, status.leader ? 1 : 0)
+                    .Build());
+  out.push_back(GaugeFamilyBuilder("chime_scheduler_leader_epoch",
+                                   "Epoch (fencing token) of the leader lease as last read")
+                    .Add({}, static_cast<double>(status.epoch))
+                    .Build());
+
+  const auto workers = router_.WorkersSnapshot();
+  std::map<std::string, std::pair<int64_t, int64_t>> slots;  // queue -> (slots, free)
+  for (const auto& w : workers) {
+    for (const auto& q : w.queues()) {
+      slots[q].first += w.slots();
+      slots[q].second += std::max(0, w.free_slots());
+    }
+  }
+  out.push_back(GaugeFamilyBuilder("chime_scheduler_workers_connected",
+                                   "Workers registered with this scheduler")
+                    .Add({}, static_cast<double>(workers.size()))
+                    .Build());
+  GaugeFamilyBuilder total("chime_scheduler_worker_slots",
+                           "Slots of the connected workers serving the queue");
+  GaugeFamilyBuilder free("chime_scheduler_worker_free_slots",
+                          "Free slots of the connected workers serving the queue");
+  for (const auto& [queue, n] : slots) {
+    total.Add({{"queue", queue}}, static_cast<double>(n.first));
+    free.Add({{"queue", queue}}, static_cast<double>(n.second));
+  }
+  out.push_back(total.Build());
+  out.push_back(free.Build());
+
+  auto cluster = cluster_.Get();
+  out.push_back(GaugeFamilyBuilder("chime_database_up",
+                                   "1 when this scrape could read the cluster's figures from the database")
+                    .Add({}, cluster ? 1 : 0)
+                    .Build());
+  if (!cluster) return out;
+  const ClusterSnapshot& snap = **cluster;
+  GaugeFamilyBuilder ready("chime_queue_ready_jobs",
+                           "Jobs claimable now per queue (the worker autoscaling signal)");
+  GaugeFamilyBuilder age("chime_queue_oldest_ready_age_seconds",
+                         "Age of the oldest claimable job per queue, since its run_at");
+  for (const auto& q : snap.stats.queues) {
+    ready.Add({{"queue", q.queue}}, static_cast<double>(q.ready));
+    age.Add({{"queue", q.queue}}, static_cast<double>(q.oldest_ready_age.count()) / 1000.0);
+  }
+  out.push_back(ready.Build());
+  out.push_back(age.Build());
+  GaugeFamilyBuilder jobs("chime_jobs",
+                          "Jobs in the table by queue, kind and state (finished jobs leave "
+                          "with the retention cleanup)");
+  for (const auto& row : snap.stats.rows) {
+    jobs.Add({{"queue", row.queue}, {"kind", row.kind}, {"state", std::string(db::JobStateName(row.state))}},
+             static_cast<double>(row.count));
+  }
+  out.push_back(jobs.Build());
+  if (snap.alerts) {
+    GaugeFamilyBuilder alerts("chime_alerts_firing", "Schedule health alerts in state firing");
+    for (const auto& a : *snap.alerts) {
+      alerts.Add({{"schedule", a.schedule}, {"rule", a.rule}}, static_cast<double>(a.count));
+    }
+    out.push_back(alerts.Build());
+  }
+  return out;
+}
+
+}  // namespace chime::scheduler

@@ -1,0 +1,71 @@
+#include "worker/http_metrics.h"
+
+#include <cctype>
+
+namespace chime::worker {
+namespace {
+
+std::string OutcomeLabel(v1::Outcome outcome) {
+  std::string name = v1::Outcome_Name(outcome);
+  if (name.empty()) return "unknown";
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+}  // namespace
+
+WorkerMetrics::WorkerMetrics()
+    : started_(registry_.Counter("chime_worker_jobs_started_total",
+                                 "Job attempts this worker started")),
+      finished_(registry_.Counter("chime_worker_jobs_finished_total",
+                                  "Job attempts this worker finished, by outcome")),
+      duration_(registry_.Histogram("chime_worker_job_duration_seconds",
+                                    "Handler wall time of this worker's attempts")),
+      pickup_(registry_.Histogram("chime_worker_job_pickup_latency_seconds",
+                                  "From a job's run_at to this worker's claim (database time)")) {
+  registry_.AddSource(this);
+}
+
+void WorkerMetrics::JobStarted(const db::ClaimedJob& job) {
+  const web::Labels labels{{"queue", queues_(job.queue)}, {"kind", kinds_(job.kind)}};
+  started_.Add(labels).Increment();
+  pickup_.Add(labels, web::LatencyBuckets()).Observe(static_cast<double>(PickupLatencyMs(job)) / 1000.0);
+}
+
+void WorkerMetrics::JobFinished(const v1::JobResult& result) {
+  const std::string queue = queues_(result.queue());
+  const std::string kind = kinds_(result.kind());
+  finished_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
+      .Increment();
+  if (result.outcome() == v1::LEASE_EXPIRED) return;  // Its end is the rescue's clock.
+  duration_.Add({{"queue", queue}, {"kind", kind}}, web::DurationBuckets())
+      .Observe(static_cast<double>(result.duration_ms()) / 1000.0);
+}
+
+void WorkerMetrics::set_slots(std::function<SlotCounts()> slots) {
+  std::lock_guard lock(mu_);
+  slots_ = std::move(slots);
+}
+
+std::vector<prometheus::MetricFamily> WorkerMetrics::Collect() {
+  std::function<SlotCounts()> read;
+  {
+    std::lock_guard lock(mu_);
+    read = slots_;
+  }
+  if (!read) return {};
+  const SlotCounts s = read();
+  std::vector<prometheus::MetricFamily> out;
+  out.push_back(web::GaugeFamilyBuilder("chime_worker_slots", "Slots (concurrent jobs) of this worker")
+                    .Add({}, s.slots)
+                    .Build());
+  out.push_back(web::GaugeFamilyBuilder("chime_worker_slots_busy", "Slots running or holding a claimed job")
+                    .Add({}, s.busy)
+                    .Build());
+  out.push_back(web::GaugeFamilyBuilder("chime_worker_claiming", "1 while this worker claims jobs (not draining)")
+                    .Add({}, s.claiming ? 1 : 0)
+                    .Build());
+  return out;
+}
+
+}  // namespace chime::worker

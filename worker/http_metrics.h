@@ -1,0 +1,52 @@
+// This worker's /metrics: process counters and histograms of what this
+// process ran (reset on restart; a query sums them over workers), plus its
+// slots read at scrape time.
+//   chime_worker_jobs_started_total{queue,kind}             counter
+//   chime_worker_jobs_finished_total{queue,kind,outcome}    counter (outcome:
+//       succeeded, partial, failed, discarded, cancelled, lease_expired)
+//   chime_worker_job_duration_seconds{queue,kind}           histogram, handler wall time
+//   chime_worker_job_pickup_latency_seconds{queue,kind}     histogram, run_at -> claim
+//   chime_worker_slots, chime_worker_slots_busy             gauges
+//   chime_worker_claiming                                   gauge: 1 while it claims jobs
+// Thread-safe.
+#pragma once
+
+#include <functional>
+
+#include "common/web/metrics.h"
+#include "worker/job_observer.h"
+
+namespace chime::worker {
+
+struct SlotCounts {
+  int slots = 0;
+  int busy = 0;
+  bool claiming = false;
+};
+
+class WorkerMetrics final : public JobObserver, public web::ScrapeSource {
+ public:
+  WorkerMetrics();
+
+  void JobStarted(const db::ClaimedJob& job) override;
+  void JobFinished(const v1::JobResult& result) override;
+
+  // Where scrapes read the slots from; unset: the slot gauges are left out.
+  void set_slots(std::function<SlotCounts()> slots);
+  std::vector<prometheus::MetricFamily> Collect() override;
+
+  web::MetricsRegistry& registry() { return registry_; }
+
+ private:
+  web::MetricsRegistry registry_;
+  prometheus::Family<prometheus::Counter>& started_;
+  prometheus::Family<prometheus::Counter>& finished_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Histogram>& pickup_;
+  web::LabelCap kinds_{500};
+  web::LabelCap queues_{200};
+  std::mutex mu_;
+  std::function<SlotCounts()> slots_;  // Guarded by mu_.
+};
+
+}  // namespace chime::worker

@@ -28,6 +28,11 @@ Result<std::shared_ptr<const ClusterSnapshot>> ClusterCache::Get() {
     } else {
       spdlog::debug("metrics: reading firing alerts: {}", alerts.error().message);
     }
+    if (auto enqueued = observe.JobsEnqueuedCounts(); enqueued) {
+      snapshot->enqueued = std::move(*enqueued);
+    } else {
+      spdlog::debug("metrics: reading jobs enqueued: {}", enqueued.error().message);
+    }
     return std::shared_ptr<const ClusterSnapshot>(std::move(snapshot));
   };
   last_ = read();

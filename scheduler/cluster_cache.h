@@ -1,6 +1,6 @@
 // The cluster-wide figures the scheduler's HTTP side reads from the
 // database - job counts by state, ready depth and oldest-ready age per
-// queue, firing alerts - read at most once per `max_age` however many
+// queue, jobs enqueued, firing alerts - read at most once per `max_age` however many
 // scrapes and dashboard refreshes ask, so clients cannot hammer the
 // database. A failed read is cached too (as the error). Thread-safe.
 #pragma once
@@ -22,6 +22,9 @@ struct ClusterSnapshot {
   db::Stats stats;  // Counts per (queue, kind, state) and ready depth per queue.
   // Firing alerts per schedule and rule; unset when they could not be read.
   std::optional<std::vector<db::FiringAlertCount>> alerts;
+  // Jobs enqueued per (queue, kind) since the database was made; unset when
+  // they could not be read.
+  std::optional<std::vector<db::EnqueuedCount>> enqueued;
   std::chrono::system_clock::time_point read_at;
 };
 

@@ -123,6 +123,16 @@ std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
              static_cast<double>(row.count));
   }
   out.push_back(jobs.Build());
+  if (snap.enqueued) {
+    GaugeFamilyBuilder enqueued("chime_jobs_enqueued_total",
+                                "Jobs enqueued per queue and kind by every route (jobctl, fires, "
+                                "child jobs, applications' SQL), since the database was made",
+                                GaugeFamilyBuilder::Type::kCounter);
+    for (const auto& e : *snap.enqueued) {
+      enqueued.Add({{"queue", e.queue}, {"kind", e.kind}}, static_cast<double>(e.count));
+    }
+    out.push_back(enqueued.Build());
+  }
   if (snap.alerts) {
     GaugeFamilyBuilder alerts("chime_alerts_firing", "Schedule health alerts in state firing");
     for (const auto& a : *snap.alerts) {

@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-BUILD_DIR="${CHIME_BUILD_DIR:-build}"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHIME_WERROR=ON
+# A build of its own, unoptimised and without debug info: it compiles in
+# about two thirds of the time of -O2 -g, which keeps CI within its budget
+# on two cores, and the suite's time is spent in PostgreSQL and processes,
+# not in Chime's code. (scripts/demo.sh and chime-bench use optimised builds.)
+BUILD_DIR="${CHIME_BUILD_DIR:-build-test}"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCHIME_WERROR=ON
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"

@@ -109,4 +109,18 @@ Result<std::vector<FiringAlertCount>> ObserveStore::AlertsFiringCounts() {
   return out;
 }
 
+Result<std::vector<EnqueuedCount>> ObserveStore::JobsEnqueuedCounts() {
+  std::vector<EnqueuedCount> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c, "jobs_enqueued");
+    for (const auto& row : tx.exec("SELECT queue, kind, sum(n)::bigint FROM chime.jobs_enqueued "
+                                   "GROUP BY 1, 2 ORDER BY 1, 2")) {
+      out.push_back({row[0].c_str(), row[1].c_str(), row[2].as<int64_t>()});
+    }
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
 }  // namespace chime::db

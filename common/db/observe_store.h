@@ -36,6 +36,13 @@ struct RunPage {
   std::optional<int64_t> next_before_id;  // Set when more rows may follow.
 };
 
+// Jobs enqueued so far into one (queue, kind), by every route.
+struct EnqueuedCount {
+  std::string queue;
+  std::string kind;
+  int64_t count = 0;
+};
+
 struct FiringAlertCount {
   std::string schedule;
   std::string rule;
@@ -56,6 +63,8 @@ class ObserveStore {
 
   // Alerts in state 'firing', per schedule and rule (chime.alerts).
   [[nodiscard]] Result<std::vector<FiringAlertCount>> AlertsFiringCounts();
+  // From chime.jobs_enqueued (migration 0007): one row per (queue, kind).
+  [[nodiscard]] Result<std::vector<EnqueuedCount>> JobsEnqueuedCounts();
 
  private:
   Connection& conn_;

@@ -49,16 +49,20 @@ Response MetricsRegistry::RenderResponse() const {
   return r;
 }
 
-GaugeFamilyBuilder::GaugeFamilyBuilder(std::string name, std::string help) {
+GaugeFamilyBuilder::GaugeFamilyBuilder(std::string name, std::string help, Type type) {
   family_.name = std::move(name);
   family_.help = std::move(help);
-  family_.type = prometheus::MetricType::Gauge;
+  family_.type = type == Type::kCounter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
 }
 
 GaugeFamilyBuilder& GaugeFamilyBuilder::Add(const Labels& labels, double value) {
   prometheus::ClientMetric m;
   for (const auto& [k, v] : labels) m.label.push_back({k, v});
-  m.gauge.value = value;
+  if (family_.type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
   family_.metric.push_back(std::move(m));
   return *this;
 }

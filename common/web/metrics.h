@@ -63,10 +63,12 @@ class MetricsRegistry {
   std::vector<ScrapeSource*> sources_;  // Guarded by mu_.
 };
 
-// Builds a gauge family for a ScrapeSource.
+// Builds a gauge family (or, with kCounter, a counter family whose values
+// come from elsewhere, e.g. a table) for a ScrapeSource.
 class GaugeFamilyBuilder {
  public:
-  GaugeFamilyBuilder(std::string name, std::string help);
+  enum class Type { kGauge, kCounter };
+  GaugeFamilyBuilder(std::string name, std::string help, Type type = Type::kGauge);
   GaugeFamilyBuilder& Add(const Labels& labels, double value);
   prometheus::MetricFamily Build();  // Moves the family out.
 

@@ -216,6 +216,10 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EXPECT_EQ(Sample(m, "chime_database_up"), 1);
   EXPECT_EQ(Sample(m, "chime_jobs{kind=\"noop\",queue=\"default\",state=\"succeeded\"}"), 5);
   EXPECT_EQ(Sample(m, "chime_jobs{kind=\"fail\",queue=\"default\",state=\"discarded\"}"), 2);
+  // Every route's inserts are counted, the fires' included.
+  EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"noop\",queue=\"default\"}"),
+            cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND queue = 'default'"));
+  EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_GE(Sample(m, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
   EXPECT_GE(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
   EXPECT_EQ(Sample(m, "chime_queue_ready_jobs{queue=\"default\"}"), -1) << "no ready job there";

@@ -51,6 +51,19 @@ Result<std::optional<int64_t>> IntParam(const web::Request& req, const std::stri
   return std::optional<int64_t>(v);
 }
 
+// limit (1-1000, default 50) and cursor (the last page's next_before_id)
+// of the keyset-paged lists, into `p`'s limit and before_id.
+template <typename Params>
+Result<void> ReadPaging(const web::Request& req, Params& p) {
+  auto limit = IntParam(req, "limit", 1, 1000);
+  if (!limit) return std::unexpected(limit.error());
+  auto cursor = IntParam(req, "cursor", 1, INT64_MAX);
+  if (!cursor) return std::unexpected(cursor.error());
+  p.limit = static_cast<int>(limit->value_or(50));
+  p.before_id = *cursor;
+  return {};
+}
+
 std::optional<TimePoint> NextFire(const db::ScheduleRow& row, const cron::ParseOptions& options,
                                   TimePoint now, int count, std::vector<TimePoint>* all) {
   if (row.spec.paused) return std::nullopt;
@@ -162,12 +175,7 @@ web::Response Jobs(const ApiDeps& d, const web::Request& req) {
       *target = *t;
     }
   }
-  auto limit = IntParam(req, "limit", 1, 1000);
-  if (!limit) return web::ErrorResponse(limit.error());
-  p.limit = static_cast<int>(limit->value_or(50));
-  auto cursor = IntParam(req, "cursor", 1, INT64_MAX);
-  if (!cursor) return web::ErrorResponse(cursor.error());
-  p.before_id = *cursor;
+  if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
     db::JobStore store(conn);
     auto page = store.JobsList(p);
@@ -195,12 +203,7 @@ web::Response Runs(const ApiDeps& d, const web::Request& req) {
   db::RunListParams p;
   p.schedule = req.Query("schedule");
   p.kind = req.Query("kind");
-  auto limit = IntParam(req, "limit", 1, 1000);
-  if (!limit) return web::ErrorResponse(limit.error());
-  p.limit = static_cast<int>(limit->value_or(50));
-  auto cursor = IntParam(req, "cursor", 1, INT64_MAX);
-  if (!cursor) return web::ErrorResponse(cursor.error());
-  p.before_id = *cursor;
+  if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
     db::ObserveStore store(conn);
     auto page = store.RunsList(p);

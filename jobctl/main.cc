@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/base/env_setting.h"
 #include "jobctl/cli.h"
 
 int main(int argc, char** argv) {
@@ -9,7 +10,13 @@ int main(int argc, char** argv) {
   // fail fast with exit code 5 instead. An explicit setting wins.
   setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
   chime::jobctl::CliEnvironment env{.out = std::cout, .err = std::cerr, .in = std::cin};
-  if (const char* url = std::getenv("CHIME_DATABASE_URL")) env.database_url = url;
+  // The URL, or a file holding it (CHIME_DATABASE_URL_FILE, a mounted secret).
+  auto url = chime::EnvSetting("CHIME_DATABASE_URL");
+  if (!url) {
+    std::cerr << "jobctl: " << url.error().message << "\n";
+    return 2;
+  }
+  if (*url) env.database_url = **url;
   if (const char* endpoints = std::getenv("CHIME_SCHEDULER"); endpoints != nullptr && *endpoints) {
     env.scheduler = endpoints;
   }

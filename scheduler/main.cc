@@ -15,6 +15,7 @@
 
 #include <zmq.hpp>
 
+#include "common/base/env_setting.h"
 #include "common/base/text_format.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
@@ -55,7 +56,11 @@ chime::Result<void> DurationFlag(const std::string& flag, const std::string& tex
 
 int main(int argc, char** argv) {
   CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up"};
-  std::string database_url = EnvOr("CHIME_DATABASE_URL", "");
+  // The URL (which may carry a password) or a file holding it, as mounted
+  // from a Docker or Kubernetes secret.
+  auto url_setting = chime::EnvSetting("CHIME_DATABASE_URL");
+  if (!url_setting) return Fatal(url_setting.error().message);
+  std::string database_url = url_setting->value_or("");
   std::string log_level = EnvOr("CHIME_LOG_LEVEL", "info");
   std::string log_format = EnvOr("CHIME_LOG_FORMAT", "text");
   int rescue_interval_ms = 5000;
@@ -66,7 +71,8 @@ int main(int argc, char** argv) {
   router.bind = EnvOr("CHIME_SCHEDULER_BIND", router.bind);
   int heartbeat_ms = static_cast<int>(router.heartbeat_interval.count());
   int forget_ms = static_cast<int>(router.forget_after.count());
-  app.add_option("--database-url", database_url, "libpq URI (default: $CHIME_DATABASE_URL)");
+  app.add_option("--database-url", database_url,
+                 "libpq URI (default: $CHIME_DATABASE_URL, or the file named by $CHIME_DATABASE_URL_FILE)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
   app.add_option("--log-format", log_format, "text or json (one object per line) (default: $CHIME_LOG_FORMAT or text)");
   app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")

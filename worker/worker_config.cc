@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/base/env_setting.h"
 #include "common/web/server.h"
 #include "common/wire/envelope.h"
 
@@ -145,7 +146,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   // As with most Unix tools, a repeated flag's last value wins.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--config", config_file, "YAML file of settings (field: value)");
-  app.add_option("--database-url", database_url, "libpq URI (default: $CHIME_DATABASE_URL)");
+  app.add_option("--database-url", database_url,
+                 "libpq URI (default: $CHIME_DATABASE_URL, or the file named by $CHIME_DATABASE_URL_FILE)");
   app.add_option("--scheduler", scheduler, "scheduler endpoint(s), comma-separated ($CHIME_SCHEDULER)");
   app.add_option("--queues", queues, "queues to claim from, comma-separated ($CHIME_QUEUES; default)");
   app.add_option("--slots", slots, "concurrent jobs ($CHIME_WORKER_SLOTS; default 10)");
@@ -179,11 +181,18 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
     if (auto ok = ApplyFile(c, *config_file); !ok) return std::unexpected(ok.error());
   }
   const std::pair<const char*, const char*> env[] = {
-      {"CHIME_DATABASE_URL", "database_url"}, {"CHIME_SCHEDULER", "scheduler"},
+      {"CHIME_SCHEDULER", "scheduler"},
       {"CHIME_QUEUES", "queues"},             {"CHIME_WORKER_SLOTS", "slots"},
       {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
       {"CHIME_KINDS_CONFIG", "kinds_config"}, {"CHIME_HTTP_LISTEN", "http_listen"},
       {"CHIME_LOG_FORMAT", "log_format"}};
+  // The database URL may carry a password: it can come from a file
+  // (CHIME_DATABASE_URL_FILE, a mounted secret) instead.
+  auto url_setting = EnvSetting("CHIME_DATABASE_URL");
+  if (!url_setting) return Fail(ErrorCode::kInvalidArgument, "database_url: " + url_setting.error().message);
+  if (*url_setting) {
+    if (auto ok = Apply(c, "database_url", **url_setting); !ok) return std::unexpected(ok.error());
+  }
   for (const auto& [var, field] : env) {
     const char* v = std::getenv(var);
     if (v == nullptr || *v == '\0') continue;

@@ -2,10 +2,7 @@
 
 #include <sodium.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
+#include "common/base/env_setting.h"
 #include "common/wire/envelope.h"
 
 namespace chime::wire {
@@ -53,39 +50,16 @@ Result<AdminSecret> AdminSecret::FromString(std::string bytes) {
 }
 
 Result<AdminSecret> AdminSecret::FromEnvironment() {
-  const char* value = std::getenv("CHIME_ADMIN_SECRET");
-  const char* file = std::getenv("CHIME_ADMIN_SECRET_FILE");
-  const bool has_value = value != nullptr && *value != '\0';
-  const bool has_file = file != nullptr && *file != '\0';
-  if (has_value && has_file) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "admin secret: set CHIME_ADMIN_SECRET or CHIME_ADMIN_SECRET_FILE, not both");
-  }
-  if (has_value) {
-    auto secret = FromString(value);
-    if (!secret) secret.error().message = "CHIME_ADMIN_SECRET: " + secret.error().message;
-    return secret;
-  }
-  if (!has_file) {
+  auto bytes = EnvSetting("CHIME_ADMIN_SECRET");
+  if (!bytes) return std::unexpected(Error{bytes.error().code, "admin secret: " + bytes.error().message});
+  if (!*bytes) {
     return Fail(ErrorCode::kInvalidArgument,
                 "admin secret: not configured (set CHIME_ADMIN_SECRET or CHIME_ADMIN_SECRET_FILE)");
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return Fail(ErrorCode::kInvalidArgument,
-                std::string("CHIME_ADMIN_SECRET_FILE: cannot read ") + file);
+  auto secret = FromString(std::move(**bytes));
+  if (!secret) {
+    secret.error().message = "CHIME_ADMIN_SECRET(_FILE): " + secret.error().message;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string bytes = text.str();
-  if (bytes.ends_with("\r\n")) {
-    bytes.resize(bytes.size() - 2);
-  } else if (bytes.ends_with('\n')) {
-    bytes.pop_back();
-  }
-  auto secret = FromString(std::move(bytes));
-  if (!secret) secret.error().message = std::string("CHIME_ADMIN_SECRET_FILE ") + file + ": " +
-                                        secret.error().message;
   return secret;
 }
 

@@ -73,6 +73,7 @@ struct Options {
   AlertsOptions alerts;
   WorkersOptions workers;
   CronNextOptions cron_next;
+  ProbeOptions probe;
   ScheduleLintOptions schedule_lint;
   ScheduleCreateOptions schedule_create;
   ScheduleUpdateOptions schedule_update;
@@ -256,6 +257,14 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
 // Declares every subcommand on `app`; returns each with the action to run.
 std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   std::vector<Command> commands;
+
+  CLI::App* probe = AddSubcommand(
+      app, "probe",
+      "GET a loopback health URL, print the body; exit 0 on 2xx, 5 otherwise (container health checks)");
+  probe->add_option("URL", o.probe.url, "http://127.0.0.1:PORT/PATH")->capture_default_str();
+  probe->add_option("--timeout", o.probe.timeout, "Give up after this long")->capture_default_str()
+      ->type_name("DURATION");
+  commands.push_back({.sub = probe, .local = [&o](LocalContext& c) { return RunProbe(c, o.probe); }});
 
   CLI::App* migrate = AddSubcommand(app, "migrate", "Apply pending schema migrations and print the versions");
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");

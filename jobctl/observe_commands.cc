@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "common/base/text_format.h"
+#include "common/http/client.h"
 #include "common/observe/monitoring_json.h"
 #include "jobctl/json_view.h"
 #include "jobctl/text_view.h"
@@ -131,6 +132,30 @@ Result<void> RunAlerts(CommandContext& ctx, const AlertsOptions& o) {
   auto alerts = ctx.backend.Alerts(params);
   if (!alerts) return std::unexpected(alerts.error());
   ctx.out << (o.json ? DumpJson(observe::AlertsJson(*alerts)) : RenderAlerts(*alerts, o.all));
+  return {};
+}
+
+Result<void> RunProbe(LocalContext& ctx, const ProbeOptions& o) {
+  auto timeout = ParseDuration(o.timeout);
+  if (!timeout) return Fail(ErrorCode::kInvalidArgument, "--timeout: " + timeout.error().message);
+  // Loopback only: the probe checks the process it runs beside.
+  auto policy = http::AddressPolicy::FromLists({"127.0.0.0/8", "::1"}, {});
+  if (!policy) return std::unexpected(policy.error());
+  http::HttpClient client(std::move(*policy));
+  auto response = client.Send({.url = o.url, .timeout = *timeout, .max_body_excerpt = 16384});
+  if (!response) {
+    const ErrorCode code = response.error().code == ErrorCode::kInvalidArgument ||
+                                   response.error().code == ErrorCode::kFailedPrecondition
+                               ? ErrorCode::kInvalidArgument
+                               : ErrorCode::kUnavailable;
+    return Fail(code, "probe " + http::RedactUrl(o.url) + ": " + response.error().message);
+  }
+  ctx.out << response->body_excerpt;
+  if (!response->body_excerpt.ends_with('\n')) ctx.out << "\n";
+  if (response->status < 200 || response->status > 299) {
+    return Fail(ErrorCode::kUnavailable,
+                "probe " + http::RedactUrl(o.url) + ": HTTP " + std::to_string(response->status));
+  }
   return {};
 }
 

@@ -1,6 +1,6 @@
-// jobctl's statistics and alert commands: `stats --by schedule|kind`
+// jobctl's statistics, alert and probe commands: `stats --by schedule|kind`
 // (the run-ledger report of db::StatsStore, as a table or the seeds'
-// monitoring JSON) and `alerts`. `stats` without --by keeps its queue and
+// monitoring JSON), `alerts` and `probe`. `stats` without --by keeps its queue and
 // state counts (commands.h). Thread-compatible.
 #pragma once
 
@@ -35,6 +35,17 @@ struct AlertsOptions {
 // (common/observe) with the firing alerts.
 [[nodiscard]] Result<void> RunRunStats(CommandContext& ctx, const RunStatsOptions& options);
 [[nodiscard]] Result<void> RunAlerts(CommandContext& ctx, const AlertsOptions& options);
+
+struct ProbeOptions {
+  std::string url = "http://127.0.0.1:8080/readyz";
+  std::string timeout = "5s";
+};
+
+// `probe`: GETs a loopback health URL (a container's own /readyz, for
+// Docker's HEALTHCHECK, which has no curl in Chime's slim image) and prints
+// the body. A non-2xx answer or no answer is Unavailable (exit 5); a URL
+// that is not on loopback is InvalidArgument.
+[[nodiscard]] Result<void> RunProbe(LocalContext& ctx, const ProbeOptions& options);
 
 // The text renderings, pure.
 std::string RenderRunStats(const db::StatsReport& report);

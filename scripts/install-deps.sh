@@ -17,7 +17,14 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   iproute2 procps curl
   chromium  # headless, for the dashboard test
+  debootstrap  # the local base image of tests/deploy/compose_test.sh
 )
+# A Docker engine and compose for tests/deploy/compose_test.sh, unless some
+# engine (Debian's or Docker's own packages) is installed already; kubectl
+# (kustomize) for the Kubernetes manifests' test.
+command -v dockerd >/dev/null || PACKAGES+=(docker.io)
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || PACKAGES+=(docker-compose)
+command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

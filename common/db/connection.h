@@ -25,8 +25,9 @@ struct ConnectionConfig {
   // Applied to every session; 0 disables.
   std::chrono::milliseconds statement_timeout{0};
   // The server ends a session that sits inside a transaction this long, so a
-  // frozen process cannot hold row locks (the leader lease) forever; 0 disables.
-  std::chrono::milliseconds idle_in_transaction_timeout{0};
+  // frozen or partitioned process cannot hold row locks (a claimed job, the
+  // leader lease) for long; 0 disables. Chime's own transactions are short.
+  std::chrono::milliseconds idle_in_transaction_timeout{std::chrono::seconds(60)};
 
   [[nodiscard]] Result<void> Validate() const;
 };
@@ -81,5 +82,11 @@ Error MapCurrentException();
 // Removes passwords from a libpq URI or key=value string, or from a message
 // quoting one, for logs and error values.
 std::string RedactUrl(const std::string& url);
+
+// `url` (a URI or key=value string) as a key=value string with Chime's TCP
+// keepalive settings (idle 10 s, interval 5 s, count 3, tcp_user_timeout
+// 30 s) wherever it sets none of its own. Returned unchanged if it does not
+// parse. Holds the password if `url` does: never log it.
+std::string WithSessionDefaults(const std::string& url);
 
 }  // namespace chime::db

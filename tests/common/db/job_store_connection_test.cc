@@ -1,6 +1,10 @@
 // Losing the database connection: calls fail with Unavailable, never crash,
 // and the store reconnects (re-preparing its statements) once the backoff
 // allows. The reconnect backoff runs on a fake clock, so nothing waits.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <pqxx/pqxx>
 
 #include "tests/common/db/job_store_test_base.h"
@@ -211,6 +215,40 @@ TEST(RedactUrlTest, RemovesPasswordsFromUrlsKeyValueStringsAndMessages) {
   EXPECT_EQ(RedactUrl("host=h password='a b' user=u"), "host=h password=*** user=u");
   EXPECT_EQ(RedactUrl("bad URI \"postgres://u:pw@h\" here"), "bad URI \"postgres://u:***@h\" here");
   EXPECT_EQ(RedactUrl("postgresql://h/db?password=pw&x=1"), "postgresql://h/db?password=***&x=1");
+}
+
+TEST(SessionDefaultsTest, AddsKeepalivesWhereTheUrlSetsNone) {
+  EXPECT_EQ(WithSessionDefaults("postgresql://u:p'w@h:5432/db?application_name=x"),
+            "user='u' password='p\\'w' dbname='db' host='h' port='5432' application_name='x' "
+            "keepalives='1' keepalives_idle='10' keepalives_interval='5' keepalives_count='3' "
+            "tcp_user_timeout='30000'");
+  // The URL's own settings win.
+  const std::string own = WithSessionDefaults("host=h keepalives_idle=60 tcp_user_timeout=0");
+  EXPECT_NE(own.find("keepalives_idle='60'"), std::string::npos) << own;
+  EXPECT_NE(own.find("tcp_user_timeout='0'"), std::string::npos) << own;
+  EXPECT_EQ(own.find("keepalives_idle='10'"), std::string::npos) << own;
+  // Unparsable: unchanged, so that Validate() names the problem.
+  EXPECT_EQ(WithSessionDefaults("postgresql://h/db?nosuch=1"), "postgresql://h/db?nosuch=1");
+}
+
+TEST_F(JobStoreConnectionTest, SessionsGetKeepalivesAndAnIdleInTransactionTimeout) {
+  std::string idle_timeout, server_idle;
+  int client_idle = -1, client_count = -1;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    idle_timeout = tx.exec("SHOW idle_in_transaction_session_timeout")[0][0].c_str();
+    server_idle = tx.exec("SHOW tcp_keepalives_idle")[0][0].c_str();
+    socklen_t size = sizeof(int);
+    getsockopt(c.sock(), IPPROTO_TCP, TCP_KEEPIDLE, &client_idle, &size);
+    size = sizeof(int);
+    getsockopt(c.sock(), IPPROTO_TCP, TCP_KEEPCNT, &client_count, &size);
+  });
+  ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
+  EXPECT_EQ(idle_timeout, "1min");
+  EXPECT_EQ(server_idle, "10");
+  // libpq set the client socket's probes (the test server is on loopback TCP).
+  EXPECT_EQ(client_idle, 10);
+  EXPECT_EQ(client_count, 3);
 }
 
 }  // namespace

@@ -91,7 +91,9 @@ std::vector<DispatchOrder> WorkerRegistry::PlanDispatch(const std::vector<db::Re
       if (remaining <= 0) break;
       const int take = static_cast<int>(std::min<int64_t>(e->free_slots, remaining));
       v1::Dispatch& d = plan[*id];
-      d.add_queues(q.queue);
+      // The ready feed may list a queue once per notification it collected;
+      // a worker rejects a dispatch naming more than kMaxQueues.
+      if (std::ranges::find(d.queues(), q.queue) == d.queues().end()) d.add_queues(q.queue);
       d.set_max_jobs(std::min(d.max_jobs() + take, wire::kMaxSlots));
       e->free_slots -= take;
       remaining -= take;

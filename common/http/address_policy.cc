@@ -81,8 +81,12 @@ Error BadEntry(std::string_view text, std::string_view why) {
 }  // namespace
 
 Result<IpAddress> IpAddress::Parse(std::string_view text) {
-  const std::string s(text);
+  // inet_pton reads a C string: a NUL would hide what follows it.
+  const std::string s(text.substr(0, text.find('\0')));
   IpAddress a;
+  if (s.size() != text.size()) {
+    return Fail(ErrorCode::kInvalidArgument, "\"" + s + "...\" contains a NUL byte");
+  }
   if (inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;
   a.v6 = true;
   if (inet_pton(AF_INET6, s.c_str(), a.bytes.data()) == 1) return a;

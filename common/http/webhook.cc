@@ -98,11 +98,14 @@ Result<void> WebhookVerify(const WebhookKey& key, const WebhookHeaders& headers,
   if (ec != std::errc() || end != ts.data() + ts.size()) {
     return Fail(ErrorCode::kInvalidArgument, "webhook: webhook-timestamp is not unix seconds");
   }
-  const int64_t skew = timestamp - UnixSeconds(now);
-  if (skew > tolerance.count() || -skew > tolerance.count()) {
-    return Fail(ErrorCode::kUnauthenticated, "webhook: timestamp is " + std::to_string(skew) +
-                                                 " s from now (limit " +
-                                                 std::to_string(tolerance.count()) + " s)");
+  // A hostile timestamp near the int64 limits must not overflow the subtraction.
+  int64_t skew = 0;
+  const bool overflow = __builtin_sub_overflow(timestamp, UnixSeconds(now), &skew);
+  if (overflow || skew > tolerance.count() || skew < -tolerance.count()) {
+    return Fail(ErrorCode::kUnauthenticated,
+                "webhook: timestamp is " +
+                    (overflow ? std::string("out of range") : std::to_string(skew) + " s from now") +
+                    " (limit " + std::to_string(tolerance.count()) + " s)");
   }
   const std::string expected = key.Sign(headers.id, timestamp, body).substr(3);
   for (std::string_view candidate : V1Signatures(headers.signature)) {

@@ -134,6 +134,9 @@ std::string_view BodyName(const v1::Envelope& envelope) {
 
 Result<void> ValidateEnvelope(const v1::Envelope& e) {
   if (e.protocol() == v1::PROTOCOL_UNSPECIFIED) return Bad("protocol: missing");
+  if (e.protocol() < v1::PROTOCOL_UNSPECIFIED) {
+    return Bad("protocol: " + std::to_string(e.protocol()) + " is not a protocol version");
+  }
   if (e.protocol() > v1::PROTOCOL_V1) {
     return Bad("protocol: " + std::to_string(e.protocol()) + " is newer than this peer's 1");
   }

@@ -55,6 +55,18 @@ TEST_F(WorkerRegistryTest, ABacklogIsSpreadAndNeverExceedsFreeSlots) {
   EXPECT_EQ(MaxJobsFor(registry_.PlanDispatch({{"default", 5}}), "r2"), 3);
 }
 
+// Found by fuzz_router: the ready feed lists a queue once per notification
+// it collected; a dispatch naming it 65+ times was refused by the worker.
+TEST_F(WorkerRegistryTest, AQueueListedManyTimesIsNamedOnceInTheDispatch) {
+  registry_.Hello("r1", Hello("w1", 100, 100, {"default"}));
+  std::vector<db::ReadyQueue> ready(70, db::ReadyQueue{"default", 1});
+  auto plan = registry_.PlanDispatch(ready);
+  ASSERT_EQ(plan.size(), 1u);
+  ASSERT_EQ(plan[0].dispatch.queues_size(), 1);
+  EXPECT_EQ(plan[0].dispatch.queues(0), "default");
+  EXPECT_EQ(plan[0].dispatch.max_jobs(), 70);
+}
+
 TEST_F(WorkerRegistryTest, OnlyWorkersServingTheQueueAreDispatched) {
   registry_.Hello("r1", Hello("w1", 4, 4, {"mail"}));
   registry_.Hello("r2", Hello("w2", 4, 4, {"default", "reports"}));

@@ -117,6 +117,17 @@ TEST(AddressPolicyTest, BadEntriesAreInvalidArgumentNamingTheEntry) {
   }
 }
 
+// Found by fuzz_address_policy: inet_pton stopped at a NUL, so
+// "10.0.0.0\0junk" parsed as 10.0.0.0.
+TEST(AddressPolicyTest, TextWithANulByteIsNotAnAddress) {
+  using namespace std::string_literals;
+  auto parsed = IpAddress::Parse("10.0.0.0\0junk"s);
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(parsed.error().message.find("NUL"), std::string::npos) << parsed.error().message;
+  EXPECT_FALSE(Cidr::Parse("10.0.0.0\0/8"s).has_value());
+}
+
 TEST(AddressPolicyTest, HostBitsPastThePrefixSuggestTheNetwork) {
   auto cidr = Cidr::Parse("10.0.0.1/8");
   ASSERT_FALSE(cidr.has_value());

@@ -74,6 +74,18 @@ TEST(WebhookTest, VerifyRefusesTimestampsOutsideTheTolerance) {
   }
 }
 
+// Found by fuzz_webhook: timestamp - now overflowed int64 (undefined).
+TEST(WebhookTest, VerifyRefusesTimestampsAtTheInt64LimitsWithoutOverflow) {
+  for (const char* ts : {"-9223372036854775807", "-9223372036854775808", "9223372036854775807"}) {
+    WebhookHeaders headers = SpecHeaders();
+    headers.timestamp = ts;
+    auto r = WebhookVerify(Key(kSpecSecret), headers, kSpecBody, At(kSpecTimestamp));
+    ASSERT_FALSE(r) << ts;
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated) << ts;
+    EXPECT_NE(r.error().message.find("limit 300 s"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(WebhookTest, VerifyRejectsMissingOrMalformedHeaders) {
   WebhookHeaders no_id = SpecHeaders();
   no_id.id.clear();

@@ -92,6 +92,9 @@ TEST(EnvelopeTest, RejectsMissingAndNewerProtocols) {
   ExpectInvalid(DecodeEnvelope(e.SerializeAsString()), "protocol: missing");
   e.set_protocol(static_cast<v1::Protocol>(7));
   ExpectInvalid(DecodeEnvelope(e.SerializeAsString()), "protocol: 7 is newer");
+  // Found by fuzz_envelope: a negative version was accepted and re-encoded.
+  e.set_protocol(static_cast<v1::Protocol>(-1));
+  ExpectInvalid(DecodeEnvelope(e.SerializeAsString()), "protocol: -1 is not a protocol version");
 }
 
 TEST(EnvelopeTest, RejectsAnEnvelopeWithNoBody) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/db/job_store.h"
+#include "common/history/history.h"
 #include "jobctl/json_view.h"
 #include "jobctl/text_view.h"
 
@@ -251,6 +252,7 @@ Result<void> EnqueueCopies(CommandContext& ctx, const db::EnqueueParams& params,
       e.message = "job " + std::to_string(i + 1) + " of " + std::to_string(count) + ": " + e.message;
       return std::unexpected(e);
     }
+    if (auto* h = history::Process()) h->Enqueue(result->id, result->existing);
     if (json) {
       all.push_back(EnqueueResultJson(*result));
     } else {
@@ -289,6 +291,7 @@ Result<void> RunEnqueue(CommandContext& ctx, const EnqueueOptions& o) {
   if (o.count > 1) return EnqueueCopies(ctx, *params, o.count, o.json);
   auto result = ctx.backend.Enqueue(*params);
   if (!result) return std::unexpected(WithFlagNames(result.error()));
+  if (auto* h = history::Process()) h->Enqueue(result->id, result->existing);
   if (o.wait) return WaitForJob(ctx, result->id, wait_timeout, o.json);
   if (o.json) {
     ctx.out << DumpJson(EnqueueResultJson(*result));

@@ -3,12 +3,14 @@
 #include <iostream>
 
 #include "common/base/env_setting.h"
+#include "common/history/history.h"
 #include "jobctl/cli.h"
 
 int main(int argc, char** argv) {
   // libpq waits indefinitely for an unreachable host; an admin command should
   // fail fast with exit code 5 instead. An explicit setting wins.
   setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
+  chime::history::InitProcess("jobctl");
   chime::jobctl::CliEnvironment env{.out = std::cout, .err = std::cerr, .in = std::cin};
   // The URL, or a file holding it (CHIME_DATABASE_URL_FILE, a mounted secret).
   auto url = chime::EnvSetting("CHIME_DATABASE_URL");

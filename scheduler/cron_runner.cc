@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/base/text_format.h"
+#include "common/history/history.h"
 
 namespace chime::scheduler {
 namespace {
@@ -15,6 +16,10 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string Time(cron::Instant t) { return FormatRfc3339(t); }
+
+int64_t Micros(db::TimePoint t) {
+  return duration_cast<microseconds>(t.time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -131,6 +136,7 @@ void CronRunner::Renew() {
     lease_valid_until_ = sent + duration_cast<microseconds>(state->expires_at - state->db_now);
     if (!was_leader || old_epoch != epoch_) {
       spdlog::info("cron: leading (epoch {})", epoch_);
+      if (auto* h = history::Process()) h->Leader(epoch_);
       version_ = -1;  // Reload: the previous leader moved last_fired_for on.
     }
   } else if (was_leader) {
@@ -212,6 +218,7 @@ std::optional<cron::Instant> CronRunner::FireDue() {
   for (size_t begin = 0; begin < ticks.size(); begin += config_.fire_batch) {
     const size_t end = std::min(ticks.size(), begin + config_.fire_batch);
     std::span<const db::Tick> batch(ticks.data() + begin, end - begin);
+    const int64_t sent = history::NowMicros();
     auto results = store_.FireTicks(db::LeaderGuard{config_.holder, epoch_}, batch);
     if (!results) {
       if (results.error().code == ErrorCode::kLeaseLost) {
@@ -240,6 +247,9 @@ std::optional<cron::Instant> CronRunner::FireDue() {
         it->second.SetAfter(std::chrono::floor<seconds>(r.scheduled_for));
       }
       if (!r.outcome) continue;  // Recorded before: nothing done.
+      if (auto* h = history::Process()) {
+        h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), epoch_, sent);
+      }
       ++recorded;
       if (r.job_id) ++enqueued;
       if (it != schedules_.end()) {
@@ -268,12 +278,16 @@ std::optional<cron::Instant> CronRunner::FireDue() {
 }
 
 void CronRunner::ReleaseBuffered() {
+  const int64_t sent = history::NowMicros();
   auto released = store_.ReleaseBuffered(db::LeaderGuard{config_.holder, epoch_});
   if (!released) {
     spdlog::warn("cron: releasing buffered ticks: {}", released.error().message);
     return;
   }
   for (const auto& r : *released) {
+    if (auto* h = history::Process()) {
+      h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), epoch_, sent);
+    }
     auto it = schedules_.find(r.schedule_id);
     spdlog::info("cron: {} buffered tick {}: enqueued job {}",
                  it != schedules_.end() ? it->second.name : std::to_string(r.schedule_id),

@@ -19,6 +19,7 @@
 #include "common/base/text_format.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
+#include "common/history/history.h"
 #include "common/log/log.h"
 #include "common/schedule/schedule_spec.h"
 #include "common/wire/signing.h"
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
         fmt::format("{}-{}-{:04x}", host, getpid(), std::random_device{}() & 0xffffu);
   }
   cron.holder = router.scheduler_id;
+  chime::history::InitProcess("scheduler:" + cron.holder);
   if (auto ok = cron.Validate(); !ok) return Fatal(ok.error().message);
   health.window = std::chrono::hours(health_window_hours);
   health.cron_options = cron.cron_options;

@@ -1,7 +1,10 @@
 #include "worker/builtin_kinds.h"
 
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
+
+#include "common/history/history.h"
 
 namespace chime::worker {
 namespace {
@@ -12,6 +15,21 @@ class Noop final : public Handler {
   HandlerResult Run(JobContext&) override { return HandlerResult::Success(); }
 };
 
+// Sleeps `ms`, waking at once when the job's stop token fires.
+HandlerResult SleepFor(JobContext& ctx, std::chrono::milliseconds ms, std::string_view kind) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  const bool stopped = cv.wait_for(lock, ctx.stop_token(), ms, [] { return false; });
+  (void)stopped;
+  if (ctx.stop_requested()) {
+    return HandlerResult::Fail({{"slept_ms_of", ms.count()}},
+                               {std::string(kind) + ": stopped before the end"},
+                               /*retryable=*/true);
+  }
+  return HandlerResult::Success({{"slept_ms", ms.count()}});
+}
+
 class Sleep final : public Handler {
  public:
   std::string_view Kind() const override { return "sleep"; }
@@ -21,19 +39,35 @@ class Sleep final : public Handler {
       return HandlerResult::Fail({}, {"sleep: payload must be {\"ms\": <non-negative integer>}"},
                                  /*retryable=*/false);
     }
-    const auto ms = std::chrono::milliseconds(p["ms"].get<int64_t>());
-    // Wakes at once when the job's stop token fires.
-    std::mutex mu;
-    std::condition_variable_any cv;
-    std::unique_lock lock(mu);
-    const bool stopped = cv.wait_for(lock, ctx.stop_token(), ms, [] { return false; });
-    (void)stopped;
-    if (ctx.stop_requested()) {
-      return HandlerResult::Fail({{"slept_ms_of", ms.count()}}, {"sleep: stopped before the end"},
-                                 /*retryable=*/true);
-    }
-    return HandlerResult::Success({{"slept_ms", ms.count()}});
+    return SleepFor(ctx, std::chrono::milliseconds(p["ms"].get<int64_t>()), "sleep");
   }
+};
+
+// The reliability tests' handler: its side effect is a history event, so
+// the checker can count executions against attempts.
+class HistoryEffect final : public Handler {
+ public:
+  std::string_view Kind() const override { return "history_effect"; }
+  HandlerResult Run(JobContext& ctx) override {
+    const auto& p = ctx.payload();
+    int64_t ms = 0;
+    if (p.is_object() && p.contains("ms")) {
+      if (!p["ms"].is_number_integer() || p["ms"].get<int64_t>() < 0) {
+        return HandlerResult::Fail({}, {"history_effect: ms must be a non-negative integer"},
+                                   /*retryable=*/false);
+      }
+      ms = p["ms"].get<int64_t>();
+    }
+    if (auto* h = history::Process()) h->SideEffect(ctx.job_id(), ctx.attempt());
+    return SleepFor(ctx, std::chrono::milliseconds(ms), "history_effect");
+  }
+};
+
+// The poison pill: takes its worker down on every attempt.
+class AbortWorker final : public Handler {
+ public:
+  std::string_view Kind() const override { return "abort_worker"; }
+  HandlerResult Run(JobContext&) override { std::abort(); }
 };
 
 class FailTimes final : public Handler {
@@ -60,6 +94,8 @@ void RegisterBuiltinKinds(HandlerRegistry& registry) {
   if (registry.Find("noop") == nullptr) registry.Register(std::make_unique<Noop>());
   if (registry.Find("sleep") == nullptr) registry.Register(std::make_unique<Sleep>());
   if (registry.Find("fail") == nullptr) registry.Register(std::make_unique<FailTimes>());
+  if (registry.Find("history_effect") == nullptr) registry.Register(std::make_unique<HistoryEffect>());
+  if (registry.Find("abort_worker") == nullptr) registry.Register(std::make_unique<AbortWorker>());
 }
 
 }  // namespace chime::worker

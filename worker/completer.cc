@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/base/backoff.h"
+#include "common/history/history.h"
 
 namespace chime::worker {
 namespace {
@@ -79,7 +80,9 @@ void Completer::Flush(std::vector<Outcome>& batch) {
   constexpr BackoffPolicy kRetry{.base = std::chrono::milliseconds(50), .cap = std::chrono::seconds(2)};
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   DefaultRng rng;
+  int64_t sent = 0;  // When the write that answered was issued, for the history.
   for (int attempt = 1;; ++attempt) {
+    sent = history::NowMicros();
     results = store_.JobsCompleteIfLeased(completions);
     if (results || results.error().code == ErrorCode::kInvalidArgument) break;
     if (attempt == 1) spdlog::warn("writing {} outcomes: {}; retrying", batch.size(), results.error().ToString());
@@ -92,8 +95,16 @@ void Completer::Flush(std::vector<Outcome>& batch) {
                   results.error().ToString());
     return;
   }
+  auto* events = history::Process();
   for (size_t i = 0; i < batch.size() && i < results->size(); ++i) {
     const auto& r = (*results)[i];
+    if (events) {
+      const auto& c = batch[i].completion;
+      events->Complete(c.lease.job_id, c.attempt, c.lease.token,
+                       r.applied ? db::JobStateName(r.new_state.value_or(db::JobState::kDiscarded))
+                                 : std::string_view("lease_lost"),
+                       r.applied, sent);
+    }
     if (r.applied) {
       ++written_;
     } else {

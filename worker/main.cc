@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/db/job_store.h"
+#include "common/history/history.h"
 #include "common/log/log.h"
 #include "worker/builtin_kinds.h"
 #include "worker/http_metrics.h"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     std::cerr << "chime-worker: " << ok.error().message << "\n";
     return 2;
   }
+  chime::history::InitProcess("worker:" + config.worker_id);
   auto& handlers = chime::worker::HandlerRegistry::Global();
   chime::worker::RegisterBuiltinKinds(handlers);
   // The seeds' kinds; a bad kinds file stops the worker naming the field.

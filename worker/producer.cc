@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/history/history.h"
+
 namespace chime::worker {
 
 Producer::Producer(ProducerConfig config, db::ConnectionConfig db, Executor& executor)
@@ -64,6 +66,9 @@ void Producer::Loop(std::stop_token stop) {
         failing = false;
         more = static_cast<int>(claimed->size()) == params.limit;
         claimed_ += static_cast<int64_t>(claimed->size());
+        if (auto* h = history::Process()) {
+          for (const auto& job : *claimed) h->Claim(job.id, job.attempt, job.lease.token);
+        }
         if (!claimed->empty()) executor_.Run(std::move(*claimed));
       }
     }

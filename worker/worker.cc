@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/db/migrations.h"
+#include "common/history/history.h"
 #include "common/net/curve.h"
 
 namespace chime::worker {
@@ -119,6 +122,11 @@ void Worker::Drain() {
     db::Connection conn(db::ConnectionConfig{.url = config_.database_url});
     db::JobStore store(conn);
     auto released = store.JobsReleaseIfLeased(unfinished, config_.worker_id);
+    if (auto* h = history::Process(); h && released) {
+      for (const auto& lease : unfinished) {
+        h->Release(lease.job_id, lease.token, std::ranges::find(*released, lease.job_id) != released->end());
+      }
+    }
     if (released) {
       spdlog::info("released {} unfinished jobs back to available", released->size());
     } else {

@@ -2,6 +2,11 @@
 # README command 2: installs what is missing, builds with warnings as errors,
 # and runs every test (ctest starts one private PostgreSQL for the run), the
 # docker-compose cluster's last.
+#
+#   CHIME_SANITIZE=address scripts/test.sh   the suite under ASan + UBSan
+#   CHIME_SANITIZE=thread scripts/test.sh    the suite under TSan
+# (each in build-asan/ or build-tsan/; the compose cluster, which builds its
+# own image, is left out there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,9 +15,24 @@ scripts/install-deps.sh
 # about two thirds of the time of -O2 -g, which keeps CI within its budget
 # on two cores, and the suite's time is spent in PostgreSQL and processes,
 # not in Chime's code. (scripts/demo.sh and chime-bench use optimised builds.)
-BUILD_DIR="${CHIME_BUILD_DIR:-build-test}"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCHIME_WERROR=ON
+SANITIZE="${CHIME_SANITIZE:-}"
+case "$SANITIZE" in
+  "") BUILD_DIR="${CHIME_BUILD_DIR:-build-test}" ;;
+  address) BUILD_DIR="${CHIME_BUILD_DIR:-build-asan}" ;;
+  thread) BUILD_DIR="${CHIME_BUILD_DIR:-build-tsan}" ;;
+  *) echo "CHIME_SANITIZE: '$SANITIZE' is not address or thread" >&2; exit 2 ;;
+esac
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCHIME_WERROR=ON \
+  -DCHIME_SANITIZE="$SANITIZE"
 cmake --build "$BUILD_DIR" -j"$(nproc)"
+if [[ -n "$SANITIZE" ]]; then
+  # Any report fails the test that triggered it; children inherit these.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" -LE docker "$@"
+  exit
+fi
 # Everything but the docker-compose cluster, in parallel; then that test
 # alone (it compiles Chime into an image and runs a cluster: minutes, both
 # cores). Both passes run; the script fails if either did.

@@ -324,7 +324,7 @@ TEST_F(ScheduleStoreTest, BackfillFiresEachTickOfTheRangeOnce) {
   auto too_many = schedules().Backfill("hourly", Utc(2020, 1, 1, 0), Utc(2026, 1, 1, 0));
   ASSERT_FALSE(too_many.has_value());
   EXPECT_NE(too_many.error().message.find("narrow it"), std::string::npos);
-  auto future = schedules().Backfill("hourly", Utc(2026, 1, 1, 0), Utc(2999, 1, 1, 0));
+  auto future = schedules().Backfill("hourly", Utc(2026, 1, 1, 0), Utc(2199, 1, 1, 0));
   ASSERT_FALSE(future.has_value());
   EXPECT_EQ(JobsOf(id), 3);
 }

@@ -58,7 +58,9 @@ CronRunner::CronRunner(db::ConnectionConfig db, CronRunnerConfig config, Clock& 
       store_(conn_, db::ScheduleStoreConfig{.cron_options = config.cron_options}),
       config_(std::move(config)),
       clock_(clock),
-      rng_(rng) {}
+      rng_(rng),
+      db_anchor_(clock.WallNow()),  // Until the first renewal reads the database's.
+      steady_anchor_(clock.SteadyNow()) {}
 
 CronRunner::~CronRunner() { Stop(); }
 
@@ -78,9 +80,11 @@ FireCounts CronRunner::fire_counts() const {
   return fire_counts_;
 }
 
-cron::Instant CronRunner::DbNow() const {
-  return std::chrono::floor<seconds>(clock_.WallNow() + db_offset_);
+std::chrono::system_clock::time_point CronRunner::DbNowPrecise() const {
+  return db_anchor_ + duration_cast<microseconds>(clock_.SteadyNow() - steady_anchor_);
 }
+
+cron::Instant CronRunner::DbNow() const { return std::chrono::floor<seconds>(DbNowPrecise()); }
 
 void CronRunner::Loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
@@ -95,7 +99,7 @@ void CronRunner::Loop(std::stop_token stop) {
     auto wake_at = std::min(next_renew_, clock_.SteadyNow() + config_.max_sleep);
     if (next_tick) {
       // Wake just after the tick in database time.
-      const auto until = *next_tick - (clock_.WallNow() + db_offset_) + milliseconds(1);
+      const auto until = *next_tick - DbNowPrecise() + milliseconds(1);
       wake_at = std::min(wake_at, clock_.SteadyNow() + duration_cast<microseconds>(until));
     }
     std::unique_lock lock(mu_);
@@ -112,9 +116,8 @@ void CronRunner::Loop(std::stop_token stop) {
 
 void CronRunner::Renew() {
   const auto sent = clock_.SteadyNow();
-  const auto wall_sent = clock_.WallNow();
   auto state = store_.LeaderAcquire(config_.holder, config_.lease_ttl);
-  const auto wall_back = clock_.WallNow();
+  const auto back = clock_.SteadyNow();
   if (!state) {
     spdlog::warn("cron: leader lease: {}", state.error().message);
     if (leader_ && clock_.SteadyNow() >= lease_valid_until_) {
@@ -126,7 +129,11 @@ void CronRunner::Renew() {
     status_.leader = leader_;
     return;
   }
-  db_offset_ = duration_cast<microseconds>(state->db_now - (wall_sent + (wall_back - wall_sent) / 2));
+  // As if the database read its clock when the reply arrived: the estimate
+  // of database time then never runs ahead of it, so no tick fires early
+  // (at worst one round trip late).
+  db_anchor_ = state->db_now;
+  steady_anchor_ = back;
   const bool was_leader = leader_;
   const int64_t old_epoch = epoch_;
   leader_ = state->held_by_caller;

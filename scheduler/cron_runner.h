@@ -74,7 +74,7 @@ class CronRunner {
 
  private:
   void Loop(std::stop_token stop);
-  // Takes or renews the lease; updates leader_, epoch_, db_offset_.
+  // Takes or renews the lease; updates leader_, epoch_ and the database-time anchor.
   void Renew();
   // Reloads schedules when their version changed (or `force`).
   void Reload(bool force);
@@ -83,6 +83,7 @@ class CronRunner {
   void ReleaseBuffered();
   // Database time, estimated from the local clock and the last lease read.
   cron::Instant DbNow() const;
+  std::chrono::system_clock::time_point DbNowPrecise() const;
 
   db::Connection conn_;
   db::ScheduleStore store_;
@@ -95,7 +96,12 @@ class CronRunner {
   int64_t epoch_ = 0;
   std::chrono::steady_clock::time_point lease_valid_until_{};
   std::chrono::steady_clock::time_point next_renew_{};
-  std::chrono::microseconds db_offset_{0};  // Database clock minus local clock.
+  // Database time is the database's now() read at the last renewal, carried
+  // forward on the steady clock: the local wall clock is never read for it,
+  // so a skewed replica or a wall-clock step (NTP, a resumed VM) neither
+  // fires ticks early nor loses them.
+  std::chrono::system_clock::time_point db_anchor_{};
+  std::chrono::steady_clock::time_point steady_anchor_{};
   int64_t version_ = -1;
   std::map<int64_t, PlannedSchedule> schedules_;
 

@@ -24,7 +24,7 @@ std::string Quote(std::string_view s) { return nlohmann::json(std::string(s)).du
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

@@ -1,5 +1,5 @@
 // An event history for the reliability checker (tests/reliability): each
-// process appends one JSON object per line - {"t": unix micros, "proc":
+// process appends one JSON object per line - {"t": micros, "proc":
 // "worker:<id>", "ev": "claim", ...} - to the file named by
 // CHIME_HISTORY_FILE. Each line is one write() on an O_APPEND descriptor, so
 // any number of processes can share one file and a process killed with
@@ -14,7 +14,10 @@
 
 namespace chime::history {
 
-// Unix time in microseconds, the unit of every time field.
+// The time of events ("t", "sent"), in microseconds on the machine's
+// monotonic clock: one clock for every process of a machine, which wall-clock
+// steps and skew (NTP, the clock tests' libfaketime) leave alone, so events of
+// different processes stay ordered. Ticks ("tick") are database time instead.
 int64_t NowMicros();
 
 class HistoryWriter {

@@ -1,6 +1,8 @@
 #include "common/db/connection.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -71,7 +73,12 @@ std::string WithSessionDefaults(const std::string& url) {
   // in about 10 + 3 x 5 s instead of the kernel's two hours, and unacked data
   // gives up after 30 s; the server side ends such a session the same way, so
   // its row locks and leases are not held on behalf of a process cut off.
-  static constexpr std::pair<std::string_view, std::string_view> kDefaults[] = {
+  // The session is named after the process ("chime-scheduler-4242") unless
+  // the URL or PGAPPNAME names it: pg_stat_activity then shows whose it is.
+  static const std::string kProcessName =
+      std::string(program_invocation_short_name) + "-" + std::to_string(getpid());
+  const std::pair<std::string_view, std::string_view> kDefaults[] = {
+      {"fallback_application_name", kProcessName},
       {"keepalives", "1"},         {"keepalives_idle", "10"}, {"keepalives_interval", "5"},
       {"keepalives_count", "3"},   {"tcp_user_timeout", "30000"}};
   char* error = nullptr;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <pqxx/pqxx>
 
@@ -217,9 +218,10 @@ TEST(RedactUrlTest, RemovesPasswordsFromUrlsKeyValueStringsAndMessages) {
   EXPECT_EQ(RedactUrl("postgresql://h/db?password=pw&x=1"), "postgresql://h/db?password=***&x=1");
 }
 
-TEST(SessionDefaultsTest, AddsKeepalivesWhereTheUrlSetsNone) {
+TEST(SessionDefaultsTest, AddsKeepalivesAndTheProcessNameWhereTheUrlSetsNone) {
   EXPECT_EQ(WithSessionDefaults("postgresql://u:p'w@h:5432/db?application_name=x"),
             "user='u' password='p\\'w' dbname='db' host='h' port='5432' application_name='x' "
+            "fallback_application_name='job_store_connection_test-" + std::to_string(getpid()) + "' "
             "keepalives='1' keepalives_idle='10' keepalives_interval='5' keepalives_count='3' "
             "tcp_user_timeout='30000'");
   // The URL's own settings win.

@@ -38,9 +38,13 @@ class ReplicaTest : public ::testing::Test {
 
   // Stops `schedulers` (SIGTERM), waits for every job to finish, then
   // expects: every second of the run fired once, none before its time or
-  // ahead of the database's clock, no lease expired under a heart-beaten
-  // job, every job succeeded, and the history checker finds nothing.
-  void StopAndCheck(const std::vector<ChildProcess*>& schedulers);
+  // ahead of the database's clock, every job succeeded, the history checker
+  // finds nothing, and - unless workers were faulted on purpose - no lease
+  // expired under a heart-beaten job.
+  void StopAndCheck(const std::vector<ChildProcess*>& schedulers, bool workers_faulted = false);
+
+  // The listening endpoint of a started scheduler ("tcp://127.0.0.1:N").
+  static std::string Endpoint(ChildProcess& scheduler);
 
   Cluster cluster_;  // Its database, workers and helpers.
   std::string history_;

@@ -9,10 +9,11 @@
 # DIR holds: data/ (the cluster, or a symlink to it, see below), postgres.log
 # (server and initdb output), url (written at start, removed at stop).
 # The URL is postgresql://postgres@127.0.0.1:PORT/postgres; authentication is
-# "trust" and the server listens on 127.0.0.1 only, on a free port picked at
-# the first start and reused while it stays free. Unix sockets are disabled:
-# a socket path is limited to ~107 bytes and must be reachable by the server
-# user, and every client here connects over TCP anyway.
+# "trust" and the server listens on 127.0.0.1 only (unless CHIME_PG_LISTEN
+# says more), on a free port picked at the first start and reused while it
+# stays free. Unix sockets are disabled: a socket path is limited to ~107
+# bytes and must be reachable by the server user, and every client here
+# connects over TCP anyway.
 #
 # Environment:
 #   CHIME_PG_FAST=1  fsync, synchronous_commit and full_page_writes off. For the
@@ -20,6 +21,13 @@
 #                    The demo and the bench run with normal durability.
 #   CHIME_PG_BIN     directory holding initdb/pg_ctl (default: the newest
 #                    /usr/lib/postgresql/*/bin, else the one pg_config names).
+#   CHIME_PG_LISTEN  listen_addresses, comma-separated (default 127.0.0.1, which
+#                    the list must keep: the URL and the readiness probe use
+#                    it). For tests that reach the server from another network
+#                    namespace, e.g. "127.0.0.1,10.213.0.5".
+#   CHIME_PG_TRUST   CIDRs, comma-separated, whose clients are trusted like
+#                    loopback ones (default none), e.g. "10.213.0.4/30". Only
+#                    for throwaway test servers on private veth subnets.
 #
 # Running as root: PostgreSQL refuses to run as root, so every server-side
 # command runs as the `postgres` user (runuser) and DIR is chowned to it. If
@@ -157,11 +165,34 @@ pick_port() {
   die "no free TCP port found in 20000-60000"
 }
 
+# Checks CHIME_PG_LISTEN and CHIME_PG_TRUST before anything is written.
+check_network_env() {
+  local listen=${CHIME_PG_LISTEN:-127.0.0.1} item
+  [[ "$listen" =~ ^[0-9A-Za-z.:,*-]+$ ]] || die "CHIME_PG_LISTEN: not a list of addresses: '$listen'"
+  [[ ",$listen," == *,127.0.0.1,* ]] || die "CHIME_PG_LISTEN must include 127.0.0.1 (the URL uses it)"
+  IFS=, read -ra TRUST_NETS <<<"${CHIME_PG_TRUST:-}"
+  for item in "${TRUST_NETS[@]}"; do
+    [[ "$item" =~ ^[0-9a-fA-F.:]+/[0-9]+$ ]] || die "CHIME_PG_TRUST: not a CIDR: '$item'"
+  done
+}
+
 write_conf() {
-  local port=$1
+  local port=$1 net
+  # With CHIME_PG_TRUST, authentication comes from chime_hba.conf: initdb's
+  # pg_hba.conf plus one trust line per network, rewritten at every start so
+  # that a start without the variable trusts nothing more.
+  if ((${#TRUST_NETS[@]} > 0)); then
+    {
+      cat "$DATA/pg_hba.conf"
+      echo "# Added by scripts/pg.sh from CHIME_PG_TRUST."
+      for net in "${TRUST_NETS[@]}"; do echo "host all all $net trust"; done
+    } >"$DATA/chime_hba.conf"
+    if is_root; then chown postgres: "$DATA/chime_hba.conf"; fi
+  fi
   {
     echo "# Written by scripts/pg.sh at every start; edits here are overwritten."
-    echo "listen_addresses = '127.0.0.1'"
+    echo "listen_addresses = '${CHIME_PG_LISTEN:-127.0.0.1}'"
+    if ((${#TRUST_NETS[@]} > 0)); then echo "hba_file = '$DATA/chime_hba.conf'"; fi
     echo "port = $port"
     echo "unix_socket_directories = ''"
     echo "max_connections = 200"
@@ -191,6 +222,7 @@ publish_url() {
 }
 
 cmd_start() {
+  check_network_env
   mkdir -p "$DIR"
   DIR=$(cd "$DIR" && pwd -P)
   LOG="$DIR/postgres.log"
@@ -223,6 +255,16 @@ cmd_start() {
     # even where the postgres user could not. fd 9 (our lock) must not leak
     # into the server, or the next `start` would wait on it forever.
     if as_pg "$PG_BIN/pg_ctl" -D "$DATA" -w -t 60 start >>"$LOG" 2>&1 </dev/null 9>&-; then
+      # With several listen addresses (CHIME_PG_LISTEN) the server starts
+      # when any one of them binds; the port taken on another, 127.0.0.1
+      # say, is a failed start all the same.
+      if tail -c "+$offset" "$LOG" | grep -q 'could not create listen socket'; then
+        echo "$PROG: port $port is taken on one of the listen addresses; retrying" >&2
+        as_pg "$PG_BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >>"$LOG" 2>&1 </dev/null 9>&- ||
+          fail_with_log "cannot stop the server after a partial start"
+        SKIP_LAST_PORT=1
+        continue
+      fi
       wait_ready "$port" || fail_with_log "server started but pg_isready gets no answer on port $port"
       publish_url "$port"
       return
@@ -282,6 +324,7 @@ DIR=$2
 PG_BIN=$(find_pg_bin)
 DATA=""
 LOG=""
+TRUST_NETS=()
 case "$1" in
   start) cmd_start ;;
   stop) cmd_stop ;;

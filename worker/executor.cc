@@ -103,7 +103,7 @@ void Executor::Stop() {
       r->stop.request_stop();
     }
     // Queued jobs never started: hand them back.
-    for (auto& job : queue_) unfinished_.push_back(job.lease);
+    for (auto& q : queue_) unfinished_.push_back(q.job.lease);
     busy_ -= static_cast<int>(queue_.size());
     queue_.clear();
     slots.swap(slots_);
@@ -120,10 +120,13 @@ int Executor::free_slots() const {
 }
 
 void Executor::Run(std::vector<db::ClaimedJob> jobs) {
+  // The claim's reply is a little later than the claim: the lease started
+  // before this on the database's clock, never after.
+  const auto claimed = Clock::now();
   {
     std::lock_guard lock(mu_);
     busy_ += static_cast<int>(jobs.size());
-    for (auto& j : jobs) queue_.push_back(std::move(j));
+    for (auto& j : jobs) queue_.push_back({std::move(j), claimed});
   }
   cv_.notify_all();
 }
@@ -132,8 +135,34 @@ std::vector<db::Lease> Executor::Leases() const {
   std::lock_guard lock(mu_);
   std::vector<db::Lease> leases;
   for (const auto& [id, r] : running_) leases.push_back(r->job.lease);
-  for (const auto& j : queue_) leases.push_back(j.lease);
+  for (const auto& q : queue_) leases.push_back(q.job.lease);
   return leases;
+}
+
+void Executor::MarkExtended(std::span<const db::Lease> leases, Clock::time_point sent_at) {
+  std::lock_guard lock(mu_);
+  for (const auto& lease : leases) {
+    if (auto it = running_.find(lease.job_id); it != running_.end()) {
+      auto& r = *it->second;
+      if (r.job.lease.token == lease.token) r.extended = std::max(r.extended, sent_at);
+      continue;
+    }
+    for (auto& q : queue_) {
+      if (q.job.id == lease.job_id && q.job.lease.token == lease.token) q.extended = std::max(q.extended, sent_at);
+    }
+  }
+}
+
+std::vector<HeldLease> Executor::LeasesExtendedBefore(Clock::time_point cutoff) const {
+  std::lock_guard lock(mu_);
+  std::vector<HeldLease> out;
+  for (const auto& [id, r] : running_) {
+    if (r->extended < cutoff && !r->drop_outcome) out.push_back({r->job.lease, r->job.kind, r->extended});
+  }
+  for (const auto& q : queue_) {
+    if (q.extended < cutoff) out.push_back({q.job.lease, q.job.kind, q.extended});
+  }
+  return out;
 }
 
 std::vector<int64_t> Executor::RunningIds() const {
@@ -150,35 +179,40 @@ std::vector<db::Lease> Executor::TakeUnfinished() {
   return out;
 }
 
-void Executor::RequestStop(int64_t job_id, StopReason reason) {
+bool Executor::RequestStop(int64_t job_id, StopReason reason, std::string_view token) {
   std::lock_guard lock(mu_);
   auto it = running_.find(job_id);
   if (it == running_.end()) {
     // Not started yet: a queued job whose lease is lost is simply dropped.
     if (reason == StopReason::kLeaseLost || reason == StopReason::kCancelRequested) {
       for (auto q = queue_.begin(); q != queue_.end(); ++q) {
-        if (q->id != job_id) continue;
+        const db::ClaimedJob& job = q->job;
+        if (job.id != job_id || (!token.empty() && job.lease.token != token)) continue;
         if (reason == StopReason::kCancelRequested) {
           // Never started: finish it as cancelled straight away.
           Outcome o;
-          o.completion = {.lease = q->lease, .kind = db::CompletionKind::kCancelled,
-                          .attempt = q->attempt, .worker_id = config_.worker_id};
-          o.kind = q->kind;
-          o.queue = q->queue;
+          o.completion = {.lease = job.lease, .kind = db::CompletionKind::kCancelled,
+                          .attempt = job.attempt, .worker_id = config_.worker_id};
+          o.kind = job.kind;
+          o.queue = job.queue;
           completer_.Add(std::move(o));
         }
         queue_.erase(q);
         --busy_;
-        break;
+        idle_cv_.notify_all();
+        return true;
       }
     }
-    return;
+    return false;
   }
   auto& r = *it->second;
+  if (!token.empty() && r.job.lease.token != token) return false;
+  if (r.drop_outcome) return false;
   if (reason == StopReason::kLeaseLost) r.drop_outcome = true;
   if (!r.reason) r.reason = reason;
   if (!r.stop_requested_at) r.stop_requested_at = Clock::now();
   r.stop.request_stop();
+  return true;
 }
 
 void Executor::RequestStopAll(StopReason reason) {
@@ -257,7 +291,8 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // Stopping.
       running = std::make_shared<Running>();
-      running->job = std::move(queue_.front());
+      running->job = std::move(queue_.front().job);
+      running->extended = queue_.front().extended;
       queue_.pop_front();
       running->started = Clock::now();
       const auto timeout = running->job.timeout.value_or(config_.default_timeout);

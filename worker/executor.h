@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -51,6 +52,14 @@ struct ExecutorConfig {
 // Why a running job was asked to stop.
 enum class StopReason { kTimeout, kCancelRequested, kLeaseLost, kShutdown };
 
+// A lease the executor holds (a queued or running job), and when it was last
+// known to be extended: the claim, or the send of a heartbeat that extended it.
+struct HeldLease {
+  db::Lease lease;
+  std::string kind;
+  std::chrono::steady_clock::time_point extended;
+};
+
 class Executor {
  public:
   Executor(ExecutorConfig config, HandlerRegistry& handlers, Completer& completer);
@@ -70,12 +79,22 @@ class Executor {
   // Leases of the jobs running now (for heartbeats and release).
   std::vector<db::Lease> Leases() const;
   std::vector<int64_t> RunningIds() const;
-  // Asks one running job to stop. A lost lease also drops its outcome.
-  void RequestStop(int64_t job_id, StopReason reason);
+  // Asks one queued or running job to stop. A lost lease also drops its
+  // outcome. With a `token`, only the job holding that lease is stopped: an
+  // answer about an old lease must not stop the job's next attempt. True
+  // when a job was stopped, false when none matched or it was already
+  // stopped for a lost lease.
+  bool RequestStop(int64_t job_id, StopReason reason, std::string_view token = {});
   void RequestStopAll(StopReason reason);
   // Fires timeouts and abandons jobs past their hard-stop grace; call
   // periodically (the worker's supervisor does, every 100 ms).
   void Tick();
+  // Records that a heartbeat sent at `sent_at` extended these leases; a job
+  // now held under another token, or gone, is left alone.
+  void MarkExtended(std::span<const db::Lease> leases, std::chrono::steady_clock::time_point sent_at);
+  // Leases of queued and running jobs last extended before `cutoff`, except
+  // those already stopped for a lost lease.
+  std::vector<HeldLease> LeasesExtendedBefore(std::chrono::steady_clock::time_point cutoff) const;
   // Waits until no job runs or the deadline passes; true when idle.
   bool WaitIdle(std::chrono::steady_clock::time_point deadline);
 
@@ -90,9 +109,14 @@ class Executor {
   std::vector<db::Lease> TakeUnfinished();
 
  private:
+  struct Queued {
+    db::ClaimedJob job;
+    std::chrono::steady_clock::time_point extended;  // As in HeldLease.
+  };
   struct Running {
     db::ClaimedJob job;
     std::stop_source stop;
+    std::chrono::steady_clock::time_point extended;  // As in HeldLease.
     std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point deadline;
     std::optional<std::chrono::steady_clock::time_point> stop_requested_at;
@@ -116,7 +140,7 @@ class Executor {
   mutable std::mutex mu_;
   std::condition_variable cv_;       // Jobs queued or stopping.
   std::condition_variable idle_cv_;  // A job finished.
-  std::deque<db::ClaimedJob> queue_;                     // Guarded by mu_.
+  std::deque<Queued> queue_;                             // Guarded by mu_.
   std::map<int64_t, std::shared_ptr<Running>> running_;  // Guarded by mu_.
   std::vector<std::shared_ptr<Slot>> slots_;             // Guarded by mu_.
   std::vector<db::Lease> unfinished_;                    // Guarded by mu_.

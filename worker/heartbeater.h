@@ -1,8 +1,15 @@
 // Extends every lease the worker holds in one round trip each interval,
-// stops jobs whose lease was lost or whose cancel was requested, and tells
-// the scheduler link what runs. Owns one database connection and a thread.
+// stops jobs whose lease was lost or whose cancel was requested, and gives
+// up jobs whose lease no heartbeat has extended for a whole lease (the
+// database is unreachable: the scheduler's rescue may have handed them to
+// another worker). Owns one database connection and two threads: the
+// heartbeat's round trip can block for as long as the TCP timeouts allow
+// (about 30 s on a cut link), so the executor's Tick() and the lease
+// watchdog run on a thread of their own. Start()/Stop() from the
+// controlling thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -22,15 +29,24 @@ class Heartbeater {
   void Start();
   void Stop();
 
- private:
-  void Loop(std::stop_token stop);
+  // Jobs given up because no heartbeat extended their lease in time.
+  int64_t unextended_abandoned() const { return unextended_abandoned_.load(); }
 
-  db::Connection conn_;
-  db::JobStore store_;
+ private:
+  void HeartbeatLoop(std::stop_token stop);
+  // Executor::Tick() and the lease watchdog, every 100 ms.
+  void WatchLoop(std::stop_token stop);
+  // Stops (kLeaseLost) every job whose lease was last extended a lease ago.
+  void AbandonUnextended();
+
+  db::Connection conn_;    // Owned by the heartbeat thread.
+  db::JobStore store_;     // Owned by the heartbeat thread.
   Executor& executor_;
   const std::chrono::milliseconds lease_;
   const std::chrono::milliseconds interval_;
-  std::jthread thread_;
+  std::atomic<int64_t> unextended_abandoned_{0};
+  std::jthread heartbeat_thread_;
+  std::jthread watch_thread_;
 };
 
 }  // namespace chime::worker

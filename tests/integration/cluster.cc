@@ -21,9 +21,11 @@ Cluster::~Cluster() {
 ChildProcess& Cluster::StartScheduler(std::vector<std::string> args,
                                       std::map<std::string, std::string> env) {
   if (scheduler_) stopped_schedulers_.push_back(std::move(scheduler_));
-  std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--bind",
-                                endpoint_.empty() ? "tcp://127.0.0.1:0" : endpoint_,
-                                "--rescue-interval-ms", "200", "--heartbeat-interval-ms", "200"};
+  std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--rescue-interval-ms", "200",
+                                "--heartbeat-interval-ms", "200"};
+  if (std::ranges::find(args, "--bind") == args.end()) {
+    argv.insert(argv.end(), {"--bind", endpoint_.empty() ? "tcp://127.0.0.1:0" : endpoint_});
+  }
   const bool own_http = std::ranges::find(args, "--http-listen") != args.end();
   if (!own_http) argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
   argv.insert(argv.end(), args.begin(), args.end());

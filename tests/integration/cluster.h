@@ -30,9 +30,10 @@ class Cluster {
   ~Cluster();
 
   // Starts a scheduler on `endpoint` (default: a free loopback port, kept
-  // for restarts) and waits until it listens. `args` and `env` add to the
-  // defaults (rescue every 200 ms, the cluster's secret, HTTP on a free
-  // loopback port unless `args` name --http-listen).
+  // for restarts, unless `args` name --bind) and waits until it listens.
+  // `args` and `env` add to the defaults (rescue every 200 ms, the
+  // cluster's secret, HTTP on a free loopback port unless `args` name
+  // --http-listen).
   ChildProcess& StartScheduler(std::vector<std::string> args = {},
                                std::map<std::string, std::string> env = {});
   ChildProcess& scheduler() { return *scheduler_; }

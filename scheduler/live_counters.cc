@@ -5,7 +5,14 @@ namespace chime::scheduler {
 void LiveCounters::Add(const v1::JobResult& result) {
   {
     std::lock_guard lock(mu_);
-    ++counts_[{result.queue(), result.kind(), result.outcome()}];
+    Key key{result.queue(), result.kind(), result.outcome()};
+    auto it = counts_.find(key);
+    if (it == counts_.end()) {
+      // Past the cap only the fold keys are added, one per outcome.
+      if (counts_.size() >= kMaxCounters) key = {kOther, kOther, result.outcome()};
+      it = counts_.try_emplace(std::move(key), 0).first;
+    }
+    ++it->second;
     ++total_;
   }
   if (ResultObserver* observer = observer_.load()) observer->OnResult(result);

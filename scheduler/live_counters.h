@@ -25,6 +25,14 @@ class ResultObserver {
 
 class LiveCounters {
  public:
+  // Any peer that reaches the router can report results, so made-up queues
+  // and kinds must not grow memory or the stats reply without bound: past
+  // this many distinct (queue, kind, outcome) counters, a new one is counted
+  // under queue and kind kOther (so at most one more per outcome). 4,096 counters of the longest names are
+  // ~1.1 MB, well inside a reply frame (wire::kMaxFrameBytes).
+  static constexpr size_t kMaxCounters = 4096;
+  static constexpr const char* kOther = "_other";
+
   void Add(const v1::JobResult& result);
   // Set before results arrive (before the router starts); null: none.
   void set_observer(ResultObserver* observer) { observer_.store(observer); }

@@ -6,11 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <random>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <zmq.hpp>
@@ -51,6 +54,26 @@ chime::Result<void> DurationFlag(const std::string& flag, const std::string& tex
   if (!d) return chime::Fail(chime::ErrorCode::kInvalidArgument, flag + ": " + d.error().message);
   out = *d;
   return {};
+}
+
+// Every worker and jobctl holds a connection, and so a descriptor, to the
+// router: the soft limit many hosts give a service (1,024, systemd's
+// default) would turn peers away long before the hard limit is near. Raised
+// to the hard limit, as Go's runtime does for every Go program. Nothing in
+// this process uses select(), which cannot take descriptors past 1,023
+// (libzmq epolls; libpq, libcurl and the cpp-httplib build poll).
+void RaiseDescriptorLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max ||
+      lim.rlim_max == RLIM_INFINITY) {
+    return;
+  }
+  const rlimit raised{lim.rlim_max, lim.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+    spdlog::warn("open file limit stays at {}: {}", lim.rlim_cur, std::strerror(errno));
+    return;
+  }
+  spdlog::debug("open file limit raised from {} to {}", lim.rlim_cur, lim.rlim_max);
 }
 
 }  // namespace
@@ -128,6 +151,7 @@ int main(int argc, char** argv) {
     if (!format) return Fatal("log-format: " + format.error().message);
     if (auto ok = chime::InitLogging("scheduler", log_level, *format); !ok) return Fatal(ok.error().message);
   }
+  RaiseDescriptorLimit();
   chime::db::ConnectionConfig db{.url = database_url};
   if (auto ok = db.Validate(); !ok) return Fatal(ok.error().message);
   chime::scheduler::MaintainerConfig config;

@@ -223,6 +223,17 @@ Error MapCurrentException() {
   } catch (const pqxx::in_doubt_error& e) {
     return {ErrorCode::kUnavailable,
             std::string("connection lost during commit; outcome unknown: ") + e.what()};
+  } catch (const pqxx::serialization_failure& e) {
+    // libpqxx 6 throws the 40xxx family (transaction_rollback) outside
+    // sql_error and without a SQLSTATE, and insufficient_privilege without
+    // one: they are told apart by type.
+    return {ErrorCode::kRetryable, TrimEnd(e.what())};
+  } catch (const pqxx::deadlock_detected& e) {
+    return {ErrorCode::kRetryable, TrimEnd(e.what())};
+  } catch (const pqxx::transaction_rollback& e) {
+    return {ErrorCode::kInternal, TrimEnd(e.what()) + " (transaction rolled back)"};
+  } catch (const pqxx::insufficient_privilege& e) {
+    return {ErrorCode::kUnauthenticated, TrimEnd(e.what())};
   } catch (const pqxx::sql_error& e) {
     const std::string state = e.sqlstate();
     std::string message = e.what();

@@ -62,6 +62,19 @@ Error NoSuchSchedule(const std::string& name) {
   return Error{ErrorCode::kNotFound, "schedule \"" + name + "\" not found"};
 }
 
+// A lookup by a name no schedule can have (the schema's CHECK: 1-128 of
+// A-Z a-z 0-9 _ . : -) is refused before it reaches SQL: libpq sends
+// parameters as C strings, so "nightly\0x" would find, pause or delete
+// "nightly". The message does not quote the name.
+Result<void> CheckLookupName(const std::string& name) {
+  const bool valid = !name.empty() && name.size() <= 128 && std::ranges::all_of(name, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
+  });
+  if (valid) return {};
+  return Fail(ErrorCode::kInvalidArgument, "schedule name: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+}
+
 // The fire statements' arrays.
 struct TickArrays {
   PgArrayBuilder ids, ticks, run_ats, origins, skips, overlaps, ords;
@@ -216,6 +229,7 @@ Result<ScheduleRow> ScheduleStore::ScheduleUpdate(const schedule::ScheduleSpec& 
 }
 
 Result<void> ScheduleStore::ScheduleDelete(const std::string& name) {
+  if (auto ok = CheckLookupName(name); !ok) return std::unexpected(ok.error());
   bool deleted = false;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
@@ -228,6 +242,7 @@ Result<void> ScheduleStore::ScheduleDelete(const std::string& name) {
 }
 
 Result<ScheduleRow> ScheduleStore::ScheduleSetPaused(const std::string& name, bool paused) {
+  if (auto ok = CheckLookupName(name); !ok) return std::unexpected(ok.error());
   std::optional<ScheduleRow> row;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
@@ -249,6 +264,7 @@ Result<ScheduleRow> ScheduleStore::ScheduleSetPaused(const std::string& name, bo
 }
 
 Result<ScheduleRow> ScheduleStore::ScheduleGet(const std::string& name) {
+  if (auto ok = CheckLookupName(name); !ok) return std::unexpected(ok.error());
   std::optional<ScheduleRow> row;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
@@ -403,6 +419,7 @@ Result<std::vector<FireResult>> ScheduleStore::ReleaseBuffered(const LeaderGuard
 }
 
 Result<FireResult> ScheduleStore::TriggerNow(const std::string& name) {
+  if (auto ok = CheckLookupName(name); !ok) return std::unexpected(ok.error());
   std::optional<FireResult> result;
   bool found = false;
   int64_t retry_after_s = 0;

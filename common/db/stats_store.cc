@@ -179,8 +179,10 @@ Result<void> StatsParams::Validate() const {
     return Fail(ErrorCode::kInvalidArgument, "range: " + std::to_string(range.count()) +
                                                  "h is out of range 1-168 hours");
   }
-  if (name && (name->empty() || name->size() > 128)) {
-    return Fail(ErrorCode::kInvalidArgument, "name: must be 1-128 bytes");
+  // No NUL: libpq sends parameters as C strings, so "nightly\0x" would
+  // report on "nightly".
+  if (name && (name->empty() || name->size() > 128 || name->find('\0') != std::string::npos)) {
+    return Fail(ErrorCode::kInvalidArgument, "name: must be 1-128 bytes without NUL");
   }
   if (recent_failures < 0 || recent_failures > kMaxRecentFailures) {
     return Fail(ErrorCode::kInvalidArgument, "recent_failures: " + std::to_string(recent_failures) +

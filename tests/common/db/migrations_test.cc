@@ -164,11 +164,22 @@ TEST_F(MigrationsTest, CreatesRolesWithLeastPrivilege) {
     return sql_.Scalar("SELECT has_table_privilege($1, $2, $3)", std::string(role),
                        std::string(table), std::string(privilege)) == "t";
   };
-  // Workers claim and complete but never delete.
+  auto has_column = [&](const char* role, const char* table, const char* column, const char* privilege) {
+    return sql_.Scalar("SELECT has_column_privilege($1, $2, $3, $4)", std::string(role), std::string(table),
+                       std::string(column), std::string(privilege)) == "t";
+  };
+  // Workers claim and complete but never delete; they write only the columns
+  // a claim, heartbeat, completion or child job sets (0008; roles_test.cc).
   EXPECT_TRUE(has("chime_worker", "chime.jobs", "SELECT"));
-  EXPECT_TRUE(has("chime_worker", "chime.jobs", "INSERT"));
-  EXPECT_TRUE(has("chime_worker", "chime.jobs", "UPDATE"));
+  EXPECT_FALSE(has("chime_worker", "chime.jobs", "INSERT"));
+  EXPECT_FALSE(has("chime_worker", "chime.jobs", "UPDATE"));
+  EXPECT_TRUE(has_column("chime_worker", "chime.jobs", "payload", "INSERT"));
+  EXPECT_FALSE(has_column("chime_worker", "chime.jobs", "schedule_id", "INSERT"));
+  EXPECT_TRUE(has_column("chime_worker", "chime.jobs", "state", "UPDATE"));
+  EXPECT_FALSE(has_column("chime_worker", "chime.jobs", "payload", "UPDATE"));
   EXPECT_FALSE(has("chime_worker", "chime.jobs", "DELETE"));
+  EXPECT_TRUE(has("chime_worker", "chime.job_counts", "SELECT"));
+  EXPECT_FALSE(has("chime_worker", "chime.job_counts", "UPDATE"));
   EXPECT_TRUE(has("chime_worker", "chime.runs", "INSERT"));
   EXPECT_FALSE(has("chime_worker", "chime.runs", "DELETE"));
   EXPECT_FALSE(has("chime_worker", "chime.runs", "UPDATE"));

@@ -1,0 +1,221 @@
+// The chime_worker role (migrations 0001 and 0008) holds what a worker uses
+// and nothing more: every job store call a worker makes succeeds under it,
+// while DDL, schedules, the leader lease, the bookkeeping tables, deletions
+// and rewriting what a job is are refused with insufficient_privilege. The
+// sessions are the superuser's running as chime_worker (options -c role=),
+// which checks privileges exactly as a login of that role would.
+#include <pqxx/pqxx>
+
+#include "tests/common/db/job_store_test_base.h"
+
+namespace chime::db::testing {
+namespace {
+
+class WorkerRoleTest : public JobStoreTestBase {
+ protected:
+  void SetUp() override {
+    JobStoreTestBase::SetUp();
+    ASSERT_EQ(sql_.Scalar("SELECT count(*) FROM pg_roles WHERE rolname = 'chime_worker' AND NOT rolsuper"), "1");
+    worker_conn_ = std::make_unique<Connection>(ConnectionConfig{.url = WorkerUrl()});
+    worker_ = std::make_unique<JobStore>(*worker_conn_, StoreConfig(), &rng_);
+  }
+
+  std::string WorkerUrl() const {
+    const std::string& url = db_.url();
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20role%3Dchime_worker";
+  }
+
+  // Runs `sql` as chime_worker in a transaction, through Connection.
+  Result<void> AsWorker(const std::string& sql) {
+    return worker_conn_->Run([&](pqxx::connection_base& c) {
+      pqxx::work tx(c);
+      tx.exec(sql);
+      tx.commit();
+    });
+  }
+
+  // Each statement is refused for want of a privilege (insufficient_privilege,
+  // which Connection reports as Unauthenticated).
+  void ExpectRefused(const std::vector<std::string>& statements) {
+    for (const auto& sql : statements) {
+      const auto r = AsWorker(sql);
+      if (r.has_value()) {
+        ADD_FAILURE() << "chime_worker may run: " << sql;
+        continue;
+      }
+      EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated) << sql << ": " << r.error().ToString();
+      EXPECT_TRUE(r.error().message.find("permission denied") != std::string::npos ||
+                  r.error().message.find("must be owner") != std::string::npos ||
+                  r.error().message.find("must be superuser") != std::string::npos)
+          << sql << ": " << r.error().message;
+    }
+  }
+
+  // Every table and function of schema chime with its definition, so that
+  // "nothing changed" is one comparison.
+  std::string Schema() {
+    return sql_.Scalar(
+        "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
+        " SELECT c.relname || ':' || c.relkind::text || ':' || coalesce(c.relacl::text, '') || ':' ||"
+        "        coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' ||"
+        "                           coalesce(a.attacl::text, ''), ',' ORDER BY a.attnum)"
+        "         FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS x"
+        " FROM pg_class c WHERE c.relnamespace = 'chime'::regnamespace"
+        " UNION ALL SELECT p.proname || ':' || md5(p.prosrc) || ':' || p.prosecdef::text || ':' ||"
+        "        coalesce(p.proacl::text, '')"
+        " FROM pg_proc p WHERE p.pronamespace = 'chime'::regnamespace"
+        " UNION ALL SELECT t.tgname || ':' || t.tgenabled::text FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'chime'::regnamespace) s");
+  }
+
+  std::unique_ptr<Connection> worker_conn_;
+  std::unique_ptr<JobStore> worker_;
+};
+
+TEST_F(WorkerRoleTest, DoesEverythingAWorkerDoes) {
+  const int64_t parent = Enqueue("fan_out");
+  // Children, one and many at once, as a handler enqueues them.
+  EnqueueParams child = Params("child");
+  child.parent_id = parent;
+  child.unique_key = "child-1";
+  ASSERT_OK(worker_->JobInsert(child));
+  child.unique_key = std::nullopt;
+  ASSERT_OK(worker_->JobsInsertMany(std::vector<EnqueueParams>{child, child}));
+  EXPECT_EQ(JobCount(), 4);
+
+  ClaimParams claim;
+  claim.worker_id = "w1";
+  claim.limit = 4;
+  ASSERT_OK_AND_ASSIGN(std::vector<ClaimedJob> jobs, worker_->JobsClaim(claim));
+  ASSERT_EQ(jobs.size(), 4u);
+  std::vector<Lease> leases;
+  for (const auto& j : jobs) leases.push_back(j.lease);
+  ASSERT_OK_AND_ASSIGN(HeartbeatResult hb, worker_->JobsHeartbeat(leases, milliseconds(60'000)));
+  EXPECT_EQ(hb.extended.size(), 4u);
+  ASSERT_OK_AND_ASSIGN(bool progressed, worker_->JobProgressSetIfLeased(jobs[0].lease, R"({"done": 1})"));
+  EXPECT_TRUE(progressed);
+
+  const std::vector<Completion> done{MakeCompletion(jobs[0], CompletionKind::kSucceeded, {}, R"({"n": 1})", "w1"),
+                                     MakeCompletion(jobs[1], CompletionKind::kFailed, {"boom"}, "{}", "w1")};
+  ASSERT_OK_AND_ASSIGN(std::vector<CompletionResult> completed, worker_->JobsCompleteIfLeased(done));
+  EXPECT_TRUE(completed[0].applied && completed[1].applied);
+  EXPECT_EQ(State(jobs[0].id), "succeeded");
+  EXPECT_EQ(State(jobs[1].id), "retryable");
+  // Counted by the trigger its statement fired.
+  EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.job_counts WHERE state = 'succeeded'"), 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<int64_t> released,
+                       worker_->JobsReleaseIfLeased(std::vector<Lease>{jobs[2].lease}, "w1"));
+  EXPECT_EQ(released.size(), 1u);
+
+  // reset_stale_jobs and cleanup_old_jobs run on workers too.
+  ExpireLease(jobs[3].id);
+  ASSERT_OK(worker_->JobsRescuePreview(RescueParams{}));
+  ASSERT_OK_AND_ASSIGN(RescueResult rescued, worker_->JobsRescue(RescueParams{}));
+  EXPECT_EQ(rescued.rescued.size(), 1u);
+  ASSERT_OK(worker_->JobsCleanupPreview(std::chrono::hours(0)));
+  sql_.Exec("UPDATE chime.jobs SET finished_at = now() - interval '2 hours' WHERE id = $1", jobs[0].id);
+  ASSERT_OK_AND_ASSIGN(CleanupResult cleaned,
+                       worker_->JobsCleanup(CleanupParams{.retention = std::chrono::hours(1)}));
+  EXPECT_EQ(cleaned.jobs_deleted, 1);
+
+  // The counters the triggers keep, read back as a worker does.
+  ASSERT_OK_AND_ASSIGN(Stats stats, worker_->JobsStats());
+  EXPECT_FALSE(stats.rows.empty());
+  EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'"), 0);
+  EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.jobs_enqueued"), 4);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs"), 4);
+}
+
+TEST_F(WorkerRoleTest, CannotDropAlterOrTruncateAnything) {
+  const std::string before = Schema();
+  ExpectRefused({
+      "DROP TABLE chime.jobs",
+      "DROP TABLE chime.schedules CASCADE",
+      "DROP SCHEMA chime CASCADE",
+      "ALTER TABLE chime.jobs ADD COLUMN evil int",
+      "ALTER TABLE chime.jobs DISABLE TRIGGER ALL",
+      "ALTER TABLE chime.runs DROP CONSTRAINT runs_pkey",
+      "TRUNCATE chime.jobs",
+      "TRUNCATE chime.runs",
+      "CREATE TABLE chime.evil (a int)",
+      "CREATE TABLE public.evil (a int)",
+      "CREATE INDEX ON chime.jobs (payload)",
+      "DROP FUNCTION chime.delete_finished_jobs(bigint, integer)",
+      "CREATE OR REPLACE FUNCTION chime.job_counts_apply() RETURNS trigger LANGUAGE plpgsql "
+      "AS $$BEGIN RETURN NULL; END$$",
+      "GRANT ALL ON chime.schedules TO chime_worker",
+      "ALTER ROLE chime_worker SUPERUSER",
+  });
+  EXPECT_EQ(Schema(), before);
+}
+
+TEST_F(WorkerRoleTest, CannotChangeSchedulesFiresOrTheLeaderLease) {
+  sql_.Exec("INSERT INTO chime.schedules (name, cron, kind) VALUES ('nightly', '0 2 * * *', 'noop')");
+  sql_.Exec("INSERT INTO chime.fires (schedule_id, scheduled_for, leader_epoch) "
+            "SELECT id, now(), 1 FROM chime.schedules");
+  sql_.Exec("INSERT INTO chime.leader (holder, epoch, expires_at) VALUES ('s1', 1, now() + interval '1 hour')");
+  const auto rows = [&] {
+    return sql_.Scalar("SELECT (SELECT string_agg(s::text, ',') FROM chime.schedules s) || "
+                       "(SELECT string_agg(f::text, ',') FROM chime.fires f) || "
+                       "(SELECT string_agg(l::text, ',') FROM chime.leader l) || "
+                       "(SELECT version FROM chime.schedules_version)");
+  };
+  const std::string before = rows();
+  ExpectRefused({
+      "INSERT INTO chime.schedules (name, cron, kind) VALUES ('evil', '* * * * *', 'noop')",
+      "UPDATE chime.schedules SET paused = true",
+      "UPDATE chime.schedules SET cron = '* * * * *'",
+      "DELETE FROM chime.schedules",
+      "UPDATE chime.schedules_version SET version = 0",
+      "INSERT INTO chime.fires (schedule_id, scheduled_for, leader_epoch) SELECT 1, now(), 99",
+      "DELETE FROM chime.fires",
+      "UPDATE chime.leader SET holder = 'w1', epoch = epoch + 1",
+      "DELETE FROM chime.leader",
+      "DELETE FROM chime.alerts",
+  });
+  EXPECT_EQ(rows(), before);
+}
+
+TEST_F(WorkerRoleTest, CannotRewriteAJobOrEraseItsHistory) {
+  EnqueueParams p = Params("report");
+  p.payload = R"({"to": "ops@example.com"})";
+  p.unique_key = "report-1";
+  const int64_t id = Enqueue(p);
+  ClaimedJob j = ClaimOne();
+  ASSERT_TRUE(Complete(j, CompletionKind::kFailed, {"first try"}).applied);
+  const std::string id_text = std::to_string(id);
+  const std::string before = Snapshot(id) + sql_.Scalar("SELECT string_agg(r::text, ',') FROM chime.runs r") +
+                             sql_.Scalar("SELECT string_agg(c::text, ',') FROM chime.job_counts c");
+  std::vector<std::string> refused;
+  for (const char* column : {"kind = 'evil'", "payload = '{\"to\": \"evil@example.com\"}'", "queue = 'evil'",
+                             "priority = 9", "max_attempts = 1000", "timeout_ms = 1", "unique_key = 'x'",
+                             "parent_id = 1", "schedule_id = 1", "scheduled_for = now()", "dry_run = true",
+                             "created_at = now()", "invocation = 'cron'", "id = id + 1000"}) {
+    refused.push_back(std::string("UPDATE chime.jobs SET ") + column + " WHERE id = " + id_text);
+  }
+  refused.insert(refused.end(), {
+      "DELETE FROM chime.jobs",
+      "UPDATE chime.runs SET outcome = 'succeeded'",
+      "DELETE FROM chime.runs",
+      "UPDATE chime.job_counts SET n = n + 100",
+      "INSERT INTO chime.job_counts VALUES ('default', 'report', 'succeeded', 0, 100)",
+      "DELETE FROM chime.job_counts",
+      "UPDATE chime.jobs_enqueued SET n = 0",
+      "UPDATE chime.run_stats SET failed = 0",
+      "INSERT INTO chime.workers (id, host, pid, queues, slots) VALUES ('evil', 'h', 1, '{default}', 1)",
+      // A job that claims to be a schedule's fire, or to be leased already.
+      "INSERT INTO chime.jobs (kind, schedule_id, scheduled_for) VALUES ('noop', 1, now())",
+      "INSERT INTO chime.jobs (kind, state, lease_token, worker_id) "
+      "VALUES ('noop', 'running', gen_random_uuid(), 'w1')",
+  });
+  ExpectRefused(refused);
+  EXPECT_EQ(Snapshot(id) + sql_.Scalar("SELECT string_agg(r::text, ',') FROM chime.runs r") +
+                sql_.Scalar("SELECT string_agg(c::text, ',') FROM chime.job_counts c"),
+            before);
+  // What it may change, it still may: the lease columns of a job it holds.
+  const auto allowed = AsWorker("UPDATE chime.jobs SET run_at = now(), last_error = NULL WHERE id = " + id_text);
+  EXPECT_TRUE(allowed.has_value()) << allowed.error().ToString();
+}
+
+}  // namespace
+}  // namespace chime::db::testing

@@ -51,6 +51,9 @@ bool ChildProcess::Start() {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Nothing else of the parent's: a test's sockets (or a supervisor's) held
+  // open by its children would outlive the parent's close.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   // Children start with default signal handling and nothing blocked.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

@@ -312,12 +312,22 @@ TEST_P(ParseErrorCaseTest, ReportsKindFieldPositionAndMessage) {
 using K = ErrorKind;
 using F = Field;
 
+// A 10,000-item minute list, "0,1,...,59,0,...", then four fields.
+std::string TenThousandItems() {
+  std::string out;
+  for (int i = 0; i < 10000; ++i) out += (i ? "," : "") + std::to_string(i % 60);
+  return out + " * * * *";
+}
+
 INSTANTIATE_TEST_SUITE_P(
     TooLong, ParseErrorCaseTest,
     ::testing::Values(BadCase{"0 0 * * *" + std::string(248, ' '), K::kTooLong, F::kExpression, 0,
                               "expression: too long (257 bytes, at most 256)"},
                       BadCase{std::string(100000, '*'), K::kTooLong, F::kExpression, 0,
-                              "expression: too long (100000 bytes, at most 256)"}));
+                              "expression: too long (100000 bytes, at most 256)"},
+                      BadCase{TenThousandItems(), K::kTooLong, F::kExpression, 0,
+                              "expression: too long (" + std::to_string(TenThousandItems().size()) +
+                                  " bytes, at most 256)"}));
 
 INSTANTIATE_TEST_SUITE_P(
     FieldCount, ParseErrorCaseTest,

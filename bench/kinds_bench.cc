@@ -155,10 +155,13 @@ struct FanOutFigures {
   int64_t children = 0;
 };
 
-Result<FanOutFigures> RunFanOut(PqConnection& pq, int64_t expected_children) {
+Result<FanOutFigures> RunFanOut(PqConnection& pq, int64_t expected_children, int parallelism) {
+  // maxUsers above every --users: no cap in effect, but the capped path.
+  const std::string payload = parallelism == 0
+                                  ? "{\"maxUsers\": " + std::to_string(kMaxUsersPayload) + "}"
+                                  : "{\"parallelism\": " + std::to_string(parallelism) + "}";
   const auto t0 = Clock::now();
-  auto parent = EnqueueJob(pq, "process_all_users", kFanOutQueue,
-                           "{\"maxUsers\": " + std::to_string(kMaxUsersPayload) + "}");
+  auto parent = EnqueueJob(pq, "process_all_users", kFanOutQueue, payload);
   if (!parent) return std::unexpected(parent.error());
   const std::string id = std::to_string(*parent);
   auto wall = WaitUntil(pq, "SELECT count(*) = 1 FROM chime.jobs WHERE id = " + id + " AND " +
@@ -264,6 +267,9 @@ Result<void> KindsBenchConfig::Validate() const {
   if (exams < 0 || exams > 1'000'000) return Fail(ErrorCode::kInvalidArgument, "--exams: 1-1000000");
   if (workers < 1 || workers > 64) return Fail(ErrorCode::kInvalidArgument, "--workers: 1-64");
   if (slots < 1 || slots > 1000) return Fail(ErrorCode::kInvalidArgument, "--slots: 1-1000");
+  if (fanout_parallelism < 0 || fanout_parallelism > 16) {
+    return Fail(ErrorCode::kInvalidArgument, "--fanout-parallelism: 0-16");
+  }
   return {};
 }
 
@@ -277,6 +283,9 @@ void KindsBench::AddOptions(CLI::App& command) {
   command.add_option("--exams", config_.exams, "Exams, 95% active, 10% drifted (default 10000; --quick 1000)");
   command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
   command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
+  command.add_option("--fanout-parallelism", config_.fanout_parallelism,
+                     "process_all_users' parallelism payload; 0: the capped one-session path")
+      ->capture_default_str();
 }
 
 Result<void> KindsBench::Run(const BenchEnv& env) {
@@ -310,13 +319,14 @@ Result<void> KindsBench::Run(const BenchEnv& env) {
   Report& report = *env.report;
   const int64_t expected_children = static_cast<int64_t>(users) * static_cast<int64_t>(providers.size());
   spdlog::info("kinds: process_all_users over {} due integrations", expected_children);
-  auto fan = RunFanOut(*pq, expected_children);
+  auto fan = RunFanOut(*pq, expected_children, config_.fanout_parallelism);
   if (!fan) return std::unexpected(fan.error());
   const double children_rate = static_cast<double>(fan->children) / fan->wall_s;
   report.BeginSection("kinds", "process_all_users fan-out, enqueue to parent succeeded");
   const std::vector<Param> fan_params{{"users", users},
                                       {"providers", static_cast<int64_t>(providers.size())},
-                                      {"workers", config_.workers}};
+                                      {"workers", config_.workers},
+                                      {"parallelism", config_.fanout_parallelism}};
   report.Add({"fanout_wall", fan->wall_s, "s", fan_params});
   report.Add({"fanout_handler", fan->handler_s, "s", fan_params});
   report.Add({"children_created", static_cast<double>(fan->children), "jobs", fan_params});

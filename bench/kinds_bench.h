@@ -4,7 +4,10 @@
 //   1. process_all_users over U users (default 100,000) x the 4 default
 //      providers, every integration due: from the parent's enqueue to its
 //      success, children created and children/s (target: 400,000 children
-//      enqueued in under 5 s). The workers claim only the parent's queue, so
+//      enqueued in under 5 s), with the payload {"parallelism": P} (default
+//      4); --fanout-parallelism 0 runs it as before the parallel fan-out, as
+//      a capped run ({"maxUsers": 1000000}) that reads every due row into the
+//      worker on one session. The workers claim only the parent's queue, so
 //      the sync_integration children (queue "default") stay queued and
 //      unexecuted while it is measured;
 //   2. reconcile_exam_capacity over all active exams of E (default 10,000),
@@ -27,6 +30,7 @@ struct KindsBenchConfig {
   int exams = 0;  // 0: 10,000 (--quick 1,000: still more than one batch).
   int workers = 2;
   int slots = 16;
+  int fanout_parallelism = 4;  // 0: the capped, one-session path.
 
   [[nodiscard]] Result<void> Validate() const;
 };

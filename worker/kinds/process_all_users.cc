@@ -9,6 +9,7 @@
 
 #include "common/db/connection.h"
 #include "common/db/pg_array.h"
+#include "worker/kinds/fan_out_lanes.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -37,6 +38,15 @@ Result<void> ReadJobType(const nlohmann::json& value, FanOutParams* out) {
                 "jobType: " + value.dump() + " is not one of scheduled-sync, manual-sync, initial-backfill");
   }
   out->job_type = value.get<std::string>();
+  return {};
+}
+
+Result<void> ReadParallelism(const nlohmann::json& value, FanOutParams* out) {
+  if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > kMaxFanOutParallelism) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "parallelism: must be an integer 1-" + std::to_string(kMaxFanOutParallelism) + ", got " + value.dump());
+  }
+  out->parallelism = static_cast<int>(value.get<int64_t>());
   return {};
 }
 
@@ -90,8 +100,10 @@ struct DueRow {
 // counts. Lives for one Run() call.
 class FanOut {
  public:
-  FanOut(JobContext& ctx, const AppConfig& config, const std::string& page_sql, FanOutParams params)
-      : ctx_(ctx), page_sql_(page_sql), params_(std::move(params)) {
+  FanOut(JobContext& ctx, const AppConfig& config, const std::string& page_sql,
+         const std::string& insert_page_sql, FanOutParams params)
+      : ctx_(ctx), config_(config), page_sql_(page_sql), insert_page_sql_(insert_page_sql),
+        params_(std::move(params)) {
     db::PgArrayBuilder names, minutes;
     for (const auto& p : config.providers) {
       names.AddText(p.name);
@@ -111,6 +123,7 @@ class FanOut {
   HandlerResult Run() {
     auto conn = ctx_.Database();
     if (!conn) return Retryable("database: " + conn.error().ToString());
+    if (!ctx_.dry_run() && !params_.max_users) return RunLanes(**conn);
     bool more = provider_count_ > 0;
     while (more) {
       if (ctx_.stop_requested()) return Retryable("stopped before the end; a retry skips what is queued");
@@ -217,6 +230,34 @@ class FanOut {
     return s;
   }
 
+  // The live, uncapped fan-out: server-side pages on parallel sessions.
+  HandlerResult RunLanes(db::Connection& conn) {
+    if (provider_count_ == 0) return HandlerResult::Success(Summary());
+    if (ctx_.stop_requested()) return Retryable("stopped before the end; a retry skips what is queued");
+    LanesSpec spec{.tables = config_.integrations,
+                   .parallelism = params_.parallelism,
+                   .page_size = ProcessAllUsers::kPageSize,
+                   .provider_names = provider_names_,
+                   .provider_minutes = provider_minutes_,
+                   .payload_tail = payload_tail_,
+                   .child_max_attempts = ProcessAllUsers::kChildMaxAttempts};
+    const auto report = [&](const LaneCounts& c) -> Result<void> {
+      users_ = c.users;
+      queued_ = c.queued;
+      skipped_ = c.skipped;
+      return ctx_.ReportProgress(Counts());
+    };
+    LanesOutcome outcome = kinds::RunLanes(ctx_, conn, insert_page_sql_, spec, report);
+    users_ = outcome.counts.users;
+    queued_ = outcome.counts.queued;
+    skipped_ = outcome.counts.skipped;
+    if (outcome.error) return Retryable(outcome.error->ToString());
+    if (auto ok = ctx_.ReportProgress(Counts()); !ok) return Retryable("progress: " + ok.error().ToString());
+    ctx_.logger().info("queued {} syncs for {} users over {} sessions ({} still pending)", queued_, users_,
+                       outcome.lanes, skipped_);
+    return HandlerResult::Success(Summary());
+  }
+
   // Database trouble and stops are retried: the unique keys make a rerun
   // skip what this attempt queued.
   HandlerResult Retryable(std::string message) const {
@@ -224,7 +265,9 @@ class FanOut {
   }
 
   JobContext& ctx_;
+  const AppConfig& config_;
   const std::string& page_sql_;
+  const std::string& insert_page_sql_;
   const FanOutParams params_;
   std::string provider_names_;
   std::string provider_minutes_;
@@ -260,11 +303,13 @@ Result<FanOutParams> ParseFanOutParams(const nlohmann::json& payload) {
       ok = ReadJobType(value, &params);
     } else if (key == "timeframeDays") {
       ok = ReadTimeframeDays(value, &params);
+    } else if (key == "parallelism") {
+      ok = ReadParallelism(value, &params);
     } else if (key == "operation") {
       if (value != "process_all_users") ok = Fail(ErrorCode::kInvalidArgument, "operation: must be \"process_all_users\" if given");
     } else {
       ok = Fail(ErrorCode::kInvalidArgument,
-                key + ": unknown key (expected maxUsers, jobType, timeframeDays)");
+                key + ": unknown key (expected maxUsers, jobType, timeframeDays, parallelism)");
     }
     if (!ok) return std::unexpected(ok.error());
   }
@@ -272,12 +317,14 @@ Result<FanOutParams> ParseFanOutParams(const nlohmann::json& payload) {
 }
 
 ProcessAllUsers::ProcessAllUsers(const AppConfig& config)
-    : config_(config), page_sql_(BuildPageSql(config.integrations)) {}
+    : config_(config),
+      page_sql_(BuildPageSql(config.integrations)),
+      insert_page_sql_(BuildInsertPageSql(config.integrations)) {}
 
 HandlerResult ProcessAllUsers::Run(JobContext& ctx) {
   auto params = ParseFanOutParams(ctx.payload());
   if (!params) return Permanent(params.error().message);
-  return FanOut(ctx, config_, page_sql_, *params).Run();
+  return FanOut(ctx, config_, page_sql_, insert_page_sql_, *params).Run();
 }
 
 }  // namespace chime::worker::kinds

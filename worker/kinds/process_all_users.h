@@ -14,6 +14,8 @@
 //                  Default 1, the seed's nightly sync.
 //   operation      accepted only as "process_all_users", so a request body
 //                  copied from the seed works as a payload.
+//   parallelism    1-16: database sessions the fan-out may use at once
+//                  (default 4); see below.
 // Anything else, or a bad value, fails the job permanently, naming the key.
 //
 // Due: the user and the integration are active, the integration does not
@@ -26,13 +28,21 @@
 // retry, or running) is counted as skipped and gets no second job, also when
 // two runs overlap.
 //
+// Speed: a live run without maxUsers splits the users into id ranges, one
+// per session (up to `parallelism`, at least 1,000 user ids each), and
+// inserts each page of children with one server-side statement
+// (fan_out_lanes.h). A dry run or a capped run reads the due rows into the
+// worker instead, one session, because its counts and its cap depend on
+// which rows are pending before anything is inserted.
+//
 // Result: {usersProcessed, jobsQueued, jobsSkipped, jobType, timeframeDays,
 // maxUsers, invocation, dryRun}. usersProcessed counts users who got at
 // least one sync queued; jobsSkipped counts due integrations whose sync was
 // still pending. A dry run computes the same numbers and enqueues nothing.
-// (An integration whose sync another process enqueues between this run's
-// read and its insert is counted as queued; the unique key still keeps it
-// to one job.)
+// (In a dry or capped run, an integration whose sync another process
+// enqueues between this run's read and its insert is counted as queued; the
+// unique key still keeps it to one job. The parallel path counts what its
+// insert actually did.)
 #pragma once
 
 #include <cstdint>
@@ -56,8 +66,12 @@ bool IsSyncJobType(std::string_view job_type);
 // The unique key of (user, provider)'s sync job.
 std::string SyncUniqueKey(int64_t user_id, std::string_view provider);
 
+inline constexpr int kDefaultFanOutParallelism = 4;
+inline constexpr int kMaxFanOutParallelism = 16;
+
 struct FanOutParams {
   std::optional<int64_t> max_users;
+  int parallelism = kDefaultFanOutParallelism;
   std::string job_type = "scheduled-sync";
   int timeframe_days = kDefaultTimeframeDays;
 };
@@ -80,7 +94,8 @@ class ProcessAllUsers final : public Handler {
 
  private:
   const AppConfig config_;
-  const std::string page_sql_;  // Built once from the configured names.
+  const std::string page_sql_;         // Built once from the configured names.
+  const std::string insert_page_sql_;  // Likewise, for the parallel insert.
 };
 
 }  // namespace chime::worker::kinds

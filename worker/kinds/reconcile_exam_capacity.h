@@ -46,23 +46,33 @@
 // a dry run "updated" lists the exams that would be corrected (needsUpdate
 // true, updated false) and totalCorrections what would be corrected.
 //
-// Per-exam failures (an unknown id, a lost race, a webhook that fails) land in
-// "failed" and the run's errors: a partial success, the other exams done. A
-// failed webhook does not undo its correction: the counter then matches the
-// bookings, and restoring a value known to be wrong would only hide the
-// failed delivery; the entry keeps "updated": true and the error says the
-// receiver was not told. A database error fails the whole job (retryable),
-// having changed nothing or having applied every correction of the batch.
+// Per-exam failures (an unknown id, a lost race, a webhook not delivered
+// yet) land in "failed" and the run's errors: a partial success, the other
+// exams done. A database error fails the whole job (retryable), having
+// changed nothing or having applied every correction of the batch.
 //
 // Webhook: POST JSON {"type": "exam.capacity.corrected", "examId",
 // "examDate", "mockType", "previousCount", "actualCount", "difference",
 // "jobId"}, authenticated per the endpoint's AuthStyle. The secret is resolved
-// from its reference once per run, before any counter changes (so a bad
-// reference fails the job with nothing changed), and is never logged.
+// from its reference before any counter changes (so a bad reference fails the
+// job with nothing changed), and is never logged or stored.
+//
+// Delivery is at least once, through the webhook outbox (webhook_outbox.h):
+// the corrections, one outbox row per correction (with its webhook id, fixed
+// for every attempt, and the secret's reference) and a deliver_webhooks job
+// for those rows commit in one transaction. The run then delivers the rows
+// itself; whatever it could not deliver - the receiver failed, timed out, or
+// the worker died before trying - the deliver_webhooks job retries with
+// backoff (first after redelivery_delay). A correction whose webhook is not
+// delivered yet is not undone (the counter matches the bookings; restoring a
+// value known to be wrong would hide nothing): its entry is in "failed" with
+// "updated": true and an error naming the delivery job. The result adds
+//   "webhooks": {"delivered", "pending", "deliveryJobId" (null if none)}
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -87,6 +97,10 @@ struct ReconcileExamCapacityConfig {
   std::optional<Endpoint> webhook;
   // Exams per job when the payload gives no batchSize.
   int default_batch_size = 500;
+  // When the deliver_webhooks job for a batch's undelivered webhooks first
+  // runs (the batch itself tries first), and its attempts.
+  std::chrono::milliseconds redelivery_delay{std::chrono::seconds(30)};
+  int redelivery_max_attempts = 20;
 
   // InvalidArgument naming the field.
   [[nodiscard]] Result<void> Validate() const;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/http/address_policy.h"
+#include "worker/kinds/deliver_webhooks.h"
 #include "worker/kinds/http_request.h"
 #include "worker/kinds/maintenance_kinds.h"
 #include "worker/kinds/outbound.h"
@@ -17,10 +18,11 @@ Result<void> RegisterAppKinds(HandlerRegistry& registry, const AppConfig& config
   // handler's constructor cannot report is a bad address range.
   auto policy = http::AddressPolicy::FromLists(config.http_allow, config.http_deny);
   if (!policy) return Fail(ErrorCode::kInvalidArgument, "http: " + policy.error().message);
+  auto client = std::make_shared<const http::HttpClient>(std::move(*policy));
+  auto secrets = std::make_shared<const http::SecretResolver>(SecretPolicyFor(config));
   auto reconcile = ReconcileExamCapacity::Create(
-      ReconcileExamCapacityConfig{.tables = config.exams, .webhook = config.capacity_webhook},
-      std::make_shared<const http::HttpClient>(std::move(*policy)),
-      std::make_shared<const http::SecretResolver>(SecretPolicyFor(config)));
+      ReconcileExamCapacityConfig{.tables = config.exams, .webhook = config.capacity_webhook}, client,
+      secrets);
   if (!reconcile) return std::unexpected(reconcile.error());
   auto http_request = HttpRequestKind::Create(config);
   if (!http_request) return std::unexpected(http_request.error());
@@ -30,6 +32,8 @@ Result<void> RegisterAppKinds(HandlerRegistry& registry, const AppConfig& config
   registry.Register(std::make_unique<ProcessAllUsers>(config));
   registry.Register(std::make_unique<SyncIntegration>(config));
   registry.Register(std::move(*reconcile));
+  // Resolves only the references the kinds file names, like the writers.
+  registry.Register(std::make_unique<DeliverWebhooks>(client, secrets));
   return {};
 }
 

@@ -11,10 +11,6 @@
 namespace chime::worker::kinds::testing {
 namespace {
 
-// The queue the harness's own jobs use, so a claim never picks up a child
-// job (those go to "default").
-constexpr const char* kHarnessQueue = "harness";
-
 template <typename T>
 T OrDie(Result<T> result, const char* what) {
   if (!result) {
@@ -38,12 +34,12 @@ JobHarness::JobHarness(const chime::testing::TestDatabase& db)
 HandlerResult JobHarness::Run(Handler& handler, const nlohmann::json& payload, JobOptions options) {
   db::EnqueueParams params;
   params.kind = std::string(handler.Kind());
-  params.queue = kHarnessQueue;
+  params.queue = options.queue;  // Never "default", where children go.
   params.payload = payload.dump();
   params.dry_run = options.dry_run;
   params.invocation = options.invocation;
   last_job_id_ = OrDie(store_.JobInsert(params), "enqueue").id;
-  auto claimed = OrDie(store_.JobsClaim({.worker_id = "harness", .queues = {kHarnessQueue}}), "claim");
+  auto claimed = OrDie(store_.JobsClaim({.worker_id = "harness", .queues = {options.queue}}), "claim");
   if (claimed.size() != 1 || claimed[0].id != last_job_id_) {
     ADD_FAILURE() << "claimed " << claimed.size() << " jobs, not job " << last_job_id_;
     std::abort();

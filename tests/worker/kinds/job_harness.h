@@ -23,6 +23,8 @@ struct JobOptions {
   bool dry_run = false;
   db::Invocation invocation = db::Invocation::kManual;
   bool stop_requested = false;  // The job's stop token has fired before Run().
+  // The job's queue; harnesses that run at the same time need one each.
+  std::string queue = "harness";
 };
 
 class JobHarness {

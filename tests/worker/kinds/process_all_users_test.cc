@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "tests/support/test_database.h"
 #include "tests/worker/kinds/job_harness.h"
 #include "worker/kinds/app_config.h"
@@ -179,6 +181,65 @@ TEST_F(ProcessAllUsersTest, AnUnknownJobTypeFailsPermanentlyNamingIt) {
       << result.errors[0];
 }
 
+TEST_F(ProcessAllUsersTest, ParallelSessionsQueueEveryDueIntegrationOnceWithTheSameCounts) {
+  // 5,000 users x 2 providers, plus users with nothing due in between: four
+  // sessions of 1,250 user ids each.
+  InsertDueUsers(5000);
+  db_.Exec("UPDATE chime_app.users SET active = false WHERE id % 7 = 0");
+  db_.Exec("UPDATE chime_app.integrations SET last_synced_at = now() WHERE user_id % 11 = 0 AND provider = 'notion'");
+  const int64_t users = std::stoll(Sql("SELECT count(*) FROM chime_app.users WHERE active"));
+  const int64_t due = std::stoll(Sql("SELECT count(*) FROM chime_app.integrations i JOIN chime_app.users u "
+                                     "ON u.id = i.user_id WHERE u.active AND i.last_synced_at IS NULL"));
+  // Some are pending already: a sync for every user divisible by 13.
+  db_.Exec("INSERT INTO chime.jobs (kind, unique_key) SELECT 'sync_integration', 'user:' || u.id || "
+           "':provider:github' FROM chime_app.users u WHERE u.id % 13 = 0 AND u.active");
+  const int64_t pending = std::stoll(Sql("SELECT count(*) FROM chime.jobs"));
+
+  const HandlerResult result = harness_.Run(handler_, {{"parallelism", 4}});
+
+  ASSERT_EQ(result.kind, HandlerResult::Kind::kSuccess) << result.summary.dump();
+  EXPECT_EQ(result.summary["jobsQueued"], due - pending);
+  EXPECT_EQ(result.summary["jobsSkipped"], pending);
+  // Users divisible by 13 and by 11 have nothing left to queue.
+  EXPECT_EQ(result.summary["usersProcessed"],
+            users - std::stoll(Sql("SELECT count(*) FROM chime_app.users WHERE active AND id % 143 = 0")));
+  const std::string parent = std::to_string(harness_.last_job_id());
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE parent_id = " + parent), std::to_string(due - pending));
+  EXPECT_EQ(Sql("SELECT count(*) - count(DISTINCT unique_key) FROM chime.jobs WHERE kind = 'sync_integration'"), "0");
+  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT progress::text FROM chime.jobs WHERE id = " + parent)),
+            (nlohmann::json{{"usersProcessed", result.summary["usersProcessed"]},
+                            {"jobsQueued", due - pending},
+                            {"jobsSkipped", pending}}));
+}
+
+TEST_F(ProcessAllUsersTest, AUserWhoseRowsStraddleTwoPagesCountsOnce) {
+  // Three providers each: page 1 ends in the middle of user 1,667's rows.
+  const int users = ProcessAllUsers::kPageSize / 3 + 40;
+  InsertDueUsers(users);
+  db_.Exec("INSERT INTO chime_app.integrations (user_id, provider) SELECT id, 'slack' FROM chime_app.users");
+  const HandlerResult result = harness_.Run(handler_, {{"parallelism", 1}});
+  ASSERT_EQ(result.kind, HandlerResult::Kind::kSuccess) << result.summary.dump();
+  EXPECT_EQ(result.summary["jobsQueued"], 3 * users);
+  EXPECT_EQ(result.summary["usersProcessed"], users);
+}
+
+TEST_F(ProcessAllUsersTest, ConcurrentRunsNeverDuplicateASync) {
+  InsertDueUsers(3000);
+  JobHarness other(db_);
+  ProcessAllUsers other_handler{DefaultAppConfig()};
+  auto a = std::async(std::launch::async, [&] { return harness_.Run(handler_, {{"parallelism", 2}}); });
+  auto b = std::async(std::launch::async, [&] { return other.Run(other_handler, {{"parallelism", 3}}, {.queue = "harness-2"}); });
+  const HandlerResult ra = a.get();
+  const HandlerResult rb = b.get();
+  ASSERT_EQ(ra.kind, HandlerResult::Kind::kSuccess) << ra.summary.dump() << (ra.errors.empty() ? "" : ra.errors[0]);
+  ASSERT_EQ(rb.kind, HandlerResult::Kind::kSuccess) << rb.summary.dump() << (rb.errors.empty() ? "" : rb.errors[0]);
+  EXPECT_EQ(ra.summary["jobsQueued"].get<int64_t>() + rb.summary["jobsQueued"].get<int64_t>(), 6000);
+  EXPECT_EQ(ra.summary["jobsQueued"].get<int64_t>() + ra.summary["jobsSkipped"].get<int64_t>(), 6000);
+  EXPECT_EQ(rb.summary["jobsQueued"].get<int64_t>() + rb.summary["jobsSkipped"].get<int64_t>(), 6000);
+  EXPECT_EQ(Sql("SELECT count(*) || ' ' || count(DISTINCT unique_key) FROM chime.jobs WHERE kind = 'sync_integration'"),
+            "6000 6000");
+}
+
 TEST(FanOutParamsTest, RejectsBadValuesAndUnknownKeysNamingThem) {
   EXPECT_PRED2(StartsWith, ParseFanOutParams({{"maxUsers", 0}}).error().message, "maxUsers:");
   EXPECT_PRED2(StartsWith, ParseFanOutParams({{"maxUsers", "50"}}).error().message, "maxUsers:");
@@ -186,6 +247,8 @@ TEST(FanOutParamsTest, RejectsBadValuesAndUnknownKeysNamingThem) {
   EXPECT_PRED2(StartsWith, ParseFanOutParams({{"timeframeDays", 366}}).error().message, "timeframeDays:");
   EXPECT_PRED2(StartsWith, ParseFanOutParams({{"maxUser", 5}}).error().message, "maxUser:");
   EXPECT_PRED2(StartsWith, ParseFanOutParams({{"operation", "cleanup_old_jobs"}}).error().message, "operation:");
+  EXPECT_PRED2(StartsWith, ParseFanOutParams({{"parallelism", 0}}).error().message, "parallelism:");
+  EXPECT_PRED2(StartsWith, ParseFanOutParams({{"parallelism", 17}}).error().message, "parallelism:");
 }
 
 TEST(FanOutParamsTest, AcceptsTheSeedsRequestBody) {

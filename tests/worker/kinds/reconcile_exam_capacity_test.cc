@@ -367,7 +367,11 @@ TEST_F(ReconcileExamCapacityTest, ResultHasExactlyTheSeedsFieldNames) {
   const HandlerResult result = Run({{"examIds", {1, 2, 3}}}, false, db::Invocation::kManual);
 
   const json& s = result.summary;
-  EXPECT_EQ(Keys(s), (std::set<std::string>{"summary", "mode", "invocation_type", "results", "message"}));
+  // The seed's fields, plus the webhooks' delivery (the outbox).
+  EXPECT_EQ(Keys(s), (std::set<std::string>{"summary", "mode", "invocation_type", "results", "message",
+                                            "webhooks"}));
+  EXPECT_EQ(s["webhooks"]["delivered"], 1);
+  EXPECT_EQ(s["webhooks"]["pending"], 0);
   EXPECT_EQ(Keys(s["summary"]), (std::set<std::string>{"processed", "successful", "failed", "updated",
                                                        "unchanged", "totalCorrections"}));
   EXPECT_EQ(Keys(s["results"]), (std::set<std::string>{"updated", "unchanged", "failed"}));

@@ -1,0 +1,285 @@
+// The webhook outbox behind reconcile_exam_capacity, against a real
+// PostgreSQL and a recording HTTP server on loopback: a correction and its
+// webhook intent commit together, a receiver that fails the first deliveries
+// gets the webhook exactly once successfully with one stable id, retries go
+// through the deliver_webhooks job's real retry state, nothing is lost when
+// the run stops between the correction and the delivery, and the outbox
+// holds secret references only.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "common/db/job_store.h"
+#include "common/db/migrations.h"
+#include "common/http/webhook.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/http_test_server.h"
+#include "tests/support/test_database.h"
+#include "worker/kinds/app_schema.h"
+#include "worker/kinds/deliver_webhooks.h"
+#include "worker/kinds/reconcile_exam_capacity.h"
+
+namespace chime::worker::kinds {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSecretEnv[] = "CHIME_TEST_OUTBOX_WEBHOOK_SECRET";
+constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+class WebhookOutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(db::MigrationsApply(conn_).has_value());
+    ASSERT_TRUE(ApplyAppSchema(conn_).has_value());
+    ::setenv(kSecretEnv, kSecret, /*overwrite=*/1);
+    config_.webhook = Endpoint{.url = server_.Url("/hooks/capacity"),
+                               .secret_ref = std::string("env:") + kSecretEnv,
+                               .auth = AuthStyle::kStandardWebhooks,
+                               .timeout = std::chrono::seconds(10)};
+    // The delivery job is due at once, so the test claims it without waiting.
+    config_.redelivery_delay = std::chrono::milliseconds(0);
+    auto policy = http::AddressPolicy::FromLists({"127.0.0.1/32"}, {});
+    ASSERT_TRUE(policy.has_value());
+    client_ = std::make_shared<const http::HttpClient>(std::move(*policy));
+    secrets_ = std::make_shared<const http::SecretResolver>(
+        http::SecretRefPolicy{.env_names = {kSecretEnv}, .file_dirs = {}});
+    auto reconcile = ReconcileExamCapacity::Create(config_, client_, secrets_, clock_);
+    ASSERT_TRUE(reconcile.has_value()) << reconcile.error().ToString();
+    reconcile_ = std::move(*reconcile);
+    deliver_ = std::make_unique<DeliverWebhooks>(client_, secrets_, clock_);
+  }
+
+  // An exam whose stored counter is `stored` with `active` active bookings.
+  void AddExam(int64_t id, int stored, int active) {
+    db_.Exec("INSERT INTO chime_app.exams (id, exam_date, mock_type, booking_count) VALUES (" +
+             std::to_string(id) + ", date '2026-03-01', 'Mock Discussion', " + std::to_string(stored) + ")");
+    db_.Exec("INSERT INTO chime_app.bookings (id, exam_id) SELECT " + std::to_string(id * 1000) +
+             " + g, " + std::to_string(id) + " FROM generate_series(1, " + std::to_string(active) + ") g");
+  }
+
+  int64_t Int(const std::string& sql) { return std::stoll(db_.Scalar(sql)); }
+
+  int64_t Enqueue(std::string_view kind, const json& payload) {
+    db::EnqueueParams p;
+    p.kind = std::string(kind);
+    p.payload = payload.dump();
+    auto inserted = store_.JobInsert(p);
+    EXPECT_TRUE(inserted.has_value());
+    return inserted->id;
+  }
+
+  // Claims the next ready job (it must be `kind`) and runs `handler` on it
+  // with `stop` as its stop token.
+  HandlerResult RunNext(Handler& handler, std::stop_token stop = {}) {
+    auto claimed = store_.JobsClaim(db::ClaimParams{.worker_id = "outbox-test"});
+    EXPECT_TRUE(claimed.has_value() && claimed->size() == 1) << "no job ready";
+    if (!claimed.has_value() || claimed->size() != 1) return HandlerResult::Fail({}, {"no job"}, false);
+    job_ = claimed->front();
+    EXPECT_EQ(job_.kind, handler.Kind());
+    auto logger = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    JobContext::Services services{[this]() -> Result<db::Connection*> { return &conn_; },
+                                  [this]() -> Result<db::JobStore*> { return &store_; }};
+    JobContext ctx(job_, json::parse(job_.payload), stop, logger, services);
+    return handler.Run(ctx);
+  }
+
+  // Records `result` as the worker's completer would, then makes a retry due
+  // now instead of after its backoff (the test does not wait on the clock).
+  void Complete(const HandlerResult& result) {
+    db::Completion c;
+    c.lease = job_.lease;
+    c.attempt = job_.attempt;
+    c.worker_id = "outbox-test";
+    c.summary = result.summary.dump();
+    c.errors = result.errors;
+    c.kind = result.kind == HandlerResult::Kind::kSuccess ? db::CompletionKind::kSucceeded
+             : result.retryable                           ? db::CompletionKind::kFailed
+                                                          : db::CompletionKind::kFailedPermanent;
+    auto done = store_.JobsCompleteIfLeased(std::span(&c, 1));
+    ASSERT_TRUE(done.has_value()) << done.error().ToString();
+    db_.Exec("UPDATE chime.jobs SET run_at = now() WHERE id = " + std::to_string(job_.id) +
+             " AND state = 'retryable'");
+  }
+
+  // Every request verified against the secret (fails the test otherwise).
+  std::vector<chime::testing::RecordedRequest> VerifiedRequests() {
+    auto key = http::WebhookKey::FromSecret(http::Secret(kSecret));
+    EXPECT_TRUE(key.has_value());
+    auto requests = server_.Requests();
+    for (const auto& r : requests) {
+      http::WebhookHeaders headers{r.Header("webhook-id").value_or(""),
+                                   r.Header("webhook-timestamp").value_or(""),
+                                   r.Header("webhook-signature").value_or("")};
+      auto verified = http::WebhookVerify(*key, headers, r.body, clock_.WallNow());
+      EXPECT_TRUE(verified.has_value()) << verified.error().ToString();
+    }
+    return requests;
+  }
+
+  chime::testing::TestDatabase db_;
+  db::Connection conn_{db::ConnectionConfig{.url = db_.url()}};
+  db::JobStore store_{conn_};
+  chime::testing::HttpTestServer server_;
+  chime::testing::FakeClock clock_;
+  ReconcileExamCapacityConfig config_;
+  std::shared_ptr<const http::HttpClient> client_;
+  std::shared_ptr<const http::SecretResolver> secrets_;
+  std::unique_ptr<ReconcileExamCapacity> reconcile_;
+  std::unique_ptr<DeliverWebhooks> deliver_;
+  db::ClaimedJob job_;
+};
+
+TEST_F(WebhookOutboxTest, AReceiverThatFailsThreeTimesGetsTheWebhookOnceWithOneStableId) {
+  AddExam(1, 8, 7);
+  server_.Enqueue({.status = 500, .headers = {}, .body = "down", .hold = false});
+  server_.Enqueue({.status = 503, .headers = {}, .body = "still down", .hold = false});
+  server_.Enqueue({.status = 502, .headers = {}, .body = "nearly", .hold = false});
+  const int64_t reconcile_job = Enqueue(kReconcileExamCapacityKind, json::object());
+
+  const HandlerResult reconciled = RunNext(*reconcile_);
+  Complete(reconciled);
+
+  // The correction stands and the webhook is queued, not lost.
+  ASSERT_EQ(reconciled.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_EQ(Int("SELECT booking_count FROM chime_app.exams WHERE id = 1"), 7);
+  ASSERT_EQ(reconciled.errors.size(), 1u);
+  EXPECT_NE(reconciled.errors[0].find("HTTP 500; the webhook stays queued and job"), std::string::npos)
+      << reconciled.errors[0];
+  const json& hooks = reconciled.summary["webhooks"];
+  EXPECT_EQ(hooks["delivered"], 0);
+  EXPECT_EQ(hooks["pending"], 1);
+  const int64_t delivery_job = hooks["deliveryJobId"].get<int64_t>();
+  EXPECT_EQ(Int("SELECT parent_id FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), reconcile_job);
+
+  // The delivery job retries through the worker's retry state until the
+  // receiver takes it.
+  for (int failure = 0; failure < 2; ++failure) {
+    const HandlerResult r = RunNext(*deliver_);
+    EXPECT_EQ(job_.id, delivery_job);
+    ASSERT_EQ(r.kind, HandlerResult::Kind::kFailure);
+    EXPECT_TRUE(r.retryable);
+    EXPECT_EQ(r.summary, (json{{"delivered", 0}, {"alreadyDelivered", 0}, {"pending", 1}}));
+    Complete(r);
+    EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), "retryable");
+  }
+  const HandlerResult delivered = RunNext(*deliver_);
+  ASSERT_EQ(delivered.kind, HandlerResult::Kind::kSuccess) << delivered.summary.dump();
+  EXPECT_EQ(delivered.summary, (json{{"delivered", 1}, {"alreadyDelivered", 0}, {"pending", 0}}));
+  Complete(delivered);
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), "succeeded");
+
+  // Four attempts, one id, one body, exactly one accepted.
+  const auto requests = VerifiedRequests();
+  ASSERT_EQ(requests.size(), 4u);
+  const std::string id = requests[0].Header("webhook-id").value_or("");
+  EXPECT_TRUE(id.starts_with("msg_")) << id;
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.Header("webhook-id"), id);
+    EXPECT_EQ(r.body, requests[0].body);
+  }
+  EXPECT_EQ(json::parse(requests[0].body),
+            (json{{"type", "exam.capacity.corrected"}, {"examId", "1"}, {"examDate", "2026-03-01"},
+                  {"mockType", "Mock Discussion"}, {"previousCount", 8}, {"actualCount", 7},
+                  {"difference", -1}, {"jobId", reconcile_job}}));
+  EXPECT_EQ(db_.Scalar("SELECT webhook_id || ' ' || attempts || ' ' || last_status || ' ' || "
+                       "(delivered_at IS NOT NULL) FROM chime.webhook_outbox"),
+            id + " 4 200 true");
+}
+
+TEST_F(WebhookOutboxTest, ADeliveredWebhookIsNotSentAgain) {
+  AddExam(1, 8, 7);
+  Enqueue(kReconcileExamCapacityKind, json::object());
+  const HandlerResult reconciled = RunNext(*reconcile_);
+  ASSERT_TRUE(reconciled.errors.empty()) << reconciled.errors[0];
+  EXPECT_EQ(reconciled.summary["webhooks"]["delivered"], 1);
+  EXPECT_EQ(reconciled.summary["webhooks"]["pending"], 0);
+  Complete(reconciled);
+
+  const HandlerResult redelivery = RunNext(*deliver_);
+
+  ASSERT_EQ(redelivery.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_EQ(redelivery.summary, (json{{"delivered", 0}, {"alreadyDelivered", 1}, {"pending", 0}}));
+  EXPECT_EQ(VerifiedRequests().size(), 1u);
+}
+
+// The run is stopped (the worker shuts down, or dies) after the correction
+// committed and before any request: the delivery job, committed with the
+// correction, sends the webhook.
+TEST_F(WebhookOutboxTest, NothingIsLostWhenTheRunEndsBetweenTheCorrectionAndTheDelivery) {
+  AddExam(1, 8, 7);
+  AddExam(2, 2, 4);
+  Enqueue(kReconcileExamCapacityKind, json::object());
+  std::stop_source stop;
+  stop.request_stop();
+
+  const HandlerResult reconciled = RunNext(*reconcile_, stop.get_token());
+
+  EXPECT_EQ(server_.Connections(), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime_app.exams WHERE booking_count = (SELECT count(*) FROM "
+                "chime_app.bookings b WHERE b.exam_id = exams.id)"),
+            2);
+  EXPECT_EQ(reconciled.summary["webhooks"]["pending"], 2);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL"), 2);
+  // The worker never records this attempt (it died): the delivery job is due anyway.
+  const HandlerResult delivered = RunNext(*deliver_);
+
+  ASSERT_EQ(delivered.kind, HandlerResult::Kind::kSuccess) << delivered.summary.dump();
+  EXPECT_EQ(delivered.summary["delivered"], 2);
+  std::set<std::string> exams, ids;
+  for (const auto& r : VerifiedRequests()) {
+    exams.insert(json::parse(r.body)["examId"].get<std::string>());
+    ids.insert(r.Header("webhook-id").value_or(""));
+  }
+  EXPECT_EQ(exams, (std::set<std::string>{"1", "2"}));
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_EQ(db_.Scalar("SELECT string_agg(webhook_id, ' ' ORDER BY webhook_id) FROM chime.webhook_outbox"),
+            *ids.begin() + " " + *ids.rbegin());
+}
+
+TEST_F(WebhookOutboxTest, TheOutboxHoldsTheSecretsReferenceNeverTheSecret) {
+  AddExam(1, 8, 7);
+  server_.Enqueue({.status = 500, .headers = {}, .body = "", .hold = false});
+  Enqueue(kReconcileExamCapacityKind, json::object());
+  (void)RunNext(*reconcile_);
+
+  EXPECT_EQ(db_.Scalar("SELECT secret_ref FROM chime.webhook_outbox"), std::string("env:") + kSecretEnv);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox o WHERE o::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE j::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
+  // A value where a reference belongs is refused by the table itself.
+  EXPECT_THROW(db_.Exec("UPDATE chime.webhook_outbox SET secret_ref = '" + std::string(kSecret) + "'"),
+               std::exception);
+}
+
+TEST_F(WebhookOutboxTest, ADryRunWritesNoWebhook) {
+  AddExam(1, 8, 7);
+  db::EnqueueParams p;
+  p.kind = std::string(kReconcileExamCapacityKind);
+  p.dry_run = true;
+  ASSERT_TRUE(store_.JobInsert(p).has_value());
+
+  const HandlerResult r = RunNext(*reconcile_);
+
+  EXPECT_EQ(r.summary["mode"], "dry_run");
+  EXPECT_EQ(r.summary["webhooks"], (json{{"delivered", 0}, {"pending", 0}, {"deliveryJobId", nullptr}}));
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'deliver_webhooks'"), 0);
+  EXPECT_EQ(server_.Connections(), 0);
+}
+
+TEST(DeliverWebhooksPayloadTest, RejectsBadPayloadsNamingTheField) {
+  EXPECT_FALSE(ParseDeliverWebhooksPayload(json::array()).has_value());
+  EXPECT_NE(ParseDeliverWebhooksPayload({{"outboxIds", json::array()}}).error().message.find("outboxIds"),
+            std::string::npos);
+  EXPECT_NE(ParseDeliverWebhooksPayload({{"outboxIds", {1, -2}}}).error().message.find("outboxIds[1]"),
+            std::string::npos);
+  EXPECT_NE(ParseDeliverWebhooksPayload({{"ids", {1}}}).error().message.find("unknown field"), std::string::npos);
+  auto ok = ParseDeliverWebhooksPayload({{"outboxIds", {3, 1}}});
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(*ok, (std::vector<int64_t>{3, 1}));
+}
+
+}  // namespace
+}  // namespace chime::worker::kinds

@@ -1,0 +1,143 @@
+// The webhook outbox (chime.webhook_outbox, migration 0009): webhooks written
+// in the same transaction as the change they announce, then delivered at
+// least once, each with the same Standard Webhooks id on every attempt.
+//
+// Writers (reconcile_exam_capacity) call OutboxInsert inside their own
+// transaction, together with OutboxEnqueueDelivery, which enqueues the
+// deliver_webhooks job that retries whatever the writer could not deliver
+// itself. Both the writer and that job deliver through OutboxDeliver: it
+// claims each due row with a lease (two deliverers never send one row at the
+// same time; a deliverer that dies leaves the row to be claimed again when
+// the lease ends), sends it, and records the outcome.
+//
+// Free functions and WebhookSender are thread-compatible: a sender belongs
+// to one run.
+#pragma once
+
+#include <pqxx/pqxx>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/clock.h"
+#include "common/base/error.h"
+#include "common/db/connection.h"
+#include "common/db/job.h"
+#include "common/http/client.h"
+#include "common/http/secret_ref.h"
+#include "worker/kinds/app_config.h"
+
+namespace chime::worker::kinds {
+
+inline constexpr std::string_view kDeliverWebhooksKind = "deliver_webhooks";
+
+// "standard-webhooks" | "bearer" | "x-cron-secret" | "none", as in the kinds
+// file and the outbox's auth column.
+std::string_view AuthStyleName(AuthStyle auth);
+std::optional<AuthStyle> ParseAuthStyle(std::string_view name);
+
+// One webhook to write.
+struct OutboxMessage {
+  std::string webhook_id;  // http::NewWebhookId(); fixed for every attempt.
+  std::string event_type;  // "exam.capacity.corrected"
+  std::string subject;     // For people reading the table: "exam 42".
+  std::string body;        // JSON, sent byte for byte.
+};
+
+// A written row, as a deliverer claims it.
+struct OutboxRow {
+  int64_t id = 0;
+  std::string webhook_id;
+  Endpoint endpoint;  // url, auth, secret_ref, timeout as written.
+  std::string body;
+  int attempts = 0;  // Including the claim that returned this row.
+};
+
+// Inserts one row per message for `endpoint`, written by job `source_job`,
+// inside `tx`; returns their ids in message order.
+[[nodiscard]] std::vector<int64_t> OutboxInsert(pqxx::work& tx, const Endpoint& endpoint,
+                                                int64_t source_job,
+                                                std::span<const OutboxMessage> messages);
+
+// What OutboxEnqueueDelivery puts on the deliver_webhooks job.
+struct DeliveryJobSpec {
+  std::string queue = "default";
+  int64_t parent_id = 0;  // The writer: jobctl show lists the job under it.
+  db::Invocation invocation = db::Invocation::kManual;
+  std::chrono::milliseconds delay{std::chrono::seconds(30)};  // Gives the writer time to deliver.
+  int max_attempts = 20;  // With the worker's retry backoff (1 s doubling to 1 h): ~9 hours.
+};
+
+// Enqueues, inside `tx`, a deliver_webhooks job for the rows `outbox_ids`
+// (payload {"outboxIds": [...]}); returns its id. Plain SQL, so the job
+// exists exactly when the rows do.
+[[nodiscard]] int64_t OutboxEnqueueDelivery(pqxx::work& tx, const DeliveryJobSpec& spec,
+                                            std::span<const int64_t> outbox_ids);
+
+// Authenticates and sends outbox rows. Resolves each secret reference once
+// per sender and keeps the values for that sender's life only.
+class WebhookSender {
+ public:
+  WebhookSender(const http::HttpClient& client, const http::SecretResolver* secrets,
+                const Clock& clock)
+      : client_(&client), secrets_(secrets), clock_(&clock) {}
+
+  // Resolves `secret_ref` now (a writer calls this before changing anything,
+  // so that a bad reference fails its run with nothing changed). Errors name
+  // the reference, never the value.
+  [[nodiscard]] Result<void> Prepare(const Endpoint& endpoint);
+
+  // One POST of `row`: webhook-id is row.webhook_id on every attempt, with a
+  // fresh timestamp and signature. Any answer is a response (see
+  // IsSuccess); errors are the secret's or the client's.
+  [[nodiscard]] Result<http::HttpResponse> Send(const OutboxRow& row, std::stop_token stop);
+
+ private:
+  [[nodiscard]] Result<const http::Secret*> SecretFor(const Endpoint& endpoint);
+
+  const http::HttpClient* client_;
+  const http::SecretResolver* secrets_;  // May be null when every endpoint is auth: none.
+  const Clock* clock_;
+  std::map<std::string, http::Secret> resolved_;  // By reference.
+};
+
+// Only a 2xx answer delivers a webhook.
+bool IsSuccess(const http::HttpResponse& response);
+// "the webhook answered HTTP 500", or the error.
+std::string DeliveryError(const Result<http::HttpResponse>& sent);
+
+// The outcome of one OutboxDeliver call.
+struct OutboxDelivery {
+  std::map<int64_t, std::string> failed;  // Row id -> the error of this attempt.
+  std::vector<int64_t> delivered;         // By this call.
+  int64_t already_delivered = 0;          // Before this call.
+  int64_t busy = 0;                       // Claimed by another deliverer, or not due yet.
+  int64_t skipped = 0;                    // Left for later after a timeout (see below).
+  std::vector<int64_t> missing;           // No such row: never pending.
+
+  int64_t pending() const { return static_cast<int64_t>(failed.size()) + busy + skipped; }
+};
+
+struct OutboxDeliverOptions {
+  // After a request times out, the rest are left for the delivery job rather
+  // than each waiting out its own timeout against a receiver that hangs.
+  bool stop_after_timeout = true;
+};
+
+// Delivers the undelivered rows among `ids`, one attempt each, in id order.
+// A database error ends the call (rows claimed and not yet marked are
+// retried when their lease ends); per-row HTTP failures are in the result.
+[[nodiscard]] Result<OutboxDelivery> OutboxDeliver(db::Connection& conn, WebhookSender& sender,
+                                                   std::span<const int64_t> ids,
+                                                   std::stop_token stop, spdlog::logger& log,
+                                                   OutboxDeliverOptions options = {});
+
+}  // namespace chime::worker::kinds

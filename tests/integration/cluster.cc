@@ -4,12 +4,20 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <random>
 #include <thread>
 
 namespace chime::testing {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+std::string RandomHex(size_t n) {
+  std::random_device rd;
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out.push_back("0123456789abcdef"[rd() % 16]);
+  return out;
+}
 
 Cluster::~Cluster() {
   // SIGKILL through ChildProcess's destructor: what a test left running is

@@ -19,6 +19,9 @@ namespace chime::testing {
 
 inline constexpr const char* kClusterSecret = "cluster-test-secret-0123456789";
 
+// `n` random hex digits: sentinels and unique file names.
+std::string RandomHex(size_t n);
+
 struct JobctlOutcome {
   int exit_code = -1;
   std::string output;

@@ -19,13 +19,6 @@
 namespace chime::testing {
 namespace {
 
-std::string RandomHex(size_t n) {
-  std::random_device rd;
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out.push_back("0123456789abcdef"[rd() % 16]);
-  return out;
-}
-
 // The test database's URL with a password added to its user (the test
 // server trusts loopback, so the password is carried and never checked).
 std::string WithPassword(const std::string& url, const std::string& password) {

@@ -25,13 +25,6 @@
 namespace chime::testing {
 namespace {
 
-std::string RandomHex(size_t n) {
-  std::random_device rd;
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out.push_back("0123456789abcdef"[rd() % 16]);
-  return out;
-}
-
 class SecretsInPgLogTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,5 +1,6 @@
 #include "jobctl/cli.h"
 
+#include <cstdlib>
 #include <ostream>
 #include <vector>
 
@@ -24,7 +25,8 @@ constexpr const char* kDescription =
 
 constexpr const char* kFooter =
     "Database: --database-url URL, else $CHIME_DATABASE_URL (a libpq URI such as\n"
-    "postgresql://chime@db:5432/chime). Passwords are never printed.\n"
+    "postgresql://chime@db:5432/chime). Passwords are never printed. Through pgbouncer in\n"
+    "transaction mode set $CHIME_DATABASE_POOLER=transaction.\n"
     "Times are RFC 3339 (2026-01-31T02:00:00Z); durations are like 500ms, 30s, 5m, 2h, 1h30m, 7d.\n"
     "Every subcommand answers --help.";
 
@@ -432,7 +434,11 @@ std::optional<std::string> CommandProblem(int argc, const char* const* argv, con
 
 Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
   if (target.scheduler.empty()) {
-    return std::make_unique<DbBackend>(DbBackendConfig{.database_url = target.database_url});
+    const char* pooler = std::getenv("CHIME_DATABASE_POOLER");
+    auto pooled = db::ParsePooler(pooler != nullptr ? pooler : "");
+    if (!pooled) return std::unexpected(pooled.error());
+    return std::make_unique<DbBackend>(
+        DbBackendConfig{.database_url = target.database_url, .pooled = *pooled});
   }
   auto config = ZmqBackendConfig::FromList(target.scheduler);
   if (!config) return std::unexpected(config.error());

@@ -9,6 +9,7 @@ namespace {
 db::ConnectionConfig ConnectionConfigFor(const DbBackendConfig& config) {
   db::ConnectionConfig c;
   c.url = config.database_url;
+  c.pooled = config.pooled;
   c.statement_timeout = config.statement_timeout;
   return c;
 }

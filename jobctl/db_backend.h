@@ -16,6 +16,8 @@ namespace chime::jobctl {
 
 struct DbBackendConfig {
   std::string database_url;
+  // Through a transaction-mode pooler ($CHIME_DATABASE_POOLER=transaction).
+  bool pooled = false;
   // Bounds every statement, so a locked table cannot hang the client.
   std::chrono::milliseconds statement_timeout{std::chrono::seconds(60)};
 

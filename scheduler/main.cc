@@ -97,6 +97,14 @@ int main(int argc, char** argv) {
   int forget_ms = static_cast<int>(router.forget_after.count());
   app.add_option("--database-url", database_url,
                  "libpq URI (default: $CHIME_DATABASE_URL, or the file named by $CHIME_DATABASE_URL_FILE)");
+  std::optional<std::string> database_pooler, database_listen_url;
+  app.add_option("--database-pooler", database_pooler,
+                 "transaction: the URL goes through a transaction-mode pooler such as pgbouncer (no "
+                 "prepared statements or session settings; LISTEN on --database-listen-url); none "
+                 "or session: direct (default: $CHIME_DATABASE_POOLER or none)");
+  app.add_option("--database-listen-url", database_listen_url,
+                 "direct libpq URI for LISTEN when the database URL is pooled (default: "
+                 "$CHIME_DATABASE_LISTEN_URL or the file named by $CHIME_DATABASE_LISTEN_URL_FILE)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
   app.add_option("--log-format", log_format, "text or json (one object per line) (default: $CHIME_LOG_FORMAT or text)");
   app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")
@@ -153,7 +161,9 @@ int main(int argc, char** argv) {
   }
   RaiseDescriptorLimit();
   chime::db::ConnectionConfig db{.url = database_url};
-  if (auto ok = db.Validate(); !ok) return Fatal(ok.error().message);
+  if (auto ok = chime::db::ApplyPoolerSettings(db, database_pooler, database_listen_url); !ok) {
+    return Fatal(ok.error().message);
+  }
   chime::scheduler::MaintainerConfig config;
   config.rescue_interval = std::chrono::milliseconds(rescue_interval_ms);
   config.cleanup.retention = std::chrono::hours(retention_hours);

@@ -17,6 +17,13 @@ ReadyFeed::~ReadyFeed() { Stop(); }
 
 void ReadyFeed::Start() {
   if (thread_.joinable()) return;
+  if (!db_.CanListen()) {
+    // LISTEN through a transaction pooler would listen on a server session
+    // other clients use; without a direct URL there is nothing to forward.
+    spdlog::warn("ready feed: off (the database URL is pooled and CHIME_DATABASE_LISTEN_URL is "
+                 "not set): jobs start when a worker polls, not on enqueue");
+    return;
+  }
   thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
 }
 

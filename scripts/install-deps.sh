@@ -19,6 +19,7 @@ PACKAGES=(
   chromium  # headless, for the dashboard test
   debootstrap  # the local base image of tests/deploy/compose_test.sh
   libfaketime  # skewed and jumping wall clocks in tests/reliability/clock_test
+  pgbouncer  # schedulers and workers behind a transaction pooler (pgbouncer_test)
 )
 # A Docker engine and compose for tests/deploy/compose_test.sh, unless some
 # engine (Debian's or Docker's own packages) is installed already; kubectl

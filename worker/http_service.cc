@@ -6,8 +6,7 @@
 namespace chime::worker {
 namespace {
 
-db::ConnectionConfig ForProbes(const std::string& url) {
-  db::ConnectionConfig db{.url = url};
+db::ConnectionConfig ForProbes(db::ConnectionConfig db) {
   db.statement_timeout = std::chrono::seconds(5);
   return db;
 }
@@ -18,7 +17,7 @@ HttpService::HttpService(web::ServerConfig config, const Worker& worker, WorkerM
     : started_(std::chrono::steady_clock::now()),
       worker_(worker),
       metrics_(metrics),
-      pool_(ForProbes(worker.config().database_url), static_cast<size_t>(config.threads)),
+      pool_(ForProbes(worker.config().database()), static_cast<size_t>(config.threads)),
       server_(std::move(config)) {
   metrics_.set_slots([this] {
     return SlotCounts{.slots = worker_.config().slots,

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   if (config.drain) {
     // Scripts: run until nothing in this worker's queues is ready or
     // running, then drain.
-    chime::db::Connection conn(chime::db::ConnectionConfig{.url = config.database_url});
+    chime::db::Connection conn(config.database());
     chime::db::JobStore store(conn);
     while (true) {
       timespec wait{0, 200'000'000};

@@ -25,7 +25,7 @@ Worker::~Worker() { Drain(); }
 
 Result<void> Worker::Start() {
   if (started_) return {};
-  db::ConnectionConfig db{.url = config_.database_url};
+  const db::ConnectionConfig db = config_.database();
   {
     db::Connection conn(db);
     auto migrated = db::MigrationsApply(conn);
@@ -119,7 +119,7 @@ void Worker::Drain() {
   executor_->Stop();
   auto unfinished = executor_->TakeUnfinished();
   if (!unfinished.empty()) {
-    db::Connection conn(db::ConnectionConfig{.url = config_.database_url});
+    db::Connection conn(config_.database());
     db::JobStore store(conn);
     auto released = store.JobsReleaseIfLeased(unfinished, config_.worker_id);
     if (auto* h = history::Process(); h && released) {

@@ -40,6 +40,10 @@ Result<void> Apply(WorkerConfig& c, const std::string& field, const std::string&
   auto integer = [&]() { return ParseInt(field, value); };
   if (field == "database_url") {
     c.database_url = value;
+  } else if (field == "database_pooler") {
+    auto pooled = db::ParsePooler(value);
+    if (!pooled) return Bad(field, "'" + value.substr(0, 64) + "' is not transaction, session or none");
+    c.database_pooled = *pooled;
   } else if (field == "scheduler") {
     c.schedulers = SplitList(value);
   } else if (field == "queues") {
@@ -139,7 +143,7 @@ Result<void> WorkerConfig::Validate() const {
 Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   CLI::App app{"chime-worker: claims jobs from PostgreSQL (woken by the scheduler's dispatch, "
                "polling otherwise) and runs them on concurrent slots"};
-  std::optional<std::string> config_file, database_url, scheduler, queues, worker_id, log_level,
+  std::optional<std::string> config_file, database_url, database_pooler, scheduler, queues, worker_id, log_level,
       log_format, kinds_config, http_listen;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch;
   bool drain = false;
@@ -148,6 +152,10 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--config", config_file, "YAML file of settings (field: value)");
   app.add_option("--database-url", database_url,
                  "libpq URI (default: $CHIME_DATABASE_URL, or the file named by $CHIME_DATABASE_URL_FILE)");
+  app.add_option("--database-pooler", database_pooler,
+                 "transaction: the URL goes through a transaction-mode pooler such as pgbouncer "
+                 "(no prepared statements or session settings); none or session: direct "
+                 "($CHIME_DATABASE_POOLER; default none)");
   app.add_option("--scheduler", scheduler, "scheduler endpoint(s), comma-separated ($CHIME_SCHEDULER)");
   app.add_option("--queues", queues, "queues to claim from, comma-separated ($CHIME_QUEUES; default)");
   app.add_option("--slots", slots, "concurrent jobs ($CHIME_WORKER_SLOTS; default 10)");
@@ -185,7 +193,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {"CHIME_QUEUES", "queues"},             {"CHIME_WORKER_SLOTS", "slots"},
       {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
       {"CHIME_KINDS_CONFIG", "kinds_config"}, {"CHIME_HTTP_LISTEN", "http_listen"},
-      {"CHIME_LOG_FORMAT", "log_format"}};
+      {"CHIME_LOG_FORMAT", "log_format"},   {"CHIME_DATABASE_POOLER", "database_pooler"}};
   // The database URL may carry a password: it can come from a file
   // (CHIME_DATABASE_URL_FILE, a mounted secret) instead.
   auto url_setting = EnvSetting("CHIME_DATABASE_URL");
@@ -205,7 +213,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {&slots, "slots"},               {&worker_id, "worker_id"},   {&log_level, "log_level"},
       {&poll, "poll_interval_ms"},     {&lease, "lease_ms"},        {&timeout, "default_timeout_ms"},
       {&hard_stop, "hard_stop_grace_ms"}, {&grace, "shutdown_grace_ms"}, {&batch, "claim_batch"},
-      {&kinds_config, "kinds_config"}, {&http_listen, "http_listen"}, {&log_format, "log_format"}};
+      {&kinds_config, "kinds_config"}, {&http_listen, "http_listen"}, {&log_format, "log_format"},
+      {&database_pooler, "database_pooler"}};
   for (const auto& [value, field] : flags) {
     if (!*value) continue;
     if (auto ok = Apply(c, field, **value); !ok) return std::unexpected(ok.error());

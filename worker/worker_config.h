@@ -9,11 +9,15 @@
 #include <vector>
 
 #include "common/base/error.h"
+#include "common/db/connection.h"
 
 namespace chime::worker {
 
 struct WorkerConfig {
   std::string database_url;                 // CHIME_DATABASE_URL, --database-url
+  // CHIME_DATABASE_POOLER, --database-pooler: "transaction" when the URL
+  // goes through a transaction-mode pooler (db::ConnectionConfig::pooled).
+  bool database_pooled = false;
   std::vector<std::string> schedulers;      // CHIME_SCHEDULER, --scheduler (empty: poll only)
   std::vector<std::string> queues{"default"};  // CHIME_QUEUES, --queues
   int slots = 10;                           // CHIME_WORKER_SLOTS, --slots
@@ -35,6 +39,8 @@ struct WorkerConfig {
   bool drain = false;  // --drain: exit 0 once no job is ready.
 
   [[nodiscard]] Result<void> Validate() const;
+  // How every session of the worker connects.
+  db::ConnectionConfig database() const { return {.url = database_url, .pooled = database_pooled}; }
   // Heartbeats extend leases every third of the lease.
   std::chrono::milliseconds heartbeat_interval() const { return lease / 3; }
 };

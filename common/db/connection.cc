@@ -4,6 +4,8 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -12,6 +14,8 @@
 #include <regex>
 
 #include <spdlog/spdlog.h>
+
+#include "common/base/env_setting.h"
 
 namespace chime::db {
 namespace {
@@ -125,7 +129,50 @@ Result<void> ConnectionConfig::Validate() const {
     PQfreemem(error);
     return Fail(ErrorCode::kInvalidArgument, "database url: " + Scrub(why, url));
   }
+  if (!listen_url.empty()) {
+    ConnectionConfig listen = *this;
+    listen.url = listen_url;
+    listen.listen_url.clear();
+    if (auto ok = listen.Validate(); !ok) {
+      std::string why = ok.error().message;
+      if (why.starts_with("database url: ")) why.erase(0, 14);
+      return Fail(ErrorCode::kInvalidArgument, "database listen url: " + why);
+    }
+  }
   return {};
+}
+
+ConnectionConfig ConnectionConfig::ForListen() const {
+  ConnectionConfig listen = *this;
+  if (!listen_url.empty()) listen.url = listen_url;
+  listen.listen_url.clear();
+  listen.pooled = false;
+  return listen;
+}
+
+Result<bool> ParsePooler(std::string_view mode) {
+  if (mode == "transaction") return true;
+  // A session pooler keeps each client's server session: nothing changes.
+  if (mode.empty() || mode == "none" || mode == "session") return false;
+  return Fail(ErrorCode::kInvalidArgument,
+              "database pooler (CHIME_DATABASE_POOLER, --database-pooler): '" +
+                  std::string(mode.substr(0, 64)) + "' is not transaction, session or none");
+}
+
+Result<void> ApplyPoolerSettings(ConnectionConfig& config, const std::optional<std::string>& pooler,
+                                 const std::optional<std::string>& listen_url) {
+  const char* env = std::getenv("CHIME_DATABASE_POOLER");
+  auto pooled = ParsePooler(pooler ? *pooler : env != nullptr ? env : "");
+  if (!pooled) return std::unexpected(pooled.error());
+  config.pooled = *pooled;
+  if (listen_url) {
+    config.listen_url = *listen_url;
+  } else {
+    auto setting = EnvSetting("CHIME_DATABASE_LISTEN_URL");
+    if (!setting) return std::unexpected(setting.error());
+    if (*setting) config.listen_url = **setting;
+  }
+  return config.Validate();
 }
 
 Connection::Connection(ConnectionConfig config, Clock& clock, Rng* rng)
@@ -147,8 +194,31 @@ void Connection::Prepare(std::string name, std::string sql) {
       return;
     }
   }
-  if (conn_) conn_->conn.prepare(name, sql);
+  if (conn_ && !config_.pooled) conn_->conn.prepare(name, sql);
   prepared_.emplace_back(std::move(name), std::move(sql));
+}
+
+// What a session keeps between transactions: the prepared statements and
+// the settings. Never through a transaction pooler (see ConnectionConfig).
+void Connection::ApplySessionState(pqxx::connection_base& conn) {
+  for (const auto& [name, sql] : prepared_) conn.prepare(name, sql);
+  if (config_.statement_timeout.count() > 0) {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SET statement_timeout = " + std::to_string(config_.statement_timeout.count()));
+  }
+  if (config_.idle_in_transaction_timeout.count() > 0) {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SET idle_in_transaction_session_timeout = " +
+            std::to_string(config_.idle_in_transaction_timeout.count()));
+  }
+  {
+    // The server's side of the socket probes the same way, so a session
+    // whose client vanished is closed there too (behind a session pooler
+    // it guards the pooler's link, where the client's own settings end).
+    pqxx::nontransaction tx(conn);
+    tx.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+            "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 30000");
+  }
 }
 
 Result<void> Connection::Connect() { return EnsureConnected(); }
@@ -163,24 +233,7 @@ Result<void> Connection::EnsureConnected() {
   if (auto valid = config_.Validate(); !valid) return valid;
   try {
     auto conn = std::make_unique<Session>(config_.url);
-    for (const auto& [name, sql] : prepared_) conn->conn.prepare(name, sql);
-    if (config_.statement_timeout.count() > 0) {
-      pqxx::nontransaction tx(conn->conn);
-      tx.exec("SET statement_timeout = " + std::to_string(config_.statement_timeout.count()));
-    }
-    if (config_.idle_in_transaction_timeout.count() > 0) {
-      pqxx::nontransaction tx(conn->conn);
-      tx.exec("SET idle_in_transaction_session_timeout = " +
-              std::to_string(config_.idle_in_transaction_timeout.count()));
-    }
-    {
-      // The server's side of the socket probes the same way, so a session
-      // whose client vanished is closed there too (it also applies over a
-      // pooler, where the client's own settings end at the pooler).
-      pqxx::nontransaction tx(conn->conn);
-      tx.exec("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-              "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 30000");
-    }
+    if (!config_.pooled) ApplySessionState(conn->conn);
     conn_ = std::move(conn);
     if (failures_ > 0) spdlog::info("database reconnected after {} failed attempts", failures_);
     failures_ = 0;

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/base/backoff.h"
 #include "common/base/clock.h"
@@ -28,9 +31,38 @@ struct ConnectionConfig {
   // frozen or partitioned process cannot hold row locks (a claimed job, the
   // leader lease) for long; 0 disables. Chime's own transactions are short.
   std::chrono::milliseconds idle_in_transaction_timeout{std::chrono::seconds(60)};
+  // `url` reaches PostgreSQL through a pooler in transaction mode
+  // (pgbouncer pool_mode=transaction): consecutive transactions may run on
+  // different server sessions, so nothing may outlive a transaction. Named
+  // prepared statements become unnamed ones, the session settings above are
+  // not sent (they would stay on a server session other clients then use:
+  // set the pooler's idle_transaction_timeout, query_timeout and
+  // tcp_keepalive instead), and LISTEN uses `listen_url`.
+  bool pooled = false;
+  // A direct (unpooled) URL for the ready-job LISTEN session; "" means `url`.
+  // With `pooled` and no listen_url there is no LISTEN: dispatch then
+  // follows the workers' own polling.
+  std::string listen_url;
 
   [[nodiscard]] Result<void> Validate() const;
+  // The settings of the LISTEN session: `listen_url` (when set), unpooled.
+  ConnectionConfig ForListen() const;
+  // True when a LISTEN can be held at all (not pooled, or a listen_url).
+  bool CanListen() const { return !pooled || !listen_url.empty(); }
 };
+
+// A pooler mode as CHIME_DATABASE_POOLER spells it: "transaction" -> true
+// (ConnectionConfig::pooled); "session", "none" or "" -> false; anything
+// else InvalidArgument.
+[[nodiscard]] Result<bool> ParsePooler(std::string_view mode);
+
+// Reads CHIME_DATABASE_POOLER ("transaction" or "none"/unset) and
+// CHIME_DATABASE_LISTEN_URL (or CHIME_DATABASE_LISTEN_URL_FILE) into
+// `config`, unless `pooler` / `listen_url` (from flags) are set. A bad value
+// is InvalidArgument naming the variable, never echoing a URL.
+[[nodiscard]] Result<void> ApplyPoolerSettings(ConnectionConfig& config,
+                                               const std::optional<std::string>& pooler = std::nullopt,
+                                               const std::optional<std::string>& listen_url = std::nullopt);
 
 class Connection {
  public:
@@ -53,14 +85,18 @@ class Connection {
   [[nodiscard]] Result<void> Run(const std::function<void(pqxx::connection_base&)>& fn);
 
   // Registers a prepared statement that is (re)prepared on every connect.
-  // Registering the same name and text again is a no-op.
+  // Registering the same name and text again is a no-op. Pooled: recorded
+  // only; callers run the text as an unnamed statement (see pooled()).
   void Prepare(std::string name, std::string sql);
 
   bool connected() const;
+  // Through a transaction pooler: run statements by text, not by name.
+  bool pooled() const { return config_.pooled; }
   const ConnectionConfig& config() const { return config_; }
 
  private:
   Result<void> EnsureConnected();
+  void ApplySessionState(pqxx::connection_base& conn);
 
   ConnectionConfig config_;
   Clock& clock_;

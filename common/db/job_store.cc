@@ -199,6 +199,32 @@ JobState StateOf(const pqxx::field& f) {
   return *s;
 }
 
+// The statements the hot path runs prepared (see Exec).
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+constexpr Statement kInsertOneStatement{"chime_insert_one", sql::kInsertOne};
+constexpr Statement kInsertManyStatement{"chime_insert_many", sql::kInsertMany};
+constexpr Statement kClaimOneQueueStatement{"chime_claim_one_queue", sql::kClaimOneQueue};
+constexpr Statement kClaimManyQueuesStatement{"chime_claim_many_queues", sql::kClaimManyQueues};
+constexpr Statement kHeartbeatStatement{"chime_heartbeat", sql::kHeartbeat};
+constexpr Statement kCompleteStatement{"chime_complete", sql::kComplete};
+constexpr Statement kReleaseStatement{"chime_release", sql::kRelease};
+constexpr Statement kStatements[] = {kInsertOneStatement,     kInsertManyStatement,
+                                     kClaimOneQueueStatement, kClaimManyQueuesStatement,
+                                     kHeartbeatStatement,     kCompleteStatement,
+                                     kReleaseStatement};
+
+// Runs `s` by name on a session that prepared it; through a transaction
+// pooler, where the next transaction may run on another server session, as
+// an unnamed statement of its text (parsed and planned each time).
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, bool pooled, const Statement& s, Args&&... args) {
+  if (pooled) return tx.exec_params(s.sql, std::forward<Args>(args)...);
+  return tx.exec_prepared(s.name, std::forward<Args>(args)...);
+}
+
 }  // namespace
 
 Result<void> JobStoreConfig::Validate() const {
@@ -274,13 +300,7 @@ JobStore::JobStore(Connection& conn, JobStoreConfig config, Rng* rng)
     rng_ = owned_rng_.get();
   }
   // The hot path runs prepared: parsed and planned once per session.
-  conn_.Prepare("chime_insert_one", sql::kInsertOne);
-  conn_.Prepare("chime_insert_many", sql::kInsertMany);
-  conn_.Prepare("chime_claim_one_queue", sql::kClaimOneQueue);
-  conn_.Prepare("chime_claim_many_queues", sql::kClaimManyQueues);
-  conn_.Prepare("chime_heartbeat", sql::kHeartbeat);
-  conn_.Prepare("chime_complete", sql::kComplete);
-  conn_.Prepare("chime_release", sql::kRelease);
+  for (const Statement& s : kStatements) conn_.Prepare(s.name, s.sql);
 }
 
 JobStore::~JobStore() = default;
@@ -295,10 +315,10 @@ Result<EnqueueResult> JobStore::JobInsert(const EnqueueParams& p) {
     // then the INSERT succeeds on the next round. Bounded: each round either
     // inserts or sees a holder, unless holders keep finishing in between.
     for (int round = 0; round < 10 && !found; ++round) {
-      auto r = tx.exec_prepared("chime_insert_one", p.kind, p.queue, p.priority, p.payload,
-                              RunAtMicros(p), static_cast<int64_t>(p.delay.count()),
-                              p.max_attempts, TimeoutMs(p.timeout), p.unique_key, p.parent_id,
-                              p.dry_run, std::string(InvocationName(p.invocation)));
+      auto r = Exec(tx, conn_.pooled(), kInsertOneStatement, p.kind, p.queue, p.priority, p.payload,
+                    RunAtMicros(p), static_cast<int64_t>(p.delay.count()), p.max_attempts,
+                    TimeoutMs(p.timeout), p.unique_key, p.parent_id, p.dry_run,
+                    std::string(InvocationName(p.invocation)));
       if (!r.empty()) {
         out = {r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
         found = true;
@@ -351,9 +371,8 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
   std::vector<bool> resolved(params.size(), false);
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_prepared("chime_insert_many", a_kinds, a_queues, a_prio, a_payloads, a_run_ats,
-                            a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry,
-                            a_invocations);
+    auto r = Exec(tx, conn_.pooled(), kInsertManyStatement, a_kinds, a_queues, a_prio, a_payloads, a_run_ats,
+                  a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry, a_invocations);
     // Keyed rows match by (kind, key); the rest by position, since ids
     // ascend in input order within the statement.
     std::map<std::pair<std::string, std::string>, EnqueueResult> keyed;
@@ -438,13 +457,13 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
     pqxx::result r;
     const auto lease_ms = static_cast<int64_t>(params.lease.count());
     if (params.queues.size() == 1) {
-      r = tx.exec_prepared("chime_claim_one_queue", params.queues[0], params.limit, lease_ms,
-                         params.worker_id);
+      r = Exec(tx, conn_.pooled(), kClaimOneQueueStatement, params.queues[0], params.limit, lease_ms,
+               params.worker_id);
     } else {
       PgArrayBuilder queues;
       for (const auto& q : params.queues) queues.AddText(q);
-      r = tx.exec_prepared("chime_claim_many_queues", queues.Finish(), params.limit, lease_ms,
-                         params.worker_id);
+      r = Exec(tx, conn_.pooled(), kClaimManyQueuesStatement, queues.Finish(), params.limit, lease_ms,
+               params.worker_id);
     }
     jobs.reserve(r.size());
     for (const auto& row : r) jobs.push_back(ReadClaimedJob(row));
@@ -476,8 +495,8 @@ Result<HeartbeatResult> JobStore::JobsHeartbeat(std::span<const Lease> leases,
   if (asked.empty()) return out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_prepared("chime_heartbeat", ids.Finish(), tokens.Finish(),
-                            static_cast<int64_t>(extension.count()));
+    auto r = Exec(tx, conn_.pooled(), kHeartbeatStatement, ids.Finish(), tokens.Finish(),
+                  static_cast<int64_t>(extension.count()));
     for (const auto& row : r) {
       const auto id = row[0].as<int64_t>();
       out.extended.push_back(id);
@@ -513,9 +532,8 @@ Result<std::vector<CompletionResult>> JobStore::JobsCompleteIfLeased(
   std::map<int64_t, JobState> applied;
   auto ran = conn_.Run([&](pqxx::connection_base& conn) {
     pqxx::nontransaction tx(conn);
-    auto r = tx.exec_prepared("chime_complete", ids.Finish(), tokens.Finish(), hows.Finish(),
-                            delays.Finish(), summaries.Finish(), errors.Finish(),
-                            workers.Finish());
+    auto r = Exec(tx, conn_.pooled(), kCompleteStatement, ids.Finish(), tokens.Finish(), hows.Finish(),
+                  delays.Finish(), summaries.Finish(), errors.Finish(), workers.Finish());
     for (const auto& row : r) applied[row[0].as<int64_t>()] = StateOf(row[1]);
   });
   if (!ran) return std::unexpected(ran.error());
@@ -568,7 +586,8 @@ Result<std::vector<int64_t>> JobStore::JobsReleaseIfLeased(std::span<const Lease
   if (!any) return released;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_prepared("chime_release", ids.Finish(), tokens.Finish(), SanitizeText(worker_id));
+    auto r = Exec(tx, conn_.pooled(), kReleaseStatement, ids.Finish(), tokens.Finish(),
+                  SanitizeText(worker_id));
     for (const auto& row : r) released.push_back(row[0].as<int64_t>());
   });
   if (!ran) return std::unexpected(ran.error());

@@ -47,7 +47,7 @@ std::vector<ReadyQueue> ParseReadyPayload(std::string_view payload) {
   return out;
 }
 
-ReadyListener::ReadyListener(ConnectionConfig config) : config_(std::move(config)) {}
+ReadyListener::ReadyListener(ConnectionConfig config) : config_(config.ForListen()) {}
 
 ReadyListener::~ReadyListener() = default;
 

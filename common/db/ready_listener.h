@@ -27,6 +27,7 @@ std::vector<ReadyQueue> ParseReadyPayload(std::string_view payload);
 
 class ReadyListener {
  public:
+  // Listens on `config.ForListen()`: check `config.CanListen()` first.
   explicit ReadyListener(ConnectionConfig config);
   ~ReadyListener();
 

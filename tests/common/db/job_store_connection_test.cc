@@ -253,5 +253,56 @@ TEST_F(JobStoreConnectionTest, SessionsGetKeepalivesAndAnIdleInTransactionTimeou
   EXPECT_EQ(client_count, 3);
 }
 
+// Through a transaction pooler a session keeps nothing between transactions:
+// no named statements, no settings (they would stay on a server session the
+// pooler hands to other clients). The hot path still works, by statement text.
+TEST_F(JobStoreConnectionTest, APooledConnectionLeavesNoSessionState) {
+  Connection pooled(ConnectionConfig{.url = db_.url(), .pooled = true});
+  JobStore store(pooled);
+  auto enqueued = store.JobInsert(OfKind("pooled"));
+  ASSERT_TRUE(enqueued.has_value()) << enqueued.error().ToString();
+  auto claimed = store.JobsClaim({.worker_id = "w", .queues = {"default"}, .limit = 1});
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
+  ASSERT_EQ(claimed->size(), 1u);
+  std::string statements, idle_timeout;
+  auto ran = pooled.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    statements = tx.exec("SELECT count(*) FROM pg_prepared_statements")[0][0].c_str();
+    idle_timeout = tx.exec("SHOW idle_in_transaction_session_timeout")[0][0].c_str();
+  });
+  ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
+  EXPECT_EQ(statements, "0");
+  EXPECT_EQ(idle_timeout, "0");  // The server's default: nothing was SET.
+}
+
+TEST(PoolerSettingsTest, ParsesModesAndRefusesOthersWithoutEchoingUrls) {
+  EXPECT_EQ(ParsePooler("transaction"), true);
+  EXPECT_EQ(ParsePooler("session"), false);
+  EXPECT_EQ(ParsePooler("none"), false);
+  EXPECT_EQ(ParsePooler(""), false);
+  auto bad = ParsePooler("statement");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message.find("CHIME_DATABASE_POOLER"), std::string::npos);
+
+  ConnectionConfig config{.url = "postgresql://u:pw@pooler:6432/db"};
+  ASSERT_TRUE(ApplyPoolerSettings(config, "transaction", "postgresql://u:pw@db:5432/db").has_value());
+  EXPECT_TRUE(config.pooled);
+  EXPECT_TRUE(config.CanListen());
+  const ConnectionConfig listen = config.ForListen();
+  EXPECT_EQ(listen.url, "postgresql://u:pw@db:5432/db");
+  EXPECT_FALSE(listen.pooled);
+
+  ConnectionConfig no_listen{.url = "postgresql://pooler/db"};
+  ASSERT_TRUE(ApplyPoolerSettings(no_listen, "transaction", "").has_value());
+  EXPECT_FALSE(no_listen.CanListen());
+  ConnectionConfig bad_listen{.url = "postgresql://pooler/db"};
+  auto refused = ApplyPoolerSettings(bad_listen, "transaction", "postgresql://u:secretpw@db/x?bogus=1");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("database listen url"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(refused.error().message.find("secretpw"), std::string::npos) << refused.error().message;
+}
+
 }  // namespace
 }  // namespace chime::db::testing

@@ -45,7 +45,10 @@ case "$cmd" in
         while kill -0 '"$ctest_pid"' 2>/dev/null; do sleep 1; done
         "'"$PG"'" destroy "'"$dir"'" >/dev/null 2>&1 || true
         rm -rf "'"$dir"'"
-        rm -f "'"$env_file"'"' >/dev/null 2>&1 < /dev/null &
+        # Only while it still names this server: a later run may own it now.
+        if grep -qxF "CHIME_TEST_PG_DIR='"$dir"'" "'"$env_file"'" 2>/dev/null; then
+          rm -f "'"$env_file"'"
+        fi' >/dev/null 2>&1 < /dev/null &
     fi
     echo "started $url"
     ;;

@@ -13,6 +13,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-10}
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz: SECONDS_PER_TARGET must be a positive integer, got '$seconds'" >&2
+  exit 2
+fi
 jobs=${FUZZ_JOBS:-2}
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 all_targets="fuzz_cron fuzz_zone fuzz_envelope fuzz_router fuzz_address_policy fuzz_webhook"
@@ -38,7 +42,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
+  # -O1 with line tables only: libFuzzer's usual setting, and it compiles in
+  # about half the time of -O2 -g (this build runs in CI).
   CXX=clang++-19 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
     -DCHIME_FUZZ=ON -DCHIME_BUILD_TESTS=OFF >/dev/null
 fi
 # shellcheck disable=SC2086

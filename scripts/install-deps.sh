@@ -20,6 +20,7 @@ PACKAGES=(
   debootstrap  # the local base image of tests/deploy/compose_test.sh
   libfaketime  # skewed and jumping wall clocks in tests/reliability/clock_test
   pgbouncer  # schedulers and workers behind a transaction pooler (pgbouncer_test)
+  clang-19 libclang-rt-19-dev  # libFuzzer targets (scripts/fuzz.sh; g++ 12 has no libFuzzer)
 )
 # A Docker engine and compose for tests/deploy/compose_test.sh, unless some
 # engine (Debian's or Docker's own packages) is installed already; kubectl

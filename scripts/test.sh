@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds with warnings as errors,
 # and runs every test (ctest starts one private PostgreSQL for the run), the
-# docker-compose cluster's last.
+# libFuzzer targets for a bounded time, the docker-compose cluster's last.
 #
 #   CHIME_SANITIZE=address scripts/test.sh   the suite under ASan + UBSan
 #   CHIME_SANITIZE=thread scripts/test.sh    the suite under TSan
@@ -34,10 +34,14 @@ if [[ -n "$SANITIZE" ]]; then
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" -LE docker "$@"
   exit
 fi
-# Everything but the docker-compose cluster, in parallel; then that test
-# alone (it compiles Chime into an image and runs a cluster: minutes, both
-# cores). Both passes run; the script fails if either did.
+# Everything but the docker-compose cluster, in parallel; then the libFuzzer
+# targets, 10 s each from their committed corpus (CHIME_FUZZ_SECONDS; a
+# clang build of its own in build-fuzz/, about a minute); then the compose
+# test alone (it compiles Chime into an image and runs a cluster: minutes,
+# both cores). All passes run; the script fails if any did.
 rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" -LE docker "$@" || rc=$?
+fuzz_seconds="${CHIME_FUZZ_SECONDS:-10}"  # 0: no fuzzing
+if [[ "$fuzz_seconds" != 0 ]]; then scripts/fuzz.sh "$fuzz_seconds" || rc=$?; fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -L docker "$@" || rc=$?
 exit "$rc"

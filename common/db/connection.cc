@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
 #include <memory>
 #include <optional>
 #include <string_view>

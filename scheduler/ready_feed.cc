@@ -47,6 +47,7 @@ void ReadyFeed::Loop(std::stop_token stop) {
     if (!ready) {
       if (!failing) spdlog::warn("ready feed: {}; workers keep polling", ready.error().message);
       failing = true;
+      listening_.store(false);
       std::unique_lock lock(mu);
       backoff.wait_for(lock, stop, std::chrono::milliseconds(200), [] { return false; });
       continue;
@@ -56,6 +57,7 @@ void ReadyFeed::Loop(std::stop_token stop) {
       failing = false;
       // Whatever was announced while away is lost: let every worker look.
       push.send(zmq::str_buffer("*"), zmq::send_flags::dontwait);
+      listening_.store(true);
     }
     if (ready->empty()) continue;
     std::string notice;

@@ -23,6 +23,9 @@ class ReadyFeed {
 
   // Notifications forwarded so far (for tests and metrics).
   int64_t forwarded() const { return forwarded_.load(); }
+  // True while its LISTEN session is up (after the "look everywhere" notice
+  // of each (re)connection was sent): enqueues from then on are forwarded.
+  bool listening() const { return listening_.load(); }
 
  private:
   void Loop(std::stop_token stop);
@@ -30,6 +33,7 @@ class ReadyFeed {
   zmq::context_t& context_;
   const db::ConnectionConfig db_;
   std::atomic<int64_t> forwarded_{0};
+  std::atomic<bool> listening_{false};
   std::jthread thread_;
 };
 

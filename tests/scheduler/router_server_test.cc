@@ -55,6 +55,12 @@ class RouterServerTest : public ::testing::Test {
     endpoint_ = *endpoint;
     feed_ = std::make_unique<ReadyFeed>(context_, db::ConnectionConfig{.url = db_.url()});
     feed_->Start();
+    // A job inserted before the LISTEN is up would only be announced by the
+    // feed's "look everywhere" notice (max_jobs = all free slots): wait.
+    for (int i = 0; i < 10'000 && !feed_->listening(); ++i) {
+      db_.Scalar("SELECT 1");  // A round trip to the server between looks.
+    }
+    ASSERT_TRUE(feed_->listening());
   }
 
   void TearDown() override {

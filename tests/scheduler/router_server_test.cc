@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include "common/db/migrations.h"
 #include "common/wire/envelope.h"
@@ -34,6 +35,10 @@ using testing::Peer;
 class RouterServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // spdlog creates its default logger on first use; the binaries do that in
+    // InitLogging before any thread starts, and so does this test (else TSan,
+    // which cannot see libspdlog's static-init guard, reports the logger).
+    spdlog::default_logger();
     db::Connection conn(db::ConnectionConfig{.url = db_.url()});
     ASSERT_TRUE(db::MigrationsApply(conn).has_value());
     RouterConfig config;

@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <latch>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "common/db/job_store.h"
 #include "common/db/migrations.h"
@@ -56,10 +58,13 @@ class Stubborn final : public Handler {
  public:
   std::string_view Kind() const override { return "stubborn"; }
   HandlerResult Run(JobContext&) override {
+    running_.fetch_add(1);
     released_.wait();
+    running_.fetch_sub(1);  // Its slot's thread never touches this object again.
     return HandlerResult::Success();
   }
   std::latch released_{1};
+  std::atomic<int> running_{0};
 };
 
 class Thrower final : public Handler {
@@ -112,6 +117,9 @@ class WorkerTest : public ::testing::Test {
     gate_->Open();
     stubborn_->released_.count_down();
     if (worker_) worker_->Drain();
+    // An abandoned handler's thread outlives the worker: it must have left
+    // Run before the registry (this fixture's member) deletes the handler.
+    while (stubborn_->running_.load() > 0) std::this_thread::yield();
   }
 
   void StartWorker() {

@@ -1,16 +1,35 @@
-// deliver_webhooks: delivers the webhook outbox rows its payload names
-// ({"outboxIds": [id, ...]}), one attempt per undelivered row per run. Its
-// writer (reconcile_exam_capacity) enqueues it in the transaction that wrote
-// the rows, so a webhook whose first delivery failed, or whose writer died
-// before trying, is retried; see webhook_outbox.h.
+// deliver_webhooks: delivers webhook outbox rows, one attempt per
+// undelivered row per run, in one of two modes (exactly one per payload):
+//
+// {"outboxIds": [id, ...]}
+//   The rows named. Its writer (reconcile_exam_capacity) enqueues it in the
+//   transaction that wrote the rows, so a webhook whose first delivery
+//   failed, or whose writer died before trying, is retried; see
+//   webhook_outbox.h.
+// {"sweep": true, "limit": 1..100000 = 1000}
+//   Every undelivered row that is due (its lease or not_before has passed),
+//   oldest first, at most `limit` of them: what a job that ran out of
+//   attempts left behind, without anyone running `jobctl retry`. Meant for a
+//   schedule (deploy/schedules.example.yaml: every 10 minutes). A row under
+//   a live lease is left to the deliverer that holds it; rows past the limit
+//   wait for the next sweep.
+//
+// A dry run (either mode) sends and changes nothing: {"delivered": 0,
+// "candidates": rows it would try, "dryRun": true} (+ "swept").
+//
+// Both claim, send and record each row through OutboxDeliver, so a row is
+// never sent by two deliverers at once and keeps its webhook id.
 //
 // Result: {"delivered", "alreadyDelivered", "pending"}: delivered by this
 // run, delivered before it (by the writer or an earlier attempt), still
-// undelivered. With pending > 0 the run is a retryable failure, one error
-// per row, so the worker's retry backoff (1 s doubling to 1 h) paces the next
-// attempt until the job runs out of attempts; the rows then stay in
-// chime.webhook_outbox and `jobctl retry <job>` resumes. A bad payload fails
-// permanently. Stateless, so thread-safe.
+// undelivered; a sweep adds {"swept": rows it found due}. With rows whose
+// attempt failed (or, naming ids, rows not delivered for any reason) the run
+// is a retryable failure, one error per row, so the worker's retry backoff
+// (1 s doubling to 1 h) paces the next attempt until the job runs out of
+// attempts; the rows then stay in chime.webhook_outbox until `jobctl retry
+// <job>` or the next sweep. A sweep does not fail for a row another
+// deliverer claimed between its look-up and its claim. A bad payload fails
+// permanently, naming the field. Stateless, so thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +46,18 @@
 namespace chime::worker::kinds {
 
 inline constexpr size_t kMaxOutboxIdsPerJob = 100'000;
+inline constexpr int64_t kDefaultSweepLimit = 1000;
+inline constexpr int64_t kMaxSweepLimit = 100'000;
+
+// A parsed payload: the rows named, or a sweep.
+struct DeliverWebhooksPayload {
+  std::vector<int64_t> outbox_ids;  // Empty for a sweep.
+  bool sweep = false;
+  int64_t limit = kDefaultSweepLimit;  // A sweep's bound on rows.
+};
 
 // InvalidArgument naming the field.
-[[nodiscard]] Result<std::vector<int64_t>> ParseDeliverWebhooksPayload(const nlohmann::json& payload);
+[[nodiscard]] Result<DeliverWebhooksPayload> ParseDeliverWebhooksPayload(const nlohmann::json& payload);
 
 class DeliverWebhooks final : public Handler {
  public:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/db/job_store.h"
+#include "worker/kinds/webhook_outbox.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -51,6 +52,11 @@ HandlerResult DatabaseFailure(json summary, const Error& error) {
   return HandlerResult::Fail(std::move(summary), {error.ToString()}, /*retryable=*/true);
 }
 
+HandlerResult Stopped(json summary) {
+  return HandlerResult::Fail(std::move(summary), {"cleanup_old_jobs: stopped before the end"},
+                             /*retryable=*/true);
+}
+
 json Ids(const std::vector<int64_t>& ids) {
   return json(std::vector<int64_t>(ids.begin(), ids.begin() + std::min(ids.size(), kMaxIdsReported)));
 }
@@ -64,6 +70,8 @@ HandlerResult CleanupOldJobs::Run(JobContext& ctx) {
   if (!days) return BadPayload(Kind(), days.error().message);
   auto store = ctx.Store();
   if (!store) return DatabaseFailure({}, store.error());
+  auto conn = ctx.Database();
+  if (!conn) return DatabaseFailure({}, conn.error());
 
   const std::chrono::hours retention(24 * *days);
   json summary = Common(ctx);
@@ -73,9 +81,20 @@ HandlerResult CleanupOldJobs::Run(JobContext& ctx) {
     if (!preview) return DatabaseFailure(summary, preview.error());
     summary["jobsDeleted"] = preview->jobs_deleted;
     summary["runsDeleted"] = preview->runs_deleted;
+    auto webhooks = OutboxPrunePreview(**conn, retention);
+    if (!webhooks) return DatabaseFailure(summary, webhooks.error());
+    summary["webhooksDeleted"] = *webhooks;
     return HandlerResult::Success(summary);
   }
-  int64_t jobs = 0, runs = 0;
+  int64_t jobs = 0, runs = 0, webhooks = 0;
+  const auto record = [&] {
+    summary["jobsDeleted"] = jobs;
+    summary["runsDeleted"] = runs;
+    summary["webhooksDeleted"] = webhooks;
+  };
+  // Jobs and runs first, then delivered webhooks, a bounded step at a time.
+  // Deleted batches stay deleted; a stop between steps leaves the rest to
+  // the retry.
   while (true) {
     auto step = (*store)->JobsCleanup(
         db::CleanupParams{.retention = retention, .max_batches = kCleanupBatchesPerStep});
@@ -83,16 +102,21 @@ HandlerResult CleanupOldJobs::Run(JobContext& ctx) {
       jobs += step->jobs_deleted;
       runs += step->runs_deleted;
     }
-    summary["jobsDeleted"] = jobs;
-    summary["runsDeleted"] = runs;
+    record();
+    if (!step) return DatabaseFailure(summary, step.error());
+    if (!step->more) break;
+    if (ctx.stop_requested()) return Stopped(summary);
+    (void)ctx.ReportProgress(summary);  // Best effort: a lost lease shows at completion.
+  }
+  while (true) {
+    auto step = OutboxPrune(**conn, OutboxPruneParams{.retention = retention,
+                                                      .max_batches = kCleanupBatchesPerStep});
+    if (step) webhooks += step->deleted;
+    record();
     if (!step) return DatabaseFailure(summary, step.error());
     if (!step->more) return HandlerResult::Success(summary);
-    // Deleted batches stay deleted; a stop leaves the rest to the retry.
-    if (ctx.stop_requested()) {
-      return HandlerResult::Fail(summary, {"cleanup_old_jobs: stopped before the end"},
-                                 /*retryable=*/true);
-    }
-    (void)ctx.ReportProgress(summary);  // Best effort: a lost lease shows at completion.
+    if (ctx.stop_requested()) return Stopped(summary);
+    (void)ctx.ReportProgress(summary);
   }
 }
 

@@ -4,12 +4,15 @@
 // Chime's own tables through the job store.
 //
 // cleanup_old_jobs  {retentionDays: 1..3650 = 7}
-//   Deletes finished jobs and runs older than the retention in bounded
-//   batches (each its own short transaction), reporting progress between
-//   them. Result: {retentionDays, jobsDeleted, runsDeleted, dryRun,
-//   invocation}. A dry run counts what would go. Deletes through the
-//   functions chime.delete_finished_jobs / chime.delete_old_runs, so the
-//   chime_worker role (which may not DELETE) can run it.
+//   Deletes finished jobs and runs older than the retention, then webhook
+//   outbox rows delivered longer ago than the same retention (undelivered
+//   rows are never deleted), in bounded batches (each its own short
+//   transaction), reporting progress between them. Result: {retentionDays,
+//   jobsDeleted, runsDeleted, webhooksDeleted, dryRun, invocation}. A dry
+//   run counts what would go. Deletes through the functions
+//   chime.delete_finished_jobs / chime.delete_old_runs (migration 0004) and
+//   chime.delete_delivered_webhooks (0010), so the chime_worker role (which
+//   may not DELETE) can run it.
 //
 // reset_stale_jobs  {staleAfterMinutes: 1..10080 = 30, maxRescues: 0..100 = 3}
 //   Hands running jobs back to retryable when their lease expired or their

@@ -53,6 +53,28 @@ WHERE id = $1 AND delivered_at IS NULL)sql";
 constexpr char kDeliveredAmongSql[] =
     "SELECT id FROM chime.webhook_outbox WHERE id = ANY($1::bigint[]) AND delivered_at IS NOT NULL";
 
+// $1 limit. Through webhook_outbox_pending_idx (undelivered rows only, by
+// created_at), so the cost follows the backlog, not the table. A row under a
+// lease has not_before in the future and is left to its deliverer.
+constexpr char kDueSql[] = R"sql(
+SELECT id FROM chime.webhook_outbox
+WHERE delivered_at IS NULL AND not_before <= now()
+ORDER BY created_at, id LIMIT $1)sql";
+
+// $1 retention seconds, $2 batch size: rows deleted (migration 0010).
+constexpr char kPruneSql[] = "SELECT chime.delete_delivered_webhooks($1, $2)";
+
+// $1 retention seconds: what kPruneSql would delete in all.
+constexpr char kPrunePreviewSql[] = R"sql(
+SELECT count(*) FROM chime.webhook_outbox
+WHERE delivered_at IS NOT NULL AND delivered_at < now() - $1::bigint * interval '1 second')sql";
+
+constexpr int64_t kMaxRowsPerCall = 100'000;
+
+int64_t Seconds(std::chrono::hours retention) {
+  return static_cast<int64_t>(duration_cast<std::chrono::seconds>(retention).count());
+}
+
 std::string Ids(std::span<const int64_t> ids) {
   db::PgArrayBuilder array;
   for (int64_t id : ids) array.AddInt(id);
@@ -278,6 +300,49 @@ Result<OutboxDelivery> OutboxDeliver(db::Connection& conn, WebhookSender& sender
     }
   }
   return out;
+}
+
+Result<std::vector<int64_t>> OutboxListDue(db::Connection& conn, int64_t limit) {
+  if (limit < 1 || limit > kMaxRowsPerCall) {
+    return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-" + std::to_string(kMaxRowsPerCall));
+  }
+  std::vector<int64_t> ids;
+  auto ran = conn.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    for (const auto& row : tx.exec_params(kDueSql, limit)) ids.push_back(row[0].as<int64_t>());
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return ids;
+}
+
+Result<OutboxPruneResult> OutboxPrune(db::Connection& conn, const OutboxPruneParams& params) {
+  if (params.batch_size < 1 || params.batch_size > kMaxRowsPerCall || params.max_batches < 1) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "batch_size: must be 1-" + std::to_string(kMaxRowsPerCall) + " and max_batches >= 1");
+  }
+  OutboxPruneResult out;
+  for (int batch = 0; batch < params.max_batches; ++batch) {
+    int64_t deleted = 0;
+    auto ran = conn.Run([&](pqxx::connection_base& c) {
+      pqxx::nontransaction tx(c);
+      deleted = tx.exec_params(kPruneSql, Seconds(params.retention), params.batch_size)[0][0].as<int64_t>();
+    });
+    if (!ran) return std::unexpected(ran.error());
+    out.deleted += deleted;
+    if (deleted < params.batch_size) return out;
+  }
+  out.more = true;
+  return out;
+}
+
+Result<int64_t> OutboxPrunePreview(db::Connection& conn, std::chrono::hours retention) {
+  int64_t count = 0;
+  auto ran = conn.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    count = tx.exec_params(kPrunePreviewSql, Seconds(retention))[0][0].as<int64_t>();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return count;
 }
 
 }  // namespace chime::worker::kinds

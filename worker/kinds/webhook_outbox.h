@@ -8,7 +8,10 @@
 // itself. Both the writer and that job deliver through OutboxDeliver: it
 // claims each due row with a lease (two deliverers never send one row at the
 // same time; a deliverer that dies leaves the row to be claimed again when
-// the lease ends), sends it, and records the outcome.
+// the lease ends), sends it, and records the outcome. A sweep
+// (deliver_webhooks {"sweep": true}) finds the rows no job will retry any
+// more with OutboxListDue and delivers them through OutboxDeliver too, and
+// cleanup_old_jobs deletes old delivered rows with OutboxPrune.
 //
 // Free functions and WebhookSender are thread-compatible: a sender belongs
 // to one run.
@@ -139,5 +142,30 @@ struct OutboxDeliverOptions {
                                                    std::span<const int64_t> ids,
                                                    std::stop_token stop, spdlog::logger& log,
                                                    OutboxDeliverOptions options = {});
+
+// Ids of at most `limit` (1-100,000) undelivered rows that are due now (no
+// lease holds them, not_before has passed), oldest first. Reads only.
+[[nodiscard]] Result<std::vector<int64_t>> OutboxListDue(db::Connection& conn, int64_t limit);
+
+// Deleting delivered rows: undelivered rows are never deleted, however old.
+struct OutboxPruneParams {
+  std::chrono::hours retention{24 * 7};  // Delivered longer ago than this.
+  int batch_size = 1000;                 // Rows per statement (1-100,000), each its own transaction.
+  int max_batches = 50;                  // Bound on one call's work.
+};
+
+struct OutboxPruneResult {
+  int64_t deleted = 0;
+  bool more = false;  // True when max_batches stopped it before the end.
+};
+
+// Deletes rows delivered longer ago than the retention, in batches, through
+// chime.delete_delivered_webhooks (migration 0010), which the chime_worker
+// role may call without being allowed to DELETE.
+[[nodiscard]] Result<OutboxPruneResult> OutboxPrune(db::Connection& conn, const OutboxPruneParams& params);
+
+// How many rows OutboxPrune would delete now (all of them, past max_batches
+// too), deleting nothing.
+[[nodiscard]] Result<int64_t> OutboxPrunePreview(db::Connection& conn, std::chrono::hours retention);
 
 }  // namespace chime::worker::kinds

@@ -1,7 +1,8 @@
-// The chime_worker role (migrations 0001 and 0008) holds what a worker uses
-// and nothing more: every job store call a worker makes succeeds under it,
-// while DDL, schedules, the leader lease, the bookkeeping tables, deletions
-// and rewriting what a job is are refused with insufficient_privilege. The
+// The chime_worker role (migrations 0001, 0008, 0009, 0010) holds what a
+// worker uses and nothing more: every job store call a worker makes succeeds
+// under it, while DDL, schedules, the leader lease, the bookkeeping tables,
+// deletions (other than through the cleanup functions) and rewriting what a
+// job or a webhook is are refused with insufficient_privilege. The
 // sessions are the superuser's running as chime_worker (options -c role=),
 // which checks privileges exactly as a login of that role would.
 #include <pqxx/pqxx>
@@ -141,12 +142,44 @@ TEST_F(WorkerRoleTest, CannotDropAlterOrTruncateAnything) {
       "CREATE TABLE public.evil (a int)",
       "CREATE INDEX ON chime.jobs (payload)",
       "DROP FUNCTION chime.delete_finished_jobs(bigint, integer)",
+      "DROP FUNCTION chime.delete_delivered_webhooks(bigint, integer)",
+      "TRUNCATE chime.webhook_outbox",
       "CREATE OR REPLACE FUNCTION chime.job_counts_apply() RETURNS trigger LANGUAGE plpgsql "
       "AS $$BEGIN RETURN NULL; END$$",
       "GRANT ALL ON chime.schedules TO chime_worker",
       "ALTER ROLE chime_worker SUPERUSER",
   });
   EXPECT_EQ(Schema(), before);
+}
+
+// cleanup_old_jobs prunes the webhook outbox through the function of
+// migration 0010; the table itself stays closed to deletions.
+TEST_F(WorkerRoleTest, DeletesOnlyOldDeliveredWebhooksThroughTheFunction) {
+  const auto add = [&](const std::string& id, const std::string& delivered_at) {
+    sql_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
+              "created_at, delivered_at) VALUES ($1, 'test.event', 'https://example.com/hook', 'none', 1000, "
+              "'{}', now() - interval '3 days', " + delivered_at + ")",
+              id);
+  };
+  add("wh_old", "now() - interval '2 days'");
+  add("wh_recent", "now()");
+  add("wh_undelivered", "NULL");
+  ExpectRefused({
+      "DELETE FROM chime.webhook_outbox",
+      "UPDATE chime.webhook_outbox SET url = 'https://evil.example.com/'",
+      "UPDATE chime.webhook_outbox SET body = '{\"evil\": true}'",
+  });
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.webhook_outbox"), 3);
+
+  int64_t deleted = -1;
+  const auto ran = worker_conn_->Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    deleted = tx.exec("SELECT chime.delete_delivered_webhooks(3600, 100)")[0][0].as<int64_t>();
+  });
+  ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(sql_.Scalar("SELECT string_agg(webhook_id, ' ' ORDER BY webhook_id) FROM chime.webhook_outbox"),
+            "wh_recent wh_undelivered");
 }
 
 TEST_F(WorkerRoleTest, CannotChangeSchedulesFiresOrTheLeaderLease) {

@@ -1,14 +1,16 @@
 // cleanup_old_jobs and reset_stale_jobs on a real PostgreSQL: what they
-// delete or reset, what a dry run reports without changing anything, and
-// parameters checked before any work.
+// delete (jobs, runs, delivered webhooks) or reset, what a dry run reports
+// without changing anything, and parameters checked before any work.
 #include "worker/kinds/maintenance_kinds.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "tests/support/test_database.h"
 #include "tests/worker/kinds/job_harness.h"
+#include "worker/kinds/webhook_outbox.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -40,6 +42,20 @@ class MaintenanceKindsTest : public ::testing::Test {
         std::to_string(attempt) + ", " + std::to_string(max_attempts) +
         ", 'other-worker', gen_random_uuid(), now() + interval '" + lease_expires +
         "', now() - interval '2 hours', now() - interval '" + heartbeat + "') RETURNING id"));
+  }
+
+  // `count` webhook outbox rows written `age` ago; delivered `delivered_ago`
+  // ago, or undelivered (with failed attempts) when that is empty.
+  void Webhooks(int count, const std::string& age, const std::string& delivered_ago = "") {
+    const std::string delivered = delivered_ago.empty() ? "NULL" : "now() - interval '" + delivered_ago + "'";
+    db_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
+             "attempts, created_at, delivered_at) "
+             "SELECT 'wh_' || gen_random_uuid(), 'test.event', 'https://example.com/hook', 'none', 1000, '{}', "
+             "3, now() - interval '" + age + "', " + delivered + " FROM generate_series(1, " +
+             std::to_string(count) + ")");
+  }
+  int64_t Outbox(const std::string& where) {
+    return std::stoll(Sql("SELECT count(*) FROM chime.webhook_outbox WHERE " + where));
   }
 
   std::string State(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
@@ -76,8 +92,61 @@ TEST_F(MaintenanceKindsTest, CleanupDeletesOnlyWhatIsPastTheRetention) {
   EXPECT_EQ(narrow.summary["jobsDeleted"], 4);
 }
 
+TEST_F(MaintenanceKindsTest, CleanupDeletesOnlyWebhooksDeliveredBeforeTheRetention) {
+  Webhooks(3, "12 days", "10 days");
+  Webhooks(1, "3 days", "2 days");
+  Webhooks(1, "1 minute", "1 second");
+  Webhooks(2, "30 days");  // Never delivered: kept however old.
+  CleanupOldJobs handler;
+
+  HandlerResult dry = harness_.Run(handler, json::object(), JobOptions{.dry_run = true});
+  ASSERT_EQ(dry.kind, HandlerResult::Kind::kSuccess) << dry.summary;
+  EXPECT_EQ(dry.summary["webhooksDeleted"], 3);
+  EXPECT_EQ(Outbox("true"), 7) << "a dry run deletes nothing";
+
+  HandlerResult r = harness_.Run(handler, json::object());
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary;
+  EXPECT_EQ(r.summary["webhooksDeleted"], 3);
+  EXPECT_EQ(r.summary["jobsDeleted"], 0);
+  EXPECT_EQ(Outbox("delivered_at < now() - interval '7 days'"), 0);
+  EXPECT_EQ(Outbox("delivered_at IS NOT NULL"), 2);
+  EXPECT_EQ(Outbox("delivered_at IS NULL"), 2);
+
+  HandlerResult narrow = harness_.Run(handler, {{"retentionDays", 1}});
+  ASSERT_EQ(narrow.kind, HandlerResult::Kind::kSuccess) << narrow.summary;
+  EXPECT_EQ(narrow.summary["webhooksDeleted"], 1);
+  EXPECT_EQ(Outbox("delivered_at IS NOT NULL"), 1);
+  EXPECT_EQ(Outbox("delivered_at IS NULL"), 2);
+}
+
+TEST_F(MaintenanceKindsTest, CleanupDeletesDeliveredWebhooksInBoundedBatches) {
+  Webhooks(2001, "9 days", "8 days");  // Two full batches of 1,000 and one more row.
+  Webhooks(1, "9 days");
+  CleanupOldJobs handler;
+
+  HandlerResult r = harness_.Run(handler, json::object());
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary;
+  EXPECT_EQ(r.summary["webhooksDeleted"], 2001);
+  EXPECT_EQ(Outbox("true"), 1);
+
+  // One call does at most max_batches batches and says when it stopped early.
+  Webhooks(5, "9 days", "8 days");
+  const OutboxPruneParams small{.retention = std::chrono::hours(24), .batch_size = 2, .max_batches = 2};
+  auto first = OutboxPrune(harness_.connection(), small);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  EXPECT_EQ(first->deleted, 4);
+  EXPECT_TRUE(first->more);
+  auto second = OutboxPrune(harness_.connection(), small);
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_EQ(second->deleted, 1);
+  EXPECT_FALSE(second->more);
+  EXPECT_EQ(Outbox("delivered_at IS NULL"), 1);
+}
+
 TEST_F(MaintenanceKindsTest, CleanupRefusesBadParametersWithoutDeleting) {
   Finished(1, 30);
+  Webhooks(1, "31 days", "30 days");
   CleanupOldJobs handler;
   for (const json& payload : {json{{"retentionDays", 0}}, json{{"retentionDays", "7"}},
                               json{{"retentionDay", 7}}, json::array()}) {
@@ -88,6 +157,7 @@ TEST_F(MaintenanceKindsTest, CleanupRefusesBadParametersWithoutDeleting) {
     EXPECT_EQ(r.errors[0].rfind("cleanup_old_jobs: ", 0), 0u) << r.errors[0];
   }
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "1");
+  EXPECT_EQ(Outbox("true"), 1);
 }
 
 TEST_F(MaintenanceKindsTest, ResetStaleJobsResetsExpiredAndSilentJobsAndDiscardsSpentOnes) {

@@ -4,12 +4,15 @@
 // gets the webhook exactly once successfully with one stable id, retries go
 // through the deliver_webhooks job's real retry state, nothing is lost when
 // the run stops between the correction and the delivery, and the outbox
-// holds secret references only.
+// holds secret references only. A sweep delivers what an exhausted delivery
+// job left behind, leaving leased rows to their deliverer.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
 #include <cstdlib>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "common/db/job_store.h"
 #include "common/db/migrations.h"
@@ -61,6 +64,23 @@ class WebhookOutboxTest : public ::testing::Test {
   }
 
   int64_t Int(const std::string& sql) { return std::stoll(db_.Scalar(sql)); }
+
+  // An undelivered row for the test server (auth none), written `age` ago
+  // and not tried before `not_before`; returns its id.
+  int64_t AddRow(const std::string& webhook_id, const std::string& age = "1 minute",
+                 const std::string& not_before = "now()") {
+    return Int("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
+               "created_at, not_before) VALUES ('" + webhook_id + "', 'test.event', '" +
+               server_.Url("/hooks/sweep") + "', 'none', 10000, '{\"id\": \"" + webhook_id +
+               "\"}', now() - interval '" + age + "', " + not_before + ") RETURNING id");
+  }
+
+  // The webhook ids the receiver got, in order.
+  std::vector<std::string> ReceivedIds() {
+    std::vector<std::string> ids;
+    for (const auto& r : server_.Requests()) ids.push_back(r.Header("webhook-id").value_or(""));
+    return ids;
+  }
 
   int64_t Enqueue(std::string_view kind, const json& payload) {
     db::EnqueueParams p;
@@ -269,16 +289,192 @@ TEST_F(WebhookOutboxTest, ADryRunWritesNoWebhook) {
   EXPECT_EQ(server_.Connections(), 0);
 }
 
+// A delivery job that ran out of attempts leaves its row undelivered; the
+// sweep, with no `jobctl retry`, delivers it once under the same id.
+TEST_F(WebhookOutboxTest, ASweepDeliversWhatAnExhaustedDeliveryJobLeftBehind) {
+  AddExam(1, 8, 7);
+  server_.Enqueue({.status = 500, .headers = {}, .body = "down", .hold = false});
+  server_.Enqueue({.status = 503, .headers = {}, .body = "still down", .hold = false});
+  Enqueue(kReconcileExamCapacityKind, json::object());
+  Complete(RunNext(*reconcile_));
+  db_.Exec("UPDATE chime.jobs SET max_attempts = 1 WHERE kind = 'deliver_webhooks'");
+
+  const HandlerResult last_try = RunNext(*deliver_);
+  Complete(last_try);
+
+  ASSERT_EQ(last_try.kind, HandlerResult::Kind::kFailure);
+  EXPECT_NE(last_try.errors.back().find("out of attempts"), std::string::npos) << last_try.errors.back();
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE kind = 'deliver_webhooks'"), "discarded");
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL"), 1);
+
+  Enqueue(kDeliverWebhooksKind, {{"sweep", true}});
+  const HandlerResult swept = RunNext(*deliver_);
+  Complete(swept);
+
+  ASSERT_EQ(swept.kind, HandlerResult::Kind::kSuccess) << swept.summary.dump();
+  EXPECT_EQ(swept.summary, (json{{"delivered", 1}, {"alreadyDelivered", 0}, {"pending", 0}, {"swept", 1}}));
+  // A second sweep finds nothing: the webhook went out exactly once.
+  Enqueue(kDeliverWebhooksKind, {{"sweep", true}});
+  const HandlerResult again = RunNext(*deliver_);
+  ASSERT_EQ(again.kind, HandlerResult::Kind::kSuccess) << again.summary.dump();
+  EXPECT_EQ(again.summary, (json{{"delivered", 0}, {"alreadyDelivered", 0}, {"pending", 0}, {"swept", 0}}));
+
+  const auto requests = VerifiedRequests();
+  ASSERT_EQ(requests.size(), 3u);  // The writer, the exhausted job, the sweep.
+  const std::string id = db_.Scalar("SELECT webhook_id FROM chime.webhook_outbox");
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.Header("webhook-id"), id);
+    EXPECT_EQ(r.body, requests[0].body);
+  }
+  EXPECT_EQ(db_.Scalar("SELECT attempts || ' ' || last_status || ' ' || (delivered_at IS NOT NULL) "
+                       "FROM chime.webhook_outbox"),
+            "3 200 true");
+}
+
+TEST_F(WebhookOutboxTest, ASweepLeavesRowsUnderALiveLeaseAndDeliveredRowsAlone) {
+  const int64_t due = AddRow("wh_due");
+  // What a deliverer's claim leaves: one attempt, not due until its lease ends.
+  const int64_t leased = AddRow("wh_leased", "1 hour", "now() + interval '1 hour'");
+  db_.Exec("UPDATE chime.webhook_outbox SET attempts = 1 WHERE id = " + std::to_string(leased));
+  AddRow("wh_delivered", "2 hours");
+  db_.Exec("UPDATE chime.webhook_outbox SET delivered_at = now(), attempts = 1 WHERE webhook_id = 'wh_delivered'");
+  const std::string leased_before =
+      db_.Scalar("SELECT attempts || ' ' || not_before FROM chime.webhook_outbox WHERE id = " + std::to_string(leased));
+
+  Enqueue(kDeliverWebhooksKind, {{"sweep", true}});
+  const HandlerResult r = RunNext(*deliver_);
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary.dump();
+  EXPECT_EQ(r.summary, (json{{"delivered", 1}, {"alreadyDelivered", 0}, {"pending", 0}, {"swept", 1}}));
+  EXPECT_EQ(ReceivedIds(), std::vector<std::string>{"wh_due"});
+  EXPECT_EQ(db_.Scalar("SELECT delivered_at IS NOT NULL FROM chime.webhook_outbox WHERE id = " + std::to_string(due)),
+            "t");
+  EXPECT_EQ(db_.Scalar("SELECT attempts || ' ' || not_before FROM chime.webhook_outbox WHERE id = " +
+                       std::to_string(leased)),
+            leased_before);
+  EXPECT_EQ(Int("SELECT attempts FROM chime.webhook_outbox WHERE webhook_id = 'wh_delivered'"), 1);
+}
+
+TEST_F(WebhookOutboxTest, ASweepTakesTheOldestDueRowsUpToItsLimit) {
+  // Ids and ages in different orders: the sweep goes by age.
+  AddRow("wh_newest", "1 minute");
+  AddRow("wh_oldest", "3 minutes");
+  AddRow("wh_middle", "2 minutes");
+
+  Enqueue(kDeliverWebhooksKind, {{"sweep", true}, {"limit", 2}});
+  const HandlerResult r = RunNext(*deliver_);
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << r.summary.dump();
+  EXPECT_EQ(r.summary, (json{{"delivered", 2}, {"alreadyDelivered", 0}, {"pending", 0}, {"swept", 2}}));
+  const auto received = ReceivedIds();
+  EXPECT_EQ(std::set<std::string>(received.begin(), received.end()),
+            (std::set<std::string>{"wh_oldest", "wh_middle"}));
+  EXPECT_EQ(received.size(), 2u);
+  EXPECT_EQ(db_.Scalar("SELECT string_agg(webhook_id, ' ' ORDER BY webhook_id) FROM chime.webhook_outbox "
+                       "WHERE delivered_at IS NULL AND attempts = 0"),
+            "wh_newest");
+}
+
+TEST_F(WebhookOutboxTest, ASweepThatCannotDeliverFailsRetryablyAndKeepsTheRowDue) {
+  const int64_t id = AddRow("wh_refused");
+  server_.Enqueue({.status = 500, .headers = {}, .body = "down", .hold = false});
+
+  Enqueue(kDeliverWebhooksKind, {{"sweep", true}});
+  const HandlerResult r = RunNext(*deliver_);
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kFailure);
+  EXPECT_TRUE(r.retryable);
+  EXPECT_EQ(r.summary, (json{{"delivered", 0}, {"alreadyDelivered", 0}, {"pending", 1}, {"swept", 1}}));
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_EQ(r.errors[0], "deliver_webhooks: outbox row " + std::to_string(id) + ": the webhook answered HTTP 500");
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND not_before <= now()"), 1);
+}
+
+TEST_F(WebhookOutboxTest, ADryRunSweepCountsAndSendsNothing) {
+  AddRow("wh_a");
+  AddRow("wh_b");
+  db::EnqueueParams p;
+  p.kind = std::string(kDeliverWebhooksKind);
+  p.payload = json{{"sweep", true}}.dump();
+  p.dry_run = true;
+  ASSERT_TRUE(store_.JobInsert(p).has_value());
+
+  const HandlerResult r = RunNext(*deliver_);
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_EQ(r.summary["swept"], 2);
+  EXPECT_EQ(r.summary["delivered"], 0);
+  EXPECT_EQ(server_.Connections(), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND attempts = 0"), 2);
+}
+
+TEST_F(WebhookOutboxTest, ADryRunNamingRowsSendsNothingEither) {
+  const int64_t id = AddRow("wh_named");
+  db::EnqueueParams p;
+  p.kind = std::string(kDeliverWebhooksKind);
+  p.payload = json{{"outboxIds", {id}}}.dump();
+  p.dry_run = true;
+  ASSERT_TRUE(store_.JobInsert(p).has_value());
+
+  const HandlerResult r = RunNext(*deliver_);
+
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_EQ(r.summary["candidates"], 1);
+  EXPECT_EQ(r.summary["delivered"], 0);
+  EXPECT_EQ(server_.Connections(), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND attempts = 0"), 1);
+}
+
+TEST_F(WebhookOutboxTest, ABadPayloadFailsPermanentlyNamingTheField) {
+  AddRow("wh_untouched");
+  const std::vector<std::pair<json, std::string>> cases = {
+      {json{{"sweep", true}, {"outboxIds", {1}}}, "exactly one of outboxIds"},
+      {json::object(), "exactly one of outboxIds"},
+      {json{{"sweep", true}, {"limt", 5}}, "unknown field \"limt\""},
+      {json{{"sweep", false}}, "sweep: must be true"},
+      {json{{"sweep", "yes"}}, "sweep: must be true"},
+      {json{{"sweep", true}, {"limit", 0}}, "limit: must be an integer from 1 to 100000"},
+      {json{{"sweep", true}, {"limit", 100001}}, "limit: must be an integer from 1 to 100000"},
+      {json{{"outboxIds", {1}}, {"limit", 5}}, "limit: only a sweep takes a limit"},
+  };
+  for (const auto& [payload, expected] : cases) {
+    Enqueue(kDeliverWebhooksKind, payload);
+    const HandlerResult r = RunNext(*deliver_);
+    EXPECT_EQ(r.kind, HandlerResult::Kind::kFailure) << payload;
+    EXPECT_FALSE(r.retryable) << payload;
+    ASSERT_EQ(r.errors.size(), 1u) << payload;
+    EXPECT_TRUE(r.errors[0].starts_with("deliver_webhooks: ")) << r.errors[0];
+    EXPECT_NE(r.errors[0].find(expected), std::string::npos) << payload << ": " << r.errors[0];
+    Complete(r);
+  }
+  EXPECT_EQ(server_.Connections(), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'deliver_webhooks' AND state = 'discarded'"),
+            static_cast<int64_t>(cases.size()));
+}
+
 TEST(DeliverWebhooksPayloadTest, RejectsBadPayloadsNamingTheField) {
   EXPECT_FALSE(ParseDeliverWebhooksPayload(json::array()).has_value());
   EXPECT_NE(ParseDeliverWebhooksPayload({{"outboxIds", json::array()}}).error().message.find("outboxIds"),
             std::string::npos);
   EXPECT_NE(ParseDeliverWebhooksPayload({{"outboxIds", {1, -2}}}).error().message.find("outboxIds[1]"),
             std::string::npos);
-  EXPECT_NE(ParseDeliverWebhooksPayload({{"ids", {1}}}).error().message.find("unknown field"), std::string::npos);
+  EXPECT_NE(ParseDeliverWebhooksPayload({{"ids", {1}}}).error().message.find("unknown field \"ids\""),
+            std::string::npos);
   auto ok = ParseDeliverWebhooksPayload({{"outboxIds", {3, 1}}});
   ASSERT_TRUE(ok.has_value());
-  EXPECT_EQ(*ok, (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(ok->outbox_ids, (std::vector<int64_t>{3, 1}));
+  EXPECT_FALSE(ok->sweep);
+}
+
+TEST(DeliverWebhooksPayloadTest, ASweepTakesAnOptionalLimit) {
+  auto plain = ParseDeliverWebhooksPayload({{"sweep", true}});
+  ASSERT_TRUE(plain.has_value()) << plain.error().message;
+  EXPECT_TRUE(plain->sweep);
+  EXPECT_TRUE(plain->outbox_ids.empty());
+  EXPECT_EQ(plain->limit, 1000);
+  auto bounded = ParseDeliverWebhooksPayload({{"sweep", true}, {"limit", 100000}});
+  ASSERT_TRUE(bounded.has_value()) << bounded.error().message;
+  EXPECT_EQ(bounded->limit, 100000);
 }
 
 }  // namespace

@@ -390,39 +390,28 @@ TEST_F(WebhookOutboxTest, ASweepThatCannotDeliverFailsRetryablyAndKeepsTheRowDue
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND not_before <= now()"), 1);
 }
 
-TEST_F(WebhookOutboxTest, ADryRunSweepCountsAndSendsNothing) {
-  AddRow("wh_a");
+TEST_F(WebhookOutboxTest, ADryRunSendsNothingInEitherMode) {
+  const int64_t named = AddRow("wh_a");
   AddRow("wh_b");
-  db::EnqueueParams p;
-  p.kind = std::string(kDeliverWebhooksKind);
-  p.payload = json{{"sweep", true}}.dump();
-  p.dry_run = true;
-  ASSERT_TRUE(store_.JobInsert(p).has_value());
+  // A sweep finds both due rows; naming one, the run considers that one.
+  for (const auto& [payload, candidates] : {std::pair{json{{"sweep", true}}, 2},
+                                            std::pair{json{{"outboxIds", {named}}}, 1}}) {
+    SCOPED_TRACE(payload.dump());
+    db::EnqueueParams p;
+    p.kind = std::string(kDeliverWebhooksKind);
+    p.payload = payload.dump();
+    p.dry_run = true;
+    ASSERT_TRUE(store_.JobInsert(p).has_value());
 
-  const HandlerResult r = RunNext(*deliver_);
+    const HandlerResult r = RunNext(*deliver_);
 
-  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
-  EXPECT_EQ(r.summary["swept"], 2);
-  EXPECT_EQ(r.summary["delivered"], 0);
+    ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
+    EXPECT_EQ(r.summary["candidates"], candidates);
+    EXPECT_EQ(r.summary["delivered"], 0);
+    EXPECT_EQ(r.summary.contains("swept"), payload.contains("sweep"));
+  }
   EXPECT_EQ(server_.Connections(), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND attempts = 0"), 2);
-}
-
-TEST_F(WebhookOutboxTest, ADryRunNamingRowsSendsNothingEither) {
-  const int64_t id = AddRow("wh_named");
-  db::EnqueueParams p;
-  p.kind = std::string(kDeliverWebhooksKind);
-  p.payload = json{{"outboxIds", {id}}}.dump();
-  p.dry_run = true;
-  ASSERT_TRUE(store_.JobInsert(p).has_value());
-
-  const HandlerResult r = RunNext(*deliver_);
-
-  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
-  EXPECT_EQ(r.summary["candidates"], 1);
-  EXPECT_EQ(r.summary["delivered"], 0);
-  EXPECT_EQ(server_.Connections(), 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL AND attempts = 0"), 1);
 }
 
 TEST_F(WebhookOutboxTest, ABadPayloadFailsPermanentlyNamingTheField) {

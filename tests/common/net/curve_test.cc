@@ -88,6 +88,19 @@ TEST_F(CurveTest, AnUnlistedClientIsRefusedAndNothingItSendsArrives) {
   EXPECT_EQ(ServerReceive(milliseconds(0)), std::nullopt);
 }
 
+TEST_F(CurveTest, AListedClientWithAWrongServerKeyIsNotHeard) {
+  // Its HELLO is boxed for another server: the handshake fails before ZAP.
+  auto misled = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  misled->set(zmq::sockopt::linger, 0);
+  CurveApplyClient(*misled, CurveClientConfig{stranger_keys_.public_key, allowed_keys_});
+  misled->connect(endpoint_);
+  misled->send(zmq::str_buffer("misled"));
+  auto friendly = Client(allowed_keys_);
+  friendly->send(zmq::str_buffer("hello"));
+  EXPECT_EQ(ServerReceive(milliseconds(10'000)), "hello");
+  EXPECT_EQ(ServerReceive(milliseconds(0)), std::nullopt);
+}
+
 TEST_F(CurveTest, APlainTextClientIsNotHeard) {
   zmq::socket_t plain(context_, zmq::socket_type::dealer);
   plain.set(zmq::sockopt::linger, 0);

@@ -65,6 +65,28 @@ TEST_F(SigningTest, RefusesATamperedBodyTimestampOrNonce) {
   }
 }
 
+// What a hand-rolled client or an attacker sends: a signature of the right
+// length that is wrong, the right one with a newline a shell or file added,
+// or the right one cut short. Each is refused, none echoed.
+TEST_F(SigningTest, RefusesSameLengthTrailingNewlineAndTruncatedSignatures) {
+  const auto good = SignRequest(ShowJob(7), Secret("correct horse battery staple"),
+                                clock_.WallNow());
+  auto same_length = good;
+  same_length.set_signature(std::string(good.signature().size(), '\0'));
+  auto newline = good;
+  newline.mutable_signature()->push_back('\n');
+  auto truncated = good;
+  truncated.mutable_signature()->pop_back();
+  for (const auto& bad : {same_length, newline, truncated}) {
+    auto r = verifier_.Verify(bad);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+    EXPECT_EQ(r.error().message.find(bad.signature()), std::string::npos);
+  }
+  // The good one still verifies: none of the above used up its nonce.
+  EXPECT_TRUE(verifier_.Verify(good).has_value());
+}
+
 TEST_F(SigningTest, RefusesAMissingSignature) {
   auto unsigned_request = SignRequest(ShowJob(7), Secret("correct horse battery staple"),
                                       clock_.WallNow());

@@ -122,6 +122,14 @@ std::optional<std::string> RecordedRequest::Header(std::string_view name) const 
   return std::nullopt;
 }
 
+Result<void> VerifyWebhook(const http::WebhookKey& key, const RecordedRequest& request,
+                           std::chrono::system_clock::time_point now) {
+  const http::WebhookHeaders headers{request.Header("webhook-id").value_or(""),
+                                     request.Header("webhook-timestamp").value_or(""),
+                                     request.Header("webhook-signature").value_or("")};
+  return http::WebhookVerify(key, headers, request.body, now);
+}
+
 HttpTestServer::HttpTestServer(std::string address) : address_(std::move(address)) {
   listen_fd_ = Listen(address_, port_);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);

@@ -8,6 +8,7 @@
 // on time. The destructor stops it, closing held requests unanswered.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,9 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "common/base/error.h"
+#include "common/http/webhook.h"
 
 namespace chime::testing {
 
@@ -34,6 +38,11 @@ struct RecordedRequest {
   // The first header named `name`, ASCII case-insensitive.
   std::optional<std::string> Header(std::string_view name) const;
 };
+
+// Checks `request`'s Standard Webhooks headers (webhook-id, -timestamp,
+// -signature; a missing one counts as empty) and body with `key` at `now`.
+[[nodiscard]] Result<void> VerifyWebhook(const http::WebhookKey& key, const RecordedRequest& request,
+                                         std::chrono::system_clock::time_point now);
 
 struct ScriptedResponse {
   int status = 200;

@@ -121,10 +121,7 @@ class ReconcileExamCapacityTest : public ::testing::Test {
     for (const auto& r : server_.Requests()) {
       EXPECT_EQ(r.method, "POST");
       EXPECT_EQ(r.path, "/hooks/capacity");
-      http::WebhookHeaders headers{r.Header("webhook-id").value_or(""),
-                                   r.Header("webhook-timestamp").value_or(""),
-                                   r.Header("webhook-signature").value_or("")};
-      auto verified = http::WebhookVerify(*key, headers, r.body, clock_.WallNow());
+      auto verified = chime::testing::VerifyWebhook(*key, r, clock_.WallNow());
       EXPECT_TRUE(verified.has_value()) << verified.error().ToString();
       json body = json::parse(r.body);
       EXPECT_TRUE(bodies.emplace(body["examId"].get<std::string>(), body).second)

@@ -130,10 +130,7 @@ class WebhookOutboxTest : public ::testing::Test {
     EXPECT_TRUE(key.has_value());
     auto requests = server_.Requests();
     for (const auto& r : requests) {
-      http::WebhookHeaders headers{r.Header("webhook-id").value_or(""),
-                                   r.Header("webhook-timestamp").value_or(""),
-                                   r.Header("webhook-signature").value_or("")};
-      auto verified = http::WebhookVerify(*key, headers, r.body, clock_.WallNow());
+      auto verified = chime::testing::VerifyWebhook(*key, r, clock_.WallNow());
       EXPECT_TRUE(verified.has_value()) << verified.error().ToString();
     }
     return requests;

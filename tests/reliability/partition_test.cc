@@ -78,7 +78,7 @@ class PartitionTest : public ::testing::Test {
                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".jsonl";
     std::remove(history_.c_str());
     ip_ = IpBinary();
-    if (ip_.empty()) GTEST_SKIP() << "iproute2 (ip) is not installed";
+    ASSERT_FALSE(ip_.empty()) << "iproute2 (ip) is not installed (scripts/install-deps.sh installs it)";
     SweepKilledRuns();
     const int pid = getpid();
     netns_ = "chime-part-" + std::to_string(pid);

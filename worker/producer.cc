@@ -46,10 +46,42 @@ int Producer::RefillBatch() const {
   return std::max(1, executor_.slots() / 2);
 }
 
+void Producer::Hand(std::vector<db::ClaimedJob> jobs) {
+  claimed_ += static_cast<int64_t>(jobs.size());
+  if (auto* h = history::Process()) {
+    for (const auto& job : jobs) h->Claim(job.id, job.attempt, job.lease.token);
+  }
+  if (!jobs.empty()) executor_.Run(std::move(jobs));
+}
+
+void Producer::RecoverClaims() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(unknown_claims_, [&](const UnknownClaim& c) { return c.until <= now; });
+  for (auto it = unknown_claims_.begin(); it != unknown_claims_.end();) {
+    db::ClaimParams params;
+    params.worker_id = config_.worker_id;
+    params.lease = config_.lease;
+    params.claim_id = it->id;
+    auto jobs = store_.JobsClaimRecover(params);
+    if (!jobs) return;  // Still unreachable: try again next round.
+    if (jobs->empty()) {
+      // Not committed, or not yet: a statement the server still runs may
+      // commit later. Asked again each round until its leases would be over.
+      ++it;
+      continue;
+    }
+    // One statement: everything it took is visible at once.
+    spdlog::info("recovered {} jobs claimed just before the connection dropped", jobs->size());
+    Hand(std::move(*jobs));
+    it = unknown_claims_.erase(it);
+  }
+}
+
 void Producer::Loop(std::stop_token stop) {
   bool failing = false;
   while (!stop.stop_requested()) {
     bool more = false;  // The last claim filled its batch: there may be more.
+    if (!unknown_claims_.empty()) RecoverClaims();
     const int free = executor_.free_slots();
     if (free > 0) {
       db::ClaimParams params;
@@ -57,19 +89,21 @@ void Producer::Loop(std::stop_token stop) {
       params.queues = config_.queues;
       params.limit = std::min(free, config_.max_batch);
       params.lease = config_.lease;
+      params.claim_id = db::NewClaimId();
       auto claimed = store_.JobsClaim(params);
       if (!claimed) {
         if (!failing) spdlog::warn("claim failed: {}; retrying each poll", claimed.error().ToString());
         failing = true;
+        // The connection may have dropped after the claim committed: its
+        // jobs would sit leased to nobody until their leases ran out.
+        if (claimed.error().code == ErrorCode::kUnavailable) {
+          unknown_claims_.push_back({params.claim_id, std::chrono::steady_clock::now() + config_.lease});
+        }
       } else {
         if (failing) spdlog::info("claiming again");
         failing = false;
         more = static_cast<int>(claimed->size()) == params.limit;
-        claimed_ += static_cast<int64_t>(claimed->size());
-        if (auto* h = history::Process()) {
-          for (const auto& job : *claimed) h->Claim(job.id, job.attempt, job.lease.token);
-        }
-        if (!claimed->empty()) executor_.Run(std::move(*claimed));
+        Hand(std::move(*claimed));
       }
     }
     std::unique_lock lock(mu_);
@@ -89,6 +123,9 @@ void Producer::Loop(std::stop_token stop) {
     woken_ = false;
     slot_freed_ = false;
   }
+  // Jobs of a claim whose reply was lost are run (or released) by the
+  // worker's drain like any others.
+  if (!unknown_claims_.empty()) RecoverClaims();
 }
 
 }  // namespace chime::worker

@@ -1,13 +1,18 @@
 // Claims jobs: never more than the executor's free slots, immediately when
 // woken (a dispatch arrived, slots freed after a full claim) and otherwise
 // every poll interval, so a dead scheduler only slows work down. Owns one
-// database connection and one thread. Wake() is thread-safe.
+// database connection and one thread. Wake() is thread-safe. A claim whose
+// reply was lost with the connection may have committed: the producer asks
+// for its jobs by claim id and runs them, rather than leaving them leased to
+// nobody until the rescuer takes them.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
@@ -44,8 +49,18 @@ class Producer {
   int64_t claimed() const { return claimed_.load(); }
 
  private:
+  // A claim that failed with the connection: it may have committed.
+  struct UnknownClaim {
+    std::string id;
+    std::chrono::steady_clock::time_point until;  // Its leases would be over.
+  };
+
   void Loop(std::stop_token stop);
   int RefillBatch() const;
+  // Counts claimed jobs, records them in the history and runs them.
+  void Hand(std::vector<db::ClaimedJob> jobs);
+  // Takes over the jobs of unknown claims that did commit.
+  void RecoverClaims();
 
   const ProducerConfig config_;
   db::Connection conn_;
@@ -56,6 +71,7 @@ class Producer {
   bool woken_ = false;       // Guarded by mu_.
   bool slot_freed_ = false;  // Guarded by mu_.
   std::atomic<int64_t> claimed_{0};
+  std::vector<UnknownClaim> unknown_claims_;  // Loop thread only.
   std::jthread thread_;
 };
 

@@ -71,6 +71,10 @@ struct ClaimParams {
   std::vector<std::string> queues{"default"};
   int limit = 1;  // Claims at most this many; 1..1000.
   std::chrono::milliseconds lease{std::chrono::seconds(30)};
+  // A UUID naming this claim (NewClaimId()); empty: the store picks one. A
+  // claimer that keeps it can recover what the claim took when its reply
+  // was lost (JobStore::JobsClaimRecover).
+  std::string claim_id;
 };
 
 struct Lease {

@@ -4,8 +4,11 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdio>
 #include <map>
+#include <random>
 
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
@@ -216,6 +219,13 @@ constexpr Statement kStatements[] = {kInsertOneStatement,     kInsertManyStateme
                                      kHeartbeatStatement,     kCompleteStatement,
                                      kReleaseStatement};
 
+// RETURNING order is unspecified; jobs are handed out in claim order.
+void SortInClaimOrder(std::vector<ClaimedJob>& jobs) {
+  std::sort(jobs.begin(), jobs.end(), [](const ClaimedJob& a, const ClaimedJob& b) {
+    return std::tie(a.priority, a.attempted_at, a.id) < std::tie(b.priority, b.attempted_at, b.id);
+  });
+}
+
 // Runs `s` by name on a session that prepared it; through a transaction
 // pooler, where the next transaction may run on another server session, as
 // an unnamed statement of its text (parsed and planned each time).
@@ -226,6 +236,17 @@ pqxx::result Exec(pqxx::transaction_base& tx, bool pooled, const Statement& s, A
 }
 
 }  // namespace
+
+std::string NewClaimId() {
+  std::random_device random;
+  std::array<uint32_t, 4> words{random(), random(), random(), random()};
+  words[1] = (words[1] & 0xffff0fffu) | 0x00004000u;  // Version 4,
+  words[2] = (words[2] & 0x3fffffffu) | 0x80000000u;  // RFC 4122 variant.
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%04x%08x", words[0], words[1] >> 16,
+                words[1] & 0xffffu, words[2] >> 16, words[2] & 0xffffu, words[3]);
+  return text;
+}
 
 Result<void> JobStoreConfig::Validate() const {
   if (max_payload_bytes == 0) {
@@ -451,6 +472,10 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
     return Fail(ErrorCode::kInvalidArgument,
                 "worker_id: must be 1-256 bytes of UTF-8 without NUL bytes");
   }
+  if (!params.claim_id.empty() && !ValidUuid(params.claim_id)) {
+    return Fail(ErrorCode::kInvalidArgument, "claim_id: must be a UUID");
+  }
+  const std::string claim_id = params.claim_id.empty() ? NewClaimId() : params.claim_id;
   std::vector<ClaimedJob> jobs;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
@@ -458,21 +483,35 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
     const auto lease_ms = static_cast<int64_t>(params.lease.count());
     if (params.queues.size() == 1) {
       r = Exec(tx, conn_.pooled(), kClaimOneQueueStatement, params.queues[0], params.limit, lease_ms,
-               params.worker_id);
+               params.worker_id, claim_id);
     } else {
       PgArrayBuilder queues;
       for (const auto& q : params.queues) queues.AddText(q);
       r = Exec(tx, conn_.pooled(), kClaimManyQueuesStatement, queues.Finish(), params.limit, lease_ms,
-               params.worker_id);
+               params.worker_id, claim_id);
     }
     jobs.reserve(r.size());
     for (const auto& row : r) jobs.push_back(ReadClaimedJob(row));
   });
   if (!ran) return std::unexpected(ran.error());
-  // RETURNING order is unspecified; hand jobs out in claim order.
-  std::sort(jobs.begin(), jobs.end(), [](const ClaimedJob& a, const ClaimedJob& b) {
-    return std::tie(a.priority, a.attempted_at, a.id) < std::tie(b.priority, b.attempted_at, b.id);
+  SortInClaimOrder(jobs);
+  return jobs;
+}
+
+Result<std::vector<ClaimedJob>> JobStore::JobsClaimRecover(const ClaimParams& params) {
+  if (!ValidUuid(params.claim_id)) return Fail(ErrorCode::kInvalidArgument, "claim_id: must be a UUID");
+  if (params.lease.count() <= 0) return Fail(ErrorCode::kInvalidArgument, "lease: must be > 0");
+  std::vector<ClaimedJob> jobs;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    // Rare (only after a lost reply): an unnamed statement, pooled or not.
+    auto r = tx.exec_params(sql::kClaimRecover, params.claim_id, params.worker_id,
+                            static_cast<int64_t>(params.lease.count()));
+    jobs.reserve(r.size());
+    for (const auto& row : r) jobs.push_back(ReadClaimedJob(row));
   });
+  if (!ran) return std::unexpected(ran.error());
+  SortInClaimOrder(jobs);
   return jobs;
 }
 

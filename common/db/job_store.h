@@ -23,6 +23,9 @@ struct JobStoreConfig {
   [[nodiscard]] Result<void> Validate() const;
 };
 
+// A fresh random UUID for ClaimParams::claim_id.
+std::string NewClaimId();
+
 class JobStore {
  public:
   // `conn` must outlive the store. `rng` drives retry jitter.
@@ -41,6 +44,13 @@ class JobStore {
   // Claims up to params.limit ready jobs (priority, run_at, id order) with
   // FOR UPDATE SKIP LOCKED; each gets attempt+1 and a fresh lease.
   [[nodiscard]] Result<std::vector<ClaimedJob>> JobsClaim(const ClaimParams& params);
+
+  // The jobs the claim named params.claim_id took and still holds (running
+  // under its leases), their leases renewed by params.lease. For a claimer
+  // whose claim failed with an unknown outcome: the connection dropped after
+  // the statement was sent, so it may have committed. Empty when it did not,
+  // or its jobs were since rescued or finished.
+  [[nodiscard]] Result<std::vector<ClaimedJob>> JobsClaimRecover(const ClaimParams& params);
 
   // Extends every lease still held to now() + extension.
   [[nodiscard]] Result<HeartbeatResult> JobsHeartbeat(std::span<const Lease> leases,

@@ -72,17 +72,22 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
 // Claim columns, shared by both claim statements. The picked ids go in as
 // an array so that the update is a primary-key lookup; joining the CTE made
 // the planner hash the whole table (68 ms a claim with 100,000 jobs ready).
-#define CHIME_CLAIM_TAIL                                                                  \
-  "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
-  "  lease_token = gen_random_uuid(), lease_expires_at = now() + $3::bigint * interval "  \
-  "'1 millisecond',\n"                                                                    \
-  "  worker_id = $4, attempted_at = now(), heartbeat_at = now()\n"                         \
-  "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n"                                     \
+//
+// Each lease token is md5(claim id, job id): unique per job and claim, and
+// the claimer, who chose the claim id ($5), can find what a claim took when
+// its reply was lost (kClaimRecover).
+#define CHIME_CLAIM_RETURNING                                                             \
   "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
       "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at")
+#define CHIME_CLAIM_TAIL                                                                  \
+  "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
+  "  lease_token = md5($5::text || ':' || j.id)::uuid,\n"                                 \
+  "  lease_expires_at = now() + $3::bigint * interval '1 millisecond',\n"                 \
+  "  worker_id = $4, attempted_at = now(), heartbeat_at = now()\n"                         \
+  "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n" CHIME_CLAIM_RETURNING
 
-// One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker. The partial index
+// One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker, $5 claim id. The partial index
 // jobs_ready_idx (queue, priority, run_at, id) yields rows already in claim
 // order, so the LIMIT stops after `limit` index entries.
 inline constexpr const char* kClaimOneQueue =
@@ -98,6 +103,15 @@ inline constexpr const char* kClaimManyQueues =
     "  WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'available', 'retryable')\n"
     "    AND run_at <= now()\n"
     "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)\n" CHIME_CLAIM_TAIL;
+
+// $1 claim id, $2 worker, $3 lease_ms: the jobs a claim took that are still
+// running under its leases, renewed. Running rows are few (rule 4) and
+// indexed (jobs_running_idx).
+inline constexpr const char* kClaimRecover =
+    "UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond',\n"
+    "  heartbeat_at = now()\n"
+    "WHERE j.state = 'running' AND j.worker_id = $2\n"
+    "  AND j.lease_token = md5($1::text || ':' || j.id)::uuid\n" CHIME_CLAIM_RETURNING;
 
 // $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.
 inline constexpr const char* kHeartbeat = R"sql(

@@ -189,6 +189,63 @@ TEST_F(JobStoreClaimTest, EveryClaimGetsADifferentLeaseToken) {
   EXPECT_EQ(sql_.Int("SELECT count(DISTINCT lease_token) FROM chime.jobs"), 20);
 }
 
+TEST_F(JobStoreClaimTest, AClaimsJobsAreFoundAgainByItsClaimIdWithRenewedLeases) {
+  for (int i = 0; i < 3; ++i) Enqueue("lost-reply");
+  ClaimParams params{.worker_id = "w1", .limit = 2, .lease = seconds(5), .claim_id = NewClaimId()};
+  ASSERT_OK_AND_ASSIGN(auto claimed, store().JobsClaim(params));
+  ASSERT_EQ(claimed.size(), 2u);
+  // As if the reply had been lost: the lease has partly run out since.
+  sql_.Exec("UPDATE chime.jobs SET lease_expires_at = now() + interval '1 second' WHERE state = 'running'");
+
+  params.lease = seconds(60);
+  ASSERT_OK_AND_ASSIGN(auto recovered, store().JobsClaimRecover(params));
+  ASSERT_EQ(recovered.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(recovered[i].id, claimed[i].id);
+    EXPECT_EQ(recovered[i].lease.token, claimed[i].lease.token);
+    EXPECT_EQ(recovered[i].attempt, 1);  // The claim's attempt, not another one.
+  }
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running' "
+                     "AND lease_expires_at > now() + interval '50 seconds'"),
+            2);
+  // Only the claimer, only that claim, and only while its leases hold.
+  EXPECT_TRUE(store().JobsClaimRecover({.worker_id = "w2", .claim_id = params.claim_id})->empty());
+  EXPECT_TRUE(store().JobsClaimRecover({.worker_id = "w1", .claim_id = NewClaimId()})->empty());
+  ASSERT_OK_AND_ASSIGN(auto done,
+                       store().JobsCompleteIfLeased(std::vector<Completion>{
+                           {.lease = claimed[0].lease, .attempt = 1, .worker_id = "w1"}}));
+  ASSERT_TRUE(done[0].applied);
+  ASSERT_OK_AND_ASSIGN(recovered, store().JobsClaimRecover(params));
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_EQ(recovered[0].id, claimed[1].id);
+}
+
+TEST_F(JobStoreClaimTest, AClaimThatNeverCommittedRecoversNothing) {
+  Enqueue("never");
+  const ClaimParams params{.worker_id = "w1", .claim_id = NewClaimId()};
+  ASSERT_OK_AND_ASSIGN(auto recovered, store().JobsClaimRecover(params));
+  EXPECT_TRUE(recovered.empty());
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs"), "available");
+}
+
+TEST_F(JobStoreClaimTest, AClaimIdMustBeAUuid) {
+  Enqueue("bad-claim-id");
+  for (const std::string bad : {"x", "00000000-0000-0000-0000-00000000000g", "' OR true --"}) {
+    auto claim = store().JobsClaim({.worker_id = "w", .claim_id = bad});
+    ASSERT_FALSE(claim.has_value()) << bad;
+    EXPECT_EQ(claim.error().code, ErrorCode::kInvalidArgument);
+    auto recover = store().JobsClaimRecover({.worker_id = "w", .claim_id = bad});
+    ASSERT_FALSE(recover.has_value()) << bad;
+    EXPECT_EQ(recover.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(store().JobsClaimRecover({.worker_id = "w"}).has_value());  // None given.
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs"), "available");
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.insert(NewClaimId());
+  EXPECT_EQ(ids.size(), 100u);
+  EXPECT_EQ(sql_.Scalar("SELECT $1::uuid::text", *ids.begin()), *ids.begin());
+}
+
 TEST_F(JobStoreClaimTest, FourClaimersOverTwentyThousandJobsRunEachExactlyOnce) {
   constexpr int kJobs = 20'000;
   constexpr int kThreads = 4;

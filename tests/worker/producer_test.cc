@@ -1,0 +1,145 @@
+// The producer when a claim's reply is lost: the claim committed on the
+// server, the connection dropped before its answer arrived. Only the
+// producer's session goes through a TcpProxy that swallows that answer and
+// then cuts the connection; the executor and completer talk to the database
+// directly. The job must run once, on its first attempt, without waiting
+// for its lease to run out.
+#include "worker/producer.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <regex>
+#include <thread>
+
+#include "common/db/migrations.h"
+#include "tests/support/tcp_proxy.h"
+#include "tests/support/test_database.h"
+#include "worker/builtin_kinds.h"
+#include "worker/completer.h"
+#include "worker/executor.h"
+
+namespace chime::worker {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Holds its slot until the test opens it.
+class Gate final : public Handler {
+ public:
+  std::string_view Kind() const override { return "gate"; }
+  HandlerResult Run(JobContext& ctx) override {
+    std::unique_lock lock(mu_);
+    started_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, ctx.stop_token(), [&] { return open_; });
+    return HandlerResult::Success();
+  }
+  void WaitStarted() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, seconds(30), [&] { return started_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  bool started_ = false;
+  bool open_ = false;
+};
+
+class ProducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+    ASSERT_TRUE(db::MigrationsApply(conn).has_value());
+    RegisterBuiltinKinds(handlers_);
+    auto gate = std::make_unique<Gate>();
+    gate_ = gate.get();
+    handlers_.Register(std::move(gate));
+  }
+  void TearDown() override { gate_->Open(); }
+
+  // The test database's URL with another port.
+  std::string UrlWithPort(int port) {
+    return std::regex_replace(db_.url(), std::regex(R"(:(\d+)/)"), ":" + std::to_string(port) + "/",
+                              std::regex_constants::format_first_only);
+  }
+  int DatabasePort() {
+    std::smatch m;
+    const std::string& url = db_.url();
+    return std::regex_search(url, m, std::regex(R"(:(\d+)/)")) ? std::stoi(m[1].str()) : 0;
+  }
+
+  int64_t Enqueue(const std::string& kind) {
+    pqxx::connection c(db_.url());
+    pqxx::nontransaction tx(c);
+    return tx.exec_params("INSERT INTO chime.jobs (kind) VALUES ($1) RETURNING id", kind)[0][0].as<int64_t>();
+  }
+  std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
+  bool Eventually(const std::string& sql, const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Sql(sql) == want) return true;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
+    return false;
+  }
+
+  chime::testing::TestDatabase db_;
+  HandlerRegistry handlers_;
+  Gate* gate_ = nullptr;
+};
+
+TEST_F(ProducerTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
+  chime::testing::TcpProxy proxy(DatabasePort());
+  const db::ConnectionConfig direct{.url = db_.url()};
+  db::ConnectionConfig proxied = direct;
+  proxied.url = UrlWithPort(proxy.port());
+  proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
+
+  Completer completer(direct, db::JobStoreConfig{}, [](const v1::JobResult&) {});
+  Executor executor({.slots = 1, .worker_id = "w", .db = direct}, handlers_, completer);
+  // Leases far longer than the test: only recovery can run the job in time.
+  Producer producer({.worker_id = "w", .poll_interval = milliseconds(20), .lease = minutes(10)}, proxied,
+                    executor);
+  executor.set_on_slot_freed([&] { producer.SlotFreed(); });
+  completer.Start();
+  executor.Start();
+  producer.Start();
+
+  // The only slot is busy, so the producer sends nothing until it frees.
+  const int64_t gate = Enqueue("gate");
+  gate_->WaitStarted();
+  const int64_t job = Enqueue("noop");
+  proxy.Arm(true);
+  gate_->Open();
+  // The producer claimed the job; it never heard so.
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(job), "running"));
+  EXPECT_EQ(proxy.swallowed(), 1);
+  EXPECT_EQ(producer.claimed(), 1);  // The gate only.
+  proxy.Arm(false);
+  proxy.CutAll();
+
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(job), "succeeded"));
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(job)), "1");
+  EXPECT_EQ(Sql("SELECT string_agg(outcome, ',') FROM chime.runs WHERE job_id = " + std::to_string(job)),
+            "succeeded");
+  EXPECT_EQ(producer.claimed(), 2);
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(gate)), "succeeded");
+  producer.Stop();
+  executor.Stop();
+  completer.Stop();
+}
+
+}  // namespace
+}  // namespace chime::worker

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/base/backoff.h"
@@ -68,6 +69,31 @@ void Completer::Loop(std::stop_token stop) {
   }
 }
 
+void Completer::AcceptRecordedEarlier(std::span<const db::Completion> completions,
+                                      std::vector<db::CompletionResult>& results, int64_t sent,
+                                      std::vector<int64_t>& sent_at) {
+  std::vector<db::Completion> refused;
+  for (size_t i = 0; i < results.size() && i < completions.size(); ++i) {
+    if (!results[i].applied) refused.push_back(completions[i]);
+  }
+  if (refused.empty()) return;
+  auto recorded = store_.JobsCompletionRecorded(refused);
+  if (!recorded) {
+    spdlog::warn("cannot tell whether {} refused outcomes were recorded before the connection dropped: {}",
+                 refused.size(), recorded.error().ToString());
+    return;
+  }
+  for (size_t i = 0; i < results.size() && i < completions.size(); ++i) {
+    auto it = recorded->find(completions[i].lease.job_id);
+    if (results[i].applied || it == recorded->end()) continue;
+    results[i].applied = true;
+    results[i].new_state = it->second;
+    sent_at[i] = sent;
+    spdlog::info("job {} attempt {}: outcome was recorded before the connection dropped",
+                 completions[i].lease.job_id, completions[i].attempt);
+  }
+}
+
 void Completer::Flush(std::vector<Outcome>& batch) {
   std::vector<db::Completion> completions;
   completions.reserve(batch.size());
@@ -81,10 +107,14 @@ void Completer::Flush(std::vector<Outcome>& batch) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   DefaultRng rng;
   int64_t sent = 0;  // When the write that answered was issued, for the history.
+  // A try that failed with the connection may have committed; then the next
+  // one is refused (the lease is gone), though the outcome is recorded.
+  std::optional<int64_t> unknown_sent;
   for (int attempt = 1;; ++attempt) {
     sent = history::NowMicros();
     results = store_.JobsCompleteIfLeased(completions);
     if (results || results.error().code == ErrorCode::kInvalidArgument) break;
+    if (results.error().code == ErrorCode::kUnavailable && !unknown_sent) unknown_sent = sent;
     if (attempt == 1) spdlog::warn("writing {} outcomes: {}; retrying", batch.size(), results.error().ToString());
     const auto delay = BackoffDelay(kRetry, attempt, rng);
     if (std::chrono::steady_clock::now() + delay > give_up) break;
@@ -95,6 +125,8 @@ void Completer::Flush(std::vector<Outcome>& batch) {
                   results.error().ToString());
     return;
   }
+  std::vector<int64_t> sent_at(results->size(), sent);
+  if (unknown_sent) AcceptRecordedEarlier(completions, *results, *unknown_sent, sent_at);
   auto* events = history::Process();
   for (size_t i = 0; i < batch.size() && i < results->size(); ++i) {
     const auto& r = (*results)[i];
@@ -103,7 +135,7 @@ void Completer::Flush(std::vector<Outcome>& batch) {
       events->Complete(c.lease.job_id, c.attempt, c.lease.token,
                        r.applied ? db::JobStateName(r.new_state.value_or(db::JobState::kDiscarded))
                                  : std::string_view("lease_lost"),
-                       r.applied, sent);
+                       r.applied, sent_at[i]);
     }
     if (r.applied) {
       ++written_;

@@ -2,13 +2,16 @@
 // round trip for everything pending), then hands each result, with whether
 // the store accepted it, to a callback (the scheduler link). Owns one
 // database connection and one thread. Add() is thread-safe; Start()/Stop()
-// from the controlling thread. Stop() flushes what is pending first.
+// from the controlling thread. Stop() flushes what is pending first. A write
+// retried after the connection dropped is refused when the first try did
+// commit; the completer then finds its run and reports it accepted.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -46,6 +49,11 @@ class Completer {
  private:
   void Loop(std::stop_token stop);
   void Flush(std::vector<Outcome>& batch);
+  // After a try whose outcome is unknown: takes the refused completions
+  // that had in fact been recorded (by that try, sent at `sent`) as applied.
+  void AcceptRecordedEarlier(std::span<const db::Completion> completions,
+                             std::vector<db::CompletionResult>& results, int64_t sent,
+                             std::vector<int64_t>& sent_at);
 
   db::Connection conn_;
   db::JobStore store_;

@@ -587,6 +587,26 @@ Result<std::vector<CompletionResult>> JobStore::JobsCompleteIfLeased(
   return out;
 }
 
+Result<std::map<int64_t, JobState>> JobStore::JobsCompletionRecorded(
+    std::span<const Completion> completions) {
+  std::map<int64_t, JobState> out;
+  if (completions.empty()) return out;
+  PgArrayBuilder ids, attempts, workers;
+  for (const auto& c : completions) {
+    ids.AddInt(c.lease.job_id);
+    attempts.AddInt(c.attempt);
+    workers.AddText(SanitizeText(c.worker_id));
+  }
+  auto ran = conn_.Run([&](pqxx::connection_base& conn) {
+    pqxx::nontransaction tx(conn);
+    // Rare (only after a lost answer): an unnamed statement, pooled or not.
+    auto r = tx.exec_params(sql::kCompletionRecorded, ids.Finish(), attempts.Finish(), workers.Finish());
+    for (const auto& row : r) out[row[0].as<int64_t>()] = StateOf(row[1]);
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
 Result<bool> JobStore::JobProgressSetIfLeased(const Lease& lease,
                                               const std::string& progress_json) {
   if (progress_json.size() > config_.max_payload_bytes) {

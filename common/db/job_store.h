@@ -4,6 +4,7 @@
 // owns one Connection); make several for concurrency.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -59,6 +60,13 @@ class JobStore {
   // Records the outcome of each attempt and writes its run, only where the
   // job is running under that lease token; others are reported not applied.
   [[nodiscard]] Result<std::vector<CompletionResult>> JobsCompleteIfLeased(
+      std::span<const Completion> completions);
+
+  // Of completions refused above, those that were in fact recorded earlier
+  // (a run of that attempt by that worker): a completion that committed but
+  // whose answer was lost with the connection, then sent again. Maps job id
+  // to the state that completion gave the job.
+  [[nodiscard]] Result<std::map<int64_t, JobState>> JobsCompletionRecorded(
       std::span<const Completion> completions);
 
   // Stores a running job's latest progress report (a JSON text, validated

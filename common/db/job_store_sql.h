@@ -161,6 +161,18 @@ ins AS (
   FROM upd)
 SELECT id, state FROM upd)sql";
 
+// $1 ids bigint[], $2 attempts int[], $3 workers text[]: the runs kComplete
+// wrote for those attempts by those workers, with the state each gave its
+// job. Only the lease holder of an attempt can write one: a worker that
+// finds its own was refused the second time it sent it.
+inline constexpr const char* kCompletionRecorded = R"sql(
+SELECT r.job_id,
+       CASE r.outcome WHEN 'partial' THEN 'succeeded' WHEN 'failed' THEN 'retryable'
+                      ELSE r.outcome END
+FROM unnest($1::bigint[], $2::int[], $3::text[]) AS i(id, attempt, worker)
+JOIN chime.runs r ON r.job_id = i.id AND r.attempt = i.attempt AND r.worker_id = i.worker
+WHERE r.outcome IN ('succeeded', 'partial', 'failed', 'discarded', 'cancelled'))sql";
+
 // $1 ids, $2 tokens, $3 worker. The attempt is handed back (attempt - 1).
 inline constexpr const char* kRelease = R"sql(
 WITH upd AS (

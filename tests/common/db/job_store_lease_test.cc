@@ -1,6 +1,7 @@
 // Everything that holds a lease: heartbeat, completion, failure with backoff,
 // and release at shutdown. A lease that was lost must never write anything.
 #include <algorithm>
+#include <map>
 
 #include "tests/common/db/job_store_test_base.h"
 
@@ -176,6 +177,46 @@ TEST_F(JobStoreLeaseTest, CompletionWithAnUnknownTokenOrOnAJobNotRunningChangesN
   EXPECT_EQ(Snapshot(running), before_running);
   EXPECT_EQ(Snapshot(waiting), before_waiting);
   EXPECT_EQ(TotalRuns(), 0);
+}
+
+TEST_F(JobStoreLeaseTest, ACompletionSentTwiceIsRefusedThenFoundRecorded) {
+  const std::vector<std::pair<CompletionKind, JobState>> cases{
+      {CompletionKind::kSucceeded, JobState::kSucceeded},
+      {CompletionKind::kFailed, JobState::kRetryable},
+      {CompletionKind::kFailedPermanent, JobState::kDiscarded},
+      {CompletionKind::kCancelled, JobState::kCancelled}};
+  for (const auto& [kind, state] : cases) {
+    SCOPED_TRACE(static_cast<int>(kind));
+    Enqueue("twice");
+    const ClaimedJob j = ClaimOne("default", "worker-1");
+    ASSERT_TRUE(Complete(j, kind, {}, "{}", "worker-1").applied);
+    // Sent again, as after a lost answer: refused, and found recorded.
+    EXPECT_FALSE(Complete(j, kind, {}, "{}", "worker-1").applied);
+    const Completion again = MakeCompletion(j, kind, {}, "{}", "worker-1");
+    ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(std::span<const Completion>(&again, 1)));
+    EXPECT_EQ(recorded, (std::map<int64_t, JobState>{{j.id, state}}));
+    // Not by another worker, nor for another attempt.
+    const Completion other = MakeCompletion(j, kind, {}, "{}", "worker-2");
+    ASSERT_OK_AND_ASSIGN(recorded, store().JobsCompletionRecorded(std::span<const Completion>(&other, 1)));
+    EXPECT_TRUE(recorded.empty());
+    Completion later = again;
+    ++later.attempt;
+    ASSERT_OK_AND_ASSIGN(recorded, store().JobsCompletionRecorded(std::span<const Completion>(&later, 1)));
+    EXPECT_TRUE(recorded.empty());
+  }
+}
+
+TEST_F(JobStoreLeaseTest, ALostLeaseIsNotARecordedCompletion) {
+  const int64_t id = Enqueue("rescued");
+  ClaimedJob current;
+  const ClaimedJob stale = ClaimThenLoseLease(id, &current);
+  EXPECT_FALSE(Complete(stale, CompletionKind::kSucceeded, {}, "{}", "worker-old").applied);
+  const Completion c = MakeCompletion(stale, CompletionKind::kSucceeded, {}, "{}", "worker-old");
+  ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(std::span<const Completion>(&c, 1)));
+  EXPECT_TRUE(recorded.empty());  // Its run is the rescue's lease_expired one.
+  ASSERT_TRUE(Complete(current, CompletionKind::kSucceeded, {}, "{}", "worker-new").applied);
+  ASSERT_OK_AND_ASSIGN(recorded, store().JobsCompletionRecorded(std::span<const Completion>(&c, 1)));
+  EXPECT_TRUE(recorded.empty());
 }
 
 TEST_F(JobStoreLeaseTest, SuccessFinishesTheJobAndWritesASucceededRun) {

@@ -1,19 +1,21 @@
-// The producer when a claim's reply is lost: the claim committed on the
-// server, the connection dropped before its answer arrived. Only the
-// producer's session goes through a TcpProxy that swallows that answer and
-// then cuts the connection; the executor and completer talk to the database
-// directly. The job must run once, on its first attempt, without waiting
-// for its lease to run out.
+// The worker when a write's answer is lost: the statement committed on the
+// server, the connection dropped before the answer arrived. Only the part
+// under test talks to the database through a TcpProxy that swallows that
+// answer and then cuts the connection; everything else connects directly.
+// A lost claim's job must run once, on its first attempt, without waiting
+// for its lease to run out; a lost completion must be reported accepted.
 #include "worker/producer.h"
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <regex>
 #include <thread>
 
+#include "common/db/job_store.h"
 #include "common/db/migrations.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
@@ -56,7 +58,7 @@ class Gate final : public Handler {
   bool open_ = false;
 };
 
-class ProducerTest : public ::testing::Test {
+class LostReplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db::Connection conn(db::ConnectionConfig{.url = db_.url()});
@@ -85,12 +87,17 @@ class ProducerTest : public ::testing::Test {
     return tx.exec_params("INSERT INTO chime.jobs (kind) VALUES ($1) RETURNING id", kind)[0][0].as<int64_t>();
   }
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
-  bool Eventually(const std::string& sql, const std::string& want) {
+  // Polls `done` (a bound for broken builds).
+  static bool WaitUntil(const std::function<bool()>& done) {
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (Sql(sql) == want) return true;
+      if (done()) return true;
       std::this_thread::sleep_for(milliseconds(10));
     }
+    return false;
+  }
+  bool Eventually(const std::string& sql, const std::string& want) {
+    if (WaitUntil([&] { return Sql(sql) == want; })) return true;
     ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
     return false;
   }
@@ -100,7 +107,7 @@ class ProducerTest : public ::testing::Test {
   Gate* gate_ = nullptr;
 };
 
-TEST_F(ProducerTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
+TEST_F(LostReplyTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
   chime::testing::TcpProxy proxy(DatabasePort());
   const db::ConnectionConfig direct{.url = db_.url()};
   db::ConnectionConfig proxied = direct;
@@ -139,6 +146,53 @@ TEST_F(ProducerTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
   producer.Stop();
   executor.Stop();
   completer.Stop();
+}
+
+TEST_F(LostReplyTest, ACompletionWhoseReplyWasLostIsReportedAccepted) {
+  chime::testing::TcpProxy proxy(DatabasePort());
+  db::ConnectionConfig proxied{.url = UrlWithPort(proxy.port())};
+  proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
+  std::mutex mu;
+  std::vector<v1::JobResult> results;
+  Completer completer(proxied, db::JobStoreConfig{}, [&](const v1::JobResult& r) {
+    std::lock_guard lock(mu);
+    results.push_back(r);
+  });
+  completer.Start();
+
+  const int64_t first = Enqueue("noop");
+  const int64_t second = Enqueue("noop");
+  db::Connection direct(db::ConnectionConfig{.url = db_.url()});
+  db::JobStore store(direct);
+  auto claimed = store.JobsClaim({.worker_id = "w", .limit = 2});
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
+  ASSERT_EQ(claimed->size(), 2u);
+  auto outcome = [&](const db::ClaimedJob& job) {
+    Outcome o;
+    o.completion = {.lease = job.lease, .attempt = job.attempt, .worker_id = "w"};
+    o.kind = job.kind;
+    o.queue = job.queue;
+    return o;
+  };
+  // The first outcome opens the completer's session; the second's answer is lost.
+  completer.Add(outcome((*claimed)[0]));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(first), "succeeded"));
+  ASSERT_TRUE(WaitUntil([&] { return completer.written() == 1; }));
+  proxy.Arm(true);
+  completer.Add(outcome((*claimed)[1]));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(second), "succeeded"));
+  EXPECT_EQ(proxy.swallowed(), 1);
+  proxy.Arm(false);
+  proxy.CutAll();
+  completer.Stop();  // Flushes: the retry has answered.
+
+  EXPECT_EQ(completer.written(), 2);
+  EXPECT_EQ(completer.refused(), 0);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[1].job_id(), second);
+  EXPECT_TRUE(results[1].accepted());
+  EXPECT_EQ(results[1].outcome(), v1::SUCCEEDED);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE job_id = " + std::to_string(second)), "1");
 }
 
 }  // namespace

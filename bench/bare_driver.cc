@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "bench/pq.h"
+#include "common/db/job_store.h"
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
 
@@ -29,7 +30,8 @@ class BareClaimer final : public Claimer {
     if (auto ok = conn_->Prepare("claim", db::sql::kClaimOneQueue); !ok) return ok;
     if (auto ok = conn_->Prepare("complete", db::sql::kComplete); !ok) return ok;
     // Same warm-up as the Chime claimer: both statements once, touching nothing.
-    if (auto r = conn_->ExecPrepared("claim", {"bench-warmup", batch_, kLeaseMs, worker_id_}); !r) {
+    if (auto r = conn_->ExecPrepared("claim", {"bench-warmup", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
+        !r) {
       return std::unexpected(r.error());
     }
     db::PgArrayBuilder ids, tokens, hows, delays, summaries, errors, workers;
@@ -50,7 +52,8 @@ class BareClaimer final : public Claimer {
   }
 
   Result<int64_t> ClaimAndComplete() override {
-    auto claimed = conn_->ExecPrepared("claim", {"default", batch_, kLeaseMs, worker_id_});
+    // A fresh claim id per claim, as the worker's producer sends.
+    auto claimed = conn_->ExecPrepared("claim", {"default", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
     if (!claimed) return std::unexpected(claimed.error());
     if (claimed->rows() == 0) return 0;
     // The arrays JobStore::JobsCompleteIfLeased builds for a plain success.

@@ -43,6 +43,7 @@ Result<void> Cluster::StartWorker() {
       std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
                                          {"CHIME_SCHEDULER", endpoint_},
                                          {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
+                                         {"CHIME_WORKER_PREFETCH", std::to_string(prefetch_)},
                                          {"CHIME_QUEUES", queues_},
                                          {"CHIME_LOG_LEVEL", "warn"}});
   if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());

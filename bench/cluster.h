@@ -28,6 +28,9 @@ class Cluster {
   // Workers run `slots` slots each and claim from `queues` (comma-separated).
   Cluster(std::string conninfo, int slots, std::string queues = "default");
 
+  // Workers started from now on claim this many jobs beyond their slots.
+  void set_prefetch(int prefetch) { prefetch_ = prefetch; }
+
   // Starts the scheduler and waits (up to 30 s) until it listens.
   [[nodiscard]] Result<void> StartScheduler();
   // Starts one more worker, pointed at the scheduler if one was started.
@@ -47,6 +50,7 @@ class Cluster {
  private:
   std::string conninfo_;
   int slots_;
+  int prefetch_ = 0;
   std::string queues_;
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;

@@ -44,6 +44,7 @@ Result<void> E2eBenchConfig::Validate() const {
   if (jobs < 0 || jobs > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--jobs: 1-10000000");
   if (workers < 1 || workers > 64) return Fail(ErrorCode::kInvalidArgument, "--workers: 1-64");
   if (slots < 1 || slots > 1000) return Fail(ErrorCode::kInvalidArgument, "--slots: 1-1000");
+  if (prefetch < 0 || prefetch > 1000) return Fail(ErrorCode::kInvalidArgument, "--prefetch: 0-1000");
   if (latency_samples < 0) return Fail(ErrorCode::kInvalidArgument, "--latency-samples: >= 1");
   if (interval_ms < 1) return Fail(ErrorCode::kInvalidArgument, "--interval-ms: >= 1");
   return {};
@@ -58,6 +59,8 @@ void E2eBench::AddOptions(CLI::App& command) {
   command.add_option("--jobs", config_.jobs, "Throughput jobs (default 100000; --quick 5000)");
   command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
   command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
+  command.add_option("--prefetch", config_.prefetch, "Jobs each worker claims beyond its slots (throughput run)")
+      ->capture_default_str();
   command.add_option("--latency-samples", config_.latency_samples,
                      "Jobs per latency path (default 1000; --quick 50)");
   command.add_option("--interval-ms", config_.interval_ms, "Gap between latency enqueues")
@@ -134,6 +137,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   // Throughput: stop the worker, pre-enqueue, then drain with fresh workers.
   cluster.Stop();
   Cluster loaded(env.conninfo, config_.slots);
+  loaded.set_prefetch(config_.prefetch);
   if (auto ok = pq->Exec("TRUNCATE chime.jobs, chime.runs, chime.job_counts"); !ok) {
     return std::unexpected(ok.error());
   }
@@ -171,7 +175,8 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   auto runs = Count(*pq, "SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'");
   if (!runs) return std::unexpected(runs.error());
   report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
-  const std::vector<Param> params{{"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots}};
+  const std::vector<Param> params{
+      {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots}, {"prefetch", config_.prefetch}};
   report.Add({"throughput", static_cast<double>(jobs) / seconds_taken, "jobs/s", params});
   report.Add({"succeeded_runs", static_cast<double>(*runs), "runs", params});
   report.BeginSection("e2e", "resident memory under the throughput load (MB, peak sampled)");

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/log/log.h"
 
 namespace chime::worker {
@@ -116,7 +118,12 @@ void Executor::Stop() {
 
 int Executor::free_slots() const {
   std::lock_guard lock(mu_);
-  return stopping_ ? 0 : config_.slots - busy_;
+  return stopping_ ? 0 : std::max(0, config_.slots - busy_);
+}
+
+int Executor::room(int prefetch) const {
+  std::lock_guard lock(mu_);
+  return stopping_ ? 0 : config_.slots + prefetch - busy_;
 }
 
 void Executor::Run(std::vector<db::ClaimedJob> jobs) {

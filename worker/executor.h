@@ -72,8 +72,10 @@ class Executor {
   void Stop();
 
   int free_slots() const;
+  // Jobs that may be queued now when `prefetch` may wait beyond the slots.
+  int room(int prefetch) const;
   int slots() const { return config_.slots; }
-  // Queues jobs to run; the caller claims no more than free_slots().
+  // Queues jobs to run; the caller claims no more than room(its prefetch).
   void Run(std::vector<db::ClaimedJob> jobs);
 
   // Leases of the jobs running now (for heartbeats and release).

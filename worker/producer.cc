@@ -42,9 +42,11 @@ void Producer::SlotFreed() {
 }
 
 int Producer::RefillBatch() const {
-  if (config_.refill_batch > 0) return std::min(config_.refill_batch, executor_.slots());
-  return std::max(1, executor_.slots() / 2);
+  if (config_.refill_batch > 0) return std::min(config_.refill_batch, Capacity());
+  return std::max(1, Capacity() / 2);
 }
+
+int Producer::Room() const { return executor_.room(config_.prefetch); }
 
 void Producer::Hand(std::vector<db::ClaimedJob> jobs) {
   claimed_ += static_cast<int64_t>(jobs.size());
@@ -82,7 +84,7 @@ void Producer::Loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     bool more = false;  // The last claim filled its batch: there may be more.
     if (!unknown_claims_.empty()) RecoverClaims();
-    const int free = executor_.free_slots();
+    const int free = Room();
     if (free > 0) {
       db::ClaimParams params;
       params.worker_id = config_.worker_id;
@@ -109,10 +111,10 @@ void Producer::Loop(std::stop_token stop) {
     std::unique_lock lock(mu_);
     const int refill = std::min(RefillBatch(), config_.max_batch);
     auto enough_free = [&] {
-      const int f = executor_.free_slots();
-      return woken_ || f >= refill || f == executor_.slots();
+      const int f = Room();
+      return woken_ || f >= refill || f == Capacity();
     };
-    if (more && executor_.free_slots() > 0) {
+    if (more && Room() > 0) {
       // A backlog: take the next batch once enough slots are free.
       cv_.wait_for(lock, stop, config_.refill_delay, enough_free);
     } else {

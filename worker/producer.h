@@ -1,10 +1,10 @@
-// Claims jobs: never more than the executor's free slots, immediately when
-// woken (a dispatch arrived, slots freed after a full claim) and otherwise
-// every poll interval, so a dead scheduler only slows work down. Owns one
-// database connection and one thread. Wake() is thread-safe. A claim whose
-// reply was lost with the connection may have committed: the producer asks
-// for its jobs by claim id and runs them, rather than leaving them leased to
-// nobody until the rescuer takes them.
+// Claims jobs: never more than the executor's free slots plus the prefetch,
+// immediately when woken (a dispatch arrived, slots freed after a full
+// claim) and otherwise every poll interval, so a dead scheduler only slows
+// work down. Owns one database connection and one thread. Wake() is
+// thread-safe. A claim whose reply was lost with the connection may have
+// committed: the producer asks for its jobs by claim id and runs them,
+// rather than leaving them leased to nobody until the rescuer takes them.
 #pragma once
 
 #include <chrono>
@@ -32,6 +32,8 @@ struct ProducerConfig {
   // always claims at once. 0 means half the slots.
   int refill_batch = 0;
   std::chrono::milliseconds refill_delay{5};
+  // Jobs claimed beyond the free slots; they wait in the executor's queue.
+  int prefetch = 0;
 };
 
 class Producer {
@@ -57,6 +59,9 @@ class Producer {
 
   void Loop(std::stop_token stop);
   int RefillBatch() const;
+  // Jobs it may claim now: free slots plus the prefetch not yet queued.
+  int Room() const;
+  int Capacity() const { return executor_.slots() + config_.prefetch; }
   // Counts claimed jobs, records them in the history and runs them.
   void Hand(std::vector<db::ClaimedJob> jobs);
   // Takes over the jobs of unknown claims that did commit.

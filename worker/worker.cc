@@ -77,7 +77,8 @@ Result<void> Worker::Start() {
                      .queues = config_.queues,
                      .poll_interval = config_.poll_interval,
                      .lease = config_.lease,
-                     .max_batch = config_.claim_batch},
+                     .max_batch = config_.claim_batch,
+                     .prefetch = config_.prefetch},
       db, *executor_);
   heartbeater_ = std::make_unique<Heartbeater>(db, *executor_, config_.lease, config_.heartbeat_interval());
   executor_->set_observer(observer_);

@@ -58,10 +58,11 @@ Result<void> Apply(WorkerConfig& c, const std::string& field, const std::string&
     c.kinds_config = value;
   } else if (field == "http_listen") {
     c.http_listen = value;
-  } else if (field == "slots" || field == "claim_batch") {
+  } else if (field == "slots" || field == "claim_batch" || field == "prefetch") {
     auto v = integer();
     if (!v) return std::unexpected(v.error());
-    (field == "slots" ? c.slots : c.claim_batch) = static_cast<int>(std::clamp<int64_t>(*v, INT32_MIN, INT32_MAX));
+    int& target = field == "slots" ? c.slots : field == "claim_batch" ? c.claim_batch : c.prefetch;
+    target = static_cast<int>(std::clamp<int64_t>(*v, INT32_MIN, INT32_MAX));
   } else if (field == "poll_interval_ms" || field == "lease_ms" || field == "default_timeout_ms" ||
              field == "hard_stop_grace_ms" || field == "shutdown_grace_ms") {
     auto v = integer();
@@ -133,6 +134,7 @@ Result<void> WorkerConfig::Validate() const {
   if (hard_stop_grace < milliseconds(0)) return Bad("hard_stop_grace_ms", "must be >= 0");
   if (shutdown_grace < milliseconds(0)) return Bad("shutdown_grace_ms", "must be >= 0");
   if (claim_batch < 1 || claim_batch > 1000) return Bad("claim_batch", "must be 1-1000");
+  if (prefetch < 0 || prefetch > 1000) return Bad("prefetch", "must be 0-1000, got " + std::to_string(prefetch));
   if (auto ok = ParseLogFormat(log_format); !ok) return Bad("log_format", ok.error().message);
   if (http_listen != "off") {
     if (auto ok = web::ParseListenAddress(http_listen, "http_listen"); !ok) return std::unexpected(ok.error());
@@ -145,7 +147,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
                "polling otherwise) and runs them on concurrent slots"};
   std::optional<std::string> config_file, database_url, database_pooler, scheduler, queues, worker_id, log_level,
       log_format, kinds_config, http_listen;
-  std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch;
+  std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch, prefetch;
   bool drain = false;
   // As with most Unix tools, a repeated flag's last value wins.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -171,6 +173,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
   app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
   app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");
+  app.add_option("--prefetch", prefetch,
+                 "jobs claimed ahead of free slots, waiting in the worker: larger claims for short "
+                 "jobs ($CHIME_WORKER_PREFETCH; default 0)");
   app.add_option("--http-listen", http_listen,
                  "host:port for /healthz, /readyz and /metrics; port 0: any free port "
                  "($CHIME_HTTP_LISTEN; default off)");
@@ -193,7 +198,8 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {"CHIME_QUEUES", "queues"},             {"CHIME_WORKER_SLOTS", "slots"},
       {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
       {"CHIME_KINDS_CONFIG", "kinds_config"}, {"CHIME_HTTP_LISTEN", "http_listen"},
-      {"CHIME_LOG_FORMAT", "log_format"},   {"CHIME_DATABASE_POOLER", "database_pooler"}};
+      {"CHIME_LOG_FORMAT", "log_format"},   {"CHIME_DATABASE_POOLER", "database_pooler"},
+      {"CHIME_WORKER_PREFETCH", "prefetch"}};
   // The database URL may carry a password: it can come from a file
   // (CHIME_DATABASE_URL_FILE, a mounted secret) instead.
   auto url_setting = EnvSetting("CHIME_DATABASE_URL");
@@ -214,7 +220,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {&poll, "poll_interval_ms"},     {&lease, "lease_ms"},        {&timeout, "default_timeout_ms"},
       {&hard_stop, "hard_stop_grace_ms"}, {&grace, "shutdown_grace_ms"}, {&batch, "claim_batch"},
       {&kinds_config, "kinds_config"}, {&http_listen, "http_listen"}, {&log_format, "log_format"},
-      {&database_pooler, "database_pooler"}};
+      {&database_pooler, "database_pooler"}, {&prefetch, "prefetch"}};
   for (const auto& [value, field] : flags) {
     if (!*value) continue;
     if (auto ok = Apply(c, field, **value); !ok) return std::unexpected(ok.error());

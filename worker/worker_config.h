@@ -33,6 +33,10 @@ struct WorkerConfig {
   std::chrono::milliseconds hard_stop_grace{5'000};
   std::chrono::milliseconds shutdown_grace{30'000};
   int claim_batch = 100;
+  // Jobs claimed ahead of free slots, queued in the worker (leases kept by
+  // heartbeats) so that short jobs are claimed in larger batches:
+  // CHIME_WORKER_PREFETCH, --prefetch. 0: never more claimed than slots.
+  int prefetch = 0;
   // host:port of /healthz, /readyz and /metrics (port 0: any free port):
   // CHIME_HTTP_LISTEN, --http-listen. "off": no HTTP.
   std::string http_listen = "off";

@@ -16,7 +16,7 @@ class WorkerConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"CHIME_DATABASE_URL", "CHIME_SCHEDULER", "CHIME_QUEUES", "CHIME_WORKER_SLOTS",
-                          "CHIME_WORKER_ID", "CHIME_LOG_LEVEL", "CHIME_HTTP_LISTEN"}) {
+                          "CHIME_WORKER_ID", "CHIME_LOG_LEVEL", "CHIME_HTTP_LISTEN", "CHIME_WORKER_PREFETCH"}) {
       unsetenv(v);
     }
   }
@@ -81,6 +81,8 @@ TEST_F(WorkerConfigTest, ABadValueNamesItsField) {
       {{"--slots", "many", "--database-url", "x"}, "slots: 'many' is not an integer"},
       {{"--queues", "bad queue!", "--database-url", "x"}, "queues: 'badqueue!'"},
       {{"--lease-ms", "10", "--database-url", "x"}, "lease_ms: must be >= 1000"},
+      {{"--prefetch", "-1", "--database-url", "x"}, "prefetch: must be 0-1000, got -1"},
+      {{"--prefetch", "1001", "--database-url", "x"}, "prefetch: must be 0-1000, got 1001"},
       {{}, "database_url: empty"},
   };
   for (const auto& c : cases) {
@@ -93,6 +95,23 @@ TEST_F(WorkerConfigTest, ABadValueNamesItsField) {
   auto env = Load({"--database-url", "x"});
   ASSERT_FALSE(env.has_value());
   EXPECT_TRUE(env.error().message.starts_with("slots: must be 1-1000, got -3")) << env.error().message;
+}
+
+TEST_F(WorkerConfigTest, PrefetchIsOffByDefaultAndComesFromFileEnvironmentOrFlag) {
+  const auto path = File("database_url: postgresql://file/db\nprefetch: 8\n");
+  auto none = Load({"--database-url", "x"});
+  ASSERT_TRUE(none.has_value()) << none.error().ToString();
+  EXPECT_EQ(none->prefetch, 0);
+  auto from_file = Load({"--config", path});
+  ASSERT_TRUE(from_file.has_value()) << from_file.error().ToString();
+  EXPECT_EQ(from_file->prefetch, 8);
+  setenv("CHIME_WORKER_PREFETCH", "16", 1);
+  auto from_env = Load({"--config", path});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().ToString();
+  EXPECT_EQ(from_env->prefetch, 16);
+  auto from_flag = Load({"--config", path, "--prefetch", "32"});
+  ASSERT_TRUE(from_flag.has_value()) << from_flag.error().ToString();
+  EXPECT_EQ(from_flag->prefetch, 32);
 }
 
 TEST_F(WorkerConfigTest, AnUnknownOrMalformedFileIsRefused) {

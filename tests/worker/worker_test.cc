@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <latch>
 #include <pqxx/pqxx>
 #include <thread>
@@ -141,13 +142,18 @@ class WorkerTest : public ::testing::Test {
 
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
 
-  // Waits until `sql` returns `want` (a bound for broken builds).
-  bool Eventually(const std::string& sql, const std::string& want) {
+  // Polls `done` (a bound for broken builds).
+  static bool WaitUntil(const std::function<bool()>& done) {
     const auto deadline = std::chrono::steady_clock::now() + seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (Sql(sql) == want) return true;
+      if (done()) return true;
       std::this_thread::sleep_for(milliseconds(10));
     }
+    return false;
+  }
+  // Waits until `sql` returns `want`.
+  bool Eventually(const std::string& sql, const std::string& want) {
+    if (WaitUntil([&] { return Sql(sql) == want; })) return true;
     ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
     return false;
   }
@@ -179,6 +185,21 @@ TEST_F(WorkerTest, NeverRunsMoreJobsThanItHasSlots) {
   gate_->Open();
   ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
   EXPECT_EQ(gate_->max_running_.load(), 4);
+}
+
+TEST_F(WorkerTest, PrefetchClaimsAheadOfTheSlotsButRunsNoMoreThanThem) {
+  config_.prefetch = 3;
+  for (int i = 0; i < 10; ++i) Enqueue("gate");
+  StartWorker();
+  // Four run, three more wait in the worker under their leases.
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "7"));
+  ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "7");
+  EXPECT_EQ(gate_->max_running_.load(), 4);
+  gate_->Open();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
+  EXPECT_EQ(gate_->max_running_.load(), 4);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'"), "10");
 }
 
 TEST_F(WorkerTest, ATimeoutStopsTheHandlerAndTheAttemptFailsRetryably) {

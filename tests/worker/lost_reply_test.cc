@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <regex>
@@ -19,6 +18,7 @@
 #include "common/db/migrations.h"
 #include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/builtin_kinds.h"
 #include "worker/completer.h"
 #include "worker/executor.h"
@@ -26,6 +26,7 @@
 namespace chime::worker {
 namespace {
 
+using chime::testing::WaitUntil;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -87,15 +88,6 @@ class LostReplyTest : public ::testing::Test {
     return tx.exec_params("INSERT INTO chime.jobs (kind) VALUES ($1) RETURNING id", kind)[0][0].as<int64_t>();
   }
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
-  // Polls `done` (a bound for broken builds).
-  static bool WaitUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
-  }
   bool Eventually(const std::string& sql, const std::string& want) {
     if (WaitUntil([&] { return Sql(sql) == want; })) return true;
     ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <functional>
 #include <latch>
 #include <pqxx/pqxx>
 #include <thread>
@@ -15,11 +14,13 @@
 #include "common/db/job_store.h"
 #include "common/db/migrations.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/builtin_kinds.h"
 
 namespace chime::worker {
 namespace {
 
+using chime::testing::WaitUntil;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -142,15 +143,6 @@ class WorkerTest : public ::testing::Test {
 
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
 
-  // Polls `done` (a bound for broken builds).
-  static bool WaitUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return false;
-  }
   // Waits until `sql` returns `want`.
   bool Eventually(const std::string& sql, const std::string& want) {
     if (WaitUntil([&] { return Sql(sql) == want; })) return true;

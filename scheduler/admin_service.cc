@@ -27,7 +27,8 @@ AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
       alerts_(conn_),
       counters_(counters) {}
 
-v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) {
+v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
+                                    const ReadyHint& ready) {
   v1::AdminReply reply;
   switch (request.command_case()) {
     case v1::AdminRequest::kEnqueue: {
@@ -35,9 +36,10 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
       if (!params) return ErrorReply(params.error());
       auto inserted = store_.JobInsert(*params);
       if (!inserted) return ErrorReply(inserted.error());
-      auto job = store_.JobGet(inserted->id);
+      if (!inserted->existing && inserted->state == db::JobState::kAvailable) ready({params->queue, 1});
+      auto job = store_.JobFind(inserted->id);
       if (!job) return ErrorReply(job.error());
-      *reply.mutable_enqueue()->mutable_job() = wire::ToProto(job->job);
+      *reply.mutable_enqueue()->mutable_job() = wire::ToProto(*job);
       reply.mutable_enqueue()->set_existing(inserted->existing);
       return reply;
     }
@@ -64,6 +66,7 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
     case v1::AdminRequest::kRetry: {
       auto job = store_.JobRetry(request.retry().job_id());
       if (!job) return ErrorReply(job.error());
+      if (job->state == db::JobState::kAvailable) ready({job->queue, 1});
       *reply.mutable_retry() = wire::ToProto(*job);
       return reply;
     }

@@ -16,7 +16,8 @@ class AdminService final : public AdminHandler {
  public:
   AdminService(db::ConnectionConfig db, db::JobStoreConfig store, const LiveCounters& counters);
 
-  v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) override;
+  v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
+                        const ReadyHint& ready) override;
 
  private:
   // The schedule commands.

@@ -246,7 +246,13 @@ void RouterServer::OnAdmin(const std::string& routing_id, uint64_t correlation_i
                                                                        : v1::INVALID_ARGUMENT);
     err->set_message(verified.error().message);
   } else {
-    *reply.mutable_admin_reply() = admin_.Handle(*verified, registry_);
+    // The feed's notice of the same job follows and plans one more dispatch:
+    // a hint the worker answers with an empty claim, while dispatching here
+    // spares the job the notice's trip through the database and the feed.
+    const AdminHandler::ReadyHint ready = [this](const db::ReadyQueue& queue) {
+      SendDispatch(registry_.PlanDispatch({queue}));
+    };
+    *reply.mutable_admin_reply() = admin_.Handle(*verified, registry_, ready);
   }
   Send(routing_id, std::move(reply));
 }

@@ -21,6 +21,7 @@
 #include "chime/v1/chime.pb.h"
 #include "common/base/clock.h"
 #include "common/base/error.h"
+#include "common/db/ready_listener.h"
 #include "common/net/curve.h"
 #include "common/wire/signing.h"
 #include "scheduler/live_counters.h"
@@ -43,8 +44,14 @@ struct RouterConfig {
 // Executes one verified admin request. Called on the router thread.
 class AdminHandler {
  public:
+  // Called by Handle as soon as a request has made jobs ready (committed), so
+  // that the router dispatches them before the request's reply is built and
+  // without waiting for the ready feed's notification of the same jobs.
+  using ReadyHint = std::function<void(const db::ReadyQueue& ready)>;
+
   virtual ~AdminHandler() = default;
-  virtual v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers) = 0;
+  virtual v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
+                                const ReadyHint& ready) = 0;
 };
 
 class RouterServer {

@@ -807,6 +807,18 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
   return std::move(*out);
 }
 
+Result<Job> JobStore::JobFind(int64_t id) {
+  std::optional<Job> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_params(std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs WHERE id = $1", id);
+    if (!r.empty()) out = ReadJob(r[0]);
+  });
+  if (!ran) return std::unexpected(ran.error());
+  if (!out) return Fail(ErrorCode::kNotFound, "job " + std::to_string(id) + " not found");
+  return std::move(*out);
+}
+
 Result<JobPage> JobStore::JobsList(const ListParams& params) {
   if (params.limit < 1 || params.limit > kMaxListLimit) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");

@@ -100,6 +100,9 @@ class JobStore {
   [[nodiscard]] Result<Job> JobRetry(int64_t id);
 
   [[nodiscard]] Result<JobWithRuns> JobGet(int64_t id);
+  // The job row alone, in one statement (JobGet also reads its runs and
+  // children in a transaction of its own). NotFound.
+  [[nodiscard]] Result<Job> JobFind(int64_t id);
   [[nodiscard]] Result<JobPage> JobsList(const ListParams& params);
 
   // Counts per (queue, kind, state) and ready depth per queue. Live states

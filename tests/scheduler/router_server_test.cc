@@ -221,6 +221,54 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
   EXPECT_EQ(reply->admin_reply().workers().workers(0).worker_id(), "w1");
 }
 
+TEST_F(RouterServerTest, AJobctlEnqueueIsDispatchedWithoutTheReadyFeed) {
+  // Without the feed only the admin path can dispatch. A worker serving two
+  // queues learns which one got a ready job; the delayed job enqueued first
+  // in the other queue must not be dispatched.
+  feed_->Stop();
+  Peer worker(context_, endpoint_);
+  v1::Envelope hello = HelloEnvelope("w1", 4);
+  hello.mutable_hello()->add_queues("later");
+  worker.Send(hello);
+  ASSERT_TRUE(worker.ReceiveBody(v1::Envelope::kHelloAck).has_value());
+  ASSERT_TRUE(worker.ReceiveBody(v1::Envelope::kDispatch).has_value());  // The welcome.
+
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest delayed;
+  delayed.mutable_enqueue()->set_kind("noop");
+  delayed.mutable_enqueue()->set_queue("later");
+  delayed.mutable_enqueue()->set_delay_ms(3'600'000);
+  jobctl.Send(AdminEnvelope(delayed, Secret(), 1));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->admin_reply().enqueue().job().state(), "scheduled") << reply->DebugString();
+  const int64_t delayed_id = reply->admin_reply().enqueue().job().id();
+
+  v1::AdminRequest now;
+  now.mutable_enqueue()->set_kind("noop");
+  jobctl.Send(AdminEnvelope(now, Secret(), 2));
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->admin_reply().enqueue().job().state(), "available") << reply->DebugString();
+  auto d = worker.ReceiveQueueDispatch();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->dispatch().max_jobs(), 1);
+  ASSERT_EQ(d->dispatch().queues_size(), 1);
+  EXPECT_EQ(d->dispatch().queues(0), "default");
+
+  // Retrying the delayed job makes it available now: dispatched too.
+  v1::AdminRequest retry;
+  retry.mutable_retry()->set_job_id(delayed_id);
+  jobctl.Send(AdminEnvelope(retry, Secret(), 3));
+  reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->admin_reply().retry().state(), "available") << reply->DebugString();
+  d = worker.ReceiveQueueDispatch();
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->dispatch().queues_size(), 1);
+  EXPECT_EQ(d->dispatch().queues(0), "later");
+}
+
 TEST_F(RouterServerTest, AnEmptyWorkerListIsStillAWorkersReply) {
   Peer jobctl(context_, endpoint_);
   v1::AdminRequest workers;

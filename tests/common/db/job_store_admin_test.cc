@@ -1,4 +1,4 @@
-// Operator calls: JobCancel, JobRetry, JobGet, JobsList.
+// Operator calls: JobCancel, JobRetry, JobGet, JobFind, JobsList.
 #include <algorithm>
 #include <set>
 
@@ -192,6 +192,26 @@ TEST_F(JobStoreGetTest, GetOfAMissingJobIsNotFound) {
   auto r = store().JobGet(31337);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(JobStoreGetTest, FindReturnsTheRowAloneAsGetDoes) {
+  EnqueueParams p = Params("flaky", "q");
+  p.payload = R"({"user": 8})";
+  p.delay = std::chrono::hours(1);
+  const int64_t id = Enqueue(p);
+  ASSERT_OK_AND_ASSIGN(Job found, store().JobFind(id));
+  ASSERT_OK_AND_ASSIGN(JobWithRuns got, store().JobGet(id));
+  EXPECT_EQ(found.id, id);
+  EXPECT_EQ(found.kind, "flaky");
+  EXPECT_EQ(found.queue, "q");
+  EXPECT_EQ(found.state, JobState::kScheduled);
+  EXPECT_EQ(found.payload, got.job.payload);
+  EXPECT_EQ(found.run_at, got.job.run_at);
+  EXPECT_EQ(found.created_at, got.job.created_at);
+
+  auto missing = store().JobFind(31337);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
 class JobStoreListTest : public JobStoreTestBase {

@@ -41,14 +41,27 @@ ZmqBackend::ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret)
 
 ZmqBackend::~ZmqBackend() = default;
 
+zmq::socket_t& ZmqBackend::SocketFor(const std::string& endpoint) {
+  if (auto it = sockets_.find(endpoint); it != sockets_.end()) return it->second;
+  zmq::socket_t socket(context_, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+  if (config_.curve) net::CurveApplyClient(socket, *config_.curve);
+  socket.connect(endpoint);
+  return sockets_.emplace(endpoint, std::move(socket)).first->second;
+}
+
 Result<v1::AdminReply> ZmqBackend::CallOne(const std::string& endpoint, const std::string& frame,
                                            uint64_t correlation_id) {
+  auto reply = CallOnSocket(endpoint, frame, correlation_id);
+  if (!reply) sockets_.erase(endpoint);
+  return reply;
+}
+
+Result<v1::AdminReply> ZmqBackend::CallOnSocket(const std::string& endpoint, const std::string& frame,
+                                                uint64_t correlation_id) {
   try {
-    zmq::socket_t socket(context_, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
-    if (config_.curve) net::CurveApplyClient(socket, *config_.curve);
-    socket.connect(endpoint);
+    zmq::socket_t& socket = SocketFor(endpoint);
     socket.send(zmq::buffer(frame), zmq::send_flags::none);
     const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
     while (true) {

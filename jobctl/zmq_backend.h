@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,10 +63,19 @@ class ZmqBackend final : public AdminBackend {
   Result<v1::AdminReply> Call(const v1::AdminRequest& request);
   Result<v1::AdminReply> CallOne(const std::string& endpoint, const std::string& frame,
                                  uint64_t correlation_id);
+  Result<v1::AdminReply> CallOnSocket(const std::string& endpoint, const std::string& frame,
+                                      uint64_t correlation_id);
+  // The connected DEALER for `endpoint`, made on first use.
+  zmq::socket_t& SocketFor(const std::string& endpoint);
 
   ZmqBackendConfig config_;
   wire::AdminSecret secret_;
   zmq::context_t context_;
+  // One socket per replica, kept across calls: connecting costs a TCP and a
+  // ZMTP handshake, a good part of a request's latency. A socket is closed
+  // after any call that failed on it, so a request left unanswered is never
+  // delivered late, once the peer is back, by a socket that kept it queued.
+  std::map<std::string, zmq::socket_t> sockets_;
 };
 
 }  // namespace chime::jobctl

@@ -72,7 +72,8 @@ Result<db::Connection*> Slot::Database() {
 Result<db::JobStore*> Slot::Store() {
   auto c = Database();
   if (!c) return std::unexpected(c.error());
-  if (!store) store = std::make_unique<db::JobStore>(**c);
+  // No COPY for handlers' child jobs: chime_worker may not name job ids.
+  if (!store) store = std::make_unique<db::JobStore>(**c, db::JobStoreConfig{.copy_min_batch = 0});
   return store.get();
 }
 

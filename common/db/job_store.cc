@@ -365,6 +365,7 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
                   "job " + std::to_string(i) + ": " + ok.error().message);
     }
   }
+  if (CopyEligible(params)) return JobsInsertByCopy(params);
   PgArrayBuilder kinds, queues, priorities, payloads, run_ats, delays, attempts, timeouts, keys,
       parents, dry_runs, invocations;
   for (const auto& p : params) {

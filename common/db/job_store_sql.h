@@ -6,6 +6,8 @@
 // adding "state = 'running'" made the planner reach for the partial index.
 #pragma once
 
+#include <array>
+
 namespace chime::db::sql {
 
 // Microseconds since the epoch, the one time format read back from SQL.
@@ -61,6 +63,18 @@ ON CONFLICT (kind, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
   DO NOTHING
 RETURNING id, state, kind, unique_key)sql";
+
+// $1 count: that many ids from the jobs sequence, ascending, for COPY. The
+// sequence is looked up once (a per-row lookup costs five times the nextval).
+inline constexpr const char* kTakeJobIds = R"sql(
+WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('chime.jobs', 'id')::regclass AS seq)
+SELECT nextval(s.seq) FROM s, generate_series(1, $1::int))sql";
+
+// The columns JobsInsertByCopy writes; the rest take their defaults (state
+// available, run_at and created_at now()).
+inline constexpr std::array<const char*, 10> kCopyJobColumns{
+    "id", "kind", "queue", "priority", "payload", "max_attempts", "timeout_ms", "parent_id", "dry_run",
+    "invocation"};
 
 // $1 kinds text[], $2 unique keys text[].
 inline constexpr const char* kSelectLiveUniqueMany = R"sql(

@@ -21,9 +21,11 @@ class WorkerRoleTest : public JobStoreTestBase {
     worker_ = std::make_unique<JobStore>(*worker_conn_, StoreConfig(), &rng_);
   }
 
-  std::string WorkerUrl() const {
+  std::string WorkerUrl() const { return RoleUrl("chime_worker"); }
+
+  std::string RoleUrl(const std::string& role) const {
     const std::string& url = db_.url();
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20role%3Dchime_worker";
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20role%3D" + role;
   }
 
   // Runs `sql` as chime_worker in a transaction, through Connection.
@@ -125,6 +127,27 @@ TEST_F(WorkerRoleTest, DoesEverythingAWorkerDoes) {
   EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'"), 0);
   EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.jobs_enqueued"), 4);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs"), 4);
+}
+
+TEST_F(WorkerRoleTest, MayNotNameJobIdsSoItsStoreNeverCopies) {
+  // JobsInsertMany's COPY path names each job's id, taken from the jobs
+  // sequence: chime_worker may do neither, which is why a worker's stores set
+  // copy_min_batch = 0. The scheduler's and the admin's roles may.
+  const std::vector<EnqueueParams> batch(600, Params("child"));
+  JobStore copying(*worker_conn_, JobStoreConfig{.copy_min_batch = 1});
+  auto refused = copying.JobsInsertMany(batch);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthenticated) << refused.error().ToString();
+  EXPECT_EQ(JobCount(), 0);
+  JobStore arrays(*worker_conn_, JobStoreConfig{.copy_min_batch = 0});
+  ASSERT_OK(arrays.JobsInsertMany(batch));
+  for (const char* role : {"chime_scheduler", "chime_admin"}) {
+    SCOPED_TRACE(role);
+    Connection conn(ConnectionConfig{.url = RoleUrl(role)});
+    JobStore store(conn, JobStoreConfig{.copy_min_batch = 1});
+    ASSERT_OK(store.JobsInsertMany(batch));
+  }
+  EXPECT_EQ(JobCount(), 1'800);
 }
 
 TEST_F(WorkerRoleTest, CannotDropAlterOrTruncateAnything) {

@@ -1,6 +1,10 @@
 #include "bench/chime_driver.h"
 
 #include <chrono>
+#include <latch>
+#include <memory>
+#include <span>
+#include <thread>
 
 #include "bench/interrupt.h"
 #include "common/db/connection.h"
@@ -81,23 +85,50 @@ std::unique_ptr<Claimer> MakeChimeClaimer(const std::string& conninfo, int batch
   return std::make_unique<ChimeClaimer>(conninfo, batch, std::move(worker_id));
 }
 
-Result<double> TimeBulkEnqueue(const std::string& conninfo, int64_t jobs, int batch) {
-  Store s(conninfo);
-  if (auto ok = s.conn.Connect(); !ok) return std::unexpected(ok.error());
+Result<double> TimeBulkEnqueue(const std::string& conninfo, int64_t jobs, int batch, int sessions) {
   std::vector<db::EnqueueParams> params(static_cast<size_t>(jobs));
   for (int64_t i = 0; i < jobs; ++i) {
     params[i].kind = "bench";
     params[i].payload = "{\"n\":" + std::to_string(i) + "}";
   }
-  Clock::duration spent{};
-  for (int64_t at = 0; at < jobs; at += batch) {
-    if (Interrupt::StopRequested()) return std::unexpected(Interrupt::Interrupted());
-    const auto n = static_cast<size_t>(std::min<int64_t>(batch, jobs - at));
-    const auto t0 = Clock::now();
-    auto r = s.store.JobsInsertMany(std::span(params).subspan(static_cast<size_t>(at), n));
-    spent += Clock::now() - t0;
-    if (!r) return std::unexpected(r.error());
-    if (r->size() != n) return Fail(ErrorCode::kInternal, "JobsInsertMany returned a short result");
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < sessions; ++i) {
+    stores.push_back(std::make_unique<Store>(conninfo));
+    if (auto ok = stores.back()->conn.Connect(); !ok) return std::unexpected(ok.error());
+  }
+  std::latch start(sessions + 1);
+  Clock::time_point t0;
+  std::vector<Result<void>> outcomes(static_cast<size_t>(sessions));
+  {
+    std::vector<std::jthread> threads;
+    for (int s = 0; s < sessions; ++s) {
+      threads.emplace_back([&, s] {
+        const int64_t from = jobs * s / sessions, to = jobs * (s + 1) / sessions;
+        start.arrive_and_wait();
+        for (int64_t at = from; at < to; at += batch) {
+          if (Interrupt::StopRequested()) {
+            outcomes[s] = std::unexpected(Interrupt::Interrupted());
+            return;
+          }
+          const auto n = static_cast<size_t>(std::min<int64_t>(batch, to - at));
+          auto r = stores[s]->store.JobsInsertMany(std::span(params).subspan(static_cast<size_t>(at), n));
+          if (!r) {
+            outcomes[s] = std::unexpected(r.error());
+            return;
+          }
+          if (r->size() != n) {
+            outcomes[s] = Fail(ErrorCode::kInternal, "JobsInsertMany returned a short result");
+            return;
+          }
+        }
+      });
+    }
+    start.arrive_and_wait();
+    t0 = Clock::now();
+  }  // Joins every session.
+  const auto spent = Clock::now() - t0;
+  for (auto& outcome : outcomes) {
+    if (!outcome) return std::unexpected(outcome.error());
   }
   return std::chrono::duration<double>(spent).count();
 }

@@ -16,9 +16,12 @@ namespace chime::bench {
 std::unique_ptr<Claimer> MakeChimeClaimer(const std::string& conninfo, int batch,
                                           std::string worker_id);
 
-// Inserts `jobs` jobs through JobsInsertMany, `batch` per call; returns the
-// seconds the calls took (building the EnqueueParams is not timed).
-[[nodiscard]] Result<double> TimeBulkEnqueue(const std::string& conninfo, int64_t jobs, int batch);
+// Inserts `jobs` jobs through JobsInsertMany, `batch` per call, split evenly
+// over `sessions` concurrent sessions (a thread and a connection each);
+// returns the wall-clock seconds from the first call to the last one's end
+// (connecting and building the EnqueueParams are not timed).
+[[nodiscard]] Result<double> TimeBulkEnqueue(const std::string& conninfo, int64_t jobs, int batch,
+                                             int sessions);
 
 // Claims one job at a time `warmup + samples` times, completing each, and
 // returns the duration of each timed JobsClaim call in milliseconds. Fails if

@@ -18,6 +18,7 @@ namespace chime::bench {
 struct StoreBenchConfig {
   std::vector<std::string> parts{"enqueue", "claim", "latency"};
   std::vector<int> enqueue_batches{1000, 5000, 10000};
+  std::vector<int> enqueue_sessions{1, 2};
   std::vector<int> claim_batches{1, 10, 100, 500};
   std::vector<int> claimers{1, 4, 16};
   // Zero or negative: the mode's default (full or --quick).

@@ -10,6 +10,7 @@
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
 #include "common/db/schedule_store.h"
+#include "common/db/worker_directory.h"
 #include "jobctl/admin_backend.h"
 
 namespace chime::jobctl {
@@ -65,6 +66,7 @@ class DbBackend final : public AdminBackend {
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::WorkerDirectory directory_;
   bool schema_checked_ = false;
 };
 

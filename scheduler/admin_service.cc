@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
@@ -9,6 +11,21 @@
 
 namespace chime::scheduler {
 namespace {
+
+v1::WorkerInfo InfoOf(const db::WorkerRow& row) {
+  v1::WorkerInfo w;
+  w.set_worker_id(row.worker_id);
+  w.set_host(row.host);
+  w.set_pid(row.pid);
+  for (const auto& q : row.queues) w.add_queues(q);
+  w.set_slots(row.slots);
+  w.set_free_slots(row.free_slots);
+  for (int64_t job : row.running_jobs) w.add_running_jobs(job);
+  w.set_last_seen_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(row.last_seen_at.time_since_epoch()).count());
+  w.set_version(row.version);
+  return w;
+}
 
 v1::AdminReply ErrorReply(const Error& error) {
   v1::AdminReply reply;
@@ -25,6 +42,7 @@ AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
       schedules_(conn_),
       stats_(conn_),
       alerts_(conn_),
+      directory_(conn_),
       counters_(counters) {}
 
 v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
@@ -78,9 +96,7 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
       return reply;
     }
     case v1::AdminRequest::kWorkers:
-      reply.mutable_workers();  // Set even when no worker is connected.
-      for (auto& w : workers.List()) *reply.mutable_workers()->add_workers() = std::move(w);
-      return reply;
+      return HandleWorkers(workers);
     case v1::AdminRequest::kMigrate: {
       auto status = db::MigrationsStatus(conn_);
       if (!status) return ErrorReply(status.error());
@@ -165,6 +181,22 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
       break;
   }
   return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a schedule command"});
+}
+
+v1::AdminReply AdminService::HandleWorkers(const WorkerRegistry& workers) {
+  std::map<std::string, v1::WorkerInfo> by_id;
+  if (auto listed = directory_.List(); listed) {
+    for (const auto& row : *listed) by_id[row.worker_id] = InfoOf(row);
+  } else {
+    // This replica's own workers are still worth an answer.
+    spdlog::warn("workers: reading the directory failed, answering with this replica's: {}",
+                 listed.error().ToString());
+  }
+  for (auto& w : workers.List()) by_id[w.worker_id()] = std::move(w);
+  v1::AdminReply reply;
+  reply.mutable_workers();  // Set even when no worker is connected.
+  for (auto& [id, w] : by_id) *reply.mutable_workers()->add_workers() = std::move(w);
+  return reply;
 }
 
 v1::AdminReply AdminService::HandleObserve(const v1::AdminRequest& request) {

@@ -7,6 +7,7 @@
 #include "common/db/job_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
+#include "common/db/worker_directory.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/router_server.h"
 
@@ -24,12 +25,15 @@ class AdminService final : public AdminHandler {
   v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
   // Run statistics and alerts.
   v1::AdminReply HandleObserve(const v1::AdminRequest& request);
+  // Every replica's workers (the directory) with this one's own fresher view.
+  v1::AdminReply HandleWorkers(const WorkerRegistry& workers);
 
   db::Connection conn_;
   db::JobStore store_;
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::WorkerDirectory directory_;
   const LiveCounters& counters_;
 };
 

@@ -34,6 +34,7 @@
 #include "scheduler/maintainer.h"
 #include "scheduler/ready_feed.h"
 #include "scheduler/router_server.h"
+#include "scheduler/worker_publisher.h"
 
 namespace {
 
@@ -274,6 +275,12 @@ int main(int argc, char** argv) {
   if (!endpoint) return Fatal(endpoint.error().message);
   chime::scheduler::ReadyFeed feed(context, db);
   feed.Start();
+  // Every replica publishes the workers it hears from: jobctl workers lists
+  // the union, wherever each worker said hello.
+  chime::scheduler::WorkerPublisher publisher(
+      db, {.replica = router.scheduler_id, .forget_after = router.forget_after},
+      [&server] { return server.WorkersSnapshot(); });
+  publisher.Start();
   maintainer.Start();
   chime::DefaultRng rng;
   chime::scheduler::CronRunner cron_runner(db, cron, chime::SystemClock::Instance(), rng);
@@ -305,6 +312,7 @@ int main(int argc, char** argv) {
   (*health_monitor)->Stop();
   cron_runner.Stop();
   maintainer.Stop();
+  publisher.Stop();
   feed.Stop();
   server.Stop();
   if (zap) zap->Stop();

@@ -161,5 +161,45 @@ TEST_F(ClusterTest, AnUnknownKindIsDiscardedWithItsReasonAndNotRetried) {
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs"), 1);
 }
 
+
+// Each replica knows only the workers that said hello to it; jobctl workers
+// lists them all, through any replica or the database, until they leave.
+TEST_F(ClusterTest, JobctlWorkersListsTheWorkersOfEveryReplica) {
+  cluster_.StartScheduler();
+  auto& worker = cluster_.StartWorker("only-on-a");
+  ChildProcess replica_b({BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
+                          "--http-listen", "off", "--forget-after-ms", "2000"},
+                         {{"CHIME_DATABASE_URL", cluster_.db().url()}, {"CHIME_ADMIN_SECRET", kClusterSecret}});
+  ASSERT_TRUE(replica_b.Start()) << replica_b.log();
+  auto line = replica_b.WaitForLog("listening on tcp://", seconds(30));
+  ASSERT_TRUE(line.has_value()) << replica_b.log();
+  const std::string endpoint_b = line->substr(line->find("listening on ") + 13);
+
+  auto listed = [&](std::map<std::string, std::string> env, std::vector<std::string> args) {
+    args.insert(args.begin(), {"workers", "--json"});
+    auto r = cluster_.Jobctl(args, std::move(env));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<std::string> ids;
+    if (r.exit_code != 0) return ids;
+    const auto reply = nlohmann::json::parse(r.output);
+    for (const auto& w : reply["workers"]) ids.push_back(w["worker_id"]);
+    return ids;
+  };
+  const std::vector<std::string> just_a{"only-on-a"};
+  // Replica A publishes about once a second.
+  EXPECT_TRUE(Cluster::WaitFor([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}) == just_a; }));
+  EXPECT_EQ(listed({{"CHIME_SCHEDULER", ""}}, {"--database-url", cluster_.db().url()}), just_a);
+  EXPECT_EQ(listed({}, {}), just_a);
+
+  // Gone from A after its goodbye, and from the directory once nobody saw it
+  // for the forget window.
+  worker.Signal(SIGTERM);
+  ASSERT_TRUE(worker.Wait(seconds(60)).has_value());
+  EXPECT_TRUE(Cluster::WaitFor([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}).empty(); }));
+  EXPECT_TRUE(listed({{"CHIME_SCHEDULER", ""}}, {"--database-url", cluster_.db().url()}).empty());
+  replica_b.Signal(SIGTERM);
+  EXPECT_TRUE(replica_b.Wait(seconds(30)).has_value());
+}
+
 }  // namespace
 }  // namespace chime::testing

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/db/migrations.h"
+#include "common/db/worker_directory.h"
 #include "common/wire/envelope.h"
 #include "scheduler/admin_service.h"
 #include "scheduler/ready_feed.h"
@@ -278,6 +279,35 @@ TEST_F(RouterServerTest, AnEmptyWorkerListIsStillAWorkersReply) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_TRUE(reply->admin_reply().has_workers());
   EXPECT_EQ(reply->admin_reply().workers().workers_size(), 0);
+}
+
+TEST_F(RouterServerTest, WorkersOfOtherReplicasComeFromTheDirectory) {
+  // "far" said hello to another replica, which published it; "near" is ours.
+  db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+  db::WorkerDirectory directory(conn);
+  db::WorkerSighting far;
+  far.worker_id = "far";
+  far.host = "elsewhere";
+  far.pid = 7;
+  far.queues = {"default"};
+  far.slots = 8;
+  far.free_slots = 5;
+  ASSERT_TRUE(directory.Publish(std::vector<db::WorkerSighting>{far}, "other-replica").has_value());
+  auto near = Worker("near", 2);
+
+  Peer jobctl(context_, endpoint_);
+  v1::AdminRequest workers;
+  workers.mutable_workers();
+  jobctl.Send(AdminEnvelope(workers, Secret(), 45));
+  auto reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+  ASSERT_TRUE(reply.has_value());
+  const auto& listed = reply->admin_reply().workers().workers();
+  ASSERT_EQ(listed.size(), 2) << reply->DebugString();
+  EXPECT_EQ(listed[0].worker_id(), "far");
+  EXPECT_EQ(listed[0].host(), "elsewhere");
+  EXPECT_EQ(listed[0].slots(), 8);
+  EXPECT_EQ(listed[0].free_slots(), 5);
+  EXPECT_EQ(listed[1].worker_id(), "near");
 }
 
 TEST_F(RouterServerTest, AdminErrorsComeBackAsCodes) {

@@ -2,30 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <map>
-
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/stats_convert.h"
+#include "scheduler/worker_publisher.h"
 
 namespace chime::scheduler {
 namespace {
-
-v1::WorkerInfo InfoOf(const db::WorkerRow& row) {
-  v1::WorkerInfo w;
-  w.set_worker_id(row.worker_id);
-  w.set_host(row.host);
-  w.set_pid(row.pid);
-  for (const auto& q : row.queues) w.add_queues(q);
-  w.set_slots(row.slots);
-  w.set_free_slots(row.free_slots);
-  for (int64_t job : row.running_jobs) w.add_running_jobs(job);
-  w.set_last_seen_ms(
-      std::chrono::duration_cast<std::chrono::milliseconds>(row.last_seen_at.time_since_epoch()).count());
-  w.set_version(row.version);
-  return w;
-}
 
 v1::AdminReply ErrorReply(const Error& error) {
   v1::AdminReply reply;
@@ -184,18 +168,11 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
 }
 
 v1::AdminReply AdminService::HandleWorkers(const WorkerRegistry& workers) {
-  std::map<std::string, v1::WorkerInfo> by_id;
-  if (auto listed = directory_.List(); listed) {
-    for (const auto& row : *listed) by_id[row.worker_id] = InfoOf(row);
-  } else {
-    // This replica's own workers are still worth an answer.
-    spdlog::warn("workers: reading the directory failed, answering with this replica's: {}",
-                 listed.error().ToString());
-  }
-  for (auto& w : workers.List()) by_id[w.worker_id()] = std::move(w);
   v1::AdminReply reply;
   reply.mutable_workers();  // Set even when no worker is connected.
-  for (auto& [id, w] : by_id) *reply.mutable_workers()->add_workers() = std::move(w);
+  for (auto& w : AllWorkers(directory_.List(), workers.List())) {
+    *reply.mutable_workers()->add_workers() = std::move(w);
+  }
   return reply;
 }
 

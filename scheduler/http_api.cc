@@ -9,8 +9,10 @@
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
+#include "common/db/worker_directory.h"
 #include "common/observe/monitoring_json.h"
 #include "common/view/json_view.h"
+#include "scheduler/worker_publisher.h"
 
 namespace chime::scheduler {
 namespace {
@@ -214,8 +216,13 @@ web::Response Runs(const ApiDeps& d, const web::Request& req) {
 
 web::Response Workers(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
+  // Every replica's workers, as jobctl workers lists them; this replica's
+  // own when the database is away.
+  auto conn = d.pool.Acquire();
+  Result<std::vector<db::WorkerRow>> rows =
+      conn ? db::WorkerDirectory(**conn).List() : std::unexpected(conn.error());
   std::vector<view::WorkerView> views;
-  for (const auto& w : d.router.WorkersSnapshot()) {
+  for (const auto& w : AllWorkers(rows, d.router.WorkersSnapshot())) {
     view::WorkerView v;
     v.worker_id = w.worker_id();
     v.host = w.host();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace chime::scheduler {
 
@@ -21,6 +22,33 @@ db::WorkerSighting SightingOf(const v1::WorkerInfo& info, std::chrono::system_cl
   const auto seen = std::chrono::system_clock::time_point(milliseconds(info.last_seen_ms()));
   s.silent_for = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(now - seen));
   return s;
+}
+
+std::vector<v1::WorkerInfo> AllWorkers(const Result<std::vector<db::WorkerRow>>& directory,
+                                       std::vector<v1::WorkerInfo> own) {
+  std::map<std::string, v1::WorkerInfo> by_id;
+  if (directory) {
+    for (const auto& row : *directory) {
+      v1::WorkerInfo& w = by_id[row.worker_id];
+      w.set_worker_id(row.worker_id);
+      w.set_host(row.host);
+      w.set_pid(row.pid);
+      for (const auto& q : row.queues) w.add_queues(q);
+      w.set_slots(row.slots);
+      w.set_free_slots(row.free_slots);
+      for (int64_t job : row.running_jobs) w.add_running_jobs(job);
+      w.set_last_seen_ms(
+          std::chrono::duration_cast<milliseconds>(row.last_seen_at.time_since_epoch()).count());
+      w.set_version(row.version);
+    }
+  } else {
+    spdlog::warn("workers: cannot read the directory, listing this replica's only: {}",
+                 directory.error().ToString());
+  }
+  for (auto& w : own) by_id[w.worker_id()] = std::move(w);
+  std::vector<v1::WorkerInfo> out;
+  for (auto& [id, w] : by_id) out.push_back(std::move(w));
+  return out;
 }
 
 WorkerPublisher::WorkerPublisher(db::ConnectionConfig db, WorkerPublisherConfig config, Snapshot snapshot)

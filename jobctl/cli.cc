@@ -8,6 +8,7 @@
 
 #include "common/log/log.h"
 #include "jobctl/commands.h"
+#include "jobctl/curve_commands.h"
 #include "jobctl/db_backend.h"
 #include "jobctl/exit_code.h"
 #include "jobctl/observe_commands.h"
@@ -76,6 +77,7 @@ struct Options {
   WorkersOptions workers;
   CronNextOptions cron_next;
   ProbeOptions probe;
+  CurveKeygenOptions curve_keygen;
   ScheduleLintOptions schedule_lint;
   ScheduleCreateOptions schedule_create;
   ScheduleUpdateOptions schedule_update;
@@ -267,6 +269,14 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   probe->add_option("--timeout", o.probe.timeout, "Give up after this long")->capture_default_str()
       ->type_name("DURATION");
   commands.push_back({.sub = probe, .local = [&o](LocalContext& c) { return RunProbe(c, o.probe); }});
+
+  CLI::App* keygen = AddSubcommand(
+      app, "curve-keygen",
+      "Write a new CURVE key pair to FILE (mode 0600, never over an existing file) and print its "
+      "public key, for CHIME_CURVE_*_FILE and the scheduler's allowlist");
+  keygen->add_option("FILE", o.curve_keygen.file, "The key pair file to create")->required();
+  commands.push_back(
+      {.sub = keygen, .local = [&o](LocalContext& c) { return RunCurveKeygen(c, o.curve_keygen); }});
 
   CLI::App* migrate = AddSubcommand(app, "migrate", "Apply pending schema migrations and print the versions");
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");

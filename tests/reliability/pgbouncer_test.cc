@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "tests/reliability/nemesis.h"
 #include "tests/reliability/replica_fixture.h"
@@ -46,22 +45,16 @@ int FreePort() {
 // pgbouncer refuses to run as root: as root it runs as `postgres`.
 class Pgbouncer {
  public:
-  explicit Pgbouncer(const std::string& direct_url) {
-    std::smatch m;
-    const std::regex url_re(R"((postgresql://([^@/:]+)@127\.0\.0\.1:)(\d+)(/.*))");
-    if (!std::regex_match(direct_url, m, url_re)) {
-      ADD_FAILURE() << "unexpected test database URL shape";
-      return;
-    }
+  explicit Pgbouncer(const TestDatabase& db) {
     port_ = FreePort();
-    url_ = m[1].str() + std::to_string(port_) + m[4].str();
+    url_ = db.UrlWithPort(port_);
     char tmpl[] = "/tmp/chime-pgbouncer-XXXXXX";
     dir_ = mkdtemp(tmpl);
     chmod(dir_.c_str(), 0755);
-    std::ofstream(dir_ + "/users.txt") << '"' << m[2].str() << "\" \"\"\n";
+    std::ofstream(dir_ + "/users.txt") << '"' << db.user() << "\" \"\"\n";
     std::ofstream(dir_ + "/pgbouncer.ini")
         << "[databases]\n"
-        << "* = host=127.0.0.1 port=" << m[3].str() << "\n"
+        << "* = host=127.0.0.1 port=" << db.port() << "\n"
         << "[pgbouncer]\n"
         << "listen_addr = 127.0.0.1\n"
         << "listen_port = " << port_ << "\n"
@@ -113,7 +106,7 @@ class PgbouncerTest : public ReplicaTest {
     ReplicaTest::SetUp();
     ASSERT_TRUE(std::filesystem::exists("/usr/sbin/pgbouncer"))
         << "pgbouncer is not installed (scripts/install-deps.sh installs it)";
-    pgbouncer_ = std::make_unique<Pgbouncer>(cluster_.db().url());
+    pgbouncer_ = std::make_unique<Pgbouncer>(cluster_.db());
     ASSERT_NO_FATAL_FAILURE(pgbouncer_->Start());
   }
   void TearDown() override {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 namespace chime::testing {
@@ -72,6 +73,49 @@ TestDatabase::TestDatabase() {
   pqxx::nontransaction tx(conn);
   tx.exec("CREATE DATABASE " + tx.quote_name(name_));
   url_ = WithDatabase(server, name_);
+}
+
+namespace {
+
+// One connection option of `url` as libpq reads it; "" when unset.
+std::string ConnOption(const std::string& url, const std::string& keyword) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    Die("cannot parse the test database url: " + why);
+  }
+  std::string value;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (keyword == o->keyword && o->val != nullptr) value = o->val;
+  }
+  PQconninfoFree(options);
+  return value;
+}
+
+}  // namespace
+
+int TestDatabase::port() const {
+  const std::string port = ConnOption(url_, "port");
+  return port.empty() ? 5432 : std::stoi(port);
+}
+
+std::string TestDatabase::user() const { return ConnOption(url_, "user"); }
+
+std::string TestDatabase::UrlWithPort(int port) const {
+  // postgresql://[user[:password]@]host[:port]/name...: the port after the
+  // host is replaced (or added); a bracketed IPv6 host keeps its colons.
+  constexpr auto npos = std::string::npos;
+  const auto start = url_.find("://") + 3;
+  const auto slash = url_.find('/', start);
+  if (slash == npos) Die("cannot parse the test database url");
+  const auto at = url_.find('@', start);
+  const auto host = at != npos && at < slash ? at + 1 : start;
+  const auto bracket = url_.find(']', host);
+  const auto colon = url_.find(':', bracket != npos && bracket < slash ? bracket : host);
+  const auto host_end = colon != npos && colon < slash ? colon : slash;
+  return url_.substr(0, host_end) + ":" + std::to_string(port) + url_.substr(slash);
 }
 
 TestDatabase::~TestDatabase() {

@@ -21,6 +21,12 @@ class TestDatabase {
 
   const std::string& url() const { return url_; }
   const std::string& name() const { return name_; }
+  // The server's port and the user the URL names (as libpq reads the URL),
+  // and this database's URL with another port: a proxy or pooler in front
+  // of the same server.
+  int port() const;
+  std::string user() const;
+  std::string UrlWithPort(int port) const;
 
   // First column of the first row as text; "" for no rows or NULL.
   std::string Scalar(const std::string& sql) const;

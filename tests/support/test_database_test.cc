@@ -29,5 +29,15 @@ TEST(TestDatabaseTest, DropsTheDatabaseWhenDestroyed) {
   EXPECT_EQ(observer.Scalar(query), "0");
 }
 
+TEST(TestDatabaseTest, KnowsItsPortAndUserAndSwapsThePort) {
+  TestDatabase db;
+  EXPECT_EQ(db.Scalar("SELECT current_setting('port')"), std::to_string(db.port()));
+  EXPECT_EQ(db.Scalar("SELECT current_user"), db.user());
+  EXPECT_EQ(db.UrlWithPort(db.port()), db.url());
+  const std::string other = db.UrlWithPort(1);
+  EXPECT_NE(other.find(":1/" + db.name()), std::string::npos) << other;
+  EXPECT_EQ(other.find(":" + std::to_string(db.port())), std::string::npos) << other;
+}
+
 }  // namespace
 }  // namespace chime::testing

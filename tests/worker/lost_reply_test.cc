@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
-#include <regex>
 #include <thread>
 
 #include "common/db/job_store.h"
@@ -71,17 +70,6 @@ class LostReplyTest : public ::testing::Test {
   }
   void TearDown() override { gate_->Open(); }
 
-  // The test database's URL with another port.
-  std::string UrlWithPort(int port) {
-    return std::regex_replace(db_.url(), std::regex(R"(:(\d+)/)"), ":" + std::to_string(port) + "/",
-                              std::regex_constants::format_first_only);
-  }
-  int DatabasePort() {
-    std::smatch m;
-    const std::string& url = db_.url();
-    return std::regex_search(url, m, std::regex(R"(:(\d+)/)")) ? std::stoi(m[1].str()) : 0;
-  }
-
   int64_t Enqueue(const std::string& kind) {
     pqxx::connection c(db_.url());
     pqxx::nontransaction tx(c);
@@ -100,10 +88,10 @@ class LostReplyTest : public ::testing::Test {
 };
 
 TEST_F(LostReplyTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
-  chime::testing::TcpProxy proxy(DatabasePort());
+  chime::testing::TcpProxy proxy(db_.port());
   const db::ConnectionConfig direct{.url = db_.url()};
   db::ConnectionConfig proxied = direct;
-  proxied.url = UrlWithPort(proxy.port());
+  proxied.url = db_.UrlWithPort(proxy.port());
   proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
 
   Completer completer(direct, db::JobStoreConfig{}, [](const v1::JobResult&) {});
@@ -141,8 +129,8 @@ TEST_F(LostReplyTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
 }
 
 TEST_F(LostReplyTest, ACompletionWhoseReplyWasLostIsReportedAccepted) {
-  chime::testing::TcpProxy proxy(DatabasePort());
-  db::ConnectionConfig proxied{.url = UrlWithPort(proxy.port())};
+  chime::testing::TcpProxy proxy(db_.port());
+  db::ConnectionConfig proxied{.url = db_.UrlWithPort(proxy.port())};
   proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
   std::mutex mu;
   std::vector<v1::JobResult> results;

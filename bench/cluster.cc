@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -38,8 +39,10 @@ Result<void> Cluster::StartScheduler() {
 }
 
 Result<void> Cluster::StartWorker() {
+  std::vector<std::string> argv{BinaryPath("worker/chime-worker")};
+  if (claim_batch_ > 0) argv.insert(argv.end(), {"--claim-batch", std::to_string(claim_batch_)});
   auto w = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BinaryPath("worker/chime-worker")},
+      argv,
       std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
                                          {"CHIME_SCHEDULER", endpoint_},
                                          {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
@@ -62,8 +65,13 @@ Result<void> Cluster::WaitForIdleWorkers() {
   while (std::chrono::steady_clock::now() < deadline) {
     auto workers = admin.Workers();
     if (workers) {
+      // Ours by pid: the directory may still list workers of an earlier run.
       size_t idle = 0;
-      for (const auto& w : *workers) idle += w.free_slots == slots_ ? 1 : 0;
+      for (const auto& started : workers_) {
+        idle += std::ranges::any_of(*workers, [&](const auto& w) {
+                  return w.pid == started->pid() && w.free_slots == slots_;
+                }) ? 1 : 0;
+      }
       if (idle >= workers_.size()) return {};
       last = std::to_string(idle) + " of " + std::to_string(workers_.size()) + " idle";
     } else {

@@ -30,6 +30,8 @@ class Cluster {
 
   // Workers started from now on claim this many jobs beyond their slots.
   void set_prefetch(int prefetch) { prefetch_ = prefetch; }
+  // ... and claim at most this many a round trip (0: the worker's default).
+  void set_claim_batch(int claim_batch) { claim_batch_ = claim_batch; }
 
   // Starts the scheduler and waits (up to 30 s) until it listens.
   [[nodiscard]] Result<void> StartScheduler();
@@ -51,6 +53,7 @@ class Cluster {
   std::string conninfo_;
   int slots_;
   int prefetch_ = 0;
+  int claim_batch_ = 0;
   std::string queues_;
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;

@@ -45,6 +45,7 @@ Result<void> E2eBenchConfig::Validate() const {
   if (workers < 1 || workers > 64) return Fail(ErrorCode::kInvalidArgument, "--workers: 1-64");
   if (slots < 1 || slots > 1000) return Fail(ErrorCode::kInvalidArgument, "--slots: 1-1000");
   if (prefetch < 0 || prefetch > 1000) return Fail(ErrorCode::kInvalidArgument, "--prefetch: 0-1000");
+  if (claim_batch < 0 || claim_batch > 1000) return Fail(ErrorCode::kInvalidArgument, "--claim-batch: 0-1000");
   if (latency_samples < 0) return Fail(ErrorCode::kInvalidArgument, "--latency-samples: >= 1");
   if (interval_ms < 1) return Fail(ErrorCode::kInvalidArgument, "--interval-ms: >= 1");
   return {};
@@ -60,6 +61,9 @@ void E2eBench::AddOptions(CLI::App& command) {
   command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
   command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
   command.add_option("--prefetch", config_.prefetch, "Jobs each worker claims beyond its slots (throughput run)")
+      ->capture_default_str();
+  command.add_option("--claim-batch", config_.claim_batch,
+                     "Most jobs a worker claims per round trip (throughput run; 0: the worker's default)")
       ->capture_default_str();
   command.add_option("--latency-samples", config_.latency_samples,
                      "Jobs per latency path (default 1000; --quick 50)");
@@ -149,6 +153,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   cluster.Stop();
   Cluster loaded(env.conninfo, config_.slots);
   loaded.set_prefetch(config_.prefetch);
+  loaded.set_claim_batch(config_.claim_batch);
   if (auto ok = pq->Exec("TRUNCATE chime.jobs, chime.runs, chime.job_counts"); !ok) {
     return std::unexpected(ok.error());
   }
@@ -187,7 +192,8 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   if (!runs) return std::unexpected(runs.error());
   report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
   const std::vector<Param> params{
-      {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots}, {"prefetch", config_.prefetch}};
+      {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots},
+      {"prefetch", config_.prefetch}, {"claim_batch", config_.claim_batch}};
   report.Add({"throughput", static_cast<double>(jobs) / seconds_taken, "jobs/s", params});
   report.Add({"succeeded_runs", static_cast<double>(*runs), "runs", params});
   report.BeginSection("e2e", "resident memory under the throughput load (MB, peak sampled)");

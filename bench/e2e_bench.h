@@ -22,6 +22,7 @@ struct E2eBenchConfig {
   int workers = 2;
   int slots = 16;
   int prefetch = 0;  // Jobs each worker claims beyond its slots.
+  int claim_batch = 0;  // Most jobs a worker claims per round trip; 0: its default (100).
   int latency_samples = 0;   // Per path; 0: 1,000 (--quick 50).
   int interval_ms = 10;      // Between latency enqueues.
 

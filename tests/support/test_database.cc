@@ -118,6 +118,10 @@ std::string TestDatabase::UrlWithPort(int port) const {
   return url_.substr(0, host_end) + ":" + std::to_string(port) + url_.substr(slash);
 }
 
+std::string TestDatabase::UrlAsRole(const std::string& role) const {
+  return url_ + (url_.find('?') == std::string::npos ? "?" : "&") + "options=-c%20role%3D" + role;
+}
+
 TestDatabase::~TestDatabase() {
   try {
     pqxx::connection conn(ServerUrl());

@@ -27,6 +27,9 @@ class TestDatabase {
   int port() const;
   std::string user() const;
   std::string UrlWithPort(int port) const;
+  // This database's URL with its sessions running as `role` (options -c
+  // role=), which checks privileges exactly as a login of that role would.
+  std::string UrlAsRole(const std::string& role) const;
 
   // First column of the first row as text; "" for no rows or NULL.
   std::string Scalar(const std::string& sql) const;

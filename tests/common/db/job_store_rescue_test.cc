@@ -337,7 +337,7 @@ TEST_F(JobStoreCleanupTest, RejectsNonPositiveBounds) {
 TEST_F(JobStoreCleanupTest, RunsUnderTheWorkerRoleWhichCannotDeleteDirectly) {
   const int64_t old_job = FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
   const int64_t fresh = FinishedJob(CompletionKind::kSucceeded, hours(1));
-  Connection as_worker(ConnectionConfig{.url = db_.url() + "?options=-c%20role%3Dchime_worker"});
+  Connection as_worker(ConnectionConfig{.url = db_.UrlAsRole("chime_worker")});
   ASSERT_OK(as_worker.Connect());
   auto role = as_worker.Run([](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);

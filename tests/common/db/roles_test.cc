@@ -21,12 +21,7 @@ class WorkerRoleTest : public JobStoreTestBase {
     worker_ = std::make_unique<JobStore>(*worker_conn_, StoreConfig(), &rng_);
   }
 
-  std::string WorkerUrl() const { return RoleUrl("chime_worker"); }
-
-  std::string RoleUrl(const std::string& role) const {
-    const std::string& url = db_.url();
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20role%3D" + role;
-  }
+  std::string WorkerUrl() const { return db_.UrlAsRole("chime_worker"); }
 
   // Runs `sql` as chime_worker in a transaction, through Connection.
   Result<void> AsWorker(const std::string& sql) {
@@ -143,7 +138,7 @@ TEST_F(WorkerRoleTest, MayNotNameJobIdsSoItsStoreNeverCopies) {
   ASSERT_OK(arrays.JobsInsertMany(batch));
   for (const char* role : {"chime_scheduler", "chime_admin"}) {
     SCOPED_TRACE(role);
-    Connection conn(ConnectionConfig{.url = RoleUrl(role)});
+    Connection conn(ConnectionConfig{.url = db_.UrlAsRole(role)});
     JobStore store(conn, JobStoreConfig{.copy_min_batch = 1});
     ASSERT_OK(store.JobsInsertMany(batch));
   }

@@ -122,6 +122,22 @@ TEST_F(WorkerDirectoryTest, StoresOddTextVerbatimAndRefusesEmptyNames) {
   EXPECT_EQ(List().size(), 1u);
 }
 
+TEST_F(WorkerDirectoryTest, TheSchedulerRoleWritesItAndTheAdminRoleReadsIt) {
+  Connection scheduler_conn(ConnectionConfig{.url = db_.UrlAsRole("chime_scheduler")});
+  WorkerDirectory scheduler(scheduler_conn);
+  ASSERT_OK(scheduler.Publish(std::vector<WorkerSighting>{Sighting("w1", 1, seconds(0)),
+                                                          Sighting("old", 1, seconds(60))},
+                              "replica-a"));
+  auto forgotten = scheduler.ForgetSilent(seconds(10));
+  ASSERT_TRUE(forgotten.has_value()) << forgotten.error().ToString();
+  EXPECT_EQ(*forgotten, 1);
+  Connection admin_conn(ConnectionConfig{.url = db_.UrlAsRole("chime_admin")});
+  auto rows = WorkerDirectory(admin_conn).List();
+  ASSERT_TRUE(rows.has_value()) << rows.error().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].worker_id, "w1");
+}
+
 TEST_F(WorkerDirectoryTest, PublishingNobodyChangesNothing) {
   ASSERT_OK(directory_.Publish({}, "replica-a"));
   EXPECT_TRUE(List().empty());

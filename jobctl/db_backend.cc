@@ -143,21 +143,7 @@ Result<std::vector<db::AlertRow>> DbBackend::Alerts(const db::AlertListParams& p
 Result<std::vector<WorkerView>> DbBackend::Workers() {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   // What the scheduler replicas published (they refresh it every second).
-  auto rows = directory_.List();
-  if (!rows) return std::unexpected(rows.error());
-  std::vector<WorkerView> out;
-  for (auto& row : *rows) {
-    out.push_back({.worker_id = std::move(row.worker_id),
-                   .host = std::move(row.host),
-                   .pid = row.pid,
-                   .queues = std::move(row.queues),
-                   .slots = row.slots,
-                   .free_slots = row.free_slots,
-                   .running_jobs = std::move(row.running_jobs),
-                   .last_seen = row.last_seen_at,
-                   .version = std::move(row.version)});
-  }
-  return out;
+  return directory_.List();
 }
 
 Result<db::ScheduleRow> DbBackend::ScheduleCreate(const schedule::ScheduleSpec& spec) {

@@ -220,19 +220,7 @@ Result<std::vector<WorkerView>> ZmqBackend::Workers() {
   if (!reply) return std::unexpected(reply.error());
   if (!reply->has_workers()) return std::unexpected(Unexpected(*reply));
   std::vector<WorkerView> out;
-  for (const auto& w : reply->workers().workers()) {
-    WorkerView v;
-    v.worker_id = w.worker_id();
-    v.host = w.host();
-    v.pid = w.pid();
-    v.queues.assign(w.queues().begin(), w.queues().end());
-    v.slots = w.slots();
-    v.free_slots = w.free_slots();
-    v.running_jobs.assign(w.running_jobs().begin(), w.running_jobs().end());
-    v.last_seen = db::TimePoint(milliseconds(w.last_seen_ms()));
-    v.version = w.version();
-    out.push_back(std::move(v));
-  }
+  for (const auto& w : reply->workers().workers()) out.push_back(wire::FromProto(w));
   return out;
 }
 

@@ -170,8 +170,8 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
 v1::AdminReply AdminService::HandleWorkers(const WorkerRegistry& workers) {
   v1::AdminReply reply;
   reply.mutable_workers();  // Set even when no worker is connected.
-  for (auto& w : AllWorkers(directory_.List(), workers.List())) {
-    *reply.mutable_workers()->add_workers() = std::move(w);
+  for (const auto& w : AllWorkers(directory_.List(), workers.List())) {
+    *reply.mutable_workers()->add_workers() = wire::ToProto(w);
   }
   return reply;
 }

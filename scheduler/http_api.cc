@@ -221,21 +221,7 @@ web::Response Workers(const ApiDeps& d, const web::Request& req) {
   auto conn = d.pool.Acquire();
   Result<std::vector<db::WorkerRow>> rows =
       conn ? db::WorkerDirectory(**conn).List() : std::unexpected(conn.error());
-  std::vector<view::WorkerView> views;
-  for (const auto& w : AllWorkers(rows, d.router.WorkersSnapshot())) {
-    view::WorkerView v;
-    v.worker_id = w.worker_id();
-    v.host = w.host();
-    v.pid = w.pid();
-    v.queues.assign(w.queues().begin(), w.queues().end());
-    v.slots = w.slots();
-    v.free_slots = w.free_slots();
-    v.running_jobs.assign(w.running_jobs().begin(), w.running_jobs().end());
-    v.last_seen = TimePoint(std::chrono::milliseconds(w.last_seen_ms()));
-    v.version = w.version();
-    views.push_back(std::move(v));
-  }
-  return Json(view::WorkersJson(views));
+  return Json(view::WorkersJson(AllWorkers(rows, d.router.WorkersSnapshot())));
 }
 
 web::Response Queues(const ApiDeps& d, const web::Request& req) {

@@ -2,51 +2,23 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <map>
+
+#include "common/wire/convert.h"
 
 namespace chime::scheduler {
 
-using std::chrono::milliseconds;
-
-db::WorkerSighting SightingOf(const v1::WorkerInfo& info, std::chrono::system_clock::time_point now) {
-  db::WorkerSighting s;
-  s.worker_id = info.worker_id();
-  s.host = info.host();
-  s.pid = info.pid();
-  s.queues.assign(info.queues().begin(), info.queues().end());
-  s.slots = info.slots();
-  s.free_slots = info.free_slots();
-  s.running_jobs.assign(info.running_jobs().begin(), info.running_jobs().end());
-  s.version = info.version();
-  const auto seen = std::chrono::system_clock::time_point(milliseconds(info.last_seen_ms()));
-  s.silent_for = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(now - seen));
-  return s;
-}
-
-std::vector<v1::WorkerInfo> AllWorkers(const Result<std::vector<db::WorkerRow>>& directory,
-                                       std::vector<v1::WorkerInfo> own) {
-  std::map<std::string, v1::WorkerInfo> by_id;
+std::vector<db::WorkerRow> AllWorkers(const Result<std::vector<db::WorkerRow>>& directory,
+                                      const std::vector<v1::WorkerInfo>& own) {
+  std::map<std::string, db::WorkerRow> by_id;
   if (directory) {
-    for (const auto& row : *directory) {
-      v1::WorkerInfo& w = by_id[row.worker_id];
-      w.set_worker_id(row.worker_id);
-      w.set_host(row.host);
-      w.set_pid(row.pid);
-      for (const auto& q : row.queues) w.add_queues(q);
-      w.set_slots(row.slots);
-      w.set_free_slots(row.free_slots);
-      for (int64_t job : row.running_jobs) w.add_running_jobs(job);
-      w.set_last_seen_ms(
-          std::chrono::duration_cast<milliseconds>(row.last_seen_at.time_since_epoch()).count());
-      w.set_version(row.version);
-    }
+    for (const auto& row : *directory) by_id[row.worker_id] = row;
   } else {
     spdlog::warn("workers: cannot read the directory, listing this replica's only: {}",
                  directory.error().ToString());
   }
-  for (auto& w : own) by_id[w.worker_id()] = std::move(w);
-  std::vector<v1::WorkerInfo> out;
+  for (const auto& w : own) by_id[w.worker_id()] = wire::FromProto(w);
+  std::vector<db::WorkerRow> out;
   for (auto& [id, w] : by_id) out.push_back(std::move(w));
   return out;
 }
@@ -63,10 +35,10 @@ void WorkerPublisher::Start() {
 void WorkerPublisher::Stop() { loop_.Stop(); }
 
 Result<void> WorkerPublisher::PublishOnce() {
-  const auto now = std::chrono::system_clock::now();
-  std::vector<db::WorkerSighting> sightings;
-  for (const auto& info : snapshot_()) sightings.push_back(SightingOf(info, now));
-  if (auto ok = directory_.Publish(sightings, config_.replica); !ok) return ok;
+  std::vector<db::WorkerRow> seen;
+  for (const auto& info : snapshot_()) seen.push_back(wire::FromProto(info));
+  // last_seen_ms is on this process's wall clock, as is `now`.
+  if (auto ok = directory_.Publish(seen, config_.replica, std::chrono::system_clock::now()); !ok) return ok;
   auto forgotten = directory_.ForgetSilent(config_.forget_after);
   if (!forgotten) return std::unexpected(forgotten.error());
   return {};

@@ -52,14 +52,10 @@ class WorkerPublisher {
   LoopThread loop_;
 };
 
-// A router's view of a worker as a directory sighting, `now` on the same
-// (scheduler) clock as last_seen_ms.
-db::WorkerSighting SightingOf(const v1::WorkerInfo& info, std::chrono::system_clock::time_point now);
-
 // Every replica's workers by id: the directory's rows, overridden by this
 // replica's own view (`own`, fresher for the workers it hears from itself).
 // When the directory cannot be read, `own` alone, and the error is logged.
-std::vector<v1::WorkerInfo> AllWorkers(const Result<std::vector<db::WorkerRow>>& directory,
-                                       std::vector<v1::WorkerInfo> own);
+std::vector<db::WorkerRow> AllWorkers(const Result<std::vector<db::WorkerRow>>& directory,
+                                      const std::vector<v1::WorkerInfo>& own);
 
 }  // namespace chime::scheduler

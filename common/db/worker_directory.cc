@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 
 #include "common/db/job_store_sql.h"  // CHIME_US
@@ -46,27 +47,29 @@ FROM chime.workers ORDER BY id)sql";
 
 }  // namespace
 
-Result<void> WorkerDirectory::Publish(std::span<const WorkerSighting> sightings, const std::string& replica) {
+Result<void> WorkerDirectory::Publish(std::span<const WorkerRow> workers, const std::string& replica,
+                                      TimePoint now) {
   if (replica.empty()) return Fail(ErrorCode::kInvalidArgument, "replica: empty");
   // Freshest sighting per id: one statement may not update a row twice.
-  std::map<std::string, const WorkerSighting*> freshest;
-  for (const auto& s : sightings) {
-    if (s.worker_id.empty()) return Fail(ErrorCode::kInvalidArgument, "worker id: empty");
-    auto [it, inserted] = freshest.emplace(s.worker_id, &s);
-    if (!inserted && s.silent_for < it->second->silent_for) it->second = &s;
+  std::map<std::string, const WorkerRow*> freshest;
+  for (const auto& w : workers) {
+    if (w.worker_id.empty()) return Fail(ErrorCode::kInvalidArgument, "worker id: empty");
+    auto [it, inserted] = freshest.emplace(w.worker_id, &w);
+    if (!inserted && w.last_seen > it->second->last_seen) it->second = &w;
   }
   if (freshest.empty()) return {};
   PgArrayBuilder ids, hosts, pids, queues, slots, free_slots, running, versions, silent;
-  for (const auto& [id, s] : freshest) {
+  for (const auto& [id, w] : freshest) {
     ids.AddText(id);
-    hosts.AddText(s->host);
-    pids.AddInt(s->pid);
-    queues.AddText(nlohmann::json(s->queues).dump());
-    slots.AddInt(s->slots);
-    free_slots.AddInt(s->free_slots);
-    running.AddText(nlohmann::json(s->running_jobs).dump());
-    versions.AddText(s->version);
-    silent.AddInt(std::max<int64_t>(0, s->silent_for.count()));
+    hosts.AddText(w->host);
+    pids.AddInt(w->pid);
+    queues.AddText(nlohmann::json(w->queues).dump());
+    slots.AddInt(w->slots);
+    free_slots.AddInt(w->free_slots);
+    running.AddText(nlohmann::json(w->running_jobs).dump());
+    versions.AddText(w->version);
+    silent.AddInt(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - w->last_seen).count()));
   }
   return conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
@@ -101,7 +104,7 @@ Result<std::vector<WorkerRow>> WorkerDirectory::List() {
       w.version = row[7].c_str();
       w.seen_by = row[8].c_str();
       w.started_at = MicrosToTime(row[9].as<int64_t>());
-      w.last_seen_at = MicrosToTime(row[10].as<int64_t>());
+      w.last_seen = MicrosToTime(row[10].as<int64_t>());
       out.push_back(std::move(w));
     }
   });

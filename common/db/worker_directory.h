@@ -18,19 +18,8 @@
 
 namespace chime::db {
 
-// One worker as a replica sees it now.
-struct WorkerSighting {
-  std::string worker_id;
-  std::string host;
-  int pid = 0;
-  std::vector<std::string> queues;
-  int slots = 0;
-  int free_slots = 0;
-  std::vector<int64_t> running_jobs;
-  std::string version;
-  std::chrono::milliseconds silent_for{0};  // Since the replica last heard from it.
-};
-
+// A worker as it describes itself (its hello and heartbeats) and when it
+// was last heard from.
 struct WorkerRow {
   std::string worker_id;
   std::string host;
@@ -40,19 +29,25 @@ struct WorkerRow {
   int free_slots = 0;
   std::vector<int64_t> running_jobs;
   std::string version;
-  std::string seen_by;  // The replica whose sighting this is.
-  TimePoint started_at;  // First published (again after a restart with a new pid).
-  TimePoint last_seen_at;
+  // Publish: by the publishing replica's clock. List: the database's.
+  TimePoint last_seen;
+  // List only: the replica whose sighting this is, and when the worker
+  // was first published (again after a restart with a new pid).
+  std::string seen_by;
+  TimePoint started_at;
 };
 
 class WorkerDirectory {
  public:
   explicit WorkerDirectory(Connection& conn) : conn_(conn) {}
 
-  // Records `replica`'s sightings in one statement. A row keeps whichever
-  // sighting is fresher, this one or another replica's. A worker id listed
-  // twice keeps its fresher entry. InvalidArgument for an empty id or replica.
-  [[nodiscard]] Result<void> Publish(std::span<const WorkerSighting> sightings, const std::string& replica);
+  // Records what `replica` heard from these workers, in one statement; `now`
+  // is the replica's clock, which their last_seen is on (the row gets the
+  // same age in database time). A row keeps whichever sighting is fresher,
+  // this one or another replica's; a worker listed twice keeps its fresher
+  // entry. InvalidArgument for an empty worker id or replica.
+  [[nodiscard]] Result<void> Publish(std::span<const WorkerRow> workers, const std::string& replica,
+                                     TimePoint now);
 
   // Deletes workers no replica has heard from for `silent_for`; returns how many.
   [[nodiscard]] Result<int64_t> ForgetSilent(std::chrono::milliseconds silent_for);

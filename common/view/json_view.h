@@ -16,22 +16,13 @@
 #include "common/db/job.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
+#include "common/db/worker_directory.h"
 #include "common/schedule/schedule_spec.h"
 
 namespace chime::view {
 
-// A worker as a scheduler sees it (jobctl workers, /api/workers).
-struct WorkerView {
-  std::string worker_id;
-  std::string host;
-  int pid = 0;
-  std::vector<std::string> queues;
-  int slots = 0;
-  int free_slots = 0;
-  std::vector<int64_t> running_jobs;
-  db::TimePoint last_seen;
-  std::string version;
-};
+// A worker as the schedulers see it (jobctl workers, /api/workers).
+using WorkerView = db::WorkerRow;
 
 nlohmann::ordered_json JobJson(const db::Job& job);
 nlohmann::ordered_json RunJson(const db::Run& run);

@@ -157,6 +157,34 @@ v1::StatsReply ToProto(const db::Stats& s) {
   return p;
 }
 
+v1::WorkerInfo ToProto(const db::WorkerRow& w) {
+  v1::WorkerInfo p;
+  p.set_worker_id(w.worker_id);
+  p.set_host(w.host);
+  p.set_pid(w.pid);
+  for (const auto& q : w.queues) p.add_queues(q);
+  p.set_slots(w.slots);
+  p.set_free_slots(w.free_slots);
+  for (int64_t job : w.running_jobs) p.add_running_jobs(job);
+  p.set_last_seen_ms(Ms(w.last_seen));
+  p.set_version(w.version);
+  return p;
+}
+
+db::WorkerRow FromProto(const v1::WorkerInfo& p) {
+  db::WorkerRow w;
+  w.worker_id = p.worker_id();
+  w.host = p.host();
+  w.pid = p.pid();
+  w.queues.assign(p.queues().begin(), p.queues().end());
+  w.slots = p.slots();
+  w.free_slots = p.free_slots();
+  w.running_jobs.assign(p.running_jobs().begin(), p.running_jobs().end());
+  w.last_seen = Time(p.last_seen_ms());
+  w.version = p.version();
+  return w;
+}
+
 db::Stats FromProto(const v1::StatsReply& p) {
   db::Stats s;
   for (const auto& c : p.counts()) {

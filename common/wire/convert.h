@@ -6,6 +6,7 @@
 #include "chime/v1/chime.pb.h"
 #include "common/base/error.h"
 #include "common/db/job.h"
+#include "common/db/worker_directory.h"
 
 namespace chime::wire {
 
@@ -19,6 +20,9 @@ v1::JobWithRuns ToProto(const db::JobWithRuns& job);
 db::JobWithRuns FromProto(const v1::JobWithRuns& job);
 v1::StatsReply ToProto(const db::Stats& stats);
 db::Stats FromProto(const v1::StatsReply& stats);
+// A worker's seen_by and started_at do not travel.
+v1::WorkerInfo ToProto(const db::WorkerRow& worker);
+db::WorkerRow FromProto(const v1::WorkerInfo& worker);
 
 v1::EnqueueRequest ToProto(const db::EnqueueParams& params);
 // InvalidArgument names a field that has no db equivalent (an unknown state).

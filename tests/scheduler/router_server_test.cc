@@ -285,14 +285,15 @@ TEST_F(RouterServerTest, WorkersOfOtherReplicasComeFromTheDirectory) {
   // "far" said hello to another replica, which published it; "near" is ours.
   db::Connection conn(db::ConnectionConfig{.url = db_.url()});
   db::WorkerDirectory directory(conn);
-  db::WorkerSighting far;
+  db::WorkerRow far;
   far.worker_id = "far";
   far.host = "elsewhere";
   far.pid = 7;
   far.queues = {"default"};
   far.slots = 8;
   far.free_slots = 5;
-  ASSERT_TRUE(directory.Publish(std::vector<db::WorkerSighting>{far}, "other-replica").has_value());
+  far.last_seen = std::chrono::system_clock::now();
+  ASSERT_TRUE(directory.Publish(std::vector<db::WorkerRow>{far}, "other-replica", far.last_seen).has_value());
   auto near = Worker("near", 2);
 
   Peer jobctl(context_, endpoint_);

@@ -11,25 +11,28 @@ namespace {
 
 using std::chrono::seconds;
 
-WorkerSighting Sighting(const std::string& id, int free_slots, std::chrono::milliseconds silent_for,
-                        int pid = 100) {
-  WorkerSighting s;
-  s.worker_id = id;
-  s.host = "host-" + id;
-  s.pid = pid;
-  s.queues = {"default", "mail"};
-  s.slots = 4;
-  s.free_slots = free_slots;
-  s.running_jobs = {11, 12};
-  s.version = "1.2.3";
-  s.silent_for = silent_for;
-  return s;
+// The replica's clock in these tests: sightings are this long before it.
+const TimePoint kNow = std::chrono::system_clock::now();
+
+WorkerRow Sighting(const std::string& id, int free_slots, std::chrono::milliseconds silent_for,
+                   int pid = 100) {
+  WorkerRow w;
+  w.worker_id = id;
+  w.host = "host-" + id;
+  w.pid = pid;
+  w.queues = {"default", "mail"};
+  w.slots = 4;
+  w.free_slots = free_slots;
+  w.running_jobs = {11, 12};
+  w.version = "1.2.3";
+  w.last_seen = kNow - silent_for;
+  return w;
 }
 
 class WorkerDirectoryTest : public JobStoreTestBase {
  protected:
-  void Publish(const std::vector<WorkerSighting>& sightings, const std::string& replica) {
-    ASSERT_OK(directory_.Publish(sightings, replica));
+  void Publish(const std::vector<WorkerRow>& sightings, const std::string& replica) {
+    ASSERT_OK(directory_.Publish(sightings, replica, kNow));
   }
 
   std::vector<WorkerRow> List() {
@@ -99,7 +102,7 @@ TEST_F(WorkerDirectoryTest, ForgetsOnlyWorkersSilentForTheWindow) {
 }
 
 TEST_F(WorkerDirectoryTest, StoresOddTextVerbatimAndRefusesEmptyNames) {
-  WorkerSighting odd = Sighting("w'); DROP TABLE chime.jobs;--", 1, seconds(0));
+  WorkerRow odd = Sighting("w'); DROP TABLE chime.jobs;--", 1, seconds(0));
   odd.host = "host \"quoted\" \\ back{slash},";
   odd.queues = {"a,b", "{c}", "\"d\""};
   odd.version = "$1";
@@ -113,10 +116,10 @@ TEST_F(WorkerDirectoryTest, StoresOddTextVerbatimAndRefusesEmptyNames) {
   EXPECT_EQ(rows[0].seen_by, "replica \"x\"");
   EXPECT_EQ(sql_.Scalar("SELECT to_regclass('chime.jobs') IS NOT NULL"), "t");
 
-  auto no_replica = directory_.Publish(std::vector<WorkerSighting>{Sighting("w", 1, seconds(0))}, "");
+  auto no_replica = directory_.Publish(std::vector<WorkerRow>{Sighting("w", 1, seconds(0))}, "", kNow);
   ASSERT_FALSE(no_replica.has_value());
   EXPECT_EQ(no_replica.error().code, ErrorCode::kInvalidArgument);
-  auto no_id = directory_.Publish(std::vector<WorkerSighting>{Sighting("", 1, seconds(0))}, "r");
+  auto no_id = directory_.Publish(std::vector<WorkerRow>{Sighting("", 1, seconds(0))}, "r", kNow);
   ASSERT_FALSE(no_id.has_value());
   EXPECT_EQ(no_id.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(List().size(), 1u);
@@ -125,9 +128,9 @@ TEST_F(WorkerDirectoryTest, StoresOddTextVerbatimAndRefusesEmptyNames) {
 TEST_F(WorkerDirectoryTest, TheSchedulerRoleWritesItAndTheAdminRoleReadsIt) {
   Connection scheduler_conn(ConnectionConfig{.url = db_.UrlAsRole("chime_scheduler")});
   WorkerDirectory scheduler(scheduler_conn);
-  ASSERT_OK(scheduler.Publish(std::vector<WorkerSighting>{Sighting("w1", 1, seconds(0)),
-                                                          Sighting("old", 1, seconds(60))},
-                              "replica-a"));
+  ASSERT_OK(scheduler.Publish(
+      std::vector<WorkerRow>{Sighting("w1", 1, seconds(0)), Sighting("old", 1, seconds(60))}, "replica-a",
+      kNow));
   auto forgotten = scheduler.ForgetSilent(seconds(10));
   ASSERT_TRUE(forgotten.has_value()) << forgotten.error().ToString();
   EXPECT_EQ(*forgotten, 1);
@@ -139,7 +142,7 @@ TEST_F(WorkerDirectoryTest, TheSchedulerRoleWritesItAndTheAdminRoleReadsIt) {
 }
 
 TEST_F(WorkerDirectoryTest, PublishingNobodyChangesNothing) {
-  ASSERT_OK(directory_.Publish({}, "replica-a"));
+  ASSERT_OK(directory_.Publish({}, "replica-a", kNow));
   EXPECT_TRUE(List().empty());
 }
 

@@ -25,6 +25,15 @@ Result<void> CheckId(std::string_view field, const std::string& id) {
   if (id.empty() || id.size() > kMaxIdBytes) {
     return Bad(std::string(field) + ": must be 1-" + std::to_string(kMaxIdBytes) + " bytes");
   }
+  // Ids and hosts end up in PostgreSQL text (the worker directory), which
+  // cannot hold a NUL: one such hello would fail every publish of a replica.
+  if (id.find('\0') != std::string::npos) return Bad(std::string(field) + ": contains a NUL byte");
+  return {};
+}
+
+Result<void> CheckText(std::string_view field, const std::string& text) {
+  if (text.size() > kMaxIdBytes) return Bad(std::string(field) + ": longer than 256 bytes");
+  if (text.find('\0') != std::string::npos) return Bad(std::string(field) + ": contains a NUL byte");
   return {};
 }
 
@@ -75,8 +84,8 @@ Result<void> ValidateHello(const v1::WorkerHello& m) {
   CHIME_CHECK(CheckRange("hello.slots", m.slots(), 1, kMaxSlots));
   CHIME_CHECK(CheckRange("hello.free_slots", m.free_slots(), 0, m.slots()));
   CHIME_CHECK(CheckNames("hello.kinds", m.kinds(), kMaxKinds, /*required=*/false));
-  if (m.host().size() > kMaxIdBytes) return Bad("hello.host: longer than 256 bytes");
-  if (m.version().size() > kMaxIdBytes) return Bad("hello.version: longer than 256 bytes");
+  CHIME_CHECK(CheckText("hello.host", m.host()));
+  CHIME_CHECK(CheckText("hello.version", m.version()));
   return CheckRange("hello.pid", m.pid(), 0, INT32_MAX);
 }
 

@@ -120,6 +120,12 @@ TEST(EnvelopeTest, RejectsOutOfRangeHelloValues) {
       {"empty id", [](v1::WorkerHello* h) { h->clear_worker_id(); }, "hello.worker_id"},
       {"long id", [](v1::WorkerHello* h) { h->set_worker_id(std::string(300, 'w')); },
        "hello.worker_id"},
+      {"NUL in id", [](v1::WorkerHello* h) { h->set_worker_id(std::string("w\0x", 3)); },
+       "hello.worker_id: contains a NUL byte"},
+      {"NUL in host", [](v1::WorkerHello* h) { h->set_host(std::string("h\0", 2)); },
+       "hello.host: contains a NUL byte"},
+      {"long version", [](v1::WorkerHello* h) { h->set_version(std::string(300, 'v')); },
+       "hello.version: longer than 256 bytes"},
       {"too many queues",
        [](v1::WorkerHello* h) {
          for (int i = 0; i < 100; ++i) h->add_queues("q" + std::to_string(i));

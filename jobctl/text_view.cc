@@ -149,6 +149,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "queue", OneLine(job.queue, 128));
   Field(out, "state", std::string(db::JobStateName(job.state)) +
                           (job.cancel_requested ? " (cancel requested)" : ""));
+  Field(out, "outcome", job.outcome ? std::string(db::JobOutcomeName(*job.outcome)) : "-");
   Field(out, "priority", std::to_string(job.priority));
   Field(out, "attempt", std::to_string(job.attempt) + " of " + std::to_string(job.max_attempts));
   Field(out, "rescues", std::to_string(job.rescue_count));

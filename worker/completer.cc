@@ -15,6 +15,7 @@ namespace {
 
 v1::Outcome OutcomeOf(const db::Completion& c, const db::CompletionResult& r) {
   if (!r.applied) return v1::LEASE_EXPIRED;
+  if (c.kind == db::CompletionKind::kSkipped) return v1::SKIPPED;
   switch (r.new_state.value_or(db::JobState::kDiscarded)) {
     case db::JobState::kSucceeded: return c.errors.empty() ? v1::SUCCEEDED : v1::PARTIAL;
     case db::JobState::kRetryable: return v1::FAILED;

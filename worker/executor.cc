@@ -39,6 +39,8 @@ std::string_view OutcomeLabel(const db::ClaimedJob& job, const db::Completion& c
       return "discarded";
     case db::CompletionKind::kCancelled:
       return "cancelled";
+    case db::CompletionKind::kSkipped:
+      return "skipped";
   }
   return "unknown";
 }
@@ -46,18 +48,34 @@ std::string_view OutcomeLabel(const db::ClaimedJob& job, const db::Completion& c
 // The job's identity on every JSON line its slot logs while it runs.
 LogFields JobFields(const db::ClaimedJob& job) {
   return LogFields{{"job_id", job.id}, {"kind", job.kind}, {"queue", job.queue},
-                   {"attempt", static_cast<int64_t>(job.attempt)}};
+                   {"attempt", static_cast<int64_t>(job.attempt)},
+                   {"schedule", job.schedule_name}};
+}
+
+// What the start and finish lines say a job is: its kind, the schedule that
+// fired it, and the handler's own description of the payload. A handler's
+// Describe() that throws is left out rather than failing the job.
+std::string JobWhat(const db::ClaimedJob& job, const Handler* handler, const nlohmann::json& payload) {
+  std::string what = job.kind;
+  if (!job.schedule_name.empty()) what += ", schedule " + job.schedule_name;
+  if (handler == nullptr || payload.is_discarded()) return what;
+  try {
+    std::string description = handler->Describe(payload);
+    if (!description.empty()) what += ": " + description;
+  } catch (...) {
+  }
+  return what;
 }
 
 // One line per finished attempt: outcome and duration, and the first error.
-void LogFinished(const db::ClaimedJob& job, std::string_view outcome, int64_t duration_ms,
-                 const std::vector<std::string>& errors) {
+void LogFinished(const db::ClaimedJob& job, const std::string& what, std::string_view outcome,
+                 int64_t duration_ms, const std::vector<std::string>& errors) {
   LogFields fields{{"outcome", std::string(outcome)}, {"duration_ms", duration_ms}};
-  const bool bad = outcome != "succeeded" && outcome != "released";
+  const bool bad = outcome != "succeeded" && outcome != "released" && outcome != "skipped";
   std::string first_error = errors.empty() ? "" : errors.front();
   if (first_error.size() > 300) first_error = first_error.substr(0, 300) + "...";
   spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "job {} ({}) attempt {}/{} finished: {} in {} ms{}{}",
-              job.id, job.kind, job.attempt, job.max_attempts, outcome, duration_ms,
+              job.id, what.empty() ? job.kind : what, job.attempt, job.max_attempts, outcome, duration_ms,
               first_error.empty() ? "" : ": ", first_error);
 }
 
@@ -309,8 +327,6 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
       running_[running->job.id] = running;
     }
     const LogFields fields = JobFields(running->job);
-    spdlog::info("job {} ({}) attempt {}/{} started", running->job.id, running->job.kind,
-                 running->job.attempt, running->job.max_attempts);
     if (observer_) observer_->JobStarted(running->job);
     HandlerResult result = Execute(*slot, *running);
     // Abandoned while the handler ran: the executor may be gone; touch nothing.
@@ -322,11 +338,17 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
 HandlerResult Executor::Execute(Slot& slot, Running& running) {
   const db::ClaimedJob& job = running.job;
   Handler* handler = handlers_.Find(job.kind);
+  auto payload = nlohmann::json::parse(job.payload, nullptr, /*allow_exceptions=*/false);
+  std::string what = JobWhat(job, handler, payload);
+  spdlog::info("job {} ({}) attempt {}/{} started", job.id, what, job.attempt, job.max_attempts);
+  {
+    std::lock_guard lock(mu_);
+    running.what = std::move(what);
+  }
   if (handler == nullptr) {
     return HandlerResult::Fail({}, {UnknownKindMessage(job.kind, handlers_.Kinds())},
                                /*retryable=*/false);
   }
-  auto payload = nlohmann::json::parse(job.payload, nullptr, /*allow_exceptions=*/false);
   if (payload.is_discarded()) {
     return HandlerResult::Fail({}, {"payload is not valid JSON"}, /*retryable=*/false);
   }
@@ -350,10 +372,18 @@ Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) co
   o.completion.lease = r.job.lease;
   o.completion.attempt = r.job.attempt;
   o.completion.worker_id = config_.worker_id;
-  o.completion.summary = result.summary.dump();
+  if (result.kind == HandlerResult::Kind::kSkipped && result.summary.is_object()) {
+    nlohmann::json summary = result.summary;
+    summary["skipReason"] = result.skip_reason;
+    o.completion.summary = summary.dump();
+  } else {
+    o.completion.summary = result.summary.dump();
+  }
   o.completion.errors = result.errors;
   if (result.kind == HandlerResult::Kind::kSuccess) {
     o.completion.kind = db::CompletionKind::kSucceeded;
+  } else if (result.kind == HandlerResult::Kind::kSkipped) {
+    o.completion.kind = db::CompletionKind::kSkipped;
   } else if (r.reason == StopReason::kCancelRequested) {
     o.completion.kind = db::CompletionKind::kCancelled;
   } else if (r.reason == StopReason::kTimeout) {
@@ -375,7 +405,8 @@ void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) 
     running_.erase(running->job.id);
     --busy_;
     const bool shutdown_unfinished = running->reason == StopReason::kShutdown &&
-                                     outcome.completion.kind != db::CompletionKind::kSucceeded;
+                                     outcome.completion.kind != db::CompletionKind::kSucceeded &&
+                                     outcome.completion.kind != db::CompletionKind::kSkipped;
     if (shutdown_unfinished) {
       unfinished_.push_back(running->job.lease);  // Released, not failed.
     } else {
@@ -385,7 +416,7 @@ void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) 
             : running->drop_outcome ? "lease_lost"
                                     : OutcomeLabel(running->job, outcome.completion);
   }
-  LogFinished(running->job, label, outcome.duration_ms, outcome.completion.errors);
+  LogFinished(running->job, running->what, label, outcome.duration_ms, outcome.completion.errors);
   if (send) completer_.Add(std::move(outcome));
   idle_cv_.notify_all();
   if (on_slot_freed_) on_slot_freed_();

@@ -126,6 +126,9 @@ class Executor {
     bool drop_outcome = false;  // Lease lost: the store would refuse it anyway.
     bool abandoned = false;     // Reported as failed by Tick(); ignore the late result.
     std::shared_ptr<struct Slot> slot;
+    // "<kind>[, schedule <name>][: <what the handler describes>]", for log
+    // lines. Set under mu_ before the handler runs.
+    std::string what;
   };
 
   void SlotLoop(const std::shared_ptr<Slot>& slot);

@@ -15,6 +15,12 @@ HandlerResult HandlerResult::Partial(nlohmann::json summary, std::vector<std::st
   return HandlerResult{Kind::kSuccess, std::move(summary), std::move(errors), true};
 }
 
+HandlerResult HandlerResult::Skipped(nlohmann::json summary, std::string reason) {
+  HandlerResult r{Kind::kSkipped, std::move(summary), {}, false};
+  r.skip_reason = std::move(reason);
+  return r;
+}
+
 HandlerResult HandlerResult::Fail(nlohmann::json summary, std::vector<std::string> errors,
                                   bool retryable) {
   return HandlerResult{Kind::kFailure, std::move(summary), std::move(errors), retryable};

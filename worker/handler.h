@@ -24,6 +24,7 @@
 #include <memory>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -39,17 +40,21 @@ class JobStore;
 
 namespace chime::worker {
 
-// What a handler returns: success, partial success (errors listed), or a
-// failure that is retried with backoff or discarded at once.
+// What a handler returns: success, partial success (errors listed), a
+// skip (the work declined this run, e.g. an endpoint's {"skipped": true,
+// "reason": "locked"}: the job ends, counted neither as a success nor as a
+// failure), or a failure that is retried with backoff or discarded at once.
 struct HandlerResult {
-  enum class Kind { kSuccess, kFailure };
+  enum class Kind { kSuccess, kFailure, kSkipped };
   Kind kind = Kind::kSuccess;
   nlohmann::json summary = nlohmann::json::object();
   std::vector<std::string> errors;  // Non-empty on success: a partial success.
   bool retryable = true;            // Failures only.
+  std::string skip_reason;          // Skips only; recorded as the summary's "skipReason".
 
   static HandlerResult Success(nlohmann::json summary = nlohmann::json::object());
   static HandlerResult Partial(nlohmann::json summary, std::vector<std::string> errors);
+  static HandlerResult Skipped(nlohmann::json summary, std::string reason);
   static HandlerResult Fail(nlohmann::json summary, std::vector<std::string> errors,
                             bool retryable);
 };
@@ -76,6 +81,11 @@ class JobContext {
   bool dry_run() const { return job_.dry_run; }
   // Whether a schedule's tick or a person started this job (or its parent).
   db::Invocation invocation() const { return job_.invocation; }
+  // The schedule that fired this job (its tick, trigger or backfill), and
+  // the tick's logical time; unset for a job no schedule made.
+  std::optional<int64_t> schedule_id() const { return job_.schedule_id; }
+  const std::string& schedule_name() const { return job_.schedule_name; }
+  std::optional<db::TimePoint> scheduled_for() const { return job_.scheduled_for; }
   std::stop_token stop_token() const { return stop_; }
   bool stop_requested() const { return stop_.stop_requested(); }
   spdlog::logger& logger() { return *logger_; }
@@ -109,6 +119,13 @@ class Handler {
   virtual ~Handler() = default;
   virtual std::string_view Kind() const = 0;
   virtual HandlerResult Run(JobContext& ctx) = 0;
+  // What a job of this kind does, for its start and finish log lines (e.g.
+  // "POST https://app.example.com/api/cron"); credentials redacted, one
+  // line, short. Empty by default. Must not throw.
+  virtual std::string Describe(const nlohmann::json& payload) const {
+    (void)payload;
+    return {};
+  }
 };
 
 // Kind -> handler. Handlers are stateless or thread-safe: one instance

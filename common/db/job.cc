@@ -16,9 +16,10 @@ constexpr std::array<std::pair<JobState, std::string_view>, 7> kStates{{
     {JobState::kCancelled, "cancelled"},
 }};
 
-constexpr std::array<std::pair<RunOutcome, std::string_view>, 7> kOutcomes{{
+constexpr std::array<std::pair<RunOutcome, std::string_view>, 8> kOutcomes{{
     {RunOutcome::kSucceeded, "succeeded"},
     {RunOutcome::kPartial, "partial"},
+    {RunOutcome::kSkipped, "skipped"},
     {RunOutcome::kFailed, "failed"},
     {RunOutcome::kDiscarded, "discarded"},
     {RunOutcome::kCancelled, "cancelled"},
@@ -26,21 +27,40 @@ constexpr std::array<std::pair<RunOutcome, std::string_view>, 7> kOutcomes{{
     {RunOutcome::kReleased, "released"},
 }};
 
-}  // namespace
+constexpr std::array<std::pair<JobOutcome, std::string_view>, 5> kJobOutcomes{{
+    {JobOutcome::kSucceeded, "succeeded"},
+    {JobOutcome::kPartial, "partial"},
+    {JobOutcome::kFailed, "failed"},
+    {JobOutcome::kSkipped, "skipped"},
+    {JobOutcome::kCancelled, "cancelled"},
+}};
 
-std::string_view JobStateName(JobState state) {
-  for (const auto& [s, name] : kStates) {
-    if (s == state) return name;
+template <typename Enum, size_t N>
+std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
   }
   return "unknown";
 }
 
-std::optional<JobState> ParseJobState(std::string_view name) {
-  for (const auto& [s, n] : kStates) {
-    if (n == name) return s;
+template <typename Enum, size_t N>
+std::optional<Enum> Parse(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                          std::string_view name) {
+  for (const auto& [v, n] : table) {
+    if (n == name) return v;
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+std::string_view JobStateName(JobState state) { return NameOf(kStates, state); }
+
+std::optional<JobState> ParseJobState(std::string_view name) { return Parse(kStates, name); }
+
+std::string_view JobOutcomeName(JobOutcome outcome) { return NameOf(kJobOutcomes, outcome); }
+
+std::optional<JobOutcome> ParseJobOutcome(std::string_view name) { return Parse(kJobOutcomes, name); }
 
 std::string_view InvocationName(Invocation invocation) {
   return invocation == Invocation::kCron ? "cron" : "manual";
@@ -57,18 +77,8 @@ bool IsFinished(JobState state) {
          state == JobState::kCancelled;
 }
 
-std::string_view RunOutcomeName(RunOutcome outcome) {
-  for (const auto& [o, name] : kOutcomes) {
-    if (o == outcome) return name;
-  }
-  return "unknown";
-}
+std::string_view RunOutcomeName(RunOutcome outcome) { return NameOf(kOutcomes, outcome); }
 
-std::optional<RunOutcome> ParseRunOutcome(std::string_view name) {
-  for (const auto& [o, n] : kOutcomes) {
-    if (n == name) return o;
-  }
-  return std::nullopt;
-}
+std::optional<RunOutcome> ParseRunOutcome(std::string_view name) { return Parse(kOutcomes, name); }
 
 }  // namespace chime::db

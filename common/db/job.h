@@ -32,10 +32,17 @@ std::string_view InvocationName(Invocation invocation);  // "manual" | "cron"
 std::optional<Invocation> ParseInvocation(std::string_view name);
 bool IsFinished(JobState state);
 
+// How a finished job's run ended, as stored in jobs.outcome (NULL while the
+// job is live). A skipped job has state succeeded; a failed one discarded.
+enum class JobOutcome { kSucceeded, kPartial, kFailed, kSkipped, kCancelled };
+std::string_view JobOutcomeName(JobOutcome outcome);
+std::optional<JobOutcome> ParseJobOutcome(std::string_view name);
+
 // Outcome of one attempt, as stored in runs.outcome.
 enum class RunOutcome {
   kSucceeded,
   kPartial,       // Succeeded with a non-empty errors list.
+  kSkipped,       // The work declined to run (not retried; neither success nor failure).
   kFailed,        // Failed; the job will be retried.
   kDiscarded,     // Failed; the job will not be retried.
   kCancelled,
@@ -98,6 +105,11 @@ struct ClaimedJob {
   TimePoint lease_expires_at;
   TimePoint attempted_at;
   TimePoint run_at;  // When it became due; attempted_at - run_at is the pickup latency.
+  // Set on a schedule's fire (and its trigger or backfill): the schedule and
+  // the tick's logical time. The name is empty when the schedule was deleted.
+  std::optional<int64_t> schedule_id;
+  std::string schedule_name;
+  std::optional<TimePoint> scheduled_for;
 };
 
 // How an attempt ended, reported by the worker holding the lease.
@@ -106,6 +118,7 @@ enum class CompletionKind {
   kFailed,          // Retry with backoff unless out of attempts.
   kFailedPermanent, // Discard now.
   kCancelled,       // The handler honoured a cancel request.
+  kSkipped,         // The work declined this run; the job ends, outcome 'skipped'.
 };
 
 struct Completion {
@@ -190,6 +203,7 @@ struct Job {
   std::optional<std::string> last_error;
   std::optional<std::string> progress;  // JSON text of the latest progress report.
   Invocation invocation = Invocation::kManual;
+  std::optional<JobOutcome> outcome;  // Set once finished.
 };
 
 struct JobWithRuns {

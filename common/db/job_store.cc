@@ -192,6 +192,7 @@ const char* HowName(CompletionKind kind) {
     case CompletionKind::kFailed: return "failed";
     case CompletionKind::kFailedPermanent: return "failed_permanent";
     case CompletionKind::kCancelled: return "cancelled";
+    case CompletionKind::kSkipped: return "skipped";
   }
   return "failed";
 }
@@ -739,7 +740,7 @@ Result<CancelOutcome> JobStore::JobCancel(int64_t id) {
       outcome = CancelOutcome::kCancelRequested;
     } else {
       tx.exec_params(
-          "UPDATE chime.jobs SET state = 'cancelled', finished_at = now(), "
+          "UPDATE chime.jobs SET state = 'cancelled', outcome = 'cancelled', finished_at = now(), "
           "last_error = 'cancelled by an operator' WHERE id = $1",
           id);
       outcome = CancelOutcome::kCancelled;
@@ -766,7 +767,7 @@ Result<Job> JobStore::JobRetry(int64_t id) {
     if (*found == JobState::kRunning || *found == JobState::kSucceeded) return;
     auto updated = tx.exec_params(
         std::string("UPDATE chime.jobs SET state = 'available', run_at = now(), "
-                    "finished_at = NULL, cancel_requested = false, "
+                    "finished_at = NULL, outcome = NULL, cancel_requested = false, "
                     "max_attempts = greatest(max_attempts, attempt + 1) "
                     "WHERE id = $1 RETURNING ") +
             sql::kJobColumns,

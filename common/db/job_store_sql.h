@@ -93,7 +93,9 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
 #define CHIME_CLAIM_RETURNING                                                             \
   "RETURNING j.id, j.kind, j.queue, j.priority, j.payload::text, j.attempt, "             \
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
-      "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at")
+      "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at") ", " \
+  "j.schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = j.schedule_id), " \
+  CHIME_US("j.scheduled_for")
 #define CHIME_CLAIM_TAIL                                                                  \
   "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
   "  lease_token = md5($5::text || ':' || j.id)::uuid,\n"                                 \
@@ -135,7 +137,7 @@ FROM unnest($1::bigint[], $2::uuid[]) AS i(id, token)
 WHERE j.id = i.id AND j.lease_token = i.token
 RETURNING j.id, j.cancel_requested)sql";
 
-// Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'failed' |
+// Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'skipped' | 'failed' |
 // 'failed_permanent' | 'cancelled'), $4 retry delay ms, $5 summary JSON text,
 // $6 errors as a JSON array text, $7 worker. Updates only rows still running
 // under the token and writes one run per updated row, in one statement.
@@ -143,10 +145,15 @@ inline constexpr const char* kComplete = R"sql(
 WITH upd AS (
   UPDATE chime.jobs j SET
     state = CASE
-      WHEN i.how = 'succeeded' THEN 'succeeded'
+      WHEN i.how IN ('succeeded', 'skipped') THEN 'succeeded'
       WHEN i.how = 'cancelled' THEN 'cancelled'
       WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN 'retryable'
       ELSE 'discarded' END,
+    outcome = CASE
+      WHEN i.how = 'succeeded' AND i.errors::jsonb <> '[]'::jsonb THEN 'partial'
+      WHEN i.how IN ('succeeded', 'skipped', 'cancelled') THEN i.how
+      WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN NULL
+      ELSE 'failed' END,
     run_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
                   THEN now() + i.delay_ms * interval '1 millisecond' ELSE j.run_at END,
     finished_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
@@ -167,8 +174,7 @@ ins AS (
                           started_at, outcome, summary, errors, dry_run)
   SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker, attempted_at,
          CASE WHEN how = 'succeeded' AND errors::jsonb <> '[]'::jsonb THEN 'partial'
-              WHEN how = 'succeeded' THEN 'succeeded'
-              WHEN how = 'cancelled' THEN 'cancelled'
+              WHEN how IN ('succeeded', 'skipped', 'cancelled') THEN how
               WHEN state = 'retryable' THEN 'failed'
               ELSE 'discarded' END,
          summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run
@@ -181,11 +187,11 @@ SELECT id, state FROM upd)sql";
 // finds its own was refused the second time it sent it.
 inline constexpr const char* kCompletionRecorded = R"sql(
 SELECT r.job_id,
-       CASE r.outcome WHEN 'partial' THEN 'succeeded' WHEN 'failed' THEN 'retryable'
-                      ELSE r.outcome END
+       CASE r.outcome WHEN 'partial' THEN 'succeeded' WHEN 'skipped' THEN 'succeeded'
+                      WHEN 'failed' THEN 'retryable' ELSE r.outcome END
 FROM unnest($1::bigint[], $2::int[], $3::text[]) AS i(id, attempt, worker)
 JOIN chime.runs r ON r.job_id = i.id AND r.attempt = i.attempt AND r.worker_id = i.worker
-WHERE r.outcome IN ('succeeded', 'partial', 'failed', 'discarded', 'cancelled'))sql";
+WHERE r.outcome IN ('succeeded', 'partial', 'skipped', 'failed', 'discarded', 'cancelled'))sql";
 
 // $1 ids, $2 tokens, $3 worker. The attempt is handed back (attempt - 1).
 inline constexpr const char* kRelease = R"sql(
@@ -234,6 +240,9 @@ upd AS (
       WHEN j.cancel_requested THEN 'cancelled'
       WHEN j.rescue_count + 1 > $1 OR j.attempt >= j.max_attempts THEN 'discarded'
       ELSE 'retryable' END,
+    outcome = CASE
+      WHEN j.cancel_requested THEN 'cancelled'
+      WHEN j.rescue_count + 1 > $1 OR j.attempt >= j.max_attempts THEN 'failed' END,
     run_at = now(),
     finished_at = CASE
       WHEN j.cancel_requested OR j.rescue_count + 1 > $1 OR j.attempt >= j.max_attempts
@@ -280,7 +289,7 @@ SELECT (SELECT count(*) FROM chime.jobs
 inline constexpr const char* kJobColumns =
     "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
     "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation";
+        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome";
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(

@@ -52,6 +52,9 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   j.attempted_at = MicrosToTime(row[12].as<int64_t>());
   j.invocation = ReadInvocation(row[13]);
   j.run_at = MicrosToTime(row[14].as<int64_t>());
+  j.schedule_id = Optional<int64_t>(row[15]);
+  if (!row[16].is_null()) j.schedule_name = row[16].c_str();
+  j.scheduled_for = OptionalTime(row[17]);
   return j;
 }
 
@@ -81,6 +84,11 @@ Job ReadJob(const pqxx::row& row) {
   j.last_error = Optional<std::string>(row[19]);
   j.progress = Optional<std::string>(row[20]);
   j.invocation = ReadInvocation(row[21]);
+  if (!row[22].is_null()) {
+    auto outcome = ParseJobOutcome(row[22].c_str());
+    if (!outcome) throw std::runtime_error(std::string("unknown job outcome: ") + row[22].c_str());
+    j.outcome = *outcome;
+  }
   return j;
 }
 

@@ -73,6 +73,7 @@ c AS (
 UPDATE chime.jobs j SET
   cancel_requested = (c.state = 'running'),
   state = CASE WHEN c.state = 'running' THEN 'running' ELSE 'cancelled' END,
+  outcome = CASE WHEN c.state = 'running' THEN NULL ELSE 'cancelled' END,
   finished_at = CASE WHEN c.state = 'running' THEN NULL ELSE now() END,
   last_error = CASE WHEN c.state = 'running' THEN j.last_error
                     ELSE 'cancelled: its schedule fired again (overlap policy cancel_running)' END

@@ -35,6 +35,7 @@ json JobJson(const db::Job& job) {
       {"queue", job.queue},
       {"priority", job.priority},
       {"state", std::string(db::JobStateName(job.state))},
+      {"outcome", OrNull(job.outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
       {"payload", Embedded(job.payload)},
       {"attempt", job.attempt},
       {"max_attempts", job.max_attempts},

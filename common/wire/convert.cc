@@ -44,6 +44,7 @@ v1::Job ToProto(const db::Job& j) {
   p.set_last_error(j.last_error.value_or(""));
   p.set_progress_json(j.progress.value_or(""));
   p.set_invocation(std::string(db::InvocationName(j.invocation)));
+  if (j.outcome) p.set_outcome(std::string(db::JobOutcomeName(*j.outcome)));
   return p;
 }
 
@@ -63,6 +64,7 @@ db::Job FromProto(const v1::Job& p) {
   if (p.has_parent_id()) j.parent_id = p.parent_id();
   j.dry_run = p.dry_run();
   j.invocation = db::ParseInvocation(p.invocation()).value_or(db::Invocation::kManual);
+  j.outcome = db::ParseJobOutcome(p.outcome());
   j.cancel_requested = p.cancel_requested();
   j.worker_id = OptText(p.worker_id());
   j.created_at = Time(p.created_at_ms());

@@ -75,6 +75,16 @@ class Thrower final : public Handler {
   HandlerResult Run(JobContext&) override { throw std::runtime_error("boom at line 42"); }
 };
 
+// Declines every run, the way an endpoint answers {"skipped": true,
+// "reason": "locked"} when another run holds its lock.
+class Decliner final : public Handler {
+ public:
+  std::string_view Kind() const override { return "decliner"; }
+  HandlerResult Run(JobContext&) override {
+    return HandlerResult::Skipped({{"total", 0}}, "locked");
+  }
+};
+
 class Parent final : public Handler {
  public:
   std::string_view Kind() const override { return "parent"; }
@@ -101,6 +111,7 @@ class WorkerTest : public ::testing::Test {
     RegisterBuiltinKinds(handlers_);
     handlers_.Register(std::make_unique<Thrower>());
     handlers_.Register(std::make_unique<Parent>());
+    handlers_.Register(std::make_unique<Decliner>());
     auto gate = std::make_unique<Gate>();
     gate_ = gate.get();
     handlers_.Register(std::move(gate));
@@ -268,6 +279,18 @@ TEST_F(WorkerTest, AThrowingHandlerIsARetryableFailureWithTheMessage) {
   ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
   EXPECT_EQ(Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id)),
             "handler threw: boom at line 42");
+}
+
+TEST_F(WorkerTest, ASkippedRunEndsTheJobWithOutcomeSkippedAndItsReason) {
+  const int64_t id = Enqueue("decliner");
+  StartWorker();
+  const std::string where = " WHERE job_id = " + std::to_string(id);
+  ASSERT_TRUE(Eventually("SELECT outcome FROM chime.jobs WHERE id = " + std::to_string(id), "skipped"));
+  EXPECT_EQ(JobState(id), "succeeded");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs" + where), "1");
+  EXPECT_EQ(Sql("SELECT outcome FROM chime.runs" + where), "skipped");
+  EXPECT_EQ(Sql("SELECT summary->>'skipReason' FROM chime.runs" + where), "locked");
+  EXPECT_EQ(Sql("SELECT summary->>'total' FROM chime.runs" + where), "0");
 }
 
 TEST_F(WorkerTest, ChildrenAreLinkedToTheirParentAndProgressIsStored) {

@@ -181,6 +181,34 @@ TEST_F(JobStoreClaimTest, ClaimIncrementsAttemptAndSetsALease) {
   EXPECT_EQ(row[0][7].as<int64_t>(), Micros(j.attempted_at));
 }
 
+TEST_F(JobStoreClaimTest, AClaimCarriesTheFiringScheduleAndItsTick) {
+  const int64_t fired = Enqueue("http_request");
+  const int64_t plain = Enqueue("http_request");
+  const int64_t orphan = Enqueue("http_request");
+  const int64_t schedule = sql_.Int(
+      "INSERT INTO chime.schedules (name, cron, kind) VALUES ('nightly-scores', '0 3 * * *', "
+      "'http_request') RETURNING id");
+  sql_.Exec("UPDATE chime.jobs SET schedule_id = $1, scheduled_for = '2026-12-06T03:00:00Z' "
+            "WHERE id = $2",
+            schedule, fired);
+  // A schedule deleted since it fired: the id stays, the name is gone.
+  sql_.Exec("UPDATE chime.jobs SET schedule_id = $1 + 1000, scheduled_for = "
+            "'2026-12-06T04:00:00Z' WHERE id = $2",
+            schedule, orphan);
+  std::map<int64_t, ClaimedJob> by_id;
+  for (auto& j : Claim(3)) by_id[j.id] = j;
+  ASSERT_EQ(by_id.size(), 3u);
+  EXPECT_EQ(by_id[fired].schedule_id, schedule);
+  EXPECT_EQ(by_id[fired].schedule_name, "nightly-scores");
+  ASSERT_TRUE(by_id[fired].scheduled_for.has_value());
+  EXPECT_EQ(Micros(*by_id[fired].scheduled_for), 1796526000LL * 1000000);
+  EXPECT_FALSE(by_id[plain].schedule_id.has_value());
+  EXPECT_EQ(by_id[plain].schedule_name, "");
+  EXPECT_FALSE(by_id[plain].scheduled_for.has_value());
+  EXPECT_EQ(by_id[orphan].schedule_id, schedule + 1000);
+  EXPECT_EQ(by_id[orphan].schedule_name, "");
+}
+
 TEST_F(JobStoreClaimTest, EveryClaimGetsADifferentLeaseToken) {
   for (int i = 0; i < 20; ++i) Enqueue("tokens");
   std::set<std::string> tokens;

@@ -393,6 +393,62 @@ TEST_F(JobStoreLeaseTest, ABatchOfCompletionsAppliesEachOnItsOwn) {
   EXPECT_EQ(TotalRuns(), 2);
 }
 
+// A finished job's outcome, in the seeds' words, beside its state.
+TEST_F(JobStoreLeaseTest, AFinishedJobRecordsItsOutcomeBesideItsState) {
+  struct Case {
+    CompletionKind how;
+    std::vector<std::string> errors;
+    int max_attempts;
+    std::string state;
+    std::string outcome;
+    std::string run_outcome;
+  };
+  const std::vector<Case> cases{
+      {CompletionKind::kSucceeded, {}, 20, "succeeded", "succeeded", "succeeded"},
+      {CompletionKind::kSucceeded, {"appt_102: timeout"}, 20, "succeeded", "partial", "partial"},
+      {CompletionKind::kSkipped, {}, 20, "succeeded", "skipped", "skipped"},
+      {CompletionKind::kCancelled, {}, 20, "cancelled", "cancelled", "cancelled"},
+      {CompletionKind::kFailedPermanent, {"401"}, 20, "discarded", "failed", "discarded"},
+      {CompletionKind::kFailed, {"503"}, 1, "discarded", "failed", "discarded"},
+      {CompletionKind::kFailed, {"503"}, 2, "retryable", "<null>", "failed"},
+  };
+  for (const auto& c : cases) {
+    EnqueueParams p = Params("outcomes");
+    p.max_attempts = c.max_attempts;
+    const int64_t id = Enqueue(p);
+    ClaimedJob j = ClaimOne();
+    EXPECT_TRUE(Complete(j, c.how, c.errors).applied);
+    EXPECT_EQ(State(id), c.state) << c.outcome;
+    EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), c.outcome);
+    EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.runs WHERE job_id = $1", id), c.run_outcome);
+    ASSERT_OK_AND_ASSIGN(JobWithRuns got, store().JobGet(id));
+    EXPECT_EQ(got.job.outcome ? std::string(JobOutcomeName(*got.job.outcome)) : "<null>", c.outcome);
+  }
+}
+
+TEST_F(JobStoreLeaseTest, ASkippedCompletionIsFoundRecordedAsSucceeded) {
+  Enqueue("skips");
+  ClaimedJob j = ClaimOne();
+  const std::vector<Completion> c{MakeCompletion(j, CompletionKind::kSkipped)};
+  ASSERT_OK_AND_ASSIGN(auto first, store().JobsCompleteIfLeased(c));
+  ASSERT_TRUE(first[0].applied);
+  EXPECT_EQ(first[0].new_state, JobState::kSucceeded);
+  ASSERT_OK_AND_ASSIGN(auto again, store().JobsCompleteIfLeased(c));
+  EXPECT_FALSE(again[0].applied);
+  ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(c));
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[j.id], JobState::kSucceeded);
+}
+
+TEST_F(JobStoreLeaseTest, CancelAndRetrySetAndClearTheOutcome) {
+  const int64_t id = Enqueue("operator");
+  ASSERT_OK(store().JobCancel(id));
+  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), "cancelled");
+  ASSERT_OK(store().JobRetry(id));
+  EXPECT_EQ(State(id), "available");
+  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), "<null>");
+}
+
 // Fails one job until it is discarded, moving its run_at to now between
 // attempts, and reads back each retry delay.
 class JobStoreBackoffTest : public JobStoreTestBase {

@@ -10,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/api_token.h"
+#include "common/auth/scope.h"
 #include "common/base/error.h"
 #include "common/db/alert_store.h"
+#include "common/db/auth_store.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
@@ -83,6 +86,28 @@ class AdminBackend {
       const std::string& name, db::TimePoint from, db::TimePoint to) = 0;
   // The leader lease; nullopt when no scheduler ever led.
   [[nodiscard]] virtual Result<std::optional<db::LeaderState>> Leader() = 0;
+
+  // Named tokens (common/db/auth_store.h for the errors). `token` was made
+  // here; only its digest and public key leave this process.
+  [[nodiscard]] virtual Result<db::ApiTokenRow> TokenCreate(
+      const auth::ApiToken& token, auth::Scope scope, std::optional<std::chrono::milliseconds> expires_in) {
+    (void)token, (void)scope, (void)expires_in;
+    return Fail(ErrorCode::kFailedPrecondition, "token create: not supported by this backend");
+  }
+  [[nodiscard]] virtual Result<std::vector<db::ApiTokenRow>> TokensList() {
+    return Fail(ErrorCode::kFailedPrecondition, "token list: not supported by this backend");
+  }
+  [[nodiscard]] virtual Result<db::ApiTokenRow> TokenRevoke(const std::string& name) {
+    (void)name;
+    return Fail(ErrorCode::kFailedPrecondition, "token revoke: not supported by this backend");
+  }
+  // The credential the scheduler sees. Needs a scheduler: FailedPrecondition
+  // from the database path.
+  [[nodiscard]] virtual Result<auth::Principal> Whoami() {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "whoami asks a scheduler (set CHIME_SCHEDULER or --scheduler): straight to the "
+                "database, jobctl acts with the database login's rights");
+  }
 };
 
 }  // namespace chime::jobctl

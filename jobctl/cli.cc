@@ -13,6 +13,7 @@
 #include "jobctl/exit_code.h"
 #include "jobctl/observe_commands.h"
 #include "jobctl/schedule_commands.h"
+#include "jobctl/token_commands.h"
 #include "jobctl/zmq_backend.h"
 
 namespace chime::jobctl {
@@ -21,19 +22,22 @@ namespace {
 constexpr const char* kDescription =
     "jobctl: the Chime admin client. Applies schema migrations, enqueues jobs, lists,\n"
     "shows, cancels and retries them, prints queue and run statistics and health alerts,\n"
-    "manages cron schedules (jobctl schedule --help) and evaluates cron expressions\n"
-    "(jobctl cron next).";
+    "manages cron schedules (jobctl schedule --help) and scoped tokens (jobctl token --help)\n"
+    "and evaluates cron expressions (jobctl cron next).";
 
 constexpr const char* kFooter =
     "Database: --database-url URL, else $CHIME_DATABASE_URL (a libpq URI such as\n"
     "postgresql://chime@db:5432/chime). Passwords are never printed. Through pgbouncer in\n"
     "transaction mode set $CHIME_DATABASE_POOLER=transaction.\n"
+    "Scheduler: --scheduler ENDPOINTS, else $CHIME_SCHEDULER; requests are signed with the named\n"
+    "token in --token-file FILE, $CHIME_TOKEN or $CHIME_TOKEN_FILE, else with the bootstrap admin\n"
+    "secret ($CHIME_ADMIN_SECRET or $CHIME_ADMIN_SECRET_FILE).\n"
     "Times are RFC 3339 (2026-01-31T02:00:00Z); durations are like 500ms, 30s, 5m, 2h, 1h30m, 7d.\n"
     "Every subcommand answers --help.";
 
 constexpr const char* kGlobalOptionsHelp =
     "Global options, before or after the subcommand: --database-url URL, --scheduler ENDPOINT,\n"
-    "--log-level LEVEL.\n";
+    "--token-file FILE, --log-level LEVEL.\n";
 
 // An option whose presence matters: sets `target` only when given.
 template <typename T>
@@ -65,6 +69,7 @@ struct Command {
 struct Options {
   std::optional<std::string> database_url;
   std::optional<std::string> scheduler;
+  std::optional<std::string> token_file;
   std::string log_level = "warn";
   MigrateOptions migrate;
   AppSchemaOptions app_schema;
@@ -87,7 +92,50 @@ struct Options {
   ScheduleBackfillOptions schedule_backfill;
   ScheduleImportOptions schedule_import;
   ScheduleLeaderOptions schedule_leader;
+  TokenCreateOptions token_create;
+  TokenListOptions token_list;
+  TokenRevokeOptions token_revoke;
+  WhoamiOptions whoami;
 };
+
+// The `token` group and `whoami`.
+void DeclareTokenCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
+  CLI::App* token = AddSubcommand(app, "token",
+      "Named tokens with a scope, for jobctl (CHIME_TOKEN) and the HTTP API: create, list,\n"
+      "revoke. Scopes: read (list, show, stats, the API and dashboard), operate (read + retry,\n"
+      "cancel, schedule trigger/pause/resume), admin (operate + enqueue, schedule\n"
+      "create/update/delete/backfill, tokens). Through the database (--database-url) no token\n"
+      "is needed, so the first one can be made there");
+  token->require_subcommand(1);
+
+  CLI::App* create = AddSubcommand(*token, "create",
+      "Make a token and print it once (chime_NAME_SECRET); only its SHA-256 and Ed25519 public\n"
+      "key are stored. A revoked or expired token's name may be reused");
+  auto& tc = o.token_create;
+  create->add_option("NAME", tc.name, "Token name: 1-64 of A-Z a-z 0-9 _ . -")->required();
+  create->add_option("--scope", tc.scope, "read, operate or admin")->required()->type_name("SCOPE");
+  AddOptional(create, "--expires", tc.expires, "Lifetime, e.g. 30d or 12h (default: never)")
+      ->type_name("DURATION");
+  create->add_flag("--json", tc.json, "Print {\"name\", \"scope\", ..., \"token\"}");
+  commands.push_back({create, [&o](CommandContext& c) { return RunTokenCreate(c, o.token_create); }});
+
+  CLI::App* list = AddSubcommand(*token, "list",
+      "List tokens: scope, state (active, expired, revoked), created, created by, last used\n"
+      "(within a minute), expiry. Never shows a secret");
+  list->add_flag("--json", o.token_list.json, "Print {\"tokens\": [...]}");
+  commands.push_back({list, [&o](CommandContext& c) { return RunTokenList(c, o.token_list); }});
+
+  CLI::App* revoke = AddSubcommand(*token, "revoke",
+      "Revoke a token: every scheduler refuses it within seconds (their caches last 2 s)");
+  revoke->add_option("NAME", o.token_revoke.name, "Token name")->required();
+  revoke->add_flag("--json", o.token_revoke.json, "Print the token as JSON");
+  commands.push_back({revoke, [&o](CommandContext& c) { return RunTokenRevoke(c, o.token_revoke); }});
+
+  CLI::App* whoami = AddSubcommand(app, "whoami",
+      "Ask the scheduler which credential jobctl signs with: its name, scope and expiry");
+  whoami->add_flag("--json", o.whoami.json, "Print {\"name\", \"scope\", \"bootstrap\", \"expires_at\"}");
+  commands.push_back({whoami, [&o](CommandContext& c) { return RunWhoami(c, o.whoami); }});
+}
 
 // The flags of `schedule create` (where --cron and --kind are required) and
 // `schedule update` (where every flag is optional and unset ones keep their value).
@@ -403,6 +451,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   workers->add_flag("--json", o.workers.json, "Print {\"workers\": [...]}");
   commands.push_back({workers, [&o](CommandContext& c) { return RunWorkers(c, o.workers); }});
   DeclareScheduleCommands(app, o, commands);
+  DeclareTokenCommands(app, o, commands);
   return commands;
 }
 
@@ -422,7 +471,8 @@ std::optional<std::string> CommandProblem(int argc, const char* const* argv, con
   const CLI::App* group = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--database-url" || arg == "--scheduler" || arg == "--log-level") {
+    if (arg == "--database-url" || arg == "--scheduler" || arg == "--log-level" ||
+        arg == "--token-file") {
       ++i;
       continue;
     }
@@ -455,9 +505,9 @@ Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
   auto curve = net::CurveClientConfig::FromEnvironment();
   if (!curve) return std::unexpected(curve.error());
   config->curve = *curve;
-  auto secret = wire::AdminSecret::FromEnvironment();
-  if (!secret) return std::unexpected(secret.error());
-  return std::make_unique<ZmqBackend>(std::move(*config), std::move(*secret));
+  auto credential = wire::AdminCredential::FromEnvironment(target.token_file);
+  if (!credential) return std::unexpected(credential.error());
+  return std::make_unique<ZmqBackend>(std::move(*config), std::move(*credential));
 }
 
 }  // namespace
@@ -474,6 +524,9 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   AddOptional(&app, "--scheduler", o.scheduler,
               "Scheduler endpoint(s), comma-separated; overrides $CHIME_SCHEDULER")
       ->type_name("ENDPOINTS");
+  AddOptional(&app, "--token-file", o.token_file,
+              "The named token to sign scheduler requests with; overrides $CHIME_TOKEN(_FILE)")
+      ->type_name("FILE");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->type_name("LEVEL")
@@ -522,7 +575,8 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   // even when $CHIME_SCHEDULER names a scheduler (e.g. while it is down).
   std::string scheduler = o.scheduler ? *o.scheduler : "";
   if (!o.scheduler && !o.database_url) scheduler = env.scheduler.value_or("");
-  BackendTarget target{o.database_url.value_or(env.database_url.value_or("")), scheduler};
+  BackendTarget target{o.database_url.value_or(env.database_url.value_or("")), scheduler,
+                       o.token_file};
   // Applying migrations needs the database itself.
   if (command->sub->get_name() == "migrate" && !o.migrate.status_only) target.scheduler.clear();
   if (command->sub->get_name() == "app-schema") target.scheduler.clear();
@@ -532,7 +586,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     return ExitCodeFor(made.error().code);
   }
   std::unique_ptr<AdminBackend> backend = std::move(*made);
-  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause};
+  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err};
   return finish(command->action(ctx));
 }
 

@@ -20,6 +20,9 @@ namespace chime::jobctl {
 struct BackendTarget {
   std::string database_url;  // May be empty when a scheduler is set.
   std::string scheduler;     // Comma-separated endpoints; empty: talk to the database.
+  // --token-file: the named token to sign with (else CHIME_TOKEN(_FILE),
+  // else CHIME_ADMIN_SECRET(_FILE)). Only a scheduler needs a credential.
+  std::optional<std::string> token_file;
 };
 
 struct CliEnvironment {
@@ -29,7 +32,8 @@ struct CliEnvironment {
   // $CHIME_DATABASE_URL; --database-url overrides it.
   std::optional<std::string> database_url = std::nullopt;
   // $CHIME_SCHEDULER; --scheduler overrides it. When set, every command but
-  // migrate goes through the scheduler, signed with the admin secret.
+  // migrate goes through the scheduler, signed with a named token or the
+  // bootstrap admin secret.
   std::optional<std::string> scheduler = std::nullopt;
   std::function<TimePoint()> now = [] { return std::chrono::system_clock::now(); };
   // Makes the backend for a parsed command. Unset: a ZmqBackend when

@@ -28,6 +28,8 @@ struct CommandContext {
   TimePoint now;     // For "24h ago" and "5m from now".
   // Pauses between polls of `enqueue --wait`. Unset: sleeps for real.
   std::function<void(std::chrono::milliseconds)> pause = nullptr;
+  // Notes for people beside the output (token create's "shown once").
+  std::ostream* err = nullptr;
 };
 
 // What a command that needs no backend gets (cron next, schedule lint,

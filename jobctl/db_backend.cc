@@ -3,6 +3,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/wire/token_convert.h"
+
 namespace chime::jobctl {
 namespace {
 
@@ -43,7 +45,8 @@ DbBackend::DbBackend(DbBackendConfig config)
       schedules_(conn_),
       stats_(conn_),
       alerts_(conn_),
-      directory_(conn_) {}
+      directory_(conn_),
+      auth_(conn_) {}
 
 DbBackend::~DbBackend() = default;
 
@@ -191,6 +194,22 @@ Result<std::vector<db::FireResult>> DbBackend::ScheduleBackfill(const std::strin
 Result<std::optional<db::LeaderState>> DbBackend::Leader() {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   return schedules_.LeaderGet();
+}
+
+Result<db::ApiTokenRow> DbBackend::TokenCreate(const auth::ApiToken& token, auth::Scope scope,
+                                               std::optional<std::chrono::milliseconds> expires_in) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return auth_.TokenCreate(wire::TokenCreateParamsFor(token, scope, expires_in, "database"));
+}
+
+Result<std::vector<db::ApiTokenRow>> DbBackend::TokensList() {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return auth_.TokensList();
+}
+
+Result<db::ApiTokenRow> DbBackend::TokenRevoke(const std::string& name) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return auth_.TokenRevoke(name);
 }
 
 }  // namespace chime::jobctl

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/db/auth_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
 #include "common/db/schedule_store.h"
@@ -53,6 +54,12 @@ class DbBackend final : public AdminBackend {
   Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
                                                        db::TimePoint to) override;
   Result<std::optional<db::LeaderState>> Leader() override;
+  // No token needed: the database login is the authority here, so an
+  // operator can make the first token (created_by "database").
+  Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& token, auth::Scope scope,
+                                      std::optional<std::chrono::milliseconds> expires_in) override;
+  Result<std::vector<db::ApiTokenRow>> TokensList() override;
+  Result<db::ApiTokenRow> TokenRevoke(const std::string& name) override;
 
  private:
   // Validates the config and connects if needed; errors name the redacted URL.
@@ -67,6 +74,7 @@ class DbBackend final : public AdminBackend {
   db::StatsStore stats_;
   db::AlertStore alerts_;
   db::WorkerDirectory directory_;
+  db::AuthStore auth_;
   bool schema_checked_ = false;
 };
 

@@ -11,6 +11,7 @@ ExitCode ExitCodeFor(ErrorCode code) {
     case ErrorCode::kLeaseLost: return kExitPrecondition;
     case ErrorCode::kUnavailable: return kExitUnavailable;
     case ErrorCode::kUnauthenticated: return kExitUnauthenticated;
+    case ErrorCode::kPermissionDenied: return kExitPermissionDenied;
     case ErrorCode::kRetryable:
     case ErrorCode::kInternal: return kExitFailure;
   }

@@ -13,7 +13,8 @@ enum ExitCode : int {
   kExitNotFound = 3,      // No such job.
   kExitPrecondition = 4,  // Failed precondition or conflict (e.g. job already finished).
   kExitUnavailable = 5,   // The database or scheduler cannot be reached; retry later.
-  kExitUnauthenticated = 6,  // The scheduler refused the admin secret or signature.
+  kExitUnauthenticated = 6,  // The scheduler refused the credential (token, admin secret, signature).
+  kExitPermissionDenied = 7,  // The credential is valid but its scope does not allow the command.
 };
 
 ExitCode ExitCodeFor(ErrorCode code);
@@ -22,7 +23,8 @@ ExitCode ExitCodeFor(ErrorCode code);
 inline constexpr const char* kExitCodeHelp =
     "Exit codes: 0 ok; 2 usage error or invalid argument; 3 not found;\n"
     "4 failed precondition or conflict (or --wait: the job did not succeed);\n"
-    "5 database or scheduler unavailable; 6 admin secret refused; 1 anything else.\n"
+    "5 database or scheduler unavailable; 6 credential refused (token or admin secret);\n"
+    "7 the token's scope does not allow the command; 1 anything else.\n"
     "Errors go to stderr as one line: \"jobctl: <message>\".";
 
 }  // namespace chime::jobctl

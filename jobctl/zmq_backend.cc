@@ -6,6 +6,7 @@
 #include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
 #include "common/wire/stats_convert.h"
+#include "common/wire/token_convert.h"
 
 namespace chime::jobctl {
 namespace {
@@ -36,8 +37,8 @@ Result<ZmqBackendConfig> ZmqBackendConfig::FromList(const std::string& endpoints
   return config;
 }
 
-ZmqBackend::ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret)
-    : config_(std::move(config)), secret_(std::move(secret)) {}
+ZmqBackend::ZmqBackend(ZmqBackendConfig config, wire::AdminCredential credential)
+    : config_(std::move(config)), credential_(std::move(credential)) {}
 
 ZmqBackend::~ZmqBackend() = default;
 
@@ -97,7 +98,7 @@ Result<v1::AdminReply> ZmqBackend::Call(const v1::AdminRequest& request) {
     v1::Envelope envelope;
     envelope.set_correlation_id(correlation_id);
     *envelope.mutable_admin_request() =
-        wire::SignRequest(request, secret_, std::chrono::system_clock::now());
+        wire::SignRequest(request, credential_, std::chrono::system_clock::now());
     auto reply = CallOne(endpoint, wire::EncodeEnvelope(std::move(envelope)), correlation_id);
     if (!reply) {
       // Only an unreachable replica is worth trying the next one for; a
@@ -318,6 +319,45 @@ Result<std::optional<db::LeaderState>> ZmqBackend::Leader() {
   if (!reply) return std::unexpected(reply.error());
   if (!reply->has_leader()) return std::unexpected(Unexpected(*reply));
   return wire::FromProto(reply->leader());
+}
+
+Result<db::ApiTokenRow> ZmqBackend::TokenCreate(const auth::ApiToken& token, auth::Scope scope,
+                                                std::optional<std::chrono::milliseconds> expires_in) {
+  v1::AdminRequest request;
+  *request.mutable_token_create() = wire::TokenCreateRequestFor(token, scope, expires_in);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_token()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->token());
+}
+
+Result<std::vector<db::ApiTokenRow>> ZmqBackend::TokensList() {
+  v1::AdminRequest request;
+  request.mutable_token_list();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_tokens()) return std::unexpected(Unexpected(*reply));
+  std::vector<db::ApiTokenRow> out;
+  for (const auto& t : reply->tokens().tokens()) out.push_back(wire::FromProto(t));
+  return out;
+}
+
+Result<db::ApiTokenRow> ZmqBackend::TokenRevoke(const std::string& name) {
+  v1::AdminRequest request;
+  request.mutable_token_revoke()->set_name(name);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_token()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->token());
+}
+
+Result<auth::Principal> ZmqBackend::Whoami() {
+  v1::AdminRequest request;
+  request.mutable_whoami();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_whoami()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->whoami());
 }
 
 }  // namespace chime::jobctl

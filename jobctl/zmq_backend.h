@@ -1,6 +1,7 @@
 // AdminBackend over the scheduler's ZeroMQ endpoint: every request is signed
-// with the admin secret (CHIME_ADMIN_SECRET / CHIME_ADMIN_SECRET_FILE) and
-// sent to the first scheduler replica that answers within the timeout.
+// with jobctl's credential (a named token from CHIME_TOKEN / CHIME_TOKEN_FILE
+// / --token-file, or the bootstrap admin secret) and sent to the first
+// scheduler replica that answers within the timeout.
 // Thread-compatible.
 #pragma once
 
@@ -31,7 +32,9 @@ struct ZmqBackendConfig {
 
 class ZmqBackend final : public AdminBackend {
  public:
-  ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret);
+  ZmqBackend(ZmqBackendConfig config, wire::AdminCredential credential);
+  ZmqBackend(ZmqBackendConfig config, wire::AdminSecret secret)
+      : ZmqBackend(std::move(config), wire::AdminCredential(std::move(secret))) {}
   ~ZmqBackend() override;
 
   // FailedPrecondition: schedulers apply migrations at start; applying them
@@ -57,6 +60,11 @@ class ZmqBackend final : public AdminBackend {
   Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
                                                        db::TimePoint to) override;
   Result<std::optional<db::LeaderState>> Leader() override;
+  Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& token, auth::Scope scope,
+                                      std::optional<std::chrono::milliseconds> expires_in) override;
+  Result<std::vector<db::ApiTokenRow>> TokensList() override;
+  Result<db::ApiTokenRow> TokenRevoke(const std::string& name) override;
+  Result<auth::Principal> Whoami() override;
 
  private:
   // Sends one signed request; returns the reply or its error as a value.
@@ -69,7 +77,7 @@ class ZmqBackend final : public AdminBackend {
   zmq::socket_t& SocketFor(const std::string& endpoint);
 
   ZmqBackendConfig config_;
-  wire::AdminSecret secret_;
+  wire::AdminCredential credential_;
   zmq::context_t context_;
   // One socket per replica, kept across calls: connecting costs a TCP and a
   // ZMTP handshake, a good part of a request's latency. A socket is closed

@@ -6,6 +6,7 @@
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/stats_convert.h"
+#include "common/wire/token_convert.h"
 #include "scheduler/worker_publisher.h"
 
 namespace chime::scheduler {
@@ -20,17 +21,19 @@ v1::AdminReply ErrorReply(const Error& error) {
 }  // namespace
 
 AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
-                           const LiveCounters& counters)
+                           const LiveCounters& counters, CredentialDirectory* credentials)
     : conn_(std::move(db)),
       store_(conn_, std::move(store)),
       schedules_(conn_),
       stats_(conn_),
       alerts_(conn_),
       directory_(conn_),
-      counters_(counters) {}
+      auth_(conn_),
+      counters_(counters),
+      credentials_(credentials) {}
 
-v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
-                                    const ReadyHint& ready) {
+v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const auth::Principal& who,
+                                    const WorkerRegistry& workers, const ReadyHint& ready) {
   v1::AdminReply reply;
   switch (request.command_case()) {
     case v1::AdminRequest::kEnqueue: {
@@ -101,6 +104,11 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const Worke
     case v1::AdminRequest::kRunStats:
     case v1::AdminRequest::kAlerts:
       return HandleObserve(request);
+    case v1::AdminRequest::kTokenCreate:
+    case v1::AdminRequest::kTokenList:
+    case v1::AdminRequest::kTokenRevoke:
+    case v1::AdminRequest::kWhoami:
+      return HandleCredentials(request, who);
     case v1::AdminRequest::COMMAND_NOT_SET:
       break;
   }
@@ -165,6 +173,44 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
       break;
   }
   return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a schedule command"});
+}
+
+v1::AdminReply AdminService::HandleCredentials(const v1::AdminRequest& request,
+                                               const auth::Principal& who) {
+  v1::AdminReply reply;
+  switch (request.command_case()) {
+    case v1::AdminRequest::kTokenCreate: {
+      auto params = wire::FromProto(request.token_create(), who.name);
+      if (!params) return ErrorReply(params.error());
+      auto row = auth_.TokenCreate(*params);
+      if (!row) return ErrorReply(row.error());
+      if (credentials_ != nullptr) credentials_->Invalidate(row->name);
+      spdlog::info("token '{}' (scope {}) created by '{}'", row->name, row->scope, who.name);
+      *reply.mutable_token() = wire::ToProto(*row);
+      return reply;
+    }
+    case v1::AdminRequest::kTokenList: {
+      auto rows = auth_.TokensList();
+      if (!rows) return ErrorReply(rows.error());
+      reply.mutable_tokens();  // Set even when there are none.
+      for (const auto& row : *rows) *reply.mutable_tokens()->add_tokens() = wire::ToProto(row);
+      return reply;
+    }
+    case v1::AdminRequest::kTokenRevoke: {
+      auto row = auth_.TokenRevoke(request.token_revoke().name());
+      if (!row) return ErrorReply(row.error());
+      if (credentials_ != nullptr) credentials_->Invalidate(row->name);
+      spdlog::info("token '{}' revoked by '{}'", row->name, who.name);
+      *reply.mutable_token() = wire::ToProto(*row);
+      return reply;
+    }
+    case v1::AdminRequest::kWhoami:
+      *reply.mutable_whoami() = wire::ToProto(who);
+      return reply;
+    default:
+      break;
+  }
+  return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a credentials command"});
 }
 
 v1::AdminReply AdminService::HandleWorkers(const WorkerRegistry& workers) {

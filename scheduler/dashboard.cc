@@ -3,6 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "scheduler/http_api.h"
+
 namespace chime::scheduler {
 namespace internal {
 // Generated from scheduler/dashboard/ by CMake (dashboard_assets.cc).
@@ -32,12 +34,12 @@ void AddDashboardRoutes(web::Server& server) {
   const auto page = [](const web::Request&) {
     return Asset(internal::kDashboardHtml, "text/html; charset=utf-8");
   };
-  server.Get("/", web::Access::kOpen, page);
-  server.Get("/dashboard", web::Access::kOpen, page);
-  server.Get("/dashboard.js", web::Access::kOpen, [](const web::Request&) {
+  server.Get("/", RouteAccess("GET", "/"), page);
+  server.Get("/dashboard", RouteAccess("GET", "/dashboard"), page);
+  server.Get("/dashboard.js", RouteAccess("GET", "/dashboard.js"), [](const web::Request&) {
     return Asset(internal::kDashboardJs, "text/javascript; charset=utf-8");
   });
-  server.Get("/dashboard.css", web::Access::kOpen, [](const web::Request&) {
+  server.Get("/dashboard.css", RouteAccess("GET", "/dashboard.css"), [](const web::Request&) {
     return Asset(internal::kDashboardCss, "text/css; charset=utf-8");
   });
 }

@@ -1,8 +1,12 @@
 #include "scheduler/http_api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
+#include <cstdlib>
 #include <set>
 
+#include "common/auth/request_scopes.h"
 #include "common/base/text_format.h"
 #include "common/db/alert_store.h"
 #include "common/db/job_store.h"
@@ -282,21 +286,66 @@ web::Response Alerts(const ApiDeps& d, const web::Request& req) {
   });
 }
 
+web::Response Whoami(const ApiDeps& d, const web::Request& req) {
+  if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
+  // The server let the request through, so the token checks out; asked
+  // again for who it is (the server's check keeps no state per request).
+  auto who = d.auth.Authenticate(req.Header("Authorization"));
+  if (!who) return web::ErrorResponse(who.error());
+  json out{{"name", who->name}, {"scope", auth::ScopeName(who->scope)}, {"bootstrap", who->bootstrap},
+           {"expires_at", nullptr}};
+  if (who->expires_at) out["expires_at"] = FormatRfc3339(*who->expires_at);
+  return Json(out);
+}
+
+using ApiHandler = web::Response (*)(const ApiDeps&, const web::Request&);
+
+struct ApiRoute {
+  std::string_view pattern;
+  ApiHandler handler;
+};
+
+constexpr ApiRoute kApiRoutes[] = {
+    {"/api/whoami", Whoami},
+    {"/api/schedules", Schedules},
+    {"/api/schedules/([^/]+)", ScheduleOne},
+    {"/api/jobs", Jobs},
+    {"/api/jobs/([^/]+)", JobOne},
+    {"/api/runs", Runs},
+    {"/api/workers", Workers},
+    {"/api/queues", Queues},
+    {"/api/stats", Stats},
+    {"/api/alerts", Alerts},
+};
+
 }  // namespace
 
+web::Access RouteAccess(std::string_view method, std::string_view pattern) {
+  const auth::HttpRouteScope* entry = auth::FindRouteScope(method, pattern);
+  if (entry == nullptr) {
+    spdlog::critical("http route {} {} has no scope in common/auth/request_scopes.cc", method, pattern);
+    std::abort();
+  }
+  if (!entry->scope) return web::Access::kOpen;
+  switch (*entry->scope) {
+    case auth::Scope::kRead: return web::Access::kRead;
+    case auth::Scope::kOperate: return web::Access::kOperate;
+    case auth::Scope::kAdmin: return web::Access::kAdmin;
+  }
+  std::abort();
+}
+
+std::vector<std::string_view> ApiRoutePatterns() {
+  std::vector<std::string_view> out;
+  for (const auto& r : kApiRoutes) out.push_back(r.pattern);
+  return out;
+}
+
 void AddApiRoutes(web::Server& server, const ApiDeps& deps) {
-  auto route = [&](const std::string& pattern, web::Response (*fn)(const ApiDeps&, const web::Request&)) {
-    server.Get(pattern, web::Access::kAdmin, [deps, fn](const web::Request& req) { return fn(deps, req); });
-  };
-  route("/api/schedules", Schedules);
-  route("/api/schedules/([^/]+)", ScheduleOne);
-  route("/api/jobs", Jobs);
-  route("/api/jobs/([^/]+)", JobOne);
-  route("/api/runs", Runs);
-  route("/api/workers", Workers);
-  route("/api/queues", Queues);
-  route("/api/stats", Stats);
-  route("/api/alerts", Alerts);
+  for (const auto& r : kApiRoutes) {
+    server.Get(std::string(r.pattern), RouteAccess("GET", r.pattern),
+               [deps, fn = r.handler](const web::Request& req) { return fn(deps, req); });
+  }
 }
 
 }  // namespace chime::scheduler

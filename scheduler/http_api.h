@@ -1,6 +1,10 @@
 // The scheduler's JSON API under /api/, for the dashboard and operators.
-// Every route needs the admin bearer token (web::Access::kAdmin). Objects
-// have the JSON shapes of `jobctl ... --json` (common/view/json_view.h).
+// Every route needs a bearer token whose scope covers it, as the one table
+// in common/auth/request_scopes.cc says (all of these: read). Objects have
+// the JSON shapes of `jobctl ... --json` (common/view/json_view.h).
+//   GET /api/whoami                {"name", "scope", "bootstrap", "expires_at"}:
+//                                  the presented token, so a dashboard can offer
+//                                  actions only to operate tokens
 //   GET /api/schedules             {"schedules": [schedule + state, next_fire,
 //                                   last fire / job / run outcome]}
 //   GET /api/schedules/{name}      schedule + "next_fires" + "recent_runs"
@@ -22,7 +26,11 @@
 // threads and borrow pooled connections. Thread-safe.
 #pragma once
 
+#include <string_view>
+#include <vector>
+
 #include "common/cron/cron.h"
+#include "common/web/auth.h"
 #include "common/web/db_pool.h"
 #include "common/web/server.h"
 #include "scheduler/cluster_cache.h"
@@ -34,10 +42,18 @@ struct ApiDeps {
   web::DbPool& pool;
   ClusterCache& cluster;
   const RouterServer& router;
+  const web::BearerAuth& auth;  // The server's; /api/whoami asks it who the token is.
   cron::ParseOptions cron_options;  // How stored cron expressions parse here.
 };
 
 // Registers the routes on `server`; `deps` must outlive it.
 void AddApiRoutes(web::Server& server, const ApiDeps& deps);
+
+// The patterns AddApiRoutes registers (GET), for the scope table's test.
+std::vector<std::string_view> ApiRoutePatterns();
+
+// A scheduler route's access from the scope table (auth::HttpRouteScopes);
+// a route missing there is a bug that stops the scheduler at start.
+web::Access RouteAccess(std::string_view method, std::string_view pattern);
 
 }  // namespace chime::scheduler

@@ -17,7 +17,7 @@ db::ConnectionConfig ForHandlers(db::ConnectionConfig db, std::chrono::milliseco
 }  // namespace
 
 HttpService::HttpService(HttpServiceConfig config, db::ConnectionConfig db,
-                         const wire::AdminSecret& secret, const CronRunner& cron,
+                         std::shared_ptr<const web::BearerAuth> auth, const CronRunner& cron,
                          const RouterServer& router, LiveCounters& counters)
     : config_(std::move(config)),
       started_(std::chrono::steady_clock::now()),
@@ -27,18 +27,19 @@ HttpService::HttpService(HttpServiceConfig config, db::ConnectionConfig db,
             static_cast<size_t>(config_.server.threads)),
       cluster_(pool_),
       metrics_(cron, router, cluster_),
-      server_(config_.server, std::make_shared<web::BearerAuth>(secret.bytes())) {
+      auth_(std::move(auth)),
+      server_(config_.server, auth_) {
   counters_.set_observer(&metrics_);
-  server_.Get("/healthz", web::Access::kOpen, [this](const web::Request&) {
+  server_.Get("/healthz", RouteAccess("GET", "/healthz"), [this](const web::Request&) {
     return web::ProbeResponse({web::ProbeCheck{.name = "process", .healthy = true, .status = "ok"}},
                               {started_, std::chrono::steady_clock::now()});
   });
-  server_.Get("/readyz", web::Access::kOpen, [this](const web::Request& req) { return Ready(req); });
-  server_.Get("/metrics", web::Access::kOpen,
+  server_.Get("/readyz", RouteAccess("GET", "/readyz"), [this](const web::Request& req) { return Ready(req); });
+  server_.Get("/metrics", RouteAccess("GET", "/metrics"),
               [this](const web::Request&) { return metrics_.registry().RenderResponse(); });
   AddDashboardRoutes(server_);
   AddApiRoutes(server_, ApiDeps{.pool = pool_, .cluster = cluster_, .router = router,
-                                .cron_options = config_.cron_options});
+                                .auth = *auth_, .cron_options = config_.cron_options});
 }
 
 HttpService::~HttpService() {

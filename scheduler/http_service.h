@@ -6,7 +6,8 @@
 //              503 unless this scheduler leads, for whatever must reach the
 //              leader only. JSON shape: common/web/probe.h.
 //   /metrics   open; Prometheus text (scheduler/http_metrics.h).
-//   /api/...   admin bearer token (scheduler/http_api.h).
+//   /api/...   a bearer token with scope read (scheduler/http_api.h): a named
+//              token or the bootstrap admin secret.
 // Owns the server, its database pool and the cluster cache. Start()/Stop()
 // from the controlling thread; Stop() idempotent and joins.
 #pragma once
@@ -19,7 +20,7 @@
 #include "common/db/connection.h"
 #include "common/web/db_pool.h"
 #include "common/web/server.h"
-#include "common/wire/signing.h"
+#include "common/web/auth.h"
 #include "scheduler/cluster_cache.h"
 #include "scheduler/cron_runner.h"
 #include "scheduler/http_metrics.h"
@@ -39,8 +40,10 @@ class HttpService {
  public:
   // The sources must outlive the service. Registers itself as `counters`'
   // result observer (for the histograms) until destroyed.
-  HttpService(HttpServiceConfig config, db::ConnectionConfig db, const wire::AdminSecret& secret,
-              const CronRunner& cron, const RouterServer& router, LiveCounters& counters);
+  // `auth` checks the API's bearer tokens.
+  HttpService(HttpServiceConfig config, db::ConnectionConfig db,
+              std::shared_ptr<const web::BearerAuth> auth, const CronRunner& cron,
+              const RouterServer& router, LiveCounters& counters);
   ~HttpService();
 
   // The bound "host:port"; the error names --http-listen.
@@ -57,6 +60,7 @@ class HttpService {
   web::DbPool pool_;
   ClusterCache cluster_;
   SchedulerMetrics metrics_;
+  std::shared_ptr<const web::BearerAuth> auth_;
   web::Server server_;
 };
 

@@ -27,6 +27,7 @@
 #include "common/schedule/schedule_spec.h"
 #include "common/wire/signing.h"
 #include "scheduler/admin_service.h"
+#include "scheduler/credential_directory.h"
 #include "scheduler/cron_runner.h"
 #include "scheduler/health_monitor.h"
 #include "scheduler/http_service.h"
@@ -153,6 +154,10 @@ int main(int argc, char** argv) {
                  "$CHIME_ALERT_WEBHOOK_ALLOW)")->capture_default_str();
   app.add_option("--health-window-hours", health_window_hours,
                  "statistics window of the rate and duration rules, 1-168")->capture_default_str();
+  bool named_tokens_only = false;
+  app.add_flag("--named-tokens-only", named_tokens_only,
+               "refuse the bootstrap admin secret: accept only named tokens (jobctl token create); "
+               "CHIME_ADMIN_SECRET is then not read");
   CLI11_PARSE(app, argc, argv);
 
   {
@@ -242,10 +247,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Every admin request is signed; a scheduler without the secret would
-  // either refuse everyone or trust anyone, so it does not start.
-  auto secret = chime::wire::AdminSecret::FromEnvironment();
-  if (!secret) return Fatal(secret.error().message);
+  // Every admin request is signed, with a named token or the bootstrap
+  // admin secret. Without the secret (and unless told to take named tokens
+  // only) a scheduler of a fresh deployment could be reached by no one, so
+  // it does not start.
+  std::optional<chime::wire::AdminSecret> secret;
+  if (!named_tokens_only) {
+    auto loaded = chime::wire::AdminSecret::FromEnvironment();
+    if (!loaded) return Fatal(loaded.error().message);
+    secret = std::move(*loaded);
+  }
   router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   router.forget_after = std::chrono::milliseconds(forget_ms);
   if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
@@ -267,8 +278,14 @@ int main(int argc, char** argv) {
     spdlog::info("CURVE on: {} client keys allowed", (*curve)->allowed_client_keys.size());
   }
   chime::scheduler::LiveCounters counters;
-  chime::wire::RequestVerifier verifier(*secret, chime::SystemClock::Instance());
-  chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters);
+  // Named tokens and the replay ledger, in the database, shared by every
+  // replica (a request refused when the database cannot be reached).
+  chime::scheduler::CredentialDirectory credentials(db, {});
+  chime::wire::RequestVerifier verifier(
+      {.bootstrap = secret, .tokens = &credentials, .ledger = &credentials},
+      chime::SystemClock::Instance());
+  chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters, &credentials);
+  if (!secret) spdlog::info("named tokens only: the bootstrap admin secret is not accepted");
   chime::scheduler::RouterServer server(context, router, chime::SystemClock::Instance(), counters,
                                         admin, verifier);
   auto endpoint = server.Start();
@@ -294,7 +311,9 @@ int main(int argc, char** argv) {
   // After the router: its "listening on" line comes first (tests read it).
   std::optional<chime::scheduler::HttpService> http_service;
   if (http_listen != "off") {
-    http_service.emplace(http, db, *secret, cron_runner, server, counters);
+    auto bearer = std::make_shared<const chime::web::BearerAuth>(
+        secret ? std::string_view(secret->bytes()) : std::string_view(), &credentials);
+    http_service.emplace(http, db, std::move(bearer), cron_runner, server, counters);
     if (auto bound = http_service->Start(); !bound) {
       cron_runner.Stop();
       maintainer.Stop();

@@ -15,11 +15,15 @@ Result<void> MaintainerConfig::Validate() const {
   if (cleanup.retention.count() <= 0) {
     return Fail(ErrorCode::kInvalidArgument, "retention: must be > 0");
   }
+  if (nonce_prune_batch < 1 || nonce_prune_batch > db::AuthStore::kMaxPruneBatch ||
+      nonce_prune_batches < 1) {
+    return Fail(ErrorCode::kInvalidArgument, "nonce pruning: batch must be 1-10000, batches >= 1");
+  }
   return {};
 }
 
 Maintainer::Maintainer(db::ConnectionConfig db, MaintainerConfig config)
-    : conn_(std::move(db)), store_(conn_), config_(std::move(config)) {}
+    : conn_(std::move(db)), store_(conn_), auth_(conn_), config_(std::move(config)) {}
 
 Maintainer::~Maintainer() { Stop(); }
 
@@ -54,13 +58,28 @@ Result<void> Maintainer::RunOnce(bool force_cleanup) {
                    cleaned.runs_deleted);
     }
   }
+  auto pruned = PruneNonces();
+  if (!pruned) return std::unexpected(pruned.error());
   std::lock_guard lock(mu_);
+  counters_.nonces_deleted += *pruned;
   counters_.rescued += static_cast<int64_t>(rescued->rescued.size());
   counters_.discarded += static_cast<int64_t>(rescued->discarded.size());
   counters_.jobs_deleted += cleaned.jobs_deleted;
   counters_.runs_deleted += cleaned.runs_deleted;
   ++counters_.passes;
   return {};
+}
+
+Result<int64_t> Maintainer::PruneNonces() {
+  int64_t total = 0;
+  for (int i = 0; i < config_.nonce_prune_batches; ++i) {
+    auto deleted = auth_.NoncesPrune(config_.nonce_prune_batch);
+    if (!deleted) return std::unexpected(deleted.error());
+    total += *deleted;
+    if (*deleted < config_.nonce_prune_batch) break;
+  }
+  if (total > 0) spdlog::debug("deleted {} expired admin nonces", total);
+  return total;
 }
 
 void Maintainer::Loop(std::stop_token stop) {

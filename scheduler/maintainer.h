@@ -1,5 +1,6 @@
-// Periodically rescues jobs whose lease expired and deletes finished jobs and
-// runs past their retention. Owns one database connection, used only by its
+// Periodically rescues jobs whose lease expired, deletes finished jobs and
+// runs past their retention, and deletes the expired nonces of signed admin
+// requests (bounded batches each pass). Owns one database connection, used only by its
 // own thread. Start()/Stop() are thread-safe; Stop() is idempotent.
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "common/base/error.h"
 #include "common/base/loop_thread.h"
+#include "common/db/auth_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
 
@@ -21,6 +23,10 @@ struct MaintainerConfig {
   std::chrono::milliseconds cleanup_interval{std::chrono::minutes(10)};
   db::RescueParams rescue;
   db::CleanupParams cleanup;
+  // Expired admin nonces deleted per statement, and statements per pass at
+  // most (a backlog drains over later passes).
+  int nonce_prune_batch = 1000;
+  int nonce_prune_batches = 10;
 
   [[nodiscard]] Result<void> Validate() const;
 };
@@ -31,6 +37,7 @@ struct MaintainerCounters {
   int64_t discarded = 0;
   int64_t jobs_deleted = 0;
   int64_t runs_deleted = 0;
+  int64_t nonces_deleted = 0;
   int64_t passes = 0;  // Completed rescue passes.
 };
 
@@ -50,9 +57,12 @@ class Maintainer {
 
  private:
   void Loop(std::stop_token stop);
+  // Deletes expired admin nonces in bounded batches; returns how many.
+  Result<int64_t> PruneNonces();
 
   db::Connection conn_;  // Owned by the maintenance thread (or RunOnce's caller).
   db::JobStore store_;
+  db::AuthStore auth_;
   MaintainerConfig config_;
   std::chrono::steady_clock::time_point next_cleanup_{};
 

@@ -3,6 +3,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/auth/request_scopes.h"
+#include "common/wire/convert.h"
 #include "common/wire/envelope.h"
 
 namespace chime::scheduler {
@@ -240,20 +242,27 @@ void RouterServer::OnAdmin(const std::string& routing_id, uint64_t correlation_i
   auto verified = verifier_.Verify(request);
   if (!verified) {
     ReportBadPeer(routing_id, verified.error().message);
-    auto* err = reply.mutable_admin_reply()->mutable_error();
-    err->set_code(verified.error().code == ErrorCode::kUnauthenticated ? v1::UNAUTHENTICATED
-                  : verified.error().code == ErrorCode::kUnavailable   ? v1::UNAVAILABLE
-                                                                       : v1::INVALID_ARGUMENT);
-    err->set_message(verified.error().message);
-  } else {
-    // The feed's notice of the same job follows and plans one more dispatch:
-    // a hint the worker answers with an empty claim, while dispatching here
-    // spares the job the notice's trip through the database and the feed.
-    const AdminHandler::ReadyHint ready = [this](const db::ReadyQueue& queue) {
-      SendDispatch(registry_.PlanDispatch({queue}));
-    };
-    *reply.mutable_admin_reply() = admin_.Handle(*verified, registry_, ready);
+    *reply.mutable_admin_reply()->mutable_error() = wire::ToProto(verified.error());
+    Send(routing_id, std::move(reply));
+    return;
   }
+  // The one place a request's scope is checked, against the one table.
+  auto needed = auth::ScopeOf(verified->request);
+  auto allowed = needed ? auth::Authorize(verified->principal, needed->scope, needed->what)
+                        : Result<void>(std::unexpected(needed.error()));
+  if (!allowed) {
+    spdlog::warn("admin request refused: {}", allowed.error().message);
+    *reply.mutable_admin_reply()->mutable_error() = wire::ToProto(allowed.error());
+    Send(routing_id, std::move(reply));
+    return;
+  }
+  // The feed's notice of the same job follows and plans one more dispatch:
+  // a hint the worker answers with an empty claim, while dispatching here
+  // spares the job the notice's trip through the database and the feed.
+  const AdminHandler::ReadyHint ready = [this](const db::ReadyQueue& queue) {
+    SendDispatch(registry_.PlanDispatch({queue}));
+  };
+  *reply.mutable_admin_reply() = admin_.Handle(verified->request, verified->principal, registry_, ready);
   Send(routing_id, std::move(reply));
 }
 

@@ -1,6 +1,7 @@
 // The scheduler's one ZeroMQ endpoint (ROUTER) for workers and jobctl:
 // registers workers, forgets silent ones, sends dispatch when the ready feed
-// announces jobs, counts results, and answers signed admin requests. Owns
+// announces jobs, counts results, and answers signed admin requests whose
+// credential's scope covers them (auth::ScopeOf, auth::Authorize). Owns
 // its sockets and one thread; Start()/Stop() from one controlling thread,
 // Stop() idempotent and safe before Start().
 #pragma once
@@ -19,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "chime/v1/chime.pb.h"
+#include "common/auth/scope.h"
 #include "common/base/clock.h"
 #include "common/base/error.h"
 #include "common/db/ready_listener.h"
@@ -50,8 +52,9 @@ class AdminHandler {
   using ReadyHint = std::function<void(const db::ReadyQueue& ready)>;
 
   virtual ~AdminHandler() = default;
-  virtual v1::AdminReply Handle(const v1::AdminRequest& request, const WorkerRegistry& workers,
-                                const ReadyHint& ready) = 0;
+  // `who` sent the request; its scope already covers it (auth::ScopeOf).
+  virtual v1::AdminReply Handle(const v1::AdminRequest& request, const auth::Principal& who,
+                                const WorkerRegistry& workers, const ReadyHint& ready) = 0;
 };
 
 class RouterServer {

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kUnavailable,         // The database or a peer cannot be reached; retry later.
   kRetryable,           // Serialization failure or deadlock; retry the operation.
   kUnauthenticated,     // Missing or wrong credentials.
+  kPermissionDenied,    // Valid credentials whose scope does not cover the operation.
   kInternal,            // A bug or an unexpected server error.
 };
 

@@ -109,6 +109,27 @@ void Apply(const Response& from, httplib::Response& to) {
   to.set_content(from.body, from.content_type);
 }
 
+// The one place a route's access is checked: nullopt lets the request
+// through; otherwise the 401 (no valid token; with WWW-Authenticate), 403
+// (a valid token whose scope is too small) or 503 (the token store is
+// unreachable) to answer with.
+std::optional<Response> AccessDenied(const BearerAuth* auth, Access access,
+                                     const std::optional<std::string>& authorization) {
+  if (access == Access::kOpen) return std::nullopt;
+  const auth::Scope need = access == Access::kRead      ? auth::Scope::kRead
+                           : access == Access::kOperate ? auth::Scope::kOperate
+                                                        : auth::Scope::kAdmin;
+  auto ok = auth ? auth->Check(authorization, need)
+                 : Result<auth::Principal>(Fail(ErrorCode::kUnauthenticated, "this server takes no tokens"));
+  if (ok) return std::nullopt;
+  if (ok.error().code == ErrorCode::kPermissionDenied) {
+    return ErrorResponse(403, "permission_denied", ok.error().message);
+  }
+  Response denied = ErrorResponse(ok.error());
+  if (denied.status == 401) denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"chime\"");
+  return denied;
+}
+
 }  // namespace
 
 Result<ListenAddress> ParseListenAddress(std::string_view text, std::string_view flag) {
@@ -188,18 +209,12 @@ struct Server::Impl {
   httplib::Server::Handler Wrap(Access access, Handler handler) {
     return [this, access, handler = std::move(handler)](const httplib::Request& req,
                                                         httplib::Response& res) {
-      if (access == Access::kAdmin) {
-        auto header = req.has_header("Authorization")
-                          ? std::optional<std::string>(req.get_header_value("Authorization"))
-                          : std::nullopt;
-        auto ok = auth ? auth->Check(header)
-                       : Result<void>(Fail(ErrorCode::kUnauthenticated, "this server has no admin secret"));
-        if (!ok) {
-          Response denied = ErrorResponse(ok.error());
-          denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"chime\"");
-          Apply(denied, res);
-          return;
-        }
+      auto header = req.has_header("Authorization")
+                        ? std::optional<std::string>(req.get_header_value("Authorization"))
+                        : std::nullopt;
+      if (auto denied = AccessDenied(auth.get(), access, header)) {
+        Apply(*denied, res);
+        return;
       }
       Apply(handler(Convert(req)), res);
     };

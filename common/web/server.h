@@ -72,9 +72,14 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What a route needs: nothing, or "Authorization: Bearer <token>" with a
+// named token (or the bootstrap admin secret) whose scope covers it; 401
+// without a valid token, 403 when its scope is too small (common/web/auth.h).
 enum class Access {
-  kOpen,   // Probes and metrics.
-  kAdmin,  // "Authorization: Bearer <admin secret>"; 401 otherwise.
+  kOpen,     // Probes, metrics, the dashboard's files.
+  kRead,     // Scope read: the API's GETs.
+  kOperate,  // Scope operate.
+  kAdmin,    // Scope admin.
 };
 
 using Handler = std::function<Response(const Request&)>;

@@ -270,6 +270,7 @@ v1::ErrorCode ToProto(ErrorCode code) {
     case ErrorCode::kUnavailable: return v1::UNAVAILABLE;
     case ErrorCode::kRetryable: return v1::RETRYABLE;
     case ErrorCode::kUnauthenticated: return v1::UNAUTHENTICATED;
+    case ErrorCode::kPermissionDenied: return v1::PERMISSION_DENIED;
     case ErrorCode::kInternal: return v1::INTERNAL;
   }
   return v1::INTERNAL;
@@ -282,6 +283,7 @@ ErrorCode FromProto(v1::ErrorCode code) {
     case v1::ALREADY_EXISTS: return ErrorCode::kAlreadyExists;
     case v1::FAILED_PRECONDITION: return ErrorCode::kFailedPrecondition;
     case v1::UNAUTHENTICATED: return ErrorCode::kUnauthenticated;
+    case v1::PERMISSION_DENIED: return ErrorCode::kPermissionDenied;
     case v1::UNAVAILABLE: return ErrorCode::kUnavailable;
     case v1::RETRYABLE: return ErrorCode::kRetryable;
     case v1::LEASE_LOST: return ErrorCode::kLeaseLost;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "common/auth/api_token.h"
+
 namespace chime::wire {
 namespace {
 
@@ -106,8 +108,17 @@ Result<void> ValidateResult(const v1::JobResult& m) {
 Result<void> ValidateSigned(const v1::SignedRequest& m) {
   if (m.timestamp_ms() <= 0) return Bad("admin_request.timestamp_ms: must be positive");
   if (m.nonce().size() != kNonceBytes) return Bad("admin_request.nonce: must be 16 bytes");
-  if (m.signature().size() != kSignatureBytes) {
-    return Bad("admin_request.signature: must be 32 bytes");
+  if (m.token_name().empty()) {
+    if (m.signature().size() != kSignatureBytes) {
+      return Bad("admin_request.signature: must be 32 bytes (the admin secret's HMAC)");
+    }
+  } else {
+    if (!auth::ValidTokenName(m.token_name())) {
+      return Bad("admin_request.token_name: not 1-64 characters of A-Z a-z 0-9 _ . -");
+    }
+    if (m.signature().size() != auth::kTokenSignatureBytes) {
+      return Bad("admin_request.signature: must be 64 bytes (a token's Ed25519 signature)");
+    }
   }
   if (m.body().empty()) return Bad("admin_request.body: empty");
   return {};

@@ -1,6 +1,8 @@
-// Chime's dashboard: reads the scheduler's /api with the admin token and
-// redraws every few seconds. No external network; every value from the API
-// is inserted as text, never as HTML.
+// Chime's dashboard: reads the scheduler's /api with a token of scope read
+// (or more) and redraws every few seconds. /api/whoami names the token and
+// its scope (body data-scope), so actions can be offered to operate tokens
+// only. No external network; every value from the API is inserted as text,
+// never as HTML.
 'use strict';
 
 const TOKEN_KEY = 'chime.token';
@@ -158,9 +160,11 @@ async function refresh() {
   const hours = document.getElementById('hours').value;
   const error = document.getElementById('error');
   try {
-    const [schedules, stats, alerts, queues, workers, runs] = await Promise.all([
+    const [schedules, stats, alerts, queues, workers, runs, me] = await Promise.all([
       api('/api/schedules'), api('/api/stats?by=schedule&hours=' + hours), api('/api/alerts'),
-      api('/api/queues'), api('/api/workers'), api('/api/runs?limit=25')]);
+      api('/api/queues'), api('/api/workers'), api('/api/runs?limit=25'), api('/api/whoami')]);
+    document.getElementById('whoami').textContent = me.name + ' · ' + me.scope;
+    document.body.dataset.scope = me.scope;
     drawAlerts(alerts.alerts);
     drawSchedules(schedules.schedules, stats.stats, alerts.alerts);
     drawQueues(queues.queues);

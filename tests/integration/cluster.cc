@@ -1,7 +1,11 @@
 #include "tests/integration/cluster.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -19,10 +23,40 @@ std::string RandomHex(size_t n) {
   return out;
 }
 
+HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  HttpReply reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n";
+    if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+    request += "\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      std::string raw;
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
+      const size_t end = raw.find("\r\n\r\n");
+      if (raw.starts_with("HTTP/1.") && raw.size() > 12 && end != std::string::npos) {
+        reply.status = std::stoi(raw.substr(9, 3));
+        reply.body = raw.substr(end + 4);
+      }
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
 Cluster::~Cluster() {
   // SIGKILL through ChildProcess's destructor: what a test left running is
   // not part of its result.
   workers_.clear();
+  replicas_.clear();
   scheduler_.reset();
 }
 
@@ -51,6 +85,28 @@ ChildProcess& Cluster::StartScheduler(std::vector<std::string> args,
     if (http) http_ = http->substr(http->find("http listening on ") + 18);
   }
   return *scheduler_;
+}
+
+ChildProcess& Cluster::StartReplica(std::string& endpoint, std::vector<std::string> args,
+                                    std::map<std::string, std::string> env, std::string* http) {
+  std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
+                                "--rescue-interval-ms", "200", "--heartbeat-interval-ms", "200"};
+  const bool own_http = std::ranges::find(args, "--http-listen") != args.end();
+  if (!own_http) argv.insert(argv.end(), {"--http-listen", http != nullptr ? "127.0.0.1:0" : "off"});
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.emplace("CHIME_DATABASE_URL", db_.url());
+  env.emplace("CHIME_ADMIN_SECRET", kClusterSecret);
+  auto& replica = *replicas_.emplace_back(std::make_unique<ChildProcess>(argv, env));
+  EXPECT_TRUE(replica.Start()) << replica.log();
+  auto line = replica.WaitForLog("listening on tcp://", seconds(30));
+  EXPECT_TRUE(line.has_value()) << replica.log();
+  if (line) endpoint = line->substr(line->find("listening on ") + 13);
+  if (http != nullptr && !own_http) {
+    auto bound = replica.WaitForLog("http listening on ", seconds(30));
+    EXPECT_TRUE(bound.has_value()) << replica.log();
+    if (bound) *http = bound->substr(bound->find("http listening on ") + 18);
+  }
+  return replica;
 }
 
 ChildProcess& Cluster::StartWorker(const std::string& id, std::vector<std::string> args,

@@ -22,6 +22,16 @@ inline constexpr const char* kClusterSecret = "cluster-test-secret-0123456789";
 // `n` random hex digits: sentinels and unique file names.
 std::string RandomHex(size_t n);
 
+struct HttpReply {
+  int status = 0;  // 0: no answer.
+  std::string body;
+};
+
+// A plain HTTP/1.0 GET of `path` at "host:port" (IPv4 loopback), with
+// "Authorization: Bearer <token>" unless `token` is empty. Needs no HTTP
+// library, so it works whatever serves the scheduler's HTTP.
+HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token = "");
+
 struct JobctlOutcome {
   int exit_code = -1;
   std::string output;
@@ -40,6 +50,13 @@ class Cluster {
   ChildProcess& StartScheduler(std::vector<std::string> args = {},
                                std::map<std::string, std::string> env = {});
   ChildProcess& scheduler() { return *scheduler_; }
+  // Starts another scheduler replica on the same database (a free loopback
+  // port, no HTTP unless `args` name --http-listen, the cluster's secret),
+  // waits until it listens and returns it; `endpoint` gets its ZeroMQ
+  // endpoint and `http` (when given) its HTTP "host:port". The cluster keeps
+  // it until destroyed.
+  ChildProcess& StartReplica(std::string& endpoint, std::vector<std::string> args = {},
+                             std::map<std::string, std::string> env = {}, std::string* http = nullptr);
   const std::string& endpoint() const { return endpoint_; }
   // The running scheduler's HTTP "host:port" ("" when it serves none).
   const std::string& http() const { return http_; }
@@ -72,6 +89,7 @@ class Cluster {
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::unique_ptr<ChildProcess>> stopped_schedulers_;
+  std::vector<std::unique_ptr<ChildProcess>> replicas_;
 };
 
 }  // namespace chime::testing

@@ -3,7 +3,8 @@
 // and the secret an http_request job sends (to an endpoint that echoes it
 // back), with the worker logging JSON at debug level and the scheduler text;
 // then every log line, every jobctl output and every row Chime wrote is
-// searched for the sentinel.
+// searched for the sentinel. A named token made with `jobctl token create`
+// and used over ZeroMQ and HTTP appears only in that command's output.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -114,13 +115,53 @@ TEST_F(SecretsInLogsTest, NoSecretReachesALogJobctlOrTheDatabase) {
   EXPECT_EQ(list.exit_code, 0) << list.output;
   ExpectAbsent("jobctl list", list.output);
 
+  // A named token: shown by `token create` once, then used (and refused,
+  // and revoked) without appearing anywhere else.
+  JobctlOutcome created = cluster_.Jobctl(
+      {"token", "create", "ci", "--scope", "admin", "--database-url", db_url},
+      {{"CHIME_ADMIN_SECRET", ""}, {"CHIME_SCHEDULER", ""}});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  const size_t at = created.output.find("chime_ci_");
+  ASSERT_NE(at, std::string::npos) << created.output;
+  const std::string token = created.output.substr(at, created.output.find('\n', at) - at);
+  const std::string token_secret = token.substr(token.size() - 43);
+  std::vector<std::pair<std::string, std::string>> token_outputs;
+  for (std::vector<std::string> args : {std::vector<std::string>{"whoami"}, std::vector<std::string>{"list"},
+                                        std::vector<std::string>{"token", "list", "--json"},
+                                        std::vector<std::string>{"enqueue", "noop", "--log-level", "debug"}}) {
+    JobctlOutcome out = cluster_.Jobctl(args, {{"CHIME_TOKEN", token}});
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    token_outputs.emplace_back("jobctl " + args[0], out.output);
+  }
+  const std::string forged = token.substr(0, token.size() - 43) + std::string(43, 'A');
+  token_outputs.emplace_back("jobctl with a forged token",
+                             cluster_.Jobctl({"list"}, {{"CHIME_TOKEN", forged}}).output);
+  EXPECT_EQ(HttpGet(cluster_.http(), "/api/jobs", token).status, 200);
+  EXPECT_EQ(HttpGet(cluster_.http(), "/api/jobs", token + "x").status, 401);
+  token_outputs.emplace_back("jobctl token revoke", cluster_.Jobctl({"token", "revoke", "ci"}, admin).output);
+  token_outputs.emplace_back("jobctl with a revoked token",
+                             cluster_.Jobctl({"list"}, {{"CHIME_TOKEN", token}}).output);
+  EXPECT_EQ(HttpGet(cluster_.http(), "/api/jobs", token).status, 401);
+  token_outputs.emplace_back("the scheduler's log", scheduler.log());
+  token_outputs.emplace_back("the worker's log", worker.log());
+  for (const auto& [where, text] : token_outputs) {
+    EXPECT_EQ(text.find(token_secret), std::string::npos) << "the token's secret appears in " << where;
+  }
+
   ExpectAbsent("the scheduler's log", scheduler.log());
   ExpectAbsent("the worker's log", worker.log());
   for (const char* table : {"chime.jobs", "chime.runs", "chime.schedules", "chime.fires", "chime.leader",
-                            "chime.workers"}) {
-    ExpectAbsent(table, cluster_.Text(std::string("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM ") +
-                                      table + " t"));
+                            "chime.workers", "chime.api_tokens", "chime.admin_nonces"}) {
+    const std::string rows =
+        cluster_.Text(std::string("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM ") + table + " t");
+    ExpectAbsent(table, rows);
+    EXPECT_EQ(rows.find(token_secret), std::string::npos) << "the token's secret is stored in " << table;
   }
+  // Neither as text nor as bytes: the rows keep a digest and a public key.
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.api_tokens WHERE position(decode(translate('" +
+                         token_secret + "', '-_', '+/') || '=', 'base64') IN secret_sha256 || signing_key) > 0"),
+            0);
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.api_tokens"), 1);
 }
 
 }  // namespace

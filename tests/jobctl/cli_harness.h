@@ -116,6 +116,35 @@ class FakeBackend final : public AdminBackend {
   }
   Result<std::optional<db::LeaderState>> Leader() override { return leader; }
 
+  // Tokens live in `tokens`, by name; what TokenCreate was given is kept.
+  Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& token, auth::Scope scope,
+                                      std::optional<std::chrono::milliseconds> expires_in) override {
+    token_creates.push_back({token.name(), token.Verifiers(), scope, expires_in});
+    if (tokens.contains(token.name())) {
+      return Fail(ErrorCode::kAlreadyExists, "token '" + token.name() + "' exists");
+    }
+    db::ApiTokenRow row;
+    row.name = token.name();
+    row.scope = std::string(auth::ScopeName(scope));
+    row.created_at = created_at;
+    row.created_by = "database";
+    if (expires_in) row.expires_at = created_at + *expires_in;
+    tokens[row.name] = row;
+    return row;
+  }
+  Result<std::vector<db::ApiTokenRow>> TokensList() override {
+    std::vector<db::ApiTokenRow> out;
+    for (const auto& [name, row] : tokens) out.push_back(row);
+    return out;
+  }
+  Result<db::ApiTokenRow> TokenRevoke(const std::string& name) override {
+    auto it = tokens.find(name);
+    if (it == tokens.end()) return Fail(ErrorCode::kNotFound, "no token named '" + name + "'");
+    if (!it->second.revoked_at) it->second.revoked_at = created_at;
+    return it->second;
+  }
+  Result<auth::Principal> Whoami() override { return whoami; }
+
   static std::unexpected<Error> NoSchedule(const std::string& name) {
     return Fail(ErrorCode::kNotFound, "schedule \"" + name + "\" not found");
   }
@@ -154,6 +183,15 @@ class FakeBackend final : public AdminBackend {
   std::vector<Backfill> backfills;
   Result<std::vector<db::FireResult>> backfill_result = std::vector<db::FireResult>{};
   Result<std::optional<db::LeaderState>> leader = std::optional<db::LeaderState>{};
+  struct TokenCreateCall {
+    std::string name;
+    auth::TokenVerifiers verifiers;
+    auth::Scope scope;
+    std::optional<std::chrono::milliseconds> expires_in;
+  };
+  std::vector<TokenCreateCall> token_creates;
+  std::map<std::string, db::ApiTokenRow> tokens;
+  Result<auth::Principal> whoami = auth::BootstrapPrincipal();
 };
 
 // Hands the test's fake to RunCli, which owns its backend.
@@ -189,6 +227,13 @@ class Forwarder final : public AdminBackend {
     return f_.ScheduleBackfill(n, from, to);
   }
   Result<std::optional<db::LeaderState>> Leader() override { return f_.Leader(); }
+  Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& t, auth::Scope s,
+                                      std::optional<std::chrono::milliseconds> e) override {
+    return f_.TokenCreate(t, s, e);
+  }
+  Result<std::vector<db::ApiTokenRow>> TokensList() override { return f_.TokensList(); }
+  Result<db::ApiTokenRow> TokenRevoke(const std::string& n) override { return f_.TokenRevoke(n); }
+  Result<auth::Principal> Whoami() override { return f_.Whoami(); }
 
  private:
   FakeBackend& f_;
@@ -226,6 +271,7 @@ class CliTest : public ::testing::Test {
     env.make_backend = [this](const BackendTarget& target) -> Result<std::unique_ptr<AdminBackend>> {
       backend_url = target.database_url;
       backend_scheduler = target.scheduler;
+      backend_token_file = target.token_file;
       ++backends_made;
       return std::unique_ptr<AdminBackend>(new Forwarder(fake));
     };
@@ -245,6 +291,7 @@ class CliTest : public ::testing::Test {
   std::function<void()> on_pause;
   std::string backend_url;
   std::string backend_scheduler;
+  std::optional<std::string> backend_token_file;
   int backends_made = 0;
   std::ostringstream out, err;
 };

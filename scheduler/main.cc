@@ -121,6 +121,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--forget-after-ms", forget_ms, "a worker silent this long is forgotten")
       ->capture_default_str();
+  app.add_option("--max-workers", router.limits.max_workers,
+                 "workers this scheduler registers at most; further hellos are refused "
+                 "(default: $CHIME_MAX_WORKERS or 512)")
+      ->envname("CHIME_MAX_WORKERS");
+  app.add_option("--max-workers-per-address", router.limits.max_workers_per_address,
+                 "workers registered at most from one peer address (default: "
+                 "$CHIME_MAX_WORKERS_PER_ADDRESS or 64)")
+      ->envname("CHIME_MAX_WORKERS_PER_ADDRESS");
   app.add_flag("--once", once, "run one maintenance pass (rescue + cleanup) and exit");
   std::string schedules_file = EnvOr("CHIME_SCHEDULES", "");
   std::string leader_ttl = "15s", leader_renew = "5s", misfire_grace = "60s";

@@ -4,6 +4,7 @@
 // retention cleanup), and competes for the leader lease: the leader fires
 // cron schedules, and serves /healthz, /readyz, /metrics and /api over HTTP.
 #include <CLI/CLI.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -232,11 +233,18 @@ int main(int argc, char** argv) {
                  migrated->current_version);
     if (schedules) {
       chime::db::ScheduleStore store(conn, {.cron_options = cron.cron_options});
-      auto synced = store.SchedulesSyncFile(schedules->schedules);
+      auto synced = store.SchedulesSyncFile(schedules->schedules, schedules->remove);
       if (!synced) return Fatal(schedules_file + ": " + synced.error().message);
-      spdlog::info("{}: {} schedules ({} created, {} updated, {} deleted)", schedules_file,
+      spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", schedules_file,
                    schedules->schedules.size(), synced->created.size(), synced->updated.size(),
                    synced->deleted.size());
+      if (!synced->kept.empty()) {
+        // Never deleted by omission: a truncated file or a replica's older
+        // copy would otherwise delete schedules (README, Schedules).
+        spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
+                     "to delete them): {}",
+                     schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
+      }
     }
   }
 

@@ -231,8 +231,9 @@ Result<void> RunScheduleLint(LocalContext& ctx, const ScheduleLintOptions& o) {
   }();
   if (!parsed) return std::unexpected(parsed.error());
   if (parsed->problems.empty()) {
-    ctx.out << OneLine(source, 1000) << ": " << Plural(parsed->schedules.size(), "schedule", "schedules")
-            << " OK\n";
+    ctx.out << OneLine(source, 1000) << ": " << Plural(parsed->schedules.size(), "schedule", "schedules");
+    if (!parsed->remove.empty()) ctx.out << ", " << parsed->remove.size() << " to remove";
+    ctx.out << " OK\n";
     return {};
   }
   std::string report = schedule::FormatProblems(source, parsed->problems);

@@ -4,6 +4,7 @@
 // retention cleanup), and competes for the leader lease: the leader fires
 // cron schedules, and serves /healthz, /readyz, /metrics and /api over HTTP.
 #include <CLI/CLI.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -122,6 +123,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--forget-after-ms", forget_ms, "a worker silent this long is forgotten")
       ->capture_default_str();
+  app.add_option("--max-workers", router.limits.max_workers,
+                 "workers this scheduler registers at most; further hellos are refused "
+                 "(default: $CHIME_MAX_WORKERS or 512)")
+      ->envname("CHIME_MAX_WORKERS");
+  app.add_option("--max-workers-per-address", router.limits.max_workers_per_address,
+                 "workers registered at most from one peer address (default: "
+                 "$CHIME_MAX_WORKERS_PER_ADDRESS or 64)")
+      ->envname("CHIME_MAX_WORKERS_PER_ADDRESS");
   app.add_flag("--once", once, "run one maintenance pass (rescue + cleanup) and exit");
   std::string schedules_file = EnvOr("CHIME_SCHEDULES", "");
   std::string leader_ttl = "15s", leader_renew = "5s", misfire_grace = "60s";
@@ -229,11 +238,18 @@ int main(int argc, char** argv) {
                  migrated->current_version);
     if (schedules) {
       chime::db::ScheduleStore store(conn, {.cron_options = cron.cron_options});
-      auto synced = store.SchedulesSyncFile(schedules->schedules);
+      auto synced = store.SchedulesSyncFile(schedules->schedules, schedules->remove);
       if (!synced) return Fatal(schedules_file + ": " + synced.error().message);
-      spdlog::info("{}: {} schedules ({} created, {} updated, {} deleted)", schedules_file,
+      spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", schedules_file,
                    schedules->schedules.size(), synced->created.size(), synced->updated.size(),
                    synced->deleted.size());
+      if (!synced->kept.empty()) {
+        // Never deleted by omission: a truncated file or a replica's older
+        // copy would otherwise delete schedules (README, Schedules).
+        spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
+                     "to delete them): {}",
+                     schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
+      }
     }
   }
 

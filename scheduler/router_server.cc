@@ -22,6 +22,17 @@ std::string Printable(const std::string& routing_id) {
   return out;
 }
 
+// The peer's IP address as ZeroMQ saw the TCP connection ("" for other
+// transports): what the per-address worker limit counts.
+std::string PeerAddress(zmq::message_t& frame) {
+  try {
+    const char* address = frame.gets("Peer-Address");
+    return address == nullptr ? "" : address;
+  } catch (const zmq::error_t&) {
+    return "";
+  }
+}
+
 }  // namespace
 
 Result<void> RouterConfig::Validate() const {
@@ -33,7 +44,7 @@ Result<void> RouterConfig::Validate() const {
     return Fail(ErrorCode::kInvalidArgument,
                 "forget_after: must be at least twice the heartbeat interval");
   }
-  return {};
+  return limits.Validate();
 }
 
 RouterServer::RouterServer(zmq::context_t& context, RouterConfig config, const Clock& clock,
@@ -45,7 +56,7 @@ RouterServer::RouterServer(zmq::context_t& context, RouterConfig config, const C
       counters_(counters),
       admin_(admin),
       verifier_(verifier),
-      registry_(clock, config_.forget_after) {}
+      registry_(clock, config_.forget_after, config_.limits) {}
 
 RouterServer::~RouterServer() { Stop(); }
 
@@ -113,10 +124,10 @@ void RouterServer::Loop(std::stop_token stop) {
         if (parts.empty()) break;
         const std::string routing_id = parts[0].to_string();
         if (parts.size() != 2) {
-          ReportBadPeer(routing_id, "a message must be exactly one frame");
+          ReportBadPeer(routing_id, "frame count", "a message must be exactly one frame");
           continue;
         }
-        OnPeerMessage(routing_id, parts[1].to_string_view());
+        OnPeerMessage(routing_id, parts[1].to_string_view(), PeerAddress(parts[1]));
       }
     }
     if (items[1].revents & ZMQ_POLLIN) {
@@ -124,7 +135,13 @@ void RouterServer::Loop(std::stop_token stop) {
       while (ready_->recv(notice, zmq::recv_flags::dontwait)) OnReady(notice.to_string_view());
     }
     for (const auto& id : registry_.ForgetSilent()) {
-      spdlog::warn("worker {} forgotten after {} ms of silence", id, config_.forget_after.count());
+      PeerLog(peer_events_, spdlog::level::warn, "worker forgotten",
+              fmt::format("worker {} forgotten after {} ms of silence", id, config_.forget_after.count()));
+    }
+    for (LogLimiter* limiter : {&peer_errors_, &peer_events_}) {
+      for (const auto& [kind, n] : limiter->Flush(clock_.SteadyNow())) {
+        spdlog::warn("{}: {} similar messages suppressed", kind, n);
+      }
     }
     worker_count_.store(registry_.size());
     if (const auto now = std::chrono::steady_clock::now(); now - snapshot_at_ >= kSnapshotInterval) {
@@ -141,10 +158,18 @@ std::vector<v1::WorkerInfo> RouterServer::WorkersSnapshot() const {
   return snapshot_;
 }
 
-void RouterServer::ReportBadPeer(const std::string& routing_id, const std::string& why) {
+void RouterServer::PeerLog(LogLimiter& limiter, spdlog::level::level_enum level, std::string_view kind,
+                           std::string line) {
+  int64_t suppressed = 0;
+  if (!limiter.Allow(kind, clock_.SteadyNow(), &suppressed)) return;
+  spdlog::log(level, "{}", WithSuppressed(std::move(line), suppressed));
+}
+
+void RouterServer::ReportBadPeer(const std::string& routing_id, std::string_view kind, const std::string& why) {
   if (reported_bad_.size() >= kMaxReportedBadPeers) reported_bad_.clear();
   if (reported_bad_.insert(routing_id).second) {
-    spdlog::warn("dropping a message from peer {}: {}", Printable(routing_id), why);
+    PeerLog(peer_errors_, spdlog::level::warn, kind,
+            fmt::format("dropping a message from peer {}: {}", Printable(routing_id), why));
   }
 }
 
@@ -176,10 +201,44 @@ void RouterServer::OnReady(std::string_view notice) {
   SendDispatch(registry_.PlanDispatch(db::ParseReadyPayload(notice)));
 }
 
-void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view frame) {
+void RouterServer::OnHello(const std::string& routing_id, const v1::WorkerHello& hello, std::string_view address) {
+  auto registered = registry_.Hello(routing_id, hello, address);
+  if (!registered) {
+    // The peer learns why; it keeps polling the database and asks again.
+    PeerLog(peer_errors_, spdlog::level::warn, "hello refused",
+            fmt::format("refusing worker {} from {}: {}", hello.worker_id(), address.empty() ? "?" : address,
+                        registered.error().message));
+    v1::Envelope reply;
+    reply.mutable_error()->set_code(v1::UNAVAILABLE);
+    reply.mutable_error()->set_message(registered.error().message);
+    Send(routing_id, std::move(reply));
+    return;
+  }
+  if (*registered) {
+    PeerLog(peer_events_, spdlog::level::info, "worker connected",
+            fmt::format("worker {} ({} slots, queues {}) connected", hello.worker_id(), hello.slots(),
+                        fmt::join(hello.queues().begin(), hello.queues().end(), ",")));
+  }
+  v1::Envelope ack;
+  auto* a = ack.mutable_hello_ack();
+  a->set_heartbeat_interval_ms(static_cast<int32_t>(config_.heartbeat_interval.count()));
+  a->set_forget_after_ms(static_cast<int32_t>(config_.forget_after.count()));
+  a->set_scheduler_id(config_.scheduler_id);
+  Send(routing_id, std::move(ack));
+  // A fresh worker may have arrived to an existing backlog.
+  if (hello.free_slots() > 0) {
+    v1::Envelope d;
+    d.mutable_dispatch()->set_max_jobs(hello.free_slots());
+    Send(routing_id, std::move(d));
+  }
+}
+
+void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view frame, std::string_view address) {
   auto decoded = wire::DecodeEnvelope(frame);
   if (!decoded) {
-    ReportBadPeer(routing_id, decoded.error().message);
+    // The kind of error is its field ("hello.worker_id", "frame").
+    const std::string& why = decoded.error().message;
+    ReportBadPeer(routing_id, std::string_view(why).substr(0, why.find(':')), why);
     v1::Envelope reply;
     reply.mutable_error()->set_code(v1::INVALID_ARGUMENT);
     reply.mutable_error()->set_message(decoded.error().message);
@@ -193,25 +252,9 @@ void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view
     Send(routing_id, std::move(reconnect));
   };
   switch (e.body_case()) {
-    case v1::Envelope::kHello: {
-      if (registry_.Hello(routing_id, e.hello())) {
-        spdlog::info("worker {} ({} slots, queues {}) connected", e.hello().worker_id(),
-                     e.hello().slots(), fmt::join(e.hello().queues().begin(), e.hello().queues().end(), ","));
-      }
-      v1::Envelope ack;
-      auto* a = ack.mutable_hello_ack();
-      a->set_heartbeat_interval_ms(static_cast<int32_t>(config_.heartbeat_interval.count()));
-      a->set_forget_after_ms(static_cast<int32_t>(config_.forget_after.count()));
-      a->set_scheduler_id(config_.scheduler_id);
-      Send(routing_id, std::move(ack));
-      // A fresh worker may have arrived to an existing backlog.
-      if (e.hello().free_slots() > 0) {
-        v1::Envelope d;
-        d.mutable_dispatch()->set_max_jobs(e.hello().free_slots());
-        Send(routing_id, std::move(d));
-      }
+    case v1::Envelope::kHello:
+      OnHello(routing_id, e.hello(), address);
       return;
-    }
     case v1::Envelope::kCapacity:
       if (!registry_.Capacity(routing_id, e.capacity().free_slots())) ask_hello_again();
       return;
@@ -223,14 +266,15 @@ void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view
       if (!registry_.Touch(routing_id)) ask_hello_again();
       return;
     case v1::Envelope::kGoodbye:
-      spdlog::info("worker {} is draining ({})", e.goodbye().worker_id(), e.goodbye().reason());
+      PeerLog(peer_events_, spdlog::level::info, "worker goodbye",
+              fmt::format("worker {} is draining ({})", e.goodbye().worker_id(), e.goodbye().reason()));
       registry_.Goodbye(routing_id);
       return;
     case v1::Envelope::kAdminRequest:
       OnAdmin(routing_id, e.correlation_id(), e.admin_request());
       return;
     default:
-      ReportBadPeer(routing_id, "unexpected message " + std::string(wire::BodyName(e)));
+      ReportBadPeer(routing_id, "unexpected message", "unexpected message " + std::string(wire::BodyName(e)));
       return;
   }
 }
@@ -241,7 +285,7 @@ void RouterServer::OnAdmin(const std::string& routing_id, uint64_t correlation_i
   reply.set_correlation_id(correlation_id);
   auto verified = verifier_.Verify(request);
   if (!verified) {
-    ReportBadPeer(routing_id, verified.error().message);
+    ReportBadPeer(routing_id, "admin request", verified.error().message);
     *reply.mutable_admin_reply()->mutable_error() = wire::ToProto(verified.error());
     Send(routing_id, std::move(reply));
     return;

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <spdlog/common.h>
 #include <zmq.hpp>
 
 #include "chime/v1/chime.pb.h"
@@ -24,6 +25,7 @@
 #include "common/base/clock.h"
 #include "common/base/error.h"
 #include "common/db/ready_listener.h"
+#include "common/log/log_limiter.h"
 #include "common/net/curve.h"
 #include "common/wire/signing.h"
 #include "scheduler/live_counters.h"
@@ -39,6 +41,7 @@ struct RouterConfig {
   // CURVE server keys; unset: plain TCP. Clients are checked by the
   // context's net::ZapAuthenticator, which must be started first.
   std::optional<net::CurveKeyPair> curve;
+  WorkerLimits limits;  // Workers registered at most, in all and per address.
 
   [[nodiscard]] Result<void> Validate() const;
 };
@@ -81,13 +84,18 @@ class RouterServer {
 
  private:
   void Loop(std::stop_token stop);
-  void OnPeerMessage(const std::string& routing_id, std::string_view frame);
+  void OnPeerMessage(const std::string& routing_id, std::string_view frame, std::string_view address);
+  void OnHello(const std::string& routing_id, const v1::WorkerHello& hello, std::string_view address);
   void OnReady(std::string_view notice);
   void OnAdmin(const std::string& routing_id, uint64_t correlation_id,
                const v1::SignedRequest& request);
   void Send(const std::string& routing_id, v1::Envelope envelope);
   void SendDispatch(const std::vector<DispatchOrder>& orders);
-  void ReportBadPeer(const std::string& routing_id, const std::string& why);
+  // Logs a bad message once per peer, and at most at the peer-error rate
+  // per `kind` of error.
+  void ReportBadPeer(const std::string& routing_id, std::string_view kind, const std::string& why);
+  // A line a peer caused, through the limiter for its `kind`.
+  void PeerLog(LogLimiter& limiter, spdlog::level::level_enum level, std::string_view kind, std::string line);
 
   zmq::context_t& context_;
   const RouterConfig config_;
@@ -99,6 +107,11 @@ class RouterServer {
   std::unique_ptr<zmq::socket_t> router_;  // Owned by the router thread once started.
   std::unique_ptr<zmq::socket_t> ready_;   // PULL; owned by the router thread.
   std::unordered_set<std::string> reported_bad_;  // Owned by the router thread.
+  // Peers choose how often these lines are written: errors (bad frames,
+  // refused hellos, bad admin requests) burst 10 then 1 a second per kind;
+  // worker comings and goings burst 200 then 20 a second.
+  LogLimiter peer_errors_{{.burst = 10, .per_second = 1}};    // Owned by the router thread.
+  LogLimiter peer_events_{{.burst = 200, .per_second = 20}};  // Owned by the router thread.
   std::atomic<size_t> worker_count_{0};
   std::chrono::steady_clock::time_point snapshot_at_{};  // Owned by the router thread.
   mutable std::mutex snapshot_mu_;

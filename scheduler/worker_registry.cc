@@ -6,8 +6,41 @@
 
 namespace chime::scheduler {
 
-WorkerRegistry::WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after)
-    : clock_(clock), forget_after_(forget_after) {}
+Result<void> WorkerLimits::Validate() const {
+  if (max_workers < 1 || max_workers > 100'000) {
+    return Fail(ErrorCode::kInvalidArgument, "max_workers: must be 1-100000, got " + std::to_string(max_workers));
+  }
+  if (max_workers_per_address < 1 || max_workers_per_address > max_workers) {
+    return Fail(ErrorCode::kInvalidArgument, "max_workers_per_address: must be 1-max_workers, got " +
+                                                 std::to_string(max_workers_per_address));
+  }
+  return {};
+}
+
+WorkerRegistry::WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after, WorkerLimits limits)
+    : clock_(clock), forget_after_(forget_after), limits_(limits) {}
+
+Result<void> WorkerRegistry::Admit(const std::string& routing_id, const std::string& worker_id,
+                                   std::string_view address) const {
+  // Already here, under this routing id or (restarted) this worker id: a
+  // replacement, never a new place.
+  if (workers_.contains(routing_id)) return {};
+  for (const auto& [id, e] : workers_) {
+    if (e.hello.worker_id() == worker_id) return {};
+  }
+  if (workers_.size() >= static_cast<size_t>(limits_.max_workers)) {
+    return Fail(ErrorCode::kUnavailable, "worker limit reached: this scheduler registers at most " +
+                                             std::to_string(limits_.max_workers) + " workers (--max-workers)");
+  }
+  const auto same_address =
+      std::ranges::count_if(workers_, [&](const auto& kv) { return kv.second.address == address; });
+  if (same_address >= limits_.max_workers_per_address) {
+    return Fail(ErrorCode::kUnavailable, "worker limit reached: at most " +
+                                             std::to_string(limits_.max_workers_per_address) +
+                                             " workers from one address (--max-workers-per-address)");
+  }
+  return {};
+}
 
 WorkerRegistry::Entry* WorkerRegistry::Find(const std::string& routing_id) {
   auto it = workers_.find(routing_id);
@@ -19,7 +52,9 @@ void WorkerRegistry::Seen(Entry& entry) {
   entry.last_seen_wall = clock_.WallNow();
 }
 
-bool WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello& hello) {
+Result<bool> WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello& hello,
+                                   std::string_view address) {
+  if (auto ok = Admit(routing_id, hello.worker_id(), address); !ok) return std::unexpected(ok.error());
   // A restarted worker process may reuse its id under a new routing id.
   std::erase_if(workers_, [&](const auto& kv) {
     return kv.first != routing_id && kv.second.hello.worker_id() == hello.worker_id();
@@ -29,6 +64,7 @@ bool WorkerRegistry::Hello(const std::string& routing_id, const v1::WorkerHello&
                      before->hello.pid() != hello.pid();
   Entry& e = workers_[routing_id];
   e.hello = hello;
+  e.address = std::string(address);
   e.free_slots = hello.free_slots();
   e.running.clear();
   Seen(e);

@@ -11,6 +11,7 @@
 
 #include "chime/v1/chime.pb.h"
 #include "common/base/clock.h"
+#include "common/base/error.h"
 #include "common/db/ready_listener.h"
 
 namespace chime::scheduler {
@@ -21,13 +22,30 @@ struct DispatchOrder {
   v1::Dispatch dispatch;
 };
 
+// How many workers one scheduler registers: anyone who can reach its port
+// may say hello (unless CURVE is on), and each registered worker costs
+// memory, a row in the worker directory and a place in dispatch plans.
+struct WorkerLimits {
+  int max_workers = 512;              // --max-workers, CHIME_MAX_WORKERS.
+  // Per peer network address (one host or pod): --max-workers-per-address,
+  // CHIME_MAX_WORKERS_PER_ADDRESS. Workers behind one NAT share an address.
+  int max_workers_per_address = 64;
+
+  [[nodiscard]] Result<void> Validate() const;
+};
+
 class WorkerRegistry {
  public:
-  WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after);
+  WorkerRegistry(const Clock& clock, std::chrono::milliseconds forget_after, WorkerLimits limits = {});
 
-  // Registers (or re-registers) the worker behind routing_id; true when it
-  // was not already registered there (a repeated hello is not news).
-  bool Hello(const std::string& routing_id, const v1::WorkerHello& hello);
+  // Registers (or re-registers) the worker behind routing_id, connected
+  // from `address` (the peer's IP; empty when the transport has none); true
+  // when it was not already registered there (a repeated hello is not
+  // news). A hello that would add a worker beyond the limits is refused
+  // (Unavailable, naming the limit) and changes nothing; a routing id or a
+  // worker id already registered is never refused, so registered workers
+  // keep working when the limit is reached.
+  Result<bool> Hello(const std::string& routing_id, const v1::WorkerHello& hello, std::string_view address = {});
   // The next three return false for an unknown sender, which should be asked
   // to say hello again (Reconnect).
   bool Capacity(const std::string& routing_id, int free_slots);
@@ -54,6 +72,7 @@ class WorkerRegistry {
  private:
   struct Entry {
     v1::WorkerHello hello;
+    std::string address;
     int free_slots = 0;
     std::vector<int64_t> running;
     std::chrono::steady_clock::time_point last_seen;
@@ -63,7 +82,10 @@ class WorkerRegistry {
   void Seen(Entry& entry);
 
   const Clock& clock_;
+  Result<void> Admit(const std::string& routing_id, const std::string& worker_id, std::string_view address) const;
+
   const std::chrono::milliseconds forget_after_;
+  const WorkerLimits limits_;
   std::map<std::string, Entry> workers_;  // By routing id.
 };
 

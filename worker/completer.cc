@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/base/backoff.h"
+#include "common/base/utf8.h"
 #include "common/history/history.h"
 
 namespace chime::worker {
@@ -154,9 +155,11 @@ void Completer::Flush(std::vector<Outcome>& batch) {
     result.set_queue(batch[i].queue);
     result.set_outcome(OutcomeOf(batch[i].completion, r));
     result.set_duration_ms(batch[i].duration_ms);
-    result.set_summary_json(batch[i].completion.summary.substr(0, 4096));
+    // Proto3 strings must be well-formed UTF-8 (the scheduler refuses the
+    // frame otherwise): cut on character boundaries, never mid-sequence.
+    result.set_summary_json(Utf8Prefix(batch[i].completion.summary, 4096));
     for (size_t e = 0; e < batch[i].completion.errors.size() && e < 20; ++e) {
-      result.add_errors(batch[i].completion.errors[e].substr(0, 1000));
+      result.add_errors(Utf8Prefix(batch[i].completion.errors[e], 1000));
     }
     result.set_accepted(r.applied);
     result.set_pickup_latency_ms(batch[i].pickup_latency_ms);

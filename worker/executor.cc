@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/base/utf8.h"
 #include "common/log/log.h"
 
 namespace chime::worker {
@@ -45,6 +46,15 @@ std::string_view OutcomeLabel(const db::ClaimedJob& job, const db::Completion& c
   return "unknown";
 }
 
+// A handler's error as the run records it: well-formed UTF-8 (handlers
+// pass on text from anywhere: an exception's what(), a response body) and
+// at most kMaxErrorBytes, so one error cannot hold a worker's memory.
+constexpr size_t kMaxErrorBytes = 16 * 1024;
+std::string RecordedError(std::string_view error) {
+  if (error.size() <= kMaxErrorBytes) return RepairUtf8(error);
+  return Utf8Prefix(error, kMaxErrorBytes) + " ... (cut at " + std::to_string(kMaxErrorBytes) + " bytes)";
+}
+
 // The job's identity on every JSON line its slot logs while it runs.
 LogFields JobFields(const db::ClaimedJob& job) {
   return LogFields{{"job_id", job.id}, {"kind", job.kind}, {"queue", job.queue},
@@ -73,7 +83,7 @@ void LogFinished(const db::ClaimedJob& job, const std::string& what, std::string
   LogFields fields{{"outcome", std::string(outcome)}, {"duration_ms", duration_ms}};
   const bool bad = outcome != "succeeded" && outcome != "released" && outcome != "skipped";
   std::string first_error = errors.empty() ? "" : errors.front();
-  if (first_error.size() > 300) first_error = first_error.substr(0, 300) + "...";
+  if (first_error.size() > 300) first_error = std::string(CutUtf8(first_error, 300)) + "...";
   spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "job {} ({}) attempt {}/{} finished: {} in {} ms{}{}",
               job.id, what.empty() ? job.kind : what, job.attempt, job.max_attempts, outcome, duration_ms,
               first_error.empty() ? "" : ": ", first_error);
@@ -331,7 +341,7 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
     HandlerResult result = Execute(*slot, *running);
     // Abandoned while the handler ran: the executor may be gone; touch nothing.
     if (slot->retired.load()) return;
-    Finish(running, BuildOutcome(*running, result));
+    Finish(running, OutcomeOrFailure(*running, result));
   }
 }
 
@@ -372,14 +382,19 @@ Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) co
   o.completion.lease = r.job.lease;
   o.completion.attempt = r.job.attempt;
   o.completion.worker_id = config_.worker_id;
+  // Strings were repaired where they came in (e.g. the HTTP client's body
+  // excerpt); `replace` is the second line of defence, since a strict dump
+  // throws on any ill-formed byte a handler let through.
+  constexpr auto kRepair = nlohmann::json::error_handler_t::replace;
   if (result.kind == HandlerResult::Kind::kSkipped && result.summary.is_object()) {
     nlohmann::json summary = result.summary;
     summary["skipReason"] = result.skip_reason;
-    o.completion.summary = summary.dump();
+    o.completion.summary = summary.dump(-1, ' ', false, kRepair);
   } else {
-    o.completion.summary = result.summary.dump();
+    o.completion.summary = result.summary.dump(-1, ' ', false, kRepair);
   }
-  o.completion.errors = result.errors;
+  o.completion.errors.reserve(result.errors.size());
+  for (const auto& e : result.errors) o.completion.errors.push_back(RecordedError(e));
   if (result.kind == HandlerResult::Kind::kSuccess) {
     o.completion.kind = db::CompletionKind::kSucceeded;
   } else if (result.kind == HandlerResult::Kind::kSkipped) {
@@ -393,6 +408,29 @@ Outcome Executor::BuildOutcome(const Running& r, const HandlerResult& result) co
   } else {
     o.completion.kind = result.retryable ? db::CompletionKind::kFailed : db::CompletionKind::kFailedPermanent;
   }
+  return o;
+}
+
+Outcome Executor::OutcomeOrFailure(const Running& r, const HandlerResult& result) const {
+  std::string why;
+  try {
+    return BuildOutcome(r, result);
+  } catch (const std::exception& e) {
+    why = RepairUtf8(e.what());
+  } catch (...) {
+    why = "a non-standard exception";
+  }
+  // Nothing a handler returns may throw past its slot: the attempt fails
+  // with the reason, and the job retries like any failed attempt.
+  Outcome o;
+  o.kind = r.job.kind;
+  o.queue = r.job.queue;
+  o.duration_ms = duration_cast<milliseconds>(Clock::now() - r.started).count();
+  o.pickup_latency_ms = PickupLatencyMs(r.job);
+  o.completion = {.lease = r.job.lease, .kind = db::CompletionKind::kFailed, .attempt = r.job.attempt,
+                  .worker_id = config_.worker_id};
+  o.completion.errors = {"the handler's result could not be recorded: " + why};
+  if (r.reason == StopReason::kCancelRequested) o.completion.kind = db::CompletionKind::kCancelled;
   return o;
 }
 

@@ -134,6 +134,8 @@ class Executor {
   void SlotLoop(const std::shared_ptr<Slot>& slot);
   HandlerResult Execute(Slot& slot, Running& running);
   Outcome BuildOutcome(const Running& r, const HandlerResult& result) const;
+  // BuildOutcome, or a failed attempt naming why when it throws. Never throws.
+  Outcome OutcomeOrFailure(const Running& r, const HandlerResult& result) const;
   void Finish(const std::shared_ptr<Running>& running, Outcome outcome);
   void SpawnSlot();  // Requires mu_.
 

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/base/env_setting.h"
+#include "common/base/utf8.h"
 #include "common/web/server.h"
 #include "common/wire/envelope.h"
 
@@ -128,6 +129,9 @@ Result<void> WorkerConfig::Validate() const {
     if (!wire::ValidName(q)) return Bad("queues", "'" + q.substr(0, 64) + "' is not 1-128 of A-Z a-z 0-9 _ . : -");
   }
   if (worker_id.size() > wire::kMaxIdBytes) return Bad("worker_id", "longer than 256 bytes");
+  // The scheduler refuses a hello whose id is not printable (it goes into
+  // logs and the worker directory as it is): refuse it here, at start.
+  if (!IsPrintableUtf8(worker_id)) return Bad("worker_id", "must be printable UTF-8 (no control characters)");
   if (poll_interval < milliseconds(10)) return Bad("poll_interval_ms", "must be >= 10");
   if (lease < milliseconds(1000)) return Bad("lease_ms", "must be >= 1000");
   if (default_timeout < milliseconds(1)) return Bad("default_timeout_ms", "must be > 0");

@@ -319,7 +319,8 @@ Result<int64_t> ScheduleStore::SchedulesVersion() {
   return version;
 }
 
-Result<FileSyncResult> ScheduleStore::SchedulesSyncFile(std::span<const schedule::ScheduleSpec> specs) {
+Result<FileSyncResult> ScheduleStore::SchedulesSyncFile(std::span<const schedule::ScheduleSpec> specs,
+                                                        std::span<const std::string> remove) {
   std::set<std::string> names;
   for (const auto& spec : specs) {
     if (auto ok = schedule::Validate(spec, config_.cron_options); !ok) {
@@ -327,6 +328,11 @@ Result<FileSyncResult> ScheduleStore::SchedulesSyncFile(std::span<const schedule
     }
     if (!names.insert(spec.name).second) {
       return Fail(ErrorCode::kInvalidArgument, "schedule \"" + spec.name + "\" is listed twice");
+    }
+  }
+  for (const auto& name : remove) {
+    if (names.contains(name)) {
+      return Fail(ErrorCode::kInvalidArgument, "schedule \"" + name + "\" is both listed and removed");
     }
   }
   FileSyncResult result;
@@ -357,13 +363,26 @@ Result<FileSyncResult> ScheduleStore::SchedulesSyncFile(std::span<const schedule
         result.updated.push_back(spec.name);
       }
     }
-    PgArrayBuilder keep;
-    for (const auto& name : names) keep.AddText(name);
+    for (const auto& name : remove) {
+      auto it = existing.find(name);
+      if (it != existing.end() && it->second != "file") {
+        taken_by_api = name;
+        return;  // Rolls back.
+      }
+    }
+    // Only what the file names under `remove:` is deleted; the fires stay
+    // (migration 0013: no cascade).
+    PgArrayBuilder gone;
+    for (const auto& name : remove) gone.AddText(name);
     for (const auto& row : tx.exec_params(
-             "DELETE FROM chime.schedules WHERE source = 'file' AND NOT (name = ANY($1::text[])) "
-             "RETURNING name",
-             keep.Finish())) {
+             "DELETE FROM chime.schedules WHERE source = 'file' AND name = ANY($1::text[]) RETURNING name",
+             gone.Finish())) {
       result.deleted.push_back(row[0].c_str());
+    }
+    std::ranges::sort(result.deleted);
+    const std::set<std::string> removed(remove.begin(), remove.end());
+    for (const auto& [name, source] : existing) {
+      if (source == "file" && !names.contains(name) && !removed.contains(name)) result.kept.push_back(name);
     }
     tx.commit();
   });

@@ -98,7 +98,8 @@ struct ScheduleStatus {
 struct FileSyncResult {
   std::vector<std::string> created;
   std::vector<std::string> updated;
-  std::vector<std::string> deleted;  // File schedules no longer in the file.
+  std::vector<std::string> deleted;  // Named under `remove:` and deleted now.
+  std::vector<std::string> kept;     // File schedules neither listed nor removed: left alone.
 };
 
 struct ScheduleStoreConfig {
@@ -120,7 +121,8 @@ class ScheduleStore {
   // restarts the schedule from now (no catch-up of ticks the new expression
   // would have had). NotFound when there is no such schedule.
   [[nodiscard]] Result<ScheduleRow> ScheduleUpdate(const schedule::ScheduleSpec& spec);
-  // Deletes the schedule and its fire records; jobs it fired stay. NotFound.
+  // Deletes the schedule; its fire records and the jobs and runs it made
+  // stay (they keep its id). NotFound.
   [[nodiscard]] Result<void> ScheduleDelete(const std::string& name);
   // Pausing stops fires; resuming restarts from now (the paused ticks are not
   // misfires). NotFound.
@@ -133,12 +135,16 @@ class ScheduleStore {
   // Bumped by every create, update, pause, resume and delete.
   [[nodiscard]] Result<int64_t> SchedulesVersion();
 
-  // Makes the file's schedules the set of source='file' schedules: creates
-  // new names, updates changed ones (keeping paused), deletes file schedules
-  // no longer listed. A name held by an API-made schedule is
-  // FailedPrecondition naming it; nothing changes then.
-  [[nodiscard]] Result<FileSyncResult> SchedulesSyncFile(
-      std::span<const schedule::ScheduleSpec> specs);
+  // Applies a schedule file: creates new names, updates changed ones
+  // (keeping paused as an operator left it) and deletes the file schedules
+  // named in `remove`. File schedules the file no longer lists are kept and
+  // reported (a truncated file, or a replica starting with an older one,
+  // must not delete schedules); fire history is never deleted. A name held
+  // by an API-made schedule, in `specs` or `remove`, is FailedPrecondition
+  // naming it; nothing changes then. A `remove` name that is not there is
+  // nothing to do.
+  [[nodiscard]] Result<FileSyncResult> SchedulesSyncFile(std::span<const schedule::ScheduleSpec> specs,
+                                                         std::span<const std::string> remove = {});
 
   // Records each tick once (unique per schedule and tick) and enqueues its
   // job as the schedule's overlap policy says, updating last_fired_for. With

@@ -145,11 +145,14 @@ FROM d LEFT JOIN f ON f.schedule_id = d.schedule_id AND f.scheduled_for = d.sche
 ORDER BY d.ord
 )sql";
 
-// Buffered ticks whose schedule has no live job left become jobs now.
+// Buffered ticks whose schedule has no live job left become jobs now. A
+// deleted schedule's buffered tick stays as it is (its fire outlives it,
+// migration 0013): nothing is left to run.
 inline constexpr const char* kReleaseBuffered = R"sql(
 WITH b AS (
   SELECT f.schedule_id, f.scheduled_for FROM chime.fires f
   WHERE f.outcome = 'buffered'
+    AND EXISTS (SELECT 1 FROM chime.schedules sc WHERE sc.id = f.schedule_id)
     AND NOT EXISTS (SELECT 1 FROM chime.jobs j
                     WHERE j.schedule_id = f.schedule_id AND j.state IN )sql" CHIME_LIVE_STATES R"sql()
   FOR UPDATE OF f SKIP LOCKED

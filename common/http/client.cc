@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "common/base/utf8.h"
+
 namespace chime::http {
 namespace {
 
@@ -148,7 +150,10 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* hop = static_cast<Hop*>(user);
   const size_t n = size * count;
   hop->body_bytes += n;
-  const size_t room = hop->max_excerpt - std::min(hop->max_excerpt, hop->excerpt.size());
+  // A few bytes past the excerpt's end, so that a character the cut splits
+  // is recognised as cut rather than ill-formed (Utf8Prefix).
+  const size_t window = hop->max_excerpt + (kUtf8MaxSequence - 1);
+  const size_t room = window - std::min(window, hop->excerpt.size());
   hop->excerpt.append(data, std::min(room, n));
   return n;
 }
@@ -359,9 +364,13 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, std::stop_toke
     }
     response.status = static_cast<int>(status);
     response.headers = std::move(hop.headers);
-    response.body_excerpt = std::move(hop.excerpt);
+    // Text for results and logs: whatever the server sent, well-formed
+    // UTF-8 cut on a character boundary (a serialiser downstream would
+    // throw on anything else).
+    response.body_excerpt = Utf8Prefix(hop.excerpt, request.max_body_excerpt);
     response.body_bytes = hop.body_bytes;
-    response.body_truncated = hop.body_bytes > response.body_excerpt.size();
+    response.body_truncated =
+        hop.body_bytes > hop.excerpt.size() || RepairUtf8(hop.excerpt).size() > response.body_excerpt.size();
     response.remote_address = RemoteAddress(easy.get());
     response.url = RedactUrl(r.url);
     return response;

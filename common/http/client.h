@@ -58,7 +58,10 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;
   HttpHeaders headers;       // Of the last response, at most kMaxResponseHeaders.
-  std::string body_excerpt;  // The first max_body_excerpt bytes of the body.
+  // The body's first max_body_excerpt bytes as well-formed UTF-8: ill-formed
+  // bytes become U+FFFD and the cut never splits a character (so it may be
+  // up to 3 bytes shorter). Binary bodies come out as text with U+FFFDs.
+  std::string body_excerpt;
   bool body_truncated = false;
   uint64_t body_bytes = 0;                // The whole body's size, as received.
   std::chrono::microseconds duration{0};  // All hops, as libcurl measured them.

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "common/base/utf8.h"
+
 namespace chime {
 namespace {
 
@@ -111,12 +113,14 @@ class JsonFormatter final : public spdlog::formatter {
     line["time"] = Utc(msg.time);
     const auto level = spdlog::level::to_string_view(msg.level);
     line["level"] = std::string(level.data(), level.size());
-    line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
-    line["msg"] = ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size()));
+    // JSON escapes control characters itself; the text must be well-formed.
+    line["logger"] = RepairUtf8(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    line["msg"] = RepairUtf8(ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     for (const auto& [key, value] : tls_fields) {
       if (key == "time" || key == "level" || key == "logger" || key == "msg") continue;
-      line[key] = FieldValue(value);
-      if (auto* s = std::get_if<std::string>(&value)) line[key] = ScrubSecrets(*s);
+      const std::string name = RepairUtf8(key);
+      line[name] = FieldValue(value);
+      if (auto* s = std::get_if<std::string>(&value)) line[name] = RepairUtf8(ScrubSecrets(*s));
     }
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(text.data(), text.data() + text.size());
@@ -126,7 +130,9 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
-// The usual text pattern, scrubbed.
+// The usual text pattern, scrubbed, one line whatever the message holds:
+// the message and the logger's name are escaped (EscapeControls) here, the
+// one place every text line passes, so no call site can forget it.
 class TextFormatter final : public spdlog::formatter {
  public:
   TextFormatter()
@@ -134,10 +140,13 @@ class TextFormatter final : public spdlog::formatter {
                                                            spdlog::pattern_time_type::utc)) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    spdlog::memory_buf_t raw;
-    inner_->format(msg, raw);
-    const std::string clean = ScrubSecrets(std::string_view(raw.data(), raw.size()));
-    dest.append(clean.data(), clean.data() + clean.size());
+    // Scrubbed before escaping: the secret markers end at real whitespace.
+    const std::string text = EscapeControls(ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
+    const std::string name = EscapeControls(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    spdlog::details::log_msg safe = msg;
+    safe.payload = spdlog::string_view_t(text.data(), text.size());
+    safe.logger_name = spdlog::string_view_t(name.data(), name.size());
+    inner_->format(safe, dest);
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextFormatter>(); }

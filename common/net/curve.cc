@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "common/base/env_setting.h"
+
 namespace chime::net {
 namespace {
 
@@ -71,6 +73,12 @@ Result<CurveKeyPair> CurveReadKeyPair(const std::string& path) {
     return Fail(ErrorCode::kInvalidArgument,
                 path + ": a key-pair file holds two keys (public, then secret)");
   }
+  // A pair whose halves do not belong together fails every handshake
+  // without saying why; say it here, at start (without either key).
+  char derived[41] = {};
+  if (zmq_curve_public(derived, (*keys)[1].c_str()) != 0 || (*keys)[0] != derived) {
+    return Fail(ErrorCode::kInvalidArgument, path + ": the public key is not the secret key's");
+  }
   return CurveKeyPair{(*keys)[0], (*keys)[1]};
 }
 
@@ -98,21 +106,25 @@ Result<std::optional<CurveServerConfig>> CurveServerConfig::FromEnvironment() {
 }
 
 Result<std::optional<CurveClientConfig>> CurveClientConfig::FromEnvironment() {
-  const char* server = Env("CHIME_CURVE_SERVER_PUBLIC_KEY");
+  // The server's public key as a value or, mounted with the other keys, a
+  // file (CHIME_CURVE_SERVER_PUBLIC_KEY_FILE).
+  auto server_setting = EnvSetting("CHIME_CURVE_SERVER_PUBLIC_KEY");
+  if (!server_setting) return std::unexpected(server_setting.error());
+  const std::optional<std::string>& server = *server_setting;
   const char* pair = Env("CHIME_CURVE_CLIENT_KEYPAIR_FILE");
-  if (server == nullptr && pair == nullptr) return std::optional<CurveClientConfig>();
-  if (server == nullptr || pair == nullptr) {
+  if (!server && pair == nullptr) return std::optional<CurveClientConfig>();
+  if (!server || pair == nullptr) {
     return Fail(ErrorCode::kInvalidArgument,
-                "curve: set both CHIME_CURVE_SERVER_PUBLIC_KEY and CHIME_CURVE_CLIENT_KEYPAIR_FILE, "
+                "curve: set both CHIME_CURVE_SERVER_PUBLIC_KEY (or _FILE) and CHIME_CURVE_CLIENT_KEYPAIR_FILE, "
                 "or neither");
   }
-  if (!CurveValidKey(server)) {
+  if (!CurveValidKey(*server)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "CHIME_CURVE_SERVER_PUBLIC_KEY: not a 40-character Z85 CURVE key");
   }
   auto client = CurveReadKeyPair(pair);
   if (!client) return std::unexpected(client.error());
-  return std::optional<CurveClientConfig>(CurveClientConfig{server, *client});
+  return std::optional<CurveClientConfig>(CurveClientConfig{*server, *client});
 }
 
 void CurveApplyServer(zmq::socket_t& socket, const CurveKeyPair& server) {

@@ -29,7 +29,8 @@ struct CurveKeyPair {
 
 // A fresh key pair from libzmq (libsodium underneath).
 [[nodiscard]] Result<CurveKeyPair> CurveGenerateKeyPair();
-// Reads a key-pair file; InvalidArgument names the file, never its content.
+// Reads a key-pair file; InvalidArgument names the file, never its content,
+// also when the public key is not the secret key's.
 [[nodiscard]] Result<CurveKeyPair> CurveReadKeyPair(const std::string& path);
 // Reads an allowlist file of public keys.
 [[nodiscard]] Result<std::vector<std::string>> CurveReadAllowlist(const std::string& path);
@@ -46,7 +47,8 @@ struct CurveServerConfig {
   [[nodiscard]] static Result<std::optional<CurveServerConfig>> FromEnvironment();
 };
 
-// The client side: CHIME_CURVE_SERVER_PUBLIC_KEY and
+// The client side: CHIME_CURVE_SERVER_PUBLIC_KEY (or
+// CHIME_CURVE_SERVER_PUBLIC_KEY_FILE, a file holding it) and
 // CHIME_CURVE_CLIENT_KEYPAIR_FILE. Both set, or neither (CURVE off).
 struct CurveClientConfig {
   std::string server_public_key;

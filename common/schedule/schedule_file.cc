@@ -5,6 +5,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -204,56 +205,110 @@ std::string EntryName(const YAML::Node& entry) {
   return "";
 }
 
-// The `schedules` list of the single document, or null when the file is
-// empty. Throws what yaml-cpp throws.
-Result<YAML::Node> ScheduleList(const std::string& text, std::string_view source) {
+// The top level of a schedule file: its `schedules` list and the optional
+// `remove` list.
+struct TopLevel {
+  YAML::Node schedules;
+  YAML::Node remove;  // Null when absent.
+};
+
+// An empty file, or `schedules:` without a value, is what a truncated file
+// or an empty ConfigMap looks like: refused, so that it cannot stand for
+// "no schedules". `schedules: []` says that on purpose.
+constexpr std::string_view kSayNone = "write \"schedules: []\" to keep no schedules from this file";
+
+// The top level of the single document. Throws what yaml-cpp throws.
+Result<TopLevel> ReadTopLevel(const std::string& text, std::string_view source) {
   const std::vector<YAML::Node> documents = YAML::LoadAll(text);
   if (documents.size() > 1) {
     return std::unexpected(
         FileError(source, documents[1].Mark(),
                   "holds " + std::to_string(documents.size()) + " YAML documents; a schedule file has one"));
   }
-  if (documents.empty() || documents[0].IsNull()) return YAML::Node();
+  if (documents.empty() || documents[0].IsNull()) {
+    return std::unexpected(FileError(source, YAML::Mark::null_mark(),
+                                     "the file is empty (truncated?); nothing was changed; " + std::string(kSayNone)));
+  }
   const YAML::Node& top = documents[0];
   if (!top.IsMap()) {
     return std::unexpected(
         FileError(source, top.Mark(), "the top level must be a map with a \"schedules\" list"));
   }
-  YAML::Node list;
-  bool found = false;
+  TopLevel out;
+  bool found = false, found_remove = false;
   for (const auto& pair : top) {
     const YAML::Node& key = pair.first;
-    if (!key.IsScalar() || key.Scalar() != "schedules") {
+    const bool schedules = key.IsScalar() && key.Scalar() == "schedules";
+    const bool remove = key.IsScalar() && key.Scalar() == "remove";
+    if (!schedules && !remove) {
       const std::string shown = key.IsScalar() ? Quoted(key.Scalar()) : "that is not a string";
-      return std::unexpected(
-          FileError(source, key.Mark(), "unknown top-level key " + shown + "; expected only \"schedules\""));
+      return std::unexpected(FileError(source, key.Mark(),
+                                       "unknown top-level key " + shown + "; expected \"schedules\" and \"remove\""));
     }
-    if (found) return std::unexpected(FileError(source, key.Mark(), "duplicate key \"schedules\""));
-    found = true;
-    list = pair.second;
+    bool& seen = schedules ? found : found_remove;
+    if (seen) return std::unexpected(FileError(source, key.Mark(), "duplicate key " + Quoted(key.Scalar())));
+    seen = true;
+    (schedules ? out.schedules : out.remove) = pair.second;
   }
   if (!found) {
     return std::unexpected(
         FileError(source, top.Mark(), "the top level must be a map with a \"schedules\" list"));
   }
-  if (!list.IsNull() && !list.IsSequence()) {
-    return std::unexpected(FileError(source, list.Mark(), "\"schedules\" must be a list"));
+  if (out.schedules.IsNull()) {
+    return std::unexpected(FileError(source, out.schedules.Mark(),
+                                     "\"schedules\" has no value (truncated?); nothing was changed; " +
+                                         std::string(kSayNone)));
   }
-  return list;
+  if (!out.schedules.IsSequence()) {
+    return std::unexpected(FileError(source, out.schedules.Mark(), "\"schedules\" must be a list"));
+  }
+  if (found_remove && !out.remove.IsNull() && !out.remove.IsSequence()) {
+    return std::unexpected(FileError(source, out.remove.Mark(), "\"remove\" must be a list of schedule names"));
+  }
+  return out;
+}
+
+// The `remove` list: names of file schedules to delete. Each a schedule
+// name, listed once, and not also under `schedules`.
+Result<std::vector<std::string>> ReadRemove(const YAML::Node& list, const std::vector<ScheduleSpec>& kept,
+                                            const std::vector<Problem>& problems, std::string_view source) {
+  std::vector<std::string> out;
+  if (list.IsNull()) return out;
+  std::unordered_set<std::string> seen;
+  for (const YAML::Node& item : list) {
+    if (!item.IsScalar()) {
+      return std::unexpected(FileError(source, item.Mark(), "remove: each entry must be a schedule name"));
+    }
+    const std::string& name = item.Scalar();
+    if (auto ok = internal::CheckScheduleName("remove", name); !ok) {
+      return std::unexpected(FileError(source, item.Mark(), ok.error().message));
+    }
+    if (!seen.insert(name).second) {
+      return std::unexpected(FileError(source, item.Mark(), "remove: " + Quoted(name) + " is listed twice"));
+    }
+    const auto listed = [&](const std::string& other) { return other == name; };
+    if (std::ranges::any_of(kept, [&](const ScheduleSpec& s) { return listed(s.name); }) ||
+        std::ranges::any_of(problems, [&](const Problem& p) { return listed(p.name); })) {
+      return std::unexpected(FileError(source, item.Mark(),
+                                       "remove: " + Quoted(name) + " is also listed under \"schedules\""));
+    }
+    out.push_back(name);
+  }
+  return out;
 }
 
 Result<ParsedFile> ParseFile(std::string_view yaml_text, std::string_view source,
                              cron::ParseOptions cron_options, const internal::FileLimits& limits) {
-  auto list = ScheduleList(std::string(yaml_text), source);
-  if (!list) return std::unexpected(list.error());
+  auto top = ReadTopLevel(std::string(yaml_text), source);
+  if (!top) return std::unexpected(top.error());
+  const YAML::Node& list = top->schedules;
   ParsedFile parsed;
-  if (list->IsNull()) return parsed;
 
   FileBudget budget{.limits = limits};
   EntryReader reader(&budget);
   std::unordered_set<std::string> names;
   size_t index = 0;
-  for (const YAML::Node& entry : *list) {
+  for (const YAML::Node& entry : list) {
     Problem problem{.index = index++, .name = EntryName(entry)};
     auto spec = reader.Read(entry);
     if (spec) {
@@ -272,6 +327,9 @@ Result<ParsedFile> ParseFile(std::string_view yaml_text, std::string_view source
       parsed.problems.push_back(std::move(problem));
     }
   }
+  auto remove = ReadRemove(top->remove, parsed.schedules, parsed.problems, source);
+  if (!remove) return std::unexpected(remove.error());
+  parsed.remove = std::move(*remove);
   return parsed;
 }
 

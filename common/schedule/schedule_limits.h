@@ -28,6 +28,10 @@ inline constexpr int kMaxPayloadDepth = 64;
 // At most this many characters of user input are echoed in a message.
 inline constexpr size_t kMaxEchoChars = 64;
 
+// A schedule name: 1-128 bytes of A-Z a-z 0-9 _ . : - (the DB CHECK).
+// InvalidArgument "FIELD: ..." otherwise.
+[[nodiscard]] Result<void> CheckScheduleName(std::string_view field, std::string_view name);
+
 // `"text"` cut to kMaxEchoChars code points on one line, for messages.
 std::string Quoted(std::string_view text);
 

@@ -241,4 +241,9 @@ Result<void> Validate(const ScheduleSpec& spec, cron::ParseOptions cron_options)
   }
 }
 
+namespace internal {
+
+Result<void> CheckScheduleName(std::string_view field, std::string_view name) { return CheckToken(field, name); }
+
+}  // namespace internal
 }  // namespace chime::schedule

@@ -106,15 +106,27 @@ struct Problem {
 // Against hostile files: over 4 MiB is refused, yaml-cpp's own nesting guard
 // turns very deep input into an error, payloads nest at most 64 levels, and
 // aliases may expand to at most 1,000,000 values and 64 MiB of text per file.
+//
+// Removing a schedule is explicit: a file schedule that is no longer listed
+// is kept (a truncated file or an older replica's file must not delete
+// anything); its name goes under `remove:` to delete it:
+//
+//   schedules: [...]
+//   remove: [old-report, legacy-sync]   # file schedules to delete
+//
+// Its fire history stays either way.
 struct ParsedFile {
   std::vector<ScheduleSpec> schedules;  // The good entries, in file order.
   std::vector<Problem> problems;        // Every bad entry, in file order.
+  std::vector<std::string> remove;      // Names under `remove:`, in file order.
 };
-// Malformed YAML or a top level that is not {schedules: [...]} is an error
-// (InvalidArgument, "FILE:LINE:COL: message", 1-based); per-entry problems are
-// collected, never thrown away. An empty file, `schedules:` and
-// `schedules: []` are an empty list. `source` names the file in messages.
-// Never throws.
+// Malformed YAML or a top level that is not {schedules: [...], remove:
+// [...]} is an error (InvalidArgument, "FILE:LINE:COL: message", 1-based);
+// per-entry problems are collected, never thrown away. An empty file and
+// `schedules:` without a value are errors (what a truncated file or an
+// empty ConfigMap looks like); `schedules: []` is an empty list. A `remove`
+// entry that is not a schedule name, is listed twice or is also under
+// `schedules` is an error. `source` names the file in messages. Never throws.
 [[nodiscard]] Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text,
                                                    std::string_view source,
                                                    cron::ParseOptions cron_options = {});

@@ -112,7 +112,7 @@ class Server {
 // {"error": {"code": code, "message": message}} with `status`.
 Response ErrorResponse(int status, std::string_view code, std::string_view message);
 // The HTTP status for an error code: InvalidArgument 400, Unauthenticated
-// 401, NotFound 404, AlreadyExists/FailedPrecondition 409, Unavailable and
+// 401, PermissionDenied 403, NotFound 404, AlreadyExists/FailedPrecondition 409, Unavailable and
 // Retryable 503, anything else 500.
 int HttpStatusOf(ErrorCode code);
 Response ErrorResponse(const Error& error);

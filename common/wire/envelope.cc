@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/auth/api_token.h"
+#include "common/base/utf8.h"
 
 namespace chime::wire {
 namespace {
@@ -23,20 +24,28 @@ Result<void> CheckRange(std::string_view field, int64_t value, int64_t lo, int64
   return {};
 }
 
+// Ids, hosts, versions and reasons go into logs and PostgreSQL text (the
+// worker directory) as they are: printable only. A NUL would fail every
+// publish of a replica; a newline would forge a log line. The message never
+// quotes the value.
+Result<void> CheckPrintable(std::string_view field, const std::string& text) {
+  if (text.find('\0') != std::string::npos) return Bad(std::string(field) + ": contains a NUL byte");
+  if (!IsPrintableUtf8(text)) {
+    return Bad(std::string(field) + ": must be printable UTF-8 (no control, line-break or bidi characters)");
+  }
+  return {};
+}
+
 Result<void> CheckId(std::string_view field, const std::string& id) {
   if (id.empty() || id.size() > kMaxIdBytes) {
     return Bad(std::string(field) + ": must be 1-" + std::to_string(kMaxIdBytes) + " bytes");
   }
-  // Ids and hosts end up in PostgreSQL text (the worker directory), which
-  // cannot hold a NUL: one such hello would fail every publish of a replica.
-  if (id.find('\0') != std::string::npos) return Bad(std::string(field) + ": contains a NUL byte");
-  return {};
+  return CheckPrintable(field, id);
 }
 
 Result<void> CheckText(std::string_view field, const std::string& text) {
   if (text.size() > kMaxIdBytes) return Bad(std::string(field) + ": longer than 256 bytes");
-  if (text.find('\0') != std::string::npos) return Bad(std::string(field) + ": contains a NUL byte");
-  return {};
+  return CheckPrintable(field, text);
 }
 
 Result<void> CheckName(std::string_view field, const std::string& name) {
@@ -170,7 +179,9 @@ Result<void> ValidateEnvelope(const v1::Envelope& e) {
       CHIME_CHECK(CheckRange("heartbeat.free_slots", e.heartbeat().free_slots(), 0, kMaxSlots));
       return CheckJobIds("heartbeat.running_jobs", e.heartbeat().running_jobs());
     case v1::Envelope::kResult: return ValidateResult(e.result());
-    case v1::Envelope::kGoodbye: return CheckId("goodbye.worker_id", e.goodbye().worker_id());
+    case v1::Envelope::kGoodbye:
+      CHIME_CHECK(CheckId("goodbye.worker_id", e.goodbye().worker_id()));
+      return CheckText("goodbye.reason", e.goodbye().reason());
     case v1::Envelope::kHelloAck:
       CHIME_CHECK(CheckRange("hello_ack.heartbeat_interval_ms",
                              e.hello_ack().heartbeat_interval_ms(), 1, 3'600'000));

@@ -455,6 +455,51 @@ TEST_F(K8sManifestsTest, SecretsComeFromChimeSecretsWhereTheFileVariablesPoint) 
   EXPECT_TRUE(Env(MainContainer("Deployment", "chime-scheduler"), "CHIME_ADMIN_SECRET_FILE"));
 }
 
+// The keys of chime-secrets a workload's pods mount.
+std::set<std::string> MountedSecretKeys(const YAML::Node& workload) {
+  std::set<std::string> keys;
+  for (const YAML::Node& v : Items(Get(PodSpec(workload), {"volumes"}))) {
+    for (const YAML::Node& item : Items(Get(v, {"secret", "items"}))) keys.insert(Text(Get(item, {"key"})));
+  }
+  return keys;
+}
+
+// Issue 18, finding 6: ZeroMQ was plain TCP where Chime ships a deployment,
+// so anyone who reached port 5555 could register workers. The schedulers
+// now speak CURVE and hear only the allowlisted keys; each pod mounts only
+// the keys its role uses.
+TEST_F(K8sManifestsTest, ZeroMqIsCurveByDefaultWithOneKeyPerRole) {
+  const std::string dir(kSecretDir);
+  const YAML::Node scheduler = MainContainer("Deployment", "chime-scheduler");
+  EXPECT_EQ(Env(scheduler, "CHIME_CURVE_SERVER_KEYPAIR_FILE"), dir + "/curve-scheduler-keypair");
+  EXPECT_EQ(Env(scheduler, "CHIME_CURVE_ALLOWED_KEYS_FILE"), dir + "/curve-allowed-keys");
+  // jobctl inside the scheduler container (kubectl exec) has its own key.
+  EXPECT_EQ(Env(scheduler, "CHIME_CURVE_CLIENT_KEYPAIR_FILE"), dir + "/curve-jobctl-keypair");
+  EXPECT_EQ(Env(scheduler, "CHIME_CURVE_SERVER_PUBLIC_KEY_FILE"), dir + "/curve-scheduler-public");
+  const YAML::Node worker = MainContainer("Deployment", "chime-worker");
+  EXPECT_EQ(Env(worker, "CHIME_CURVE_CLIENT_KEYPAIR_FILE"), dir + "/curve-worker-keypair");
+  EXPECT_EQ(Env(worker, "CHIME_CURVE_SERVER_PUBLIC_KEY_FILE"), dir + "/curve-scheduler-public");
+
+  // Workers run payloads others write: the database URL and their own key
+  // only; never the admin secret, the schedulers' key or jobctl's.
+  EXPECT_EQ(MountedSecretKeys(Object("Deployment", "chime-worker")),
+            (std::set<std::string>{"database-url", "curve-worker-keypair", "curve-scheduler-public"}));
+  EXPECT_EQ(MountedSecretKeys(Object("Job", "chime-migrate")), std::set<std::string>{"database-url"});
+
+  // The script beside the base generates those keys (no key is committed).
+  const std::filesystem::path script = SourceDir() / "deploy/k8s/make-secret.sh";
+  EXPECT_EQ(access(script.c_str(), X_OK), 0) << script;
+  const std::string text = ReadFile(script);
+  for (const std::string key : {"curve-keys.sh", "admin-secret", "database-url"}) {
+    EXPECT_NE(text.find(key), std::string::npos) << "make-secret.sh does not mention " << key;
+  }
+  const std::string keys = ReadFile(SourceDir() / "deploy/curve-keys.sh");
+  for (const std::string key : {"curve-scheduler-keypair", "curve-scheduler-public", "curve-worker-keypair",
+                                "curve-jobctl-keypair", "curve-allowed-keys"}) {
+    EXPECT_NE(keys.find(key), std::string::npos) << "deploy/curve-keys.sh does not make " << key;
+  }
+}
+
 TEST_F(K8sManifestsTest, NoManifestCarriesACredential) {
   const std::regex url_with_password(R"(postgres(ql)?://[^\s/@:]+:[^\s/@]+@)");
   EXPECT_FALSE(std::regex_search(Rendered().text, url_with_password)) << "a database URL with a password";

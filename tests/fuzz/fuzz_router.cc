@@ -19,8 +19,9 @@
 // - a plan has at most one dispatch per worker, each for at least one job;
 //   together they ask for no more jobs than the workers had free slots and
 //   (for a notice naming queues) than the notice announced;
-// - free slots stay within 0..slots, List() has one entry per worker and
-//   worker ids are unique.
+// - free slots stay within 0..slots, List() has one entry per worker,
+//   worker ids are unique, and no more workers are registered than the
+//   limit (a refused hello changes nothing).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -89,7 +90,14 @@ void Sent(const v1::Envelope& e, const char* what) {
 
 struct Router {
   FakeClock clock;
-  WorkerRegistry registry{clock, std::chrono::milliseconds(10'000)};
+  // Small limits, so that inputs reach them: peers 0-3 share one address.
+  static constexpr chime::scheduler::WorkerLimits kLimits{.max_workers = 5, .max_workers_per_address = 3};
+  WorkerRegistry registry{clock, std::chrono::milliseconds(10'000), kLimits};
+
+  static std::string Address(const std::string& routing_id) {
+    const int peer = routing_id.empty() ? 0 : static_cast<uint8_t>(routing_id[0]);
+    return peer % 8 < 4 ? "10.0.0.1" : "10.0.0." + std::to_string(peer);
+  }
 
   // As RouterServer::OnPeerMessage, minus the sockets and logs.
   void OnPeerMessage(const std::string& routing_id, std::string_view frame) {
@@ -106,7 +114,16 @@ struct Router {
     reconnect.mutable_reconnect();
     switch (e.body_case()) {
       case v1::Envelope::kHello: {
-        registry.Hello(routing_id, e.hello());
+        const size_t before = registry.size();
+        auto registered = registry.Hello(routing_id, e.hello(), Address(routing_id));
+        if (!registered) {
+          FUZZ_CHECK(registry.size() == before, "a refused hello changed the registry");
+          v1::Envelope reply;
+          reply.mutable_error()->set_code(v1::UNAVAILABLE);
+          reply.mutable_error()->set_message(registered.error().message);
+          Sent(reply, "hello refusal");
+          return;
+        }
         v1::Envelope ack;
         auto* a = ack.mutable_hello_ack();
         a->set_heartbeat_interval_ms(1000);
@@ -184,6 +201,8 @@ struct Router {
       free += w.free_slots();
     }
     FUZZ_CHECK(free == registry.free_slots(), "free_slots() disagrees with List()");
+    FUZZ_CHECK(registry.size() <= static_cast<size_t>(kLimits.max_workers), "%zu workers registered, limit %d",
+               registry.size(), kLimits.max_workers);
   }
 };
 

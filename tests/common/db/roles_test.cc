@@ -270,3 +270,39 @@ TEST_F(WorkerRoleTest, CannotRewriteAJobOrEraseItsHistory) {
 
 }  // namespace
 }  // namespace chime::db::testing
+
+namespace chime::db::testing {
+namespace {
+
+// The trust boundary docs/THREAT_MODEL.md states for chime_worker (issue 18,
+// finding 12), pinned so that the document stays true: the role may UPDATE
+// the lease columns of any job, since the claim, heartbeat, completion and
+// rescue statements that set them must (row-level security or SECURITY
+// DEFINER wrappers would put a cost on the hot path; 0008 narrowed the
+// columns instead). Only Chime's own SQL checks the lease token. A login
+// with the role can therefore take over or finish a job another worker
+// holds; it cannot rewrite what a job is (CannotRewriteAJobOrEraseItsHistory).
+// If this test starts failing because the role was narrowed further, update
+// the threat model with it.
+TEST_F(WorkerRoleTest, TrustBoundaryALoginWithTheRoleCanFinishAJobItDoesNotHold) {
+  const int64_t id = Enqueue(Params("report"));
+  ClaimedJob held = ClaimOne();  // Held by this test's store, not by the login below.
+  ASSERT_EQ(held.id, id);
+  const std::string id_text = std::to_string(id);
+  // Chime's own SQL refuses a completion under another token...
+  Lease stolen = held.lease;
+  stolen.token = "00000000-0000-0000-0000-000000000000";
+  const std::vector<Completion> forged = {Completion{.lease = stolen, .attempt = held.attempt}};
+  auto refused = worker_->JobsCompleteIfLeased(forged);
+  ASSERT_TRUE(refused.has_value()) << refused.error().ToString();
+  EXPECT_FALSE((*refused)[0].applied);
+  // ...but the role itself lets a login read the token and end the job.
+  const auto finished = AsWorker("UPDATE chime.jobs SET state = 'succeeded', finished_at = now(), "
+                                 "lease_token = NULL WHERE id = " + id_text +
+                                 " AND lease_token = (SELECT lease_token FROM chime.jobs WHERE id = " + id_text + ")");
+  EXPECT_TRUE(finished.has_value()) << finished.error().ToString();
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs WHERE id = " + id_text), "succeeded");
+}
+
+}  // namespace
+}  // namespace chime::db::testing

@@ -329,7 +329,7 @@ TEST_F(ScheduleStoreTest, BackfillFiresEachTickOfTheRangeOnce) {
   EXPECT_EQ(JobsOf(id), 3);
 }
 
-TEST_F(ScheduleStoreTest, FileSyncCreatesUpdatesAndDeletesOnlyFileSchedules) {
+TEST_F(ScheduleStoreTest, FileSyncCreatesUpdatesAndDeletesOnlyFileSchedulesItNames) {
   Create(Spec("made-by-api"));
   std::vector<schedule::ScheduleSpec> file = {Spec("a"), Spec("b")};
   ASSERT_OK_AND_ASSIGN(FileSyncResult first, schedules().SchedulesSyncFile(file));
@@ -339,14 +339,29 @@ TEST_F(ScheduleStoreTest, FileSyncCreatesUpdatesAndDeletesOnlyFileSchedules) {
   file = {Spec("a", "*/5 * * * *")};
   ASSERT_OK_AND_ASSIGN(FileSyncResult second, schedules().SchedulesSyncFile(file));
   EXPECT_EQ(second.updated, std::vector<std::string>{"a"});
-  EXPECT_EQ(second.deleted, std::vector<std::string>{"b"});
+  EXPECT_TRUE(second.deleted.empty());  // Not listed is not deleted...
+  EXPECT_EQ(second.kept, std::vector<std::string>{"b"});  // ...only reported.
   ASSERT_OK_AND_ASSIGN(ScheduleRow a, schedules().ScheduleGet("a"));
   EXPECT_EQ(a.spec.cron, "*/5 * * * *");
   EXPECT_TRUE(a.spec.paused);  // An operator's pause survives a restart.
   EXPECT_EQ(a.source, ScheduleSource::kFile);
+  EXPECT_TRUE(schedules().ScheduleGet("b").has_value());
 
-  ASSERT_OK_AND_ASSIGN(FileSyncResult same, schedules().SchedulesSyncFile(file));
-  EXPECT_TRUE(same.created.empty() && same.updated.empty() && same.deleted.empty());
+  const std::vector<std::string> remove = {"b", "never-existed"};
+  ASSERT_OK_AND_ASSIGN(FileSyncResult third, schedules().SchedulesSyncFile(file, remove));
+  EXPECT_EQ(third.deleted, std::vector<std::string>{"b"});
+  EXPECT_TRUE(third.kept.empty());
+  EXPECT_FALSE(schedules().ScheduleGet("b").has_value());
+
+  ASSERT_OK_AND_ASSIGN(FileSyncResult same, schedules().SchedulesSyncFile(file, remove));
+  EXPECT_TRUE(same.created.empty() && same.updated.empty() && same.deleted.empty() && same.kept.empty());
+
+  // remove: deletes file schedules only.
+  const std::vector<std::string> remove_api = {"made-by-api"};
+  auto api = schedules().SchedulesSyncFile(file, remove_api);
+  ASSERT_FALSE(api.has_value());
+  EXPECT_EQ(api.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_TRUE(schedules().ScheduleGet("made-by-api").has_value());
 
   file.push_back(Spec("made-by-api"));
   auto clash = schedules().SchedulesSyncFile(file);
@@ -354,6 +369,30 @@ TEST_F(ScheduleStoreTest, FileSyncCreatesUpdatesAndDeletesOnlyFileSchedules) {
   EXPECT_EQ(clash.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(clash.error().message.find("made-by-api"), std::string::npos);
   EXPECT_TRUE(schedules().ScheduleGet("made-by-api").has_value());
+}
+
+// Issue 18, finding 7: deleting a schedule (by remove: or jobctl) used to
+// cascade to its fires. Its history stays now, and nothing fires from it.
+TEST_F(ScheduleStoreTest, ASchedulesFiresOutliveItsDeletion) {
+  const std::vector<schedule::ScheduleSpec> file = {Spec("gone"), Spec("deleted-by-jobctl")};
+  ASSERT_OK(schedules().SchedulesSyncFile(file));
+  ASSERT_OK_AND_ASSIGN(ScheduleRow gone, schedules().ScheduleGet("gone"));
+  ASSERT_OK(schedules().TriggerNow("gone"));
+  ASSERT_OK(schedules().TriggerNow("deleted-by-jobctl"));
+  ASSERT_EQ(sql_.Int("SELECT count(*) FROM chime.fires"), 2);
+
+  const std::vector<std::string> remove = {"gone"};
+  ASSERT_OK(schedules().SchedulesSyncFile(std::vector<schedule::ScheduleSpec>{Spec("deleted-by-jobctl")}, remove));
+  ASSERT_OK(schedules().ScheduleDelete("deleted-by-jobctl"));
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.fires"), 2);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.fires WHERE schedule_id = " + std::to_string(gone.id)), 1);
+  // Made again: a new id and a history of its own; listing copes with both.
+  ASSERT_OK(schedules().SchedulesSyncFile(std::vector<schedule::ScheduleSpec>{Spec("gone")}));
+  ASSERT_OK_AND_ASSIGN(ScheduleRow again, schedules().ScheduleGet("gone"));
+  EXPECT_NE(again.id, gone.id);
+  ASSERT_OK_AND_ASSIGN(auto listed, schedules().SchedulesList());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_FALSE(listed[0].last_fire_for.has_value());
 }
 
 TEST_F(ScheduleStoreTest, VersionMovesWithDefinitionsNotWithFires) {

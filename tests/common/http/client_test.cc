@@ -86,6 +86,28 @@ TEST_F(HttpClientTest, CapsTheBodyExcerptAndReportsTheWholeSize) {
   EXPECT_EQ(small->body_bytes, 16u);
 }
 
+// Issue 18, finding 1: the excerpt goes into results, which are serialised
+// strictly; a byte cut or a binary body used to crash the worker there.
+TEST_F(HttpClientTest, TheBodyExcerptIsWellFormedUtf8CutOnACharacterBoundary) {
+  const std::string page = std::string(4095, 'a') + "\xC3\xA9" + "tail";  // 'é' straddles byte 4096.
+  server_.Enqueue({.body = page});
+  server_.Enqueue({.body = "ok\xFF\xFE\xC0\xAF" "done"});
+  server_.Enqueue({.body = std::string(4095, 'a') + "\xC3\xA9"});
+  auto cut = client_.Send({.url = server_.Url()});
+  auto binary = client_.Send({.url = server_.Url()});
+  auto whole = client_.Send({.url = server_.Url(), .max_body_excerpt = 4097});
+  ASSERT_TRUE(cut.has_value()) << cut.error().ToString();
+  EXPECT_EQ(cut->body_excerpt, std::string(4095, 'a'));
+  EXPECT_TRUE(cut->body_truncated);
+  EXPECT_EQ(cut->body_bytes, page.size());
+  ASSERT_TRUE(binary.has_value()) << binary.error().ToString();
+  EXPECT_EQ(binary->body_excerpt, "ok\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "done");
+  EXPECT_FALSE(binary->body_truncated);
+  ASSERT_TRUE(whole.has_value()) << whole.error().ToString();
+  EXPECT_EQ(whole->body_excerpt, std::string(4095, 'a') + "\xC3\xA9");
+  EXPECT_FALSE(whole->body_truncated);
+}
+
 TEST_F(HttpClientTest, TimeoutIsRetryable) {
   server_.Enqueue({.hold = true});
   auto response = client_.Send({.url = server_.Url("/slow"), .timeout = milliseconds(200)});

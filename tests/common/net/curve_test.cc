@@ -130,6 +130,15 @@ TEST(CurveFilesTest, ReadsKeyPairsAndAllowlistsAndNamesBadLines) {
   ASSERT_FALSE(CurveReadKeyPair(one).has_value());
   EXPECT_EQ(CurveReadKeyPair(one).error().message.find(pair.secret_key), std::string::npos);
 
+  // Halves of two pairs: refused at start rather than failing every handshake.
+  auto other = CurveGenerateKeyPair().value();
+  auto mixed = TempFile("mixed", pair.public_key + "\n" + other.secret_key + "\n");
+  auto mismatch = CurveReadKeyPair(mixed);
+  ASSERT_FALSE(mismatch.has_value());
+  EXPECT_NE(mismatch.error().message.find("the public key is not the secret key's"), std::string::npos);
+  EXPECT_EQ(mismatch.error().message.find(other.secret_key), std::string::npos);
+  std::filesystem::remove(mixed);
+
   auto list = TempFile("list", pair.public_key + "  # worker-1\n\n");
   auto allowed = CurveReadAllowlist(list);
   ASSERT_TRUE(allowed.has_value());

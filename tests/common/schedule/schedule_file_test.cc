@@ -140,13 +140,51 @@ TEST(ParseScheduleFileTest, FillsDefaultsForOmittedFields) {
   EXPECT_FALSE(s.paused);
 }
 
-TEST(ParseScheduleFileTest, AcceptsEmptyFilesAndLists) {
-  for (const char* yaml : {"", "\n", "# nothing yet\n", "schedules: []\n", "schedules:\n", "---\n"}) {
+// Issue 18, finding 7: an empty or truncated file (a 0-byte ConfigMap, a
+// write cut short) used to parse as "no schedules", and the sync then
+// deleted every file schedule and its fire history. It is refused now;
+// only `schedules: []` says "none" on purpose.
+TEST(ParseScheduleFileTest, RefusesAnEmptyFileOrAnEmptySchedulesKey) {
+  for (const char* yaml : {"", "\n", "# nothing yet\n", "---\n"}) {
     auto parsed = ParseScheduleFile(yaml, "s.yaml");
-    ASSERT_TRUE(parsed) << '"' << yaml << "\": " << parsed.error().message;
-    EXPECT_TRUE(parsed->schedules.empty()) << yaml;
-    EXPECT_TRUE(parsed->problems.empty()) << yaml;
+    ASSERT_FALSE(parsed) << '"' << yaml << '"';
+    EXPECT_EQ(parsed.error().message,
+              "s.yaml: the file is empty (truncated?); nothing was changed; write \"schedules: []\" to keep no "
+              "schedules from this file");
   }
+  for (const char* yaml : {"schedules:\n", "schedules: ~\n", "schedules:\nremove: [a]\n"}) {
+    auto parsed = ParseScheduleFile(yaml, "s.yaml");
+    ASSERT_FALSE(parsed) << '"' << yaml << '"';
+    EXPECT_NE(parsed.error().message.find("\"schedules\" has no value (truncated?); nothing was changed"),
+              std::string::npos)
+        << parsed.error().message;
+  }
+}
+
+TEST(ParseScheduleFileTest, AcceptsAnExplicitlyEmptyList) {
+  ParsedFile parsed = ParseOk("schedules: []\n");
+  EXPECT_TRUE(parsed.schedules.empty());
+  EXPECT_TRUE(parsed.problems.empty());
+  EXPECT_TRUE(parsed.remove.empty());
+}
+
+TEST(ParseScheduleFileTest, ReadsTheNamesToRemove) {
+  ParsedFile parsed = ParseOk("schedules:\n  - {name: a, cron: '@daily', kind: k}\nremove: [old-1, legacy.sync]\n");
+  ASSERT_EQ(parsed.schedules.size(), 1u);
+  EXPECT_EQ(parsed.remove, (std::vector<std::string>{"old-1", "legacy.sync"}));
+  EXPECT_TRUE(ParseOk("schedules: []\nremove: []\n").remove.empty());
+  EXPECT_TRUE(ParseOk("schedules: []\nremove:\n").remove.empty());
+  EXPECT_EQ(ParseError("schedules: []\nremove: old\n"),
+            "schedules.yaml:2:9: \"remove\" must be a list of schedule names");
+  EXPECT_EQ(ParseError("schedules: []\nremove: [a, a]\n"), "schedules.yaml:2:13: remove: \"a\" is listed twice");
+  EXPECT_EQ(ParseError("schedules: []\nremove: [{name: a}]\n"),
+            "schedules.yaml:2:10: remove: each entry must be a schedule name");
+  EXPECT_EQ(ParseError("schedules: []\nremove: ['bad name']\n"),
+            "schedules.yaml:2:10: remove: \"bad name\" has a character outside A-Z a-z 0-9 _ . : -");
+  EXPECT_EQ(ParseError("schedules:\n  - {name: a, cron: '@daily', kind: k}\nremove: [a]\n"),
+            "schedules.yaml:3:10: remove: \"a\" is also listed under \"schedules\"");
+  EXPECT_EQ(ParseError("schedules: []\nremove: []\nremove: []\n"),
+            "schedules.yaml:3:1: duplicate key \"remove\"");
 }
 
 TEST(ParseScheduleFileTest, KeepsFileOrder) {
@@ -401,9 +439,9 @@ TEST(ParseScheduleFileTest, RejectsATopLevelThatIsNotASchedulesList) {
             "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("{}\n"), "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("schedule:\n  - name: a\n"),
-            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected only \"schedules\"");
+            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected \"schedules\" and \"remove\"");
   EXPECT_EQ(ParseError("schedules: []\nextra: 1\n"),
-            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected only \"schedules\"");
+            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected \"schedules\" and \"remove\"");
   EXPECT_EQ(ParseError("schedules: 5\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: {a: 1}\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: []\n---\nschedules: []\n"),

@@ -1,0 +1,11 @@
+-- A schedule's fire history outlives the schedule. 0001 made chime.fires
+-- cascade from chime.schedules, so deleting a schedule (an operator's
+-- `jobctl schedule delete`, or a schedule file that no longer listed it,
+-- which a truncated file or an empty ConfigMap made look like "delete them
+-- all") erased every record of its ticks. Fires now keep their schedule's
+-- id the way jobs and runs always have (neither has a foreign key to
+-- chime.schedules): the rows stay, and every reader joins schedules by id,
+-- so the fires of a deleted schedule are history and nothing fires from
+-- them. A schedule made again under the same name gets a new id and a
+-- history of its own.
+ALTER TABLE chime.fires DROP CONSTRAINT IF EXISTS fires_schedule_id_fkey;

@@ -204,6 +204,11 @@ struct Job {
   std::optional<std::string> progress;  // JSON text of the latest progress report.
   Invocation invocation = Invocation::kManual;
   std::optional<JobOutcome> outcome;  // Set once finished.
+  // The schedule that fired it and the tick; the name is unset when the
+  // schedule was deleted or none fired it.
+  std::optional<int64_t> schedule_id;
+  std::optional<std::string> schedule_name;
+  std::optional<TimePoint> scheduled_for;
 };
 
 struct JobWithRuns {
@@ -212,12 +217,17 @@ struct JobWithRuns {
   // A fan-out's progress: its child jobs counted by state (children already
   // cleaned up are gone from the counts). Empty for a job without children.
   std::map<JobState, int64_t> children;
+  // The same children by outcome, "" for those still live.
+  std::map<std::string, int64_t> children_outcomes;
 };
 
 struct ListParams {
   std::vector<JobState> states;  // Empty: all.
   std::optional<std::string> kind;
   std::optional<std::string> queue;
+  std::optional<std::string> schedule;  // The schedule's name; NotFound when unknown.
+  std::vector<JobOutcome> outcomes;     // Empty: all (live jobs have none).
+  std::optional<int64_t> parent_id;     // A fan-out's children.
   std::optional<TimePoint> since;  // created_at >= since
   std::optional<TimePoint> until;  // created_at < until
   std::optional<int64_t> before_id;  // Keyset cursor: ids below this (newest first).

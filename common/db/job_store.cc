@@ -800,8 +800,13 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
                                id);
     for (const auto& row : runs) out->runs.push_back(ReadRun(row));
     auto children = tx.exec_params(
-        "SELECT state, count(*) FROM chime.jobs WHERE parent_id = $1 GROUP BY state", id);
-    for (const auto& row : children) out->children[StateOf(row[0])] = row[1].as<int64_t>();
+        "SELECT state, coalesce(outcome, ''), count(*) FROM chime.jobs WHERE parent_id = $1 "
+        "GROUP BY state, outcome",
+        id);
+    for (const auto& row : children) {
+      out->children[StateOf(row[0])] += row[2].as<int64_t>();
+      out->children_outcomes[row[1].c_str()] += row[2].as<int64_t>();
+    }
     tx.commit();
   });
   if (!ran) return std::unexpected(ran.error());
@@ -832,6 +837,9 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
   if (params.queue && !ValidName(*params.queue)) {
     return Fail(ErrorCode::kInvalidArgument, "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   }
+  if (params.schedule && !ValidName(*params.schedule)) {
+    return Fail(ErrorCode::kInvalidArgument, "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  }
   // Filters become parameters; an unset one is NULL and matches everything.
   std::optional<std::string> states;
   if (!params.states.empty()) {
@@ -839,13 +847,32 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
     for (auto s : params.states) b.AddText(JobStateName(s));
     states = b.Finish();
   }
+  std::optional<std::string> outcomes;
+  if (!params.outcomes.empty()) {
+    PgArrayBuilder b;
+    for (auto o : params.outcomes) b.AddText(JobOutcomeName(o));
+    outcomes = b.Finish();
+  }
   auto micros = [](const std::optional<TimePoint>& t) -> std::optional<int64_t> {
     if (!t) return std::nullopt;
     return std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count();
   };
   JobPage page;
+  bool unknown_schedule = false;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    page.jobs.clear();
     pqxx::nontransaction tx(c);
+    std::optional<int64_t> schedule_id;
+    if (params.schedule) {
+      auto found = tx.exec_params("SELECT id FROM chime.schedules WHERE name = $1", *params.schedule);
+      if (found.empty()) {
+        unknown_schedule = true;
+        return;
+      }
+      schedule_id = found[0][0].as<int64_t>();
+    }
+    // Newest first down the primary key; a parent's children come from
+    // jobs_parent_idx.
     auto r = tx.exec_params(
         std::string("SELECT ") + sql::kJobColumns +
             " FROM chime.jobs WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))"
@@ -853,12 +880,16 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
             " AND ($4::bigint IS NULL OR created_at >= to_timestamp($4::bigint / 1000000.0))"
             " AND ($5::bigint IS NULL OR created_at < to_timestamp($5::bigint / 1000000.0))"
             " AND ($6::bigint IS NULL OR id < $6)"
+            " AND ($8::bigint IS NULL OR schedule_id = $8)"
+            " AND ($9::text[] IS NULL OR outcome = ANY($9::text[]))"
+            " AND ($10::bigint IS NULL OR parent_id = $10)"
             " ORDER BY id DESC LIMIT $7",
         states, params.kind, params.queue, micros(params.since), micros(params.until),
-        params.before_id, params.limit + 1);
+        params.before_id, params.limit + 1, schedule_id, outcomes, params.parent_id);
     for (const auto& row : r) page.jobs.push_back(ReadJob(row));
   });
   if (!ran) return std::unexpected(ran.error());
+  if (unknown_schedule) return Fail(ErrorCode::kNotFound, "schedule " + *params.schedule + " not found");
   if (static_cast<int>(page.jobs.size()) > params.limit) {
     page.jobs.pop_back();
     page.next_before_id = page.jobs.back().id;

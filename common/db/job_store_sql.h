@@ -289,7 +289,8 @@ SELECT (SELECT count(*) FROM chime.jobs
 inline constexpr const char* kJobColumns =
     "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
     "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome";
+        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome, "
+    "schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = schedule_id), " CHIME_US("scheduled_for");
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(

@@ -89,6 +89,9 @@ Job ReadJob(const pqxx::row& row) {
     if (!outcome) throw std::runtime_error(std::string("unknown job outcome: ") + row[22].c_str());
     j.outcome = *outcome;
   }
+  j.schedule_id = Optional<int64_t>(row[23]);
+  j.schedule_name = Optional<std::string>(row[24]);
+  j.scheduled_for = OptionalTime(row[25]);
   return j;
 }
 

@@ -178,6 +178,13 @@ std::string_view FireOriginName(FireOrigin origin) {
   return "cron";
 }
 
+std::optional<FireOrigin> ParseFireOrigin(std::string_view name) {
+  for (auto o : {FireOrigin::kCron, FireOrigin::kMisfire, FireOrigin::kManual, FireOrigin::kBackfill}) {
+    if (FireOriginName(o) == name) return o;
+  }
+  return std::nullopt;
+}
+
 std::string_view FireOutcomeName(FireOutcome outcome) {
   switch (outcome) {
     case FireOutcome::kEnqueued: return "enqueued";

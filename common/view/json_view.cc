@@ -53,6 +53,9 @@ json JobJson(const db::Job& job) {
       {"finished_at", OrNull(job.finished_at, Time)},
       {"last_error", OrNull(job.last_error)},
       {"progress", job.progress ? Embedded(*job.progress) : json(nullptr)},
+      {"schedule_id", OrNull(job.schedule_id)},
+      {"schedule", OrNull(job.schedule_name)},
+      {"scheduled_for", OrNull(job.scheduled_for, Time)},
   };
 }
 
@@ -74,6 +77,21 @@ json RunJson(const db::Run& run) {
   };
 }
 
+json RunItemJson(const db::RunListItem& item) {
+  json out = RunJson(item.run);
+  out["kind"] = item.kind;
+  out["queue"] = item.queue;
+  out["schedule_id"] = OrNull(item.schedule_id);
+  out["schedule"] = OrNull(item.schedule);
+  return out;
+}
+
+json RunPageJson(const db::RunPage& page) {
+  json runs = json::array();
+  for (const auto& r : page.runs) runs.push_back(RunItemJson(r));
+  return json{{"runs", std::move(runs)}, {"next_before_id", OrNull(page.next_before_id)}};
+}
+
 json JobWithRunsJson(const db::JobWithRuns& job) {
   json out = JobJson(job.job);
   json runs = json::array();
@@ -82,7 +100,32 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
   json children = json::object();
   for (const auto& [state, n] : job.children) children[std::string(db::JobStateName(state))] = n;
   out["children"] = std::move(children);
+  json outcomes = json::object();
+  for (const auto& [outcome, n] : job.children_outcomes) outcomes[outcome.empty() ? "live" : outcome] = n;
+  out["children_outcomes"] = std::move(outcomes);
   return out;
+}
+
+json FirePageJson(const db::FirePage& page) {
+  json fires = json::array();
+  for (const auto& f : page.fires) {
+    fires.push_back(json{
+        {"schedule_id", f.schedule_id},
+        {"scheduled_for", FormatRfc3339(f.scheduled_for, TimePrecision::kMicros)},
+        {"fired_at", Time(f.fired_at)},
+        {"origin", std::string(db::FireOriginName(f.origin))},
+        {"outcome", std::string(db::FireOutcomeName(f.outcome))},
+        {"job_id", OrNull(f.job_id)},
+        {"leader_epoch", f.leader_epoch},
+        {"job_state", OrNull(f.job_state, [](auto s) { return std::string(db::JobStateName(s)); })},
+        {"job_outcome", OrNull(f.job_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
+        {"attempts", OrNull(f.attempts)},
+    });
+  }
+  return json{{"fires", std::move(fires)},
+              {"next_before", OrNull(page.next_before, [](auto t) {
+                 return FormatRfc3339(t, TimePrecision::kMicros);
+               })}};
 }
 
 json JobPageJson(const db::JobPage& page) {

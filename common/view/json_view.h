@@ -15,6 +15,7 @@
 #include "common/base/text_format.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/worker_directory.h"
 #include "common/schedule/schedule_spec.h"
@@ -24,10 +25,21 @@ namespace chime::view {
 // A worker as the schedulers see it (jobctl workers, /api/workers).
 using WorkerView = db::WorkerRow;
 
+// A job, with the schedule that fired it ("schedule_id", "schedule",
+// "scheduled_for", each null when none did).
 nlohmann::ordered_json JobJson(const db::Job& job);
 nlohmann::ordered_json RunJson(const db::Run& run);
-// The job's fields plus "runs": [...], oldest first.
+// A run with its job's kind, queue and schedule (/api/runs).
+nlohmann::ordered_json RunItemJson(const db::RunListItem& item);
+// {"runs": [...], "next_before_id": N | null}
+nlohmann::ordered_json RunPageJson(const db::RunPage& page);
+// The job's fields plus "runs": [...], oldest first, and its children
+// counted by state ("children") and by outcome ("children_outcomes", with
+// "live" for those not finished).
 nlohmann::ordered_json JobWithRunsJson(const db::JobWithRuns& job);
+// {"fires": [{"scheduled_for", "fired_at", "origin", "outcome", "job_id",
+//  "leader_epoch", "job_state", "job_outcome", "attempts"}], "next_before"}
+nlohmann::ordered_json FirePageJson(const db::FirePage& page);
 // {"jobs": [...], "next_before_id": N | null}
 nlohmann::ordered_json JobPageJson(const db::JobPage& page);
 // {"id": N, "existing": bool, "state": "..."}

@@ -24,6 +24,11 @@ std::string RandomHex(size_t n) {
 }
 
 HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token) {
+  return HttpRequest(address, "GET", path, token);
+}
+
+HttpReply HttpRequest(const std::string& address, const std::string& method, const std::string& path,
+                      const std::string& token, const std::string& body) {
   const size_t colon = address.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -34,9 +39,10 @@ HttpReply HttpGet(const std::string& address, const std::string& path, const std
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   HttpReply reply;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n";
+    std::string request = method + " " + path + " HTTP/1.0\r\nHost: " + address + "\r\n";
     if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
-    request += "\r\n";
+    if (method != "GET") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
       std::string raw;
       char buf[4096];

@@ -31,6 +31,9 @@ struct HttpReply {
 // "Authorization: Bearer <token>" unless `token` is empty. Needs no HTTP
 // library, so it works whatever serves the scheduler's HTTP.
 HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token = "");
+// The same with any method and a body (sent with its Content-Length).
+HttpReply HttpRequest(const std::string& address, const std::string& method, const std::string& path,
+                      const std::string& token = "", const std::string& body = "");
 
 struct JobctlOutcome {
   int exit_code = -1;

@@ -33,8 +33,9 @@ class Cluster {
   // ... and claim at most this many a round trip (0: the worker's default).
   void set_claim_batch(int claim_batch) { claim_batch_ = claim_batch; }
 
-  // Starts the scheduler and waits (up to 30 s) until it listens.
-  [[nodiscard]] Result<void> StartScheduler();
+  // Starts the scheduler with `args` besides the defaults and waits (up to
+  // 30 s) until it listens, on ZeroMQ and HTTP.
+  [[nodiscard]] Result<void> StartScheduler(std::vector<std::string> args = {});
   // Starts one more worker, pointed at the scheduler if one was started.
   [[nodiscard]] Result<void> StartWorker();
   // Waits (up to 30 s) until the scheduler reports every started worker
@@ -45,6 +46,8 @@ class Cluster {
   void Stop();
 
   const std::string& endpoint() const { return endpoint_; }
+  // The scheduler's HTTP "host:port".
+  const std::string& http() const { return http_; }
   pid_t scheduler_pid() const { return scheduler_->pid(); }
   pid_t worker_pid(size_t i) const { return workers_[i]->pid(); }
   size_t worker_count() const { return workers_.size(); }
@@ -58,6 +61,7 @@ class Cluster {
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::string endpoint_;
+  std::string http_;
 };
 
 // The first column of the first row of `sql` as an integer.

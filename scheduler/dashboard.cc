@@ -10,6 +10,8 @@ namespace internal {
 // Generated from scheduler/dashboard/ by CMake (dashboard_assets.cc).
 extern const std::string_view kDashboardHtml;
 extern const std::string_view kDashboardJs;
+extern const std::string_view kDashboardUiJs;
+extern const std::string_view kDashboardViewsJs;
 extern const std::string_view kDashboardCss;
 // Chart.js from Debian's libjs-chart.js, read at configure time.
 extern const std::string_view kChartJs;
@@ -38,9 +40,13 @@ void AddDashboardRoutes(web::Server& server) {
   };
   server.Get("/", RouteAccess("GET", "/"), page);
   server.Get("/dashboard", RouteAccess("GET", "/dashboard"), page);
-  server.Get("/dashboard.js", RouteAccess("GET", "/dashboard.js"), [](const web::Request&) {
-    return Asset(internal::kDashboardJs, "text/javascript; charset=utf-8");
-  });
+  for (const auto& [path, script] : {std::pair{"/dashboard-ui.js", &internal::kDashboardUiJs},
+                                      std::pair{"/dashboard-views.js", &internal::kDashboardViewsJs},
+                                      std::pair{"/dashboard.js", &internal::kDashboardJs}}) {
+    server.Get(path, RouteAccess("GET", path), [script](const web::Request&) {
+      return Asset(*script, "text/javascript; charset=utf-8");
+    });
+  }
   server.Get("/dashboard.css", RouteAccess("GET", "/dashboard.css"), [](const web::Request&) {
     return Asset(internal::kDashboardCss, "text/css; charset=utf-8");
   });

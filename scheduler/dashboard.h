@@ -9,7 +9,8 @@
 
 namespace chime::scheduler {
 
-// GET / (and /dashboard), /dashboard.js, /dashboard.css and /chart.js, with a Content
+// GET / (and /dashboard), its scripts (/dashboard-ui.js, /dashboard-views.js,
+// /dashboard.js), /dashboard.css and /chart.js, with a Content
 // Security Policy that allows only this origin, so the page can reach no
 // other host and runs no inline script.
 void AddDashboardRoutes(web::Server& server);

@@ -105,8 +105,10 @@ web::Response Schedules(const ApiDeps& d, const web::Request& req) {
   });
 }
 
+constexpr size_t kMaxListItems = 16;
+
 // A comma-separated list of names, each parsed by `parse`; 400 naming the
-// parameter, the bad item and the valid ones.
+// parameter, the bad item and the valid ones (or that there are too many).
 template <typename T, typename Parse>
 Result<std::vector<T>> ListParam(const web::Request& req, const std::string& name, Parse parse,
                                  std::string_view valid) {
@@ -114,7 +116,10 @@ Result<std::vector<T>> ListParam(const web::Request& req, const std::string& nam
   auto text = req.Query(name);
   if (!text) return out;
   std::string_view rest = *text;
-  while (!rest.empty() && out.size() < 16) {
+  while (!rest.empty()) {
+    if (out.size() == kMaxListItems) {
+      return Fail(ErrorCode::kInvalidArgument, name + ": at most " + std::to_string(kMaxListItems) + " values");
+    }
     const size_t comma = std::min(rest.find(','), rest.size());
     const std::string_view item = rest.substr(0, comma);
     auto value = parse(item);

@@ -50,6 +50,8 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"GET", "/", std::nullopt},
     HttpRouteScope{"GET", "/dashboard", std::nullopt},
     HttpRouteScope{"GET", "/dashboard.js", std::nullopt},
+    HttpRouteScope{"GET", "/dashboard-ui.js", std::nullopt},
+    HttpRouteScope{"GET", "/dashboard-views.js", std::nullopt},
     HttpRouteScope{"GET", "/dashboard.css", std::nullopt},
     HttpRouteScope{"GET", "/chart.js", std::nullopt},
     HttpRouteScope{"GET", "/api/whoami", Scope::kRead},

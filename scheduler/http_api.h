@@ -14,7 +14,10 @@
 //                                  and state, firing alerts) + "recent_runs"
 //   GET /api/jobs?state=a,b&outcome=a,b&kind=&queue=&schedule=&parent=&since=
 //                 &until=&limit=&cursor=
-//                                  {"jobs": [...], "next_before_id"}
+//                                  {"jobs": [...], "next_before_id", "searched_to_id"}:
+//                                  newest first; a page searches at most 50,000 ids
+//                                  below its cursor (searched_to_id says where it
+//                                  stopped short; next_before_id continues there)
 //   GET /api/jobs/{id}             job + "runs" + "children" + "children_outcomes"
 //   GET /api/runs?schedule=&kind=&limit=&cursor=
 //                                  {"runs": [run + kind, queue, schedule], "next_before_id"}

@@ -232,11 +232,20 @@ struct ListParams {
   std::optional<TimePoint> until;  // created_at < until
   std::optional<int64_t> before_id;  // Keyset cursor: ids below this (newest first).
   int limit = 50;  // 1..1000.
+  // Examine at most this many ids below the cursor (a page of a filter
+  // that matches little then ends early, with next_before_id where the
+  // search stopped), so a page costs the same however many jobs the table
+  // holds. Unset: search until `limit` rows match. Filters on a schedule
+  // or a parent read that index instead and ignore it.
+  std::optional<int64_t> scan_ids;
 };
 
 struct JobPage {
   std::vector<Job> jobs;  // Newest first.
   std::optional<int64_t> next_before_id;  // Set when more rows may follow.
+  // With scan_ids: the lowest id this page examined, when it stopped there
+  // before filling the page (older jobs were not searched yet).
+  std::optional<int64_t> searched_to_id;
 };
 
 struct StateCount {

@@ -29,7 +29,6 @@ bool ValidName(std::string_view s) {
 struct RangeShape {
   int buckets;             // Of the runs series.
   seconds bucket;
-  const char* trunc;       // date_trunc unit of a bucket.
   const char* queue_span;  // chime.queue_samples.span of the view.
   seconds queue_step;
   seconds length;
@@ -37,11 +36,11 @@ struct RangeShape {
 
 RangeShape ShapeOf(SeriesRange range) {
   switch (range) {
-    case SeriesRange::kHour: return {60, minutes(1), "minute", "sample", seconds(15), hours(1)};
-    case SeriesRange::kDay: return {24, hours(1), "hour", "five_min", minutes(5), hours(24)};
-    case SeriesRange::kWeek: return {168, hours(1), "hour", "hour", hours(1), hours(168)};
+    case SeriesRange::kHour: return {60, minutes(1), "sample", seconds(15), hours(1)};
+    case SeriesRange::kDay: return {24, hours(1), "five_min", minutes(5), hours(24)};
+    case SeriesRange::kWeek: return {168, hours(1), "hour", hours(1), hours(168)};
   }
-  return {24, hours(1), "hour", "five_min", minutes(5), hours(24)};
+  return {24, hours(1), "five_min", minutes(5), hours(24)};
 }
 
 #define CHIME_AT(param) "to_timestamp(" param "::bigint / 1000000.0)"
@@ -63,36 +62,43 @@ constexpr const char* kRollupHistogram = R"sql(
 SELECT )sql" CHIME_US("s.start") R"sql(, u.bucket, sum(u.n)::bigint
 FROM chime.run_stats s, unnest(s.hist_bucket, s.hist_count) AS u(bucket, n)
 WHERE s.schedule_id = $2::bigint AND s.span = 'hour' AND s.start >= )sql" CHIME_AT("$1") R"sql(
-GROUP BY 1, 2)sql";
+GROUP BY s.start, u.bucket)sql";
 
 // $1 since (us), $2 schedule id or NULL. The last hour per minute from the
 // ledger (runs_finished_idx; runs_schedule_idx for one schedule), with the
-// exact percentiles of the attempts a handler ended.
+// exact percentiles of the attempts a handler ended. Buckets by date_bin,
+// turned into microseconds once per bucket: per-row date_trunc and extract
+// cost most of such a statement.
 constexpr const char* kLedgerMinutes = R"sql(
-SELECT )sql" CHIME_US("date_trunc('minute', r.finished_at)") R"sql(,
-       count(*) FILTER (WHERE r.outcome = 'succeeded'),
-       count(*) FILTER (WHERE r.outcome = 'partial'),
-       count(*) FILTER (WHERE r.outcome IN ('failed', 'discarded', 'lease_expired')),
-       count(*) FILTER (WHERE r.outcome = 'cancelled'),
-       count(*) FILTER (WHERE r.outcome = 'skipped'),
+SELECT )sql" CHIME_US("m.minute") R"sql(, m.succeeded, m.partial, m.failed, m.cancelled, m.skipped, m.p50, m.p95
+FROM (
+SELECT date_bin(interval '1 minute', r.finished_at, timestamptz 'epoch') AS minute,
+       count(*) FILTER (WHERE r.outcome = 'succeeded') AS succeeded,
+       count(*) FILTER (WHERE r.outcome = 'partial') AS partial,
+       count(*) FILTER (WHERE r.outcome IN ('failed', 'discarded', 'lease_expired')) AS failed,
+       count(*) FILTER (WHERE r.outcome = 'cancelled') AS cancelled,
+       count(*) FILTER (WHERE r.outcome = 'skipped') AS skipped,
        CASE WHEN $2::bigint IS NULL THEN NULL ELSE
-         percentile_disc(0.5) WITHIN GROUP (ORDER BY d.ms) FILTER (WHERE r.outcome <> 'lease_expired') END,
+         percentile_disc(0.5) WITHIN GROUP (ORDER BY d.ms) FILTER (WHERE r.outcome <> 'lease_expired') END AS p50,
        CASE WHEN $2::bigint IS NULL THEN NULL ELSE
-         percentile_disc(0.95) WITHIN GROUP (ORDER BY d.ms) FILTER (WHERE r.outcome <> 'lease_expired') END
+         percentile_disc(0.95) WITHIN GROUP (ORDER BY d.ms) FILTER (WHERE r.outcome <> 'lease_expired') END AS p95
 FROM chime.runs r,
      LATERAL (SELECT greatest(0, date_part('epoch', r.finished_at - r.started_at) * 1000) AS ms) d
 WHERE r.finished_at >= )sql" CHIME_AT("$1") R"sql( AND r.outcome <> 'released'
   AND ($2::bigint IS NULL OR r.schedule_id = $2::bigint)
-GROUP BY 1)sql";
+GROUP BY 1) m)sql";
 
-// $1 since (us), $2 schedule id or NULL, $3 the bucket's date_trunc unit.
-// Ticks skipped by the overlap or misfire policy (fires_skipped_idx).
+// $1 since (us), $2 schedule id or NULL, $3 the bucket's length in seconds.
+// Ticks skipped by the overlap or misfire policy, from fires_skipped_idx
+// alone (time and schedule are in the key).
 constexpr const char* kSkippedTicks = R"sql(
-SELECT )sql" CHIME_US("date_trunc($3::text, f.fired_at, 'UTC')") R"sql(, count(*)
+SELECT )sql" CHIME_US("b.start") R"sql(, b.n FROM (
+SELECT date_bin(make_interval(secs => $3::double precision), f.fired_at, timestamptz 'epoch') AS start,
+       count(*) AS n
 FROM chime.fires f
 WHERE f.outcome IN ('skipped_overlap', 'skipped_misfire') AND f.fired_at >= )sql" CHIME_AT("$1") R"sql(
   AND ($2::bigint IS NULL OR f.schedule_id = $2::bigint)
-GROUP BY 1)sql";
+GROUP BY 1) b)sql";
 
 // $1 slot seconds, $2 queues at most. The queues with a live job or a
 // finished count, busiest first, each with its depth now; one 'sample' row
@@ -264,7 +270,8 @@ Result<RunSeries> SeriesStore::RunsSeries(const RunSeriesParams& params) {
         }
       }
     }
-    for (const auto& r : tx.exec_params(kSkippedTicks, since_us, schedule_id, std::string(shape.trunc))) {
+    for (const auto& r : tx.exec_params(kSkippedTicks, since_us, schedule_id,
+                                        static_cast<int64_t>(shape.bucket.count()))) {
       if (RunBucket* b = bucket_of(r[0].as<int64_t>()); b != nullptr) b->skipped += r[1].as<int64_t>();
     }
     tx.commit();

@@ -131,7 +131,9 @@ json FirePageJson(const db::FirePage& page) {
 json JobPageJson(const db::JobPage& page) {
   json jobs = json::array();
   for (const auto& job : page.jobs) jobs.push_back(JobJson(job));
-  return json{{"jobs", std::move(jobs)}, {"next_before_id", OrNull(page.next_before_id)}};
+  return json{{"jobs", std::move(jobs)},
+              {"next_before_id", OrNull(page.next_before_id)},
+              {"searched_to_id", OrNull(page.searched_to_id)}};
 }
 
 json EnqueueResultJson(const db::EnqueueResult& result) {

@@ -40,7 +40,7 @@ nlohmann::ordered_json JobWithRunsJson(const db::JobWithRuns& job);
 // {"fires": [{"scheduled_for", "fired_at", "origin", "outcome", "job_id",
 //  "leader_epoch", "job_state", "job_outcome", "attempts"}], "next_before"}
 nlohmann::ordered_json FirePageJson(const db::FirePage& page);
-// {"jobs": [...], "next_before_id": N | null}
+// {"jobs": [...], "next_before_id": N | null, "searched_to_id": N | null}
 nlohmann::ordered_json JobPageJson(const db::JobPage& page);
 // {"id": N, "existing": bool, "state": "..."}
 nlohmann::ordered_json EnqueueResultJson(const db::EnqueueResult& result);

@@ -152,11 +152,12 @@ async function jobBrowser(params) {
           Object.keys(filters).length ? h('a', { href: '#/jobs' }, 'Clear filters') : null)),
       jobTable(page.jobs, false),
       h('div', { class: 'pager' },
-        h('span', null, page.jobs.length ? 'Page ' + pageNo + ' · ' + page.jobs.length + ' jobs' : ''),
+        h('span', null, page.jobs.length ? 'Page ' + pageNo + ' · ' + page.jobs.length + ' jobs' : '',
+          page.searched_to_id ? ' · searched down to job #' + page.searched_to_id : ''),
         h('span', { class: 'spacer' }),
         cursor ? h('a', { class: 'btn', href: href('/jobs', filters) }, '⇤ Newest') : null,
         page.next_before_id ? h('a', { class: 'btn', id: 'older', href: href('/jobs', Object.assign({}, filters,
-          { cursor: page.next_before_id, page: pageNo + 1 })) }, 'Older →') : null)));
+          { cursor: page.next_before_id, page: pageNo + 1 })) }, page.searched_to_id ? 'Search older →' : 'Older →') : null)));
 }
 
 function kv(pairs) {

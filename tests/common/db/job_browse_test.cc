@@ -102,6 +102,47 @@ TEST_F(JobBrowseTest, KeysetPagesKeepTheirFilters) {
   EXPECT_EQ(seen, failed);
 }
 
+TEST_F(JobBrowseTest, AScanWindowBoundsAPageAndTheCursorContinuesWhereItStopped) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 30; ++i) ids.push_back(Enqueue("noop"));
+  Finish(ids[2], "discarded", "failed");
+  Finish(ids[4], "discarded", "failed");
+  ListParams p{.outcomes = {JobOutcome::kFailed}, .limit = 5, .scan_ids = 10};
+  // The newest ten ids hold no failure: an empty page that says how far it looked.
+  ASSERT_OK_AND_ASSIGN(JobPage first, store().JobsList(p));
+  EXPECT_TRUE(first.jobs.empty());
+  EXPECT_EQ(first.searched_to_id, ids[29] + 1 - 10);
+  EXPECT_EQ(first.next_before_id, first.searched_to_id);
+  std::vector<int64_t> found;
+  int pages = 1;
+  for (auto cursor = first.next_before_id; cursor && pages < 10; ++pages) {
+    p.before_id = cursor;
+    ASSERT_OK_AND_ASSIGN(JobPage next, store().JobsList(p));
+    for (const auto& j : next.jobs) found.push_back(j.id);
+    cursor = next.next_before_id;
+  }
+  EXPECT_EQ(found, (std::vector<int64_t>{ids[4], ids[2]}));
+  EXPECT_EQ(pages, 3) << "ten ids a page, thirty ids";
+  // Without filters, or by schedule or parent, the window does not apply.
+  ASSERT_OK_AND_ASSIGN(JobPage plain, store().JobsList({.limit = 5, .scan_ids = 10}));
+  EXPECT_EQ(plain.jobs.size(), 5u);
+  EXPECT_FALSE(plain.searched_to_id.has_value());
+  EXPECT_EQ(store().JobsList({.limit = 50, .scan_ids = 10}).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(JobBrowseTest, AScheduleWithMoreFiltersReadsThatSchedulesJobs) {
+  const int64_t sched = CreateSchedule("nightly");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Enqueue("noop"));
+  sql_.Exec("UPDATE chime.jobs SET schedule_id = $1 WHERE id IN ($2, $3, $4)", sched, ids[0], ids[1], ids[5]);
+  Finish(ids[1], "discarded", "failed");
+  Finish(ids[3], "discarded", "failed");
+  EXPECT_EQ(Ids({.schedule = "nightly", .outcomes = {JobOutcome::kFailed}, .scan_ids = 1000}),
+            (std::vector<int64_t>{ids[1]}));
+  EXPECT_EQ(Ids({.states = {JobState::kAvailable}, .schedule = "nightly", .limit = 1}),
+            (std::vector<int64_t>{ids[5]}));
+}
+
 TEST_F(JobBrowseTest, AFanOutCountsItsChildrenByOutcome) {
   const int64_t parent = Enqueue("process_all_users");
   std::vector<int64_t> kids;

@@ -62,7 +62,7 @@ chime::Result<void> DurationFlag(const std::string& flag, const std::string& tex
 // default) would turn peers away long before the hard limit is near. Raised
 // to the hard limit, as Go's runtime does for every Go program. Nothing in
 // this process uses select(), which cannot take descriptors past 1,023
-// (libzmq epolls; libpq, libcurl and the cpp-httplib build poll).
+// (libzmq and the HTTP server's Asio epoll; libpq and libcurl poll).
 void RaiseDescriptorLimit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max ||

@@ -152,8 +152,9 @@ struct Server::Impl final : ConnectionHost {
   std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;  // Event loop.
   std::unordered_map<std::string, int> per_address_;                                // Event loop.
   std::thread thread_;
-  bool started_ = false;
-  bool stopped_ = false;
+  bool started_ = false;  // Controlling thread.
+  bool stopped_ = false;  // Controlling thread.
+  bool closing_ = false;  // Event loop: Stop() has begun, accept no more.
 
   const ServerConfig& config() const override { return config_; }
 
@@ -193,9 +194,11 @@ struct Server::Impl final : ConnectionHost {
       return;
     }
     HandlerPool& pool = route.access == Access::kOpen ? *open_pool_ : *api_pool_;
-    auto task = [this, connection, &route, request = std::move(request)] {
+    // The connection goes back to the event loop with the response, so its
+    // last reference is dropped there, never on a pool thread.
+    auto task = [this, connection, &route, request = std::move(request)]() mutable {
       Response response = RunHandler(route, request);
-      asio::post(io_, [connection, response = std::move(response)]() mutable {
+      asio::post(io_, [connection = std::move(connection), response = std::move(response)]() mutable {
         connection->Respond(std::move(response));
       });
     };
@@ -231,14 +234,14 @@ struct Server::Impl final : ConnectionHost {
 
   void Accept() {
     acceptor_.async_accept([this](error_code ec, tcp::socket socket) {
-      if (stopped_ || ec == asio::error::operation_aborted) return;
+      if (closing_ || ec == asio::error::operation_aborted) return;
       if (ec) {
         // Out of descriptors: make room, and retry shortly rather than spin.
         if (ec == asio::error::no_descriptors || ec.value() == ENFILE) EvictOldest(nullptr);
         spdlog::debug("http: accept failed: {}", ec.message());
         accept_pause_.expires_after(std::chrono::milliseconds(10));
         accept_pause_.async_wait([this](error_code wait_ec) {
-          if (!wait_ec && !stopped_) Accept();
+          if (!wait_ec && !closing_) Accept();
         });
         return;
       }
@@ -331,6 +334,7 @@ void Server::Stop() {
   s.stopped_ = true;
   std::promise<void> closed;
   asio::post(s.io_, [&s, &closed] {
+    s.closing_ = true;
     error_code ignored;
     s.acceptor_.close(ignored);
     s.accept_pause_.cancel();

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -345,7 +347,7 @@ TEST(ServerTest, ProbesAnswerWhileEveryApiThreadIsBusy) {
   ASSERT_TRUE(address);
   const HttpHeaders token{{"Authorization", std::string("Bearer ") + kSecret}};
   std::vector<std::thread> clients;
-  std::vector<int> api_statuses(3, 0);
+  std::array<std::atomic<int>, 3> api_statuses{};
   auto call_api = [&](int i) {
     clients.emplace_back([&, i] { api_statuses[i] = Get(*address, "/api/slow", token).status; });
   };
@@ -360,13 +362,15 @@ TEST(ServerTest, ProbesAnswerWhileEveryApiThreadIsBusy) {
   // Both pools busy: the inline liveness route still answers.
   EXPECT_EQ(Get(*address, "/healthz").body, "alive");
   // One API request runs, one waits, the third found the queue full.
-  EXPECT_TRUE(WaitUntil([&] {
-    return std::count(api_statuses.begin(), api_statuses.end(), 503) == 1;
-  })) << api_statuses[0] << " " << api_statuses[1] << " " << api_statuses[2];
+  auto count = [&](int status) {
+    return std::count_if(api_statuses.begin(), api_statuses.end(), [&](const auto& s) { return s.load() == status; });
+  };
+  EXPECT_TRUE(WaitUntil([&] { return count(503) == 1; }))
+      << api_statuses[0].load() << " " << api_statuses[1].load() << " " << api_statuses[2].load();
   api.Open();
   open_route.Open();
   for (auto& t : clients) t.join();
-  EXPECT_EQ(std::count(api_statuses.begin(), api_statuses.end(), 200), 2);
+  EXPECT_EQ(count(200), 2);
 }
 
 TEST(ServerTest, RefusesBodiesItWillNotReadBeforeReadingThem) {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "common/web/target.h"
+
 namespace chime::web {
 namespace {
 
@@ -207,7 +209,7 @@ void HttpConnection::Dispatch() {
   state_ = State::kHandler;
   deadline_.cancel();
   method_ = parser_->request().method;
-  path_ = parser_->request().path;
+  path_ = LoggablePath(parser_->request().path);
   host_.Dispatch(shared_from_this(), route_, std::move(parser_->request()));
 }
 

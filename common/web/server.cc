@@ -52,9 +52,9 @@ Response RunHandler(const Route& route, const Request& request) {
   try {
     return route.handler(request);
   } catch (const std::exception& e) {
-    spdlog::error("http {} {}: handler threw: {}", request.method, request.path, e.what());
+    spdlog::error("http {} {}: handler threw: {}", request.method, LoggablePath(request.path), e.what());
   } catch (...) {
-    spdlog::error("http {} {}: handler threw a non-exception", request.method, request.path);
+    spdlog::error("http {} {}: handler threw a non-exception", request.method, LoggablePath(request.path));
   }
   return ErrorResponse(500, "internal", "internal error");
 }

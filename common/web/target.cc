@@ -31,6 +31,20 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+std::string LoggablePath(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (unsigned char c : path) {
+    if (c > 0x20 && c < 0x7f && c != '%') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
 std::optional<Target> ParseTarget(std::string_view target) {
   if (const size_t hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
   if (!target.starts_with('/')) return std::nullopt;

@@ -23,4 +23,8 @@ std::optional<Target> ParseTarget(std::string_view target);
 // Percent-decodes `text`; with `plus_is_space`, '+' becomes ' '.
 std::string PercentDecode(std::string_view text, bool plus_is_space);
 
+// `path` for a log line: every byte outside printable ASCII (controls,
+// non-ASCII, possibly invalid UTF-8) percent-encoded again, '%' included.
+std::string LoggablePath(std::string_view path);
+
 }  // namespace chime::web

@@ -26,5 +26,10 @@ TEST(TargetTest, RefusesTargetsThatAreNotPathsOrHideControlCharacters) {
   EXPECT_EQ(PercentDecode("%41%4a%2", false), "AJ%2");
 }
 
+TEST(TargetTest, LoggablePathsArePrintableAscii) {
+  EXPECT_EQ(LoggablePath("/api/jobs/12"), "/api/jobs/12");
+  EXPECT_EQ(LoggablePath("/a b\xff\x1b%"), "/a%20b%FF%1B%25");
+}
+
 }  // namespace
 }  // namespace chime::web

@@ -29,6 +29,7 @@
 #include "common/wire/signing.h"
 #include "scheduler/admin_service.h"
 #include "scheduler/credential_directory.h"
+#include "scheduler/token_cache.h"
 #include "scheduler/cron_runner.h"
 #include "scheduler/health_monitor.h"
 #include "scheduler/http_service.h"
@@ -64,7 +65,7 @@ chime::Result<void> DurationFlag(const std::string& flag, const std::string& tex
 // default) would turn peers away long before the hard limit is near. Raised
 // to the hard limit, as Go's runtime does for every Go program. Nothing in
 // this process uses select(), which cannot take descriptors past 1,023
-// (libzmq epolls; libpq, libcurl and the cpp-httplib build poll).
+// (libzmq and the HTTP server's Asio epoll; libpq and libcurl poll).
 void RaiseDescriptorLimit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max ||
@@ -325,10 +326,14 @@ int main(int argc, char** argv) {
   if (!health_monitor) return Fatal(health_monitor.error().message);
   (*health_monitor)->Start();
   // After the router: its "listening on" line comes first (tests read it).
+  // The HTTP server checks bearer tokens on its event loop, before any body:
+  // from memory, reloaded every second, never a round trip per request.
+  chime::scheduler::TokenCache token_cache(db, {});
   std::optional<chime::scheduler::HttpService> http_service;
   if (http_listen != "off") {
+    token_cache.Start();
     auto bearer = std::make_shared<const chime::web::BearerAuth>(
-        secret ? std::string_view(secret->bytes()) : std::string_view(), &credentials);
+        secret ? std::string_view(secret->bytes()) : std::string_view(), &token_cache);
     http_service.emplace(http, db, std::move(bearer), cron_runner, server, counters);
     if (auto bound = http_service->Start(); !bound) {
       cron_runner.Stop();

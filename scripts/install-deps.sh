@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libhowardhinnant-date-dev
   libcurl4-openssl-dev libssl-dev
-  prometheus-cpp-dev libcpp-httplib-dev
+  prometheus-cpp-dev libboost-dev  # Boost.Beast + Asio (header-only): common/web's HTTP server
   postgresql-15 postgresql-client-15
   iproute2 procps curl
   chromium  # headless, for the dashboard test

@@ -22,6 +22,7 @@
 
 #include "common/auth/token_authenticator.h"
 #include "common/base/clock.h"
+#include "common/db/auth_store.h"
 #include "common/db/connection.h"
 
 namespace chime::scheduler {
@@ -36,7 +37,9 @@ struct TokenCacheConfig {
   [[nodiscard]] Result<void> Validate() const;
 };
 
-auth::TokenRecord TokenRecordOf(const struct db::ApiTokenRow& row);
+// A stored token as the authenticator reads it. The schema's CHECKs keep the
+// scope one of three names and the key material 32 bytes each.
+auth::TokenRecord TokenRecordOf(const db::ApiTokenRow& row);
 
 class TokenCache final : public auth::TokenDirectory {
  public:

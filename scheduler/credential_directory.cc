@@ -74,8 +74,11 @@ Result<bool> CredentialDirectory::NonceRecord(std::string_view nonce,
 }
 
 void CredentialDirectory::Invalidate(std::string_view name) {
-  std::lock_guard lock(mu_);
-  cache_.erase(std::string(name));
+  {
+    std::lock_guard lock(mu_);
+    cache_.erase(std::string(name));
+  }
+  if (on_change_) on_change_();
 }
 
 }  // namespace chime::scheduler

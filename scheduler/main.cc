@@ -298,6 +298,11 @@ int main(int argc, char** argv) {
   // Named tokens and the replay ledger, in the database, shared by every
   // replica (a request refused when the database cannot be reached).
   chime::scheduler::CredentialDirectory credentials(db, {});
+  // The HTTP server checks bearer tokens on its event loop, before any body:
+  // from memory, reloaded every second, never a round trip per request.
+  chime::scheduler::TokenCache token_cache(db, {});
+  // A token made or revoked through this replica reaches its HTTP at once.
+  credentials.SetChangeListener([&token_cache] { token_cache.RefreshNow(); });
   chime::wire::RequestVerifier verifier(
       {.bootstrap = secret, .tokens = &credentials, .ledger = &credentials},
       chime::SystemClock::Instance());
@@ -326,9 +331,6 @@ int main(int argc, char** argv) {
   if (!health_monitor) return Fatal(health_monitor.error().message);
   (*health_monitor)->Start();
   // After the router: its "listening on" line comes first (tests read it).
-  // The HTTP server checks bearer tokens on its event loop, before any body:
-  // from memory, reloaded every second, never a round trip per request.
-  chime::scheduler::TokenCache token_cache(db, {});
   std::optional<chime::scheduler::HttpService> http_service;
   if (http_listen != "off") {
     token_cache.Start();

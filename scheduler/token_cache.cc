@@ -50,6 +50,7 @@ TokenCache::~TokenCache() { Stop(); }
 
 void TokenCache::Start() {
   if (thread_.joinable()) return;
+  Load();
   thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
 }
 
@@ -76,6 +77,7 @@ void TokenCache::TokenUsed(std::string_view name) {
 }
 
 void TokenCache::RefreshNow(std::chrono::milliseconds wait) {
+  if (!thread_.joinable()) return;
   std::unique_lock lock(mu_);
   const uint64_t mine = ++requested_;
   cv_.notify_all();
@@ -84,10 +86,13 @@ void TokenCache::RefreshNow(std::chrono::milliseconds wait) {
 
 void TokenCache::Loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, stop, config_.refresh, [&] { return requested_ > loaded_; });
+    }
+    if (stop.stop_requested()) return;
     Load();
     Touch();
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, stop, config_.refresh, [&] { return requested_ > loaded_; });
   }
 }
 

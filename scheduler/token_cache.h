@@ -48,6 +48,8 @@ class TokenCache final : public auth::TokenDirectory {
   TokenCache(const TokenCache&) = delete;
   TokenCache& operator=(const TokenCache&) = delete;
 
+  // Loads once before returning (so a server started next has its tokens),
+  // then keeps reloading on its own thread.
   void Start();
   void Stop();  // Idempotent; safe before Start().
 
@@ -56,7 +58,7 @@ class TokenCache final : public auth::TokenDirectory {
   // Queued for the cache's thread.
   void TokenUsed(std::string_view name) override;
   // Reload now (this replica created or revoked a token) and wait until the
-  // load finished or `wait` passed. For tests and admin paths.
+  // load finished or `wait` passed. Returns at once when not started.
   void RefreshNow(std::chrono::milliseconds wait = std::chrono::seconds(2));
 
  private:

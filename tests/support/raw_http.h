@@ -62,4 +62,10 @@ inline HttpReply HttpGet(const std::string& address, const std::string& target, 
   return HttpCall(address, "GET", target, headers);
 }
 
+// A GET with "Authorization: Bearer <token>", or none when `token` is empty.
+inline HttpReply HttpGet(const std::string& address, const std::string& target, const std::string& token) {
+  if (token.empty()) return HttpGet(address, target);
+  return HttpGet(address, target, HttpHeaders{{"Authorization", "Bearer " + token}});
+}
+
 }  // namespace chime::testing

@@ -362,7 +362,9 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   unique_key->type_name("K");
   enqueue->add_option("--max-attempts", e.max_attempts, "Attempts before the job is discarded (1-1000)")
       ->capture_default_str()->type_name("N");
-  AddOptional(enqueue, "--timeout", e.timeout, "Per-attempt time limit (default: the worker's)")
+  AddOptional(enqueue, "--timeout", e.timeout,
+              "Per-attempt time limit (default: the worker's, 30m, or what the kind needs: an http_request's "
+              "timeoutMs, default 5m, at most 1h, plus 1m)")
       ->type_name("DURATION");
   enqueue->add_flag("--dry-run", e.dry_run,
                     "Mark the job a dry run: its handler reports what it would change, changing nothing");

@@ -170,7 +170,10 @@ bool Expected(const payload::HttpRequestPayload& request, int status) {
 
 ResponseVerdict JudgeResponse(const ResponseInput& in, const payload::HttpRequestPayload& request,
                               std::string_view where) {
-  const std::string text = RepairUtf8(in.body);
+  // Valid UTF-8, and no raw NUL: jsonb refuses U+0000 even escaped (a raw
+  // NUL is not JSON anyway, so a JSON body reads the same).
+  std::string text = RepairUtf8(in.body);
+  ReplaceNul(text);
   json fields = {{"httpStatus", in.status},
                  {"contentType", ErrorLine(in.content_type, 200)},
                  {"responseBytes", in.body_bytes},

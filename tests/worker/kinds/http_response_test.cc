@@ -201,6 +201,8 @@ TEST(HttpResponseTest, HostileBytesBecomeStorableText) {
       "\xC0\xAF\xED\xA0\x80\xF4\x90\x80\x80 plain",
       std::string(1 << 20, '['),  // Nesting a serialiser would recurse into.
       "{\"skipped\": true, \"reason\": \"\x01\x02\xff\"}",
+      std::string("raw \0 NUL in a text body\0", 26),  // Found by fuzz_http_response.
+      std::string("{\"errors\": [\"raw \0 NUL\"]}", 24),
   };
   for (const std::string& body : bodies) {
     for (const char* type : {"application/json", "text/plain"}) {

@@ -22,7 +22,8 @@ constexpr const char* kHttpQueue = "bench-http";
 
 }  // namespace
 
-Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int calls, int workers, int slots) {
+Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int calls, int workers, int slots,
+                                               int prefetch) {
   auto endpoint = HttpEndpoint::Start();
   if (!endpoint) return std::unexpected(endpoint.error());
   const std::string origin = (*endpoint)->Origin();
@@ -36,6 +37,7 @@ Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int 
   } remove{kinds};
 
   Cluster cluster(conninfo, slots, kHttpQueue);
+  cluster.set_prefetch(prefetch);
   cluster.set_worker_args({"--kinds-config", kinds.string()});
   cluster.set_worker_env({{"CRON_SECRET", "chime-bench-cron-secret"}});
   if (auto ok = cluster.StartScheduler(); !ok) return std::unexpected(ok.error());

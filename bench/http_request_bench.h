@@ -23,6 +23,6 @@ struct HttpRequestFigures {
 };
 
 [[nodiscard]] Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int calls, int workers,
-                                                             int slots);
+                                                             int slots, int prefetch);
 
 }  // namespace chime::bench

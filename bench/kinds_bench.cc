@@ -272,6 +272,7 @@ Result<void> KindsBenchConfig::Validate() const {
     return Fail(ErrorCode::kInvalidArgument, "--fanout-parallelism: 0-16");
   }
   if (http_calls < 0 || http_calls > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--http-calls: 1-10000000");
+  if (http_prefetch < 0 || http_prefetch > 10'000) return Fail(ErrorCode::kInvalidArgument, "--http-prefetch: 0-10000");
   for (const auto& part : parts) {
     if (part != "fanout" && part != "reconcile" && part != "http") {
       return Fail(ErrorCode::kInvalidArgument, "--parts: \"" + part + "\" is not fanout, reconcile or http");
@@ -296,6 +297,9 @@ void KindsBench::AddOptions(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--http-calls", config_.http_calls,
                      "http_request jobs against the local endpoint (default 20000; --quick 1000)");
+  command.add_option("--http-prefetch", config_.http_prefetch,
+                     "Jobs the http part's workers claim beyond their slots (worker --prefetch)")
+      ->capture_default_str();
   command.add_option("--parts", config_.parts, "Which to run: fanout, reconcile, http (default all)")
       ->delimiter(',');
 }
@@ -310,12 +314,15 @@ Result<void> KindsBench::Run(const BenchEnv& env) {
   }
   if (!wants("http")) return {};
   const int calls = config_.http_calls > 0 ? config_.http_calls : (env.quick ? 1'000 : 20'000);
-  auto http = RunHttpRequestCalls(env.conninfo, calls, config_.workers, config_.slots);
+  auto http = RunHttpRequestCalls(env.conninfo, calls, config_.workers, config_.slots, config_.http_prefetch);
   if (!http) return std::unexpected(http.error());
   const double rate = static_cast<double>(http->calls) / http->wall_s;
   Report& report = *env.report;
   report.BeginSection("kinds", "http_request calls against a local keep-alive endpoint, insert to last finished");
-  const std::vector<Param> params{{"calls", http->calls}, {"workers", config_.workers}, {"slots", config_.slots}};
+  const std::vector<Param> params{{"calls", http->calls},
+                                  {"workers", config_.workers},
+                                  {"slots", config_.slots},
+                                  {"prefetch", config_.http_prefetch}};
   report.Add({"http_wall", http->wall_s, "s", params});
   report.Add({"http_calls_per_second", rate, "calls/s", params});
   report.Add({"http_connections", static_cast<double>(http->connections), "connections", params});

@@ -11,6 +11,7 @@
 #include "jobctl/curve_commands.h"
 #include "jobctl/db_backend.h"
 #include "jobctl/exit_code.h"
+#include "jobctl/import_commands.h"
 #include "jobctl/observe_commands.h"
 #include "jobctl/schedule_commands.h"
 #include "jobctl/token_commands.h"
@@ -90,7 +91,8 @@ struct Options {
       schedule_trigger;
   ScheduleListOptions schedule_list;
   ScheduleBackfillOptions schedule_backfill;
-  ScheduleImportOptions schedule_import;
+  ScheduleImportOptions schedule_import{.source = ScheduleImportOptions::Source::kVercel};
+  ScheduleImportOptions schedule_import_cloud{.source = ScheduleImportOptions::Source::kCloudScheduler};
   ScheduleLeaderOptions schedule_leader;
   TokenCreateOptions token_create;
   TokenListOptions token_list;
@@ -202,7 +204,8 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
 
   CLI::App* sched = AddSubcommand(app, "schedule",
       "Cron schedules: lint a schedule file; create, update, delete, show, list, pause, resume,\n"
-      "trigger and backfill schedules; import a vercel.json; show the scheduler leader");
+      "trigger and backfill schedules; import a vercel.json or Cloud Scheduler jobs; show the\n"
+      "scheduler leader");
   sched->require_subcommand(1);
 
   CLI::App* lint = AddSubcommand(*sched, "lint",
@@ -280,23 +283,69 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
                         return RunScheduleBackfill(c, o.schedule_backfill);
                       }});
 
+  // What both importers take: how the imported schedules authenticate,
+  // time out, retry and overlap.
+  auto add_import_flags = [](CLI::App* import, ScheduleImportOptions& im, const std::string& auth_default) {
+    im.secret_ref = "env:CRON_SECRET";
+    import->add_option("--secret-ref", im.secret_ref,
+                       "Where workers find the secret: env:NAME or file:/path (never the secret itself)")
+        ->capture_default_str()->type_name("REF");
+    AddOptional(import, "--auth", im.auth,
+                "bearer (Authorization: Bearer), x-cron-secret, header:NAME (e.g. header:x-cron-key) or none "
+                "(default: " + auth_default + ")")
+        ->type_name("AUTH");
+    AddOptional(import, "--timeout", im.timeout,
+                "The call's time limit, up to 1h (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "5m, http_request's default"
+                                                                                   : "the job's attemptDeadline, else 5m") +
+                    ")")
+        ->type_name("DURATION");
+    AddOptional(import, "--max-attempts", im.max_attempts,
+                "Attempts per tick (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "3" : "retryConfig.retryCount + 1") +
+                    ")")
+        ->type_name("N");
+    AddOptional(import, "--overlap", im.overlap,
+                "While a tick's job is live: skip, allow, buffer_one or cancel_running (default: skip)")
+        ->type_name("POLICY");
+    AddOptional(import, "--tz", im.time_zone,
+                "IANA time zone the schedules are read in (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "UTC, as Vercel" : "the job's timeZone") +
+                    ")")
+        ->type_name("ZONE");
+    import->add_flag("--dry-run", im.dry_run, "Print the schedules as a schedule file (YAML); create nothing");
+    import->add_flag("--json", im.json, "Print JSON");
+  };
+
   CLI::App* import = AddSubcommand(*sched, "import-vercel",
-      "Turn a vercel.json's \"crons\" into http_request schedules that call BASE_URL + path\n"
-      "with \"Authorization: Bearer <secret>\"; creates them, or with --dry-run prints a\n"
-      "schedule file without touching the database");
+      "Turn a vercel.json's \"crons\" into http_request schedules that call BASE_URL + path (query\n"
+      "kept) as Vercel does (GET, \"Authorization: Bearer <secret>\", UTC); creates them, or with\n"
+      "--dry-run prints a schedule file without touching the database");
   auto& im = o.schedule_import;
   import->add_option("FILE", im.file, "vercel.json (- for stdin)")->required();
   import->add_option("--base-url", im.base_url, "Where the app runs: http(s)://host[:port][/prefix]")
       ->required()->type_name("URL");
-  import->add_option("--secret-ref", im.secret_ref,
-                     "Where workers find the bearer secret (never the secret itself)")
-      ->capture_default_str()->type_name("REF");
-  import->add_flag("--dry-run", im.dry_run, "Print the schedules as a schedule file; create nothing");
-  import->add_flag("--json", im.json, "Print JSON");
+  AddOptional(import, "--method", im.method, "HTTP method of every call (default: GET, as Vercel; POST for "
+                                             "routes that take only POST)")
+      ->type_name("METHOD");
+  add_import_flags(import, im, "bearer");
   commands.push_back({.sub = import,
                       .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import); },
                       .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import); },
                       .local_if = [&o] { return o.schedule_import.dry_run; }});
+
+  CLI::App* cloud = AddSubcommand(*sched, "import-cloud-scheduler",
+      "Turn Google Cloud Scheduler jobs (the JSON of `gcloud scheduler jobs list --format=json`)\n"
+      "into http_request schedules: schedule, timeZone, httpTarget uri/method/headers/body,\n"
+      "attemptDeadline, retryConfig. A secret in a header becomes auth with --secret-ref; its value\n"
+      "is never copied. Creates them, or with --dry-run prints a schedule file");
+  auto& ic = o.schedule_import_cloud;
+  cloud->add_option("FILE", ic.file, "gcloud's JSON (- for stdin)")->required();
+  add_import_flags(cloud, ic, "the job's credential header");
+  commands.push_back({.sub = cloud,
+                      .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import_cloud); },
+                      .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import_cloud); },
+                      .local_if = [&o] { return o.schedule_import_cloud.dry_run; }});
 
   CLI::App* leader = AddSubcommand(*sched, "leader",
       "Which scheduler holds the leader lease: holder, epoch, acquired and expiry times");
@@ -361,7 +410,9 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   unique_key->type_name("K");
   enqueue->add_option("--max-attempts", e.max_attempts, "Attempts before the job is discarded (1-1000)")
       ->capture_default_str()->type_name("N");
-  AddOptional(enqueue, "--timeout", e.timeout, "Per-attempt time limit (default: the worker's)")
+  AddOptional(enqueue, "--timeout", e.timeout,
+              "Per-attempt time limit (default: the worker's, 30m, or what the kind needs: an http_request's "
+              "timeoutMs, default 5m, at most 1h, plus 1m)")
       ->type_name("DURATION");
   enqueue->add_flag("--dry-run", e.dry_run,
                     "Mark the job a dry run: its handler reports what it would change, changing nothing");

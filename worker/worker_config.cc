@@ -173,7 +173,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
                  "address policy ($CHIME_KINDS_CONFIG; see deploy/kinds.example.yaml)");
   app.add_option("--poll-interval-ms", poll, "claim this often without dispatch (default 1000)");
   app.add_option("--lease-ms", lease, "lease per claimed job; heartbeats every third (default 30000)");
-  app.add_option("--default-timeout-ms", timeout, "handler timeout when a job has none (default 1800000)");
+  app.add_option("--default-timeout-ms", timeout,
+                 "handler timeout when a job has none (default 1800000); a job whose kind needs longer gets "
+                 "that (an http_request: its timeoutMs, default 300000 = 5 min, at most 1 h, plus 60000)");
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
   app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
   app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");

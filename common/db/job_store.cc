@@ -13,6 +13,7 @@
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
 #include "common/db/row_reader.h"
+#include "common/payload/job_payload.h"
 
 namespace chime::db {
 namespace {
@@ -304,7 +305,7 @@ Result<void> ValidateEnqueue(const EnqueueParams& p, size_t max_payload_bytes) {
     return Fail(ErrorCode::kInvalidArgument, "payload: must be valid UTF-8 without NUL bytes");
   }
   switch (CheckJson(p.payload)) {
-    case JsonVerdict::kOk: return {};
+    case JsonVerdict::kOk: return payload::ValidateJobPayload(p.kind, p.payload);
     case JsonVerdict::kInvalid: return Fail(ErrorCode::kInvalidArgument, "payload: not valid JSON");
     case JsonVerdict::kTooDeep:
       return Fail(ErrorCode::kInvalidArgument,

@@ -111,6 +111,28 @@ TEST_F(JobctlCliTest, EnqueueRejectsBadInputBeforeTheBackend) {
   EXPECT_TRUE(fake.enqueued.empty());
 }
 
+// Issue 17: a payload carrying a credential is refused where it enters, so
+// no secret value is ever stored (jobctl checks before sending; the job
+// store and the scheduler check again, see job_store_hostile_test and
+// tests/security/payload_secret_entry_test).
+TEST_F(JobctlCliTest, EnqueueRefusesAnHttpRequestPayloadCarryingASecret) {
+  for (const char* payload :
+       {R"({"url": "https://app.example.com/api/cron", "headers": {"x-cron-key": "s3cr3t-abc"}})",
+        R"({"url": "https://app.example.com/api/cron", "auth": {"type": "bearer", "secret": "s3cr3t-abc"}})",
+        R"({"url": "https://cron:s3cr3t-abc@app.example.com/api/cron"})"}) {
+    EXPECT_EQ(Run({"enqueue", "http_request", "--payload", payload}), 2) << payload;
+    EXPECT_TRUE(err.str().starts_with("jobctl: --payload: ")) << err.str();
+    EXPECT_EQ(err.str().find("s3cr3t-abc"), std::string::npos) << err.str();
+  }
+  EXPECT_TRUE(fake.enqueued.empty());
+  ASSERT_EQ(Run({"enqueue", "http_request", "--payload",
+                 R"({"url": "https://app.example.com/api/cron", "auth": {"type": "header", "name": "x-cron-key", )"
+                 R"("secret": "env:INTEGRATIONS_CRON_SECRET"}})"}),
+            0)
+      << err.str();
+  EXPECT_EQ(fake.enqueued.size(), 1u);
+}
+
 TEST_F(JobctlCliTest, EnqueueCountMakesThatManyJobsAndSaysWhichExist) {
   fake.id_step = 1;
   ASSERT_EQ(Run({"enqueue", "noop", "--count", "3", "--payload", R"({"n":1})"}), 0) << err.str();

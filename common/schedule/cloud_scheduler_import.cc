@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "common/base/text_format.h"
+#include "common/base/utf8.h"
 #include "common/payload/credentials.h"
 #include "common/payload/http_request_payload.h"
 #include "common/schedule/import_common.h"
@@ -61,37 +62,6 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
-// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool IsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    size_t n = 0;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto b = static_cast<uint8_t>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 // "180s", "30.5s" (a protobuf Duration in JSON) as milliseconds.
 std::optional<std::chrono::milliseconds> ParseProtoDuration(std::string_view text) {
@@ -170,7 +140,7 @@ Result<std::optional<ordered_json>> ReadBody(const json& target, const std::stri
   if (!body->is_string()) return Bad(at + ": httpTarget.body must be a base64 string");
   const auto bytes = DecodeBase64(body->get<std::string>());
   if (!bytes) return Bad(at + ": httpTarget.body is not base64");
-  if (!IsUtf8(*bytes) || bytes->find('\0') != std::string::npos) {
+  if (!IsValidUtf8(*bytes) || bytes->find('\0') != std::string::npos) {
     return Bad(at + ": httpTarget.body is not UTF-8 text (an http_request body is text)");
   }
   if (bytes->empty()) return std::optional<ordered_json>();

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/base/utf8.h"
+#include "common/base/version.h"
 
 namespace chime::http {
 namespace {
@@ -203,7 +204,8 @@ void Configure(CURL* easy, const HopRequest& r, curl_slist* headers, Hop& hop, m
   curl_easy_setopt(easy, CURLOPT_PROXY, "");           // No http_proxy from the environment.
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "chime");
+  // "chime/0.1.0" unless the request names its own (curl copies the string).
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, UserAgent().c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &hop);

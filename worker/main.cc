@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     std::cerr << "chime-worker: kinds_config: " << ok.error().message << "\n";
     return 2;
   }
-  chime::worker::WorkerMetrics metrics;
+  // Metrics label the kinds this worker runs by name, any other as "_other".
+  chime::worker::WorkerMetrics metrics(handlers.Kinds());
   chime::worker::Worker worker(config, handlers, &metrics);
   if (auto ok = worker.Start(); !ok) {
     std::cerr << "chime-worker: " << ok.error().message << "\n";

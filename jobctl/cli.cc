@@ -6,7 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/base/version.h"
 #include "common/log/log.h"
+#include "jobctl/completion.h"
 #include "jobctl/commands.h"
 #include "jobctl/curve_commands.h"
 #include "jobctl/db_backend.h"
@@ -98,6 +100,7 @@ struct Options {
   TokenListOptions token_list;
   TokenRevokeOptions token_revoke;
   WhoamiOptions whoami;
+  std::string completion_shell;
 };
 
 // The `token` group and `whoami`.
@@ -375,6 +378,21 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   commands.push_back(
       {.sub = keygen, .local = [&o](LocalContext& c) { return RunCurveKeygen(c, o.curve_keygen); }});
 
+  CLI::App* completion = AddSubcommand(
+      app, "completion",
+      "Print a shell completion script for bash or zsh (needs no database):\n"
+      "source <(jobctl completion bash), or jobctl completion zsh > \"${fpath[1]}/_jobctl\"");
+  completion->add_option("SHELL", o.completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  commands.push_back({.sub = completion, .local = [&o, &app](LocalContext& c) -> Result<void> {
+                        // The whole tree is declared by the time this runs.
+                        auto script = CompletionScript(app, o.completion_shell);
+                        if (!script) return std::unexpected(script.error());
+                        c.out << *script;
+                        return {};
+                      }});
+
   CLI::App* migrate = AddSubcommand(app, "migrate", "Apply pending schema migrations and print the versions");
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");
   migrate->add_flag("--json", o.migrate.json, "Print JSON");
@@ -543,6 +561,19 @@ std::optional<std::string> CommandProblem(int argc, const char* const* argv, con
   return std::nullopt;
 }
 
+// CLI11's message for a parse error, without the program name it may lead
+// with; an argument CLI11 could not place is named rather than hidden
+// behind "A subcommand is required".
+std::string UsageProblem(const CLI::App& app, const CLI::ParseError& e) {
+  std::string message = e.what();
+  if (const std::string prefix = app.get_name() + ": "; message.starts_with(prefix)) message.erase(0, prefix.size());
+  const std::vector<std::string> left = app.remaining();
+  if (e.get_name() == "RequiredError" && !left.empty()) {
+    message = "unknown option or argument \"" + left.front() + "\"";
+  }
+  return message;
+}
+
 Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
   if (target.scheduler.empty()) {
     const char* pooler = std::getenv("CHIME_DATABASE_POOLER");
@@ -565,6 +596,7 @@ Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
 
 int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   CLI::App app(kDescription, "jobctl");
+  app.set_version_flag("--version", VersionLine("jobctl"));
   app.footer(std::string(kFooter) + "\n\n" + kExitCodeHelp);
   app.fallthrough();  // Global options may follow the subcommand.
   app.require_subcommand(1);
@@ -592,7 +624,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
       env.err << "jobctl: " << *problem << "\n";
       return kExitUsage;
     }
-    env.err << "jobctl: " << OneLine(e.what(), 1000) << " (see --help)\n";
+    env.err << "jobctl: " << OneLine(UsageProblem(app, e), 1000) << " (see --help)\n";
     return kExitUsage;
   }
 
@@ -637,7 +669,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     return ExitCodeFor(made.error().code);
   }
   std::unique_ptr<AdminBackend> backend = std::move(*made);
-  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err};
+  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err, env.out_is_terminal};
   return finish(command->action(ctx));
 }
 

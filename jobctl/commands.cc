@@ -308,7 +308,15 @@ Result<void> RunList(CommandContext& ctx, const ListOptions& o) {
   if (!params) return std::unexpected(params.error());
   auto page = ctx.backend.List(*params);
   if (!page) return std::unexpected(page.error());
-  ctx.out << (o.json ? DumpJson(JobPageJson(*page)) : RenderJobPage(*page));
+  if (o.json) {
+    ctx.out << DumpJson(JobPageJson(*page));
+    return {};
+  }
+  ctx.out << RenderJobPage(*page);
+  // The hint is for a person: below the table on a terminal; on stderr when
+  // stdout goes to a pipe or file, which then holds only the table.
+  const std::string hint = JobPageHint(*page);
+  if (!hint.empty()) (ctx.out_is_terminal || ctx.err == nullptr ? ctx.out : *ctx.err) << hint;
   return {};
 }
 

@@ -30,6 +30,9 @@ struct CommandContext {
   std::function<void(std::chrono::milliseconds)> pause = nullptr;
   // Notes for people beside the output (token create's "shown once").
   std::ostream* err = nullptr;
+  // Whether `out` is a terminal: hints meant for a person (list's "more
+  // jobs") go to `out` then, to `err` otherwise, so a pipe gets data only.
+  bool out_is_terminal = false;
 };
 
 // What a command that needs no backend gets (cron next, schedule lint,

@@ -134,11 +134,12 @@ std::string RenderJobPage(const db::JobPage& page) {
                   std::to_string(job.priority), Time(job.created_at), Time(job.run_at),
                   job.last_error ? OneLine(*job.last_error, kLastErrorWidth) : ""});
   }
-  std::string out = table.Render();
-  if (page.next_before_id) {
-    out += "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
-  }
-  return out;
+  return table.Render();
+}
+
+std::string JobPageHint(const db::JobPage& page) {
+  if (!page.next_before_id) return "";
+  return "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
 }
 
 std::string RenderJobWithRuns(const db::JobWithRuns& jr) {

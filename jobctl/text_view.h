@@ -35,6 +35,8 @@ class Table {
 
 // `list`: one row per job, then "next page: --before-id N" when more follow.
 std::string RenderJobPage(const db::JobPage& page);
+// "more jobs: repeat with --before-id N\n" when more pages follow, else "".
+std::string JobPageHint(const db::JobPage& page);
 
 // `show`: every field of the job, then its runs with errors and summaries.
 std::string RenderJobWithRuns(const db::JobWithRuns& job);

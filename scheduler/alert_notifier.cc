@@ -1,9 +1,13 @@
 #include "scheduler/alert_notifier.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 #include "common/base/text_format.h"
+#include "common/base/utf8.h"
 
 namespace chime::scheduler {
 namespace {
@@ -35,6 +39,15 @@ Result<void> AlertNotifierConfig::Validate() const {
     }
     if (webhook_url.size() > 2048) {
       return Fail(ErrorCode::kInvalidArgument, "CHIME_ALERT_WEBHOOK_URL: longer than 2048 bytes");
+    }
+  }
+  if (!public_url.empty()) {
+    if (!public_url.starts_with("https://") && !public_url.starts_with("http://")) {
+      return Fail(ErrorCode::kInvalidArgument, "CHIME_PUBLIC_URL: must start with https:// or http://");
+    }
+    if (public_url.size() > 2000 || !IsPrintableUtf8(public_url) || public_url.find_first_of(" #") != std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "CHIME_PUBLIC_URL: must be at most 2000 printable bytes without spaces or a #fragment");
     }
   }
   if (timeout < std::chrono::milliseconds(100) || timeout > std::chrono::minutes(5)) {
@@ -73,6 +86,39 @@ std::string WebhookBody(const db::AlertRow& a) {
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string DashboardLink(std::string_view public_url, const db::AlertRow& alert) {
+  while (public_url.ends_with('/')) public_url.remove_suffix(1);
+  std::string link(public_url);
+  link += "/#schedule=";
+  for (unsigned char c : alert.schedule_name) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      link.push_back(static_cast<char>(c));
+    } else {
+      link += fmt::format("%{:02X}", c);
+    }
+  }
+  return link;
+}
+
+// The only change issue 22 makes to alert texts, kept in this one function
+// so the texts themselves can change without it.
+std::string WithDashboardLink(std::string body, const db::AlertRow& alert, std::string_view public_url) {
+  if (public_url.empty()) return body;
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return body;
+  const std::string link = DashboardLink(public_url, alert);
+  j["text"] = j.value("text", "") + "\n" + link;
+  if (!j["blocks"].is_array()) j["blocks"] = json::array();
+  // Block Kit: a link button (text at most 75 characters, url at most 3000).
+  j["blocks"].push_back(json{
+      {"type", "actions"},
+      {"elements", json::array({json{{"type", "button"},
+                                     {"action_id", "chime_open_schedule"},
+                                     {"text", json{{"type", "plain_text"}, {"text", "Open in Chime"}}},
+                                     {"url", link}}})}});
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string RedactWebhook(std::string text, const std::string& url) {
   ReplaceAll(text, url, "<webhook>");
   ReplaceAll(text, http::RedactUrl(url), "<webhook>");
@@ -101,7 +147,7 @@ Result<DeliveryCounts> AlertNotifier::DeliverDue(db::AlertStore& store, Rng& rng
     request.method = "POST";
     request.url = config_.webhook_url;
     request.headers.push_back({"Content-Type", "application/json", false});
-    request.body = WebhookBody(alert);
+    request.body = WithDashboardLink(WebhookBody(alert), alert, config_.public_url);
     request.timeout = config_.timeout;
     request.follow_redirects = false;
     request.max_body_excerpt = 512;

@@ -33,6 +33,10 @@ struct AlertNotifierConfig {
   std::vector<std::string> allow;  // CIDRs opened beyond public addresses.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   BackoffPolicy backoff{std::chrono::seconds(10), std::chrono::minutes(10), 0.2};
+  // CHIME_PUBLIC_URL: where people reach the dashboard (http(s), e.g.
+  // https://chime.example.com). Set: every alert links to its schedule
+  // there. Empty: no link.
+  std::string public_url;
   int max_attempts = 20;  // Per transition; then delivery = 'failed'.
   int batch = 20;         // Alerts sent per pass at most.
 
@@ -42,6 +46,16 @@ struct AlertNotifierConfig {
 
 // The JSON body for one alert in its current state.
 std::string WebhookBody(const db::AlertRow& alert);
+
+// The dashboard's page of the alert's schedule: `public_url` (trailing
+// slashes dropped) + "/#schedule=" + the name, percent-encoded.
+std::string DashboardLink(std::string_view public_url, const db::AlertRow& alert);
+
+// `body` (a WebhookBody) with DashboardLink added: on its own line at the
+// end of "text" (which Slack-compatible receivers without Block Kit show)
+// and as a link button in an "actions" block. `body` unchanged when
+// `public_url` is empty or `body` is not a JSON object.
+std::string WithDashboardLink(std::string body, const db::AlertRow& alert, std::string_view public_url);
 
 // `text` with every occurrence of `url`, of its userinfo-free form and of
 // its path and query replaced by "<webhook>".

@@ -37,6 +37,8 @@ std::optional<milliseconds> CronPeriod(const schedule::ScheduleSpec& spec, db::T
 Result<void> HealthMonitorConfig::ReadEnvironment() {
   const char* url = std::getenv("CHIME_ALERT_WEBHOOK_URL");
   notifier.webhook_url = url != nullptr ? url : "";
+  const char* public_url = std::getenv("CHIME_PUBLIC_URL");
+  notifier.public_url = public_url != nullptr ? public_url : "";
   notifier.allow.clear();
   if (const char* allow = std::getenv("CHIME_ALERT_WEBHOOK_ALLOW"); allow != nullptr) {
     std::string list = allow;

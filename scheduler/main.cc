@@ -11,7 +11,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <random>
 
 #include <sys/resource.h>
@@ -21,6 +20,7 @@
 
 #include "common/base/env_setting.h"
 #include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
 #include "common/history/history.h"
@@ -46,8 +46,14 @@ std::string EnvOr(const char* name, std::string fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
+// The format fatal start-up errors are written in: from argv and the
+// environment until the flags are parsed, then the parsed --log-format.
+chime::LogFormat fatal_format = chime::LogFormat::kText;
+
+// A start-up error: exit code 2, one line naming the problem (a JSON line
+// with --log-format json).
 int Fatal(const std::string& line) {
-  std::cerr << "chime-scheduler: " << line << "\n";
+  chime::LogStartupError("chime-scheduler", "scheduler", fatal_format, line);
   return 2;
 }
 
@@ -83,7 +89,9 @@ void RaiseDescriptorLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up"};
+  fatal_format = chime::StartupLogFormat(argc, argv);
+  CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up", "chime-scheduler"};
+  app.set_version_flag("--version", chime::VersionLine("chime-scheduler"));
   // The URL (which may carry a password) or a file holding it, as mounted
   // from a Docker or Kubernetes secret.
   auto url_setting = chime::EnvSetting("CHIME_DATABASE_URL");
@@ -168,11 +176,19 @@ int main(int argc, char** argv) {
   app.add_flag("--named-tokens-only", named_tokens_only,
                "refuse the bootstrap admin secret: accept only named tokens (jobctl token create); "
                "CHIME_ADMIN_SECRET is then not read");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: on stdout.
+    // A usage error exits 2 like every other start-up error (not CLI11's
+    // 105-127), naming the program.
+    return Fatal(chime::OneLine(e.what(), 1000) + " (see --help)");
+  }
 
   {
     auto format = chime::ParseLogFormat(log_format);
     if (!format) return Fatal("log-format: " + format.error().message);
+    fatal_format = *format;
     if (auto ok = chime::InitLogging("scheduler", log_level, *format); !ok) return Fatal(ok.error().message);
   }
   RaiseDescriptorLimit();
@@ -259,8 +275,9 @@ int main(int argc, char** argv) {
     auto ok = maintainer.RunOnce(/*force_cleanup=*/true);
     if (!ok) return Fatal(ok.error().ToString());
     auto c = maintainer.counters();
-    std::cout << "rescued " << c.rescued << ", discarded " << c.discarded << ", deleted "
-              << c.jobs_deleted << " jobs and " << c.runs_deleted << " runs\n";
+    // In the log, so --log-format json makes it a JSON line with the rest.
+    spdlog::info("maintenance pass: rescued {}, discarded {}, deleted {} jobs and {} runs", c.rescued,
+                 c.discarded, c.jobs_deleted, c.runs_deleted);
     return 0;
   }
 

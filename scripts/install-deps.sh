@@ -22,6 +22,8 @@ PACKAGES=(
   pgbouncer  # schedulers and workers behind a transaction pooler (pgbouncer_test)
   clang-19 libclang-rt-19-dev  # libFuzzer targets (scripts/fuzz.sh; g++ 12 has no libFuzzer)
   openssl  # CURVE keys in deploy/curve-keygen.sh (compose secrets, Kubernetes Secret)
+  prometheus  # promtool: tests/integration/promtool_test lints both processes' /metrics
+  zsh  # jobctl completion zsh is checked by a real zsh (tests/jobctl/completion_test)
 )
 # A Docker engine and compose for tests/deploy/compose_test.sh, unless some
 # engine (Debian's or Docker's own packages) is installed already; kubectl

@@ -49,7 +49,7 @@ Result<void> Worker::Start() {
   for (const auto& k : handlers_.Kinds()) {
     if (hello.kinds_size() < 1000) hello.add_kinds(k);
   }
-  hello.set_version("chime-worker " + std::string(kVersion));
+  hello.set_version(std::string(Version()));
   hello.set_started_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count());

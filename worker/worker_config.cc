@@ -12,6 +12,7 @@
 
 #include "common/base/env_setting.h"
 #include "common/base/utf8.h"
+#include "common/base/version.h"
 #include "common/web/server.h"
 #include "common/wire/envelope.h"
 
@@ -148,7 +149,9 @@ Result<void> WorkerConfig::Validate() const {
 
 Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   CLI::App app{"chime-worker: claims jobs from PostgreSQL (woken by the scheduler's dispatch, "
-               "polling otherwise) and runs them on concurrent slots"};
+               "polling otherwise) and runs them on concurrent slots",
+               "chime-worker"};
+  app.set_version_flag("--version", VersionLine("chime-worker"));
   std::optional<std::string> config_file, database_url, database_pooler, scheduler, queues, worker_id, log_level,
       log_format, kinds_config, http_listen;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch, prefetch;
@@ -190,6 +193,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
+    return std::optional<WorkerConfig>{};
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
     return std::optional<WorkerConfig>{};
   } catch (const CLI::ParseError& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string(e.what()) + " (see --help)");

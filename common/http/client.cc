@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/base/utf8.h"
+#include "common/base/version.h"
 
 namespace chime::http {
 namespace {
@@ -212,7 +213,8 @@ void Configure(CURL* easy, const HopRequest& r, curl_slist* headers, Hop& hop, m
   curl_easy_setopt(easy, CURLOPT_PROXY, "");           // No http_proxy from the environment.
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
+  // "chime/0.1.0" unless the request names its own (curl copies the string).
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.empty() ? UserAgent().c_str() : user_agent.c_str());
   // An hour-long call sends nothing for minutes: keepalive probes keep NAT
   // and load balancer state alive and find a dead peer.
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -64,7 +64,7 @@ struct HttpRequest {
   // what was read, body_complete false, and the connection is closed. A
   // hostile endpoint's endless body costs no more than this.
   size_t max_read_bytes = size_t{1} << 20;
-  std::string user_agent = "chime";
+  std::string user_agent;  // Empty: UserAgent() ("chime/<version>").
 };
 
 struct HttpResponse {

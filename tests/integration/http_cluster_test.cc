@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <regex>
+#include <sstream>
+#include <utility>
 
 #include "tests/integration/cluster.h"
 #include "tests/support/raw_http.h"
@@ -115,6 +117,14 @@ class HttpClusterTest : public ::testing::Test {
 TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   cluster_.StartScheduler();
   WaitUntilLeading();
+  // A job no worker serves: ready depth 1 in queue "parked".
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked"}).exit_code, 0);
+  std::map<std::string, double> before;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    before = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(before, "chime_queue_ready_jobs{queue=\"parked\"}") == 1;
+  }));
+  EXPECT_EQ(Sample(before, "chime_cluster_metrics_stale"), 0);
   auto ready = Get(cluster_.http(), "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body;
   auto j = ready.Json();
@@ -143,8 +153,21 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   auto alive = Get(cluster_.http(), "/healthz");
   EXPECT_EQ(alive.status, 200);
   EXPECT_EQ(alive.Json()["status"], "healthy");
-  auto metrics = ParseMetrics(Get(cluster_.http(), "/metrics").body);
-  EXPECT_EQ(Sample(metrics, "chime_database_up"), 0);
+  // Reads are cached for a second: the first scrape may still see the last.
+  std::map<std::string, double> metrics;
+  EXPECT_TRUE(Cluster::WaitFor([&] {
+    metrics = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(metrics, "chime_database_up") == 0;
+  }));
+  // Issue 22: the queue gauges vanished while the database was down. The
+  // last good read stays, marked stale with its time.
+  EXPECT_EQ(Sample(metrics, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
+  EXPECT_GE(Sample(metrics, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
+  EXPECT_EQ(Sample(metrics, "chime_cluster_metrics_stale"), 1);
+  EXPECT_EQ(Sample(metrics, "chime_cluster_metrics_last_success_timestamp_seconds"),
+            Sample(before, "chime_cluster_metrics_last_success_timestamp_seconds"))
+      << "the time of the read the figures come from";
+  EXPECT_GT(Sample(metrics, "chime_cluster_metrics_last_success_timestamp_seconds"), 1.5e9);
 
   SetDatabaseReachable(true);
   EXPECT_TRUE(Cluster::WaitFor([&] { return Get(cluster_.http(), "/readyz").status == 200; }))
@@ -174,6 +197,71 @@ TEST_F(HttpClusterTest, AStandbyIsReadyUnlessLeadershipIsRequired) {
   EXPECT_EQ(bad.Json()["error"]["code"], "invalid_argument");
   auto metrics = ParseMetrics(Get(address, "/metrics").body);
   EXPECT_EQ(Sample(metrics, "chime_scheduler_leader"), 0);
+  EXPECT_EQ(Sample(metrics, "chime_database_up"), 1);
+}
+
+// Issue 22: every replica exported the database's figures, so a sum() over
+// replicas doubled them. Only the leader exports them now.
+TEST_F(HttpClusterTest, OnlyTheLeaderExportsTheDatabaseFigures) {
+  cluster_.StartScheduler();
+  WaitUntilLeading();
+  std::string endpoint, standby_http;
+  cluster_.StartReplica(endpoint, {}, {}, &standby_http);
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked", "--count", "3"}).exit_code, 0);
+  std::map<std::string, double> leader;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    leader = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(leader, "chime_queue_ready_jobs{queue=\"parked\"}") == 3;
+  }));
+  EXPECT_EQ(Sample(leader, "chime_jobs{kind=\"noop\",queue=\"parked\",state=\"available\"}"), 3);
+  EXPECT_EQ(Sample(leader, "chime_scheduler_leader"), 1);
+  const std::string standby_text = HttpGet(standby_http, "/metrics").body;
+  const auto standby = ParseMetrics(standby_text);
+  EXPECT_EQ(Sample(standby, "chime_scheduler_leader"), 0);
+  EXPECT_EQ(Sample(standby, "chime_database_up"), 1) << "its own read, on every replica";
+  for (const char* family : {"chime_queue_ready_jobs", "chime_queue_oldest_ready_age_seconds", "chime_jobs{",
+                             "chime_jobs_enqueued_total", "chime_alerts_firing", "chime_cluster_metrics"}) {
+    EXPECT_EQ(standby_text.find(std::string("\n") + family), std::string::npos)
+        << family << " on the standby:\n" << standby_text;
+  }
+}
+
+// Issue 22: a job of a kind no worker has a handler for (discarded as
+// unknown) made ~43 series per kind, per process, for the process's life.
+TEST_F(HttpClusterTest, KindsNoWorkerRunsAreCountedAsOther) {
+  cluster_.StartScheduler();
+  WaitUntilLeading();
+  auto& worker = cluster_.StartWorker("w1", {"--http-listen", "127.0.0.1:0"});
+  const std::string worker_http = HttpAddressOf(worker);
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop"}).exit_code, 0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(cluster_.Jobctl({"enqueue", "made_up_kind_" + std::to_string(i)}).exit_code, 0);
+  }
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind LIKE 'made_up_kind_%' AND state = 'discarded'") ==
+               5 &&
+           cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 1;
+  }));
+  std::string scheduler_text;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    scheduler_text = Get(cluster_.http(), "/metrics").body;
+    const auto m = ParseMetrics(scheduler_text);
+    return Sample(m, "chime_scheduler_job_results_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}") == 5 &&
+           Sample(m, "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}") == 1;
+  })) << scheduler_text;
+  const std::string worker_text = HttpGet(worker_http, "/metrics").body;
+  const auto w = ParseMetrics(worker_text);
+  EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}"), 5);
+  EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}"), 1);
+  // The processes' own series never name them (chime_jobs and
+  // chime_jobs_enqueued_total report the table, which does).
+  for (const std::string* text : {&std::as_const(scheduler_text), &worker_text}) {
+    std::istringstream lines(*text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("chime_jobs")) continue;
+      EXPECT_EQ(line.find("made_up_kind"), std::string::npos) << line;
+    }
+  }
 }
 
 TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
@@ -217,7 +305,10 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_GE(Sample(m, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
   EXPECT_GE(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
-  EXPECT_EQ(Sample(m, "chime_queue_ready_jobs{queue=\"default\"}"), -1) << "no ready job there";
+  // Issue 22: a queue with no ready job read as no series at all; it reads 0.
+  EXPECT_EQ(Sample(m, "chime_queue_ready_jobs{queue=\"default\"}"), 0) << "no ready job there";
+  EXPECT_EQ(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"default\"}"), 0);
+  EXPECT_EQ(Sample(m, "chime_cluster_metrics_stale"), 0);
   const std::string text = Get(cluster_.http(), "/metrics").body;
   EXPECT_NE(text.find("# TYPE chime_scheduler_job_results_total counter"), std::string::npos);
   EXPECT_NE(text.find("# TYPE chime_scheduler_job_duration_seconds histogram"), std::string::npos);

@@ -276,6 +276,7 @@ class CliTest : public ::testing::Test {
       return std::unique_ptr<AdminBackend>(new Forwarder(fake));
     };
     env.init_logging = [](const std::string&) {};
+    env.out_is_terminal = out_is_terminal;
     env.pause = [this](std::chrono::milliseconds d) {
       paused.push_back(d);
       if (on_pause) on_pause();
@@ -293,6 +294,7 @@ class CliTest : public ::testing::Test {
   std::string backend_scheduler;
   std::optional<std::string> backend_token_file;
   int backends_made = 0;
+  bool out_is_terminal = false;  // What RunCli is told stdout is.
   std::ostringstream out, err;
 };
 

@@ -167,8 +167,30 @@ TEST_F(JobctlCliTest, ListBuildsFilters) {
   EXPECT_EQ(p.since, Now() - std::chrono::hours(24));
   EXPECT_EQ(p.limit, 10);
   EXPECT_EQ(p.before_id, 100);
-  EXPECT_NE(out.str().find("--before-id 7"), std::string::npos);
   EXPECT_NE(out.str().find("2026-01-31T02:00:00Z"), std::string::npos);
+}
+
+// Issue 22: `jobctl list | awk ...` read the hint as a job row. It is for a
+// person: under the table on a terminal, on stderr otherwise.
+TEST_F(JobctlCliTest, ListPrintsTheNextPageHintToStderrUnlessStdoutIsATerminal) {
+  fake.page.jobs = {job};
+  fake.page.next_before_id = 7;
+  const std::string hint = "more jobs: repeat with --before-id 7\n";
+  ASSERT_EQ(Run({"list"}), 0) << err.str();
+  EXPECT_EQ(out.str().find("more jobs"), std::string::npos) << out.str();
+  EXPECT_TRUE(out.str().starts_with("ID ")) << out.str();
+  EXPECT_EQ(err.str(), hint);
+
+  out_is_terminal = true;
+  ASSERT_EQ(Run({"list"}), 0) << err.str();
+  EXPECT_TRUE(out.str().ends_with(hint)) << out.str();
+  EXPECT_EQ(err.str(), "");
+
+  fake.page.next_before_id.reset();  // The last page: no hint anywhere.
+  out_is_terminal = false;
+  ASSERT_EQ(Run({"list"}), 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str().find("more jobs"), std::string::npos);
 }
 
 TEST_F(JobctlCliTest, ListJsonHasJobsAndCursor) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include <atomic>
@@ -216,6 +217,65 @@ TEST_F(HealthMonitorTest, BadConfigIsNamed) {
   made = HealthMonitor::Create(db::ConnectionConfig{.url = db_.url()}, config_, nullptr, rng_);
   ASSERT_FALSE(made.has_value());
   EXPECT_TRUE(made.error().message.starts_with("health-interval: "));
+}
+
+// Issue 22: an alert said what broke but not where to look. With
+// CHIME_PUBLIC_URL set every notice links to its schedule's dashboard page.
+TEST_F(HealthMonitorTest, EveryNoticeLinksToTheDashboardWhenThePublicUrlIsSet) {
+  config_.notifier.public_url = "https://chime.example.com/ops/";
+  auto monitor = Make();
+  ASSERT_NE(monitor, nullptr);
+  for (int i = 0; i < 3; ++i) AddRun("failed", std::to_string(10 + i) + " minutes", "boom");
+  ASSERT_GE(Pass(*monitor).delivery.sent, 1);
+  ASSERT_TRUE(server_.WaitForRequests(1));
+  for (const auto& request : server_.Requests()) {
+    const auto body = nlohmann::json::parse(request.body);
+    const std::string link = "https://chime.example.com/ops/#schedule=sync-github";
+    EXPECT_TRUE(body["text"].get<std::string>().ends_with("\n" + link)) << request.body;
+    const auto& last = body["blocks"].back();
+    EXPECT_EQ(last["type"], "actions") << request.body;
+    EXPECT_EQ(last["elements"][0]["type"], "button");
+    EXPECT_EQ(last["elements"][0]["url"], link);
+  }
+}
+
+TEST(AlertNotifierTest, TheDashboardLinkIsABlockKitButtonAndTheTextKeepsIt) {
+  db::AlertRow alert;
+  alert.schedule_name = "sync github/\xc3\xbc";
+  alert.rule = "consecutive_failures";
+  alert.state = "firing";
+  alert.message = "3 failures in a row";
+  const std::string body = WebhookBody(alert);
+  EXPECT_EQ(WithDashboardLink(body, alert, ""), body) << "no CHIME_PUBLIC_URL, no change";
+  const std::string linked = WithDashboardLink(body, alert, "https://chime.example.com");
+  const auto j = nlohmann::json::parse(linked);
+  const std::string link = "https://chime.example.com/#schedule=sync%20github%2F%C3%BC";
+  EXPECT_EQ(DashboardLink("https://chime.example.com//", alert), link);
+  EXPECT_TRUE(j["text"].get<std::string>().starts_with(nlohmann::json::parse(body)["text"].get<std::string>()));
+  EXPECT_TRUE(j["text"].get<std::string>().ends_with("\n" + link));
+  ASSERT_EQ(j["blocks"].size(), nlohmann::json::parse(body)["blocks"].size() + 1);
+  const auto& button = j["blocks"].back()["elements"][0];
+  EXPECT_EQ(j["blocks"].back()["type"], "actions");
+  EXPECT_EQ(button["type"], "button");
+  EXPECT_EQ(button["text"]["type"], "plain_text");
+  EXPECT_LE(button["text"]["text"].get<std::string>().size(), 75u) << "Block Kit's limit for button text";
+  EXPECT_EQ(button["url"], link);
+  EXPECT_LE(link.size(), 3000u) << "Block Kit's limit for a button url";
+  EXPECT_EQ(WithDashboardLink("not json", alert, "https://x"), "not json");
+}
+
+TEST(AlertNotifierTest, ABadPublicUrlIsNamed) {
+  for (const char* bad : {"ftp://chime.example.com", "chime.example.com", "https://chime.example.com/#x",
+                          "https://chime example.com"}) {
+    AlertNotifierConfig config;
+    config.public_url = bad;
+    auto ok = config.Validate();
+    ASSERT_FALSE(ok.has_value()) << bad;
+    EXPECT_TRUE(ok.error().message.starts_with("CHIME_PUBLIC_URL: ")) << ok.error().message;
+  }
+  AlertNotifierConfig good;
+  good.public_url = "http://127.0.0.1:8080";
+  EXPECT_TRUE(good.Validate().has_value());
 }
 
 TEST(AlertNotifierTest, RedactsTheWebhookInEveryForm) {

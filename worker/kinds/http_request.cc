@@ -176,7 +176,6 @@ HandlerResult HttpRequestKind::Run(JobContext& ctx) {
   request.follow_redirects = call->follow_redirects;
   request.max_body_excerpt = kMaxReadBytes;
   request.max_read_bytes = kMaxReadBytes;
-  request.user_agent = "chime/" + std::string(kVersion);
   AddChimeHeaders(request, ctx, key);
   if (call->auth.type != HttpAuthType::kNone) {
     if (auto ok = CheckGrant(call->auth.secret_ref, call->url); !ok) {

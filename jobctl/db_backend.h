@@ -40,6 +40,7 @@ class DbBackend final : public AdminBackend {
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
   Result<db::StatsReport> RunStats(const db::StatsParams& params) override;
+  Result<db::RunPage> Runs(const db::RunListParams& params) override;
   Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override;
   // FailedPrecondition: workers are known only to a scheduler.
   Result<std::vector<WorkerView>> Workers() override;
@@ -52,6 +53,7 @@ class DbBackend final : public AdminBackend {
   Result<db::FireResult> ScheduleTrigger(const std::string& name) override;
   Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
                                                        db::TimePoint to) override;
+  Result<db::FirePage> ScheduleFires(const db::FireListParams& params) override;
   Result<std::optional<db::LeaderState>> Leader() override;
 
  private:
@@ -66,6 +68,7 @@ class DbBackend final : public AdminBackend {
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   bool schema_checked_ = false;
 };

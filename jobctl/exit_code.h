@@ -14,6 +14,8 @@ enum ExitCode : int {
   kExitPrecondition = 4,  // Failed precondition or conflict (e.g. job already finished).
   kExitUnavailable = 5,   // The database or scheduler cannot be reached; retry later.
   kExitUnauthenticated = 6,  // The scheduler refused the admin secret or signature.
+  kExitPartial = 7,       // enqueue --wait: the job's run ended partial (done, with errors).
+  kExitSkipped = 8,       // enqueue --wait: the job's run was skipped (the work declined it).
 };
 
 ExitCode ExitCodeFor(ErrorCode code);
@@ -21,8 +23,9 @@ ExitCode ExitCodeFor(ErrorCode code);
 // The footer of `jobctl --help`.
 inline constexpr const char* kExitCodeHelp =
     "Exit codes: 0 ok; 2 usage error or invalid argument; 3 not found;\n"
-    "4 failed precondition or conflict (or --wait: the job did not succeed);\n"
-    "5 database or scheduler unavailable; 6 admin secret refused; 1 anything else.\n"
+    "4 failed precondition or conflict (or --wait: the job failed or was cancelled);\n"
+    "5 database or scheduler unavailable; 6 admin secret refused; 7 --wait: the job's run\n"
+    "ended partial; 8 --wait: its run was skipped; 1 anything else.\n"
     "Errors go to stderr as one line: \"jobctl: <message>\".";
 
 }  // namespace chime::jobctl

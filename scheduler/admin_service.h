@@ -5,6 +5,7 @@
 #include "common/db/alert_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
 #include "common/db/worker_directory.h"
@@ -23,7 +24,7 @@ class AdminService final : public AdminHandler {
  private:
   // The schedule commands.
   v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
-  // Run statistics and alerts.
+  // Run statistics, runs and alerts.
   v1::AdminReply HandleObserve(const v1::AdminRequest& request);
   // Every replica's workers (the directory) with this one's own fresher view.
   v1::AdminReply HandleWorkers(const WorkerRegistry& workers);
@@ -33,6 +34,7 @@ class AdminService final : public AdminHandler {
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   const LiveCounters& counters_;
 };

@@ -13,6 +13,13 @@ using internal::Ms;
 using internal::OptTime;
 using internal::Time;
 
+int64_t Us(db::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+db::TimePoint FromUs(int64_t us) {
+  return db::TimePoint(std::chrono::duration_cast<db::TimePoint::duration>(std::chrono::microseconds(us)));
+}
+
 std::optional<std::string> OptText(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
@@ -95,12 +102,14 @@ v1::Run ToProto(const db::Run& r) {
   p.set_started_at_ms(Ms(r.started_at));
   p.set_finished_at_ms(Ms(r.finished_at));
   p.set_outcome(std::string(db::RunOutcomeName(r.outcome)));
-  p.set_duration_ms(Ms(r.finished_at) - Ms(r.started_at));
+  p.set_duration_ms(std::chrono::duration_cast<milliseconds>(r.finished_at - r.started_at).count());
   p.set_summary_json(r.summary);
   for (const auto& e : r.errors) p.add_errors(e);
   p.set_dry_run(r.dry_run);
   p.set_final(r.final);
   if (r.job_outcome) p.set_job_outcome(std::string(db::JobOutcomeName(*r.job_outcome)));
+  p.set_started_at_us(Us(r.started_at));
+  p.set_finished_at_us(Us(r.finished_at));
   return p;
 }
 
@@ -118,6 +127,8 @@ db::Run FromProto(const v1::Run& p) {
   r.dry_run = p.dry_run();
   r.final = p.final();
   r.job_outcome = db::ParseJobOutcome(p.job_outcome());
+  if (p.started_at_us() != 0) r.started_at = FromUs(p.started_at_us());
+  if (p.finished_at_us() != 0) r.finished_at = FromUs(p.finished_at_us());
   return r;
 }
 

@@ -306,12 +306,17 @@ $$;
 -- Race-freedom: the last two children of a parent, or its last child and
 -- the parent itself, may finish in concurrent transactions, and each would
 -- see the other still live in its snapshot (a lost wake-up). So every
--- finisher first locks the parent row, in id order, and only then checks;
--- inside a volatile function each command takes a new snapshot, so the
--- check sees every finisher that held the lock before (they committed
--- before releasing it) and a finisher that comes after sees this one. A
--- child's own row is updated before its parent is locked, so whoever locks
--- last sees all the others done and settles the parent exactly once.
+-- finisher first takes a transaction-scoped advisory lock on the parent
+-- (key: minus its id), in id order, and only then checks; inside a volatile
+-- function each command takes a new snapshot, so the check sees every
+-- finisher that held the lock before (a transaction is visible before its
+-- locks are released) and a finisher that comes after sees this one. A
+-- child's own row is updated before the lock is taken, so whoever locks
+-- last sees all the others done and settles the parent exactly once. An
+-- advisory lock rather than the parent's row lock: a running parent's row
+-- is also locked by its worker's heartbeats, which take the rows of a
+-- parent and its child in either order, while a completion holds the
+-- child's row first (a deadlock the row lock made possible).
 --
 -- Settling writes the outcome to the parent's final run row (and the
 -- counts per child outcome into its summary), then to the job; the job's
@@ -321,13 +326,15 @@ CREATE FUNCTION chime.jobs_settle_fan_outs() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   v_parents bigint[];
+  v_parent bigint;
   v_ids bigint[];
   v_outcomes text[];
   v_counts jsonb[];
   v_errors text[];
 BEGIN
   -- Claims, heartbeats, progress and completions of childless jobs leave here.
-  SELECT array_agg(DISTINCT CASE WHEN n.outcome IS NULL THEN n.id ELSE n.parent_id END) INTO v_parents
+  SELECT array_agg(DISTINCT CASE WHEN n.outcome IS NULL THEN n.id ELSE n.parent_id END
+                   ORDER BY CASE WHEN n.outcome IS NULL THEN n.id ELSE n.parent_id END) INTO v_parents
   FROM new_rows n
   WHERE (n.parent_id IS NOT NULL AND n.outcome IS NOT NULL)
      OR (n.fan_out AND n.state = 'succeeded' AND n.outcome IS NULL);
@@ -335,7 +342,9 @@ BEGIN
   IF v_parents IS NULL OR pg_trigger_depth() > 8 THEN
     RETURN NULL;
   END IF;
-  PERFORM 1 FROM chime.jobs WHERE id = ANY(v_parents) ORDER BY id FOR NO KEY UPDATE;
+  FOREACH v_parent IN ARRAY v_parents LOOP
+    PERFORM pg_advisory_xact_lock(-v_parent);
+  END LOOP;
 
   WITH ready AS (
     SELECT p.id FROM chime.jobs p

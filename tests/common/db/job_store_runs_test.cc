@@ -6,12 +6,14 @@
 // them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <latch>
 #include <thread>
 
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "tests/common/db/job_store_test_base.h"
+#include "tests/support/wait_until.h"
 
 namespace chime::db::testing {
 namespace {
@@ -256,6 +258,32 @@ TEST_F(JobStoreRunsTest, ConcurrentCompletersSettleEveryParentExactlyOnce) {
   // Counted once each in the rollup.
   EXPECT_EQ(sql_.Int("SELECT sum(runs_partial) FROM chime.run_stats WHERE kind = 'parent' AND span = 'day'"),
             kRounds);
+}
+
+// A worker's heartbeat locks the rows of the parent and the child it runs in
+// whatever order its statement meets them; the child's completion holds the
+// child's row. Had settling waited for the parent's row, the two could
+// deadlock; it waits for nothing a heartbeat holds.
+TEST_F(JobStoreRunsTest, AChildCompletesWhileAHeartbeatHoldsItsParentsRow) {
+  FanOut f = StartFanOut(1);
+  pqxx::connection heartbeat(db_.url());
+  pqxx::work held(heartbeat);
+  held.exec_params("UPDATE chime.jobs SET heartbeat_at = now() WHERE id = $1", f.parent.id);
+  std::atomic<bool> done{false};
+  std::jthread completer([&] {
+    Connection conn(ConnectionConfig{.url = db_.url()});
+    JobStore other(conn, StoreConfig(), &rng_);
+    const Completion c = MakeCompletion(f.children[0], CompletionKind::kSucceeded);
+    auto r = other.JobsCompleteIfLeased(std::span<const Completion>(&c, 1));
+    EXPECT_TRUE(r.has_value() && r->at(0).applied);
+    done = true;
+  });
+  EXPECT_TRUE(chime::testing::WaitUntil([&] { return done.load(); }))
+      << "the completion waited for the heartbeat's lock on its parent";
+  held.commit();
+  completer.join();
+  Complete(f.parent, CompletionKind::kSucceeded);
+  EXPECT_EQ(Outcome(f.parent.id), "succeeded");
 }
 
 TEST_F(JobStoreRunsTest, APayloadsDryRunMarksTheJobOnEveryInsert) {

@@ -105,9 +105,11 @@ std::string RenderAlerts(const std::vector<db::AlertRow>& alerts, bool all) {
     if (a.delivery == "pending" && a.delivery_attempts > 0) {
       notified += " (" + std::to_string(a.delivery_attempts) + " failed)";
     }
+    // A resolved alert says what ended it (which run recovered).
+    const std::string& what = a.state == "resolved" && a.resolution ? *a.resolution : a.message;
     table.AddRow({std::to_string(a.id), a.state, OneLine(a.schedule_name, 128), a.rule,
                   FormatRfc3339(a.fired_at), a.resolved_at ? FormatRfc3339(*a.resolved_at) : "-",
-                  notified, OneLine(a.message, 200)});
+                  notified, OneLine(what, 200)});
   }
   return table.Render();
 }

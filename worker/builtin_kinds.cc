@@ -114,7 +114,7 @@ class Outcome final : public Handler {
       const auto error = p.value("error", nlohmann::json("outcome: attempt " + std::to_string(ctx.attempt()) +
                                                          " fails on purpose"));
       return HandlerResult::Fail(summary, {error.is_string() ? error.get<std::string>() : error.dump()},
-                                 /*retryable=*/!p.value("permanent", false));
+                                 /*retryable=*/!(p.contains("permanent") && p["permanent"] == true));
     }
     if (p.contains("children")) {
       if (!p["children"].is_array()) return Bad("children must be an array");

@@ -15,6 +15,7 @@
 #include "jobctl/exit_code.h"
 #include "jobctl/import_commands.h"
 #include "jobctl/observe_commands.h"
+#include "jobctl/run_commands.h"
 #include "jobctl/schedule_commands.h"
 #include "jobctl/token_commands.h"
 #include "jobctl/zmq_backend.h"
@@ -82,6 +83,7 @@ struct Options {
   StatsOptions stats;
   RunStatsOptions run_stats;
   AlertsOptions alerts;
+  RunsOptions runs;
   WorkersOptions workers;
   CronNextOptions cron_next;
   ProbeOptions probe;
@@ -101,6 +103,7 @@ struct Options {
   TokenRevokeOptions token_revoke;
   WhoamiOptions whoami;
   std::string completion_shell;
+  ScheduleFiresOptions schedule_fires;
 };
 
 // The `token` group and `whoami`.
@@ -186,6 +189,13 @@ void AddScheduleFlags(CLI::App* sub, ScheduleFlags& f, bool create) {
               "Ticks missed while no scheduler ran: skip, run_once or run_all "
               "(create default: run_once)" + keep)
       ->type_name("POLICY");
+  sub->add_option("--health", f.health,
+                  "Health-rule threshold, as under health: in a schedule file; repeat or separate\n"
+                  "with commas: consecutive_failures=5, failure_rate=0.25, success_rate=off,\n"
+                  "average_duration=10m, run_duration=1h, no_success_within=6h, min_runs=10,\n"
+                  "enabled=false; \"defaults\" drops the overrides given before it" +
+                      (create ? std::string() : std::string("; rules not named keep their value")))
+      ->type_name("KEY=VALUE")->delimiter(',')->allow_extra_args(false);
 }
 
 // `cron next` and the `schedule` group.
@@ -349,6 +359,18 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
                       .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import_cloud); },
                       .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import_cloud); },
                       .local_if = [&o] { return o.schedule_import_cloud.dry_run; }});
+  CLI::App* fires = AddSubcommand(*sched, "fires",
+      "A schedule's recorded ticks, newest first, skipped overlaps and misfires included:\n"
+      "origin, what the tick did, its job's state and its run's final outcome");
+  auto& sf = o.schedule_fires;
+  fires->add_option("NAME", sf.name, "Schedule name")->required();
+  AddOptional(fires, "--before", sf.before, "Page cursor: only ticks before this RFC 3339 time")
+      ->type_name("TIME");
+  fires->add_option("--limit", sf.limit, "Ticks per page (1-1000)")->capture_default_str()->type_name("N");
+  fires->add_flag("--json", sf.json, "Print {\"fires\": [...], \"next_before\": TIME|null}");
+  commands.push_back({.sub = fires, .action = [&o](CommandContext& c) {
+                        return RunScheduleFires(c, o.schedule_fires);
+                      }});
 
   CLI::App* leader = AddSubcommand(*sched, "leader",
       "Which scheduler holds the leader lease: holder, epoch, acquired and expiry times");
@@ -433,20 +455,24 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
               "timeoutMs, default 5m, at most 1h, plus 1m)")
       ->type_name("DURATION");
   enqueue->add_flag("--dry-run", e.dry_run,
-                    "Mark the job a dry run: its handler reports what it would change, changing nothing");
+                    "Mark the job a dry run: its handler reports what it would change, changing nothing\n"
+                    "(so does \"dry_run\": true or \"dryRun\": true in the payload)");
   enqueue->add_flag("--json", e.json, "Print {\"id\", \"existing\", \"state\"} as JSON");
   auto* count = enqueue->add_option("--count", e.count,
                                     "Enqueue N identical jobs, one id per line (--json: an array)")
                      ->capture_default_str()->type_name("N");
   auto* wait = enqueue->add_flag("--wait", e.wait,
-                    "Block until the job finishes and print its outcome (exit 4 unless it succeeded)");
+                    "Block until the job's run has its final outcome (a fan-out's waits for its\n"
+                    "children) and print it: exit 0 succeeded, 8 partial, 9 skipped, 4 failed or cancelled");
   count->excludes(wait);
   count->excludes(unique_key);
   AddOptional(enqueue, "--wait-timeout", e.wait_timeout, "Give up waiting after this long (exit 5)")
       ->type_name("DURATION");
   commands.push_back({enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); }});
 
-  CLI::App* list = AddSubcommand(app, "list", "List jobs, newest first, one page at a time");
+  CLI::App* list = AddSubcommand(app, "list",
+      "List jobs, newest first, one page at a time: state and final outcome (succeeded,\n"
+      "partial, failed, skipped, cancelled; \"waiting\" for a fan-out's children), schedule");
   auto& l = o.list;
   list->add_option("--state", l.states,
                    "Only jobs in this state (repeat or separate with commas): scheduled, available, "
@@ -454,6 +480,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
       ->type_name("S")->allow_extra_args(false);
   AddOptional(list, "--kind", l.kind, "Only jobs of this kind")->type_name("K");
   AddOptional(list, "--queue", l.queue, "Only jobs in this queue")->type_name("Q");
+  AddOptional(list, "--schedule", l.schedule, "Only jobs the schedule of this name fired")->type_name("NAME");
   AddOptional(list, "--since", l.since,
               "Only jobs created at or after this RFC 3339 time, or this long ago (24h)")
       ->type_name("TIME|DURATION");
@@ -505,6 +532,26 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
                         o.run_stats.json = o.stats.json;
                         return RunRunStats(c, o.run_stats);
                       }});
+
+  CLI::App* runs = AddSubcommand(app, "runs",
+      "Runs, newest first: each finished job (a schedule's tick) with its final outcome\n"
+      "(succeeded, partial, failed, skipped, cancelled, or waiting for its children) and the\n"
+      "attempts it took; --attempts lists every attempt instead");
+  auto& rn = o.runs;
+  AddOptional(runs, "--schedule", rn.schedule, "Only runs of this schedule")->type_name("NAME");
+  AddOptional(runs, "--kind", rn.kind, "Only runs of this kind")->type_name("K");
+  AddOptional(runs, "--outcome", rn.outcome,
+              "Only runs with this final outcome: succeeded, partial, failed, skipped, cancelled, waiting")
+      ->type_name("O");
+  AddOptional(runs, "--since", rn.since,
+              "Only runs that finished at or after this RFC 3339 time, or this long ago (24h)")
+      ->type_name("TIME|DURATION");
+  runs->add_flag("--attempts", rn.attempts, "List every attempt, not only each run's final one");
+  runs->add_option("--limit", rn.limit, "Runs per page (1-1000)")->capture_default_str()->type_name("N");
+  AddOptional(runs, "--before-id", rn.before_id, "Page cursor: only runs older than this run id")
+      ->type_name("ID");
+  runs->add_flag("--json", rn.json, "Print {\"runs\": [...], \"next_before_id\": N|null}");
+  commands.push_back({runs, [&o](CommandContext& c) { return RunRuns(c, o.runs); }});
 
   CLI::App* alerts = AddSubcommand(app, "alerts",
       "Health alerts of schedules (failure rate, failure streak, slow or stuck runs, no success\n"
@@ -641,13 +688,13 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     env.err << "jobctl: no command given (see --help)\n";
     return kExitUsage;
   }
-  auto finish = [&env](const Result<void>& result) {
+  auto finish = [&env](const Result<void>& result, std::optional<int> exit_code = std::nullopt) {
     env.out.flush();
     if (!result) {
       env.err << "jobctl: " << OneLine(result.error().message, 4000) << "\n";
       return static_cast<int>(ExitCodeFor(result.error().code));
     }
-    return static_cast<int>(kExitOk);
+    return exit_code.value_or(static_cast<int>(kExitOk));
   };
   if (command->local && (!command->local_if || command->local_if())) {
     LocalContext ctx{env.out, env.err, env.in, env.now()};
@@ -670,7 +717,8 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   }
   std::unique_ptr<AdminBackend> backend = std::move(*made);
   CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err, env.out_is_terminal};
-  return finish(command->action(ctx));
+  auto result = command->action(ctx);
+  return finish(result, ctx.exit_code);
 }
 
 }  // namespace chime::jobctl

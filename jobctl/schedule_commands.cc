@@ -103,7 +103,7 @@ std::string DescribeFire(const db::FireResult& fire) {
 
 bool ScheduleFlags::any() const {
   return cron || kind || time_zone || payload || payload_file || queue || priority ||
-         max_attempts || timeout || jitter || overlap || misfire;
+         max_attempts || timeout || jitter || overlap || misfire || !health.empty();
 }
 
 Result<std::vector<TimePoint>> NextFireTimes(const std::string& expression,
@@ -166,6 +166,11 @@ Result<schedule::ScheduleSpec> ApplyScheduleFlags(schedule::ScheduleSpec spec,
                                                    "\"; valid: skip, run_once, run_all");
     }
     spec.misfire = *policy;
+  }
+  if (!f.health.empty()) {
+    auto health = schedule::ApplyHealthSettings(spec.health, f.health);
+    if (!health) return FlagError("--health", health.error());
+    spec.health = *health;
   }
   if (auto ok = schedule::Validate(spec); !ok) {
     return std::unexpected(WithScheduleFlagNames(ok.error(), PayloadFlag(f)));

@@ -44,6 +44,8 @@ struct ScheduleFlags {
   std::optional<std::string> jitter;   // Duration.
   std::optional<std::string> overlap;  // skip | allow | buffer_one | cancel_running.
   std::optional<std::string> misfire;  // skip | run_once | run_all.
+  // Health-rule settings, "key=value" or "defaults" (schedule::ApplyHealthSettings).
+  std::vector<std::string> health;
 
   bool any() const;
 };

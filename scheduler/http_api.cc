@@ -89,20 +89,13 @@ std::optional<TimePoint> NextFire(const db::ScheduleRow& row, const cron::ParseO
   return first;
 }
 
-json RunItemJson(const db::RunListItem& item) {
-  json out = view::RunJson(item.run);
-  out["kind"] = item.kind;
-  out["queue"] = item.queue;
-  out["schedule_id"] = item.schedule_id ? json(*item.schedule_id) : json(nullptr);
-  out["schedule"] = item.schedule ? json(*item.schedule) : json(nullptr);
-  return out;
-}
-
-json RunPageJson(const db::RunPage& page) {
-  json runs = json::array();
-  for (const auto& r : page.runs) runs.push_back(RunItemJson(r));
-  return json{{"runs", std::move(runs)},
-              {"next_before_id", page.next_before_id ? json(*page.next_before_id) : json(nullptr)}};
+// A true/false query parameter; unset: `fallback`.
+Result<bool> BoolParam(const web::Request& req, const std::string& name, bool fallback) {
+  auto text = req.Query(name);
+  if (!text) return fallback;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  return Fail(ErrorCode::kInvalidArgument, name + ": must be true or false");
 }
 
 // Runs `fn` with a pooled connection; its error becomes the JSON error.
@@ -144,14 +137,15 @@ web::Response ScheduleOne(const ApiDeps& d, const web::Request& req) {
     auto runs = observe.RunsList({.schedule = name, .limit = kScheduleRecentRuns});
     if (!runs) return std::unexpected(runs.error());
     json recent = json::array();
-    for (const auto& r : runs->runs) recent.push_back(RunItemJson(r));
+    for (const auto& r : runs->runs) recent.push_back(view::RunItemJson(r));
     out["recent_runs"] = std::move(recent);
     return out;
   });
 }
 
 web::Response Jobs(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {"state", "kind", "queue", "since", "until", "limit", "cursor"}); !ok) {
+  if (auto ok = OnlyParams(req, {"state", "kind", "queue", "schedule", "since", "until", "limit", "cursor"});
+      !ok) {
     return web::ErrorResponse(ok.error());
   }
   db::ListParams p;
@@ -173,6 +167,7 @@ web::Response Jobs(const ApiDeps& d, const web::Request& req) {
   }
   p.kind = req.Query("kind");
   p.queue = req.Query("queue");
+  p.schedule = req.Query("schedule");
   const auto now = std::chrono::system_clock::now();
   for (const auto& [name, target] : {std::pair{"since", &p.since}, std::pair{"until", &p.until}}) {
     if (auto text = req.Query(name)) {
@@ -203,18 +198,49 @@ web::Response JobOne(const ApiDeps& d, const web::Request& req) {
 }
 
 web::Response Runs(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {"schedule", "kind", "limit", "cursor"}); !ok) {
+  if (auto ok = OnlyParams(req, {"schedule", "kind", "outcome", "since", "attempts", "limit", "cursor"}); !ok) {
     return web::ErrorResponse(ok.error());
   }
   db::RunListParams p;
   p.schedule = req.Query("schedule");
   p.kind = req.Query("kind");
+  p.outcome = req.Query("outcome");
+  if (auto text = req.Query("since")) {
+    auto t = ParseTimeOrAgo(*text, std::chrono::system_clock::now());
+    if (!t) return web::ErrorResponse(400, "invalid_argument", "since: " + t.error().message);
+    p.since = *t;
+  }
+  auto attempts = BoolParam(req, "attempts", false);
+  if (!attempts) return web::ErrorResponse(attempts.error());
+  p.attempts = *attempts;
   if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
     db::ObserveStore store(conn);
     auto page = store.RunsList(p);
     if (!page) return std::unexpected(page.error());
-    return RunPageJson(*page);
+    return view::RunPageJson(*page);
+  });
+}
+
+web::Response Fires(const ApiDeps& d, const web::Request& req) {
+  if (auto ok = OnlyParams(req, {"schedule", "before", "limit"}); !ok) return web::ErrorResponse(ok.error());
+  db::FireListParams p;
+  auto schedule = req.Query("schedule");
+  if (!schedule) return web::ErrorResponse(400, "invalid_argument", "schedule: required");
+  p.schedule = *schedule;
+  if (auto text = req.Query("before")) {
+    auto t = ParseRfc3339(*text);
+    if (!t) return web::ErrorResponse(400, "invalid_argument", "before: " + t.error().message);
+    p.before = *t;
+  }
+  auto limit = IntParam(req, "limit", 1, 1000);
+  if (!limit) return web::ErrorResponse(limit.error());
+  p.limit = static_cast<int>(limit->value_or(50));
+  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
+    db::ScheduleStore store(conn);
+    auto page = store.FiresList(p);
+    if (!page) return std::unexpected(page.error());
+    return view::FirePageJson(*page);
   });
 }
 
@@ -312,6 +338,7 @@ constexpr ApiRoute kApiRoutes[] = {
     {"/api/jobs", Jobs},
     {"/api/jobs/([^/]+)", JobOne},
     {"/api/runs", Runs},
+    {"/api/fires", Fires},
     {"/api/workers", Workers},
     {"/api/queues", Queues},
     {"/api/stats", Stats},

@@ -8,11 +8,18 @@
 //   GET /api/schedules             {"schedules": [schedule + state, next_fire,
 //                                   last fire / job / run outcome]}
 //   GET /api/schedules/{name}      schedule + "next_fires" + "recent_runs"
-//   GET /api/jobs?state=a,b&kind=&queue=&since=&until=&limit=&cursor=
-//                                  {"jobs": [...], "next_before_id"}
-//   GET /api/jobs/{id}             job + "runs" + "children"
-//   GET /api/runs?schedule=&kind=&limit=&cursor=
-//                                  {"runs": [run + kind, queue, schedule], "next_before_id"}
+//   GET /api/jobs?state=a,b&kind=&queue=&schedule=&since=&until=&limit=&cursor=
+//                                  {"jobs": [...], "next_before_id"}; each job's
+//                                  "outcome" beside its "state"
+//   GET /api/jobs/{id}             job + "runs" + "children" ("waiting_for_children"
+//                                  while a fan-out waits)
+//   GET /api/runs?schedule=&kind=&outcome=&since=&attempts=true|false&limit=&cursor=
+//                                  {"runs": [run + kind, queue, schedule, scheduled_for],
+//                                   "next_before_id"}: runs (each finished job's final
+//                                  attempt, "job_outcome" its outcome), or every attempt
+//   GET /api/fires?schedule=NAME&before=&limit=
+//                                  {"fires": [...], "next_before"}: a schedule's ticks,
+//                                  skipped overlaps and misfires included
 //   GET /api/workers               {"workers": [...]} (connected to this scheduler)
 //   GET /api/queues                {"queues": [{queue, ready, oldest_ready_age_ms}],
 //                                   "states": {...}, "read_at"}

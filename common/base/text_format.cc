@@ -203,7 +203,13 @@ std::string FormatRfc3339(TimePoint t, TimePrecision precision) {
   const auto ms_of_day = floor<milliseconds>(t - day).count();
   const int64_t secs = ms_of_day / 1000;
   char buf[48];
-  if (precision == TimePrecision::kMillis) {
+  if (precision == TimePrecision::kMicros) {
+    const auto us_of_day = floor<microseconds>(t - day).count();
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                  static_cast<int>(secs % 60), static_cast<int>(us_of_day % 1000000));
+  } else if (precision == TimePrecision::kMillis) {
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                   static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),

@@ -31,10 +31,11 @@ std::string FormatDuration(std::chrono::milliseconds d);
 // minute's first second. Anything else is InvalidArgument.
 [[nodiscard]] Result<TimePoint> ParseRfc3339(std::string_view text);
 
-enum class TimePrecision { kSeconds, kMillis };
+enum class TimePrecision { kSeconds, kMillis, kMicros };
 
 // RFC 3339 in UTC with a 'Z': "2026-01-31T02:00:00Z", or with kMillis
-// "2026-01-31T02:00:00.000Z". Sub-precision digits are truncated toward the past.
+// "2026-01-31T02:00:00.000Z" (kMicros: ".000000Z", exact for a database
+// time). Sub-precision digits are truncated toward the past.
 std::string FormatRfc3339(TimePoint t, TimePrecision precision = TimePrecision::kSeconds);
 
 // A point in time given either as RFC 3339 or as a duration meaning "that

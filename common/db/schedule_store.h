@@ -37,6 +37,7 @@ struct ScheduleRow {
 // Where a fire came from (fires.origin).
 enum class FireOrigin { kCron, kMisfire, kManual, kBackfill };
 std::string_view FireOriginName(FireOrigin origin);
+std::optional<FireOrigin> ParseFireOrigin(std::string_view name);
 
 // What a tick did (fires.outcome).
 enum class FireOutcome { kEnqueued, kSkippedOverlap, kSkippedMisfire, kBuffered };
@@ -90,9 +91,38 @@ struct ScheduleStatus {
   std::optional<FireOutcome> last_fire_outcome;
   std::optional<int64_t> last_job_id;
   std::optional<JobState> last_job_state;
-  // The newest finished run of a job this schedule fired.
-  std::optional<RunOutcome> last_run_outcome;
+  // The newest run (final outcome) of a job this schedule fired; a fan-out
+  // waiting for its children has none yet.
+  std::optional<JobOutcome> last_run_outcome;
   std::optional<TimePoint> last_run_finished_at;
+};
+
+// One recorded tick of a schedule and what became of it (jobctl schedule
+// fires, /api/fires): skipped overlaps and misfires included.
+struct FireRow {
+  int64_t schedule_id = 0;
+  TimePoint scheduled_for;
+  TimePoint fired_at;
+  FireOrigin origin = FireOrigin::kCron;
+  FireOutcome outcome = FireOutcome::kEnqueued;
+  std::optional<int64_t> job_id;
+  int64_t leader_epoch = 0;
+  // The job's state while the hot table holds it.
+  std::optional<JobState> job_state;
+  // The run's final outcome, from the ledger's final row (or the job's own).
+  std::optional<JobOutcome> job_outcome;
+  std::optional<int> attempts;  // Attempts the run took, once it has a final row.
+};
+
+struct FireListParams {
+  std::string schedule;             // Its name; NotFound when unknown.
+  std::optional<TimePoint> before;  // Keyset cursor: ticks before this one.
+  int limit = 50;                   // 1..1000.
+};
+
+struct FirePage {
+  std::vector<FireRow> fires;            // Newest tick first.
+  std::optional<TimePoint> next_before;  // Set when more rows may follow.
 };
 
 struct FileSyncResult {
@@ -164,6 +194,11 @@ class ScheduleStore {
   // already recorded are left alone (their results have no outcome).
   [[nodiscard]] Result<std::vector<FireResult>> Backfill(const std::string& name, TimePoint from,
                                                          TimePoint to);
+
+  // The schedule's recorded ticks, newest first (a walk of the fires'
+  // primary key), with each job's state and run outcome.
+  // InvalidArgument for a bad name or limit; NotFound.
+  [[nodiscard]] Result<FirePage> FiresList(const FireListParams& params);
 
   // Takes the lease when it is free or expired (a new epoch), or extends it
   // when `holder` holds it (same epoch). Reports who holds it either way.

@@ -53,6 +53,11 @@ json JobJson(const db::Job& job) {
       {"finished_at", OrNull(job.finished_at, Time)},
       {"last_error", OrNull(job.last_error)},
       {"progress", job.progress ? Embedded(*job.progress) : json(nullptr)},
+      {"schedule_id", OrNull(job.schedule_id)},
+      {"schedule", OrNull(job.schedule_name)},
+      {"scheduled_for", OrNull(job.scheduled_for, Time)},
+      {"fan_out", job.fan_out},
+      {"waiting_for_children", job.Waiting() ? OrNull(job.children_live) : json(nullptr)},
   };
 }
 
@@ -71,7 +76,47 @@ json RunJson(const db::Run& run) {
       {"summary", Embedded(run.summary)},
       {"errors", run.errors},
       {"dry_run", run.dry_run},
+      {"final", run.final},
+      {"job_outcome", OrNull(run.job_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
   };
+}
+
+json RunItemJson(const db::RunListItem& item) {
+  json out = RunJson(item.run);
+  out["kind"] = item.kind;
+  out["queue"] = item.queue;
+  out["schedule_id"] = OrNull(item.schedule_id);
+  out["schedule"] = OrNull(item.schedule);
+  out["scheduled_for"] = OrNull(item.scheduled_for, Time);
+  return out;
+}
+
+json RunPageJson(const db::RunPage& page) {
+  json runs = json::array();
+  for (const auto& r : page.runs) runs.push_back(RunItemJson(r));
+  return json{{"runs", std::move(runs)}, {"next_before_id", OrNull(page.next_before_id)}};
+}
+
+json FirePageJson(const db::FirePage& page) {
+  json fires = json::array();
+  for (const auto& f : page.fires) {
+    fires.push_back(json{
+        {"schedule_id", f.schedule_id},
+        {"scheduled_for", FormatRfc3339(f.scheduled_for, TimePrecision::kMicros)},
+        {"fired_at", Time(f.fired_at)},
+        {"origin", std::string(db::FireOriginName(f.origin))},
+        {"outcome", std::string(db::FireOutcomeName(f.outcome))},
+        {"job_id", OrNull(f.job_id)},
+        {"leader_epoch", f.leader_epoch},
+        {"job_state", OrNull(f.job_state, [](auto s) { return std::string(db::JobStateName(s)); })},
+        {"job_outcome", OrNull(f.job_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
+        {"attempts", OrNull(f.attempts)},
+    });
+  }
+  return json{{"fires", std::move(fires)},
+              {"next_before", OrNull(page.next_before, [](auto t) {
+                 return FormatRfc3339(t, TimePrecision::kMicros);
+               })}};
 }
 
 json JobWithRunsJson(const db::JobWithRuns& job) {
@@ -202,7 +247,7 @@ json ScheduleStatusJson(const db::ScheduleStatus& s, const std::optional<TimePoi
   out["last_job_state"] =
       OrNull(s.last_job_state, [](auto st) { return std::string(db::JobStateName(st)); });
   out["last_run_outcome"] =
-      OrNull(s.last_run_outcome, [](auto o) { return std::string(db::RunOutcomeName(o)); });
+      OrNull(s.last_run_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); });
   out["last_run_finished_at"] = OrNull(s.last_run_finished_at, Time);
   return out;
 }

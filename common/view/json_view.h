@@ -15,6 +15,7 @@
 #include "common/base/text_format.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/worker_directory.h"
 #include "common/schedule/schedule_spec.h"
@@ -24,8 +25,19 @@ namespace chime::view {
 // A worker as the schedulers see it (jobctl workers, /api/workers).
 using WorkerView = db::WorkerRow;
 
+// A job; "outcome" is null while it is live and while a fan-out waits for
+// its children ("waiting_for_children": N, when JobGet counted them).
 nlohmann::ordered_json JobJson(const db::Job& job);
+// One attempt; "final" marks the one that ended its job, whose
+// "job_outcome" is the run's outcome.
 nlohmann::ordered_json RunJson(const db::Run& run);
+// A run with its job's kind, queue, schedule and tick (jobctl runs, /api/runs).
+nlohmann::ordered_json RunItemJson(const db::RunListItem& item);
+// {"runs": [...], "next_before_id": N | null}
+nlohmann::ordered_json RunPageJson(const db::RunPage& page);
+// {"fires": [{"scheduled_for", "fired_at", "origin", "outcome", "job_id",
+//  "leader_epoch", "job_state", "job_outcome", "attempts"}], "next_before"}
+nlohmann::ordered_json FirePageJson(const db::FirePage& page);
 // The job's fields plus "runs": [...], oldest first.
 nlohmann::ordered_json JobWithRunsJson(const db::JobWithRuns& job);
 // {"jobs": [...], "next_before_id": N | null}

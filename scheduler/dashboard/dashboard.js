@@ -9,12 +9,15 @@ const TOKEN_KEY = 'chime.token';
 const params = new URLSearchParams(location.search);
 const REFRESH_MS = Math.max(1, Number(params.get('refresh') || 5)) * 1000;
 
+// "#token=T" (or "#/jobs/12&token=T", a job's view opened with the token):
+// the token goes to this tab's storage and leaves the address at once.
 function takeTokenFromHash() {
   const hash = new URLSearchParams(location.hash.slice(1));
   const token = hash.get('token');
   if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
-    history.replaceState(null, '', location.pathname + location.search);
+    const route = [...hash.keys()].find(k => k.startsWith('/'));
+    history.replaceState(null, '', location.pathname + location.search + (route ? '#' + route : ''));
   }
 }
 
@@ -84,8 +87,19 @@ function ms(v) {
 
 function outcomeCell(outcome) {
   const bad = ['failed', 'discarded', 'lease_expired'].includes(outcome);
-  const warn = ['partial', 'cancelled', 'skipped_overlap', 'skipped_misfire'].includes(outcome);
+  const warn = ['partial', 'cancelled', 'skipped', 'waiting', 'skipped_overlap', 'skipped_misfire'].includes(outcome);
   return td(outcome || '', bad ? 'bad' : warn ? 'warn' : outcome ? 'ok' : '');
+}
+
+// A run's final outcome: a final row without one is a fan-out waiting for its children.
+function runOutcome(r) {
+  return r.job_outcome || (r.final ? 'waiting' : '');
+}
+
+function jobLink(id) {
+  const a = el('a', id);
+  a.href = '#/jobs/' + encodeURIComponent(id);
+  return a;
 }
 
 function drawAlerts(alerts) {
@@ -133,9 +147,44 @@ function drawRuns(runs) {
     for (const e of r.errors || []) errors.appendChild(el('li', e));
     const summary = r.summary && Object.keys(r.summary).length ? JSON.stringify(r.summary) : '';
     return row([
-      td(r.id), td(r.job_id), td(r.kind), td(r.schedule || ''), td(r.attempt, 'num'), outcomeCell(r.outcome),
-      timeCell(r.finished_at), td(ms(r.duration_ms), 'num'), td(el('code', summary, 'json')), td(errors)
-    ], { runId: r.id, jobId: r.job_id, outcome: r.outcome });
+      td(r.id), td(jobLink(r.job_id)), td(r.kind), td(r.schedule || ''), outcomeCell(runOutcome(r)),
+      td(r.attempt, 'num'), outcomeCell(r.outcome), timeCell(r.finished_at), td(ms(r.duration_ms), 'num'),
+      td(el('code', summary, 'json')), td(errors)
+    ], { runId: r.id, jobId: r.job_id, outcome: runOutcome(r), attemptOutcome: r.outcome });
+  }));
+}
+
+// #/jobs/<id>: one job with its outcome and every attempt (alert notices link here).
+function jobRoute() {
+  const m = /^#\/jobs\/(\d+)$/.exec(location.hash);
+  return m ? m[1] : null;
+}
+
+function drawJob(job) {
+  const section = document.getElementById('job');
+  if (!job) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  document.getElementById('job-title').textContent = 'Job ' + job.id + ' (' + job.kind + ')';
+  const outcome = job.outcome ||
+      (job.waiting_for_children != null ? 'waiting for ' + job.waiting_for_children + ' children' : '');
+  const fields = [
+    ['State', job.state], ['Outcome', outcome], ['Schedule', job.schedule || ''],
+    ['Tick', job.scheduled_for || ''], ['Attempts', job.attempt + ' of ' + job.max_attempts],
+    ['Children', Object.entries(job.children || {}).map(([s, n]) => n + ' ' + s).join(', ')],
+    ['Last error', job.last_error || ''], ['Created', job.created_at], ['Finished', job.finished_at || '']];
+  const dl = document.getElementById('job-fields');
+  dl.replaceChildren(...fields.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+  dl.dataset.outcome = job.outcome || '';
+  fill('job-runs', (job.runs || []).map(r => {
+    const errors = el('ul', undefined, 'errors');
+    for (const e of r.errors || []) errors.appendChild(el('li', e));
+    const summary = r.summary && Object.keys(r.summary).length ? JSON.stringify(r.summary) : '';
+    return row([td(r.attempt, 'num'), outcomeCell(r.outcome), td(r.final ? runOutcome(r) : ''),
+                timeCell(r.finished_at), td(ms(r.duration_ms), 'num'), td(el('code', summary, 'json')),
+                td(errors)], { attempt: r.attempt, outcome: r.outcome });
   }));
 }
 
@@ -160,11 +209,14 @@ async function refresh() {
   const hours = document.getElementById('hours').value;
   const error = document.getElementById('error');
   try {
-    const [schedules, stats, alerts, queues, workers, runs, me] = await Promise.all([
+    const jobId = jobRoute();
+    const [schedules, stats, alerts, queues, workers, runs, me, job] = await Promise.all([
       api('/api/schedules'), api('/api/stats?by=schedule&hours=' + hours), api('/api/alerts'),
-      api('/api/queues'), api('/api/workers'), api('/api/runs?limit=25'), api('/api/whoami')]);
+      api('/api/queues'), api('/api/workers'), api('/api/runs?limit=25'), api('/api/whoami'),
+      jobId ? api('/api/jobs/' + jobId) : Promise.resolve(null)]);
     document.getElementById('whoami').textContent = me.name + ' · ' + me.scope;
     document.body.dataset.scope = me.scope;
+    drawJob(job);
     drawAlerts(alerts.alerts);
     drawSchedules(schedules.schedules, stats.stats, alerts.alerts);
     drawQueues(queues.queues);
@@ -203,5 +255,6 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('logout').addEventListener('click', () => showLogin(''));
   document.getElementById('hours').addEventListener('change', refresh);
+  window.addEventListener('hashchange', () => { if (token()) refresh(); });
   if (token()) refresh(); else showLogin('');
 });

@@ -79,7 +79,11 @@ TEST_F(DashboardTest, ShowsTheClustersSchedulesRunsAndWorkersAsTheDatabaseHasThe
     JobctlOutcome out = cluster_.Jobctl(args);
     ASSERT_EQ(out.exit_code, 0) << out.output;
   }
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.runs") == 4; }))
+  JobctlOutcome partial = cluster_.Jobctl({"enqueue", "outcome", "--payload", R"({"errors": ["row 7 <b>bad</b>"]})",
+                                           "--wait", "--wait-timeout", "60s"});
+  ASSERT_EQ(partial.exit_code, 8) << partial.output;
+  const std::string partial_id = std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs"));
+  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.runs") == 5; }))
       << cluster_.Text("SELECT string_agg(state, ',') FROM chime.jobs");
 
   const std::string url = "http://" + cluster_.http() + "/#token=" + kClusterSecret;
@@ -94,8 +98,20 @@ TEST_F(DashboardTest, ShowsTheClustersSchedulesRunsAndWorkersAsTheDatabaseHasThe
     runs.insert(id);
   }
   EXPECT_EQ(Matches(dom, "data-run-id=\"(\\d+)\""), runs);
+  // Each row is a run: its final outcome, and its last attempt's.
   EXPECT_EQ(Matches(dom, "data-run-id=\"\\d+\" data-job-id=\"\\d+\" data-outcome=\"(\\w+)\""),
-            (std::set<std::string>{"discarded", "succeeded"}));
+            (std::set<std::string>{"failed", "partial", "succeeded"}));
+  EXPECT_EQ(Matches(dom, "data-attempt-outcome=\"(\\w+)\""),
+            (std::set<std::string>{"discarded", "partial", "succeeded"}));
+
+  // A job's own view, as alert notices link to it: its outcome and attempts;
+  // the error text shown as text, never as markup.
+  const std::string job_dom =
+      Chromium("--dump-dom", "http://" + cluster_.http() + "/#/jobs/" + partial_id + "&token=" + kClusterSecret);
+  EXPECT_NE(job_dom.find("<dl id=\"job-fields\" data-outcome=\"partial\">"), std::string::npos)
+      << job_dom.substr(0, 4000);
+  EXPECT_NE(job_dom.find("row 7 &lt;b&gt;bad&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(job_dom.find(kClusterSecret), std::string::npos) << "the token left the address";
   EXPECT_EQ(Matches(dom, "data-worker-id=\"([^\"]+)\""), (std::set<std::string>{"dash-w1"}));
 
   // Without a token the page asks for one and shows no data.

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "jobctl/exit_code.h"
 #include "tests/jobctl/cli_harness.h"
 
 namespace chime::jobctl {
@@ -352,7 +353,10 @@ TEST_F(JobctlCliTest, EnqueueWaitBlocksUntilTheJobFinishesAndReportsItsOutcome) 
   fake.enqueue_result.id = 7;
   fake.job.job.state = db::JobState::kRunning;
   on_pause = [this] {
-    if (paused.size() == 3) fake.job.job.state = db::JobState::kSucceeded;
+    if (paused.size() == 3) {
+      fake.job.job.state = db::JobState::kSucceeded;
+      fake.job.job.outcome = db::JobOutcome::kSucceeded;
+    }
   };
   EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 0);
   EXPECT_EQ(out.str(), "job 7 succeeded\n");
@@ -361,9 +365,60 @@ TEST_F(JobctlCliTest, EnqueueWaitBlocksUntilTheJobFinishesAndReportsItsOutcome) 
 
   paused.clear();
   fake.job.job.state = db::JobState::kDiscarded;
+  fake.job.job.outcome = db::JobOutcome::kFailed;
   fake.job.job.last_error = "unknown job kind 'noop'";
   EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 4);
-  EXPECT_NE(err.str().find("job 7 discarded: unknown job kind"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("job 7 failed: unknown job kind"), std::string::npos) << err.str();
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitExitsWithItsOwnCodesForPartialAndSkippedRuns) {
+  fake.enqueue_result.id = 7;
+  fake.job.job.state = db::JobState::kSucceeded;
+  fake.job.job.outcome = db::JobOutcome::kPartial;
+  fake.job.job.attempt = 2;
+  db::Run last;
+  last.attempt = 2;
+  last.outcome = db::RunOutcome::kPartial;
+  last.final = true;
+  last.job_outcome = db::JobOutcome::kPartial;
+  last.errors = {"Failed to process appt_102: timeout", "Failed to process appt_103: 404"};
+  fake.job.runs = {last};
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitPartial);
+  EXPECT_EQ(out.str(), "job 7 partial after 2 attempts (2 errors): Failed to process appt_102: timeout\n");
+  EXPECT_EQ(err.str(), "");
+
+  fake.job.job.outcome = db::JobOutcome::kSkipped;
+  fake.job.job.attempt = 1;
+  fake.job.runs[0].outcome = db::RunOutcome::kSkipped;
+  fake.job.runs[0].errors.clear();
+  fake.job.runs[0].summary = R"({"skipReason": "locked"})";
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitSkipped);
+  EXPECT_EQ(out.str(), "job 7 skipped: locked\n");
+
+  fake.job.job.outcome = db::JobOutcome::kCancelled;
+  fake.job.job.state = db::JobState::kCancelled;
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitPrecondition);
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitWaitsForAFanOutsChildren) {
+  fake.enqueue_result.id = 7;
+  fake.job.job.state = db::JobState::kSucceeded;  // Its own attempt is done,
+  fake.job.job.fan_out = true;                    // its children are not.
+  fake.job.job.children_live = 3;
+  on_pause = [this] {
+    if (paused.size() == 2) fake.job.job.outcome = db::JobOutcome::kFailed;
+  };
+  EXPECT_EQ(Run({"enqueue", "process_all_users", "--wait"}), kExitPrecondition);
+  EXPECT_EQ(paused.size(), 2u);
+  EXPECT_EQ(out.str(), "job 7 failed\n");
+
+  fake.job.job.outcome.reset();
+  paused.clear();
+  on_pause = nullptr;
+  EXPECT_EQ(Run({"enqueue", "process_all_users", "--wait", "--wait-timeout", "0s"}), kExitUnavailable);
+  EXPECT_NE(err.str().find("job 7 waiting for 3 children after --wait-timeout"), std::string::npos) << err.str();
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  EXPECT_NE(out.str().find("outcome:          waiting for 3 children"), std::string::npos) << out.str();
 }
 
 TEST_F(JobctlCliTest, EnqueueWaitTimeoutNeedsWait) {

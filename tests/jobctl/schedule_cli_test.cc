@@ -414,7 +414,7 @@ class ScheduleListTest : public ScheduleCliTest {
     active.last_fire_outcome = db::FireOutcome::kEnqueued;
     active.last_job_id = 17;
     active.last_job_state = db::JobState::kSucceeded;
-    active.last_run_outcome = db::RunOutcome::kSucceeded;
+    active.last_run_outcome = db::JobOutcome::kSucceeded;
     active.last_run_finished_at = At("2026-01-31T02:00:05Z");
     db::ScheduleStatus nightly;
     nightly.row.spec.name = "nightly";
@@ -831,7 +831,7 @@ TEST_F(ScheduleCliTest, UnknownOrMissingScheduleCommandsAreUsageErrors) {
   EXPECT_EQ(Run({"schedule"}), 2);
   EXPECT_EQ(err.str(),
             "jobctl: schedule: give a command: lint, list, create, update, show, delete, pause, resume, "
-            "trigger, backfill, import-vercel, import-cloud-scheduler, leader\n");
+            "trigger, backfill, import-vercel, import-cloud-scheduler, fires, leader\n");
   EXPECT_EQ(Run({"schedule", "bogus"}), 2);
   EXPECT_TRUE(err.str().starts_with("jobctl: unknown schedule command \"bogus\"; commands: lint,")) << err.str();
   EXPECT_EQ(Run({"cron"}), 2);

@@ -91,8 +91,10 @@ void TokenCache::Loop(std::stop_token stop) {
       cv_.wait_for(lock, stop, config_.refresh, [&] { return requested_ > loaded_; });
     }
     if (stop.stop_requested()) return;
-    Load();
+    // Touches first: a RefreshNow() returns after the load, with the uses
+    // recorded before it written too.
     Touch();
+    Load();
   }
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base/utf8.h"
 #include "common/payload/http_request_payload.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "worker/kinds/http_response.h"
@@ -55,7 +56,7 @@ bool NoNul(const nlohmann::json& value) {
 }
 
 bool CleanLine(std::string_view s) {
-  if (chime::worker::kinds::RepairUtf8(s) != s) return false;
+  if (chime::RepairUtf8(s) != s) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return false;

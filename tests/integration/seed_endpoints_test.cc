@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "tests/integration/cluster.h"
 #include "tests/support/http_test_server.h"
 
@@ -268,7 +269,7 @@ TEST_F(SeedEndpointsTest, TheSeedsSetupsRunAsImportedAndTheirAnswersAreTheResult
     ASSERT_TRUE(key.starts_with("chime-job-")) << r.path;
     const std::string id = key.substr(10);
     EXPECT_EQ(r.Header("chime-job-id"), id);
-    EXPECT_EQ(r.Header("user-agent"), "chime/0.1");
+    EXPECT_EQ(r.Header("user-agent"), chime::UserAgent());
     EXPECT_EQ(r.Header("chime-schedule"),
               cluster_.Text("SELECT s.name FROM chime.jobs j JOIN chime.schedules s ON s.id = j.schedule_id "
                             "WHERE j.id = " + id));

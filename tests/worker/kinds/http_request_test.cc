@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "common/http/webhook.h"
 #include "common/payload/http_request_payload.h"
 #include "tests/support/http_test_server.h"
@@ -207,7 +208,7 @@ TEST_F(HttpRequestTest, EveryCallCarriesTheHeadersThatLetTheEndpointBeIdempotent
   EXPECT_EQ(req.Header("chime-attempt"), "1");
   EXPECT_EQ(req.Header("chime-schedule"), "nightly-sync");
   EXPECT_EQ(req.Header("chime-scheduled-for"), "2026-12-06T02:00:00Z");
-  EXPECT_EQ(req.Header("user-agent"), "chime/0.1");
+  EXPECT_EQ(req.Header("user-agent"), chime::UserAgent());
   EXPECT_EQ(req.Header("webhook-id"), "chime-job-" + id);
   auto key = http::WebhookKey::FromSecret(http::Secret(kSecret));
   ASSERT_TRUE(key.has_value());

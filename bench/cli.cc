@@ -10,6 +10,8 @@
 #include "bench/bench_database.h"
 #include "bench/interrupt.h"
 #include "bench/report.h"
+#include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "common/log/log.h"
 
 #ifndef CHIME_SOURCE_DIR
@@ -52,7 +54,8 @@ int RunBenchCli(int argc, char** argv) {
   // Fail fast on an unreachable server instead of waiting indefinitely.
   setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
 
-  CLI::App app{"chime-bench: measures Chime on a real PostgreSQL and prints the figures"};
+  CLI::App app{"chime-bench: measures Chime on a real PostgreSQL and prints the figures", "chime-bench"};
+  app.set_version_flag("--version", VersionLine("chime-bench"));
   app.require_subcommand(1);
   app.fallthrough();  // Global flags may also follow the subcommand.
   GlobalOptions options;
@@ -64,7 +67,16 @@ int RunBenchCli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is a ParseError that exits 0.
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: on stdout.
+    // Exit 2 naming the program, like every Chime binary (not CLI11's 105-127).
+    std::string message = e.what();
+    if (message.starts_with("chime-bench: ")) message.erase(0, 13);
+    // An option CLI11 could not place hides behind "A subcommand is required".
+    if (e.get_name() == "RequiredError" && !app.remaining().empty()) {
+      message = "unknown option or argument \"" + app.remaining().front() + "\"";
+    }
+    std::cerr << "chime-bench: " << OneLine(message, 1000) << " (see --help)\n";
+    return 2;
   }
 
   if (!InitLogging("chime-bench", options.log_level)) {

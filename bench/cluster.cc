@@ -45,14 +45,15 @@ Result<void> Cluster::StartScheduler(std::vector<std::string> args) {
 Result<void> Cluster::StartWorker() {
   std::vector<std::string> argv{BinaryPath("worker/chime-worker")};
   if (claim_batch_ > 0) argv.insert(argv.end(), {"--claim-batch", std::to_string(claim_batch_)});
-  auto w = std::make_unique<ChildProcess>(
-      argv,
-      std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+  argv.insert(argv.end(), worker_args_.begin(), worker_args_.end());
+  std::map<std::string, std::string> env{{"CHIME_DATABASE_URL", conninfo_},
                                          {"CHIME_SCHEDULER", endpoint_},
                                          {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
                                          {"CHIME_WORKER_PREFETCH", std::to_string(prefetch_)},
                                          {"CHIME_QUEUES", queues_},
-                                         {"CHIME_LOG_LEVEL", "warn"}});
+                                         {"CHIME_LOG_LEVEL", "warn"}};
+  env.insert(worker_env_.begin(), worker_env_.end());
+  auto w = std::make_unique<ChildProcess>(argv, env);
   if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());
   workers_.push_back(std::move(w));
   return {};

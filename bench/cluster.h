@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ class Cluster {
   void set_prefetch(int prefetch) { prefetch_ = prefetch; }
   // ... and claim at most this many a round trip (0: the worker's default).
   void set_claim_batch(int claim_batch) { claim_batch_ = claim_batch; }
+  // Workers started from now on get these flags and environment too
+  // (--kinds-config FILE, the secrets it names).
+  void set_worker_args(std::vector<std::string> args) { worker_args_ = std::move(args); }
+  void set_worker_env(std::map<std::string, std::string> env) { worker_env_ = std::move(env); }
 
   // Starts the scheduler with `args` besides the defaults and waits (up to
   // 30 s) until it listens, on ZeroMQ and HTTP.
@@ -58,6 +63,8 @@ class Cluster {
   int prefetch_ = 0;
   int claim_batch_ = 0;
   std::string queues_;
+  std::vector<std::string> worker_args_;
+  std::map<std::string, std::string> worker_env_;
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::string endpoint_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "bench/cluster.h"
+#include "bench/http_request_bench.h"
 #include "bench/interrupt.h"
 #include "bench/pq.h"
 #include "common/db/connection.h"
@@ -270,12 +271,20 @@ Result<void> KindsBenchConfig::Validate() const {
   if (fanout_parallelism < 0 || fanout_parallelism > 16) {
     return Fail(ErrorCode::kInvalidArgument, "--fanout-parallelism: 0-16");
   }
+  if (http_calls < 0 || http_calls > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--http-calls: 1-10000000");
+  if (http_prefetch < 0 || http_prefetch > 10'000) return Fail(ErrorCode::kInvalidArgument, "--http-prefetch: 0-10000");
+  for (const auto& part : parts) {
+    if (part != "fanout" && part != "reconcile" && part != "http") {
+      return Fail(ErrorCode::kInvalidArgument, "--parts: \"" + part + "\" is not fanout, reconcile or http");
+    }
+  }
   return {};
 }
 
 std::string KindsBench::description() const {
-  return "process_all_users fan-out (100,000 users x 4 providers) and reconcile_exam_capacity "
-         "(10,000 exams) on worker processes";
+  return "process_all_users fan-out (100,000 users x 4 providers), reconcile_exam_capacity "
+         "(10,000 exams) and http_request calls per second (20,000 against a keep-alive endpoint) on "
+         "worker processes";
 }
 
 void KindsBench::AddOptions(CLI::App& command) {
@@ -286,10 +295,46 @@ void KindsBench::AddOptions(CLI::App& command) {
   command.add_option("--fanout-parallelism", config_.fanout_parallelism,
                      "process_all_users' parallelism payload; 0: the capped one-session path")
       ->capture_default_str();
+  command.add_option("--http-calls", config_.http_calls,
+                     "http_request jobs against the local endpoint (default 20000; --quick 1000)");
+  command.add_option("--http-prefetch", config_.http_prefetch,
+                     "Jobs the http part's workers claim beyond their slots (worker --prefetch)")
+      ->capture_default_str();
+  command.add_option("--parts", config_.parts, "Which to run: fanout, reconcile, http (default all)")
+      ->delimiter(',');
 }
 
 Result<void> KindsBench::Run(const BenchEnv& env) {
   EnsureBinDir();
+  const auto wants = [&](std::string_view part) {
+    return std::find(config_.parts.begin(), config_.parts.end(), part) != config_.parts.end();
+  };
+  if (wants("fanout") || wants("reconcile")) {
+    if (auto ok = RunSeedKinds(env); !ok) return ok;
+  }
+  if (!wants("http")) return {};
+  const int calls = config_.http_calls > 0 ? config_.http_calls : (env.quick ? 1'000 : 20'000);
+  auto http = RunHttpRequestCalls(env.conninfo, calls, config_.workers, config_.slots, config_.http_prefetch);
+  if (!http) return std::unexpected(http.error());
+  const double rate = static_cast<double>(http->calls) / http->wall_s;
+  Report& report = *env.report;
+  report.BeginSection("kinds", "http_request calls against a local keep-alive endpoint, insert to last finished");
+  const std::vector<Param> params{{"calls", http->calls},
+                                  {"workers", config_.workers},
+                                  {"slots", config_.slots},
+                                  {"prefetch", config_.http_prefetch}};
+  report.Add({"http_wall", http->wall_s, "s", params});
+  report.Add({"http_calls_per_second", rate, "calls/s", params});
+  report.Add({"http_connections", static_cast<double>(http->connections), "connections", params});
+  report.Add({"http_requests_per_connection",
+              static_cast<double>(http->requests) / static_cast<double>(std::max<int64_t>(1, http->connections)),
+              "requests", params});
+  report.Add({"target_met_2000_calls_per_second", rate >= 2'000 ? 1.0 : 0.0, "bool", params});
+  report.EndSection();
+  return {};
+}
+
+Result<void> KindsBench::RunSeedKinds(const BenchEnv& env) {
   const int users = config_.users > 0 ? config_.users : (env.quick ? 2'000 : 100'000);
   const int exams = config_.exams > 0 ? config_.exams : (env.quick ? 1'000 : 10'000);
   const auto app = worker::kinds::DefaultAppConfig();  // What the workers run with.

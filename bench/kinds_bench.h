@@ -15,11 +15,16 @@
 //      child jobs): from the enqueue until the parent and every child
 //      finished, exams/s and the corrections made (target: 10,000 exams in
 //      under 10 s). Afterwards every active exam's counter must equal its
-//      active bookings.
+//      active bookings;
+//   3. http_request: N calls (default 20,000) against a local keep-alive
+//      endpoint, calls/s and the connections it accepted (target >= 2,000
+//      calls/s with connections reused); see http_request_bench.h.
+// --parts picks which run (default all three).
 // Thread-compatible.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bench/bench.h"
 
@@ -31,6 +36,9 @@ struct KindsBenchConfig {
   int workers = 2;
   int slots = 16;
   int fanout_parallelism = 4;  // 0: the capped, one-session path.
+  int http_calls = 0;          // 0: 20,000 (--quick 1,000).
+  int http_prefetch = 0;       // The http part's workers' --prefetch.
+  std::vector<std::string> parts{"fanout", "reconcile", "http"};
 
   [[nodiscard]] Result<void> Validate() const;
 };
@@ -44,6 +52,9 @@ class KindsBench final : public Bench {
   [[nodiscard]] Result<void> Run(const BenchEnv& env) override;
 
  private:
+  // Parts 1 and 2.
+  [[nodiscard]] Result<void> RunSeedKinds(const BenchEnv& env);
+
   KindsBenchConfig config_;
 };
 

@@ -2,6 +2,7 @@
 #include "bench/bench.h"
 #include "bench/cron_bench.h"
 #include "bench/e2e_bench.h"
+#include "bench/http_bench.h"
 #include "bench/kinds_bench.h"
 #include "bench/stats_bench.h"
 #include "bench/store_bench.h"
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   benches.push_back(std::make_unique<CronBench>());
   benches.push_back(std::make_unique<KindsBench>());
   benches.push_back(std::make_unique<StatsBench>());
+  benches.push_back(std::make_unique<HttpBench>());
   return benches;
 }
 

@@ -33,10 +33,12 @@ double WallMs(std::chrono::steady_clock::time_point since) {
 // Runs [first, first + count) of the synthetic ledger: run g ends g/total of
 // 7 days ago; 10% have no schedule; outcomes ~85% succeeded, 5% partial, 6%
 // failed, 1% discarded, 1% lease_expired, 1% cancelled, 1% released;
-// durations 50 ms - ~80 s, skewed short.
+// durations 50 ms - ~80 s, skewed short. Attempts that end their job are
+// final rows with its outcome (succeeded, partial, discarded -> failed,
+// cancelled); failed, lease_expired and released ones are retried.
 std::string LoadSql(int64_t first, int64_t count, int64_t total) {
   return "INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id, "
-         "started_at, finished_at, outcome, errors) "
+         "started_at, finished_at, outcome, errors, final, job_outcome) "
          "SELECT g, 'kind_' || (g % " + std::to_string(kSchedules) + ") % " + std::to_string(kKinds) +
          ", 'default', 1 + (g % 3)::int, "
          "CASE WHEN g % 10 = 0 THEN NULL ELSE (SELECT min(id) FROM chime.schedules) + g % " +
@@ -45,7 +47,10 @@ std::string LoadSql(int64_t first, int64_t count, int64_t total) {
          "CASE WHEN o < 85 THEN 'succeeded' WHEN o < 90 THEN 'partial' WHEN o < 96 THEN 'failed' "
          "WHEN o < 97 THEN 'discarded' WHEN o < 98 THEN 'lease_expired' WHEN o < 99 THEN 'cancelled' "
          "ELSE 'released' END, "
-         "CASE WHEN o BETWEEN 90 AND 97 THEN ARRAY['upstream answered 503 (bench)'] ELSE '{}' END "
+         "CASE WHEN o BETWEEN 90 AND 97 THEN ARRAY['upstream answered 503 (bench)'] ELSE '{}' END, "
+         "o < 90 OR o = 96 OR o = 98, "
+         "CASE WHEN o < 85 THEN 'succeeded' WHEN o < 90 THEN 'partial' WHEN o = 96 THEN 'failed' "
+         "WHEN o = 98 THEN 'cancelled' END "
          "FROM (SELECT g, (g * 31337) % 100 AS o, now() - (g::float8 / " + std::to_string(total) +
          ") * interval '7 days' AS f FROM generate_series(" + std::to_string(first) + "::bigint, " +
          std::to_string(first + count - 1) + "::bigint) g) s";

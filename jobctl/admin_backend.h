@@ -17,6 +17,7 @@
 #include "common/db/auth_store.h"
 #include "common/db/job.h"
 #include "common/db/migrations.h"
+#include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
 #include "common/view/json_view.h"
@@ -68,6 +69,11 @@ class AdminBackend {
   // InvalidArgument names the field, NotFound an unknown schedule.
   [[nodiscard]] virtual Result<db::StatsReport> RunStats(const db::StatsParams& params) = 0;
 
+  // Runs (each finished job's final attempt, with its outcome) or every
+  // attempt, newest first (db::ObserveStore::RunsList); InvalidArgument
+  // names the field, NotFound an unknown schedule.
+  [[nodiscard]] virtual Result<db::RunPage> Runs(const db::RunListParams& params) = 0;
+
   // Health alerts, newest first: firing ones, or with params.all resolved too.
   [[nodiscard]] virtual Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) = 0;
 
@@ -84,6 +90,8 @@ class AdminBackend {
   [[nodiscard]] virtual Result<db::FireResult> ScheduleTrigger(const std::string& name) = 0;
   [[nodiscard]] virtual Result<std::vector<db::FireResult>> ScheduleBackfill(
       const std::string& name, db::TimePoint from, db::TimePoint to) = 0;
+  // A schedule's recorded ticks, newest first (db::ScheduleStore::FiresList).
+  [[nodiscard]] virtual Result<db::FirePage> ScheduleFires(const db::FireListParams& params) = 0;
   // The leader lease; nullopt when no scheduler ever led.
   [[nodiscard]] virtual Result<std::optional<db::LeaderState>> Leader() = 0;
 

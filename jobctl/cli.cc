@@ -6,12 +6,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/base/version.h"
 #include "common/log/log.h"
+#include "jobctl/completion.h"
 #include "jobctl/commands.h"
 #include "jobctl/curve_commands.h"
 #include "jobctl/db_backend.h"
 #include "jobctl/exit_code.h"
+#include "jobctl/import_commands.h"
 #include "jobctl/observe_commands.h"
+#include "jobctl/run_commands.h"
 #include "jobctl/schedule_commands.h"
 #include "jobctl/token_commands.h"
 #include "jobctl/zmq_backend.h"
@@ -79,6 +83,7 @@ struct Options {
   StatsOptions stats;
   RunStatsOptions run_stats;
   AlertsOptions alerts;
+  RunsOptions runs;
   WorkersOptions workers;
   CronNextOptions cron_next;
   ProbeOptions probe;
@@ -90,12 +95,15 @@ struct Options {
       schedule_trigger;
   ScheduleListOptions schedule_list;
   ScheduleBackfillOptions schedule_backfill;
-  ScheduleImportOptions schedule_import;
+  ScheduleImportOptions schedule_import{.source = ScheduleImportOptions::Source::kVercel};
+  ScheduleImportOptions schedule_import_cloud{.source = ScheduleImportOptions::Source::kCloudScheduler};
   ScheduleLeaderOptions schedule_leader;
   TokenCreateOptions token_create;
   TokenListOptions token_list;
   TokenRevokeOptions token_revoke;
   WhoamiOptions whoami;
+  std::string completion_shell;
+  ScheduleFiresOptions schedule_fires;
 };
 
 // The `token` group and `whoami`.
@@ -181,6 +189,13 @@ void AddScheduleFlags(CLI::App* sub, ScheduleFlags& f, bool create) {
               "Ticks missed while no scheduler ran: skip, run_once or run_all "
               "(create default: run_once)" + keep)
       ->type_name("POLICY");
+  sub->add_option("--health", f.health,
+                  "Health-rule threshold, as under health: in a schedule file; repeat or separate\n"
+                  "with commas: consecutive_failures=5, failure_rate=0.25, success_rate=off,\n"
+                  "average_duration=10m, run_duration=1h, no_success_within=6h, min_runs=10,\n"
+                  "enabled=false; \"defaults\" drops the overrides given before it" +
+                      (create ? std::string() : std::string("; rules not named keep their value")))
+      ->type_name("KEY=VALUE")->delimiter(',')->allow_extra_args(false);
 }
 
 // `cron next` and the `schedule` group.
@@ -202,7 +217,8 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
 
   CLI::App* sched = AddSubcommand(app, "schedule",
       "Cron schedules: lint a schedule file; create, update, delete, show, list, pause, resume,\n"
-      "trigger and backfill schedules; import a vercel.json; show the scheduler leader");
+      "trigger and backfill schedules; import a vercel.json or Cloud Scheduler jobs; show the\n"
+      "scheduler leader");
   sched->require_subcommand(1);
 
   CLI::App* lint = AddSubcommand(*sched, "lint",
@@ -280,23 +296,81 @@ void DeclareScheduleCommands(CLI::App& app, Options& o, std::vector<Command>& co
                         return RunScheduleBackfill(c, o.schedule_backfill);
                       }});
 
+  // What both importers take: how the imported schedules authenticate,
+  // time out, retry and overlap.
+  auto add_import_flags = [](CLI::App* import, ScheduleImportOptions& im, const std::string& auth_default) {
+    im.secret_ref = "env:CRON_SECRET";
+    import->add_option("--secret-ref", im.secret_ref,
+                       "Where workers find the secret: env:NAME or file:/path (never the secret itself)")
+        ->capture_default_str()->type_name("REF");
+    AddOptional(import, "--auth", im.auth,
+                "bearer (Authorization: Bearer), x-cron-secret, header:NAME (e.g. header:x-cron-key) or none "
+                "(default: " + auth_default + ")")
+        ->type_name("AUTH");
+    AddOptional(import, "--timeout", im.timeout,
+                "The call's time limit, up to 1h (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "5m, http_request's default"
+                                                                                   : "the job's attemptDeadline, else 5m") +
+                    ")")
+        ->type_name("DURATION");
+    AddOptional(import, "--max-attempts", im.max_attempts,
+                "Attempts per tick (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "3" : "retryConfig.retryCount + 1") +
+                    ")")
+        ->type_name("N");
+    AddOptional(import, "--overlap", im.overlap,
+                "While a tick's job is live: skip, allow, buffer_one or cancel_running (default: skip)")
+        ->type_name("POLICY");
+    AddOptional(import, "--tz", im.time_zone,
+                "IANA time zone the schedules are read in (default: " +
+                    std::string(im.source == ScheduleImportOptions::Source::kVercel ? "UTC, as Vercel" : "the job's timeZone") +
+                    ")")
+        ->type_name("ZONE");
+    import->add_flag("--dry-run", im.dry_run, "Print the schedules as a schedule file (YAML); create nothing");
+    import->add_flag("--json", im.json, "Print JSON");
+  };
+
   CLI::App* import = AddSubcommand(*sched, "import-vercel",
-      "Turn a vercel.json's \"crons\" into http_request schedules that call BASE_URL + path\n"
-      "with \"Authorization: Bearer <secret>\"; creates them, or with --dry-run prints a\n"
-      "schedule file without touching the database");
+      "Turn a vercel.json's \"crons\" into http_request schedules that call BASE_URL + path (query\n"
+      "kept) as Vercel does (GET, \"Authorization: Bearer <secret>\", UTC); creates them, or with\n"
+      "--dry-run prints a schedule file without touching the database");
   auto& im = o.schedule_import;
   import->add_option("FILE", im.file, "vercel.json (- for stdin)")->required();
   import->add_option("--base-url", im.base_url, "Where the app runs: http(s)://host[:port][/prefix]")
       ->required()->type_name("URL");
-  import->add_option("--secret-ref", im.secret_ref,
-                     "Where workers find the bearer secret (never the secret itself)")
-      ->capture_default_str()->type_name("REF");
-  import->add_flag("--dry-run", im.dry_run, "Print the schedules as a schedule file; create nothing");
-  import->add_flag("--json", im.json, "Print JSON");
+  AddOptional(import, "--method", im.method, "HTTP method of every call (default: GET, as Vercel; POST for "
+                                             "routes that take only POST)")
+      ->type_name("METHOD");
+  add_import_flags(import, im, "bearer");
   commands.push_back({.sub = import,
                       .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import); },
                       .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import); },
                       .local_if = [&o] { return o.schedule_import.dry_run; }});
+
+  CLI::App* cloud = AddSubcommand(*sched, "import-cloud-scheduler",
+      "Turn Google Cloud Scheduler jobs (the JSON of `gcloud scheduler jobs list --format=json`)\n"
+      "into http_request schedules: schedule, timeZone, httpTarget uri/method/headers/body,\n"
+      "attemptDeadline, retryConfig. A secret in a header becomes auth with --secret-ref; its value\n"
+      "is never copied. Creates them, or with --dry-run prints a schedule file");
+  auto& ic = o.schedule_import_cloud;
+  cloud->add_option("FILE", ic.file, "gcloud's JSON (- for stdin)")->required();
+  add_import_flags(cloud, ic, "the job's credential header");
+  commands.push_back({.sub = cloud,
+                      .action = [&o](CommandContext& c) { return RunScheduleImport(c, o.schedule_import_cloud); },
+                      .local = [&o](LocalContext& c) { return RunScheduleImportDryRun(c, o.schedule_import_cloud); },
+                      .local_if = [&o] { return o.schedule_import_cloud.dry_run; }});
+  CLI::App* fires = AddSubcommand(*sched, "fires",
+      "A schedule's recorded ticks, newest first, skipped overlaps and misfires included:\n"
+      "origin, what the tick did, its job's state and its run's final outcome");
+  auto& sf = o.schedule_fires;
+  fires->add_option("NAME", sf.name, "Schedule name")->required();
+  AddOptional(fires, "--before", sf.before, "Page cursor: only ticks before this RFC 3339 time")
+      ->type_name("TIME");
+  fires->add_option("--limit", sf.limit, "Ticks per page (1-1000)")->capture_default_str()->type_name("N");
+  fires->add_flag("--json", sf.json, "Print {\"fires\": [...], \"next_before\": TIME|null}");
+  commands.push_back({.sub = fires, .action = [&o](CommandContext& c) {
+                        return RunScheduleFires(c, o.schedule_fires);
+                      }});
 
   CLI::App* leader = AddSubcommand(*sched, "leader",
       "Which scheduler holds the leader lease: holder, epoch, acquired and expiry times");
@@ -325,6 +399,21 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   keygen->add_option("FILE", o.curve_keygen.file, "The key pair file to create")->required();
   commands.push_back(
       {.sub = keygen, .local = [&o](LocalContext& c) { return RunCurveKeygen(c, o.curve_keygen); }});
+
+  CLI::App* completion = AddSubcommand(
+      app, "completion",
+      "Print a shell completion script for bash or zsh (needs no database):\n"
+      "source <(jobctl completion bash), or jobctl completion zsh > \"${fpath[1]}/_jobctl\"");
+  completion->add_option("SHELL", o.completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  commands.push_back({.sub = completion, .local = [&o, &app](LocalContext& c) -> Result<void> {
+                        // The whole tree is declared by the time this runs.
+                        auto script = CompletionScript(app, o.completion_shell);
+                        if (!script) return std::unexpected(script.error());
+                        c.out << *script;
+                        return {};
+                      }});
 
   CLI::App* migrate = AddSubcommand(app, "migrate", "Apply pending schema migrations and print the versions");
   migrate->add_flag("--status", o.migrate.status_only, "Only report the versions; change nothing");
@@ -361,23 +450,29 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   unique_key->type_name("K");
   enqueue->add_option("--max-attempts", e.max_attempts, "Attempts before the job is discarded (1-1000)")
       ->capture_default_str()->type_name("N");
-  AddOptional(enqueue, "--timeout", e.timeout, "Per-attempt time limit (default: the worker's)")
+  AddOptional(enqueue, "--timeout", e.timeout,
+              "Per-attempt time limit (default: the worker's, 30m, or what the kind needs: an http_request's "
+              "timeoutMs, default 5m, at most 1h, plus 1m)")
       ->type_name("DURATION");
   enqueue->add_flag("--dry-run", e.dry_run,
-                    "Mark the job a dry run: its handler reports what it would change, changing nothing");
+                    "Mark the job a dry run: its handler reports what it would change, changing nothing\n"
+                    "(so does \"dry_run\": true or \"dryRun\": true in the payload)");
   enqueue->add_flag("--json", e.json, "Print {\"id\", \"existing\", \"state\"} as JSON");
   auto* count = enqueue->add_option("--count", e.count,
                                     "Enqueue N identical jobs, one id per line (--json: an array)")
                      ->capture_default_str()->type_name("N");
   auto* wait = enqueue->add_flag("--wait", e.wait,
-                    "Block until the job finishes and print its outcome (exit 4 unless it succeeded)");
+                    "Block until the job's run has its final outcome (a fan-out's waits for its\n"
+                    "children) and print it: exit 0 succeeded, 8 partial, 9 skipped, 4 failed or cancelled");
   count->excludes(wait);
   count->excludes(unique_key);
   AddOptional(enqueue, "--wait-timeout", e.wait_timeout, "Give up waiting after this long (exit 5)")
       ->type_name("DURATION");
   commands.push_back({enqueue, [&o](CommandContext& c) { return RunEnqueue(c, o.enqueue); }});
 
-  CLI::App* list = AddSubcommand(app, "list", "List jobs, newest first, one page at a time");
+  CLI::App* list = AddSubcommand(app, "list",
+      "List jobs, newest first, one page at a time: state and final outcome (succeeded,\n"
+      "partial, failed, skipped, cancelled; \"waiting\" for a fan-out's children), schedule");
   auto& l = o.list;
   list->add_option("--state", l.states,
                    "Only jobs in this state (repeat or separate with commas): scheduled, available, "
@@ -385,6 +480,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
       ->type_name("S")->allow_extra_args(false);
   AddOptional(list, "--kind", l.kind, "Only jobs of this kind")->type_name("K");
   AddOptional(list, "--queue", l.queue, "Only jobs in this queue")->type_name("Q");
+  AddOptional(list, "--schedule", l.schedule, "Only jobs the schedule of this name fired")->type_name("NAME");
   AddOptional(list, "--since", l.since,
               "Only jobs created at or after this RFC 3339 time, or this long ago (24h)")
       ->type_name("TIME|DURATION");
@@ -436,6 +532,26 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
                         o.run_stats.json = o.stats.json;
                         return RunRunStats(c, o.run_stats);
                       }});
+
+  CLI::App* runs = AddSubcommand(app, "runs",
+      "Runs, newest first: each finished job (a schedule's tick) with its final outcome\n"
+      "(succeeded, partial, failed, skipped, cancelled, or waiting for its children) and the\n"
+      "attempts it took; --attempts lists every attempt instead");
+  auto& rn = o.runs;
+  AddOptional(runs, "--schedule", rn.schedule, "Only runs of this schedule")->type_name("NAME");
+  AddOptional(runs, "--kind", rn.kind, "Only runs of this kind")->type_name("K");
+  AddOptional(runs, "--outcome", rn.outcome,
+              "Only runs with this final outcome: succeeded, partial, failed, skipped, cancelled, waiting")
+      ->type_name("O");
+  AddOptional(runs, "--since", rn.since,
+              "Only runs that finished at or after this RFC 3339 time, or this long ago (24h)")
+      ->type_name("TIME|DURATION");
+  runs->add_flag("--attempts", rn.attempts, "List every attempt, not only each run's final one");
+  runs->add_option("--limit", rn.limit, "Runs per page (1-1000)")->capture_default_str()->type_name("N");
+  AddOptional(runs, "--before-id", rn.before_id, "Page cursor: only runs older than this run id")
+      ->type_name("ID");
+  runs->add_flag("--json", rn.json, "Print {\"runs\": [...], \"next_before_id\": N|null}");
+  commands.push_back({runs, [&o](CommandContext& c) { return RunRuns(c, o.runs); }});
 
   CLI::App* alerts = AddSubcommand(app, "alerts",
       "Health alerts of schedules (failure rate, failure streak, slow or stuck runs, no success\n"
@@ -492,6 +608,19 @@ std::optional<std::string> CommandProblem(int argc, const char* const* argv, con
   return std::nullopt;
 }
 
+// CLI11's message for a parse error, without the program name it may lead
+// with; an argument CLI11 could not place is named rather than hidden
+// behind "A subcommand is required".
+std::string UsageProblem(const CLI::App& app, const CLI::ParseError& e) {
+  std::string message = e.what();
+  if (const std::string prefix = app.get_name() + ": "; message.starts_with(prefix)) message.erase(0, prefix.size());
+  const std::vector<std::string> left = app.remaining();
+  if (e.get_name() == "RequiredError" && !left.empty()) {
+    message = "unknown option or argument \"" + left.front() + "\"";
+  }
+  return message;
+}
+
 Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
   if (target.scheduler.empty()) {
     const char* pooler = std::getenv("CHIME_DATABASE_POOLER");
@@ -514,6 +643,7 @@ Result<std::unique_ptr<AdminBackend>> MakeBackend(const BackendTarget& target) {
 
 int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
   CLI::App app(kDescription, "jobctl");
+  app.set_version_flag("--version", VersionLine("jobctl"));
   app.footer(std::string(kFooter) + "\n\n" + kExitCodeHelp);
   app.fallthrough();  // Global options may follow the subcommand.
   app.require_subcommand(1);
@@ -541,7 +671,7 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
       env.err << "jobctl: " << *problem << "\n";
       return kExitUsage;
     }
-    env.err << "jobctl: " << OneLine(e.what(), 1000) << " (see --help)\n";
+    env.err << "jobctl: " << OneLine(UsageProblem(app, e), 1000) << " (see --help)\n";
     return kExitUsage;
   }
 
@@ -558,13 +688,13 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     env.err << "jobctl: no command given (see --help)\n";
     return kExitUsage;
   }
-  auto finish = [&env](const Result<void>& result) {
+  auto finish = [&env](const Result<void>& result, std::optional<int> exit_code = std::nullopt) {
     env.out.flush();
     if (!result) {
       env.err << "jobctl: " << OneLine(result.error().message, 4000) << "\n";
       return static_cast<int>(ExitCodeFor(result.error().code));
     }
-    return static_cast<int>(kExitOk);
+    return exit_code.value_or(static_cast<int>(kExitOk));
   };
   if (command->local && (!command->local_if || command->local_if())) {
     LocalContext ctx{env.out, env.err, env.in, env.now()};
@@ -586,8 +716,9 @@ int RunCli(int argc, const char* const* argv, CliEnvironment& env) {
     return ExitCodeFor(made.error().code);
   }
   std::unique_ptr<AdminBackend> backend = std::move(*made);
-  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err};
-  return finish(command->action(ctx));
+  CommandContext ctx{*backend, env.out, env.in, env.now(), env.pause, &env.err, env.out_is_terminal};
+  auto result = command->action(ctx);
+  return finish(result, ctx.exit_code);
 }
 
 }  // namespace chime::jobctl

@@ -44,6 +44,8 @@ struct CliEnvironment {
   std::function<void(std::chrono::milliseconds)> pause = nullptr;
   // Sets up process logging at the --log-level given. Unset: chime::InitLogging.
   std::function<void(const std::string& level)> init_logging = nullptr;
+  // Whether `out` is a terminal (main: isatty(1)); see CommandContext.
+  bool out_is_terminal = false;
 };
 
 // Runs one jobctl invocation; returns the process exit code. Output goes to

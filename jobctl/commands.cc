@@ -11,6 +11,7 @@
 
 #include "common/db/job_store.h"
 #include "common/history/history.h"
+#include "jobctl/exit_code.h"
 #include "jobctl/json_view.h"
 #include "jobctl/text_view.h"
 
@@ -166,6 +167,10 @@ Result<db::ListParams> BuildListParams(const ListOptions& o, TimePoint now) {
     if (o.queue->empty()) return Fail(ErrorCode::kInvalidArgument, "--queue: must not be empty");
     p.queue = o.queue;
   }
+  if (o.schedule) {
+    if (o.schedule->empty()) return Fail(ErrorCode::kInvalidArgument, "--schedule: must not be empty");
+    p.schedule = o.schedule;
+  }
   if (o.since) {
     auto t = ParseTimeOrAgo(*o.since, now);
     if (!t) return FlagError("--since", t.error());
@@ -202,8 +207,51 @@ Result<void> RunMigrate(CommandContext& ctx, const MigrateOptions& o) {
   return {};
 }
 
-// Polls the job until it reaches a final state, backing off from 50 ms to
-// 1 s, then prints it. A job that did not succeed is an error naming why.
+std::optional<db::JobOutcome> FinalOutcome(const db::Job& job) {
+  if (job.outcome) return job.outcome;
+  if (!db::IsFinished(job.state) || job.fan_out) return std::nullopt;  // Live, or waiting.
+  // A finished job from before outcomes were stored.
+  switch (job.state) {
+    case db::JobState::kSucceeded: return db::JobOutcome::kSucceeded;
+    case db::JobState::kCancelled: return db::JobOutcome::kCancelled;
+    default: return db::JobOutcome::kFailed;
+  }
+}
+
+namespace {
+
+// The final attempt of a finished job's runs (the newest, when none is marked).
+const db::Run* FinalRun(const db::JobWithRuns& jr) {
+  for (auto it = jr.runs.rbegin(); it != jr.runs.rend(); ++it) {
+    if (it->final) return &*it;
+  }
+  return jr.runs.empty() ? nullptr : &jr.runs.back();
+}
+
+// "job 7 partial after 3 attempts (2 errors): first error", one line.
+std::string OutcomeLine(const db::JobWithRuns& jr, db::JobOutcome outcome) {
+  std::string line = "job " + std::to_string(jr.job.id) + " " + std::string(db::JobOutcomeName(outcome));
+  if (jr.job.attempt > 1) line += " after " + std::to_string(jr.job.attempt) + " attempts";
+  const db::Run* last = FinalRun(jr);
+  if (outcome == db::JobOutcome::kPartial && last != nullptr && !last->errors.empty()) {
+    line += " (" + std::to_string(last->errors.size()) + (last->errors.size() == 1 ? " error" : " errors") +
+            "): " + OneLine(last->errors.front(), 300);
+  }
+  if (outcome == db::JobOutcome::kSkipped && last != nullptr) {
+    const auto summary = nlohmann::json::parse(last->summary, nullptr, /*allow_exceptions=*/false);
+    if (summary.is_object() && summary.contains("skipReason") && summary["skipReason"].is_string()) {
+      line += ": " + OneLine(summary["skipReason"].get<std::string>(), 300);
+    }
+  }
+  return line;
+}
+
+}  // namespace
+
+// Polls the job until its run has a final outcome (a fan-out parent's waits
+// for its children), backing off from 50 ms to 1 s, then prints it. Failed
+// and cancelled are errors naming why; partial and skipped set their own
+// exit codes (8, 9).
 static Result<void> WaitForJob(CommandContext& ctx, int64_t id,
                         std::optional<std::chrono::milliseconds> timeout, bool json) {
   using std::chrono::milliseconds;
@@ -213,19 +261,24 @@ static Result<void> WaitForJob(CommandContext& ctx, int64_t id,
     auto shown = ctx.backend.Show(id);
     if (!shown) return std::unexpected(shown.error());
     const db::Job& job = shown->job;
-    if (db::IsFinished(job.state)) {
-      ctx.out << (json ? DumpJson(JobWithRunsJson(*shown))
-                       : "job " + std::to_string(id) + " " + std::string(db::JobStateName(job.state)) +
-                             "\n");
-      if (job.state == db::JobState::kSucceeded) return {};
+    if (auto outcome = FinalOutcome(job)) {
+      ctx.out << (json ? DumpJson(JobWithRunsJson(*shown)) : OutcomeLine(*shown, *outcome) + "\n");
+      switch (*outcome) {
+        case db::JobOutcome::kSucceeded: return {};
+        case db::JobOutcome::kPartial: ctx.exit_code = kExitPartial; return {};
+        case db::JobOutcome::kSkipped: ctx.exit_code = kExitSkipped; return {};
+        case db::JobOutcome::kFailed:
+        case db::JobOutcome::kCancelled: break;
+      }
       return Fail(ErrorCode::kFailedPrecondition,
-                  "job " + std::to_string(id) + " " + std::string(db::JobStateName(job.state)) +
+                  "job " + std::to_string(id) + " " + std::string(db::JobOutcomeName(*outcome)) +
                       (job.last_error ? ": " + OneLine(*job.last_error, 500) : ""));
     }
     if (timeout && std::chrono::steady_clock::now() - started >= *timeout) {
-      return Fail(ErrorCode::kUnavailable, "job " + std::to_string(id) + " still " +
-                                               std::string(db::JobStateName(job.state)) +
-                                               " after --wait-timeout");
+      const std::string where = job.Waiting()
+                                    ? "waiting for " + std::to_string(job.children_live.value_or(0)) + " children"
+                                    : "still " + std::string(db::JobStateName(job.state));
+      return Fail(ErrorCode::kUnavailable, "job " + std::to_string(id) + " " + where + " after --wait-timeout");
     }
     if (ctx.pause) {
       ctx.pause(interval);
@@ -308,7 +361,15 @@ Result<void> RunList(CommandContext& ctx, const ListOptions& o) {
   if (!params) return std::unexpected(params.error());
   auto page = ctx.backend.List(*params);
   if (!page) return std::unexpected(page.error());
-  ctx.out << (o.json ? DumpJson(JobPageJson(*page)) : RenderJobPage(*page));
+  if (o.json) {
+    ctx.out << DumpJson(JobPageJson(*page));
+    return {};
+  }
+  ctx.out << RenderJobPage(*page);
+  // The hint is for a person: below the table on a terminal; on stderr when
+  // stdout goes to a pipe or file, which then holds only the table.
+  const std::string hint = JobPageHint(*page);
+  if (!hint.empty()) (ctx.out_is_terminal || ctx.err == nullptr ? ctx.out : *ctx.err) << hint;
   return {};
 }
 

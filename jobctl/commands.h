@@ -30,6 +30,12 @@ struct CommandContext {
   std::function<void(std::chrono::milliseconds)> pause = nullptr;
   // Notes for people beside the output (token create's "shown once").
   std::ostream* err = nullptr;
+  // Whether `out` is a terminal: hints meant for a person (list's "more
+  // jobs") go to `out` then, to `err` otherwise, so a pipe gets data only.
+  bool out_is_terminal = false;
+  // A command that succeeded but must say something with its exit code
+  // (enqueue --wait of a partial or skipped run) sets it here.
+  std::optional<int> exit_code;
 };
 
 // What a command that needs no backend gets (cron next, schedule lint,
@@ -75,6 +81,7 @@ struct ListOptions {
   std::vector<std::string> states;     // Each may be a comma-separated list.
   std::optional<std::string> kind;
   std::optional<std::string> queue;
+  std::optional<std::string> schedule;  // A schedule's name.
   std::optional<std::string> since;    // RFC 3339, or a duration ago.
   int limit = 50;
   std::optional<int64_t> before_id;
@@ -105,6 +112,11 @@ struct WorkersOptions {
 // --delay stays relative: the database adds it to its own clock.
 [[nodiscard]] Result<db::EnqueueParams> BuildEnqueueParams(const EnqueueOptions& options,
                                                            const std::string& payload_text);
+
+// A job's run outcome once it has one: its stored outcome, or for a job
+// finished before outcomes were stored, its state's. nullopt while it is
+// live and while a fan-out waits for its children.
+std::optional<db::JobOutcome> FinalOutcome(const db::Job& job);
 
 // Validates and converts list flags. An unknown state is InvalidArgument
 // listing the valid ones.

@@ -45,6 +45,7 @@ DbBackend::DbBackend(DbBackendConfig config)
       schedules_(conn_),
       stats_(conn_),
       alerts_(conn_),
+      observe_(conn_),
       directory_(conn_),
       auth_(conn_) {}
 
@@ -137,6 +138,11 @@ Result<db::StatsReport> DbBackend::RunStats(const db::StatsParams& params) {
   return stats_.StatsQuery(params);
 }
 
+Result<db::RunPage> DbBackend::Runs(const db::RunListParams& params) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return observe_.RunsList(params);
+}
+
 Result<std::vector<db::AlertRow>> DbBackend::Alerts(const db::AlertListParams& params) {
   if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
@@ -189,6 +195,11 @@ Result<std::vector<db::FireResult>> DbBackend::ScheduleBackfill(const std::strin
                                                                 db::TimePoint to) {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   return schedules_.Backfill(name, from, to);
+}
+
+Result<db::FirePage> DbBackend::ScheduleFires(const db::FireListParams& params) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return schedules_.FiresList(params);
 }
 
 Result<std::optional<db::LeaderState>> DbBackend::Leader() {

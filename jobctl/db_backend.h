@@ -41,6 +41,7 @@ class DbBackend final : public AdminBackend {
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
   Result<db::StatsReport> RunStats(const db::StatsParams& params) override;
+  Result<db::RunPage> Runs(const db::RunListParams& params) override;
   Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override;
   // FailedPrecondition: workers are known only to a scheduler.
   Result<std::vector<WorkerView>> Workers() override;
@@ -53,6 +54,7 @@ class DbBackend final : public AdminBackend {
   Result<db::FireResult> ScheduleTrigger(const std::string& name) override;
   Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
                                                        db::TimePoint to) override;
+  Result<db::FirePage> ScheduleFires(const db::FireListParams& params) override;
   Result<std::optional<db::LeaderState>> Leader() override;
   // No token needed: the database login is the authority here, so an
   // operator can make the first token (created_by "database").
@@ -73,6 +75,7 @@ class DbBackend final : public AdminBackend {
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   db::AuthStore auth_;
   bool schema_checked_ = false;

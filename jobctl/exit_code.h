@@ -15,6 +15,8 @@ enum ExitCode : int {
   kExitUnavailable = 5,   // The database or scheduler cannot be reached; retry later.
   kExitUnauthenticated = 6,  // The scheduler refused the credential (token, admin secret, signature).
   kExitPermissionDenied = 7,  // The credential is valid but its scope does not allow the command.
+  kExitPartial = 8,  // enqueue --wait: the job's run ended partial (done, with errors).
+  kExitSkipped = 9,  // enqueue --wait: the job's run was skipped (the work declined it).
 };
 
 ExitCode ExitCodeFor(ErrorCode code);
@@ -22,9 +24,10 @@ ExitCode ExitCodeFor(ErrorCode code);
 // The footer of `jobctl --help`.
 inline constexpr const char* kExitCodeHelp =
     "Exit codes: 0 ok; 2 usage error or invalid argument; 3 not found;\n"
-    "4 failed precondition or conflict (or --wait: the job did not succeed);\n"
+    "4 failed precondition or conflict (or --wait: the job failed or was cancelled);\n"
     "5 database or scheduler unavailable; 6 credential refused (token or admin secret);\n"
-    "7 the token's scope does not allow the command; 1 anything else.\n"
+    "7 the token's scope does not allow the command; 8 --wait: the job's run ended\n"
+    "partial; 9 --wait: its run was skipped; 1 anything else.\n"
     "Errors go to stderr as one line: \"jobctl: <message>\".";
 
 }  // namespace chime::jobctl

@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "common/base/env_setting.h"
 #include "common/history/history.h"
 #include "jobctl/cli.h"
@@ -12,6 +14,7 @@ int main(int argc, char** argv) {
   setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
   chime::history::InitProcess("jobctl");
   chime::jobctl::CliEnvironment env{.out = std::cout, .err = std::cerr, .in = std::cin};
+  env.out_is_terminal = isatty(STDOUT_FILENO) == 1;
   // The URL, or a file holding it (CHIME_DATABASE_URL_FILE, a mounted secret).
   auto url = chime::EnvSetting("CHIME_DATABASE_URL");
   if (!url) {

@@ -67,13 +67,14 @@ std::string RenderRunStats(const db::StatsReport& report) {
                     std::to_string(report.range.count()) + "h (since " + FormatRfc3339(report.since) +
                     ")\n";
   if (report.rows.empty()) return out + (by_schedule ? "no schedules\n" : "no runs\n");
-  Table table({by_schedule ? "SCHEDULE" : "KIND", "RUNS", "OK", "PARTIAL", "FAILED", "CANCELLED",
-               "SUCCESS", "AVG", "P95", "LAST RUN", "LAST STATUS", "STREAK"},
-              {false, true, true, true, true, true, true, true, true, false, false, true});
+  Table table({by_schedule ? "SCHEDULE" : "KIND", "RUNS", "OK", "PARTIAL", "FAILED", "SKIPPED", "CANCELLED",
+               "SUCCESS", "ATTEMPTS", "ATT_FAILED", "AVG", "P95", "LAST RUN", "LAST STATUS", "STREAK"},
+              {false, true, true, true, true, true, true, true, true, true, true, true, false, false, true});
   for (const auto& r : report.rows) {
     table.AddRow({OneLine(r.name, 128), std::to_string(r.total), std::to_string(r.succeeded),
-                  std::to_string(r.partial), std::to_string(r.failed), std::to_string(r.cancelled),
-                  Percent(r.success_rate), Millis(r.avg_duration_ms), Millis(r.p95_duration_ms),
+                  std::to_string(r.partial), std::to_string(r.failed), std::to_string(r.skipped),
+                  std::to_string(r.cancelled), Percent(r.success_rate), std::to_string(r.attempts.total),
+                  std::to_string(r.attempts.failed), Millis(r.avg_duration_ms), Millis(r.p95_duration_ms),
                   Time(r.last_execution), r.last_status.value_or("-"),
                   std::to_string(r.consecutive_failures)});
   }
@@ -81,14 +82,17 @@ std::string RenderRunStats(const db::StatsReport& report) {
   bool header = false;
   for (const auto& r : report.rows) {
     for (const auto& f : r.recent_failures) {
-      if (!header) out += "\nrecent failures (newest first):\n";
+      if (!header) out += "\nrecent failed runs (newest first):\n";
       header = true;
-      out += "  " + OneLine(r.name, 128) + "  job " + std::to_string(f.job_id) + " attempt " +
-             std::to_string(f.attempt) + "  " + FormatRfc3339(f.finished_at) + "  " + f.outcome +
-             (f.error.empty() ? "" : ": " + OneLine(f.error, 200)) + "\n";
+      out += "  " + OneLine(r.name, 128) + "  job " + std::to_string(f.job_id) + " after " +
+             std::to_string(f.attempt) + (f.attempt == 1 ? " attempt  " : " attempts  ") +
+             FormatRfc3339(f.finished_at) + (f.error.empty() ? "" : ": " + OneLine(f.error, 200)) +
+             (f.response.empty() ? "" : "; response: " + OneLine(f.response, 120)) + "\n";
     }
   }
-  out += "(STREAK: failures since the last success; p95 is estimated within 9%)\n";
+  out += "(a run is one job through all its attempts, counted by its final outcome; SUCCESS is\n"
+         "(OK + PARTIAL) of the runs neither skipped nor cancelled; ATTEMPTS and durations count\n"
+         "attempts; STREAK: failed runs since the last successful one; p95 is estimated within 9%)\n";
   return out;
 }
 
@@ -101,9 +105,11 @@ std::string RenderAlerts(const std::vector<db::AlertRow>& alerts, bool all) {
     if (a.delivery == "pending" && a.delivery_attempts > 0) {
       notified += " (" + std::to_string(a.delivery_attempts) + " failed)";
     }
+    // A resolved alert says what ended it (which run recovered).
+    const std::string& what = a.state == "resolved" && a.resolution ? *a.resolution : a.message;
     table.AddRow({std::to_string(a.id), a.state, OneLine(a.schedule_name, 128), a.rule,
                   FormatRfc3339(a.fired_at), a.resolved_at ? FormatRfc3339(*a.resolved_at) : "-",
-                  notified, OneLine(a.message, 200)});
+                  notified, OneLine(what, 200)});
   }
   return table.Render();
 }

@@ -18,7 +18,6 @@ using json = nlohmann::ordered_json;
 constexpr int kMaxCronNextCount = 1000;
 constexpr int kShownNextFires = 3;
 constexpr size_t kMaxScheduleFileBytes = 4 << 20;
-constexpr size_t kMaxVercelJsonBytes = 1 << 20;
 
 std::unexpected<Error> FlagError(std::string_view flag, const Error& error) {
   return Fail(error.code, std::string(flag) + ": " + error.message);
@@ -100,35 +99,11 @@ std::string DescribeFire(const db::FireResult& fire) {
   return "recorded";
 }
 
-Result<std::vector<schedule::ScheduleSpec>> ReadVercelImport(std::istream& in,
-                                                              const ScheduleImportOptions& o) {
-  auto text = ReadInputFile("", o.file, in, kMaxVercelJsonBytes);
-  if (!text) return std::unexpected(text.error());
-  auto specs = schedule::ImportVercel(
-      *text, schedule::VercelImportOptions{.base_url = o.base_url, .secret_ref = o.secret_ref});
-  if (!specs) {
-    // Name the flag or the file the error is about.
-    std::string message = specs.error().message;
-    const std::string source = o.file == "-" ? "<stdin>" : OneLine(o.file, 200);
-    if (message.starts_with("base_url:")) {
-      message = "--base-url:" + message.substr(9);
-    } else if (message.starts_with("secret_ref:")) {
-      message = "--secret-ref:" + message.substr(11);
-    } else if (message.starts_with("vercel.json:")) {
-      message = source + message.substr(11);
-    } else {
-      message = source + ": " + message;
-    }
-    return Fail(specs.error().code, std::move(message));
-  }
-  return specs;
-}
-
 }  // namespace
 
 bool ScheduleFlags::any() const {
   return cron || kind || time_zone || payload || payload_file || queue || priority ||
-         max_attempts || timeout || jitter || overlap || misfire;
+         max_attempts || timeout || jitter || overlap || misfire || !health.empty();
 }
 
 Result<std::vector<TimePoint>> NextFireTimes(const std::string& expression,
@@ -191,6 +166,11 @@ Result<schedule::ScheduleSpec> ApplyScheduleFlags(schedule::ScheduleSpec spec,
                                                    "\"; valid: skip, run_once, run_all");
     }
     spec.misfire = *policy;
+  }
+  if (!f.health.empty()) {
+    auto health = schedule::ApplyHealthSettings(spec.health, f.health);
+    if (!health) return FlagError("--health", health.error());
+    spec.health = *health;
   }
   if (auto ok = schedule::Validate(spec); !ok) {
     return std::unexpected(WithScheduleFlagNames(ok.error(), PayloadFlag(f)));
@@ -381,73 +361,6 @@ Result<void> RunScheduleLeader(CommandContext& ctx, const ScheduleLeaderOptions&
   auto leader = ctx.backend.Leader();
   if (!leader) return std::unexpected(leader.error());
   ctx.out << (o.json ? DumpJson(json{{"leader", LeaderJson(*leader)}}) : RenderLeader(*leader));
-  return {};
-}
-
-Result<void> RunScheduleImportDryRun(LocalContext& ctx, const ScheduleImportOptions& o) {
-  auto specs = ReadVercelImport(ctx.in, o);
-  if (!specs) return std::unexpected(specs.error());
-  if (o.json) {
-    json list = json::array();
-    for (const auto& spec : *specs) list.push_back(ScheduleSpecJson(spec));
-    ctx.out << DumpJson(list);
-    return {};
-  }
-  ctx.out << RenderScheduleFile(
-      *specs, "Imported from " + (o.file == "-" ? std::string("<stdin>") : o.file) +
-                  " by jobctl schedule import-vercel.\n"
-                  "Save it as a schedule file and check it with: jobctl schedule lint FILE");
-  return {};
-}
-
-Result<void> RunScheduleImport(CommandContext& ctx, const ScheduleImportOptions& o) {
-  auto specs = ReadVercelImport(ctx.in, o);
-  if (!specs) return std::unexpected(specs.error());
-  json results = json::array();
-  size_t created = 0, existing = 0, failed = 0;
-  std::optional<Error> first_failure;
-  for (size_t i = 0; i < specs->size(); ++i) {
-    const auto& spec = (*specs)[i];
-    const std::string name = OneLine(spec.name, 128);
-    auto row = ctx.backend.ScheduleCreate(spec);
-    json item{{"name", spec.name}, {"cron", spec.cron}};
-    if (row) {
-      ++created;
-      item["result"] = "created";
-      if (!o.json) ctx.out << "created " << name << " (" << OneLine(spec.cron, 64) << ")\n";
-    } else if (row.error().code == ErrorCode::kAlreadyExists) {
-      ++existing;
-      item["result"] = "exists";
-      if (!o.json) ctx.out << "exists " << name << " (a schedule of that name exists; left unchanged)\n";
-    } else {
-      ++failed;
-      if (!first_failure) first_failure = row.error();
-      item["result"] = "failed";
-      item["error"] = row.error().message;
-      if (!o.json) ctx.out << "failed " << name << ": " << OneLine(row.error().message, 500) << "\n";
-    }
-    results.push_back(std::move(item));
-    // Nothing after this would get through either.
-    if (!row && (row.error().code == ErrorCode::kUnavailable ||
-                 row.error().code == ErrorCode::kUnauthenticated)) {
-      failed += specs->size() - i - 1;
-      break;
-    }
-  }
-  if (o.json) {
-    ctx.out << DumpJson(json{{"schedules", std::move(results)},
-                             {"created", created},
-                             {"existing", existing},
-                             {"failed", failed}});
-  } else {
-    ctx.out << Plural(specs->size(), "schedule", "schedules") << ": " << created << " created, "
-            << existing << " already existed, " << failed << " failed\n";
-  }
-  if (first_failure) {
-    return Fail(first_failure->code, std::to_string(failed) + " of " +
-                                         Plural(specs->size(), "schedule", "schedules") +
-                                         " not created; first error: " + first_failure->message);
-  }
   return {};
 }
 

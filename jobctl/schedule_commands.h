@@ -44,6 +44,8 @@ struct ScheduleFlags {
   std::optional<std::string> jitter;   // Duration.
   std::optional<std::string> overlap;  // skip | allow | buffer_one | cancel_running.
   std::optional<std::string> misfire;  // skip | run_once | run_all.
+  // Health-rule settings, "key=value" or "defaults" (schedule::ApplyHealthSettings).
+  std::vector<std::string> health;
 
   bool any() const;
 };
@@ -78,13 +80,6 @@ struct ScheduleBackfillOptions {
   bool json = false;
 };
 
-struct ScheduleImportOptions {
-  std::string file;  // A vercel.json; "-": stdin.
-  std::string base_url;
-  std::string secret_ref = "env:CRON_SECRET";
-  bool dry_run = false;
-  bool json = false;
-};
 
 struct ScheduleLeaderOptions {
   bool json = false;
@@ -118,10 +113,5 @@ struct ScheduleLeaderOptions {
 [[nodiscard]] Result<void> RunScheduleBackfill(CommandContext& ctx,
                                                const ScheduleBackfillOptions& options);
 [[nodiscard]] Result<void> RunScheduleLeader(CommandContext& ctx, const ScheduleLeaderOptions& options);
-// --dry-run: prints the schedules as a schedule file; needs no backend.
-[[nodiscard]] Result<void> RunScheduleImportDryRun(LocalContext& ctx,
-                                                   const ScheduleImportOptions& options);
-// Creates each schedule; a name that exists is reported and skipped.
-[[nodiscard]] Result<void> RunScheduleImport(CommandContext& ctx, const ScheduleImportOptions& options);
 
 }  // namespace chime::jobctl

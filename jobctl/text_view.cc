@@ -122,23 +122,34 @@ std::string Table::Render() const {
   return out;
 }
 
+std::string OutcomeText(const db::Job& job) {
+  if (job.outcome) return std::string(db::JobOutcomeName(*job.outcome));
+  if (!job.Waiting()) return "-";
+  if (!job.children_live) return "waiting";
+  return "waiting for " + std::to_string(*job.children_live) +
+         (*job.children_live == 1 ? " child" : " children");
+}
+
 std::string RenderJobPage(const db::JobPage& page) {
   if (page.jobs.empty()) return "no jobs\n";
-  Table table({"ID", "KIND", "QUEUE", "STATE", "ATTEMPT", "PRI", "CREATED", "RUN_AT", "LAST_ERROR"},
-              {true, false, false, false, true, true, false, false, false});
+  Table table({"ID", "KIND", "QUEUE", "STATE", "OUTCOME", "SCHEDULE", "ATTEMPT", "PRI", "CREATED", "RUN_AT",
+               "LAST_ERROR"},
+              {true, false, false, false, false, false, true, true, false, false, false});
   for (const auto& job : page.jobs) {
     std::string state(db::JobStateName(job.state));
     if (job.cancel_requested && !db::IsFinished(job.state)) state += " (cancelling)";
     table.AddRow({std::to_string(job.id), OneLine(job.kind, 128), OneLine(job.queue, 128), state,
+                  OutcomeText(job), job.schedule_name ? OneLine(*job.schedule_name, 64) : "-",
                   std::to_string(job.attempt) + "/" + std::to_string(job.max_attempts),
                   std::to_string(job.priority), Time(job.created_at), Time(job.run_at),
                   job.last_error ? OneLine(*job.last_error, kLastErrorWidth) : ""});
   }
-  std::string out = table.Render();
-  if (page.next_before_id) {
-    out += "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
-  }
-  return out;
+  return table.Render();
+}
+
+std::string JobPageHint(const db::JobPage& page) {
+  if (!page.next_before_id) return "";
+  return "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
 }
 
 std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
@@ -149,7 +160,12 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "queue", OneLine(job.queue, 128));
   Field(out, "state", std::string(db::JobStateName(job.state)) +
                           (job.cancel_requested ? " (cancel requested)" : ""));
-  Field(out, "outcome", job.outcome ? std::string(db::JobOutcomeName(*job.outcome)) : "-");
+  Field(out, "outcome", OutcomeText(job));
+  if (job.schedule_id) {
+    Field(out, "schedule", (job.schedule_name ? OneLine(*job.schedule_name, 128)
+                                              : "(deleted, id " + std::to_string(*job.schedule_id) + ")") +
+                               (job.scheduled_for ? ", tick " + Time(*job.scheduled_for) : ""));
+  }
   Field(out, "priority", std::to_string(job.priority));
   Field(out, "attempt", std::to_string(job.attempt) + " of " + std::to_string(job.max_attempts));
   Field(out, "rescues", std::to_string(job.rescue_count));
@@ -179,9 +195,13 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   for (const auto& run : jr.runs) {
     const auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(run.finished_at - run.started_at);
+    std::string outcome(db::RunOutcomeName(run.outcome));
+    if (run.final) {
+      outcome += run.job_outcome ? " (final: " + std::string(db::JobOutcomeName(*run.job_outcome)) + ")"
+                                 : " (final)";
+    }
     table.AddRow({std::to_string(run.attempt), OneLine(run.worker_id, 64), Time(run.started_at),
-                  Time(run.finished_at), FormatDuration(took),
-                  std::string(db::RunOutcomeName(run.outcome)), run.dry_run ? "yes" : "no",
+                  Time(run.finished_at), FormatDuration(took), outcome, run.dry_run ? "yes" : "no",
                   std::to_string(run.errors.size()), OneLine(run.summary, kSummaryWidth)});
   }
   out += table.Render();
@@ -301,7 +321,7 @@ std::string LastFireCell(const db::ScheduleStatus& s) {
 
 std::string LastRunCell(const db::ScheduleStatus& s) {
   if (!s.last_run_outcome) return "-";
-  std::string cell(db::RunOutcomeName(*s.last_run_outcome));
+  std::string cell(db::JobOutcomeName(*s.last_run_outcome));
   if (s.last_run_finished_at) cell += " " + Time(*s.last_run_finished_at);
   return cell;
 }

@@ -33,8 +33,14 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// A job's outcome for people: "partial", "waiting for 3 children" (a
+// fan-out whose children are not done), "-" while it is live.
+std::string OutcomeText(const db::Job& job);
+
 // `list`: one row per job, then "next page: --before-id N" when more follow.
 std::string RenderJobPage(const db::JobPage& page);
+// "more jobs: repeat with --before-id N\n" when more pages follow, else "".
+std::string JobPageHint(const db::JobPage& page);
 
 // `show`: every field of the job, then its runs with errors and summaries.
 std::string RenderJobWithRuns(const db::JobWithRuns& job);

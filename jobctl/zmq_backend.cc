@@ -5,6 +5,7 @@
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
+#include "common/wire/run_convert.h"
 #include "common/wire/stats_convert.h"
 #include "common/wire/token_convert.h"
 
@@ -201,6 +202,15 @@ Result<db::StatsReport> ZmqBackend::RunStats(const db::StatsParams& params) {
   return wire::FromProto(reply->run_stats());
 }
 
+Result<db::RunPage> ZmqBackend::Runs(const db::RunListParams& params) {
+  v1::AdminRequest request;
+  *request.mutable_runs() = wire::ToProto(params);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_runs()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->runs());
+}
+
 Result<std::vector<db::AlertRow>> ZmqBackend::Alerts(const db::AlertListParams& params) {
   if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
   v1::AdminRequest request;
@@ -310,6 +320,15 @@ Result<std::vector<db::FireResult>> ZmqBackend::ScheduleBackfill(const std::stri
   std::vector<db::FireResult> out;
   for (const auto& f : reply->fires().fires()) out.push_back(wire::FromProto(f));
   return out;
+}
+
+Result<db::FirePage> ZmqBackend::ScheduleFires(const db::FireListParams& params) {
+  v1::AdminRequest request;
+  *request.mutable_schedule_fires() = wire::ToProto(params);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_fire_page()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->fire_page());
 }
 
 Result<std::optional<db::LeaderState>> ZmqBackend::Leader() {

@@ -48,6 +48,7 @@ class ZmqBackend final : public AdminBackend {
   Result<db::Job> Retry(int64_t id) override;
   Result<db::Stats> Stats() override;
   Result<db::StatsReport> RunStats(const db::StatsParams& params) override;
+  Result<db::RunPage> Runs(const db::RunListParams& params) override;
   Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& params) override;
   Result<std::vector<WorkerView>> Workers() override;
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override;
@@ -59,6 +60,7 @@ class ZmqBackend final : public AdminBackend {
   Result<db::FireResult> ScheduleTrigger(const std::string& name) override;
   Result<std::vector<db::FireResult>> ScheduleBackfill(const std::string& name, db::TimePoint from,
                                                        db::TimePoint to) override;
+  Result<db::FirePage> ScheduleFires(const db::FireListParams& params) override;
   Result<std::optional<db::LeaderState>> Leader() override;
   Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& token, auth::Scope scope,
                                       std::optional<std::chrono::milliseconds> expires_in) override;

@@ -4,6 +4,7 @@
 
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
+#include "common/wire/run_convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/stats_convert.h"
 #include "common/wire/token_convert.h"
@@ -27,6 +28,7 @@ AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
       schedules_(conn_),
       stats_(conn_),
       alerts_(conn_),
+      observe_(conn_),
       directory_(conn_),
       auth_(conn_),
       counters_(counters),
@@ -100,9 +102,11 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const auth:
     case v1::AdminRequest::kScheduleTrigger:
     case v1::AdminRequest::kScheduleBackfill:
     case v1::AdminRequest::kLeader:
+    case v1::AdminRequest::kScheduleFires:
       return HandleSchedule(request);
     case v1::AdminRequest::kRunStats:
     case v1::AdminRequest::kAlerts:
+    case v1::AdminRequest::kRuns:
       return HandleObserve(request);
     case v1::AdminRequest::kTokenCreate:
     case v1::AdminRequest::kTokenList:
@@ -161,6 +165,12 @@ v1::AdminReply AdminService::HandleSchedule(const v1::AdminRequest& request) {
       if (!fires) return ErrorReply(fires.error());
       reply.mutable_fires();
       for (const auto& f : *fires) *reply.mutable_fires()->add_fires() = wire::ToProto(f);
+      return reply;
+    }
+    case v1::AdminRequest::kScheduleFires: {
+      auto page = schedules_.FiresList(wire::FromProto(request.schedule_fires()));
+      if (!page) return ErrorReply(page.error());
+      *reply.mutable_fire_page() = wire::ToProto(*page);
       return reply;
     }
     case v1::AdminRequest::kLeader: {
@@ -230,6 +240,14 @@ v1::AdminReply AdminService::HandleObserve(const v1::AdminRequest& request) {
     auto report = stats_.StatsQuery(*params);
     if (!report) return ErrorReply(report.error());
     *reply.mutable_run_stats() = wire::ToProto(*report);
+    return reply;
+  }
+  if (request.has_runs()) {
+    auto params = wire::FromProto(request.runs());
+    if (!params) return ErrorReply(params.error());
+    auto page = observe_.RunsList(*params);
+    if (!page) return ErrorReply(page.error());
+    *reply.mutable_runs() = wire::ToProto(*page);
     return reply;
   }
   if (request.has_alerts()) {

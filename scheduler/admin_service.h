@@ -7,6 +7,7 @@
 #include "common/db/auth_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
 #include "common/db/worker_directory.h"
@@ -29,7 +30,7 @@ class AdminService final : public AdminHandler {
  private:
   // The schedule commands.
   v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
-  // Run statistics and alerts.
+  // Run statistics, runs and alerts.
   v1::AdminReply HandleObserve(const v1::AdminRequest& request);
   // Token create, list and revoke, and whoami.
   v1::AdminReply HandleCredentials(const v1::AdminRequest& request, const auth::Principal& who);
@@ -41,6 +42,7 @@ class AdminService final : public AdminHandler {
   db::ScheduleStore schedules_;
   db::StatsStore stats_;
   db::AlertStore alerts_;
+  db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   db::AuthStore auth_;
   const LiveCounters& counters_;

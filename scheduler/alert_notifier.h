@@ -1,6 +1,12 @@
 // Delivers health-alert transitions to a Slack-compatible incoming webhook
 // (CHIME_ALERT_WEBHOOK_URL): one POST of {"text": ..., "blocks": [...]} per
-// transition still to deliver, as chime.alerts records them. A failed POST is
+// transition still to deliver, as chime.alerts records them. A FIRING notice
+// carries the rule's message (the newest failed run: job, error, response)
+// and a link to that job on the dashboard when CHIME_PUBLIC_URL is set; a
+// RESOLVED one says which run recovered and after how many failed runs.
+// Everything that came from a job (errors, responses, names) is escaped as
+// Slack documents (&, <, > as HTML entities), so an error holding
+// "<!channel>" or "<https://evil|click>" is shown, never acted on. A failed POST is
 // recorded on the alert and retried with exponential backoff (database time)
 // by whichever scheduler leads next, until max_attempts, so nothing is lost
 // across restarts or leader changes; delivery is at least once.
@@ -30,6 +36,9 @@ namespace chime::scheduler {
 
 struct AlertNotifierConfig {
   std::string webhook_url;         // http(s) URL; empty: no notifications.
+  // The dashboard's address as people reach it (CHIME_PUBLIC_URL), without
+  // a trailing '/'; empty: notices carry no links.
+  std::string public_url;
   std::vector<std::string> allow;  // CIDRs opened beyond public addresses.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   BackoffPolicy backoff{std::chrono::seconds(10), std::chrono::minutes(10), 0.2};
@@ -40,8 +49,21 @@ struct AlertNotifierConfig {
   [[nodiscard]] Result<void> Validate() const;
 };
 
-// The JSON body for one alert in its current state.
-std::string WebhookBody(const db::AlertRow& alert);
+// The JSON body for one alert in its current state (Slack-compatible: `text`
+// and Block Kit `blocks`). With `public_url`, it links the alert's job
+// (JobLink) and its schedule (DashboardLink: a line of `text` and a button).
+std::string WebhookBody(const db::AlertRow& alert, const std::string& public_url = "");
+
+// `text` with &, < and > replaced by &amp;, &lt; and &gt;: what Slack's
+// formatting reference asks of any text not meant as its markup.
+std::string SlackEscape(std::string_view text);
+
+// "<public_url>/#/jobs/<id>", the dashboard's view of a job.
+std::string JobLink(const std::string& public_url, int64_t job_id);
+
+// The dashboard's page of the alert's schedule: `public_url` (trailing
+// slashes dropped) + "/#/schedules/" + the name, percent-encoded.
+std::string DashboardLink(std::string_view public_url, const db::AlertRow& alert);
 
 // `text` with every occurrence of `url`, of its userinfo-free form and of
 // its path and query replaced by "<webhook>".

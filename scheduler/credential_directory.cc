@@ -1,5 +1,7 @@
 #include "scheduler/credential_directory.h"
 
+#include "scheduler/token_cache.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,21 +12,6 @@ namespace {
 db::ConnectionConfig WithTimeout(db::ConnectionConfig db, std::chrono::milliseconds timeout) {
   db.statement_timeout = timeout;
   return db;
-}
-
-// A row as the authenticator reads it. The schema's CHECKs keep the scope
-// one of three names and the key material 32 bytes each.
-auth::TokenRecord ToRecord(const db::ApiTokenRow& row) {
-  auth::TokenRecord r;
-  r.name = row.name;
-  r.scope = auth::ParseScope(row.scope).value_or(auth::Scope::kRead);
-  std::copy_n(row.secret_sha256.begin(), std::min(row.secret_sha256.size(), r.verifiers.secret_sha256.size()),
-              r.verifiers.secret_sha256.begin());
-  std::copy_n(row.signing_key.begin(), std::min(row.signing_key.size(), r.verifiers.signing_key.size()),
-              r.verifiers.signing_key.begin());
-  r.expires_at = row.expires_at;
-  r.revoked_at = row.revoked_at;
-  return r;
 }
 
 }  // namespace
@@ -61,7 +48,7 @@ Result<std::optional<auth::TokenRecord>> CredentialDirectory::TokenFind(std::str
   }
   if (cache_.size() >= config_.max_cached) cache_.clear();
   Entry& entry = cache_[std::string(name)];
-  entry.record = *row ? std::optional(ToRecord(**row)) : std::nullopt;
+  entry.record = *row ? std::optional(TokenRecordOf(**row)) : std::nullopt;
   entry.fetched = now;
   return entry.record;
 }
@@ -87,8 +74,11 @@ Result<bool> CredentialDirectory::NonceRecord(std::string_view nonce,
 }
 
 void CredentialDirectory::Invalidate(std::string_view name) {
-  std::lock_guard lock(mu_);
-  cache_.erase(std::string(name));
+  {
+    std::lock_guard lock(mu_);
+    cache_.erase(std::string(name));
+  }
+  if (on_change_) on_change_();
 }
 
 }  // namespace chime::scheduler

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,8 +53,11 @@ class CredentialDirectory final : public auth::TokenDirectory, public wire::Nonc
                            std::chrono::system_clock::time_point expires_at) override;
 
   // Drops the cached entry of `name`: this replica created, replaced or
-  // revoked it, so its own next request sees the change at once.
+  // revoked it, so its own next request sees the change at once; then tells
+  // the change listener (the HTTP server's TokenCache), if any.
   void Invalidate(std::string_view name);
+  // Set before requests arrive.
+  void SetChangeListener(std::function<void()> listener) { on_change_ = std::move(listener); }
 
  private:
   struct Entry {
@@ -68,6 +72,7 @@ class CredentialDirectory final : public auth::TokenDirectory, public wire::Nonc
   db::Connection conn_;  // Guarded by mu_.
   db::AuthStore store_;  // Guarded by mu_.
   std::unordered_map<std::string, Entry> cache_;  // Guarded by mu_.
+  std::function<void()> on_change_;
 };
 
 }  // namespace chime::scheduler

@@ -69,6 +69,8 @@ class CronRunner {
   void Stop();
 
   CronRunnerStatus status() const;
+  // The name this runner holds the lease under (CronRunnerConfig::holder).
+  const std::string& holder() const { return config_.holder; }
   // Thread-safe; counts since this process started.
   FireCounts fire_counts() const;
 

@@ -37,6 +37,9 @@ std::optional<milliseconds> CronPeriod(const schedule::ScheduleSpec& spec, db::T
 Result<void> HealthMonitorConfig::ReadEnvironment() {
   const char* url = std::getenv("CHIME_ALERT_WEBHOOK_URL");
   notifier.webhook_url = url != nullptr ? url : "";
+  const char* public_url = std::getenv("CHIME_PUBLIC_URL");
+  notifier.public_url = public_url != nullptr ? public_url : "";
+  while (notifier.public_url.ends_with('/')) notifier.public_url.pop_back();
   notifier.allow.clear();
   if (const char* allow = std::getenv("CHIME_ALERT_WEBHOOK_ALLOW"); allow != nullptr) {
     std::string list = allow;
@@ -141,6 +144,10 @@ Result<db::AlertsApplyParams> HealthMonitor::Evaluate() {
       s.period = CronPeriod(row.spec, now, config_.cron_options);
     }
     params.evaluated.push_back(row.id);
+    health::Recovery recovery = health::DescribeRecovery(s.stats);
+    params.resolutions.push_back(db::Resolution{.schedule_id = row.id,
+                                                .message = std::move(recovery.message),
+                                                .job_id = recovery.job_id});
     for (auto& finding : health::Evaluate(s, config_.defaults, now, config_.window)) {
       params.holding.push_back(db::HoldingRule{.schedule_id = row.id,
                                                .schedule_name = row.spec.name,
@@ -163,7 +170,8 @@ Result<PassResult> HealthMonitor::RunOnce(std::stop_token stop) {
   result.transitions = std::move(*applied);
   for (const auto& a : result.transitions.fired) spdlog::warn("alert firing: {}", a.message);
   for (const auto& a : result.transitions.resolved) {
-    spdlog::info("alert resolved: {} {} (fired {})", a.schedule_name, a.rule, a.id);
+    spdlog::info("alert resolved: {} {} (alert {}): {}", a.schedule_name, a.rule, a.id,
+                 a.resolution.value_or(""));
   }
   // Delivery failures are recorded on the alerts; a database error here
   // fails the pass like any other.

@@ -36,8 +36,9 @@ struct HealthMonitorConfig {
   cron::ParseOptions cron_options;  // seconds_field only for test clocks.
 
   // Reads CHIME_ALERT_WEBHOOK_URL (the secret webhook; unset: alerts are
-  // recorded, not sent) and CHIME_ALERT_WEBHOOK_ALLOW (comma-separated
-  // CIDRs) into `notifier`. The error never shows the URL.
+  // recorded, not sent), CHIME_ALERT_WEBHOOK_ALLOW (comma-separated CIDRs)
+  // and CHIME_PUBLIC_URL (where the dashboard is reached, for links in the
+  // notices) into `notifier`. The error never shows the webhook URL.
   [[nodiscard]] Result<void> ReadEnvironment();
   [[nodiscard]] Result<void> Validate() const;
 };

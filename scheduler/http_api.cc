@@ -89,6 +89,15 @@ Result<void> ReadPaging(const web::Request& req, Params& p) {
   return {};
 }
 
+// A true/false query parameter; unset: `fallback`.
+Result<bool> BoolParam(const web::Request& req, const std::string& name, bool fallback) {
+  auto text = req.Query(name);
+  if (!text) return fallback;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  return Fail(ErrorCode::kInvalidArgument, name + ": must be true or false");
+}
+
 web::Response Schedules(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
@@ -190,12 +199,21 @@ web::Response JobOne(const ApiDeps& d, const web::Request& req) {
 }
 
 web::Response Runs(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {"schedule", "kind", "limit", "cursor"}); !ok) {
+  if (auto ok = OnlyParams(req, {"schedule", "kind", "outcome", "since", "attempts", "limit", "cursor"}); !ok) {
     return web::ErrorResponse(ok.error());
   }
   db::RunListParams p;
   p.schedule = req.Query("schedule");
   p.kind = req.Query("kind");
+  p.outcome = req.Query("outcome");
+  if (auto text = req.Query("since")) {
+    auto t = ParseTimeOrAgo(*text, std::chrono::system_clock::now());
+    if (!t) return web::ErrorResponse(400, "invalid_argument", "since: " + t.error().message);
+    p.since = *t;
+  }
+  auto attempts = BoolParam(req, "attempts", false);
+  if (!attempts) return web::ErrorResponse(attempts.error());
+  p.attempts = *attempts;
   if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
     db::ObserveStore store(conn);

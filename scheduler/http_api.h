@@ -15,15 +15,19 @@
 //   GET /api/jobs?state=a,b&outcome=a,b&kind=&queue=&schedule=&parent=&since=
 //                 &until=&limit=&cursor=
 //                                  {"jobs": [...], "next_before_id", "searched_to_id"}:
-//                                  newest first; a page searches at most 50,000 ids
+//                                  newest first, each job's "outcome" beside its
+//                                  "state"; a page searches at most 50,000 ids
 //                                  below its cursor (searched_to_id says where it
 //                                  stopped short; next_before_id continues there)
 //   GET /api/jobs/{id}             job + "runs" + "children" + "children_outcomes"
-//   GET /api/runs?schedule=&kind=&limit=&cursor=
-//                                  {"runs": [run + kind, queue, schedule], "next_before_id"}
+//                                  ("waiting_for_children" while a fan-out waits)
+//   GET /api/runs?schedule=&kind=&outcome=&since=&attempts=true|false&limit=&cursor=
+//                                  {"runs": [run + kind, queue, schedule, scheduled_for],
+//                                   "next_before_id"}: runs (each finished job's final
+//                                  attempt, "job_outcome" its outcome), or every attempt
 //   GET /api/fires?schedule=NAME&before=&limit=
-//                                  {"fires": [...], "next_before"}: a schedule's
-//                                  ticks, skipped overlaps and misfires included
+//                                  {"fires": [...], "next_before"}: a schedule's ticks,
+//                                  skipped overlaps and misfires included
 //   GET /api/workers               {"workers": [...]} (connected to this scheduler)
 //   GET /api/queues                {"queues": [{queue, ready, oldest_ready_age_ms}],
 //                                   "states": {...}, "rows": [{queue, kind, state,

@@ -42,7 +42,7 @@ SchedulerMetrics::SchedulerMetrics(const CronRunner& cron, const RouterServer& r
 
 void SchedulerMetrics::OnResult(const v1::JobResult& result) {
   const std::string queue = queues_(result.queue());
-  const std::string kind = kinds_(result.kind());
+  const std::string kind = router_.KnowsKind(result.kind()) ? kinds_(result.kind()) : web::kOtherLabel;
   results_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
       .Increment();
   if (result.outcome() == v1::RELEASED || result.outcome() == v1::LEASE_EXPIRED) return;
@@ -103,15 +103,61 @@ std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
                                    "1 when this scrape could read the cluster's figures from the database")
                     .Add({}, cluster ? 1 : 0)
                     .Build());
-  if (!cluster) return out;
-  const ClusterSnapshot& snap = **cluster;
-  GaugeFamilyBuilder ready("chime_queue_ready_jobs",
-                           "Jobs claimable now per queue (the worker autoscaling signal)");
-  GaugeFamilyBuilder age("chime_queue_oldest_ready_age_seconds",
-                         "Age of the oldest claimable job per queue, since its run_at");
+  // The cluster's figures, once: from the lease holder as last read.
+  if (status.holder != cron_.holder()) return out;
+  std::shared_ptr<const ClusterSnapshot> snap;
+  {
+    std::lock_guard lock(mu_);
+    if (cluster) last_good_ = *cluster;
+    snap = last_good_;
+  }
+  out.push_back(GaugeFamilyBuilder("chime_cluster_metrics_stale",
+                                   "1 when the database figures (chime_queue_*, chime_jobs*, "
+                                   "chime_alerts_firing) are from an older read: the last read failed")
+                    .Add({}, cluster ? 0 : 1)
+                    .Build());
+  if (!snap) return out;  // Never read: nothing to say.
+  AddClusterFamilies(*snap, out);
+  return out;
+}
+
+void SchedulerMetrics::AddClusterFamilies(const ClusterSnapshot& snap, std::vector<prometheus::MetricFamily>& out) {
+  out.push_back(GaugeFamilyBuilder("chime_cluster_metrics_last_success_timestamp_seconds",
+                                   "Unix time of the database read the chime_queue_*, chime_jobs* and "
+                                   "chime_alerts_firing figures come from")
+                    .Add({}, static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     snap.read_at.time_since_epoch())
+                                                     .count()) /
+                                 1000.0)
+                    .Build());
+  // Every queue seen keeps its gauges: 0 when it has no ready job.
+  std::map<std::string, std::pair<double, double>> queues;  // queue -> (ready, age s)
+  const auto workers = router_.WorkersSnapshot();
+  {
+    std::lock_guard lock(mu_);
+    auto see = [&](const std::string& queue) {
+      if (queues_seen_.size() < kMaxQueues) queues_seen_.insert(queue);
+    };
+    for (const auto& row : snap.stats.rows) see(row.queue);
+    for (const auto& q : snap.stats.queues) see(q.queue);
+    if (snap.enqueued) {
+      for (const auto& e : *snap.enqueued) see(e.queue);
+    }
+    for (const auto& w : workers) {
+      for (const auto& q : w.queues()) see(q);
+    }
+    for (const auto& q : queues_seen_) queues[q] = {0, 0};
+  }
   for (const auto& q : snap.stats.queues) {
-    ready.Add({{"queue", q.queue}}, static_cast<double>(q.ready));
-    age.Add({{"queue", q.queue}}, static_cast<double>(q.oldest_ready_age.count()) / 1000.0);
+    queues[q.queue] = {static_cast<double>(q.ready), static_cast<double>(q.oldest_ready_age.count()) / 1000.0};
+  }
+  GaugeFamilyBuilder ready("chime_queue_ready_jobs",
+                           "Jobs claimable now per queue (the worker autoscaling signal); 0 when none");
+  GaugeFamilyBuilder age("chime_queue_oldest_ready_age_seconds",
+                         "Age of the oldest claimable job per queue, since its run_at; 0 when none");
+  for (const auto& [queue, figures] : queues) {
+    ready.Add({{"queue", queue}}, figures.first);
+    age.Add({{"queue", queue}}, figures.second);
   }
   out.push_back(ready.Build());
   out.push_back(age.Build());
@@ -140,7 +186,6 @@ std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
     }
     out.push_back(alerts.Build());
   }
-  return out;
 }
 
 }  // namespace chime::scheduler

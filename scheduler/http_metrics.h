@@ -23,12 +23,37 @@
 //   chime_queue_oldest_ready_age_seconds{queue}
 //   chime_jobs{queue,kind,state}                  jobs in the table by state (finished
 //                                                 ones leave with the retention cleanup)
+//   chime_jobs_enqueued_total{queue,kind}         every route's inserts, since the
+//                                                 database was made
 //   chime_alerts_firing{schedule,rule}            health alerts in state firing
-//   chime_database_up                             1 when the read above succeeded
+//   chime_cluster_metrics_stale                   1 when the figures above are from an
+//                                                 older read (the last read failed)
+//   chime_cluster_metrics_last_success_timestamp_seconds
+//                                                 Unix time of the read they come from
+// Only the leader exports them - the replica that holds the leader lease as
+// it last read it, so through a database outage the replica that led - and
+// the others leave them out: each figure is in the scrape once, and a sum()
+// over replicas counts it once. Every queue this process has seen (in the
+// table, its counters, its workers' hellos) keeps its two queue gauges,
+// reading 0 when it has no ready job. When the read fails, the last good
+// read stays exported, marked stale, instead of vanishing or reading 0: an
+// autoscaler holds its position instead of scaling workers away while the
+// database is down, and an alert can watch the staleness gauges.
+//
+// On every replica:
+//   chime_database_up                             1 when this scrape's read succeeded
+//
+// The kind label of the process metrics names the kinds that workers which
+// said hello here have handlers for; any other counts as "_other" (a job
+// of a kind nobody runs is discarded): made-up kinds add no series.
 //
 // Thread-safe: OnResult on the router thread, Collect on HTTP threads.
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "common/web/metrics.h"
@@ -51,6 +76,9 @@ class SchedulerMetrics final : public ResultObserver, public web::ScrapeSource {
   web::MetricsRegistry& registry() { return registry_; }
 
  private:
+  // The database gauges of `snap` (this read's or the last good one).
+  void AddClusterFamilies(const ClusterSnapshot& snap, std::vector<prometheus::MetricFamily>& out);
+
   const CronRunner& cron_;
   const RouterServer& router_;
   ClusterCache& cluster_;
@@ -58,8 +86,13 @@ class SchedulerMetrics final : public ResultObserver, public web::ScrapeSource {
   prometheus::Family<prometheus::Counter>& results_;
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Histogram>& pickup_;
-  web::LabelCap kinds_{500};
+  web::LabelCap kinds_{500};  // Behind RouterServer::KnowsKind, in case hellos name many.
   web::LabelCap queues_{200};
+  std::mutex mu_;
+  std::shared_ptr<const ClusterSnapshot> last_good_;  // Guarded by mu_.
+  // Queues whose gauges stay (0 when empty), at most kMaxQueues. Guarded by mu_.
+  std::set<std::string> queues_seen_;
+  static constexpr size_t kMaxQueues = 200;
 };
 
 // "succeeded", "lease_expired", ...: the result outcome as a label value.

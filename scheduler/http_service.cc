@@ -24,16 +24,23 @@ HttpService::HttpService(HttpServiceConfig config, db::ConnectionConfig db,
       cron_(cron),
       counters_(counters),
       pool_(ForHandlers(std::move(db), config_.statement_timeout),
-            static_cast<size_t>(config_.server.threads)),
+            // One connection per handler thread of either pool: a probe never
+            // waits for a connection an API request holds.
+            static_cast<size_t>(config_.server.threads + config_.server.probe_threads)),
       cluster_(pool_),
       metrics_(cron, router, cluster_),
       auth_(std::move(auth)),
       server_(config_.server, auth_) {
   counters_.set_observer(&metrics_);
-  server_.Get("/healthz", RouteAccess("GET", "/healthz"), [this](const web::Request&) {
-    return web::ProbeResponse({web::ProbeCheck{.name = "process", .healthy = true, .status = "ok"}},
-                              {started_, std::chrono::steady_clock::now()});
-  });
+  // Liveness runs on the HTTP event loop itself: it never blocks, so no
+  // pool, busy client or slow database can delay it.
+  server_.Get(
+      "/healthz", RouteAccess("GET", "/healthz"),
+      [this](const web::Request&) {
+        return web::ProbeResponse({web::ProbeCheck{.name = "process", .healthy = true, .status = "ok"}},
+                                  {started_, std::chrono::steady_clock::now()});
+      },
+      web::Lane::kInline);
   server_.Get("/readyz", RouteAccess("GET", "/readyz"), [this](const web::Request& req) { return Ready(req); });
   server_.Get("/metrics", RouteAccess("GET", "/metrics"),
               [this](const web::Request&) { return metrics_.registry().RenderResponse(); });

@@ -11,7 +11,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <random>
 
 #include <sys/resource.h>
@@ -21,6 +20,7 @@
 
 #include "common/base/env_setting.h"
 #include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
 #include "common/history/history.h"
@@ -29,6 +29,7 @@
 #include "common/wire/signing.h"
 #include "scheduler/admin_service.h"
 #include "scheduler/credential_directory.h"
+#include "scheduler/token_cache.h"
 #include "scheduler/cron_runner.h"
 #include "scheduler/health_monitor.h"
 #include "scheduler/http_service.h"
@@ -46,8 +47,14 @@ std::string EnvOr(const char* name, std::string fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
 
+// The format fatal start-up errors are written in: from argv and the
+// environment until the flags are parsed, then the parsed --log-format.
+chime::LogFormat fatal_format = chime::LogFormat::kText;
+
+// A start-up error: exit code 2, one line naming the problem (a JSON line
+// with --log-format json).
 int Fatal(const std::string& line) {
-  std::cerr << "chime-scheduler: " << line << "\n";
+  chime::LogStartupError("chime-scheduler", "scheduler", fatal_format, line);
   return 2;
 }
 
@@ -65,7 +72,7 @@ chime::Result<void> DurationFlag(const std::string& flag, const std::string& tex
 // default) would turn peers away long before the hard limit is near. Raised
 // to the hard limit, as Go's runtime does for every Go program. Nothing in
 // this process uses select(), which cannot take descriptors past 1,023
-// (libzmq epolls; libpq, libcurl and the cpp-httplib build poll).
+// (libzmq and the HTTP server's Asio epoll; libpq and libcurl poll).
 void RaiseDescriptorLimit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max ||
@@ -83,7 +90,9 @@ void RaiseDescriptorLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up"};
+  fatal_format = chime::StartupLogFormat(argc, argv);
+  CLI::App app{"chime-scheduler: fires schedules, dispatches jobs, rescues and cleans up", "chime-scheduler"};
+  app.set_version_flag("--version", chime::VersionLine("chime-scheduler"));
   // The URL (which may carry a password) or a file holding it, as mounted
   // from a Docker or Kubernetes secret.
   auto url_setting = chime::EnvSetting("CHIME_DATABASE_URL");
@@ -173,11 +182,19 @@ int main(int argc, char** argv) {
   app.add_flag("--named-tokens-only", named_tokens_only,
                "refuse the bootstrap admin secret: accept only named tokens (jobctl token create); "
                "CHIME_ADMIN_SECRET is then not read");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: on stdout.
+    // A usage error exits 2 like every other start-up error (not CLI11's
+    // 105-127), naming the program.
+    return Fatal(chime::OneLine(e.what(), 1000) + " (see --help)");
+  }
 
   {
     auto format = chime::ParseLogFormat(log_format);
     if (!format) return Fatal("log-format: " + format.error().message);
+    fatal_format = *format;
     if (auto ok = chime::InitLogging("scheduler", log_level, *format); !ok) return Fatal(ok.error().message);
   }
   RaiseDescriptorLimit();
@@ -275,8 +292,9 @@ int main(int argc, char** argv) {
     auto ok = maintainer.RunOnce(/*force_cleanup=*/true);
     if (!ok) return Fatal(ok.error().ToString());
     auto c = maintainer.counters();
-    std::cout << "rescued " << c.rescued << ", discarded " << c.discarded << ", deleted "
-              << c.jobs_deleted << " jobs and " << c.runs_deleted << " runs\n";
+    // In the log, so --log-format json makes it a JSON line with the rest.
+    spdlog::info("maintenance pass: rescued {}, discarded {}, deleted {} jobs and {} runs", c.rescued,
+                 c.discarded, c.jobs_deleted, c.runs_deleted);
     return 0;
   }
 
@@ -314,6 +332,11 @@ int main(int argc, char** argv) {
   // Named tokens and the replay ledger, in the database, shared by every
   // replica (a request refused when the database cannot be reached).
   chime::scheduler::CredentialDirectory credentials(db, {});
+  // The HTTP server checks bearer tokens on its event loop, before any body:
+  // from memory, reloaded every second, never a round trip per request.
+  chime::scheduler::TokenCache token_cache(db, {});
+  // A token made or revoked through this replica reaches its HTTP at once.
+  credentials.SetChangeListener([&token_cache] { token_cache.RefreshNow(); });
   chime::wire::RequestVerifier verifier(
       {.bootstrap = secret, .tokens = &credentials, .ledger = &credentials},
       chime::SystemClock::Instance());
@@ -347,8 +370,9 @@ int main(int argc, char** argv) {
   // After the router: its "listening on" line comes first (tests read it).
   std::optional<chime::scheduler::HttpService> http_service;
   if (http_listen != "off") {
+    token_cache.Start();
     auto bearer = std::make_shared<const chime::web::BearerAuth>(
-        secret ? std::string_view(secret->bytes()) : std::string_view(), &credentials);
+        secret ? std::string_view(secret->bytes()) : std::string_view(), &token_cache);
     http_service.emplace(http, db, std::move(bearer), cron_runner, server, counters);
     if (auto bound = http_service->Start(); !bound) {
       cron_runner.Stop();

@@ -153,6 +153,11 @@ void RouterServer::Loop(std::stop_token stop) {
   }
 }
 
+bool RouterServer::KnowsKind(std::string_view kind) const {
+  std::lock_guard lock(kinds_mu_);
+  return known_kinds_.contains(kind);
+}
+
 std::vector<v1::WorkerInfo> RouterServer::WorkersSnapshot() const {
   std::lock_guard lock(snapshot_mu_);
   return snapshot_;
@@ -213,6 +218,15 @@ void RouterServer::OnHello(const std::string& routing_id, const v1::WorkerHello&
     reply.mutable_error()->set_message(registered.error().message);
     Send(routing_id, std::move(reply));
     return;
+  }
+  {
+    // The kinds registered workers have handlers for: /metrics names these
+    // and counts any other as "_other". Only grows, up to kMaxKnownKinds.
+    std::lock_guard lock(kinds_mu_);
+    for (const std::string& kind : hello.kinds()) {
+      if (known_kinds_.size() >= kMaxKnownKinds) break;
+      known_kinds_.insert(kind);
+    }
   }
   if (*registered) {
     PeerLog(peer_events_, spdlog::level::info, "worker connected",

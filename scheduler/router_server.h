@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -81,6 +83,11 @@ class RouterServer {
   // most kSnapshotInterval apart (for /metrics and /api/workers). Thread-safe.
   std::vector<v1::WorkerInfo> WorkersSnapshot() const;
   static constexpr std::chrono::milliseconds kSnapshotInterval{200};
+  // Whether a worker that said hello here (since this process started) has
+  // a handler for `kind`. Thread-safe.
+  bool KnowsKind(std::string_view kind) const;
+  // Kinds remembered at most: hellos are the peers' to write.
+  static constexpr size_t kMaxKnownKinds = 1000;
 
  private:
   void Loop(std::stop_token stop);
@@ -116,6 +123,8 @@ class RouterServer {
   std::chrono::steady_clock::time_point snapshot_at_{};  // Owned by the router thread.
   mutable std::mutex snapshot_mu_;
   std::vector<v1::WorkerInfo> snapshot_;  // Guarded by snapshot_mu_.
+  mutable std::mutex kinds_mu_;
+  std::set<std::string, std::less<>> known_kinds_;  // Guarded by kinds_mu_.
   std::jthread thread_;
 };
 

@@ -19,7 +19,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 jobs=${FUZZ_JOBS:-2}
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-all_targets="fuzz_cron fuzz_zone fuzz_envelope fuzz_router fuzz_address_policy fuzz_webhook"
+all_targets="fuzz_cron fuzz_zone fuzz_envelope fuzz_router fuzz_address_policy fuzz_webhook fuzz_http_response"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 # clang 19: older Debian clang with libstdc++ 12 lacks std::expected.

@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libhowardhinnant-date-dev
   libcurl4-openssl-dev libssl-dev
-  prometheus-cpp-dev libcpp-httplib-dev
+  prometheus-cpp-dev libboost-dev  # Boost.Beast + Asio (header-only): common/web's HTTP server
   postgresql-15 postgresql-client-15
   iproute2 procps curl
   chromium  # headless, for the dashboard test
@@ -23,6 +23,8 @@ PACKAGES=(
   pgbouncer  # schedulers and workers behind a transaction pooler (pgbouncer_test)
   clang-19 libclang-rt-19-dev  # libFuzzer targets (scripts/fuzz.sh; g++ 12 has no libFuzzer)
   openssl  # CURVE keys in deploy/curve-keygen.sh (compose secrets, Kubernetes Secret)
+  prometheus  # promtool: tests/integration/promtool_test lints both processes' /metrics
+  zsh  # jobctl completion zsh is checked by a real zsh (tests/jobctl/completion_test)
 )
 # A Docker engine and compose for tests/deploy/compose_test.sh, unless some
 # engine (Debian's or Docker's own packages) is installed already; kubectl

@@ -88,12 +88,77 @@ class FailTimes final : public Handler {
   }
 };
 
+// Ends each attempt the way its payload says, for trying out runs, health
+// rules and fan-outs without an endpoint:
+//   {"failTimes": N, "error": "...", "permanent": true}  attempts 1..N fail
+//       with that error (retried unless permanent);
+//   {"response": <any JSON>}   put into the summary, as an endpoint's answer;
+//   {"children": [{"kind": K, "payload": {...}, "maxAttempts": N}, ...]}
+//       enqueued as this job's children (a fan-out) once the attempt passes;
+//   {"skip": "reason"}         the run is skipped;
+//   {"errors": ["...", ...]}   the run is partial, with these errors;
+//   otherwise it succeeds.
+class Outcome final : public Handler {
+ public:
+  std::string_view Kind() const override { return "outcome"; }
+  HandlerResult Run(JobContext& ctx) override {
+    const auto& p = ctx.payload();
+    if (!p.is_object()) return Bad("the payload must be an object");
+    nlohmann::json summary{{"attempt", ctx.attempt()}};
+    if (p.contains("response")) summary["response"] = p["response"];
+    const int64_t fail_times = p.value("failTimes", nlohmann::json(0)).is_number_integer()
+                                   ? p.value("failTimes", nlohmann::json(0)).get<int64_t>()
+                                   : -1;
+    if (fail_times < 0) return Bad("failTimes must be a non-negative integer");
+    if (ctx.attempt() <= fail_times) {
+      const auto error = p.value("error", nlohmann::json("outcome: attempt " + std::to_string(ctx.attempt()) +
+                                                         " fails on purpose"));
+      return HandlerResult::Fail(summary, {error.is_string() ? error.get<std::string>() : error.dump()},
+                                 /*retryable=*/!(p.contains("permanent") && p["permanent"] == true));
+    }
+    if (p.contains("children")) {
+      if (!p["children"].is_array()) return Bad("children must be an array");
+      std::vector<db::EnqueueParams> children;
+      for (const auto& c : p["children"]) {
+        if (!c.is_object() || !c.contains("kind") || !c["kind"].is_string()) {
+          return Bad("each child needs a \"kind\"");
+        }
+        db::EnqueueParams child;
+        child.kind = c["kind"].get<std::string>();
+        child.payload = c.value("payload", nlohmann::json::object()).dump();
+        if (c.contains("maxAttempts") && c["maxAttempts"].is_number_integer()) {
+          child.max_attempts = c["maxAttempts"].get<int>();
+        }
+        children.push_back(std::move(child));
+      }
+      auto ids = ctx.EnqueueChildren(std::move(children));
+      if (!ids) return HandlerResult::Fail(summary, {"outcome: children: " + ids.error().message}, true);
+      summary["children"] = ids->size();
+    }
+    if (p.contains("skip")) {
+      return HandlerResult::Skipped(summary, p["skip"].is_string() ? p["skip"].get<std::string>() : "skipped");
+    }
+    if (p.contains("errors") && p["errors"].is_array() && !p["errors"].empty()) {
+      std::vector<std::string> errors;
+      for (const auto& e : p["errors"]) errors.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+      return HandlerResult::Partial(summary, std::move(errors));
+    }
+    return HandlerResult::Success(summary);
+  }
+
+ private:
+  static HandlerResult Bad(const std::string& why) {
+    return HandlerResult::Fail({}, {"outcome: " + why}, /*retryable=*/false);
+  }
+};
+
 }  // namespace
 
 void RegisterBuiltinKinds(HandlerRegistry& registry) {
   if (registry.Find("noop") == nullptr) registry.Register(std::make_unique<Noop>());
   if (registry.Find("sleep") == nullptr) registry.Register(std::make_unique<Sleep>());
   if (registry.Find("fail") == nullptr) registry.Register(std::make_unique<FailTimes>());
+  if (registry.Find("outcome") == nullptr) registry.Register(std::make_unique<Outcome>());
   if (registry.Find("history_effect") == nullptr) registry.Register(std::make_unique<HistoryEffect>());
   if (registry.Find("abort_worker") == nullptr) registry.Register(std::make_unique<AbortWorker>());
 }

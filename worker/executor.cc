@@ -345,6 +345,17 @@ void Executor::SlotLoop(const std::shared_ptr<Slot>& slot) {
   }
 }
 
+void Executor::ExtendDeadline(Running& running, const Handler& handler, const nlohmann::json& payload) {
+  std::optional<milliseconds> needed;
+  try {
+    needed = handler.Timeout(payload);
+  } catch (...) {
+  }
+  if (!needed) return;
+  std::lock_guard lock(mu_);
+  running.deadline = std::max(running.deadline, running.started + *needed);
+}
+
 HandlerResult Executor::Execute(Slot& slot, Running& running) {
   const db::ClaimedJob& job = running.job;
   Handler* handler = handlers_.Find(job.kind);
@@ -362,6 +373,7 @@ HandlerResult Executor::Execute(Slot& slot, Running& running) {
   if (payload.is_discarded()) {
     return HandlerResult::Fail({}, {"payload is not valid JSON"}, /*retryable=*/false);
   }
+  if (!job.timeout) ExtendDeadline(running, *handler, payload);
   JobContext::Services services{[&slot] { return slot.Database(); }, [&slot] { return slot.Store(); }};
   JobContext ctx(job, std::move(payload), running.stop.get_token(), JobLogger(job), std::move(services));
   try {

@@ -44,6 +44,8 @@ struct Slot {
 struct ExecutorConfig {
   int slots = 10;
   std::string worker_id;
+  // A job without its own timeout gets this, or what its handler's
+  // Timeout(payload) asks for when that is longer.
   std::chrono::milliseconds default_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds hard_stop_grace{std::chrono::seconds(5)};
   db::ConnectionConfig db;  // For handlers' own database access.
@@ -120,7 +122,7 @@ class Executor {
     std::stop_source stop;
     std::chrono::steady_clock::time_point extended;  // As in HeldLease.
     std::chrono::steady_clock::time_point started;
-    std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point deadline;  // Written by the slot's thread under mu_.
     std::optional<std::chrono::steady_clock::time_point> stop_requested_at;
     std::optional<StopReason> reason;
     bool drop_outcome = false;  // Lease lost: the store would refuse it anyway.
@@ -133,6 +135,9 @@ class Executor {
 
   void SlotLoop(const std::shared_ptr<Slot>& slot);
   HandlerResult Execute(Slot& slot, Running& running);
+  // A job without a timeout of its own gets the longer of the default and
+  // what its handler says this payload needs (an hour-long http_request).
+  void ExtendDeadline(Running& running, const Handler& handler, const nlohmann::json& payload);
   Outcome BuildOutcome(const Running& r, const HandlerResult& result) const;
   // BuildOutcome, or a failed attempt naming why when it throws. Never throws.
   Outcome OutcomeOrFailure(const Running& r, const HandlerResult& result) const;

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <memory>
 #include <map>
 #include <mutex>
@@ -125,6 +126,13 @@ class Handler {
   virtual std::string Describe(const nlohmann::json& payload) const {
     (void)payload;
     return {};
+  }
+  // How long a job of this payload may need, for a job without a timeout of
+  // its own (jobs.timeout_ms): the executor's deadline is the longer of this
+  // and the worker's default. nullopt: the default. Must not throw.
+  virtual std::optional<std::chrono::milliseconds> Timeout(const nlohmann::json& payload) const {
+    (void)payload;
+    return std::nullopt;
   }
 };
 

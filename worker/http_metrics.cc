@@ -14,8 +14,9 @@ std::string OutcomeLabel(v1::Outcome outcome) {
 
 }  // namespace
 
-WorkerMetrics::WorkerMetrics()
-    : started_(registry_.Counter("chime_worker_jobs_started_total",
+WorkerMetrics::WorkerMetrics(const std::vector<std::string>& known_kinds)
+    : known_kinds_(known_kinds.begin(), known_kinds.end()),
+      started_(registry_.Counter("chime_worker_jobs_started_total",
                                  "Job attempts this worker started")),
       finished_(registry_.Counter("chime_worker_jobs_finished_total",
                                   "Job attempts this worker finished, by outcome")),
@@ -26,15 +27,19 @@ WorkerMetrics::WorkerMetrics()
   registry_.AddSource(this);
 }
 
+std::string WorkerMetrics::KindLabel(std::string_view kind) const {
+  return known_kinds_.contains(kind) ? std::string(kind) : web::kOtherLabel;
+}
+
 void WorkerMetrics::JobStarted(const db::ClaimedJob& job) {
-  const web::Labels labels{{"queue", queues_(job.queue)}, {"kind", kinds_(job.kind)}};
+  const web::Labels labels{{"queue", queues_(job.queue)}, {"kind", KindLabel(job.kind)}};
   started_.Add(labels).Increment();
   pickup_.Add(labels, web::LatencyBuckets()).Observe(static_cast<double>(PickupLatencyMs(job)) / 1000.0);
 }
 
 void WorkerMetrics::JobFinished(const v1::JobResult& result) {
   const std::string queue = queues_(result.queue());
-  const std::string kind = kinds_(result.kind());
+  const std::string kind = KindLabel(result.kind());
   finished_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
       .Increment();
   if (result.outcome() == v1::LEASE_EXPIRED) return;  // Its end is the rescue's clock.

@@ -17,17 +17,22 @@ HttpService::HttpService(web::ServerConfig config, const Worker& worker, WorkerM
     : started_(std::chrono::steady_clock::now()),
       worker_(worker),
       metrics_(metrics),
-      pool_(ForProbes(worker.config().database()), static_cast<size_t>(config.threads)),
+      pool_(ForProbes(worker.config().database()), static_cast<size_t>(config.threads + config.probe_threads)),
       server_(std::move(config)) {
   metrics_.set_slots([this] {
     return SlotCounts{.slots = worker_.config().slots,
                       .busy = worker_.config().slots - worker_.free_slots(),
                       .claiming = worker_.claiming()};
   });
-  server_.Get("/healthz", web::Access::kOpen, [this](const web::Request&) {
-    return web::ProbeResponse({web::ProbeCheck{.name = "process", .healthy = true, .status = "ok"}},
-                              {started_, std::chrono::steady_clock::now()});
-  });
+  // Liveness runs on the HTTP event loop itself: it never blocks, so no
+  // pool, busy client or slow database can delay it.
+  server_.Get(
+      "/healthz", web::Access::kOpen,
+      [this](const web::Request&) {
+        return web::ProbeResponse({web::ProbeCheck{.name = "process", .healthy = true, .status = "ok"}},
+                                  {started_, std::chrono::steady_clock::now()});
+      },
+      web::Lane::kInline);
   server_.Get("/readyz", web::Access::kOpen, [this](const web::Request& req) {
     if (!req.query.empty()) return web::ErrorResponse(400, "invalid_argument", "readyz takes no parameters");
     return Ready();

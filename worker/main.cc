@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <csignal>
-#include <iostream>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "common/db/job_store.h"
@@ -30,17 +30,22 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto loaded = chime::worker::LoadWorkerConfig(argc, argv);
-  if (!loaded) {
-    std::cerr << "chime-worker: " << loaded.error().message << "\n";
+  // Start-up errors exit 2 with one line naming the problem: a JSON line
+  // with --log-format json, from argv and the environment until the
+  // configuration (which may set the format in its file) is loaded.
+  chime::LogFormat fatal_format = chime::StartupLogFormat(argc, argv);
+  auto fatal = [&fatal_format](const std::string& message) {
+    chime::LogStartupError("chime-worker", "worker", fatal_format, message);
     return 2;
-  }
-  if (!*loaded) return 0;  // --help was printed
+  };
+  auto loaded = chime::worker::LoadWorkerConfig(argc, argv);
+  if (!loaded) return fatal(loaded.error().message);
+  if (!*loaded) return 0;  // --help or --version was printed
   const chime::worker::WorkerConfig& config = **loaded;
   // Validate() checked the format already.
-  if (auto ok = chime::InitLogging("worker", config.log_level, *chime::ParseLogFormat(config.log_format)); !ok) {
-    std::cerr << "chime-worker: " << ok.error().message << "\n";
-    return 2;
+  fatal_format = *chime::ParseLogFormat(config.log_format);
+  if (auto ok = chime::InitLogging("worker", config.log_level, fatal_format); !ok) {
+    return fatal(ok.error().message);
   }
   chime::history::InitProcess("worker:" + config.worker_id);
   auto& handlers = chime::worker::HandlerRegistry::Global();
@@ -49,28 +54,21 @@ int main(int argc, char** argv) {
   auto kinds = config.kinds_config.empty()
                    ? chime::Result<chime::worker::kinds::AppConfig>(chime::worker::kinds::DefaultAppConfig())
                    : chime::worker::kinds::LoadAppConfig(config.kinds_config);
-  if (!kinds) {
-    std::cerr << "chime-worker: kinds_config: " << kinds.error().message << "\n";
-    return 2;
-  }
+  if (!kinds) return fatal("kinds_config: " + kinds.error().message);
   if (auto ok = chime::worker::kinds::RegisterAppKinds(handlers, *kinds); !ok) {
-    std::cerr << "chime-worker: kinds_config: " << ok.error().message << "\n";
-    return 2;
+    return fatal("kinds_config: " + ok.error().message);
   }
-  chime::worker::WorkerMetrics metrics;
+  // Metrics label the kinds this worker runs by name, any other as "_other".
+  chime::worker::WorkerMetrics metrics(handlers.Kinds());
   chime::worker::Worker worker(config, handlers, &metrics);
-  if (auto ok = worker.Start(); !ok) {
-    std::cerr << "chime-worker: " << ok.error().message << "\n";
-    return 2;
-  }
+  if (auto ok = worker.Start(); !ok) return fatal(ok.error().message);
   std::optional<chime::worker::HttpService> http;
   if (config.http_listen != "off") {
     http.emplace(chime::web::ServerConfig{.listen = config.http_listen, .flag = "http_listen"}, worker,
                  metrics);
     if (auto bound = http->Start(); !bound) {
       worker.Drain();
-      std::cerr << "chime-worker: " << bound.error().message << "\n";
-      return 2;
+      return fatal(bound.error().message);
     }
   }
   if (config.drain) {

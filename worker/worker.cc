@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/base/version.h"
 #include "common/db/migrations.h"
 #include "common/history/history.h"
 #include "common/net/curve.h"
@@ -48,7 +49,7 @@ Result<void> Worker::Start() {
   for (const auto& k : handlers_.Kinds()) {
     if (hello.kinds_size() < 1000) hello.add_kinds(k);
   }
-  hello.set_version("chime-worker 0.1");
+  hello.set_version(std::string(Version()));
   hello.set_started_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count());

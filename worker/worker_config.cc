@@ -12,6 +12,7 @@
 
 #include "common/base/env_setting.h"
 #include "common/base/utf8.h"
+#include "common/base/version.h"
 #include "common/web/server.h"
 #include "common/wire/envelope.h"
 
@@ -148,7 +149,9 @@ Result<void> WorkerConfig::Validate() const {
 
 Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
   CLI::App app{"chime-worker: claims jobs from PostgreSQL (woken by the scheduler's dispatch, "
-               "polling otherwise) and runs them on concurrent slots"};
+               "polling otherwise) and runs them on concurrent slots",
+               "chime-worker"};
+  app.set_version_flag("--version", VersionLine("chime-worker"));
   std::optional<std::string> config_file, database_url, database_pooler, scheduler, queues, worker_id, log_level,
       log_format, kinds_config, http_listen;
   std::optional<std::string> slots, poll, lease, timeout, hard_stop, grace, batch, prefetch;
@@ -173,7 +176,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
                  "address policy ($CHIME_KINDS_CONFIG; see deploy/kinds.example.yaml)");
   app.add_option("--poll-interval-ms", poll, "claim this often without dispatch (default 1000)");
   app.add_option("--lease-ms", lease, "lease per claimed job; heartbeats every third (default 30000)");
-  app.add_option("--default-timeout-ms", timeout, "handler timeout when a job has none (default 1800000)");
+  app.add_option("--default-timeout-ms", timeout,
+                 "handler timeout when a job has none (default 1800000); a job whose kind needs longer gets "
+                 "that (an http_request: its timeoutMs, default 300000 = 5 min, at most 1 h, plus 60000)");
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
   app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
   app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");
@@ -188,6 +193,9 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
+    return std::optional<WorkerConfig>{};
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
     return std::optional<WorkerConfig>{};
   } catch (const CLI::ParseError& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string(e.what()) + " (see --help)");

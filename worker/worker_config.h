@@ -50,7 +50,7 @@ struct WorkerConfig {
 };
 
 // Parses argv with the environment as given. An empty optional means --help
-// was printed (exit 0); an InvalidArgument error names the field.
+// or --version was printed (exit 0); an InvalidArgument error names the field.
 [[nodiscard]] Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv);
 
 // Splits "a,b , c" into {"a","b","c"}.

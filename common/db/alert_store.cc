@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kAlertColumns =
     "a.id, a.schedule_id, a.schedule_name, a.rule, a.state, a.message, a.vals::text, " CHIME_US(
         "a.fired_at") ", " CHIME_US("a.resolved_at") ", a.delivery, a.delivered_state, "
-    "a.delivery_attempts, " CHIME_US("a.next_delivery_at") ", a.delivery_error";
+    "a.delivery_attempts, " CHIME_US("a.next_delivery_at") ", a.delivery_error, a.resolution, "
+    "a.resolved_by_job";
 
 AlertRow ReadAlert(const pqxx::row& r) {
   AlertRow a;
@@ -30,6 +31,8 @@ AlertRow ReadAlert(const pqxx::row& r) {
   a.delivery_attempts = r[11].as<int>();
   a.next_delivery_at = MicrosToTime(r[12].as<int64_t>());
   if (!r[13].is_null()) a.delivery_error = r[13].c_str();
+  if (!r[14].is_null()) a.resolution = r[14].c_str();
+  if (!r[15].is_null()) a.resolved_by_job = r[15].as<int64_t>();
   return a;
 }
 
@@ -39,11 +42,16 @@ AlertRow ReadAlert(const pqxx::row& r) {
   "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) "                    \
   "AS h(schedule_id, schedule_name, rule, message, vals)"
 
-// $6 evaluated schedule ids, $7 deliver.
+// $6 evaluated schedule ids, $7 deliver, $8 resolution schedule ids,
+// $9 resolution messages, $10 recovering jobs.
+#define CHIME_RESOLUTIONS \
+  "unnest($8::bigint[], $9::text[], $10::bigint[]) AS r(schedule_id, message, job_id)"
 const std::string kResolve = std::string(
     "UPDATE chime.alerts a SET state = 'resolved', resolved_at = now(), "
     "delivery = CASE WHEN $7 THEN 'pending' ELSE 'skipped' END, delivery_attempts = 0, "
-    "next_delivery_at = now(), delivery_error = NULL "
+    "next_delivery_at = now(), delivery_error = NULL, "
+    "resolution = (SELECT r.message FROM " CHIME_RESOLUTIONS " WHERE r.schedule_id = a.schedule_id LIMIT 1), "
+    "resolved_by_job = (SELECT r.job_id FROM " CHIME_RESOLUTIONS " WHERE r.schedule_id = a.schedule_id LIMIT 1) "
     "WHERE a.state = 'firing' AND a.schedule_id = ANY($6::bigint[]) "
     "AND NOT EXISTS (SELECT 1 FROM " CHIME_HOLDING
     " WHERE h.schedule_id = a.schedule_id AND h.rule = a.rule) "
@@ -87,13 +95,20 @@ Result<AlertTransitions> AlertStore::AlertsApply(const AlertsApplyParams& params
     values.AddText(h.values_json);
   }
   for (int64_t id : params.evaluated) evaluated.AddInt(id);
+  PgArrayBuilder res_ids, res_messages, res_jobs;
+  for (const auto& r : params.resolutions) {
+    res_ids.AddInt(r.schedule_id);
+    res_messages.AddText(r.message);
+    res_jobs.AddOptionalInt(r.job_id);
+  }
   const std::string a1 = ids.Finish(), a2 = names.Finish(), a3 = rules.Finish(), a4 = messages.Finish(),
-                    a5 = values.Finish(), a6 = evaluated.Finish();
+                    a5 = values.Finish(), a6 = evaluated.Finish(), a8 = res_ids.Finish(),
+                    a9 = res_messages.Finish(), a10 = res_jobs.Finish();
   AlertTransitions out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     out = {};
     pqxx::work tx(c);
-    for (const auto& r : tx.exec_params(kResolve, a1, a2, a3, a4, a5, a6, params.deliver)) {
+    for (const auto& r : tx.exec_params(kResolve, a1, a2, a3, a4, a5, a6, params.deliver, a8, a9, a10)) {
       out.resolved.push_back(ReadAlert(r));
     }
     out.refreshed = static_cast<int64_t>(tx.exec_params(kRefresh, a1, a2, a3, a4, a5).affected_rows());

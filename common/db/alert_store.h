@@ -33,6 +33,17 @@ struct AlertRow {
   int delivery_attempts = 0;  // Failed attempts at the current state.
   TimePoint next_delivery_at;
   std::optional<std::string> delivery_error;  // The last failure, already redacted.
+  // Once resolved: which run recovered and after how many failed runs (or
+  // the figures that stopped the rule), and that run's job.
+  std::optional<std::string> resolution;
+  std::optional<int64_t> resolved_by_job;
+};
+
+// How a schedule stands when its alerts stop holding (health::Recovery).
+struct Resolution {
+  int64_t schedule_id = 0;
+  std::string message;
+  std::optional<int64_t> job_id;
 };
 
 // A rule that holds now for a schedule.
@@ -49,6 +60,8 @@ struct AlertsApplyParams {
   // in `holding` resolve. Alerts of other schedules are left alone.
   std::vector<int64_t> evaluated;
   std::vector<HoldingRule> holding;
+  // Per evaluated schedule: what its resolving alerts say.
+  std::vector<Resolution> resolutions;
   // False: nothing is configured to deliver to, so new transitions are
   // 'skipped' instead of queued.
   bool deliver = true;

@@ -40,6 +40,10 @@ constexpr const char* kFind = "SELECT " CHIME_TOKEN_COLUMNS
                               ", encode(secret_sha256, 'hex'), encode(signing_key, 'hex') "
                               "FROM chime.api_tokens WHERE name = $1";
 
+constexpr const char* kLoadAll = "SELECT " CHIME_TOKEN_COLUMNS
+                                 ", encode(secret_sha256, 'hex'), encode(signing_key, 'hex') "
+                                 "FROM chime.api_tokens ORDER BY name LIMIT $1";
+
 constexpr const char* kTouch = "UPDATE chime.api_tokens SET last_used_at = now() WHERE name = $1";
 
 // One statement, so one round trip tells first use from replay. The commit
@@ -182,6 +186,21 @@ Result<std::optional<ApiTokenRow>> AuthStore::TokenFind(const std::string& name)
   });
   if (!ran) return std::unexpected(ran.error());
   return row;
+}
+
+Result<std::vector<ApiTokenRow>> AuthStore::TokensLoadAll() {
+  std::vector<ApiTokenRow> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    for (const auto& r : tx.exec_params(kLoadAll, kMaxTokensLoaded)) {
+      ApiTokenRow row = ReadToken(r);
+      row.secret_sha256 = Unhex(r[7].c_str());
+      row.signing_key = Unhex(r[8].c_str());
+      out.push_back(std::move(row));
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
 }
 
 Result<void> AuthStore::TokenTouch(const std::string& name) {

@@ -65,6 +65,12 @@ class AuthStore {
   // The token with its key material, or nullopt.
   [[nodiscard]] Result<std::optional<ApiTokenRow>> TokenFind(const std::string& name);
 
+  // Every token with its key material, live or not (at most kMaxTokensLoaded;
+  // the table is a handful of rows in practice): what a replica keeps in
+  // memory to check bearer tokens without a round trip.
+  static constexpr int kMaxTokensLoaded = 100'000;
+  [[nodiscard]] Result<std::vector<ApiTokenRow>> TokensLoadAll();
+
   // Sets last_used_at to now (database time).
   [[nodiscard]] Result<void> TokenTouch(const std::string& name);
 

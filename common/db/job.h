@@ -167,6 +167,9 @@ struct CleanupResult {
   bool more = false;  // True when max_batches stopped it before the end.
 };
 
+// One attempt, as the run ledger holds it. The attempt that ended its job
+// is the job's final row and carries the job's outcome: a run (a job through
+// all its attempts) is read from its final row (DESIGN.md rule 7).
 struct Run {
   int64_t id = 0;
   int64_t job_id = 0;
@@ -174,10 +177,14 @@ struct Run {
   std::string worker_id;
   TimePoint started_at;
   TimePoint finished_at;
-  RunOutcome outcome = RunOutcome::kSucceeded;
+  RunOutcome outcome = RunOutcome::kSucceeded;  // This attempt's.
   std::string summary;
   std::vector<std::string> errors;
   bool dry_run = false;
+  // This attempt ended the job. A fan-out parent's final row has no
+  // job_outcome until its children are done.
+  bool final = false;
+  std::optional<JobOutcome> job_outcome;
 };
 
 struct Job {
@@ -203,12 +210,20 @@ struct Job {
   std::optional<std::string> last_error;
   std::optional<std::string> progress;  // JSON text of the latest progress report.
   Invocation invocation = Invocation::kManual;
-  std::optional<JobOutcome> outcome;  // Set once finished.
+  // Set once finished; a fan-out parent's stays unset after its own attempt
+  // ended, until its children are done (waiting).
+  std::optional<JobOutcome> outcome;
   // The schedule that fired it and the tick; the name is unset when the
   // schedule was deleted or none fired it.
   std::optional<int64_t> schedule_id;
   std::optional<std::string> schedule_name;
   std::optional<TimePoint> scheduled_for;
+  bool fan_out = false;  // It enqueued children; its outcome is theirs too.
+  // Children without an outcome yet, for a waiting fan-out (JobGet only).
+  std::optional<int64_t> children_live;
+
+  // Finished as an attempt, its outcome waiting for its children.
+  bool Waiting() const { return IsFinished(state) && !outcome.has_value(); }
 };
 
 struct JobWithRuns {

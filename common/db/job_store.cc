@@ -13,6 +13,7 @@
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
 #include "common/db/row_reader.h"
+#include "common/payload/job_payload.h"
 
 namespace chime::db {
 namespace {
@@ -119,6 +120,52 @@ class JsonChecker final : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   int depth_ = 0;
+};
+
+// Finds a top-level "dry_run" or "dryRun" that is true, walking like
+// JsonChecker (no recursion, so any nesting is safe).
+class DryRunFinder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool found = false;
+
+  bool null() override { return Value(); }
+  bool boolean(bool v) override {
+    if (v && depth_ == 1 && (key_ == "dry_run" || key_ == "dryRun")) found = true;
+    return Value();
+  }
+  bool number_integer(number_integer_t) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool string(string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool key(string_t& s) override {
+    if (depth_ == 1) key_ = s;
+    return true;
+  }
+  bool start_object(std::size_t) override { return Enter(); }
+  bool end_object() override { return Leave(); }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return Leave(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Value() {
+    if (depth_ == 1) key_.clear();
+    return !found;  // Stop once found.
+  }
+  bool Enter() {
+    if (depth_ == 1) key_.clear();
+    ++depth_;
+    return depth_ <= kMaxJsonDepth;
+  }
+  bool Leave() {
+    --depth_;
+    return true;
+  }
+  int depth_ = 0;
+  std::string key_;
 };
 
 JsonVerdict CheckJson(std::string_view text) {
@@ -238,6 +285,16 @@ pqxx::result Exec(pqxx::transaction_base& tx, bool pooled, const Statement& s, A
 
 }  // namespace
 
+bool PayloadAsksDryRun(std::string_view payload) {
+  // Most payloads never name it: a substring test spares them the walk.
+  if (payload.find("ry_run") == std::string_view::npos && payload.find("ryRun") == std::string_view::npos) {
+    return false;
+  }
+  DryRunFinder finder;
+  nlohmann::json::sax_parse(payload, &finder, nlohmann::json::input_format_t::json, /*strict=*/false);
+  return finder.found;
+}
+
 std::string NewClaimId() {
   std::random_device random;
   std::array<uint32_t, 4> words{random(), random(), random(), random()};
@@ -304,7 +361,7 @@ Result<void> ValidateEnqueue(const EnqueueParams& p, size_t max_payload_bytes) {
     return Fail(ErrorCode::kInvalidArgument, "payload: must be valid UTF-8 without NUL bytes");
   }
   switch (CheckJson(p.payload)) {
-    case JsonVerdict::kOk: return {};
+    case JsonVerdict::kOk: return payload::ValidateJobPayload(p.kind, p.payload);
     case JsonVerdict::kInvalid: return Fail(ErrorCode::kInvalidArgument, "payload: not valid JSON");
     case JsonVerdict::kTooDeep:
       return Fail(ErrorCode::kInvalidArgument,
@@ -339,7 +396,7 @@ Result<EnqueueResult> JobStore::JobInsert(const EnqueueParams& p) {
     for (int round = 0; round < 10 && !found; ++round) {
       auto r = Exec(tx, conn_.pooled(), kInsertOneStatement, p.kind, p.queue, p.priority, p.payload,
                     RunAtMicros(p), static_cast<int64_t>(p.delay.count()), p.max_attempts,
-                    TimeoutMs(p.timeout), p.unique_key, p.parent_id, p.dry_run,
+                    TimeoutMs(p.timeout), p.unique_key, p.parent_id, DryRun(p),
                     std::string(InvocationName(p.invocation)));
       if (!r.empty()) {
         out = {r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
@@ -380,7 +437,7 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
     timeouts.AddOptionalInt(TimeoutMs(p.timeout));
     keys.AddOptionalText(p.unique_key);
     parents.AddOptionalInt(p.parent_id);
-    dry_runs.AddBool(p.dry_run);
+    dry_runs.AddBool(DryRun(p));
     invocations.AddText(std::string(InvocationName(p.invocation)));
   }
   const std::string a_kinds = kinds.Finish(), a_queues = queues.Finish(),
@@ -743,6 +800,7 @@ Result<CancelOutcome> JobStore::JobCancel(int64_t id) {
           "UPDATE chime.jobs SET state = 'cancelled', outcome = 'cancelled', finished_at = now(), "
           "last_error = 'cancelled by an operator' WHERE id = $1",
           id);
+      tx.exec_params(sql::kMarkCancelledFinal, id);
       outcome = CancelOutcome::kCancelled;
     }
     tx.commit();
@@ -795,6 +853,11 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
     if (r.empty()) return;
     out.emplace();
     out->job = ReadJob(r[0]);
+    if (out->job.Waiting()) {
+      // jobs_live_children_idx holds exactly these.
+      out->job.children_live = tx.exec_params(
+          "SELECT count(*) FROM chime.jobs WHERE parent_id = $1 AND outcome IS NULL", id)[0][0].as<int64_t>();
+    }
     auto runs = tx.exec_params(std::string("SELECT ") + sql::kRunColumns +
                                    " FROM chime.runs WHERE job_id = $1 ORDER BY finished_at, id",
                                id);

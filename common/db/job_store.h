@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "common/base/backoff.h"
@@ -135,5 +136,12 @@ class JobStore {
 // Checks one job's fields without touching the database; the message names
 // the field ("queue: ..."). Exposed for jobctl and the tests.
 [[nodiscard]] Result<void> ValidateEnqueue(const EnqueueParams& params, size_t max_payload_bytes);
+
+// True when a payload's top level has "dry_run": true or "dryRun": true (the
+// seeds' spellings): every insert marks such a job a dry run, whichever way
+// it was enqueued (jobctl, the scheduler's API, a handler's children; a
+// schedule's fires do the same in SQL).
+bool PayloadAsksDryRun(std::string_view payload);
+inline bool DryRun(const EnqueueParams& p) { return p.dry_run || PayloadAsksDryRun(p.payload); }
 
 }  // namespace chime::db

@@ -43,7 +43,7 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertByCopy(std::span<const En
       if (p.parent_id) parent = std::to_string(*p.parent_id);
       copy << std::make_tuple(id, p.kind, p.queue, p.priority, p.payload, p.max_attempts,
                               p.timeout ? timeout.c_str() : nullptr, p.parent_id ? parent.c_str() : nullptr,
-                              p.dry_run ? "t" : "f", std::string(InvocationName(p.invocation)));
+                              DryRun(p) ? "t" : "f", std::string(InvocationName(p.invocation)));
       out.push_back({id, false, JobState::kAvailable});
     }
     copy.complete();

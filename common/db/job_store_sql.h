@@ -140,7 +140,12 @@ RETURNING j.id, j.cancel_requested)sql";
 // Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'skipped' | 'failed' |
 // 'failed_permanent' | 'cancelled'), $4 retry delay ms, $5 summary JSON text,
 // $6 errors as a JSON array text, $7 worker. Updates only rows still running
-// under the token and writes one run per updated row, in one statement.
+// under the token and writes one run per updated row, in one statement. The
+// run of an attempt that ends its job is its final row, with the job's
+// outcome (DESIGN.md rule 7). A fan-out parent (fan_out: it enqueued
+// children) that succeeds keeps its outcome NULL, waiting for its children:
+// the trigger chime.jobs_settle_fan_outs (migration 0018) settles it, in
+// this statement when they are all done already.
 inline constexpr const char* kComplete = R"sql(
 WITH upd AS (
   UPDATE chime.jobs j SET
@@ -150,6 +155,7 @@ WITH upd AS (
       WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN 'retryable'
       ELSE 'discarded' END,
     outcome = CASE
+      WHEN i.how = 'succeeded' AND j.fan_out THEN NULL
       WHEN i.how = 'succeeded' AND i.errors::jsonb <> '[]'::jsonb THEN 'partial'
       WHEN i.how IN ('succeeded', 'skipped', 'cancelled') THEN i.how
       WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN NULL
@@ -167,17 +173,19 @@ WITH upd AS (
   FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
               $7::text[]) AS i(id, token, how, delay_ms, summary, errors, worker)
   WHERE j.id = i.id AND j.lease_token = i.token
-  RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.attempted_at, j.dry_run,
-            j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker),
+  RETURNING j.id, j.state, j.outcome, j.parent_id, j.kind, j.queue, j.attempt, j.attempted_at,
+            j.dry_run, j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker),
 ins AS (
   INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
-                          started_at, outcome, summary, errors, dry_run)
+                          started_at, outcome, summary, errors, dry_run, final, job_outcome,
+                          parent_id)
   SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker, attempted_at,
          CASE WHEN how = 'succeeded' AND errors::jsonb <> '[]'::jsonb THEN 'partial'
               WHEN how IN ('succeeded', 'skipped', 'cancelled') THEN how
               WHEN state = 'retryable' THEN 'failed'
               ELSE 'discarded' END,
-         summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run
+         summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run,
+         state <> 'retryable', outcome, parent_id
   FROM upd)
 SELECT id, state FROM upd)sql";
 
@@ -192,6 +200,13 @@ SELECT r.job_id,
 FROM unnest($1::bigint[], $2::int[], $3::text[]) AS i(id, attempt, worker)
 JOIN chime.runs r ON r.job_id = i.id AND r.attempt = i.attempt AND r.worker_id = i.worker
 WHERE r.outcome IN ('succeeded', 'partial', 'skipped', 'failed', 'discarded', 'cancelled'))sql";
+
+// $1 job id: an operator cancelled the job between attempts; its newest
+// attempt becomes its final row (a job that never ran leaves no run).
+inline constexpr const char* kMarkCancelledFinal = R"sql(
+UPDATE chime.runs r SET final = true, job_outcome = 'cancelled'
+WHERE r.id = (SELECT id FROM chime.runs WHERE job_id = $1 ORDER BY finished_at DESC, id DESC LIMIT 1)
+  AND NOT r.final)sql";
 
 // $1 ids, $2 tokens, $3 worker. The attempt is handed back (attempt - 1).
 inline constexpr const char* kRelease = R"sql(
@@ -260,13 +275,13 @@ upd AS (
       END,
     lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
   WHERE j.id = ANY(ARRAY(SELECT id FROM stale))  -- A primary-key lookup (see the claim).
-  RETURNING j.id, j.state, j.kind, j.queue, j.attempt, j.worker_id, j.attempted_at, j.dry_run,
-            j.schedule_id, j.scheduled_for, j.last_error),
+  RETURNING j.id, j.state, j.outcome, j.parent_id, j.kind, j.queue, j.attempt, j.worker_id,
+            j.attempted_at, j.dry_run, j.schedule_id, j.scheduled_for, j.last_error),
 ins AS (
   INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
-                          started_at, outcome, errors, dry_run)
+                          started_at, outcome, errors, dry_run, final, job_outcome, parent_id)
   SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker_id, attempted_at,
-         'lease_expired', ARRAY[last_error], dry_run
+         'lease_expired', ARRAY[last_error], dry_run, state <> 'retryable', outcome, parent_id
   FROM upd)
 SELECT id, state FROM upd)sql";
 
@@ -290,11 +305,12 @@ inline constexpr const char* kJobColumns =
     "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
     "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
         "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome, "
-    "schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = schedule_id), " CHIME_US("scheduled_for");
+    "schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = schedule_id), " CHIME_US("scheduled_for") ", fan_out";
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(
-        "finished_at") ", outcome, summary::text, to_jsonb(errors)::text, dry_run";
+        "finished_at") ", outcome, summary::text, to_jsonb(errors)::text, dry_run, final, job_outcome";
+inline constexpr int kRunColumnCount = 12;
 
 // Live states are counted in the table (small by rule 4); finished ones come
 // from the trigger-kept counters.

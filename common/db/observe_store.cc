@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base/text_format.h"
 #include "common/db/job_store_sql.h"
 #include "common/db/row_reader.h"
 
@@ -23,17 +24,24 @@ bool ValidName(std::string_view s) {
 
 // Newest finished first on (finished_at, id): runs_schedule_idx and
 // runs_kind_finished_idx serve the filtered lists, runs_finished_idx the
-// unfiltered one. The cursor run's own (finished_at, id) bounds the page
-// (a primary-key lookup). $1 schedule id, $2 kind, $3 before id, $4 limit.
+// unfiltered one (most rows are final rows, so filtering them costs little;
+// failed runs of a schedule or kind have indexes of their own). The cursor
+// run's own (finished_at, id) bounds the page (a primary-key lookup).
+// $1 schedule id, $2 kind, $3 before id, $4 limit, $5 final rows only,
+// $6 outcome filter ('waiting': final rows without an outcome), $7 since (us).
 constexpr const char* kRunsList =
     "SELECT r.id, r.job_id, r.attempt, coalesce(r.worker_id, ''), " CHIME_US("r.started_at") ", "
     CHIME_US("r.finished_at") ", r.outcome, r.summary::text, to_jsonb(r.errors)::text, r.dry_run,"
-    " r.kind, r.queue, r.schedule_id, s.name\n"
+    " r.final, r.job_outcome, r.kind, r.queue, r.schedule_id, s.name, " CHIME_US("r.scheduled_for") "\n"
     "FROM chime.runs r LEFT JOIN chime.schedules s ON s.id = r.schedule_id\n"
     "WHERE ($1::bigint IS NULL OR r.schedule_id = $1)\n"
     "  AND ($2::text IS NULL OR r.kind = $2)\n"
     "  AND ($3::bigint IS NULL OR (r.finished_at, r.id) <\n"
     "       (SELECT c.finished_at, c.id FROM chime.runs c WHERE c.id = $3))\n"
+    "  AND (NOT $5::bool OR r.final)\n"
+    "  AND ($6::text IS NULL OR (r.final AND CASE WHEN $6 = 'waiting' THEN r.job_outcome IS NULL\n"
+    "                                               ELSE r.job_outcome = $6 END))\n"
+    "  AND ($7::bigint IS NULL OR r.finished_at >= to_timestamp($7::bigint / 1000000.0))\n"
     "ORDER BY r.finished_at DESC, r.id DESC LIMIT $4";
 
 }  // namespace
@@ -59,6 +67,14 @@ Result<RunPage> ObserveStore::RunsList(const RunListParams& params) {
   if (params.before_id && *params.before_id <= 0) {
     return Fail(ErrorCode::kInvalidArgument, "before_id: must be positive");
   }
+  if (params.outcome && !ParseJobOutcome(*params.outcome) && *params.outcome != "waiting") {
+    return Fail(ErrorCode::kInvalidArgument, "outcome: \"" + OneLine(*params.outcome, 32) +
+                                                 "\" is not one of " + kRunOutcomeFilters);
+  }
+  std::optional<int64_t> since_us;
+  if (params.since) {
+    since_us = std::chrono::duration_cast<std::chrono::microseconds>(params.since->time_since_epoch()).count();
+  }
   RunPage page;
   bool unknown_schedule = false;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
@@ -73,7 +89,7 @@ Result<RunPage> ObserveStore::RunsList(const RunListParams& params) {
       schedule_id = r[0][0].as<int64_t>();
     }
     auto rows = tx.exec_params(kRunsList, schedule_id, params.kind, params.before_id,
-                               params.limit + 1);
+                               params.limit + 1, !params.attempts, params.outcome, since_us);
     for (const auto& row : rows) {
       if (static_cast<int>(page.runs.size()) == params.limit) {
         page.next_before_id = page.runs.back().run.id;
@@ -81,10 +97,12 @@ Result<RunPage> ObserveStore::RunsList(const RunListParams& params) {
       }
       RunListItem item;
       item.run = ReadRun(row);
-      item.kind = row[10].c_str();
-      item.queue = row[11].c_str();
-      if (!row[12].is_null()) item.schedule_id = row[12].as<int64_t>();
-      if (!row[13].is_null()) item.schedule = row[13].c_str();
+      constexpr int k = sql::kRunColumnCount;
+      item.kind = row[k].c_str();
+      item.queue = row[k + 1].c_str();
+      if (!row[k + 2].is_null()) item.schedule_id = row[k + 2].as<int64_t>();
+      if (!row[k + 3].is_null()) item.schedule = row[k + 3].c_str();
+      if (!row[k + 4].is_null()) item.scheduled_for = MicrosToTime(row[k + 4].as<int64_t>());
       page.runs.push_back(std::move(item));
     }
     tx.commit();

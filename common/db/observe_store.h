@@ -15,12 +15,24 @@
 
 namespace chime::db {
 
+// Runs are read from the ledger's final rows (one per job that finished:
+// its last attempt, carrying the job's outcome); with `attempts`, every
+// attempt is listed instead.
 struct RunListParams {
   std::optional<std::string> schedule;  // A schedule name; NotFound when unknown.
   std::optional<std::string> kind;
+  // The run's final outcome: succeeded, partial, failed, skipped,
+  // cancelled, or waiting (a fan-out parent whose children are not done).
+  // Implies final rows. Anything else is InvalidArgument.
+  std::optional<std::string> outcome;
+  std::optional<TimePoint> since;       // Finished at or after.
+  bool attempts = false;                // Every attempt, not only final rows.
   std::optional<int64_t> before_id;     // Keyset cursor: runs older than this run.
   int limit = 50;                       // 1..1000.
 };
+
+// The outcomes RunListParams::outcome takes, for error messages and --help.
+inline constexpr const char* kRunOutcomeFilters = "succeeded, partial, failed, skipped, cancelled, waiting";
 
 // A run with what it ran, for lists that span jobs.
 struct RunListItem {
@@ -29,6 +41,7 @@ struct RunListItem {
   std::string queue;
   std::optional<int64_t> schedule_id;
   std::optional<std::string> schedule;  // Unset when not fired by a schedule (or it was deleted).
+  std::optional<TimePoint> scheduled_for;  // The tick, for a schedule's runs.
 };
 
 struct RunPage {

@@ -92,6 +92,7 @@ Job ReadJob(const pqxx::row& row) {
   j.schedule_id = Optional<int64_t>(row[23]);
   j.schedule_name = Optional<std::string>(row[24]);
   j.scheduled_for = OptionalTime(row[25]);
+  j.fan_out = row[26].as<bool>();
   return j;
 }
 
@@ -109,6 +110,12 @@ Run ReadRun(const pqxx::row& row) {
   r.summary = row[7].c_str();
   for (const auto& e : nlohmann::json::parse(row[8].c_str())) r.errors.push_back(e.get<std::string>());
   r.dry_run = row[9].as<bool>();
+  r.final = row[10].as<bool>();
+  if (!row[11].is_null()) {
+    auto job_outcome = ParseJobOutcome(row[11].c_str());
+    if (!job_outcome) throw std::runtime_error(std::string("unknown job outcome: ") + row[11].c_str());
+    r.job_outcome = *job_outcome;
+  }
   return r;
 }
 

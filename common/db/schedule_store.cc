@@ -296,7 +296,7 @@ Result<std::vector<ScheduleStatus>> ScheduleStore::SchedulesList() {
       if (!row[k + 1].is_null()) s.last_fire_outcome = ParseFireOutcome(row[k + 1].c_str());
       if (!row[k + 2].is_null()) s.last_job_id = row[k + 2].as<int64_t>();
       if (!row[k + 3].is_null()) s.last_job_state = ParseJobState(row[k + 3].c_str());
-      if (!row[k + 4].is_null()) s.last_run_outcome = ParseRunOutcome(row[k + 4].c_str());
+      if (!row[k + 4].is_null()) s.last_run_outcome = ParseJobOutcome(row[k + 4].c_str());
       s.last_run_finished_at = OptionalTime(row[k + 5]);
       out.push_back(std::move(s));
     }

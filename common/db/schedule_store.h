@@ -91,8 +91,9 @@ struct ScheduleStatus {
   std::optional<FireOutcome> last_fire_outcome;
   std::optional<int64_t> last_job_id;
   std::optional<JobState> last_job_state;
-  // The newest finished run of a job this schedule fired.
-  std::optional<RunOutcome> last_run_outcome;
+  // The newest run (final outcome) of a job this schedule fired; a fan-out
+  // waiting for its children has none yet.
+  std::optional<JobOutcome> last_run_outcome;
   std::optional<TimePoint> last_run_finished_at;
 };
 

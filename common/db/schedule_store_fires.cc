@@ -1,6 +1,6 @@
 // ScheduleStore::FiresList: one schedule's recorded ticks with what became
-// of each (its job's state and outcome). Apart from schedule_store.cc, whose
-// statements write fires; this one only reads.
+// of each (its job's state and its run's final outcome). Apart from
+// schedule_store.cc, whose statements write fires; this one only reads.
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -15,15 +15,16 @@ namespace {
 constexpr int kMaxFireList = 1000;
 
 // $1 schedule id, $2 before (us) or NULL, $3 limit. The fires' primary key
-// (schedule_id, scheduled_for) yields the ticks newest first; each job by
-// its primary key while the hot table holds it (its outcome and attempts
-// once finished).
+// (schedule_id, scheduled_for) yields the ticks newest first; each job's
+// final run row comes from runs_job_idx.
 constexpr const char* kFiresList =
     "SELECT f.schedule_id, " CHIME_US("f.scheduled_for") ", " CHIME_US("f.fired_at") ", f.origin, "
-    "f.outcome, f.job_id, f.leader_epoch, j.state, j.outcome, "
-    "CASE WHEN j.outcome IS NOT NULL THEN j.attempt END\n"
+    "f.outcome, f.job_id, f.leader_epoch, j.state, coalesce(fr.job_outcome, j.outcome), fr.attempt\n"
     "FROM chime.fires f\n"
     "LEFT JOIN chime.jobs j ON j.id = f.job_id\n"
+    "LEFT JOIN LATERAL (SELECT r.job_outcome, r.attempt FROM chime.runs r\n"
+    "                   WHERE r.job_id = f.job_id AND r.final\n"
+    "                   ORDER BY r.finished_at DESC, r.id DESC LIMIT 1) fr ON true\n"
     "WHERE f.schedule_id = $1\n"
     "  AND ($2::bigint IS NULL OR f.scheduled_for < to_timestamp($2::bigint / 1000000.0))\n"
     "ORDER BY f.scheduled_for DESC LIMIT $3";

@@ -40,6 +40,11 @@ WHERE name = $1
 
 #define CHIME_LIVE_STATES "('scheduled', 'available', 'running', 'retryable')"
 
+// A schedule's payload with a top-level "dry_run" or "dryRun" of true makes
+// its jobs dry runs, as db::PayloadAsksDryRun does for every other insert.
+#define CHIME_PAYLOAD_DRY_RUN(payload) \
+  "(" payload " @> '{\"dry_run\": true}' OR " payload " @> '{\"dryRun\": true}')"
+
 // $1 holder, $2 epoch: the guard every leader-only write checks first. FOR
 // SHARE makes a takeover (an UPDATE of this row) wait for our commit, so a
 // fire is either inside the lease or refused.
@@ -53,7 +58,9 @@ FOR SHARE
 // cancel_running: before a new tick of a busy schedule is fired, its live
 // jobs from earlier ticks are cancelled (not yet running) or asked to stop
 // (running). Only for ticks not recorded yet, so a second scheduler replaying
-// a tick never cancels the job that tick made.
+// a tick never cancels the job that tick made. A job cancelled here that
+// had run before has its newest attempt marked final (its run ends
+// cancelled; one that never ran leaves no run).
 inline constexpr const char* kCancelOverlapped = R"sql(
 WITH d AS (
   SELECT t.schedule_id, to_timestamp(t.us / 1000000.0) AS scheduled_for
@@ -69,15 +76,26 @@ c AS (
     AND NOT EXISTS (SELECT 1 FROM chime.fires f
                     WHERE f.schedule_id = d.schedule_id AND f.scheduled_for = d.scheduled_for)
   FOR UPDATE OF j
+),
+upd AS (
+  UPDATE chime.jobs j SET
+    cancel_requested = (c.state = 'running'),
+    state = CASE WHEN c.state = 'running' THEN 'running' ELSE 'cancelled' END,
+    outcome = CASE WHEN c.state = 'running' THEN NULL ELSE 'cancelled' END,
+    finished_at = CASE WHEN c.state = 'running' THEN NULL ELSE now() END,
+    last_error = CASE WHEN c.state = 'running' THEN j.last_error
+                      ELSE 'cancelled: its schedule fired again (overlap policy cancel_running)' END
+  FROM c WHERE j.id = c.id
+  RETURNING j.id, j.state
+),
+fin AS (
+  UPDATE chime.runs r SET final = true, job_outcome = 'cancelled'
+  FROM (SELECT DISTINCT ON (r2.job_id) r2.id FROM chime.runs r2
+        WHERE r2.job_id IN (SELECT id FROM upd WHERE state = 'cancelled')
+        ORDER BY r2.job_id, r2.finished_at DESC, r2.id DESC) n
+  WHERE r.id = n.id AND NOT r.final
 )
-UPDATE chime.jobs j SET
-  cancel_requested = (c.state = 'running'),
-  state = CASE WHEN c.state = 'running' THEN 'running' ELSE 'cancelled' END,
-  outcome = CASE WHEN c.state = 'running' THEN NULL ELSE 'cancelled' END,
-  finished_at = CASE WHEN c.state = 'running' THEN NULL ELSE now() END,
-  last_error = CASE WHEN c.state = 'running' THEN j.last_error
-                    ELSE 'cancelled: its schedule fired again (overlap policy cancel_running)' END
-FROM c WHERE j.id = c.id
+SELECT count(*) FROM upd
 )sql";
 
 // Records ticks and enqueues their jobs in one statement.
@@ -124,11 +142,12 @@ f AS (
 ),
 j AS (
   INSERT INTO chime.jobs (id, kind, queue, priority, state, payload, max_attempts, timeout_ms,
-                          schedule_id, scheduled_for, run_at, invocation)
+                          schedule_id, scheduled_for, run_at, invocation, dry_run)
   SELECT f.job_id, o.kind, o.queue, o.priority,
          CASE WHEN o.run_at > now() THEN 'scheduled' ELSE 'available' END,
          o.payload, o.max_attempts, o.timeout_ms, o.schedule_id, o.scheduled_for, o.run_at,
-         CASE WHEN o.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END
+         CASE WHEN o.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END,
+         )sql" CHIME_PAYLOAD_DRY_RUN("o.payload") R"sql(
   FROM f JOIN o ON o.schedule_id = f.schedule_id AND o.scheduled_for = f.scheduled_for
   WHERE f.job_id IS NOT NULL
   RETURNING id
@@ -165,10 +184,11 @@ f AS (
 ),
 j AS (
   INSERT INTO chime.jobs (id, kind, queue, priority, state, payload, max_attempts, timeout_ms,
-                          schedule_id, scheduled_for, run_at, invocation)
+                          schedule_id, scheduled_for, run_at, invocation, dry_run)
   SELECT f.job_id, sc.kind, sc.queue, sc.priority, 'available', sc.payload, sc.max_attempts,
          sc.timeout_ms, f.schedule_id, f.scheduled_for, now(),
-         CASE WHEN f.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END
+         CASE WHEN f.origin IN ('cron', 'misfire') THEN 'cron' ELSE 'manual' END,
+         )sql" CHIME_PAYLOAD_DRY_RUN("sc.payload") R"sql(
   FROM f JOIN chime.schedules sc ON sc.id = f.schedule_id
   RETURNING id
 )
@@ -206,17 +226,19 @@ SELECT s.id, s.name, s.cron, s.time_zone, s.kind, s.payload::text, s.queue, s.pr
        s.source, )sql" CHIME_US("s.last_fired_for") ", " CHIME_US("s.created_at") ", " CHIME_US(
     "s.updated_at") R"sql(, s.health::text,
        )sql" CHIME_US("lf.scheduled_for") R"sql(, lf.outcome, lf.job_id, j.state,
-       lr.outcome, )sql" CHIME_US("lr.finished_at") R"sql(
+       lr.job_outcome, )sql" CHIME_US("lr.finished_at") R"sql(
 FROM chime.schedules s
 LEFT JOIN LATERAL (SELECT f.scheduled_for, f.outcome, f.job_id FROM chime.fires f
                    WHERE f.schedule_id = s.id ORDER BY f.fired_at DESC, f.scheduled_for DESC
                    LIMIT 1) lf ON true
 LEFT JOIN chime.jobs j ON j.id = lf.job_id
-LEFT JOIN LATERAL (SELECT r.outcome, r.finished_at FROM chime.runs r
-                   WHERE r.schedule_id = s.id ORDER BY r.finished_at DESC LIMIT 1) lr ON true
+LEFT JOIN LATERAL (SELECT r.job_outcome, r.finished_at FROM chime.runs r
+                   WHERE r.schedule_id = s.id AND r.job_outcome IS NOT NULL
+                   ORDER BY r.finished_at DESC LIMIT 1) lr ON true
 ORDER BY s.name
 )sql";
 
 #undef CHIME_LIVE_STATES
+#undef CHIME_PAYLOAD_DRY_RUN
 
 }  // namespace chime::db::sql

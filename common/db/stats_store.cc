@@ -30,19 +30,32 @@ int64_t CeilHour(int64_t us) {
 
 // What the statements add up per key before it becomes a StatsRow.
 struct Tally {
+  // Attempts by outcome.
   int64_t succeeded = 0, partial = 0, failed = 0, discarded = 0, cancelled = 0, lease_expired = 0;
+  int64_t skipped = 0;
+  // Runs by final outcome.
+  int64_t runs_succeeded = 0, runs_partial = 0, runs_failed = 0, runs_skipped = 0, runs_cancelled = 0;
   int64_t duration_n = 0;
   double duration_ms_sum = 0;
   std::vector<int64_t> buckets = std::vector<int64_t>(kDurationBuckets, 0);
 };
 
 void Finish(const Tally& t, StatsRow& row) {
-  row.succeeded = t.succeeded;
-  row.partial = t.partial;
-  row.failed = t.failed + t.discarded + t.lease_expired;
-  row.cancelled = t.cancelled;
-  row.total = row.succeeded + row.partial + row.failed + row.cancelled;
-  const int64_t decided = row.total - row.cancelled;
+  row.succeeded = t.runs_succeeded;
+  row.partial = t.runs_partial;
+  row.failed = t.runs_failed;
+  row.skipped = t.runs_skipped;
+  row.cancelled = t.runs_cancelled;
+  row.total = row.succeeded + row.partial + row.failed + row.skipped + row.cancelled;
+  row.attempts = AttemptCounts{.total = 0,
+                               .succeeded = t.succeeded,
+                               .partial = t.partial,
+                               .skipped = t.skipped,
+                               .failed = t.failed + t.discarded + t.lease_expired,
+                               .cancelled = t.cancelled};
+  row.attempts.total = row.attempts.succeeded + row.attempts.partial + row.attempts.skipped +
+                       row.attempts.failed + row.attempts.cancelled;
+  const int64_t decided = row.decided();
   if (decided > 0) {
     row.success_rate = static_cast<double>(row.succeeded + row.partial) / static_cast<double>(decided);
     row.failure_rate = static_cast<double>(row.failed) / static_cast<double>(decided);
@@ -118,6 +131,12 @@ void Collect(pqxx::transaction_base& tx, const sql::StatsScopeSql& scope,
     t.duration_n += r[7].as<int64_t>();
     t.duration_ms_sum += r[8].as<double>();
     AddSparse(r[9].c_str(), r[10].c_str(), t.buckets);
+    t.skipped += r[11].as<int64_t>();
+    t.runs_succeeded += r[12].as<int64_t>();
+    t.runs_partial += r[13].as<int64_t>();
+    t.runs_failed += r[14].as<int64_t>();
+    t.runs_skipped += r[15].as<int64_t>();
+    t.runs_cancelled += r[16].as<int64_t>();
     if constexpr (kAdoptKeys) rows[key].name = key;
   }
   for (const pqxx::row& r : run(sql::StatsHeadSql(scope, one.has_value()))) {
@@ -132,6 +151,15 @@ void Collect(pqxx::transaction_base& tx, const sql::StatsScopeSql& scope,
     if (outcome == "discarded") t.discarded += n;
     if (outcome == "cancelled") t.cancelled += n;
     if (outcome == "lease_expired") t.lease_expired += n;
+    if (outcome == "skipped") t.skipped += n;
+    if (!r[5].is_null()) {
+      const std::string_view job_outcome = r[5].c_str();
+      if (job_outcome == "succeeded") t.runs_succeeded += n;
+      if (job_outcome == "partial") t.runs_partial += n;
+      if (job_outcome == "failed") t.runs_failed += n;
+      if (job_outcome == "skipped") t.runs_skipped += n;
+      if (job_outcome == "cancelled") t.runs_cancelled += n;
+    }
     if (timed) {
       t.duration_n += n;
       t.duration_ms_sum += r[4].as<double>();
@@ -150,15 +178,20 @@ void Collect(pqxx::transaction_base& tx, const sql::StatsScopeSql& scope,
       row.last_execution = MicrosToTime(r[1].as<int64_t>());
       row.last_status = r[2].c_str();
     }
-    if (!r[3].is_null()) row.last_success = MicrosToTime(r[3].as<int64_t>());
-    row.consecutive_failures = r[4].as<int64_t>();
+    if (!r[3].is_null()) {
+      row.last_success = MicrosToTime(r[3].as<int64_t>());
+      row.last_success_job_id = r[4].as<int64_t>();
+      row.last_success_attempts = r[5].as<int>();
+    }
+    row.consecutive_failures = r[6].as<int64_t>();
+    row.failures_before_last_success = r[7].as<int64_t>();
   }
   if (recent == 0) return;
   for (const pqxx::row& r : tx.exec_params(sql::StatsRecentFailuresSql(scope), array, since_us, recent)) {
     rows[ReadKey<Key>(r[0])].recent_failures.push_back(
         RecentFailure{.job_id = r[1].as<int64_t>(), .attempt = r[2].as<int>(),
                       .finished_at = MicrosToTime(r[3].as<int64_t>()), .outcome = r[4].c_str(),
-                      .error = r[5].c_str()});
+                      .error = r[5].c_str(), .response = r[6].c_str()});
   }
 }
 

@@ -1,26 +1,34 @@
 // Run statistics per schedule or per job kind over a time range, from the
 // hourly rollup that triggers keep equal to the run ledger
-// (migrations/0005_run_stats.sql) plus the raw runs of the first, partial
-// hour, so a report is exact to the microsecond and its cost does not grow
-// with the number of runs (< 50 ms with 1,000,000 runs: chime-bench stats).
+// (migrations/0005_run_stats.sql, 0018_runs_ledger.sql) plus the raw rows of
+// the first, partial hour, so a report is exact to the microsecond and its
+// cost does not grow with the number of runs (< 50 ms with 1,000,000 runs:
+// chime-bench stats).
 //
-// What the outcomes count as (one rule for reports, alerts and the dashboard):
-//   execution  every run but `released` (a shutdown hand-back uses no attempt);
-//   succeeded  succeeded;  partial  partial (succeeded with errors);
-//   failed     failed, discarded and lease_expired (the worker vanished);
-//   cancelled  an execution that is neither a success nor a failure.
-//   success_rate = (succeeded + partial) / (total - cancelled), failure rate
-//   = failed / (total - cancelled): a cancel_running overlap policy does not
-//   make a schedule look unhealthy. Unset when no run counts.
-// Durations (average, p95) are of runs a handler ended: not lease_expired
-// (its end is the rescue's clock) nor released. p95 comes from a log-scale
-// histogram (4 buckets per doubling): within 9.05 % of the exact
+// Runs, not attempts (DESIGN.md rule 7): a run is one job (a schedule
+// tick's) through all its attempts, counted once, by its final outcome,
+// when its final attempt ends (a fan-out parent when its last child does).
+// A run that failed twice and succeeded on its third attempt is one
+// succeeded run; retries in flight count nothing yet.
+//   runs       succeeded, partial (done, with errors), failed (out of
+//              attempts or a permanent failure), skipped (the work declined
+//              the tick) and cancelled;
+//   success_rate = (succeeded + partial) / (runs - skipped - cancelled),
+//   failure_rate = failed / (runs - skipped - cancelled): neither a skipped
+//   tick nor a cancel_running overlap policy makes a schedule look
+//   unhealthy. Unset when no run counts.
+// Attempts, beneath the runs (AttemptCounts): every attempt but `released`
+// (a shutdown hand-back uses none); failed ones are failed, discarded and
+// lease_expired (the worker vanished).
+// Durations (average, p95) are of attempts a handler ended: not
+// lease_expired (its end is the rescue's clock) nor released. p95 comes from
+// a log-scale histogram (4 buckets per doubling): within 9.05 % of the exact
 // nearest-rank p95 for durations from 1 ms to 9.9 days; under 1 ms it reads
 // 0.5 ms. last_execution, last_status, last_success and
 // consecutive_failures look at the whole ledger, not just the range:
-// consecutive_failures counts failures after the newest success or partial
-// run (cancelled runs neither break nor extend a streak). Runs deleted by the
-// retention cleanup leave the reports too.
+// consecutive_failures counts failed runs after the newest succeeded or
+// partial run (skipped and cancelled runs neither break nor extend a
+// streak). Runs deleted by the retention cleanup leave the reports too.
 //
 // Thread-compatible: one StatsStore per thread, like the connection.
 #pragma once
@@ -56,31 +64,56 @@ struct StatsParams {
   [[nodiscard]] Result<void> Validate() const;
 };
 
+// A failed run, from its final attempt's row.
 struct RecentFailure {
   int64_t job_id = 0;
-  int attempt = 0;
+  int attempt = 0;       // The final attempt's number: the attempts the run took.
   TimePoint finished_at;
-  std::string outcome;  // failed | discarded | lease_expired.
-  std::string error;    // The run's first error (at most 500 characters), or "".
+  std::string outcome;   // That attempt's: failed | discarded | lease_expired.
+  std::string error;     // Its last error (at most 500 characters), or "".
+  // What the endpoint answered (the summary's `response`, else its
+  // `bodyExcerpt`), at most 300 characters; "" when there is none.
+  std::string response;
+};
+
+// The attempts beneath the runs.
+struct AttemptCounts {
+  int64_t total = 0;      // Every attempt but released.
+  int64_t succeeded = 0;
+  int64_t partial = 0;
+  int64_t skipped = 0;
+  int64_t failed = 0;     // failed, discarded, lease_expired.
+  int64_t cancelled = 0;
 };
 
 struct StatsRow {
   std::string name;                     // Schedule name or kind.
   std::optional<int64_t> schedule_id;   // Set in schedule scope.
-  int64_t total = 0;                    // Executions in the range.
+  // Runs that ended in the range, by final outcome.
+  int64_t total = 0;
   int64_t succeeded = 0;
   int64_t failed = 0;
   int64_t partial = 0;
+  int64_t skipped = 0;
   int64_t cancelled = 0;
   std::optional<double> success_rate;   // 0..1.
   std::optional<double> failure_rate;   // 0..1.
-  std::optional<double> avg_duration_ms;
+  AttemptCounts attempts;               // In the range.
+  std::optional<double> avg_duration_ms;  // Per attempt.
   std::optional<double> p95_duration_ms;
-  std::optional<TimePoint> last_execution;   // Newest execution, any time.
-  std::optional<std::string> last_status;    // Its outcome.
+  std::optional<TimePoint> last_execution;   // Newest run's end, any time.
+  std::optional<std::string> last_status;    // Its final outcome.
   std::optional<TimePoint> last_success;     // Newest succeeded or partial run, any time.
-  int64_t consecutive_failures = 0;
-  std::vector<RecentFailure> recent_failures;  // Newest first, within the range.
+  std::optional<int64_t> last_success_job_id;  // That run's job,
+  int last_success_attempts = 0;               // and the attempts it took.
+  // Failed runs between the success before last_success and last_success:
+  // the streak that the newest success ended.
+  int64_t failures_before_last_success = 0;
+  int64_t consecutive_failures = 0;          // Failed runs since last_success.
+  std::vector<RecentFailure> recent_failures;  // Failed runs, newest first, within the range.
+
+  // Runs that decide the rates: neither skipped nor cancelled.
+  int64_t decided() const { return total - skipped - cancelled; }
 };
 
 struct StatsReport {

@@ -9,10 +9,10 @@
 
 namespace chime::db::sql {
 
-// The outcomes that count as failures: also the predicate of the partial
-// indexes runs_*_failures_idx, which the planner only uses when the query
-// repeats it verbatim.
-#define CHIME_FAILURE_OUTCOMES "('failed', 'discarded', 'lease_expired')"
+// A failed run: also the predicate of the partial indexes runs_*_failed_idx
+// (migration 0018), which the planner only uses when the query repeats it.
+#define CHIME_FAILED_RUN "r.job_outcome = 'failed'"
+#define CHIME_GOOD_RUN "r.job_outcome IN ('succeeded', 'partial')"
 
 struct StatsScopeSql {
   const char* rollup_key;  // Key column of chime.run_stats s.
@@ -42,13 +42,15 @@ inline constexpr StatsScopeSql kKindScope{
 // the rows and adding in C++ costs a few. ($1, the range's start, only types
 // the shared parameter list.) Columns: key, succeeded, partial, failed,
 // discarded, cancelled, lease_expired, duration_n, duration_ms_sum,
-// hist_bucket, hist_count.
+// hist_bucket, hist_count, skipped, runs_succeeded, runs_partial,
+// runs_failed, runs_skipped, runs_cancelled.
 inline std::string StatsRollupSql(const StatsScopeSql& k, bool one) {
 #define CHIME_DAY_EDGE \
   "(date_trunc('day', " CHIME_AT("$2") " - interval '1 microsecond', 'UTC') + interval '24 hours')"
   return std::string("SELECT ") + k.rollup_key + R"sql(, s.succeeded, s.partial, s.failed,
        s.discarded, s.cancelled, s.lease_expired, s.duration_n, s.duration_ms_sum,
-       s.hist_bucket::text, s.hist_count::text
+       s.hist_bucket::text, s.hist_count::text, s.skipped, s.runs_succeeded, s.runs_partial,
+       s.runs_failed, s.runs_skipped, s.runs_cancelled
 FROM chime.run_stats s
 WHERE ((s.span = 'hour' AND s.start >= )sql" CHIME_AT("$2") " AND s.start < " CHIME_DAY_EDGE R"sql()
        OR (s.span = 'day' AND s.start >= )sql" CHIME_DAY_EDGE R"sql())
@@ -56,53 +58,72 @@ WHERE ((s.span = 'hour' AND s.start >= )sql" CHIME_AT("$2") " AND s.start < " CH
 #undef CHIME_DAY_EDGE
 }
 
-// The runs of the partial first hour [$1, $2) (us) from the ledger, grouped
-// by key, outcome and duration bucket (1-based). date_part, not extract:
-// extract's numeric arithmetic cost ~2 us a run. Columns: key, outcome,
-// bucket, count, duration_ms_sum.
+// The rows of the partial first hour [$1, $2) (us) from the ledger, grouped
+// by key, attempt outcome, final outcome and duration bucket (1-based).
+// date_part, not extract: extract's numeric arithmetic cost ~2 us a run.
+// Columns: key, outcome, bucket, count, duration_ms_sum, job_outcome.
 inline std::string StatsHeadSql(const StatsScopeSql& k, bool one) {
   return std::string("SELECT ") + k.run_key + R"sql(, r.outcome, chime.run_duration_bucket(d.ms),
-       count(*), sum(d.ms)
+       count(*), sum(d.ms), r.job_outcome
 FROM chime.runs r,
      LATERAL (SELECT greatest(0, date_part('epoch', r.finished_at - r.started_at) * 1000) AS ms) d
 WHERE r.finished_at >= )sql" CHIME_AT("$1") " AND r.finished_at < " CHIME_AT("$2") " AND " +
          (one ? k.run_one : k.run_all) + R"sql(
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 6
 )sql";
 }
 
-// Per key in $1: the newest execution (finished_at us, outcome), the newest
-// success (us), and the failures since then. Each lookup walks the
-// (key, finished_at) index backwards and stops at its first match.
+// Per key in $1, over the whole ledger: the newest run (finished_at us,
+// final outcome); the newest successful run (us, job, attempts); the failed
+// runs since then; and the failed runs between the success before it and
+// it (the streak it ended). Each lookup walks the (key, finished_at) index
+// backwards and stops at its first match; the counts read the failed-run
+// indexes.
 inline std::string StatsLatestSql(const StatsScopeSql& k) {
   const std::string key = std::string(k.run_key);
   return std::string(R"sql(
-SELECT k.key, )sql") + CHIME_US("last.finished_at") + ", last.outcome, " + CHIME_US("ok.t") + R"sql(,
+SELECT k.key, )sql") + CHIME_US("last.finished_at") + ", last.job_outcome, " + CHIME_US("ok.finished_at") +
+         R"sql(, ok.job_id, ok.attempt,
        (SELECT count(*) FROM chime.runs r
-        WHERE )sql" + key + R"sql( = k.key AND r.outcome IN )sql" CHIME_FAILURE_OUTCOMES R"sql(
-          AND r.finished_at > coalesce(ok.t, '-infinity'))
+        WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_FAILED_RUN R"sql(
+          AND r.finished_at > coalesce(ok.finished_at, '-infinity')),
+       CASE WHEN ok.finished_at IS NULL THEN 0 ELSE
+         (SELECT count(*) FROM chime.runs r
+          WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_FAILED_RUN R"sql(
+            AND r.finished_at < ok.finished_at
+            AND r.finished_at > coalesce(prev.t, '-infinity')) END
 FROM unnest($1::)sql" + k.key_array + R"sql() AS k(key)
 LEFT JOIN LATERAL (
-  SELECT r.finished_at, r.outcome FROM chime.runs r
-  WHERE )sql" + key + R"sql( = k.key AND r.outcome <> 'released'
+  SELECT r.finished_at, r.job_outcome FROM chime.runs r
+  WHERE )sql" + key + R"sql( = k.key AND r.job_outcome IS NOT NULL
   ORDER BY r.finished_at DESC LIMIT 1) last ON true
 LEFT JOIN LATERAL (
+  SELECT r.finished_at, r.job_id, r.attempt FROM chime.runs r
+  WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_GOOD_RUN R"sql(
+  ORDER BY r.finished_at DESC LIMIT 1) ok ON true
+LEFT JOIN LATERAL (
   SELECT max(r.finished_at) AS t FROM chime.runs r
-  WHERE )sql" + key + R"sql( = k.key AND r.outcome IN ('succeeded', 'partial')) ok ON true
+  WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_GOOD_RUN R"sql(
+    AND r.finished_at < ok.finished_at) prev ON true
 )sql";
 }
 
-// The newest $3 failures of each key in $1 finished at or after $2 (us),
-// through runs_*_failures_idx. Columns: key, job_id, attempt, finished_at
-// (us), outcome, first error.
+// The newest $3 failed runs of each key in $1 that ended at or after $2
+// (us), through runs_*_failed_idx. Columns: key, job_id, attempt,
+// finished_at (us), the final attempt's outcome, its last error, the
+// response excerpt.
 inline std::string StatsRecentFailuresSql(const StatsScopeSql& k) {
   return std::string(R"sql(
-SELECT k.key, f.job_id, f.attempt, )sql") + CHIME_US("f.finished_at") + R"sql(, f.outcome, f.error
+SELECT k.key, f.job_id, f.attempt, )sql") + CHIME_US("f.finished_at") + R"sql(, f.outcome, f.error,
+       f.response
 FROM unnest($1::)sql" + k.key_array + R"sql() AS k(key)
 CROSS JOIN LATERAL (
-  SELECT r.job_id, r.attempt, r.finished_at, r.outcome, coalesce(left(r.errors[1], 500), '') AS error
+  SELECT r.job_id, r.attempt, r.finished_at, r.outcome,
+         coalesce(left(r.errors[cardinality(r.errors)], 500), '') AS error,
+         coalesce(left(CASE WHEN r.summary ? 'response' THEN (r.summary -> 'response')::text
+                            ELSE r.summary ->> 'bodyExcerpt' END, 300), '') AS response
   FROM chime.runs r
-  WHERE )sql" + k.run_key + R"sql( = k.key AND r.outcome IN )sql" CHIME_FAILURE_OUTCOMES R"sql(
+  WHERE )sql" + k.run_key + R"sql( = k.key AND )sql" CHIME_FAILED_RUN R"sql(
     AND r.finished_at >= )sql" CHIME_AT("$2") R"sql(
   ORDER BY r.finished_at DESC LIMIT $3) f
 ORDER BY k.key, f.finished_at DESC

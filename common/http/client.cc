@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/base/utf8.h"
+#include "common/base/version.h"
 
 namespace chime::http {
 namespace {
@@ -103,11 +104,13 @@ Result<void> ValidateRequest(const HttpRequest& request) {
 struct Hop {
   const AddressPolicy* policy = nullptr;
   size_t max_excerpt = 0;
+  size_t max_read = 0;
   std::vector<std::string> denials;  // Reasons, one per refused address.
   int allowed_connects = 0;
   HttpHeaders headers;
   std::string excerpt;
   uint64_t body_bytes = 0;
+  bool read_stopped = false;  // OnBody refused more than max_read bytes.
 };
 
 // libcurl calls this for every address it is about to connect to: after DNS,
@@ -148,14 +151,21 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* hop = static_cast<Hop*>(user);
-  const size_t n = size * count;
+  size_t n = size * count;
+  const size_t readable = hop->max_read - std::min<uint64_t>(hop->max_read, hop->body_bytes);
+  const bool stop = n > readable;
+  if (stop) n = readable;
   hop->body_bytes += n;
   // A few bytes past the excerpt's end, so that a character the cut splits
   // is recognised as cut rather than ill-formed (Utf8Prefix).
   const size_t window = hop->max_excerpt + (kUtf8MaxSequence - 1);
   const size_t room = window - std::min(window, hop->excerpt.size());
   hop->excerpt.append(data, std::min(room, n));
-  return n;
+  if (!stop) return n;
+  // Anything but size * count aborts the transfer (CURLE_WRITE_ERROR), which
+  // Send() reports as a response read up to the cap.
+  hop->read_stopped = true;
+  return CURL_WRITEFUNC_ERROR;
 }
 
 // The method, body and headers of one hop (which a redirect may change).
@@ -194,7 +204,7 @@ SlistPtr HeaderList(const HttpHeaders& headers) {
 }
 
 void Configure(CURL* easy, const HopRequest& r, curl_slist* headers, Hop& hop, milliseconds timeout,
-               char* error_buffer) {
+               const std::string& user_agent, char* error_buffer) {
   curl_easy_reset(easy);  // Options of an earlier hop must not leak into this one.
   curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -203,7 +213,13 @@ void Configure(CURL* easy, const HopRequest& r, curl_slist* headers, Hop& hop, m
   curl_easy_setopt(easy, CURLOPT_PROXY, "");           // No http_proxy from the environment.
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "chime");
+  // "chime/0.1.0" unless the request names its own (curl copies the string).
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.empty() ? UserAgent().c_str() : user_agent.c_str());
+  // An hour-long call sends nothing for minutes: keepalive probes keep NAT
+  // and load balancer state alive and find a dead peer.
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &hop);
@@ -298,6 +314,46 @@ void FollowRedirect(HopRequest& r, int status, const std::string& next) {
 
 }  // namespace
 
+// Idle easy + multi handle pairs. The multi handle owns the connection
+// cache, so a pair handed back keeps its connections open for the next Send
+// that borrows it. Thread-safe.
+class HttpClient::HandlePool {
+ public:
+  struct Handles {
+    EasyPtr easy;
+    MultiPtr multi;
+  };
+
+  // A pair, idle or new; null handles when libcurl cannot make one.
+  std::unique_ptr<Handles> Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        auto handles = std::move(idle_.back());
+        idle_.pop_back();
+        return handles;
+      }
+    }
+    auto handles = std::make_unique<Handles>();
+    handles->easy.reset(curl_easy_init());
+    handles->multi.reset(curl_multi_init());
+    return handles;
+  }
+
+  // Keeps `handles` for reuse unless the pool is full.
+  void Give(std::unique_ptr<Handles> handles) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(handles));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Handles>> idle_;  // Guarded by mu_.
+};
+
+HttpClient::HttpClient(AddressPolicy policy)
+    : policy_(std::move(policy)), pool_(std::make_shared<HandlePool>()) {}
+
 std::optional<std::string_view> FindHeader(const HttpHeaders& headers, std::string_view name) {
   for (const HttpHeader& h : headers) {
     if (std::equal(h.name.begin(), h.name.end(), name.begin(), name.end(), [](char a, char b) {
@@ -321,12 +377,34 @@ std::string RedactUrl(std::string_view text) {
   return UrlPart(url.get(), CURLUPART_URL);
 }
 
+std::optional<std::string> UrlOrigin(std::string_view text) {
+  UrlPtr url = ParseUrl(text);
+  if (url == nullptr) return std::nullopt;
+  std::string scheme = UrlPart(url.get(), CURLUPART_SCHEME);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  std::string host = UrlPart(url.get(), CURLUPART_HOST);
+  if (host.empty()) return std::nullopt;
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  return scheme + "://" + host + ":" + UrlPart(url.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+}
+
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request, std::stop_token stop) const {
   EnsureCurl();
   if (auto valid = ValidateRequest(request); !valid) return std::unexpected(valid.error());
-  EasyPtr easy(curl_easy_init());
-  MultiPtr multi(curl_multi_init());
-  if (easy == nullptr || multi == nullptr) return Fail(ErrorCode::kInternal, "libcurl init failed");
+  std::unique_ptr<HandlePool::Handles> handles = pool_->Take();
+  if (handles->easy == nullptr || handles->multi == nullptr) {
+    return Fail(ErrorCode::kInternal, "libcurl init failed");
+  }
+  // Back to the pool however Send ends; a transfer in flight was removed
+  // from the multi handle by Run(), so the pair is idle.
+  struct Return {
+    HandlePool& pool;
+    std::unique_ptr<HandlePool::Handles>& handles;
+    ~Return() { pool.Give(std::move(handles)); }
+  } give_back{*pool_, handles};
+  CURL* const easy = handles->easy.get();
+  CURLM* const multi = handles->multi.get();
 
   HopRequest r{request.method, request.url, request.body, request.headers};
   HttpResponse response;
@@ -337,23 +415,24 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, std::stop_toke
       return Fail(ErrorCode::kRetryable,
                   where + ": timed out after " + std::to_string(request.timeout.count()) + " ms");
     }
-    Hop hop{.policy = &policy_, .max_excerpt = request.max_body_excerpt};
+    Hop hop{.policy = &policy_, .max_excerpt = request.max_body_excerpt, .max_read = request.max_read_bytes};
     SlistPtr headers = HeaderList(r.headers);
     char detail[CURL_ERROR_SIZE] = {};
-    Configure(easy.get(), r, headers.get(), hop, left, detail);
-    const std::optional<CURLcode> code = Run(multi.get(), easy.get(), stop);
+    Configure(easy, r, headers.get(), hop, left, request.user_agent, detail);
+    const std::optional<CURLcode> code = Run(multi, easy, stop);
     if (!code) return Fail(ErrorCode::kUnavailable, where + ": cancelled (the worker is stopping)");
     curl_off_t micros = 0;
-    curl_easy_getinfo(easy.get(), CURLINFO_TOTAL_TIME_T, &micros);
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &micros);
     response.duration += microseconds(micros);
-    if (*code != CURLE_OK) {
+    const bool capped = *code == CURLE_WRITE_ERROR && hop.read_stopped;
+    if (*code != CURLE_OK && !capped) {
       return std::unexpected(TransferError(*code, hop, where, detail, request.timeout));
     }
     long status = 0;
-    curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     char* next = nullptr;
-    curl_easy_getinfo(easy.get(), CURLINFO_REDIRECT_URL, &next);
-    if (request.follow_redirects && IsRedirect(static_cast<int>(status)) && next != nullptr) {
+    curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &next);
+    if (request.follow_redirects && !capped && IsRedirect(static_cast<int>(status)) && next != nullptr) {
       if (response.redirects == request.max_redirects) {
         return Fail(ErrorCode::kInvalidArgument,
                     where + ": more than " + std::to_string(request.max_redirects) + " redirects");
@@ -369,9 +448,10 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, std::stop_toke
     // throw on anything else).
     response.body_excerpt = Utf8Prefix(hop.excerpt, request.max_body_excerpt);
     response.body_bytes = hop.body_bytes;
-    response.body_truncated =
-        hop.body_bytes > hop.excerpt.size() || RepairUtf8(hop.excerpt).size() > response.body_excerpt.size();
-    response.remote_address = RemoteAddress(easy.get());
+    response.body_complete = !capped;
+    response.body_truncated = capped || hop.body_bytes > hop.excerpt.size() ||
+                              RepairUtf8(hop.excerpt).size() > response.body_excerpt.size();
+    response.remote_address = RemoteAddress(easy);
     response.url = RedactUrl(r.url);
     return response;
   }

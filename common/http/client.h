@@ -16,11 +16,18 @@
 //                       token fired (the worker is stopping); retry later.
 // Messages never contain header values, and URLs in them lose their userinfo.
 //
-// HttpClient is immutable, so thread-safe; each Send uses its own handle.
+// Connections are kept alive and reused: each Send borrows a libcurl handle
+// pair from the client's pool (the multi handle holds the idle connections),
+// so a slot calling one endpoint again reuses its connection. A reused
+// connection was checked against the policy when it was opened, to the same
+// scheme, host and port.
+//
+// HttpClient is thread-safe; copies share one pool.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -52,7 +59,12 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{30'000};  // For the whole exchange, redirects included.
   bool follow_redirects = false;
   int max_redirects = 5;
-  size_t max_body_excerpt = 4096;
+  size_t max_body_excerpt = 4096;  // Body bytes kept in HttpResponse::body_excerpt.
+  // Reading stops after this many body bytes: the response comes back with
+  // what was read, body_complete false, and the connection is closed. A
+  // hostile endpoint's endless body costs no more than this.
+  size_t max_read_bytes = size_t{1} << 20;
+  std::string user_agent;  // Empty: UserAgent() ("chime/<version>").
 };
 
 struct HttpResponse {
@@ -62,8 +74,9 @@ struct HttpResponse {
   // bytes become U+FFFD and the cut never splits a character (so it may be
   // up to 3 bytes shorter). Binary bodies come out as text with U+FFFDs.
   std::string body_excerpt;
-  bool body_truncated = false;
-  uint64_t body_bytes = 0;                // The whole body's size, as received.
+  bool body_truncated = false;           // body_excerpt holds less than what was received.
+  bool body_complete = true;             // False when max_read_bytes stopped the reading.
+  uint64_t body_bytes = 0;               // Body bytes received (up to max_read_bytes).
   std::chrono::microseconds duration{0};  // All hops, as libcurl measured them.
   std::string remote_address;             // "203.0.113.7:443" or "[2001:db8::1]:443".
   std::string url;                        // The last hop's URL, userinfo redacted.
@@ -73,8 +86,10 @@ struct HttpResponse {
 class HttpClient {
  public:
   static constexpr size_t kMaxResponseHeaders = 100;
+  // Idle handle pairs kept for reuse; more are closed when returned.
+  static constexpr size_t kMaxIdleHandles = 64;
 
-  explicit HttpClient(AddressPolicy policy) : policy_(std::move(policy)) {}
+  explicit HttpClient(AddressPolicy policy);
 
   // Any status is a response; deciding which are expected is the caller's.
   // A stop request aborts the transfer promptly.
@@ -82,11 +97,20 @@ class HttpClient {
                                           std::stop_token stop = {}) const;
 
  private:
+  class HandlePool;
+
   AddressPolicy policy_;
+  std::shared_ptr<HandlePool> pool_;
 };
 
 // `url` with any user:password@ replaced by ***@, for messages and logs. A
 // URL that does not parse comes back as "<unparsable URL>".
 std::string RedactUrl(std::string_view url);
+
+// "scheme://host:port" of an http or https URL, as libcurl parses it (the
+// parser that connects): scheme and host lower case, the port spelled out
+// (80 and 443 by default). nullopt for any other URL. The unit a credential
+// is bound to, and that redirects may not carry credentials across.
+std::optional<std::string> UrlOrigin(std::string_view url);
 
 }  // namespace chime::http

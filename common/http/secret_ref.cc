@@ -1,11 +1,14 @@
 #include "common/http/secret_ref.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 namespace chime::http {
 namespace {
@@ -25,17 +28,6 @@ bool EnvPermitted(const std::vector<std::string>& patterns, std::string_view nam
     if (pattern.ends_with('*')) return name.starts_with(pattern.substr(0, pattern.size() - 1));
     return name == pattern;
   });
-}
-
-// True when `path` (canonical) lies below `dir`, compared component by
-// component so /run/secrets-evil is not below /run/secrets.
-bool IsBelow(const fs::path& path, const fs::path& dir) {
-  std::error_code ec;
-  fs::path base = fs::weakly_canonical(dir, ec);
-  if (ec || !dir.is_absolute()) return false;
-  if (!base.has_filename()) base = base.parent_path();  // "/run/secrets/" has an empty last part.
-  auto [dir_end, path_it] = std::mismatch(base.begin(), base.end(), path.begin(), path.end());
-  return dir_end == base.end() && path_it != path.end();
 }
 
 Error RefError(ErrorCode code, const SecretRef& ref, std::string_view why) {
@@ -65,6 +57,9 @@ Result<SecretRef> SecretRef::Parse(std::string_view text) {
   if (text.starts_with("file:")) {
     const fs::path path(text.substr(5));
     if (!path.is_absolute()) return malformed("the path must be absolute; " + std::string(kForms));
+    for (const fs::path& part : path) {
+      if (part == "..") return malformed("the path may not contain \"..\"; name the file itself");
+    }
     return SecretRef{Source::kFile, path.lexically_normal().string()};
   }
   return malformed(kForms);
@@ -98,25 +93,41 @@ Result<Secret> SecretResolver::ReadEnv(const SecretRef& ref) const {
 }
 
 Result<Secret> SecretResolver::ReadFile(const SecretRef& ref) const {
-  std::error_code ec;
-  const fs::path path = fs::weakly_canonical(ref.name, ec);
-  const bool permitted =
-      !ec && std::any_of(policy_.file_dirs.begin(), policy_.file_dirs.end(),
-                         [&](const fs::path& dir) { return IsBelow(path, dir); });
+  const fs::path wanted = fs::path(ref.name).lexically_normal();
+  const bool permitted = std::any_of(policy_.files.begin(), policy_.files.end(), [&](const fs::path& file) {
+    return file.lexically_normal() == wanted;
+  });
   if (!permitted) {
-    return std::unexpected(
-        RefError(ErrorCode::kFailedPrecondition, ref,
-                 "the file is not below a directory the worker's secret policy permits"));
+    return std::unexpected(RefError(ErrorCode::kFailedPrecondition, ref,
+                                    "the worker's secret policy does not permit this file (each file is "
+                                    "permitted by its exact path)"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::unexpected(
-        RefError(ErrorCode::kNotFound, ref, std::string("cannot read: ") + std::strerror(errno)));
+  std::error_code ec;
+  const fs::path resolved = fs::canonical(wanted, ec);
+  if (ec) return std::unexpected(RefError(ErrorCode::kNotFound, ref, "cannot read: " + ec.message()));
+  // O_NOFOLLOW: the resolved path has no symlink left; one swapped in since
+  // is refused. O_NONBLOCK: opening a FIFO must not wait for a writer.
+  const int fd = ::open(resolved.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return std::unexpected(RefError(ErrorCode::kNotFound, ref, std::string("cannot read: ") + std::strerror(errno)));
   }
-  std::string bytes(kMaxFileBytes + 1, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) return std::unexpected(RefError(ErrorCode::kNotFound, ref, "read failed"));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    return std::unexpected(RefError(ErrorCode::kInvalidArgument, ref, "not a regular file"));
+  }
+  std::string bytes;
+  char buffer[8192];
+  while (bytes.size() <= kMaxFileBytes) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(RefError(ErrorCode::kNotFound, ref, "read failed"));
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
   if (bytes.size() > kMaxFileBytes) {
     return std::unexpected(RefError(ErrorCode::kInvalidArgument, ref,
                                     "larger than " + std::to_string(kMaxFileBytes) + " bytes"));

@@ -4,9 +4,11 @@
 // ZeroMQ frame.
 //
 // Whoever can enqueue a job writes its references, so the resolver only
-// reads the variables and directories the worker's operator permitted;
+// reads the variables and the exact files the worker's operator permitted;
 // otherwise a payload could post env:CHIME_DATABASE_URL or a service-account
-// token file to a URL of its choosing.
+// token file to a URL of its choosing. (Permitting a file used to permit its
+// whole directory: a payload read the database URL and the admin secret
+// mounted beside the cron secret. Issue 18, finding 3.)
 #pragma once
 
 #include <filesystem>
@@ -39,8 +41,10 @@ struct SecretRef {
   Source source = Source::kEnv;
   std::string name;  // The variable name or the absolute path.
 
-  // InvalidArgument, stating the accepted forms, for anything else; lets a
-  // payload be rejected when it is enqueued rather than when it runs.
+  // InvalidArgument, stating the accepted forms, for anything else (a file
+  // path with a ".." component included); lets a payload be rejected when it
+  // is enqueued rather than when it runs. File paths come back lexically
+  // normal ("/run/secrets/./a//b" is "/run/secrets/a/b").
   [[nodiscard]] static Result<SecretRef> Parse(std::string_view text);
   std::string ToString() const;
 };
@@ -49,9 +53,10 @@ struct SecretRef {
 struct SecretRefPolicy {
   // Variable names; an entry ending in '*' is a prefix ("CHIME_SECRET_*").
   std::vector<std::string> env_names;
-  // Absolute directories; a file reference must resolve, symlinks followed,
-  // to a file below one of them.
-  std::vector<std::filesystem::path> file_dirs;
+  // Absolute paths of the files that may be read, each exactly: a reference
+  // must name one of them (compared lexically normal), never a sibling, a
+  // child or the directory.
+  std::vector<std::filesystem::path> files;
 };
 
 // Resolves references under a policy. Immutable, so thread-safe (as long as
@@ -63,10 +68,14 @@ class SecretResolver {
   explicit SecretResolver(SecretRefPolicy policy) : policy_(std::move(policy)) {}
 
   // The secret, with one trailing newline ("\n" or "\r\n") of a file dropped.
-  // InvalidArgument for a malformed reference or an oversized file;
-  // FailedPrecondition for a reference the policy does not permit; NotFound
-  // for an unset or empty variable or an unreadable or empty file. Messages
-  // name the reference, never the value.
+  // A permitted file is read through its resolved path (a Kubernetes secret
+  // mount's symlinks are followed), opened without following a last symlink
+  // swapped in meanwhile, and must be a regular file (a FIFO or device could
+  // block or never end). InvalidArgument for a malformed reference, an
+  // oversized file or one that is not a regular file; FailedPrecondition for
+  // a reference the policy does not permit; NotFound for an unset or empty
+  // variable or an unreadable or empty file. Messages name the reference,
+  // never the value.
   [[nodiscard]] Result<Secret> Resolve(std::string_view ref) const;
   [[nodiscard]] Result<Secret> Resolve(const SecretRef& ref) const;
 

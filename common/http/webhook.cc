@@ -45,21 +45,26 @@ std::vector<std::string_view> V1Signatures(std::string_view header) {
 }  // namespace
 
 Result<WebhookKey> WebhookKey::FromSecret(const Secret& secret) {
-  const std::string& text = secret.Reveal();
-  if (!text.starts_with(kKeyPrefix)) {
-    if (text.empty()) return Fail(ErrorCode::kInvalidArgument, "webhook secret is empty");
-    return WebhookKey(text);
-  }
+  std::string_view encoded = secret.Reveal();
+  if (encoded.starts_with(kKeyPrefix)) encoded.remove_prefix(kKeyPrefix.size());
+  if (encoded.empty()) return Fail(ErrorCode::kInvalidArgument, "webhook secret is empty");
   EnsureSodium();
-  const std::string_view encoded = std::string_view(text).substr(kKeyPrefix.size());
   std::string key(encoded.size(), '\0');  // Decoding never grows the data.
   size_t key_size = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(key.data()), key.size(), encoded.data(),
-                        encoded.size(), nullptr, &key_size, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      key_size == 0) {
+  auto decode = [&](int variant) {
+    const char* end = nullptr;
+    return sodium_base642bin(reinterpret_cast<unsigned char*>(key.data()), key.size(), encoded.data(),
+                             encoded.size(), nullptr, &key_size, &end, variant) == 0 &&
+           end == encoded.data() + encoded.size() && key_size > 0;
+  };
+  // The reference decoder also takes a key whose '=' padding was left off.
+  const bool decoded = decode(sodium_base64_VARIANT_ORIGINAL) ||
+                       (encoded.find('=') == std::string_view::npos &&
+                        decode(sodium_base64_VARIANT_ORIGINAL_NO_PADDING));
+  if (!decoded) {
     return Fail(ErrorCode::kInvalidArgument,
-                "webhook secret starts with whsec_ but the rest is not base64");
+                "webhook secret is not standard base64 (optionally prefixed whsec_), which Standard "
+                "Webhooks receivers decode it as; generate one with `openssl rand -base64 32`");
   }
   key.resize(key_size);
   return WebhookKey(std::move(key));
@@ -119,7 +124,12 @@ Result<void> WebhookVerify(const WebhookKey& key, const WebhookHeaders& headers,
 
 void AddWebhookSignature(HttpRequest& request, const WebhookKey& key,
                          std::chrono::system_clock::time_point now) {
-  const std::string id = NewWebhookId();
+  AddWebhookSignature(request, key, now, NewWebhookId());
+}
+
+void AddWebhookSignature(HttpRequest& request, const WebhookKey& key,
+                         std::chrono::system_clock::time_point now, std::string_view id_view) {
+  const std::string id(id_view);
   const int64_t timestamp = UnixSeconds(now);
   request.headers.push_back({"webhook-id", id});
   request.headers.push_back({"webhook-timestamp", std::to_string(timestamp)});

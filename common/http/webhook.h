@@ -5,8 +5,9 @@
 //   webhook-timestamp: unix seconds
 //   webhook-signature: v1,<base64(HMAC-SHA256(key, id "." timestamp "." body))>
 //
-// where a secret "whsec_<base64>" means the decoded bytes are the key and any
-// other secret is its own bytes. Endpoints written in the seeds' style expect
+// where the secret is the key in standard base64, optionally prefixed
+// "whsec_" (as the reference library, npm standardwebhooks, reads it: it
+// strips the prefix if present and base64-decodes the rest). Endpoints written in the seeds' style expect
 // the shared secret itself instead, as "Authorization: Bearer <secret>" or
 // "x-cron-secret: <secret>"; helpers add those per target.
 //
@@ -27,8 +28,10 @@ namespace chime::http {
 // An HMAC key for webhook signatures. Prints nothing.
 class WebhookKey {
  public:
-  // InvalidArgument for an empty secret or a "whsec_" secret whose rest is
-  // not standard base64 (the message does not quote it).
+  // InvalidArgument for an empty secret or one that is not standard base64
+  // after an optional "whsec_" prefix (the message does not quote it). Raw
+  // bytes are never used as the key: a receiver using the reference library
+  // would decode them and reject every signature.
   [[nodiscard]] static Result<WebhookKey> FromSecret(const Secret& secret);
 
   // "v1,<base64 signature>".
@@ -62,6 +65,10 @@ struct WebhookHeaders {
 // over request.body; call after the body is final.
 void AddWebhookSignature(HttpRequest& request, const WebhookKey& key,
                          std::chrono::system_clock::time_point now);
+// The same with a given webhook-id: a resend keeps its message's id (the
+// spec's rule), so callers that retry pass the id of the first attempt.
+void AddWebhookSignature(HttpRequest& request, const WebhookKey& key,
+                         std::chrono::system_clock::time_point now, std::string_view id);
 // Adds "Authorization: Bearer <secret>" (marked sensitive).
 void AddBearerAuth(HttpRequest& request, const Secret& secret);
 // Adds "x-cron-secret: <secret>" (marked sensitive).

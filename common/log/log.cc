@@ -2,7 +2,6 @@
 
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -11,8 +10,10 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/base/utf8.h"
@@ -105,19 +106,32 @@ std::string Utc(spdlog::log_clock::time_point t) {
   return std::string(buf, n) + fmt::format(".{:03}Z", ms % 1000);
 }
 
+// One spelling per level in both formats, the one --log-level takes: "warn",
+// not spdlog's "warning" (see log.h).
+std::string_view LevelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err: return "error";
+    case spdlog::level::critical: return "critical";
+    default: return "off";
+  }
+}
+
 // One JSON object per line; fields from LogFields in scope.
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     nlohmann::ordered_json line;
-    line["time"] = Utc(msg.time);
-    const auto level = spdlog::level::to_string_view(msg.level);
-    line["level"] = std::string(level.data(), level.size());
+    line["timestamp"] = Utc(msg.time);
+    line["level"] = std::string(LevelName(msg.level));
     // JSON escapes control characters itself; the text must be well-formed.
     line["logger"] = RepairUtf8(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     line["msg"] = RepairUtf8(ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     for (const auto& [key, value] : tls_fields) {
-      if (key == "time" || key == "level" || key == "logger" || key == "msg") continue;
+      if (key == "timestamp" || key == "level" || key == "logger" || key == "msg") continue;
       const std::string name = RepairUtf8(key);
       line[name] = FieldValue(value);
       if (auto* s = std::get_if<std::string>(&value)) line[name] = RepairUtf8(ScrubSecrets(*s));
@@ -130,29 +144,21 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
-// The usual text pattern, scrubbed, one line whatever the message holds:
-// the message and the logger's name are escaped (EscapeControls) here, the
-// one place every text line passes, so no call site can forget it.
+// "2026-01-31T02:00:00.123Z warn [worker] message", scrubbed, one line
+// whatever the message holds: the message and the logger's name are escaped
+// (EscapeControls) here, the one place every text line passes, so no call
+// site can forget it.
 class TextFormatter final : public spdlog::formatter {
  public:
-  TextFormatter()
-      : inner_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
-                                                           spdlog::pattern_time_type::utc)) {}
-
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     // Scrubbed before escaping: the secret markers end at real whitespace.
     const std::string text = EscapeControls(ScrubSecrets(std::string_view(msg.payload.data(), msg.payload.size())));
     const std::string name = EscapeControls(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    spdlog::details::log_msg safe = msg;
-    safe.payload = spdlog::string_view_t(text.data(), text.size());
-    safe.logger_name = spdlog::string_view_t(name.data(), name.size());
-    inner_->format(safe, dest);
+    const std::string line = Utc(msg.time) + " " + std::string(LevelName(msg.level)) + " [" + name + "] " + text + "\n";
+    dest.append(line.data(), line.data() + line.size());
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextFormatter>(); }
-
- private:
-  std::unique_ptr<spdlog::formatter> inner_;
 };
 
 }  // namespace
@@ -204,6 +210,49 @@ std::string ScrubSecrets(std::string_view line) {
   // Case-sensitive: "basic " is an ordinary English word.
   out = ScrubAfter(out, "Basic ", /*ignore_case=*/false, not_token);
   return out;
+}
+
+LogFormat StartupLogFormat(int argc, const char* const* argv) {
+  LogFormat format = LogFormatFromEnvironment().value_or(LogFormat::kText);
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    std::optional<std::string_view> value;
+    if (arg == "--log-format" && i + 1 < argc) value = argv[i + 1];
+    if (arg.starts_with("--log-format=")) value = arg.substr(13);
+    if (value) {
+      if (auto parsed = ParseLogFormat(*value); parsed) format = *parsed;
+    }
+  }
+  return format;
+}
+
+void LogStartupError(std::string_view program, std::string_view logger, LogFormat format,
+                     std::string_view message) {
+  std::string line;
+  if (format == LogFormat::kJson) {
+    const spdlog::details::log_msg msg(spdlog::string_view_t(logger.data(), logger.size()),
+                                       spdlog::level::critical,
+                                       spdlog::string_view_t(message.data(), message.size()));
+    spdlog::memory_buf_t buf;
+    JsonFormatter().format(msg, buf);
+    line.assign(buf.data(), buf.size());
+  } else {
+    // What a person at a terminal reads: "chime-worker: slots: must be 1-1000".
+    // A report's own line breaks and indents stay; any other control
+    // character is escaped, as in every text line.
+    line = std::string(program) + ": ";
+    std::string text = ScrubSecrets(message);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    for (size_t begin = 0; begin <= text.size();) {
+      const size_t end = std::min(text.find('\n', begin), text.size());
+      std::string_view one(text.data() + begin, end - begin);
+      const size_t indent = std::min(one.find_first_not_of('\t'), one.size());
+      line.append(one.substr(0, indent)).append(EscapeControls(one.substr(indent))).push_back('\n');
+      begin = end + 1;
+    }
+  }
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
 }
 
 LogFields::LogFields(std::initializer_list<std::pair<std::string, Value>> fields) : count_(fields.size()) {

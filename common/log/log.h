@@ -2,11 +2,18 @@
 // JSON object per line, with secrets scrubbed from every line. Call
 // InitLogging once from main(), before any thread logs.
 //
-// JSON lines: {"time": "2026-01-31T02:00:00.123Z", "level": "info",
+// JSON lines: {"timestamp": "2026-01-31T02:00:00.123Z", "level": "info",
 // "logger": "worker", "msg": "...", <fields>} where <fields> are the
 // LogFields in scope on the logging thread (job_id, kind, attempt, outcome,
 // duration_ms for the worker's job lines). Text lines ignore the fields:
-// their messages carry the same facts.
+// their messages carry the same facts. "timestamp" is the field Datadog,
+// Elastic's JSON decoders and most log shippers read as the event time
+// without configuration.
+//
+// Levels are spelled as --log-level takes them, in both formats: trace,
+// debug, info, warn, error, critical. "warn", not spdlog's "warning": one
+// word for the flag and the output, the word slog, zap, pino and Bunyan
+// write, and one that Datadog, Loki and Elastic map to their warning level.
 //
 // Scrubbing is a safety net behind each call site's own redaction: the
 // password of a URL ("postgresql://user:secret@host" -> "user:***@"), a
@@ -47,6 +54,20 @@ std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format);
 // As above with the format from $CHIME_LOG_FORMAT; false (and the default
 // logger untouched) on an unknown level or format.
 bool InitLogging(std::string_view process_name, std::string_view level);
+
+// The format a fatal start-up error is written in before the configuration
+// is read (or when it cannot be): the last `--log-format X` or
+// `--log-format=X` of argv, else $CHIME_LOG_FORMAT, else text. Values that
+// are not a format are ignored here (the parser reports them).
+LogFormat StartupLogFormat(int argc, const char* const* argv);
+
+// Writes a fatal start-up error to stderr, whether or not InitLogging ran:
+// in text "<program>: <message>" as given (multi-line reports stay
+// readable); in JSON one line like every other, level "critical", logger
+// `logger`, the message in "msg" (its newlines escaped by JSON), so a log
+// pipeline that parses every line parses this one. Scrubbed either way.
+void LogStartupError(std::string_view program, std::string_view logger, LogFormat format,
+                     std::string_view message);
 
 // `line` with URL passwords, libpq password settings and Bearer/Basic
 // credentials replaced by "***".

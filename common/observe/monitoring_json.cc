@@ -27,8 +27,8 @@ json Embedded(const std::string& text) {
 std::string_view SeedStatus(std::string_view outcome) {
   if (outcome == "succeeded") return "success";
   if (outcome == "partial") return "partial";
+  if (outcome == "skipped") return "skipped";
   if (outcome == "cancelled") return "cancelled";
-  if (outcome == "released") return "released";
   return "failed";
 }
 
@@ -37,10 +37,13 @@ json StatsRowJson(const db::StatsRow& row, db::StatsScope scope) {
   for (const auto& f : row.recent_failures) {
     failures.push_back(json{{"jobId", f.job_id},
                             {"attempt", f.attempt},
+                            {"attempts", f.attempt},
                             {"time", FormatRfc3339(f.finished_at, TimePrecision::kMillis)},
                             {"outcome", f.outcome},
-                            {"error", f.error}});
+                            {"error", f.error},
+                            {"response", f.response.empty() ? json(nullptr) : json(f.response)}});
   }
+  const db::AttemptCounts& a = row.attempts;
   return json{
       {"jobName", row.name},
       {"scheduleId", OrNull(row.schedule_id)},
@@ -49,7 +52,14 @@ json StatsRowJson(const db::StatsRow& row, db::StatsScope scope) {
       {"successCount", row.succeeded},
       {"failureCount", row.failed},
       {"partialCount", row.partial},
+      {"skippedCount", row.skipped},
       {"cancelledCount", row.cancelled},
+      {"attempts", json{{"total", a.total},
+                        {"succeeded", a.succeeded},
+                        {"partial", a.partial},
+                        {"skipped", a.skipped},
+                        {"failed", a.failed},
+                        {"cancelled", a.cancelled}}},
       {"successRate", OrNull(row.success_rate)},
       {"failureRate", OrNull(row.failure_rate)},
       {"averageDuration", OrNull(row.avg_duration_ms)},
@@ -58,6 +68,7 @@ json StatsRowJson(const db::StatsRow& row, db::StatsScope scope) {
       {"lastStatus", row.last_status ? json(std::string(SeedStatus(*row.last_status))) : json(nullptr)},
       {"lastOutcome", OrNull(row.last_status)},
       {"lastSuccess", Time(row.last_success)},
+      {"lastSuccessJobId", OrNull(row.last_success_job_id)},
       {"consecutiveFailures", row.consecutive_failures},
       {"recentFailures", std::move(failures)},
   };
@@ -81,6 +92,7 @@ json AlertJson(const db::AlertRow& a) {
                              ? json(FormatRfc3339(a.next_delivery_at, TimePrecision::kMillis))
                              : json(nullptr)},
       {"deliveryError", OrNull(a.delivery_error)},
+      {"resolution", OrNull(a.resolution)},
   };
 }
 

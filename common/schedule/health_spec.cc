@@ -311,4 +311,54 @@ Result<HealthSpec> ReadHealthYaml(const YAML::Node& node) {
 }
 
 }  // namespace internal
+
+Result<HealthSpec> ApplyHealthSettings(HealthSpec health, const std::vector<std::string>& settings) {
+  for (const std::string& setting : settings) {
+    if (setting == "defaults") {
+      health = HealthSpec{};
+      continue;
+    }
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "health: " + Quoted(setting.substr(0, 64)) + " is not key=value (or defaults)");
+    }
+    const std::string key = setting.substr(0, eq);
+    const std::string value = setting.substr(eq + 1);
+    if (value.empty() || value.size() > 64) {
+      return std::unexpected(Bad(key.substr(0, 64), "the value must be 1-64 bytes"));
+    }
+    // The file reader's own rules: a map of one key read as `health:` is.
+    Result<HealthSpec> one = [&]() -> Result<HealthSpec> {
+      try {
+        YAML::Node map(YAML::NodeType::Map);
+        map[key] = YAML::Load(value);
+        return internal::ReadHealthYaml(map);
+      } catch (const YAML::Exception&) {
+        return std::unexpected(Bad(key.substr(0, 64), Quoted(value) + " is not a value"));
+      }
+    }();
+    if (!one) return std::unexpected(one.error());
+    if (key == "enabled") {
+      health.enabled = one->enabled;
+    } else if (key == "min_runs") {
+      health.min_runs = one->min_runs;
+    } else {
+      auto rule = ParseHealthRule(key);
+      if (!rule) return Fail(ErrorCode::kInvalidArgument, "health: unknown key " + Quoted(key));
+      HealthSpec& from = *one;
+      ForEachThreshold(health, [&](HealthRule r, auto& t) {
+        if (r != *rule) return;
+        ForEachThreshold(from, [&](HealthRule r2, auto& u) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(t)>, std::decay_t<decltype(u)>>) {
+            if (r2 == r) t = u;
+          }
+        });
+      });
+    }
+  }
+  if (auto ok = ValidateHealth(health); !ok) return std::unexpected(ok.error());
+  return health;
+}
+
 }  // namespace chime::schedule

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/base/error.h"
 
@@ -67,5 +68,14 @@ std::string HealthToJson(const HealthSpec& health);
 // One override as a schedule file writes it ("0.25", "10m", "off"), for
 // jobctl's views and the schedule-file writer; nullopt when not overridden.
 std::optional<std::string> HealthValueText(const HealthSpec& health, HealthRule rule);
+
+// `health` with settings applied in order, each "key=value" as a schedule
+// file's `health:` map takes them ("consecutive_failures=5",
+// "no_success_within=6h", "failure_rate=off", "enabled=false",
+// "min_runs=10"), or "defaults" to drop every override so far. Keys not
+// named keep their value. InvalidArgument naming the key, as the file reader
+// does ("health: failure_rate: \"2\" ...").
+[[nodiscard]] Result<HealthSpec> ApplyHealthSettings(HealthSpec health,
+                                                     const std::vector<std::string>& settings);
 
 }  // namespace chime::schedule

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/base/text_format.h"
+#include "common/payload/job_payload.h"
 #include "common/schedule/schedule_limits.h"
 
 namespace chime::schedule {
@@ -160,6 +161,8 @@ Result<void> ValidateFields(const ScheduleSpec& spec, cron::ParseOptions cron_op
   }
   if (auto ok = CheckToken("kind", spec.kind); !ok) return ok;
   if (auto ok = CheckPayload(spec.payload); !ok) return ok;
+  // The kind's own rules (an http_request payload carries no secret, ...).
+  if (auto ok = payload::ValidateJobPayload(spec.kind, spec.payload); !ok) return ok;
   if (auto ok = CheckToken("queue", spec.queue); !ok) return ok;
   if (auto ok = CheckRange("priority", spec.priority, internal::kMinPriority, internal::kMaxPriority); !ok) {
     return ok;

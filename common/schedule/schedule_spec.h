@@ -59,7 +59,9 @@ struct ScheduleSpec {
 // Checks every field; the error (InvalidArgument, one line) names the first
 // bad field in declaration order: `cron: minute: 60 is out of range 0-59`,
 // `time_zone: "Mars/Base": not in the zone database`, `payload: not valid JSON
-// (...)`, `priority: 12 is out of range 0-9`. Limits: name, kind and queue as
+// (...)`, `priority: 12 is out of range 0-9`. The payload must also satisfy
+// its kind's rules (payload::ValidateJobPayload: an http_request payload
+// carries no secret, ...). Limits: name, kind and queue as
 // in the comments above (the DB CHECK); payload any JSON value of at most
 // 1 MiB, nested at most 64 arrays/objects deep, no U+0000 in strings (jsonb
 // refuses it); max_attempts 1-1000; timeout at most 7 days; jitter 0-1 h.
@@ -138,37 +140,77 @@ struct ParsedFile {
 // Problem::index (0-based); "(name)" is left out when the entry has none.
 std::string FormatProblems(std::string_view source, const std::vector<Problem>& problems);
 
+// The importers' options say how imported http_request schedules call their
+// endpoints; a field left unset keeps the importer's default (below).
+// auth: "bearer" (Authorization: Bearer <secret>, Vercel's CRON_SECRET),
+// "x-cron-secret" (004's header), "header:NAME" (any header, e.g.
+// header:x-cron-key for 002) or "none"; the secret is named by secret_ref
+// (env:NAME or file:/absolute/path), never the secret itself. timeout is the
+// call's own limit (payload timeoutMs, at most 1 h); the job's timeout is
+// left unset so that the worker grants the call that plus a margin.
+
 // Turns a vercel.json's "crons" list ([{"path": "/api/cron/sync", "schedule":
-// "*/5 * * * *"}]) into schedules of kind http_request that GET
-// base_url + path with the Vercel-style `Authorization: Bearer <secret>`
-// header, the secret named by `secret_ref` (e.g. "env:CRON_SECRET"; never the
-// secret itself). Names are "vercel" plus the path made name-safe
-// ("vercel-api-cron-sync"), made unique with -2, -3 .. Vercel runs crons in
-// UTC. A base URL that is not http(s)://host[:port][/prefix], a missing or
-// non-list "crons", an entry without path or schedule, or a bad schedule is
-// an error naming the entry.
+// "*/5 * * * *"}]) into schedules of kind http_request that call
+// base_url + path. Defaults, as Vercel calls a cron: GET, `Authorization:
+// Bearer <secret>` (secret_ref, default env:CRON_SECRET), UTC, the payload's
+// default timeout (5 min), max_attempts 3 (Vercel itself does not retry;
+// three attempts ride out a deploy), overlap skip, misfire run_once; every
+// one can be changed (method POST for routes that only take POST, auth
+// x-cron-secret or header:NAME, ...). Names are "vercel" plus the path made
+// name-safe ("vercel-api-cron-sync"), made unique with -2, -3 .. A base URL
+// that is not http(s)://host[:port][/prefix], a missing or non-list "crons",
+// an entry without path or schedule, or a bad schedule is an error naming
+// the entry.
 //
 // Details: the URL is base_url without trailing '/' + "/" + path without its
 // leading '/'; the path keeps its query. A base URL holding '@' (credentials)
 // is refused so that no secret lands in a payload; messages never echo
-// base_url or secret_ref. secret_ref is env:NAME (NAME matching
-// [A-Z_][A-Z0-9_]*) or file:/absolute/path. Names: every run of characters
-// outside [A-Za-z0-9] in the path becomes one '-', lower-cased, the whole
-// name cut to 100 bytes ("/api/cron/sync-integrations?interval=15min" ->
-// "vercel-api-cron-sync-integrations-interval-15min"). Each spec has queue
-// default, priority 0, max_attempts 3 (Vercel itself does not retry; three
-// attempts ride out a deploy), no timeout, overlap skip, misfire run_once, and
-// passes Validate. The first bad input is the error; nothing is half-imported.
+// base_url or secret_ref. Names: every run of characters outside
+// [A-Za-z0-9] in the path becomes one '-', lower-cased, the whole name cut to
+// 100 bytes ("/api/cron/sync-integrations?interval=15min" ->
+// "vercel-api-cron-sync-integrations-interval-15min"). Each spec passes
+// Validate (its payload ParseHttpRequestPayload). The first bad input is the
+// error; nothing is half-imported.
 struct VercelImportOptions {
   std::string base_url;
   std::string secret_ref = "env:CRON_SECRET";
+  std::optional<std::string> auth;    // Default bearer.
+  std::optional<std::string> method;  // Default GET.
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> max_attempts;    // Default 3.
+  std::optional<OverlapPolicy> overlap;
+  std::optional<std::string> time_zone;  // Default UTC.
 };
 [[nodiscard]] Result<std::vector<ScheduleSpec>> ImportVercel(std::string_view vercel_json,
                                                              const VercelImportOptions& options);
 
-// The http_request payload ImportVercel writes, so that the http_request kind
-// and this importer agree:
-//   {"method": "GET", "url": "<base_url><path>",
-//    "auth": {"type": "bearer", "secret": "<secret_ref>"}}
+// Turns the JSON of `gcloud scheduler jobs list --format=json` (a list of
+// Cloud Scheduler jobs; one job object is taken too) into http_request
+// schedules, one per job, named after the job (the last part of "name"):
+//   schedule, timeZone            -> cron, time_zone (default UTC)
+//   httpTarget.uri, .httpMethod   -> url, method (default POST, as Cloud Scheduler)
+//   httpTarget.headers            -> headers; a credential header
+//                                    (x-cron-key: ..., Authorization: Bearer ...)
+//                                    becomes auth {type header|bearer} with
+//                                    secret_ref: its value is never copied
+//   httpTarget.body (base64)      -> body (JSON when it parses as JSON)
+//   attemptDeadline ("180s")      -> timeoutMs
+//   retryConfig.retryCount        -> max_attempts = retryCount + 1 (default 1:
+//                                    Cloud Scheduler's default is no retries)
+//   state PAUSED                  -> paused
+// Options override what the export says (auth replaces the detected one).
+// Refused, naming the job: Pub/Sub and App Engine targets, OIDC/OAuth tokens
+// (Google mints those; Chime cannot), more than one credential header, a
+// schedule in App Engine's "every 5 minutes" form, a body that is not UTF-8.
+struct CloudSchedulerImportOptions {
+  std::string secret_ref = "env:CRON_SECRET";
+  std::optional<std::string> auth;  // Default: what the job's headers show.
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> max_attempts;
+  std::optional<OverlapPolicy> overlap;
+  std::optional<std::string> time_zone;
+};
+[[nodiscard]] Result<std::vector<ScheduleSpec>> ImportCloudScheduler(std::string_view gcloud_json,
+                                                                     const CloudSchedulerImportOptions& options);
 
 }  // namespace chime::schedule

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "common/base/text_format.h"
+#include "common/schedule/import_common.h"
 #include "common/schedule/schedule_limits.h"
 
 namespace chime::schedule {
@@ -112,24 +113,6 @@ Result<std::string> CheckBaseUrl(std::string_view url) {
   return base;
 }
 
-// env:NAME or file:/absolute/path. Never echoed: a caller who passed the
-// secret itself by mistake must not find it in a log.
-Result<void> CheckSecretRef(std::string_view ref) {
-  constexpr std::string_view kHint =
-      "secret_ref: must be env:NAME (NAME of A-Z 0-9 _) or file:/absolute/path";
-  if (ref.starts_with("env:")) {
-    const std::string_view name = ref.substr(4);
-    bool ok = !name.empty() && name.size() <= internal::kMaxTokenBytes && !IsDigit(name.front());
-    for (char c : name) ok = ok && (IsUpper(c) || IsDigit(c) || c == '_');
-    if (ok) return {};
-  } else if (ref.starts_with("file:/")) {
-    bool ok = ref.size() <= kMaxUrlPartBytes;
-    for (char c : ref) ok = ok && c > ' ' && c != 0x7f;
-    if (ok) return {};
-  }
-  return Bad(std::string(kHint));
-}
-
 // A path as Vercel takes it: starts with '/', may carry a query.
 Result<void> CheckPath(const nlohmann::json& entry, const std::string& at) {
   const auto path = entry.find("path");
@@ -174,7 +157,22 @@ std::string UniqueName(const std::string& base, std::unordered_set<std::string>*
 Result<std::vector<ScheduleSpec>> Import(std::string_view vercel_json, const VercelImportOptions& options) {
   auto base = CheckBaseUrl(options.base_url);
   if (!base) return std::unexpected(base.error());
-  if (auto ok = CheckSecretRef(options.secret_ref); !ok) return std::unexpected(ok.error());
+  const internal::HttpImportSettings settings{.secret_ref = options.secret_ref,
+                                              .auth = options.auth,
+                                              .timeout = options.timeout,
+                                              .max_attempts = options.max_attempts,
+                                              .overlap = options.overlap,
+                                              .time_zone = options.time_zone};
+  if (auto ok = internal::CheckSettings(settings); !ok) return std::unexpected(ok.error());
+  auto auth = internal::AuthJson(options.auth.value_or("bearer"), options.secret_ref);
+  if (!auth) return std::unexpected(auth.error());
+  std::string method = options.method.value_or("GET");
+  std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (method.empty() || method.size() > 32 || !std::all_of(method.begin(), method.end(), [](char c) {
+        return c >= 'A' && c <= 'Z';
+      })) {
+    return Fail(ErrorCode::kInvalidArgument, "method: must be 1 to 32 letters (GET, POST, ...)");
+  }
   if (vercel_json.size() > kMaxJsonBytes) {
     return Fail(ErrorCode::kInvalidArgument, "vercel.json: larger than 4 MiB");
   }
@@ -210,27 +208,14 @@ Result<std::vector<ScheduleSpec>> Import(std::string_view vercel_json, const Ver
       return Fail(ErrorCode::kInvalidArgument, at + ": schedule: " + expression.error().message);
     }
     std::string url = *base + "/" + path.substr(1);
-    nlohmann::ordered_json payload = {
-        {"method", "GET"},
-        {"url", std::move(url)},
-        {"auth", {{"type", "bearer"}, {"secret", options.secret_ref}}},
-    };
-    ScheduleSpec spec{
-        .name = UniqueName(NameForPath(path), &names),
-        .cron = cron,
-        .time_zone = "UTC",
-        .kind = "http_request",
-        .payload = payload.dump(),
-        .max_attempts = kImportedMaxAttempts,
-        .overlap = OverlapPolicy::kSkip,
-        .misfire = MisfirePolicy::kRunOnce,
-    };
-    // Everything above is checked already; this keeps the promise that every
-    // imported spec passes Validate should either side change.
-    if (auto ok = Validate(spec); !ok) {
-      return Fail(ErrorCode::kInvalidArgument, at + ": " + ok.error().message);
-    }
-    specs.push_back(std::move(spec));
+    nlohmann::ordered_json payload = {{"method", method}, {"url", std::move(url)}};
+    if ((*auth)["type"] != "none") payload["auth"] = *auth;
+    // Validate checks the payload as http_request will read it: a path whose
+    // query carries a credential (?token=...) is refused here.
+    auto spec = internal::HttpSchedule(UniqueName(NameForPath(path), &names), cron, "UTC", std::move(payload),
+                                       kImportedMaxAttempts, settings, at);
+    if (!spec) return std::unexpected(spec.error());
+    specs.push_back(std::move(*spec));
   }
   return specs;
 }

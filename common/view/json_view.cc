@@ -56,6 +56,8 @@ json JobJson(const db::Job& job) {
       {"schedule_id", OrNull(job.schedule_id)},
       {"schedule", OrNull(job.schedule_name)},
       {"scheduled_for", OrNull(job.scheduled_for, Time)},
+      {"fan_out", job.fan_out},
+      {"waiting_for_children", job.Waiting() ? OrNull(job.children_live) : json(nullptr)},
   };
 }
 
@@ -74,6 +76,8 @@ json RunJson(const db::Run& run) {
       {"summary", Embedded(run.summary)},
       {"errors", run.errors},
       {"dry_run", run.dry_run},
+      {"final", run.final},
+      {"job_outcome", OrNull(run.job_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
   };
 }
 
@@ -83,6 +87,7 @@ json RunItemJson(const db::RunListItem& item) {
   out["queue"] = item.queue;
   out["schedule_id"] = OrNull(item.schedule_id);
   out["schedule"] = OrNull(item.schedule);
+  out["scheduled_for"] = OrNull(item.scheduled_for, Time);
   return out;
 }
 
@@ -247,7 +252,7 @@ json ScheduleStatusJson(const db::ScheduleStatus& s, const std::optional<TimePoi
   out["last_job_state"] =
       OrNull(s.last_job_state, [](auto st) { return std::string(db::JobStateName(st)); });
   out["last_run_outcome"] =
-      OrNull(s.last_run_outcome, [](auto o) { return std::string(db::RunOutcomeName(o)); });
+      OrNull(s.last_run_outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); });
   out["last_run_finished_at"] = OrNull(s.last_run_finished_at, Time);
   return out;
 }

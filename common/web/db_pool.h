@@ -1,8 +1,8 @@
 // Database connections for HTTP handler threads. A request borrows one
 // connection for its duration and gives it back, so a connection (and its
 // transactions) is only ever used by one thread at a time; connections are
-// opened on demand up to `max_connections` (the server's thread count, so
-// a request never waits for another). Thread-safe.
+// opened on demand up to `max_connections` (the handler threads of both of
+// the server's pools, so a request never waits for another). Thread-safe.
 #pragma once
 
 #include <chrono>

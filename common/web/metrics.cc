@@ -2,11 +2,18 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "common/web/process_metrics.h"
+
 #include <algorithm>
 
 namespace chime::web {
 
-MetricsRegistry::MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
+MetricsRegistry::MetricsRegistry()
+    : registry_(std::make_shared<prometheus::Registry>()), process_(std::make_unique<ProcessMetrics>()) {
+  sources_.push_back(process_.get());
+}
+
+MetricsRegistry::~MetricsRegistry() = default;
 
 prometheus::Family<prometheus::Counter>& MetricsRegistry::Counter(const std::string& name,
                                                                   const std::string& help) {
@@ -84,7 +91,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 std::string LabelCap::operator()(std::string_view value) {
   std::lock_guard lock(mu_);
   if (seen_.contains(value)) return std::string(value);
-  if (seen_.size() >= max_values_) return "_other";
+  if (seen_.size() >= max_values_) return kOtherLabel;
   seen_.emplace(value);
   return std::string(value);
 }

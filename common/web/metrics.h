@@ -6,8 +6,11 @@
 //     happen (prometheus::Registry families); they reset when the process
 //     restarts and are summed over replicas by the query;
 //   - scrape-time gauges: values read when scraped (the database, another
-//     component's snapshot), produced by a ScrapeSource; a label set that
-//     disappears (a queue with no ready job) disappears from the output.
+//     component's snapshot), produced by a ScrapeSource; a label set the
+//     source leaves out disappears from the output, so a source that must
+//     keep a series (a queue that emptied) writes its 0 itself.
+// Every registry also renders the standard process_* metrics and
+// chime_build_info (common/web/process_metrics.h).
 // Thread-safe: families, sources and Render() may be used from any thread.
 #pragma once
 
@@ -42,6 +45,7 @@ class ScrapeSource {
 class MetricsRegistry {
  public:
   MetricsRegistry();
+  ~MetricsRegistry();
 
   prometheus::Registry& registry() { return *registry_; }
   prometheus::Family<prometheus::Counter>& Counter(const std::string& name, const std::string& help);
@@ -59,6 +63,7 @@ class MetricsRegistry {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ScrapeSource> process_;  // process_* and chime_build_info.
   mutable std::mutex mu_;
   std::vector<ScrapeSource*> sources_;  // Guarded by mu_.
 };
@@ -81,9 +86,13 @@ class GaugeFamilyBuilder {
 const prometheus::Histogram::BucketBoundaries& DurationBuckets();
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
 
+// The label value of whatever a bounded label does not name: kinds no
+// handler knows, values past a LabelCap.
+inline constexpr const char* kOtherLabel = "_other";
+
 // Caps the distinct values one label may take, so a flood of made-up job
 // kinds cannot grow the scrape without bound: after `max_values` distinct
-// values, new ones read as "_other". Thread-safe.
+// values, new ones read as kOtherLabel. Thread-safe.
 class LabelCap {
  public:
   explicit LabelCap(size_t max_values) : max_values_(max_values) {}

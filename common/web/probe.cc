@@ -1,6 +1,7 @@
 #include "common/web/probe.h"
 
 #include "common/base/text_format.h"
+#include "common/base/version.h"
 
 namespace chime::web {
 
@@ -24,7 +25,7 @@ Response ProbeResponse(const std::vector<ProbeCheck>& checks, const ProbeTimes& 
       {"uptime", duration_cast<std::chrono::seconds>(now - times.process_start).count()},
       {"responseTime", duration_cast<std::chrono::milliseconds>(now - times.request_start).count()},
       {"checks", std::move(out_checks)},
-      {"version", kChimeVersion},
+      {"version", std::string(Version())},
   };
   Response r;
   r.status = healthy ? 200 : 503;

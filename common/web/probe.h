@@ -31,8 +31,6 @@ struct ProbeTimes {
   std::chrono::steady_clock::time_point request_start;
 };
 
-inline constexpr const char* kChimeVersion = "0.1.0";
-
 Response ProbeResponse(const std::vector<ProbeCheck>& checks, const ProbeTimes& times);
 
 // Times `fn` (which fills a check) and records it as responseTime.

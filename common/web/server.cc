@@ -1,134 +1,70 @@
 #include "common/web/server.h"
 
-#include <httplib.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
-#include <atomic>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
-#include <mutex>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <unordered_map>
+
+#include "common/web/connection.h"
+#include "common/web/handler_pool.h"
+#include "common/web/target.h"
 
 namespace chime::web {
 namespace {
 
-using std::chrono::duration_cast;
-using std::chrono::microseconds;
-using std::chrono::seconds;
-
-// ThreadPool with a bounded queue: enqueue() waits while `max_queued`
-// connections already wait, so the accept loop stops accepting and the
-// listen backlog fills instead of memory. Jobs left at shutdown still run
-// (each one closes its socket), so no descriptor leaks.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(int threads, int max_queued) : max_queued_(static_cast<size_t>(max_queued)) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
-  }
-  ~BoundedPool() override = default;
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mu_);
-    space_.wait(lock, [&] { return jobs_.size() < max_queued_ || shutdown_; });
-    jobs_.push_back(std::move(fn));
-    lock.unlock();
-    ready_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mu_);
-      shutdown_ = true;
-    }
-    ready_.notify_all();
-    space_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-
- private:
-  void Work() {
-    while (true) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mu_);
-        ready_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
-        if (jobs_.empty()) return;  // Shut down and drained.
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      space_.notify_one();
-      fn();
-    }
-  }
-
-  const size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable ready_;
-  std::condition_variable space_;
-  std::deque<std::function<void()>> jobs_;  // Guarded by mu_.
-  bool shutdown_ = false;                   // Guarded by mu_.
-  std::vector<std::thread> threads_;
-};
-
-// httplib::Server::stop() does nothing until the listen loop has marked
-// itself running, so a Stop() right after Start() could miss it and hang the
-// join. Closing the listening socket ourselves works at any point: the loop
-// checks it before each accept() and accept() returns when it is shut down.
-class StoppableServer final : public httplib::Server {
- public:
-  void ForceStop() {
-    const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
-    if (sock == INVALID_SOCKET) return;
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
-  }
-};
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
 
 std::string FormatAddress(const std::string& host, int port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
 
-Request Convert(const httplib::Request& in) {
-  Request out;
-  out.method = in.method;
-  out.path = in.path;
-  for (size_t i = 1; i < in.matches.size(); ++i) out.path_params.push_back(in.matches[i].str());
-  for (const auto& [k, v] : in.params) out.query.emplace(k, v);
-  for (const auto& [k, v] : in.headers) out.headers.emplace(k, v);
-  out.body = in.body;
-  return out;
-}
+struct Route {
+  std::string method;  // "GET" (also serves HEAD) or "POST".
+  std::regex pattern;
+  Access access;
+  Handler handler;
+  Lane lane;
+};
 
-void Apply(const Response& from, httplib::Response& to) {
-  to.status = from.status;
-  for (const auto& [k, v] : from.headers) to.set_header(k, v);
-  to.set_content(from.body, from.content_type);
-}
-
-// The one place a route's access is checked: nullopt lets the request
-// through; otherwise the 401 (no valid token; with WWW-Authenticate), 403
-// (a valid token whose scope is too small) or 503 (the token store is
-// unreachable) to answer with.
-std::optional<Response> AccessDenied(const BearerAuth* auth, Access access,
-                                     const std::optional<std::string>& authorization) {
+// The one place a route's Access is checked, on the request's head before
+// any body is read: nullopt lets the request through; otherwise the 401 (no
+// valid token; with WWW-Authenticate), 403 (a valid token whose scope is too
+// small) or 503 (the token store is unreachable) to answer with. Runs on the
+// event loop: `auth` must answer from memory (the scheduler's TokenCache).
+// The token is never echoed or logged.
+std::optional<Response> Authorize(Access access, const Request& head, const BearerAuth* auth) {
   if (access == Access::kOpen) return std::nullopt;
   const auth::Scope need = access == Access::kRead      ? auth::Scope::kRead
                            : access == Access::kOperate ? auth::Scope::kOperate
                                                         : auth::Scope::kAdmin;
-  auto ok = auth ? auth->Check(authorization, need)
+  auto ok = auth ? auth->Check(head.Header("Authorization"), need)
                  : Result<auth::Principal>(Fail(ErrorCode::kUnauthenticated, "this server takes no tokens"));
   if (ok) return std::nullopt;
-  if (ok.error().code == ErrorCode::kPermissionDenied) {
-    return ErrorResponse(403, "permission_denied", ok.error().message);
-  }
   Response denied = ErrorResponse(ok.error());
   if (denied.status == 401) denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"chime\"");
   return denied;
 }
+
+Response RunHandler(const Route& route, const Request& request) {
+  try {
+    return route.handler(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http {} {}: handler threw: {}", request.method, LoggablePath(request.path), e.what());
+  } catch (...) {
+    spdlog::error("http {} {}: handler threw a non-exception", request.method, LoggablePath(request.path));
+  }
+  return ErrorResponse(500, "internal", "internal error");
+}
+
 
 }  // namespace
 
@@ -173,8 +109,18 @@ Result<void> ServerConfig::Validate() const {
   if (auto parsed = ParseListenAddress(listen, flag); !parsed) return std::unexpected(parsed.error());
   auto bad = [&](const std::string& why) { return Fail(ErrorCode::kInvalidArgument, "http: " + why); };
   if (threads < 1 || threads > 256) return bad("threads must be 1-256");
+  if (probe_threads < 1 || probe_threads > 64) return bad("probe_threads must be 1-64");
   if (max_queued < 1 || max_queued > 100000) return bad("max_queued must be 1-100000");
-  if (max_body_bytes < 1) return bad("max_body_bytes must be positive");
+  if (max_body_bytes < 1 || max_body_bytes > (size_t{1} << 30)) return bad("max_body_bytes must be 1 B-1 GiB");
+  if (max_header_bytes < 1024 || max_header_bytes > 1024 * 1024) return bad("max_header_bytes must be 1 KiB-1 MiB");
+  if (max_target_bytes < 256 || max_target_bytes > max_header_bytes) {
+    return bad("max_target_bytes must be 256 B up to max_header_bytes");
+  }
+  if (max_headers < 1 || max_headers > 10000) return bad("max_headers must be 1-10000");
+  if (max_connections < 1 || max_connections > 100000) return bad("max_connections must be 1-100000");
+  if (max_connections_per_address < 1 || max_connections_per_address > max_connections) {
+    return bad("max_connections_per_address must be 1 up to max_connections");
+  }
   if (read_timeout.count() < 1 || write_timeout.count() < 1) return bad("timeouts must be positive");
   if (keep_alive.count() < 0) return bad("keep_alive must not be negative");
   return {};
@@ -199,129 +145,216 @@ std::optional<std::string> Request::Header(std::string_view name) const {
   return std::nullopt;
 }
 
-struct Server::Impl {
-  ServerConfig config;
-  std::shared_ptr<const BearerAuth> auth;
-  StoppableServer http;
-  std::thread thread;
-  bool started = false;
+// The event loop, its acceptor and connections, the routes and the pools.
+// Connections and counts are touched on the event loop only.
+struct Server::Impl final : ConnectionHost {
+  ServerConfig config_;
+  std::shared_ptr<const BearerAuth> auth_;
+  std::vector<Route> routes_;  // Fixed once started.
+  asio::io_context io_{1};
+  tcp::acceptor acceptor_{io_};
+  asio::steady_timer accept_pause_{io_};
+  std::unique_ptr<HandlerPool> open_pool_;
+  std::unique_ptr<HandlerPool> api_pool_;
+  std::unordered_map<HttpConnection*, std::shared_ptr<HttpConnection>> connections_;  // Event loop.
+  std::unordered_map<std::string, int> per_address_;                                // Event loop.
+  std::thread thread_;
+  bool started_ = false;  // Controlling thread.
+  bool stopped_ = false;  // Controlling thread.
+  bool closing_ = false;  // Event loop: Stop() has begun, accept no more.
 
-  httplib::Server::Handler Wrap(Access access, Handler handler) {
-    return [this, access, handler = std::move(handler)](const httplib::Request& req,
-                                                        httplib::Response& res) {
-      auto header = req.has_header("Authorization")
-                        ? std::optional<std::string>(req.get_header_value("Authorization"))
-                        : std::nullopt;
-      if (auto denied = AccessDenied(auth.get(), access, header)) {
-        Apply(*denied, res);
+  const ServerConfig& config() const override { return config_; }
+
+  Admission Admit(Request& head) override {
+    auto target = ParseTarget(head.path);
+    if (!target) return {nullptr, ErrorResponse(400, "bad_request", "malformed request target")};
+    head.path = std::move(target->path);
+    head.query = std::move(target->query);
+    const std::string& method = head.method == "HEAD" ? std::string("GET") : head.method;
+    bool path_known = false;
+    std::string allow;
+    for (const Route& route : routes_) {
+      std::smatch match;
+      if (!std::regex_match(head.path, match, route.pattern)) continue;
+      path_known = true;
+      // A protected path answers 401 to a request without its token, whatever
+      // the method: nothing about it is told to an unauthenticated client.
+      if (auto denied = Authorize(route.access, head, auth_.get())) return {nullptr, std::move(*denied)};
+      if (route.method != method) {
+        allow += (allow.empty() ? "" : ", ") + route.method + (route.method == "GET" ? ", HEAD" : "");
+        continue;
+      }
+      head.path_params.clear();
+      for (size_t i = 1; i < match.size(); ++i) head.path_params.push_back(match[i].str());
+      return {&route, std::nullopt};
+    }
+    if (!path_known) return {nullptr, ErrorResponse(404, "not_found", "no such path")};
+    Response r = ErrorResponse(405, "method_not_allowed", "method not allowed here");
+    r.headers.emplace_back("Allow", allow);
+    return {nullptr, std::move(r)};
+  }
+
+  void Dispatch(std::shared_ptr<HttpConnection> connection, const void* route_ptr, Request request) override {
+    const Route& route = *static_cast<const Route*>(route_ptr);
+    if (route.lane == Lane::kInline) {
+      connection->Respond(RunHandler(route, request));
+      return;
+    }
+    HandlerPool& pool = route.access == Access::kOpen ? *open_pool_ : *api_pool_;
+    // The connection goes back to the event loop with the response, so its
+    // last reference is dropped there, never on a pool thread.
+    auto task = [this, connection, &route, request = std::move(request)]() mutable {
+      Response response = RunHandler(route, request);
+      asio::post(io_, [connection = std::move(connection), response = std::move(response)]() mutable {
+        connection->Respond(std::move(response));
+      });
+    };
+    if (!pool.TryPost(std::move(task))) {
+      Response busy = ErrorResponse(503, "unavailable", "server busy, try again");
+      busy.headers.emplace_back("Retry-After", "1");
+      connection->Respond(std::move(busy));
+    }
+  }
+
+  void Closed(HttpConnection* connection) override {
+    auto it = connections_.find(connection);
+    if (it == connections_.end()) return;
+    if (auto count = per_address_.find(connection->peer()); count != per_address_.end() && --count->second <= 0) {
+      per_address_.erase(count);
+    }
+    connections_.erase(it);
+  }
+
+  // Drops the connection (of `peer`, or any) that has waited longest for a
+  // request's head; false when none waits.
+  bool EvictOldest(const std::string* peer) {
+    HttpConnection* oldest = nullptr;
+    for (const auto& [raw, c] : connections_) {
+      if (!c->evictable() || (peer != nullptr && c->peer() != *peer)) continue;
+      if (oldest == nullptr || c->waiting_since() < oldest->waiting_since()) oldest = raw;
+    }
+    if (oldest == nullptr) return false;
+    spdlog::debug("http: dropped a waiting connection from {} to make room", oldest->peer());
+    oldest->Close();
+    return true;
+  }
+
+  void Accept() {
+    acceptor_.async_accept([this](error_code ec, tcp::socket socket) {
+      if (closing_ || ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // Out of descriptors: make room, and retry shortly rather than spin.
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE) EvictOldest(nullptr);
+        spdlog::debug("http: accept failed: {}", ec.message());
+        accept_pause_.expires_after(std::chrono::milliseconds(10));
+        accept_pause_.async_wait([this](error_code wait_ec) {
+          if (!wait_ec && !closing_) Accept();
+        });
         return;
       }
-      Apply(handler(Convert(req)), res);
-    };
+      Open(std::move(socket));
+      Accept();
+    });
+  }
+
+  void Open(tcp::socket socket) {
+    error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // Already gone.
+    std::string peer = remote.address().to_string();
+    if (per_address_[peer] >= config_.max_connections_per_address && !EvictOldest(&peer)) return;
+    if (static_cast<int>(connections_.size()) >= config_.max_connections && !EvictOldest(nullptr)) return;
+    auto connection = std::make_shared<HttpConnection>(std::move(socket), *this, peer);
+    connections_.emplace(connection.get(), connection);
+    ++per_address_[peer];
+    connection->Start();
+  }
+
+  Result<std::string> Bind(const ListenAddress& address) {
+    const ServerConfig& c = config_;
+    error_code ec;
+    tcp::resolver resolver(io_);
+    auto endpoints = resolver.resolve(address.host, std::to_string(address.port),
+                                      tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+    if (ec || endpoints.empty()) {
+      return Fail(ErrorCode::kUnavailable,
+                  c.flag + ": cannot listen on " + c.listen + ": the host does not resolve to a local address");
+    }
+    error_code last;
+    for (const auto& entry : endpoints) {
+      error_code step;
+      acceptor_.open(entry.endpoint().protocol(), step);
+      // SO_REUSEADDR only (no SO_REUSEPORT): a second process must not be
+      // able to bind the same port and share its traffic silently.
+      if (!step) acceptor_.set_option(tcp::acceptor::reuse_address(true), step);
+      if (!step) acceptor_.bind(entry.endpoint(), step);
+      if (!step) acceptor_.listen(asio::socket_base::max_listen_connections, step);
+      if (!step) return FormatAddress(address.host, acceptor_.local_endpoint().port());
+      last = step;
+      error_code ignored;
+      acceptor_.close(ignored);
+    }
+    return Fail(ErrorCode::kUnavailable, c.flag + ": cannot listen on " + c.listen + ": " + last.message());
   }
 };
 
 Server::Server(ServerConfig config, std::shared_ptr<const BearerAuth> auth) : impl_(new Impl) {
-  impl_->config = std::move(config);
-  impl_->auth = std::move(auth);
-  auto& http = impl_->http;
-  const ServerConfig& c = impl_->config;
-  http.new_task_queue = [threads = c.threads, queued = c.max_queued] {
-    return new BoundedPool(threads, queued);
-  };
-  http.set_payload_max_length(c.max_body_bytes);
-  http.set_read_timeout(duration_cast<microseconds>(c.read_timeout));
-  http.set_write_timeout(duration_cast<microseconds>(c.write_timeout));
-  http.set_keep_alive_timeout(static_cast<time_t>(c.keep_alive.count()));
-  http.set_keep_alive_max_count(100);
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would
-  // let a second process bind the same port and share its traffic silently.
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  // Error statuses without a body (no route, 413, 414, 400) get a JSON one.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const int status = res.status;
-    std::string code = status == 404   ? "not_found"
-                       : status == 413 ? "payload_too_large"
-                       : status == 414 ? "uri_too_long"
-                       : status == 405 ? "method_not_allowed"
-                       : status < 500  ? "bad_request"
-                                       : "internal";
-    std::string message = status == 404   ? "no such path"
-                          : status == 413 ? "request body too large"
-                          : status == 414 ? "request target too long"
-                          : status < 500  ? "malformed request"
-                                          : "internal error";
-    Apply(ErrorResponse(status, code, message), res);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("http {} {}: handler threw: {}", req.method, req.path, what);
-    Apply(ErrorResponse(500, "internal", "internal error"), res);
-  });
-  // Path only: the query and headers (Authorization) never reach the log.
-  http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    spdlog::debug("http {} {} {}", req.method, req.path, res.status);
-  });
+  impl_->config_ = std::move(config);
+  impl_->auth_ = std::move(auth);
 }
 
 Server::~Server() { Stop(); }
 
-void Server::Get(const std::string& pattern, Access access, Handler handler) {
-  impl_->http.Get(pattern, impl_->Wrap(access, std::move(handler)));
+void Server::Get(const std::string& pattern, Access access, Handler handler, Lane lane) {
+  impl_->routes_.push_back(Route{"GET", std::regex(pattern), access, std::move(handler), lane});
 }
 
-void Server::Post(const std::string& pattern, Access access, Handler handler) {
-  impl_->http.Post(pattern, impl_->Wrap(access, std::move(handler)));
+void Server::Post(const std::string& pattern, Access access, Handler handler, Lane lane) {
+  impl_->routes_.push_back(Route{"POST", std::regex(pattern), access, std::move(handler), lane});
 }
 
 Result<std::string> Server::Start() {
-  if (impl_->started) return Fail(ErrorCode::kFailedPrecondition, "http server already started");
-  const ServerConfig& c = impl_->config;
-  if (auto ok = c.Validate(); !ok) return std::unexpected(ok.error());
-  auto address = ParseListenAddress(c.listen, c.flag);
+  Impl& s = *impl_;
+  if (s.started_ || s.stopped_) return Fail(ErrorCode::kFailedPrecondition, "http server already started");
+  if (auto ok = s.config_.Validate(); !ok) return std::unexpected(ok.error());
+  auto address = ParseListenAddress(s.config_.listen, s.config_.flag);
   if (!address) return std::unexpected(address.error());
-  errno = 0;
-  int port = address->port;
-  bool bound = false;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(address->host);
-    bound = port > 0;
-  } else {
-    bound = impl_->http.bind_to_port(address->host, port);
-  }
-  if (!bound) {
-    const int err = errno;
-    return Fail(ErrorCode::kUnavailable,
-                c.flag + ": cannot listen on " + c.listen +
-                    (err != 0 ? std::string(": ") + std::strerror(err)
-                              : std::string(": the host does not resolve to a local address")));
-  }
-  impl_->started = true;
-  impl_->thread = std::thread([this] {
-    if (!impl_->http.listen_after_bind()) spdlog::debug("http: listen loop ended");
+  auto bound = s.Bind(*address);
+  if (!bound) return bound;
+  const auto queued = static_cast<size_t>(s.config_.max_queued);
+  s.open_pool_ = std::make_unique<HandlerPool>(s.config_.probe_threads, queued);
+  s.api_pool_ = std::make_unique<HandlerPool>(s.config_.threads, queued);
+  s.started_ = true;
+  s.Accept();
+  s.thread_ = std::thread([&s] {
+    auto guard = asio::make_work_guard(s.io_);
+    s.io_.run();
   });
-  std::string bound_address = FormatAddress(address->host, port);
-  spdlog::info("http listening on {}", bound_address);
-  return bound_address;
+  spdlog::info("http listening on {}", *bound);
+  return bound;
 }
 
 void Server::Stop() {
-  if (!impl_->started) return;
-  impl_->started = false;
-  impl_->http.ForceStop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  Impl& s = *impl_;
+  if (!s.started_) return;
+  s.started_ = false;
+  s.stopped_ = true;
+  std::promise<void> closed;
+  asio::post(s.io_, [&s, &closed] {
+    s.closing_ = true;
+    error_code ignored;
+    s.acceptor_.close(ignored);
+    s.accept_pause_.cancel();
+    auto connections = s.connections_;  // Close() erases from the map.
+    for (auto& [raw, c] : connections) c->Close();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  s.io_.stop();
+  if (s.thread_.joinable()) s.thread_.join();
+  // Running handlers finish; their answers go to connections already closed.
+  s.open_pool_->Stop();
+  s.api_pool_->Stop();
 }
 
 Response ErrorResponse(int status, std::string_view code, std::string_view message) {

@@ -13,6 +13,13 @@ using internal::Ms;
 using internal::OptTime;
 using internal::Time;
 
+int64_t Us(db::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+db::TimePoint FromUs(int64_t us) {
+  return db::TimePoint(std::chrono::duration_cast<db::TimePoint::duration>(std::chrono::microseconds(us)));
+}
+
 std::optional<std::string> OptText(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
@@ -45,6 +52,11 @@ v1::Job ToProto(const db::Job& j) {
   p.set_progress_json(j.progress.value_or(""));
   p.set_invocation(std::string(db::InvocationName(j.invocation)));
   if (j.outcome) p.set_outcome(std::string(db::JobOutcomeName(*j.outcome)));
+  if (j.schedule_id) p.set_schedule_id(*j.schedule_id);
+  p.set_scheduled_for_ms(Ms(j.scheduled_for));
+  p.set_schedule_name(j.schedule_name.value_or(""));
+  p.set_fan_out(j.fan_out);
+  if (j.children_live) p.set_children_live(*j.children_live);
   return p;
 }
 
@@ -73,6 +85,11 @@ db::Job FromProto(const v1::Job& p) {
   j.finished_at = OptTime(p.finished_at_ms());
   j.last_error = OptText(p.last_error());
   j.progress = OptText(p.progress_json());
+  if (p.has_schedule_id()) j.schedule_id = p.schedule_id();
+  j.scheduled_for = OptTime(p.scheduled_for_ms());
+  j.schedule_name = OptText(p.schedule_name());
+  j.fan_out = p.fan_out();
+  if (p.has_children_live()) j.children_live = p.children_live();
   return j;
 }
 
@@ -85,10 +102,14 @@ v1::Run ToProto(const db::Run& r) {
   p.set_started_at_ms(Ms(r.started_at));
   p.set_finished_at_ms(Ms(r.finished_at));
   p.set_outcome(std::string(db::RunOutcomeName(r.outcome)));
-  p.set_duration_ms(Ms(r.finished_at) - Ms(r.started_at));
+  p.set_duration_ms(std::chrono::duration_cast<milliseconds>(r.finished_at - r.started_at).count());
   p.set_summary_json(r.summary);
   for (const auto& e : r.errors) p.add_errors(e);
   p.set_dry_run(r.dry_run);
+  p.set_final(r.final);
+  if (r.job_outcome) p.set_job_outcome(std::string(db::JobOutcomeName(*r.job_outcome)));
+  p.set_started_at_us(Us(r.started_at));
+  p.set_finished_at_us(Us(r.finished_at));
   return p;
 }
 
@@ -104,6 +125,10 @@ db::Run FromProto(const v1::Run& p) {
   r.summary = p.summary_json();
   r.errors.assign(p.errors().begin(), p.errors().end());
   r.dry_run = p.dry_run();
+  r.final = p.final();
+  r.job_outcome = db::ParseJobOutcome(p.job_outcome());
+  if (p.started_at_us() != 0) r.started_at = FromUs(p.started_at_us());
+  if (p.finished_at_us() != 0) r.finished_at = FromUs(p.finished_at_us());
   return r;
 }
 
@@ -241,6 +266,7 @@ v1::ListRequest ToProto(const db::ListParams& l) {
   if (l.until) p.set_until_ms(Ms(*l.until));
   if (l.before_id) p.set_before_id(*l.before_id);
   p.set_limit(l.limit);
+  if (l.schedule) p.set_schedule(*l.schedule);
   return p;
 }
 
@@ -257,6 +283,7 @@ Result<db::ListParams> FromProto(const v1::ListRequest& p) {
   if (p.has_until_ms()) l.until = Time(p.until_ms());
   if (p.has_before_id()) l.before_id = p.before_id();
   if (p.limit() != 0) l.limit = p.limit();
+  if (p.has_schedule()) l.schedule = p.schedule();
   return l;
 }
 

@@ -80,7 +80,7 @@ v1::Schedule ToProto(const db::ScheduleStatus& s) {
   if (s.last_fire_outcome) p.set_last_fire_outcome(std::string(db::FireOutcomeName(*s.last_fire_outcome)));
   if (s.last_job_id) p.set_last_job_id(*s.last_job_id);
   if (s.last_job_state) p.set_last_job_state(std::string(db::JobStateName(*s.last_job_state)));
-  if (s.last_run_outcome) p.set_last_run_outcome(std::string(db::RunOutcomeName(*s.last_run_outcome)));
+  if (s.last_run_outcome) p.set_last_run_outcome(std::string(db::JobOutcomeName(*s.last_run_outcome)));
   p.set_last_run_finished_at_ms(Ms(s.last_run_finished_at));
   return p;
 }
@@ -107,7 +107,7 @@ Result<db::ScheduleStatus> StatusFromProto(const v1::Schedule& p) {
   s.last_fire_outcome = db::ParseFireOutcome(p.last_fire_outcome());
   if (p.has_last_job_id()) s.last_job_id = p.last_job_id();
   s.last_job_state = db::ParseJobState(p.last_job_state());
-  s.last_run_outcome = db::ParseRunOutcome(p.last_run_outcome());
+  s.last_run_outcome = db::ParseJobOutcome(p.last_run_outcome());
   s.last_run_finished_at = OptTime(p.last_run_finished_at_ms());
   return s;
 }

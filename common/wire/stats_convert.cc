@@ -56,6 +56,17 @@ v1::RunStatsReply ToProto(const db::StatsReport& report) {
     if (row.last_status) r->set_last_status(*row.last_status);
     if (row.last_success) r->set_last_success_ms(Ms(*row.last_success));
     r->set_consecutive_failures(row.consecutive_failures);
+    r->set_skipped(row.skipped);
+    v1::AttemptStats* a = r->mutable_attempts();
+    a->set_total(row.attempts.total);
+    a->set_succeeded(row.attempts.succeeded);
+    a->set_partial(row.attempts.partial);
+    a->set_skipped(row.attempts.skipped);
+    a->set_failed(row.attempts.failed);
+    a->set_cancelled(row.attempts.cancelled);
+    if (row.last_success_job_id) r->set_last_success_job_id(*row.last_success_job_id);
+    r->set_last_success_attempts(row.last_success_attempts);
+    r->set_failures_before_last_success(row.failures_before_last_success);
     for (const auto& f : row.recent_failures) {
       v1::RecentFailure* p = r->add_recent_failures();
       p->set_job_id(f.job_id);
@@ -63,6 +74,7 @@ v1::RunStatsReply ToProto(const db::StatsReport& report) {
       p->set_finished_at_ms(Ms(f.finished_at));
       p->set_outcome(f.outcome);
       p->set_error(f.error);
+      p->set_response(f.response);
     }
   }
   return out;
@@ -91,10 +103,21 @@ db::StatsReport FromProto(const v1::RunStatsReply& reply) {
     if (r.has_last_status()) row.last_status = r.last_status();
     if (r.has_last_success_ms()) row.last_success = At(r.last_success_ms());
     row.consecutive_failures = r.consecutive_failures();
+    row.skipped = r.skipped();
+    row.attempts = db::AttemptCounts{.total = r.attempts().total(),
+                                     .succeeded = r.attempts().succeeded(),
+                                     .partial = r.attempts().partial(),
+                                     .skipped = r.attempts().skipped(),
+                                     .failed = r.attempts().failed(),
+                                     .cancelled = r.attempts().cancelled()};
+    if (r.has_last_success_job_id()) row.last_success_job_id = r.last_success_job_id();
+    row.last_success_attempts = r.last_success_attempts();
+    row.failures_before_last_success = r.failures_before_last_success();
     for (const auto& f : r.recent_failures()) {
       row.recent_failures.push_back(db::RecentFailure{.job_id = f.job_id(), .attempt = f.attempt(),
                                                       .finished_at = At(f.finished_at_ms()),
-                                                      .outcome = f.outcome(), .error = f.error()});
+                                                      .outcome = f.outcome(), .error = f.error(),
+                                                      .response = f.response()});
     }
     report.rows.push_back(std::move(row));
   }
@@ -117,6 +140,7 @@ v1::Alert ToProto(const db::AlertRow& a) {
   p.set_delivery_attempts(a.delivery_attempts);
   p.set_next_delivery_at_ms(Ms(a.next_delivery_at));
   p.set_delivery_error(a.delivery_error.value_or(""));
+  p.set_resolution(a.resolution.value_or(""));
   return p;
 }
 
@@ -136,6 +160,7 @@ db::AlertRow FromProto(const v1::Alert& p) {
   a.delivery_attempts = p.delivery_attempts();
   a.next_delivery_at = At(p.next_delivery_at_ms());
   if (!p.delivery_error().empty()) a.delivery_error = p.delivery_error();
+  if (!p.resolution().empty()) a.resolution = p.resolution();
   return a;
 }
 

@@ -105,6 +105,24 @@ class ComposeConfigTest : public ::testing::Test {
   YAML::Node config_;
 };
 
+// Issue 22: no service had limits, and Docker's default json-file log grows
+// without end. Every service, as docker-compose resolves it, has both.
+TEST_F(ComposeConfigTest, EveryServiceHasResourceLimitsAndRotatedLogs) {
+  ASSERT_GE(config_["services"].size(), 6u);
+  for (const auto& kv : config_["services"]) {
+    const std::string name = kv.first.as<std::string>();
+    const YAML::Node& s = kv.second;
+    EXPECT_TRUE(s["cpus"].IsDefined() && s["cpus"].as<double>() > 0) << name << ": no cpus limit";
+    EXPECT_TRUE(s["mem_limit"].IsDefined() && !s["mem_limit"].as<std::string>().empty()) << name << ": no mem_limit";
+    EXPECT_TRUE(s["pids_limit"].IsDefined() && s["pids_limit"].as<int>() > 0) << name << ": no pids_limit";
+    const YAML::Node logging = s["logging"];
+    ASSERT_TRUE(logging.IsDefined()) << name << ": no logging";
+    EXPECT_EQ(logging["driver"].as<std::string>(""), "json-file") << name;
+    EXPECT_FALSE(logging["options"]["max-size"].as<std::string>("").empty()) << name << ": no max-size";
+    EXPECT_GE(std::stoi(logging["options"]["max-file"].as<std::string>("0")), 1) << name << ": no max-file";
+  }
+}
+
 TEST_F(ComposeConfigTest, EachServiceGetsOnlyTheSecretsItUses) {
   EXPECT_EQ(Secrets("worker"),
             (std::set<std::string>{"database-url", "curve-worker-keypair", "curve-scheduler-public"}));

@@ -109,7 +109,8 @@ std::expected<Output, std::string> Capture(const std::vector<std::string>& argv)
 struct Manifests {
   std::vector<YAML::Node> objects;
   std::string text;
-  std::string problem;  // Empty when rendering and parsing worked.
+  std::string warnings;  // What kubectl kustomize wrote on stderr.
+  std::string problem;   // Empty when rendering and parsing worked.
 };
 
 Manifests Render() {
@@ -132,6 +133,7 @@ Manifests Render() {
     m.problem = *kubectl + " kustomize deploy/k8s exited " + std::to_string(run->status) + ": " + run->err;
   } else {
     m.text = run->out;
+    m.warnings = run->err;
     try {
       for (const YAML::Node& doc : YAML::LoadAll(m.text)) {
         if (doc.IsMap()) m.objects.push_back(doc);
@@ -720,11 +722,93 @@ TEST_F(K8sManifestsTest, NetworkPoliciesLetChimesOwnTrafficThrough) {
     EXPECT_TRUE(Allowed(pod, outside, 53, "TCP")) << who << " -> DNS over TCP";
   }
   EXPECT_TRUE(Allowed(worker, outside, 443, "TCP")) << "worker -> HTTPS endpoints";
+  // Issue 22: health alerts could not leave: the scheduler's policy allowed
+  // PostgreSQL and DNS only.
+  EXPECT_TRUE(Allowed(scheduler, outside, 443, "TCP")) << "scheduler -> the alert webhook (CHIME_ALERT_WEBHOOK_URL)";
+  EXPECT_FALSE(Allowed(scheduler, outside, 80, "TCP")) << "scheduler -> plain HTTP anywhere";
+  EXPECT_FALSE(Allowed(scheduler, worker, 443, "TCP")) << "the webhook rule opens the cluster's pods";
   const long scheduler_http =
       PortOf(Flag(MainContainer("Deployment", "chime-scheduler"), "--http-listen").value_or(""));
   const long worker_http = PortOf(Env(MainContainer("Deployment", "chime-worker"), "CHIME_HTTP_LISTEN").value_or(""));
   EXPECT_TRUE(OpenToANamespace(scheduler, scheduler_http)) << "Prometheus -> scheduler /metrics";
   EXPECT_TRUE(OpenToANamespace(worker, worker_http)) << "Prometheus -> worker /metrics";
+}
+
+// The alert webhook's egress is HTTPS to public addresses: the ranges the
+// scheduler's own address policy refuses stay closed (the policy's
+// ipBlocks, which Allowed() does not model, checked here).
+TEST_F(K8sManifestsTest, TheAlertWebhookRuleOpensOnlyPublicAddresses) {
+  const YAML::Node scheduler = PodLabels(Object("Deployment", "chime-scheduler"));
+  int rules = 0;
+  for (const YAML::Node& policy : OfKind("NetworkPolicy")) {
+    if (!Selects(Get(policy, {"spec", "podSelector"}), scheduler)) continue;
+    for (const YAML::Node& rule : Items(Get(policy, {"spec", "egress"}))) {
+      const std::vector<YAML::Node> ports = Items(Get(rule, {"ports"}));
+      if (!std::ranges::any_of(ports, [](const YAML::Node& p) { return Int(Get(p, {"port"})) == 443; })) continue;
+      ++rules;
+      const std::vector<YAML::Node> peers = Items(Get(rule, {"to"}));
+      ASSERT_FALSE(peers.empty()) << "443 to anywhere, the cluster's pods included";
+      std::set<std::string> closed;
+      for (const YAML::Node& peer : peers) {
+        ASSERT_TRUE(Get(peer, {"ipBlock"}).IsDefined()) << "a peer that is not an address block";
+        for (const YAML::Node& e : Items(Get(peer, {"ipBlock", "except"}))) closed.insert(Text(e));
+      }
+      for (const char* range : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8",
+                                "100.64.0.0/10", "fc00::/7", "fe80::/10"}) {
+        EXPECT_TRUE(closed.contains(range)) << range << " is open to the scheduler on 443";
+      }
+    }
+  }
+  EXPECT_EQ(rules, 1);
+}
+
+// What commonLabels did, without it: every object, every selector and every
+// pod template carries app.kubernetes.io/part-of: chime, whichever kustomize
+// renders the base.
+TEST_F(K8sManifestsTest, EveryObjectAndSelectorIsPartOfChime) {
+  auto part_of = [](const YAML::Node& labels) { return Text(Get(labels, {"app.kubernetes.io/part-of"})) == "chime"; };
+  for (const YAML::Node& o : Rendered().objects) {
+    const std::string what = Text(Get(o, {"kind"})) + " " + Text(Get(o, {"metadata", "name"}));
+    EXPECT_TRUE(part_of(Get(o, {"metadata", "labels"}))) << what;
+    const std::string kind = Text(Get(o, {"kind"}));
+    if (kind == "Deployment" || kind == "Job") {
+      EXPECT_TRUE(part_of(PodLabels(o))) << what << " pods";
+      if (kind == "Deployment") {
+        EXPECT_TRUE(part_of(Get(o, {"spec", "selector", "matchLabels"}))) << what << " selector";
+      }
+      for (const YAML::Node& c : Items(Get(PodSpec(o), {"topologySpreadConstraints"}))) {
+        EXPECT_TRUE(part_of(Get(c, {"labelSelector", "matchLabels"}))) << what << " topology spread";
+      }
+    }
+    if (kind == "Service") {
+      EXPECT_TRUE(part_of(Get(o, {"spec", "selector"}))) << what;
+    }
+    if (kind == "PodDisruptionBudget") {
+      EXPECT_TRUE(part_of(Get(o, {"spec", "selector", "matchLabels"}))) << what;
+    }
+    if (kind == "NetworkPolicy") {
+      EXPECT_TRUE(part_of(Get(o, {"spec", "podSelector", "matchLabels"}))) << what;
+      for (const char* direction : {"ingress", "egress"}) {
+        for (const YAML::Node& rule : Items(Get(o, {"spec", direction}))) {
+          for (const char* peers : {"from", "to"}) {
+            for (const YAML::Node& peer : Items(Get(rule, {peers}))) {
+              if (!Get(peer, {"podSelector"}).IsDefined()) continue;
+              EXPECT_TRUE(part_of(Get(peer, {"podSelector", "matchLabels"}))) << what << " " << direction << " peer";
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Issue 22: kustomize v5 (kubectl 1.27+) warned that commonLabels is
+// deprecated; `labels:`, its replacement, is refused by kubectl 1.20's
+// kustomize v2. The base uses neither and renders without a warning.
+TEST_F(K8sManifestsTest, RendersWithoutWarnings) {
+  EXPECT_EQ(Rendered().warnings, "") << "kubectl kustomize deploy/k8s warned";
+  const YAML::Node kustomization = YAML::LoadFile((SourceDir() / "deploy/k8s/kustomization.yaml").string());
+  EXPECT_FALSE(Get(kustomization, {"commonLabels"}).IsDefined()) << "deprecated since kustomize v5";
 }
 
 TEST_F(K8sManifestsTest, KustomizationUsesOnlyWhatKustomizeV2Knows) {

@@ -23,41 +23,6 @@ std::string RandomHex(size_t n) {
   return out;
 }
 
-HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token) {
-  return HttpRequest(address, "GET", path, token);
-}
-
-HttpReply HttpRequest(const std::string& address, const std::string& method, const std::string& path,
-                      const std::string& token, const std::string& body) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  HttpReply reply;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = method + " " + path + " HTTP/1.0\r\nHost: " + address + "\r\n";
-    if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
-    if (method != "GET") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    request += "\r\n" + body;
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-      std::string raw;
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
-      const size_t end = raw.find("\r\n\r\n");
-      if (raw.starts_with("HTTP/1.") && raw.size() > 12 && end != std::string::npos) {
-        reply.status = std::stoi(raw.substr(9, 3));
-        reply.body = raw.substr(end + 4);
-      }
-    }
-  }
-  ::close(fd);
-  return reply;
-}
-
 Cluster::~Cluster() {
   // SIGKILL through ChildProcess's destructor: what a test left running is
   // not part of its result.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/base/child_process.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/test_database.h"
 
 namespace chime::testing {
@@ -22,18 +23,8 @@ inline constexpr const char* kClusterSecret = "cluster-test-secret-0123456789";
 // `n` random hex digits: sentinels and unique file names.
 std::string RandomHex(size_t n);
 
-struct HttpReply {
-  int status = 0;  // 0: no answer.
-  std::string body;
-};
-
-// A plain HTTP/1.0 GET of `path` at "host:port" (IPv4 loopback), with
-// "Authorization: Bearer <token>" unless `token` is empty. Needs no HTTP
-// library, so it works whatever serves the scheduler's HTTP.
-HttpReply HttpGet(const std::string& address, const std::string& path, const std::string& token = "");
-// The same with any method and a body (sent with its Content-Length).
-HttpReply HttpRequest(const std::string& address, const std::string& method, const std::string& path,
-                      const std::string& token = "", const std::string& body = "");
+// HTTP for tests: tests/support/raw_http.h (HttpGet, HttpCall, RawHttp).
+using chime::testing::HttpGet;
 
 struct JobctlOutcome {
   int exit_code = -1;

@@ -48,7 +48,10 @@ class DashboardApiTest : public ::testing::Test {
   // {status, parsed body} of a request with `token`.
   std::pair<int, json> Call(const std::string& method, const std::string& path, const std::string& token,
                             const std::string& body = "") {
-    HttpReply r = HttpRequest(cluster_.http(), method, path, token, body);
+    HttpHeaders headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    HttpReply r = HttpCall(cluster_.http(), method, path, headers,
+                           method == "GET" ? std::nullopt : std::optional<std::string>(body));
     return {r.status, json::parse(r.body, nullptr, false)};
   }
 

@@ -2,8 +2,6 @@
 // /metrics after jobs and schedule ticks ran, and the scheduler's /api/
 // behind the admin token, checked against the database.
 #include <gtest/gtest.h>
-#include <httplib.h>
-
 #include <sys/wait.h>
 
 #include <csignal>
@@ -12,8 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <regex>
+#include <sstream>
+#include <utility>
 
 #include "tests/integration/cluster.h"
+#include "tests/support/raw_http.h"
 
 namespace chime::testing {
 namespace {
@@ -27,19 +28,15 @@ struct Reply {
   json Json() const { return json::parse(body, nullptr, false); }
 };
 
-Reply HttpGet(const std::string& address, const std::string& path, const std::string& token = "") {
-  const size_t colon = address.rfind(':');
-  httplib::Client client(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
-  client.set_read_timeout(30, 0);
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  auto res = client.Get(path, headers);
-  if (!res) return {};
-  return {res->status, res->body};
+Reply Get(const std::string& address, const std::string& path, const std::string& token = "") {
+  HttpHeaders headers;
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  HttpReply res = HttpCall(address, "GET", path, headers);
+  return {res.status, res.body};
 }
 
 Reply Api(const Cluster& cluster, const std::string& path) {
-  return HttpGet(cluster.http(), path, kClusterSecret);
+  return Get(cluster.http(), path, kClusterSecret);
 }
 
 // Every sample of a Prometheus text exposition, keyed by its series
@@ -90,7 +87,7 @@ class HttpClusterTest : public ::testing::Test {
 
   void WaitUntilLeading() {
     ASSERT_TRUE(Cluster::WaitFor([&] {
-      auto r = HttpGet(cluster_.http(), "/readyz?leader=required");
+      auto r = Get(cluster_.http(), "/readyz?leader=required");
       return r.status == 200;
     })) << cluster_.scheduler().log();
   }
@@ -120,7 +117,15 @@ class HttpClusterTest : public ::testing::Test {
 TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   cluster_.StartScheduler();
   WaitUntilLeading();
-  auto ready = HttpGet(cluster_.http(), "/readyz");
+  // A job no worker serves: ready depth 1 in queue "parked".
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked"}).exit_code, 0);
+  std::map<std::string, double> before;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    before = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(before, "chime_queue_ready_jobs{queue=\"parked\"}") == 1;
+  }));
+  EXPECT_EQ(Sample(before, "chime_cluster_metrics_stale"), 0);
+  auto ready = Get(cluster_.http(), "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body;
   auto j = ready.Json();
   EXPECT_EQ(j["status"], "healthy");
@@ -138,21 +143,34 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   SetDatabaseReachable(false);
   Reply down;
   EXPECT_TRUE(Cluster::WaitFor([&] {
-    down = HttpGet(cluster_.http(), "/readyz");
+    down = Get(cluster_.http(), "/readyz");
     return down.status == 503;
   })) << down.body;
   auto d = down.Json();
   EXPECT_EQ(d["status"], "unhealthy");
   EXPECT_EQ(d["checks"]["database"]["status"], "fail");
   EXPECT_TRUE(d["checks"]["database"]["error"].is_string());
-  auto alive = HttpGet(cluster_.http(), "/healthz");
+  auto alive = Get(cluster_.http(), "/healthz");
   EXPECT_EQ(alive.status, 200);
   EXPECT_EQ(alive.Json()["status"], "healthy");
-  auto metrics = ParseMetrics(HttpGet(cluster_.http(), "/metrics").body);
-  EXPECT_EQ(Sample(metrics, "chime_database_up"), 0);
+  // Reads are cached for a second: the first scrape may still see the last.
+  std::map<std::string, double> metrics;
+  EXPECT_TRUE(Cluster::WaitFor([&] {
+    metrics = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(metrics, "chime_database_up") == 0;
+  }));
+  // Issue 22: the queue gauges vanished while the database was down. The
+  // last good read stays, marked stale with its time.
+  EXPECT_EQ(Sample(metrics, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
+  EXPECT_GE(Sample(metrics, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
+  EXPECT_EQ(Sample(metrics, "chime_cluster_metrics_stale"), 1);
+  EXPECT_EQ(Sample(metrics, "chime_cluster_metrics_last_success_timestamp_seconds"),
+            Sample(before, "chime_cluster_metrics_last_success_timestamp_seconds"))
+      << "the time of the read the figures come from";
+  EXPECT_GT(Sample(metrics, "chime_cluster_metrics_last_success_timestamp_seconds"), 1.5e9);
 
   SetDatabaseReachable(true);
-  EXPECT_TRUE(Cluster::WaitFor([&] { return HttpGet(cluster_.http(), "/readyz").status == 200; }))
+  EXPECT_TRUE(Cluster::WaitFor([&] { return Get(cluster_.http(), "/readyz").status == 200; }))
       << cluster_.scheduler().log();
 }
 
@@ -166,19 +184,84 @@ TEST_F(HttpClusterTest, AStandbyIsReadyUnlessLeadershipIsRequired) {
   ASSERT_TRUE(standby.Start());
   const std::string address = HttpAddressOf(standby);
   ASSERT_TRUE(standby.WaitForLog("cron: standing by", seconds(60))) << standby.log();
-  auto ready = HttpGet(address, "/readyz");
+  auto ready = Get(address, "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
   EXPECT_EQ(ready.Json()["checks"]["leader"]["status"], "standby");
   EXPECT_EQ(ready.Json()["checks"]["leader"]["leading"], false);
-  auto required = HttpGet(address, "/readyz?leader=required");
+  auto required = Get(address, "/readyz?leader=required");
   EXPECT_EQ(required.status, 503) << required.body;
   EXPECT_EQ(required.Json()["checks"]["leader"]["error"], "this scheduler does not lead");
-  EXPECT_EQ(HttpGet(cluster_.http(), "/readyz?leader=required").status, 200);
-  auto bad = HttpGet(address, "/readyz?leader=maybe");
+  EXPECT_EQ(Get(cluster_.http(), "/readyz?leader=required").status, 200);
+  auto bad = Get(address, "/readyz?leader=maybe");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.Json()["error"]["code"], "invalid_argument");
-  auto metrics = ParseMetrics(HttpGet(address, "/metrics").body);
+  auto metrics = ParseMetrics(Get(address, "/metrics").body);
   EXPECT_EQ(Sample(metrics, "chime_scheduler_leader"), 0);
+  EXPECT_EQ(Sample(metrics, "chime_database_up"), 1);
+}
+
+// Issue 22: every replica exported the database's figures, so a sum() over
+// replicas doubled them. Only the leader exports them now.
+TEST_F(HttpClusterTest, OnlyTheLeaderExportsTheDatabaseFigures) {
+  cluster_.StartScheduler();
+  WaitUntilLeading();
+  std::string endpoint, standby_http;
+  cluster_.StartReplica(endpoint, {}, {}, &standby_http);
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked", "--count", "3"}).exit_code, 0);
+  std::map<std::string, double> leader;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    leader = ParseMetrics(Get(cluster_.http(), "/metrics").body);
+    return Sample(leader, "chime_queue_ready_jobs{queue=\"parked\"}") == 3;
+  }));
+  EXPECT_EQ(Sample(leader, "chime_jobs{kind=\"noop\",queue=\"parked\",state=\"available\"}"), 3);
+  EXPECT_EQ(Sample(leader, "chime_scheduler_leader"), 1);
+  const std::string standby_text = HttpGet(standby_http, "/metrics").body;
+  const auto standby = ParseMetrics(standby_text);
+  EXPECT_EQ(Sample(standby, "chime_scheduler_leader"), 0);
+  EXPECT_EQ(Sample(standby, "chime_database_up"), 1) << "its own read, on every replica";
+  for (const char* family : {"chime_queue_ready_jobs", "chime_queue_oldest_ready_age_seconds", "chime_jobs{",
+                             "chime_jobs_enqueued_total", "chime_alerts_firing", "chime_cluster_metrics"}) {
+    EXPECT_EQ(standby_text.find(std::string("\n") + family), std::string::npos)
+        << family << " on the standby:\n" << standby_text;
+  }
+}
+
+// Issue 22: a job of a kind no worker has a handler for (discarded as
+// unknown) made ~43 series per kind, per process, for the process's life.
+TEST_F(HttpClusterTest, KindsNoWorkerRunsAreCountedAsOther) {
+  cluster_.StartScheduler();
+  WaitUntilLeading();
+  auto& worker = cluster_.StartWorker("w1", {"--http-listen", "127.0.0.1:0"});
+  const std::string worker_http = HttpAddressOf(worker);
+  ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop"}).exit_code, 0);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(cluster_.Jobctl({"enqueue", "made_up_kind_" + std::to_string(i)}).exit_code, 0);
+  }
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind LIKE 'made_up_kind_%' AND state = 'discarded'") ==
+               5 &&
+           cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 1;
+  }));
+  std::string scheduler_text;
+  ASSERT_TRUE(Cluster::WaitFor([&] {
+    scheduler_text = Get(cluster_.http(), "/metrics").body;
+    const auto m = ParseMetrics(scheduler_text);
+    return Sample(m, "chime_scheduler_job_results_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}") == 5 &&
+           Sample(m, "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}") == 1;
+  })) << scheduler_text;
+  const std::string worker_text = HttpGet(worker_http, "/metrics").body;
+  const auto w = ParseMetrics(worker_text);
+  EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}"), 5);
+  EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}"), 1);
+  // The processes' own series never name them (chime_jobs and
+  // chime_jobs_enqueued_total report the table, which does).
+  for (const std::string* text : {&std::as_const(scheduler_text), &worker_text}) {
+    std::istringstream lines(*text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("chime_jobs")) continue;
+      EXPECT_EQ(line.find("made_up_kind"), std::string::npos) << line;
+    }
+  }
 }
 
 TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
@@ -198,10 +281,10 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   const std::string results = "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}";
   std::map<std::string, double> m;
   ASSERT_TRUE(Cluster::WaitFor([&] {
-    m = ParseMetrics(HttpGet(cluster_.http(), "/metrics").body);
+    m = ParseMetrics(Get(cluster_.http(), "/metrics").body);
     return Sample(m, results) == 5 &&
            Sample(m, "chime_scheduler_job_results_total{kind=\"fail\",outcome=\"discarded\",queue=\"default\"}") == 2;
-  })) << HttpGet(cluster_.http(), "/metrics").body;
+  })) << Get(cluster_.http(), "/metrics").body;
   const int64_t fires = cluster_.Int("SELECT count(*) FROM chime.fires");
   const double counted = Sample(m, "chime_scheduler_fires_total{origin=\"cron\",outcome=\"enqueued\",schedule=\"tick\"}");
   EXPECT_GE(counted, 1);
@@ -222,14 +305,17 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_GE(Sample(m, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
   EXPECT_GE(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
-  EXPECT_EQ(Sample(m, "chime_queue_ready_jobs{queue=\"default\"}"), -1) << "no ready job there";
-  const std::string text = HttpGet(cluster_.http(), "/metrics").body;
+  // Issue 22: a queue with no ready job read as no series at all; it reads 0.
+  EXPECT_EQ(Sample(m, "chime_queue_ready_jobs{queue=\"default\"}"), 0) << "no ready job there";
+  EXPECT_EQ(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"default\"}"), 0);
+  EXPECT_EQ(Sample(m, "chime_cluster_metrics_stale"), 0);
+  const std::string text = Get(cluster_.http(), "/metrics").body;
   EXPECT_NE(text.find("# TYPE chime_scheduler_job_results_total counter"), std::string::npos);
   EXPECT_NE(text.find("# TYPE chime_scheduler_job_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(text.find("# TYPE chime_queue_ready_jobs gauge"), std::string::npos);
   EXPECT_NE(text.find("# TYPE chime_alerts_firing gauge"), std::string::npos);
 
-  auto w = ParseMetrics(HttpGet(worker_http, "/metrics").body);
+  auto w = ParseMetrics(Get(worker_http, "/metrics").body);
   EXPECT_EQ(Sample(w, "chime_worker_jobs_started_total{kind=\"noop\",queue=\"default\"}"), 5);
   EXPECT_EQ(Sample(w, "chime_worker_jobs_started_total{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}"), 5);
@@ -238,7 +324,7 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EXPECT_EQ(Sample(w, "chime_worker_job_pickup_latency_seconds_count{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_EQ(Sample(w, "chime_worker_slots"), 4);
   EXPECT_EQ(Sample(w, "chime_worker_claiming"), 1);
-  auto ready = HttpGet(worker_http, "/readyz");
+  auto ready = Get(worker_http, "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
   EXPECT_EQ(ready.Json()["checks"]["claiming"]["status"], "ok");
   EXPECT_EQ(ready.Json()["checks"]["database"]["status"], "ok");
@@ -248,7 +334,7 @@ TEST_F(HttpClusterTest, AWorkerIsNotReadyWhileItDrains) {
   cluster_.StartScheduler();
   auto& worker = cluster_.StartWorker("w1", {"--http-listen", "127.0.0.1:0", "--shutdown-grace-ms", "120000"});
   const std::string address = HttpAddressOf(worker);
-  ASSERT_EQ(HttpGet(address, "/readyz").status, 200);
+  ASSERT_EQ(Get(address, "/readyz").status, 200);
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "sleep", "--payload", R"({"ms": 120000})"}).exit_code, 0);
   ASSERT_TRUE(Cluster::WaitFor([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'") == 1;
@@ -256,15 +342,15 @@ TEST_F(HttpClusterTest, AWorkerIsNotReadyWhileItDrains) {
   worker.Signal(SIGTERM);
   Reply draining;
   ASSERT_TRUE(Cluster::WaitFor([&] {
-    draining = HttpGet(address, "/readyz");
+    draining = Get(address, "/readyz");
     return draining.status == 503;
   })) << worker.log();
   auto j = draining.Json();
   EXPECT_EQ(j["status"], "unhealthy");
   EXPECT_EQ(j["checks"]["claiming"]["status"], "draining");
   EXPECT_EQ(j["checks"]["claiming"]["busy"], 1);
-  EXPECT_EQ(HttpGet(address, "/healthz").status, 200);
-  auto m = ParseMetrics(HttpGet(address, "/metrics").body);
+  EXPECT_EQ(Get(address, "/healthz").status, 200);
+  auto m = ParseMetrics(Get(address, "/metrics").body);
   EXPECT_EQ(Sample(m, "chime_worker_claiming"), 0);
   EXPECT_EQ(Sample(m, "chime_worker_slots_busy"), 1);
   worker.Signal(SIGKILL);
@@ -276,7 +362,7 @@ TEST_F(HttpClusterTest, ApiAnswersOnlyTheAdminToken) {
                                  "/api/queues"}) {
     for (const std::string& token : {std::string(), std::string("wrong-token-0123456789"),
                                     std::string(kClusterSecret) + "x"}) {
-      auto r = HttpGet(cluster_.http(), path, token);
+      auto r = Get(cluster_.http(), path, token);
       EXPECT_EQ(r.status, 401) << path << " " << r.body;
       EXPECT_EQ(r.Json()["error"]["code"], "unauthenticated") << r.body;
     }
@@ -284,7 +370,7 @@ TEST_F(HttpClusterTest, ApiAnswersOnlyTheAdminToken) {
   EXPECT_EQ(Api(cluster_, "/api/jobs").status, 200);
   EXPECT_EQ(cluster_.scheduler().log().find(kClusterSecret), std::string::npos)
       << "the admin secret reached the log";
-  EXPECT_EQ(HttpGet(cluster_.http(), "/api/nothing-here", kClusterSecret).status, 404);
+  EXPECT_EQ(Get(cluster_.http(), "/api/nothing-here", kClusterSecret).status, 404);
 }
 
 TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {

@@ -99,10 +99,13 @@ TEST_F(JobctlSchedulerTest, EnqueueListShowAndStatsGoThroughTheScheduler) {
 TEST_F(JobctlSchedulerTest, RunStatsAndAlertsAreTheSameThroughTheSchedulerAndTheDatabase) {
   auto created = Jobctl({"schedule", "create", "hourly-sync", "--cron", "0 * * * *", "--kind", "noop"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
+  // 30 runs of one attempt each, every fourth out of attempts.
   db_.Exec("INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, started_at, finished_at, "
-           "outcome, errors) SELECT g, 'noop', 'default', 1, s.id, now() - (g - 0.5) * interval '1 hour' - "
-           "interval '3 seconds', now() - (g - 0.5) * interval '1 hour', CASE WHEN g % 4 = 0 THEN 'failed' "
-           "ELSE 'succeeded' END, CASE WHEN g % 4 = 0 THEN ARRAY['boom'] ELSE '{}' END "
+           "outcome, errors, final, job_outcome) SELECT g, 'noop', 'default', 1, s.id, "
+           "now() - (g - 0.5) * interval '1 hour' - interval '3 seconds', now() - (g - 0.5) * interval '1 hour', "
+           "CASE WHEN g % 4 = 0 THEN 'discarded' ELSE 'succeeded' END, "
+           "CASE WHEN g % 4 = 0 THEN ARRAY['boom'] ELSE '{}' END, true, "
+           "CASE WHEN g % 4 = 0 THEN 'failed' ELSE 'succeeded' END "
            "FROM generate_series(1, 30) g, chime.schedules s WHERE s.name = 'hourly-sync'");
   db_.Exec("INSERT INTO chime.alerts (schedule_id, schedule_name, rule, state, message, resolved_at) "
            "SELECT id, name, 'failure_rate', 'resolved', 'hourly-sync: failure rate 60%', now() "

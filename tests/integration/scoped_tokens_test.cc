@@ -26,7 +26,9 @@ class ScopedTokensTest : public ::testing::Test {
   }
 
   // `jobctl token create` straight through the database, with no credential
-  // of any kind: how an operator makes the first token.
+  // of any kind: how an operator makes the first token. Returns once both
+  // replicas' HTTP servers accept it: they hold tokens in memory, reloaded
+  // every second.
   std::string Create(const std::string& name, const std::string& scope) {
     auto r = cluster_.Jobctl({"token", "create", name, "--scope", scope, "--database-url", cluster_.db().url()},
                              {{"CHIME_ADMIN_SECRET", ""}, {"CHIME_SCHEDULER", ""}});
@@ -34,7 +36,12 @@ class ScopedTokensTest : public ::testing::Test {
     const size_t start = r.output.find("chime_" + name + "_");
     EXPECT_NE(start, std::string::npos) << r.output;
     if (start == std::string::npos) return "";
-    return r.output.substr(start, r.output.find('\n', start) - start);
+    std::string token = r.output.substr(start, r.output.find('\n', start) - start);
+    for (const std::string& http : {cluster_.http(), http_b_}) {
+      EXPECT_TRUE(WaitUntil([&] { return HttpGet(http, "/api/whoami", token).status == 200; }, std::chrono::seconds(10)))
+          << "token '" << name << "' never reached " << http;
+    }
+    return token;
   }
 
   // jobctl signed with `token` (it wins over the admin secret the cluster

@@ -62,6 +62,15 @@ class FakeBackend final : public AdminBackend {
     return alerts;
   }
   Result<std::vector<WorkerView>> Workers() override { return workers; }
+  Result<db::RunPage> Runs(const db::RunListParams& params) override {
+    runs_calls.push_back(params);
+    return run_page;
+  }
+  Result<db::FirePage> ScheduleFires(const db::FireListParams& params) override {
+    fires_calls.push_back(params);
+    if (!schedules.contains(params.schedule)) return NoSchedule(params.schedule);
+    return fire_page;
+  }
 
   // Schedules live in `schedules`, by name, like the store keeps them.
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& spec) override {
@@ -166,6 +175,10 @@ class FakeBackend final : public AdminBackend {
   Result<db::StatsReport> run_stats = db::StatsReport{};
   std::vector<db::AlertListParams> alert_calls;
   std::vector<db::AlertRow> alerts;
+  std::vector<db::RunListParams> runs_calls;
+  db::RunPage run_page;
+  std::vector<db::FireListParams> fires_calls;
+  db::FirePage fire_page;
 
   std::map<std::string, db::ScheduleRow> schedules;
   std::map<std::string, Error> create_errors;  // ScheduleCreate of this name fails so.
@@ -209,6 +222,8 @@ class Forwarder final : public AdminBackend {
   Result<std::vector<WorkerView>> Workers() override { return f_.Workers(); }
   Result<db::StatsReport> RunStats(const db::StatsParams& p) override { return f_.RunStats(p); }
   Result<std::vector<db::AlertRow>> Alerts(const db::AlertListParams& p) override { return f_.Alerts(p); }
+  Result<db::RunPage> Runs(const db::RunListParams& p) override { return f_.Runs(p); }
+  Result<db::FirePage> ScheduleFires(const db::FireListParams& p) override { return f_.ScheduleFires(p); }
   Result<db::ScheduleRow> ScheduleCreate(const schedule::ScheduleSpec& s) override {
     return f_.ScheduleCreate(s);
   }
@@ -276,6 +291,7 @@ class CliTest : public ::testing::Test {
       return std::unique_ptr<AdminBackend>(new Forwarder(fake));
     };
     env.init_logging = [](const std::string&) {};
+    env.out_is_terminal = out_is_terminal;
     env.pause = [this](std::chrono::milliseconds d) {
       paused.push_back(d);
       if (on_pause) on_pause();
@@ -293,6 +309,7 @@ class CliTest : public ::testing::Test {
   std::string backend_scheduler;
   std::optional<std::string> backend_token_file;
   int backends_made = 0;
+  bool out_is_terminal = false;  // What RunCli is told stdout is.
   std::ostringstream out, err;
 };
 

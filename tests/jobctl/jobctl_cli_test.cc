@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "jobctl/exit_code.h"
 #include "tests/jobctl/cli_harness.h"
 
 namespace chime::jobctl {
@@ -111,6 +112,28 @@ TEST_F(JobctlCliTest, EnqueueRejectsBadInputBeforeTheBackend) {
   EXPECT_TRUE(fake.enqueued.empty());
 }
 
+// Issue 17: a payload carrying a credential is refused where it enters, so
+// no secret value is ever stored (jobctl checks before sending; the job
+// store and the scheduler check again, see job_store_hostile_test and
+// tests/security/payload_secret_entry_test).
+TEST_F(JobctlCliTest, EnqueueRefusesAnHttpRequestPayloadCarryingASecret) {
+  for (const char* payload :
+       {R"({"url": "https://app.example.com/api/cron", "headers": {"x-cron-key": "s3cr3t-abc"}})",
+        R"({"url": "https://app.example.com/api/cron", "auth": {"type": "bearer", "secret": "s3cr3t-abc"}})",
+        R"({"url": "https://cron:s3cr3t-abc@app.example.com/api/cron"})"}) {
+    EXPECT_EQ(Run({"enqueue", "http_request", "--payload", payload}), 2) << payload;
+    EXPECT_TRUE(err.str().starts_with("jobctl: --payload: ")) << err.str();
+    EXPECT_EQ(err.str().find("s3cr3t-abc"), std::string::npos) << err.str();
+  }
+  EXPECT_TRUE(fake.enqueued.empty());
+  ASSERT_EQ(Run({"enqueue", "http_request", "--payload",
+                 R"({"url": "https://app.example.com/api/cron", "auth": {"type": "header", "name": "x-cron-key", )"
+                 R"("secret": "env:INTEGRATIONS_CRON_SECRET"}})"}),
+            0)
+      << err.str();
+  EXPECT_EQ(fake.enqueued.size(), 1u);
+}
+
 TEST_F(JobctlCliTest, EnqueueCountMakesThatManyJobsAndSaysWhichExist) {
   fake.id_step = 1;
   ASSERT_EQ(Run({"enqueue", "noop", "--count", "3", "--payload", R"({"n":1})"}), 0) << err.str();
@@ -145,8 +168,30 @@ TEST_F(JobctlCliTest, ListBuildsFilters) {
   EXPECT_EQ(p.since, Now() - std::chrono::hours(24));
   EXPECT_EQ(p.limit, 10);
   EXPECT_EQ(p.before_id, 100);
-  EXPECT_NE(out.str().find("--before-id 7"), std::string::npos);
   EXPECT_NE(out.str().find("2026-01-31T02:00:00Z"), std::string::npos);
+}
+
+// Issue 22: `jobctl list | awk ...` read the hint as a job row. It is for a
+// person: under the table on a terminal, on stderr otherwise.
+TEST_F(JobctlCliTest, ListPrintsTheNextPageHintToStderrUnlessStdoutIsATerminal) {
+  fake.page.jobs = {job};
+  fake.page.next_before_id = 7;
+  const std::string hint = "more jobs: repeat with --before-id 7\n";
+  ASSERT_EQ(Run({"list"}), 0) << err.str();
+  EXPECT_EQ(out.str().find("more jobs"), std::string::npos) << out.str();
+  EXPECT_TRUE(out.str().starts_with("ID ")) << out.str();
+  EXPECT_EQ(err.str(), hint);
+
+  out_is_terminal = true;
+  ASSERT_EQ(Run({"list"}), 0) << err.str();
+  EXPECT_TRUE(out.str().ends_with(hint)) << out.str();
+  EXPECT_EQ(err.str(), "");
+
+  fake.page.next_before_id.reset();  // The last page: no hint anywhere.
+  out_is_terminal = false;
+  ASSERT_EQ(Run({"list"}), 0);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str().find("more jobs"), std::string::npos);
 }
 
 TEST_F(JobctlCliTest, ListJsonHasJobsAndCursor) {
@@ -308,7 +353,10 @@ TEST_F(JobctlCliTest, EnqueueWaitBlocksUntilTheJobFinishesAndReportsItsOutcome) 
   fake.enqueue_result.id = 7;
   fake.job.job.state = db::JobState::kRunning;
   on_pause = [this] {
-    if (paused.size() == 3) fake.job.job.state = db::JobState::kSucceeded;
+    if (paused.size() == 3) {
+      fake.job.job.state = db::JobState::kSucceeded;
+      fake.job.job.outcome = db::JobOutcome::kSucceeded;
+    }
   };
   EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 0);
   EXPECT_EQ(out.str(), "job 7 succeeded\n");
@@ -317,9 +365,60 @@ TEST_F(JobctlCliTest, EnqueueWaitBlocksUntilTheJobFinishesAndReportsItsOutcome) 
 
   paused.clear();
   fake.job.job.state = db::JobState::kDiscarded;
+  fake.job.job.outcome = db::JobOutcome::kFailed;
   fake.job.job.last_error = "unknown job kind 'noop'";
   EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), 4);
-  EXPECT_NE(err.str().find("job 7 discarded: unknown job kind"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("job 7 failed: unknown job kind"), std::string::npos) << err.str();
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitExitsWithItsOwnCodesForPartialAndSkippedRuns) {
+  fake.enqueue_result.id = 7;
+  fake.job.job.state = db::JobState::kSucceeded;
+  fake.job.job.outcome = db::JobOutcome::kPartial;
+  fake.job.job.attempt = 2;
+  db::Run last;
+  last.attempt = 2;
+  last.outcome = db::RunOutcome::kPartial;
+  last.final = true;
+  last.job_outcome = db::JobOutcome::kPartial;
+  last.errors = {"Failed to process appt_102: timeout", "Failed to process appt_103: 404"};
+  fake.job.runs = {last};
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitPartial);
+  EXPECT_EQ(out.str(), "job 7 partial after 2 attempts (2 errors): Failed to process appt_102: timeout\n");
+  EXPECT_EQ(err.str(), "");
+
+  fake.job.job.outcome = db::JobOutcome::kSkipped;
+  fake.job.job.attempt = 1;
+  fake.job.runs[0].outcome = db::RunOutcome::kSkipped;
+  fake.job.runs[0].errors.clear();
+  fake.job.runs[0].summary = R"({"skipReason": "locked"})";
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitSkipped);
+  EXPECT_EQ(out.str(), "job 7 skipped: locked\n");
+
+  fake.job.job.outcome = db::JobOutcome::kCancelled;
+  fake.job.job.state = db::JobState::kCancelled;
+  EXPECT_EQ(Run({"enqueue", "noop", "--wait"}), kExitPrecondition);
+}
+
+TEST_F(JobctlCliTest, EnqueueWaitWaitsForAFanOutsChildren) {
+  fake.enqueue_result.id = 7;
+  fake.job.job.state = db::JobState::kSucceeded;  // Its own attempt is done,
+  fake.job.job.fan_out = true;                    // its children are not.
+  fake.job.job.children_live = 3;
+  on_pause = [this] {
+    if (paused.size() == 2) fake.job.job.outcome = db::JobOutcome::kFailed;
+  };
+  EXPECT_EQ(Run({"enqueue", "process_all_users", "--wait"}), kExitPrecondition);
+  EXPECT_EQ(paused.size(), 2u);
+  EXPECT_EQ(out.str(), "job 7 failed\n");
+
+  fake.job.job.outcome.reset();
+  paused.clear();
+  on_pause = nullptr;
+  EXPECT_EQ(Run({"enqueue", "process_all_users", "--wait", "--wait-timeout", "0s"}), kExitUnavailable);
+  EXPECT_NE(err.str().find("job 7 waiting for 3 children after --wait-timeout"), std::string::npos) << err.str();
+  ASSERT_EQ(Run({"show", "7"}), 0);
+  EXPECT_NE(out.str().find("outcome:          waiting for 3 children"), std::string::npos) << out.str();
 }
 
 TEST_F(JobctlCliTest, EnqueueWaitTimeoutNeedsWait) {

@@ -36,6 +36,8 @@ class ObserveCliTest : public test_support::CliTest {
     row.last_execution = Now() - minutes(5);
     row.last_status = "succeeded";
     row.last_success = row.last_execution;
+    row.attempts = db::AttemptCounts{.total = 101, .succeeded = 93, .partial = 1, .skipped = 0, .failed = 7,
+                                     .cancelled = 0};
     row.recent_failures.push_back({.job_id = 41, .attempt = 2, .finished_at = Now() - hours(3),
                                    .outcome = "failed", .error = "503 from api.github.com"});
     report.rows.push_back(row);
@@ -67,8 +69,11 @@ TEST_F(ObserveCliTest, StatsByScheduleBuildsParamsAndPrintsTheTable) {
   EXPECT_NE(text.find("SCHEDULE"), std::string::npos) << text;
   EXPECT_NE(text.find("sync-github"), std::string::npos);
   EXPECT_NE(text.find("97.9%"), std::string::npos) << text;
-  EXPECT_NE(text.find("job 41 attempt 2"), std::string::npos);
+  EXPECT_NE(text.find("job 41 after 2 attempts"), std::string::npos) << text;
   EXPECT_NE(text.find("503 from api.github.com"), std::string::npos);
+  // Runs and the attempts beneath them, apart.
+  EXPECT_NE(text.find("ATTEMPTS"), std::string::npos);
+  EXPECT_NE(text.find(" 101 "), std::string::npos) << text;
 
   ASSERT_EQ(Run({"stats", "--by", "kind"}), kExitOk);
   EXPECT_EQ(fake.run_stats_calls.back().scope, db::StatsScope::kKind);
@@ -84,6 +89,9 @@ TEST_F(ObserveCliTest, StatsJsonHasTheSeedsMonitoringShape) {
   EXPECT_EQ(s["totalExecutions"], 96);
   EXPECT_EQ(s["successCount"], 93);
   EXPECT_EQ(s["failureCount"], 2);
+  EXPECT_EQ(s["skippedCount"], 0);
+  EXPECT_EQ(s["attempts"]["total"], 101);
+  EXPECT_EQ(s["attempts"]["failed"], 7);
   EXPECT_NEAR(s["successRate"].get<double>(), 0.979, 0.001);
   EXPECT_EQ(s["averageDuration"], 12500.0);
   EXPECT_EQ(s["lastStatus"], "success");

@@ -414,7 +414,7 @@ class ScheduleListTest : public ScheduleCliTest {
     active.last_fire_outcome = db::FireOutcome::kEnqueued;
     active.last_job_id = 17;
     active.last_job_state = db::JobState::kSucceeded;
-    active.last_run_outcome = db::RunOutcome::kSucceeded;
+    active.last_run_outcome = db::JobOutcome::kSucceeded;
     active.last_run_finished_at = At("2026-01-31T02:00:05Z");
     db::ScheduleStatus nightly;
     nightly.row.spec.name = "nightly";
@@ -646,7 +646,7 @@ TEST_F(ScheduleCliTest, ScheduleFileRoundTripsUnusualValues) {
   spec.name = "odd.name:v2";
   spec.cron = "*/7 1-5 * JAN,mar mon-fri";
   spec.time_zone = "America/Argentina/Buenos_Aires";
-  spec.kind = "http_request";
+  spec.kind = "render_test";
   spec.payload = R"({"q": "say \"hi\"\n# not a comment", "n": [1, 2.5, -3, true, null], "e": {}, "u": "Zürich"})";
   spec.queue = "q-1";
   spec.priority = 9;
@@ -717,11 +717,106 @@ TEST_F(ScheduleCliTest, ImportRejectsBadInputBeforeCreatingAnything) {
   EXPECT_TRUE(fake.create_calls.empty());
 }
 
+TEST_F(ScheduleCliTest, ImportVercelTakesTheSeedsOptions) {
+  const std::string vercel = WriteFile("vercel.json", kVercelJson);
+  ASSERT_EQ(Run({"schedule", "import-vercel", vercel, "--base-url", "https://app.example.com", "--method", "POST",
+                 "--auth", "header:x-cron-key", "--secret-ref", "env:INTEGRATIONS_CRON_SECRET", "--timeout", "10m",
+                 "--max-attempts", "5", "--overlap", "buffer_one", "--tz", "Europe/Berlin", "--dry-run"}),
+            0)
+      << err.str();
+  EXPECT_EQ(backends_made, 0);
+  auto parsed = schedule::ParseScheduleFile(out.str(), "dry-run");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ASSERT_TRUE(parsed->problems.empty()) << schedule::FormatProblems("dry-run", parsed->problems);
+  ASSERT_EQ(parsed->schedules.size(), 2u);
+  const auto& spec = parsed->schedules[1];
+  EXPECT_EQ(spec.time_zone, "Europe/Berlin");
+  EXPECT_EQ(spec.max_attempts, 5);
+  EXPECT_EQ(spec.overlap, schedule::OverlapPolicy::kBufferOne);
+  const auto payload = nlohmann::json::parse(spec.payload);
+  EXPECT_EQ(payload["method"], "POST");
+  EXPECT_EQ(payload["url"], "https://app.example.com/api/cron/reconcile?all=1");
+  EXPECT_EQ(payload["timeoutMs"], 600000);
+  EXPECT_EQ(payload["auth"], nlohmann::json({{"type", "header"}, {"name", "x-cron-key"},
+                                             {"secret", "env:INTEGRATIONS_CRON_SECRET"}}));
+  EXPECT_EQ(Run({"schedule", "import-vercel", vercel, "--base-url", "https://x", "--auth", "basic"}), 2);
+  EXPECT_TRUE(err.str().starts_with("jobctl: --auth:")) << err.str();
+  EXPECT_EQ(Run({"schedule", "import-vercel", vercel, "--base-url", "https://x", "--timeout", "2h"}), 2);
+  EXPECT_TRUE(err.str().starts_with("jobctl: --timeout:")) << err.str();
+  EXPECT_EQ(Run({"schedule", "import-vercel", vercel, "--base-url", "https://x", "--overlap", "never"}), 2);
+  EXPECT_TRUE(err.str().starts_with("jobctl: --overlap:")) << err.str();
+  EXPECT_TRUE(fake.create_calls.empty());
+}
+
+constexpr const char* kGcloudJson = R"([{
+  "name": "projects/p/locations/us-central1/jobs/nightly-sync",
+  "schedule": "0 2 * * *", "timeZone": "Etc/UTC", "attemptDeadline": "180s",
+  "httpTarget": {"uri": "https://yourdomain.com/api/integrations/cron", "httpMethod": "POST",
+                 "headers": {"Content-Type": "application/json", "x-cron-key": "YOUR_CRON_SECRET"},
+                 "body": "eyJvcGVyYXRpb24iOiJwcm9jZXNzX2FsbF91c2VycyIsInRpbWVmcmFtZURheXMiOjF9"}}])";
+
+TEST_F(ScheduleCliTest, ImportCloudSchedulerPrintsAScheduleFileAndNeverTheSecret) {
+  const std::string file = WriteFile("jobs.json", kGcloudJson);
+  ASSERT_EQ(Run({"schedule", "import-cloud-scheduler", file, "--secret-ref", "env:INTEGRATIONS_CRON_SECRET",
+                 "--dry-run"}),
+            0)
+      << err.str();
+  EXPECT_EQ(backends_made, 0);
+  EXPECT_EQ(out.str().find("YOUR_CRON_SECRET"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("by jobctl schedule import-cloud-scheduler"), std::string::npos) << out.str();
+  const std::string yaml = WriteFile("schedules.yaml", out.str());
+  ASSERT_EQ(Run({"schedule", "lint", yaml}), 0) << err.str();
+  auto parsed = schedule::LoadScheduleFile(yaml);
+  ASSERT_TRUE(parsed.has_value() && parsed->schedules.size() == 1u);
+  const auto payload = nlohmann::json::parse(parsed->schedules[0].payload);
+  EXPECT_EQ(payload["auth"]["type"], "header");
+  EXPECT_EQ(payload["auth"]["name"], "x-cron-key");
+  EXPECT_EQ(payload["body"]["operation"], "process_all_users");
+
+  ASSERT_EQ(Run({"schedule", "import-cloud-scheduler", file, "--secret-ref", "env:K"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "created nightly-sync (0 2 * * *)\n1 schedule: 1 created, 0 already existed, 0 failed\n");
+  ASSERT_EQ(fake.create_calls.size(), 1u);
+  EXPECT_EQ(fake.create_calls[0].payload.find("YOUR_CRON_SECRET"), std::string::npos);
+
+  EXPECT_EQ(Run({"schedule", "import-cloud-scheduler", WriteFile("bad.json", R"([{"name": "j", "schedule": "* * * * *",
+    "pubsubTarget": {"topicName": "t"}}])")}),
+            2);
+  EXPECT_NE(err.str().find("jobs[0] (j): has a pubsubTarget"), std::string::npos) << err.str();
+}
+
+// Issue 17: a schedule whose payload carries a secret is refused by create,
+// update and lint (and by the scheduler and store, which call the same
+// schedule::Validate).
+TEST_F(ScheduleCliTest, SchedulesCarryingASecretAreRefusedByCreateUpdateAndLint) {
+  const std::string leaky = R"({"url": "https://app.example.com/api/cron", "headers": {"x-cron-key": "s3cr3t-abc"}})";
+  EXPECT_EQ(Run({"schedule", "create", "leaky", "--cron", "0 2 * * *", "--kind", "http_request", "--payload", leaky}),
+            2);
+  EXPECT_TRUE(err.str().starts_with("jobctl: --payload: headers.x-cron-key: credentials are not accepted"))
+      << err.str();
+  EXPECT_EQ(err.str().find("s3cr3t-abc"), std::string::npos);
+  AddSchedule("existing");
+  EXPECT_EQ(Run({"schedule", "update", "existing", "--kind", "http_request", "--payload", leaky}), 2);
+  EXPECT_TRUE(err.str().starts_with("jobctl: --payload: headers.x-cron-key:")) << err.str();
+  EXPECT_TRUE(fake.create_calls.empty());
+  EXPECT_TRUE(fake.update_calls.empty());
+
+  const std::string file = WriteFile("leaky.yaml", R"(schedules:
+  - name: nightly
+    cron: "0 2 * * *"
+    kind: http_request
+    payload: {url: "https://app.example.com/api/cron", auth: {type: bearer, secret: s3cr3t-abc}}
+)");
+  EXPECT_EQ(Run({"schedule", "lint", file}), 2);
+  EXPECT_NE(err.str().find("entry 0 (nightly): payload: auth.secret: must be a secret reference"), std::string::npos)
+      << err.str();
+  EXPECT_EQ(err.str().find("s3cr3t-abc"), std::string::npos);
+}
+
 // --- the command line itself ------------------------------------------------
 
 TEST_F(ScheduleCliTest, EveryScheduleCommandAnswersHelpWithoutABackend) {
   for (const char* sub : {"lint", "create", "update", "delete", "show", "list", "pause", "resume",
-                          "trigger", "backfill", "import-vercel", "leader"}) {
+                          "trigger", "backfill", "import-vercel", "import-cloud-scheduler", "leader"}) {
     EXPECT_EQ(Run({"schedule", sub, "--help"}), 0) << sub;
     EXPECT_NE(out.str().find("Exit codes"), std::string::npos) << sub;
   }
@@ -736,7 +831,7 @@ TEST_F(ScheduleCliTest, UnknownOrMissingScheduleCommandsAreUsageErrors) {
   EXPECT_EQ(Run({"schedule"}), 2);
   EXPECT_EQ(err.str(),
             "jobctl: schedule: give a command: lint, list, create, update, show, delete, pause, resume, "
-            "trigger, backfill, import-vercel, leader\n");
+            "trigger, backfill, import-vercel, import-cloud-scheduler, fires, leader\n");
   EXPECT_EQ(Run({"schedule", "bogus"}), 2);
   EXPECT_TRUE(err.str().starts_with("jobctl: unknown schedule command \"bogus\"; commands: lint,")) << err.str();
   EXPECT_EQ(Run({"cron"}), 2);

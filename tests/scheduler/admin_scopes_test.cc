@@ -18,6 +18,7 @@
 #include "scheduler/credential_directory.h"
 #include "scheduler/http_api.h"
 #include "scheduler/router_server.h"
+#include "scheduler/token_cache.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 #include "tests/support/zmq_peer.h"
@@ -222,6 +223,55 @@ TEST(CredentialDirectoryTest, AnUnreachableDatabaseRefusesEveryRequest) {
       wire::SignRequest(list, wire::AdminSecret::FromString(kSecret).value(), std::chrono::system_clock::now()));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+}
+
+// The HTTP server's view of tokens: from memory (its event loop never waits
+// on the database), reloaded on a timer or on request.
+TEST(TokenCacheTest, AnswersFromMemoryAndSeesCreationsAndRevocationsOnReload) {
+  chime::testing::TestDatabase db;
+  db::Connection conn(db::ConnectionConfig{.url = db.url()});
+  ASSERT_TRUE(db::MigrationsApply(conn).has_value());
+  db::AuthStore store(conn);
+  TokenCache cache(db::ConnectionConfig{.url = db.url()}, {.refresh = seconds(60), .stale_after = seconds(120)});
+  auto before = cache.TokenFind("ci");
+  ASSERT_FALSE(before.has_value()) << "nothing loaded yet: not judged on no data";
+  EXPECT_EQ(before.error().code, ErrorCode::kUnavailable);
+  cache.Start();
+  cache.RefreshNow();
+  ASSERT_TRUE(cache.TokenFind("ci").has_value());
+  EXPECT_FALSE(cache.TokenFind("ci")->has_value());
+
+  auto token = auth::ApiToken::Generate("ci").value();
+  ASSERT_TRUE(store.TokenCreate(wire::TokenCreateParamsFor(token, auth::Scope::kOperate, std::nullopt, "x")));
+  EXPECT_FALSE(cache.TokenFind("ci")->has_value()) << "created elsewhere: seen at the next load";
+  cache.RefreshNow();
+  auto found = cache.TokenFind("ci");
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->scope, auth::Scope::kOperate);
+  EXPECT_EQ((*found)->verifiers.secret_sha256, token.Verifiers().secret_sha256);
+  EXPECT_EQ((*found)->verifiers.signing_key, token.Verifiers().signing_key);
+
+  ASSERT_TRUE(store.TokenRevoke("ci"));
+  cache.RefreshNow();
+  EXPECT_TRUE(cache.TokenFind("ci").value()->revoked_at.has_value());
+
+  // Last use is written by the cache's own thread, off the request path.
+  cache.TokenUsed("ci");
+  cache.RefreshNow();
+  EXPECT_TRUE(store.TokenFind("ci").value()->last_used_at.has_value());
+  cache.Stop();
+}
+
+TEST(TokenCacheTest, AnUnreachableDatabaseMakesNamedTokensUnavailableNotAccepted) {
+  chime::testing::FakeClock clock;
+  TokenCache cache(db::ConnectionConfig{.url = "postgresql://chime@127.0.0.1:1/none"},
+                   {.refresh = milliseconds(10), .stale_after = seconds(10)}, clock);
+  cache.Start();
+  cache.RefreshNow();
+  auto found = cache.TokenFind("ci");
+  ASSERT_FALSE(found.has_value());
+  EXPECT_EQ(found.error().code, ErrorCode::kUnavailable);
+  cache.Stop();
 }
 
 TEST(RouteScopeTest, EveryApiRouteTheSchedulerServesHasAScope) {

@@ -68,7 +68,7 @@ TEST_F(HostileResponseTest, IllFormedAndCutUtf8BodiesAreRecordedAndTheWorkerSurv
             std::string(4095, 'a'));
   EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + refused), "discarded");
   EXPECT_EQ(cluster_.Text("SELECT outcome FROM chime.runs WHERE job_id = " + refused), "discarded");
-  EXPECT_NE(cluster_.Text("SELECT last_error FROM chime.jobs WHERE id = " + refused).find("unexpected status 404"),
+  EXPECT_NE(cluster_.Text("SELECT last_error FROM chime.jobs WHERE id = " + refused).find("answered HTTP 404"),
             std::string::npos);
 
   // The results reached the scheduler too (proto3 refuses ill-formed

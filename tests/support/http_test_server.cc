@@ -96,10 +96,10 @@ size_t ParseHead(std::string_view head, RecordedRequest& request) {
   return content_length;
 }
 
-std::string Render(const ScriptedResponse& response) {
+std::string Render(const ScriptedResponse& response, bool keep_alive) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " Scripted\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-  out += "Connection: close\r\n";
+  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   return out + "\r\n" + response.body;
 }
@@ -130,7 +130,8 @@ Result<void> VerifyWebhook(const http::WebhookKey& key, const RecordedRequest& r
   return http::WebhookVerify(key, headers, request.body, now);
 }
 
-HttpTestServer::HttpTestServer(std::string address) : address_(std::move(address)) {
+HttpTestServer::HttpTestServer(std::string address, HttpTestServerOptions options)
+    : address_(std::move(address)), options_(options) {
   listen_fd_ = Listen(address_, port_);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) Die("eventfd");
@@ -166,6 +167,16 @@ std::string HttpTestServer::Url(std::string_view path_and_query) const {
 void HttpTestServer::Enqueue(ScriptedResponse response) {
   std::lock_guard lock(mu_);
   script_.push_back(std::move(response));
+}
+
+void HttpTestServer::SetResponder(Responder responder) {
+  std::lock_guard lock(mu_);
+  responder_ = std::move(responder);
+}
+
+int64_t HttpTestServer::Answered() const {
+  std::lock_guard lock(mu_);
+  return answered_;
 }
 
 void HttpTestServer::Release() {
@@ -207,36 +218,58 @@ void HttpTestServer::AcceptLoop() {
   }
 }
 
-ScriptedResponse HttpTestServer::NextResponse() {
-  if (script_.empty()) return ScriptedResponse{.body = "ok"};
+std::optional<ScriptedResponse> HttpTestServer::ScriptedNext() {
+  if (script_.empty()) return std::nullopt;
   ScriptedResponse next = std::move(script_.front());
   script_.pop_front();
   return next;
 }
 
-void HttpTestServer::Serve(int fd) {
-  std::string buffer;
-  RecordedRequest request;
-  size_t head_end = std::string::npos;
-  while (head_end == std::string::npos && buffer.size() < kMaxHead &&
-         ReadAtLeast(fd, buffer, buffer.size() + 1)) {
+bool HttpTestServer::ReadRequest(int fd, std::string& buffer, RecordedRequest& request) {
+  size_t head_end = buffer.find("\r\n\r\n");
+  while (head_end == std::string::npos && buffer.size() < kMaxHead && ReadAtLeast(fd, buffer, buffer.size() + 1)) {
     head_end = buffer.find("\r\n\r\n");
   }
-  bool answer = false;
-  ScriptedResponse response;
-  if (head_end != std::string::npos) {
-    const size_t body_size = ParseHead(std::string_view(buffer).substr(0, head_end + 2), request);
-    if (ReadAtLeast(fd, buffer, head_end + 4 + body_size)) {
-      request.body = buffer.substr(head_end + 4, body_size);
+  if (head_end == std::string::npos) return false;
+  const size_t body_size = ParseHead(std::string_view(buffer).substr(0, head_end + 2), request);
+  if (!ReadAtLeast(fd, buffer, head_end + 4 + body_size)) return false;
+  request.body = buffer.substr(head_end + 4, body_size);
+  buffer.erase(0, head_end + 4 + body_size);
+  return true;
+}
+
+void HttpTestServer::Serve(int fd) {
+  std::string buffer;
+  while (true) {
+    RecordedRequest request;
+    if (!ReadRequest(fd, buffer, request)) break;
+    std::optional<ScriptedResponse> response;
+    Responder responder;
+    {
       std::unique_lock lock(mu_);
-      requests_.push_back(request);
-      response = NextResponse();
+      if (options_.record) requests_.push_back(request);
+      response = ScriptedNext();
+      if (!response) responder = responder_;
       changed_.notify_all();
-      if (response.hold) changed_.wait(lock, [&] { return released_ || stopping_; });
+    }
+    if (!response) response = responder ? responder(request) : ScriptedResponse{.body = "ok"};
+    bool answer = false;
+    {
+      std::unique_lock lock(mu_);
+      if (response->hold) changed_.wait(lock, [&] { return released_ || stopping_; });
+      if (response->delay.count() > 0) changed_.wait_for(lock, response->delay, [&] { return stopping_; });
       answer = !stopping_;
     }
+    if (!answer) break;
+    SendAll(fd, Render(*response, options_.keep_alive));
+    {
+      std::lock_guard lock(mu_);
+      ++answered_;
+    }
+    changed_.notify_all();
+    const auto connection = request.Header("connection");
+    if (!options_.keep_alive || (connection && EqualsIgnoreCase(*connection, "close"))) break;
   }
-  if (answer) SendAll(fd, Render(response));
   std::lock_guard lock(mu_);
   std::erase(open_fds_, fd);
   close(fd);

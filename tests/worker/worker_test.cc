@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -85,6 +87,27 @@ class Decliner final : public Handler {
   }
 };
 
+// A long call, like an http_request with a timeoutMs of minutes: waits
+// {"ms"} for its stop token, and asks for {"needs"} ms through Timeout().
+class LongCall final : public Handler {
+ public:
+  std::string_view Kind() const override { return "long_call"; }
+  HandlerResult Run(JobContext& ctx) override {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    const bool stopped = cv.wait_for(lock, ctx.stop_token(), milliseconds(ctx.payload().value("ms", 0)),
+                                     [] { return false; }) ||
+                         ctx.stop_requested();
+    if (stopped) return HandlerResult::Fail({}, {"stopped before the call ended"}, true);
+    return HandlerResult::Success({{"waitedMs", ctx.payload().value("ms", 0)}});
+  }
+  std::optional<milliseconds> Timeout(const nlohmann::json& payload) const override {
+    if (!payload.contains("needs")) return std::nullopt;
+    return milliseconds(payload["needs"].get<int64_t>());
+  }
+};
+
 class Parent final : public Handler {
  public:
   std::string_view Kind() const override { return "parent"; }
@@ -112,6 +135,7 @@ class WorkerTest : public ::testing::Test {
     handlers_.Register(std::make_unique<Thrower>());
     handlers_.Register(std::make_unique<Parent>());
     handlers_.Register(std::make_unique<Decliner>());
+    handlers_.Register(std::make_unique<LongCall>());
     auto gate = std::make_unique<Gate>();
     gate_ = gate.get();
     handlers_.Register(std::move(gate));
@@ -279,6 +303,25 @@ TEST_F(WorkerTest, AThrowingHandlerIsARetryableFailureWithTheMessage) {
   ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
   EXPECT_EQ(Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id)),
             "handler threw: boom at line 42");
+}
+
+// An http_request may wait an hour for its endpoint (003's syncs take 5-10
+// minutes): a job without a timeout of its own gets what its handler says
+// the payload needs, not the worker's default; a job's own timeout wins.
+TEST_F(WorkerTest, AJobWithoutItsOwnTimeoutGetsWhatItsHandlerSaysItNeeds) {
+  config_.default_timeout = milliseconds(200);
+  const int64_t asks = Enqueue("long_call", R"({"ms": 1500, "needs": 60000})");
+  const int64_t plain = Enqueue("long_call", R"({"ms": 1500})");
+  const int64_t own = Enqueue("long_call", R"({"ms": 1500, "needs": 60000})", milliseconds(200));
+  StartWorker();
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(asks), "succeeded"));
+  for (int64_t id : {plain, own}) {
+    ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.runs WHERE job_id = " + std::to_string(id), "1"));
+    EXPECT_NE(Sql("SELECT array_to_string(errors, ' | ') FROM chime.runs WHERE job_id = " + std::to_string(id))
+                  .find("timed out after 200 ms"),
+              std::string::npos)
+        << id;
+  }
 }
 
 TEST_F(WorkerTest, ASkippedRunEndsTheJobWithOutcomeSkippedAndItsReason) {

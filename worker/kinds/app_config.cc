@@ -39,4 +39,12 @@ std::string QuoteTable(const std::string& name) {
 
 std::string QuoteColumn(const std::string& name) { return QuoteIdentifier(name); }
 
+const Endpoint* FindWebhookTarget(const AppConfig& config, std::string_view name) {
+  if (name == kCapacityWebhookTarget) return config.capacity_webhook ? &*config.capacity_webhook : nullptr;
+  for (const WebhookTarget& target : config.webhook_targets) {
+    if (target.name == name) return &target.endpoint;
+  }
+  return nullptr;
+}
+
 }  // namespace chime::worker::kinds

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/error.h"
@@ -63,6 +64,30 @@ struct Endpoint {
   std::chrono::milliseconds timeout{10000};
 };
 
+// A secret reference http_request payloads may name, and the origins it may
+// be sent to. A payload naming it for any other origin is refused before a
+// byte is sent; redirects never carry it across origins (the client drops
+// credential headers when the origin changes).
+struct SecretGrant {
+  std::string ref;  // env:NAME or file:/absolute/path
+  // "https://app.example.com:443" (scheme://host:port, lower case, the port
+  // spelled out) after loading. Empty: any origin (the worker warns at start).
+  std::vector<std::string> origins;
+
+  bool operator==(const SecretGrant&) const = default;
+};
+
+// A webhook destination outbox rows name (chime.webhook_outbox.target): the
+// URL, auth and secret come from here, never from the row, so whoever can
+// write a row cannot choose where a secret goes. `capacity_webhook` is the
+// target of that name.
+struct WebhookTarget {
+  std::string name;  // [A-Za-z0-9_.-], 1-64
+  Endpoint endpoint;
+};
+
+inline constexpr std::string_view kCapacityWebhookTarget = "capacity_webhook";
+
 // One integration provider: how often a user's integration is due, and the
 // endpoint sync_integration calls for it.
 struct Provider {
@@ -86,11 +111,18 @@ struct AppConfig {
   // default policy denies them: e.g. a provider on a private network.
   std::vector<std::string> http_allow;
   std::vector<std::string> http_deny;
+  // Named webhook destinations for outbox rows, besides capacity_webhook.
+  std::vector<WebhookTarget> webhook_targets;
   // The secret references (env:NAME, file:/path) http_request payloads may
-  // name; any other reference in a payload is refused. The default is the
-  // seeds' CRON_SECRET, which jobctl schedule import-vercel writes.
-  std::vector<std::string> http_request_secrets{"env:CRON_SECRET"};
+  // name, each with the origins it may go to; any other reference in a
+  // payload is refused. The default is the seeds' CRON_SECRET, which jobctl
+  // schedule import-vercel writes, unbound.
+  std::vector<SecretGrant> http_request_secrets{SecretGrant{.ref = "env:CRON_SECRET", .origins = {}}};
 };
+
+// The outbox target named `name`: capacity_webhook or one of
+// webhook_targets. Null when the kinds file has none of that name.
+const Endpoint* FindWebhookTarget(const AppConfig& config, std::string_view name);
 
 // The defaults: the shipped schema and the seeds' four providers.
 AppConfig DefaultAppConfig();

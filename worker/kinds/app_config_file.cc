@@ -9,6 +9,7 @@
 
 #include "common/base/text_format.h"
 #include "common/http/address_policy.h"
+#include "common/http/client.h"
 #include "common/http/secret_ref.h"
 #include "worker/kinds/app_config.h"
 
@@ -313,27 +314,106 @@ Result<void> ReadHttp(const YAML::Node& node, AppConfig* config) {
   return {};
 }
 
+// An origin a secret may go to: http(s)://host[:port], nothing after it
+// but an optional "/". Stored as UrlOrigin spells it.
+Result<std::string> ReadOrigin(const std::string& path, const YAML::Node& node) {
+  auto text = ReadString(path, node);
+  if (!text) return std::unexpected(text.error());
+  const std::string hint = "must be an origin, http(s)://host[:port] (no path, query or credentials)";
+  const size_t scheme_end = text->find("://");
+  if (scheme_end == std::string::npos || text->find_first_of("@?#\\") != std::string::npos) {
+    return std::unexpected(Error{ErrorCode::kInvalidArgument, path + ": " + hint});
+  }
+  const size_t slash = text->find('/', scheme_end + 3);
+  if (slash != std::string::npos && slash + 1 != text->size()) {
+    return std::unexpected(Error{ErrorCode::kInvalidArgument, path + ": " + hint});
+  }
+  auto origin = http::UrlOrigin(*text);
+  if (!origin) return std::unexpected(Error{ErrorCode::kInvalidArgument, path + ": " + hint});
+  return *origin;
+}
+
+// One entry of http_request.secrets: a reference, or {ref, origins}.
+Result<SecretGrant> ReadSecretGrant(const std::string& path, const YAML::Node& node) {
+  SecretGrant grant;
+  if (!node.IsMap()) {
+    if (auto ok = ReadSecretRef(path, node, &grant.ref); !ok) return std::unexpected(ok.error());
+    return grant;
+  }
+  if (auto ok = CheckKeys(path, node, {"ref", "origins"}); !ok) return std::unexpected(ok.error());
+  if (!node["ref"]) return std::unexpected(Error{ErrorCode::kInvalidArgument, Child(path, "ref") + ": is required"});
+  if (auto ok = ReadSecretRef(Child(path, "ref"), node["ref"], &grant.ref); !ok) return std::unexpected(ok.error());
+  if (const YAML::Node origins = node["origins"]; origins) {
+    const std::string at = Child(path, "origins");
+    if (!origins.IsSequence() || origins.size() == 0) {
+      return std::unexpected(Error{ErrorCode::kInvalidArgument,
+                                   at + ": must be a non-empty list of origins (leave it out for any origin)"});
+    }
+    for (size_t i = 0; i < origins.size(); ++i) {
+      auto origin = ReadOrigin(at + "[" + std::to_string(i) + "]", origins[i]);
+      if (!origin) return std::unexpected(origin.error());
+      grant.origins.push_back(std::move(*origin));
+    }
+  }
+  return grant;
+}
+
 // http_request: {secrets: [...]}. The list replaces the default
 // (env:CRON_SECRET) rather than adding to it, so an operator can also
 // withdraw that one.
-Result<void> ReadHttpRequest(const YAML::Node& node, std::vector<std::string>* secrets) {
+Result<void> ReadHttpRequest(const YAML::Node& node, std::vector<SecretGrant>* secrets) {
   if (auto ok = RequireMap("http_request", node); !ok) return ok;
   if (auto ok = CheckKeys("http_request", node, {"secrets"}); !ok) return ok;
   if (!node["secrets"]) return {};
   const YAML::Node& list = node["secrets"];
-  if (!list.IsSequence()) return Bad("http_request.secrets", "must be a list of env:NAME or file:/path references");
+  if (!list.IsSequence()) {
+    return Bad("http_request.secrets", "must be a list of env:NAME / file:/path references or {ref, origins}");
+  }
   secrets->clear();
+  std::set<std::string> seen;
   for (size_t i = 0; i < list.size(); ++i) {
-    std::string ref;
-    if (auto ok = ReadSecretRef("http_request.secrets[" + std::to_string(i) + "]", list[i], &ref); !ok) return ok;
-    secrets->push_back(std::move(ref));
+    const std::string at = "http_request.secrets[" + std::to_string(i) + "]";
+    auto grant = ReadSecretGrant(at, list[i]);
+    if (!grant) return std::unexpected(grant.error());
+    if (!seen.insert(grant->ref).second) return Bad(at, grant->ref + " is listed twice");
+    secrets->push_back(std::move(*grant));
+  }
+  return {};
+}
+
+bool IsTargetName(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// webhook_targets: [{name, url, secret, auth, timeout}, ...].
+Result<void> ReadWebhookTargets(const YAML::Node& node, std::vector<WebhookTarget>* targets) {
+  if (!node.IsSequence()) return Bad("webhook_targets", "must be a list of {name, url, secret, auth, timeout}");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string at = "webhook_targets[" + std::to_string(i) + "]";
+    if (auto ok = RequireMap(at, node[i]); !ok) return ok;
+    if (!node[i]["name"]) return Bad(Child(at, "name"), "is required");
+    auto name = ReadString(Child(at, "name"), node[i]["name"]);
+    if (!name) return std::unexpected(name.error());
+    if (!IsTargetName(*name)) return Bad(Child(at, "name"), "must be 1-64 of A-Z a-z 0-9 _ - .");
+    if (*name == kCapacityWebhookTarget) {
+      return Bad(Child(at, "name"), "capacity_webhook is the top-level key's; pick another name");
+    }
+    if (!seen.insert(*name).second) return Bad(Child(at, "name"), "\"" + *name + "\" is listed twice");
+    YAML::Node endpoint_node = YAML::Clone(node[i]);
+    endpoint_node.remove("name");
+    auto endpoint = ReadEndpoint(at, endpoint_node);
+    if (!endpoint) return std::unexpected(endpoint.error());
+    targets->push_back(WebhookTarget{.name = *name, .endpoint = *endpoint});
   }
   return {};
 }
 
 Result<void> ReadTop(const YAML::Node& top, AppConfig* config) {
-  if (auto ok = CheckKeys("", top, {"integrations", "exams", "providers", "capacity_webhook", "http",
-                                    "http_request"});
+  if (auto ok = CheckKeys("", top, {"integrations", "exams", "providers", "capacity_webhook", "webhook_targets",
+                                    "http", "http_request"});
       !ok) {
     return ok;
   }
@@ -352,6 +432,9 @@ Result<void> ReadTop(const YAML::Node& top, AppConfig* config) {
     auto endpoint = ReadEndpoint("capacity_webhook", top["capacity_webhook"]);
     if (!endpoint) return std::unexpected(endpoint.error());
     config->capacity_webhook = *endpoint;
+  }
+  if (top["webhook_targets"]) {
+    if (auto ok = ReadWebhookTargets(top["webhook_targets"], &config->webhook_targets); !ok) return ok;
   }
   if (top["http"]) {
     if (auto ok = ReadHttp(top["http"], config); !ok) return ok;

@@ -83,7 +83,7 @@ HandlerResult DeliverWebhooks::Run(JobContext& ctx) {
     return HandlerResult::Success(summary);
   }
   if (!http_) return HandlerResult::Fail({}, {Prefixed("no HTTP client configured")}, true);
-  WebhookSender sender(*http_, secrets_.get(), clock_);
+  WebhookSender sender(*http_, secrets_.get(), targets_, clock_);
   auto delivery = OutboxDeliver(**db, sender, ids, ctx.stop_token(), ctx.logger());
   if (!delivery) return HandlerResult::Fail({}, {Prefixed("outbox: " + delivery.error().ToString())}, true);
   json summary = {{"delivered", delivery->delivered.size()},

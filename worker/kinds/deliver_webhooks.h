@@ -61,11 +61,12 @@ struct DeliverWebhooksPayload {
 
 class DeliverWebhooks final : public Handler {
  public:
-  // `secrets` may be null only if no row needs a secret.
+  // `secrets` may be null only if no target needs a secret. A row naming a
+  // target `targets` lacks is not sent; its attempt fails naming it.
   DeliverWebhooks(std::shared_ptr<const http::HttpClient> http,
-                  std::shared_ptr<const http::SecretResolver> secrets,
+                  std::shared_ptr<const http::SecretResolver> secrets, WebhookTargets targets,
                   const Clock& clock = SystemClock::Instance())
-      : http_(std::move(http)), secrets_(std::move(secrets)), clock_(clock) {}
+      : http_(std::move(http)), secrets_(std::move(secrets)), targets_(std::move(targets)), clock_(clock) {}
 
   std::string_view Kind() const override { return kDeliverWebhooksKind; }
   HandlerResult Run(JobContext& ctx) override;
@@ -73,6 +74,7 @@ class DeliverWebhooks final : public Handler {
  private:
   const std::shared_ptr<const http::HttpClient> http_;
   const std::shared_ptr<const http::SecretResolver> secrets_;
+  const WebhookTargets targets_;
   const Clock& clock_;
 };
 

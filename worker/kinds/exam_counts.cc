@@ -150,7 +150,7 @@ Result<AppliedCorrections> ApplyCorrections(db::Connection& conn, const ExamTabl
                             .body = CorrectionWebhookBody(*e, webhooks->job_id)});
         exam_ids.push_back(e->id);
       }
-      const std::vector<int64_t> rows = OutboxInsert(tx, webhooks->endpoint, webhooks->job_id, messages);
+      const std::vector<int64_t> rows = OutboxInsert(tx, webhooks->target, webhooks->endpoint, webhooks->job_id, messages);
       for (size_t i = 0; i < rows.size(); ++i) applied.outbox_by_exam.emplace(exam_ids[i], rows[i]);
       applied.delivery_job = OutboxEnqueueDelivery(tx, webhooks->delivery, rows);
     }

@@ -54,7 +54,8 @@ inline constexpr std::string_view kCapacityCorrectedEvent = "exam.capacity.corre
 
 // Where the corrections' webhooks go; unset: no webhooks.
 struct CorrectionWebhooks {
-  Endpoint endpoint;
+  std::string target{kCapacityWebhookTarget};  // What the outbox rows name.
+  Endpoint endpoint;                           // The target, as this worker knows it.
   int64_t job_id = 0;        // The correcting job, named in each body.
   DeliveryJobSpec delivery;  // The deliver_webhooks job that retries them.
 };

@@ -12,7 +12,7 @@ Result<void> PermitSecretRef(http::SecretRefPolicy& policy, std::string_view ref
   if (ref->source == http::SecretRef::Source::kEnv) {
     policy.env_names.push_back(ref->name);
   } else {
-    policy.file_dirs.push_back(std::filesystem::path(ref->name).parent_path());
+    policy.files.push_back(std::filesystem::path(ref->name));
   }
   return {};
 }
@@ -25,6 +25,7 @@ http::SecretRefPolicy SecretPolicyFor(const AppConfig& config) {
   };
   for (const auto& provider : config.providers) permit(provider.endpoint);
   if (config.capacity_webhook) permit(*config.capacity_webhook);
+  for (const auto& target : config.webhook_targets) permit(target.endpoint);
   return policy;
 }
 

@@ -11,12 +11,12 @@
 
 namespace chime::worker::kinds {
 
-// Lets `policy` resolve `reference` (env:NAME, or the directory of
+// Lets `policy` resolve `reference` (env:NAME, or exactly the file of
 // file:/path). InvalidArgument for a malformed reference.
 [[nodiscard]] Result<void> PermitSecretRef(http::SecretRefPolicy& policy, std::string_view reference);
 
 // The secret references a kinds file names, and nothing else: every
-// env:NAME of an endpoint, and the directory of every file:/path.
+// env:NAME and file:/path of an endpoint.
 http::SecretRefPolicy SecretPolicyFor(const AppConfig& config);
 
 // Resolves the endpoint's secret and adds its authentication to `request`

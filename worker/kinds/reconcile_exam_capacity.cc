@@ -148,7 +148,12 @@ ReconcileExamCapacity::ReconcileExamCapacity(ReconcileExamCapacityConfig config,
                                              std::shared_ptr<const http::HttpClient> http,
                                              std::shared_ptr<const http::SecretResolver> secrets,
                                              const Clock& clock)
-    : config_(std::move(config)), http_(std::move(http)), secrets_(std::move(secrets)), clock_(clock) {}
+    : config_(std::move(config)),
+      http_(std::move(http)),
+      secrets_(std::move(secrets)),
+      targets_(config_.webhook ? WebhookTargets{{std::string(kCapacityWebhookTarget), *config_.webhook}}
+                               : WebhookTargets{}),
+      clock_(clock) {}
 
 HandlerResult ReconcileExamCapacity::Run(JobContext& ctx) {
   auto request =
@@ -239,7 +244,7 @@ HandlerResult ReconcileExamCapacity::Reconcile(JobContext& ctx, db::Connection& 
   std::optional<WebhookSender> sender;
   std::optional<CorrectionWebhooks> webhooks;
   if (config_.webhook) {
-    sender.emplace(*http_, secrets_.get(), clock_);
+    sender.emplace(*http_, secrets_.get(), targets_, clock_);
     if (auto prepared = sender->Prepare(*config_.webhook); !prepared) {
       const ErrorCode code = prepared.error().code;
       const bool retryable = code != ErrorCode::kInvalidArgument && code != ErrorCode::kFailedPrecondition;

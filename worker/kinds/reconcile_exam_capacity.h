@@ -85,6 +85,7 @@
 #include "common/http/secret_ref.h"
 #include "worker/handler.h"
 #include "worker/kinds/app_config.h"
+#include "worker/kinds/webhook_outbox.h"
 
 namespace chime::worker::kinds {
 
@@ -144,6 +145,7 @@ class ReconcileExamCapacity final : public Handler {
   const ReconcileExamCapacityConfig config_;
   const std::shared_ptr<const http::HttpClient> http_;
   const std::shared_ptr<const http::SecretResolver> secrets_;
+  const WebhookTargets targets_;  // capacity_webhook, when set.
   const Clock& clock_;
 };
 

@@ -33,7 +33,7 @@ Result<void> RegisterAppKinds(HandlerRegistry& registry, const AppConfig& config
   registry.Register(std::make_unique<SyncIntegration>(config));
   registry.Register(std::move(*reconcile));
   // Resolves only the references the kinds file names, like the writers.
-  registry.Register(std::make_unique<DeliverWebhooks>(client, secrets));
+  registry.Register(std::make_unique<DeliverWebhooks>(client, secrets, WebhookTargetsOf(config)));
   return {};
 }
 

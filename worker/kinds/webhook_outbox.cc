@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/base/text_format.h"
 #include "common/db/pg_array.h"
 #include "common/http/webhook.h"
 
@@ -18,12 +19,11 @@ using std::chrono::milliseconds;
 constexpr milliseconds kLeaseMargin{30'000};
 
 // $1 webhook ids, $2 event types, $3 subjects, $4 bodies (text[], one each);
-// $5 url, $6 auth, $7 secret_ref (NULL with auth none), $8 timeout_ms,
-// $9 source job. WITH ORDINALITY keeps the ids in message order.
+// $5 target, $6 timeout_ms, $7 source job. WITH ORDINALITY keeps the ids in
+// message order.
 constexpr char kInsertSql[] = R"sql(
-INSERT INTO chime.webhook_outbox (webhook_id, event_type, subject, body, url, auth, secret_ref,
-                                  timeout_ms, source_job_id)
-SELECT m.webhook_id, m.event_type, m.subject, m.body, $5, $6, $7, $8, $9
+INSERT INTO chime.webhook_outbox (webhook_id, event_type, subject, body, target, timeout_ms, source_job_id)
+SELECT m.webhook_id, m.event_type, m.subject, m.body, $5, $6, $7
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
      AS m(webhook_id, event_type, subject, body, ord)
 ORDER BY m.ord
@@ -35,7 +35,7 @@ constexpr char kClaimSql[] = R"sql(
 UPDATE chime.webhook_outbox SET attempts = attempts + 1,
   not_before = now() + (timeout_ms + $2::bigint) * interval '1 millisecond'
 WHERE id = $1 AND delivered_at IS NULL AND not_before <= now()
-RETURNING webhook_id, url, auth, secret_ref, timeout_ms, body, attempts)sql";
+RETURNING webhook_id, target, body, attempts)sql";
 
 // $1 id, $2 status.
 constexpr char kDeliveredSql[] = R"sql(
@@ -101,8 +101,15 @@ std::optional<AuthStyle> ParseAuthStyle(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<int64_t> OutboxInsert(pqxx::work& tx, const Endpoint& endpoint, int64_t source_job,
-                                  std::span<const OutboxMessage> messages) {
+WebhookTargets WebhookTargetsOf(const AppConfig& config) {
+  WebhookTargets targets;
+  if (config.capacity_webhook) targets.emplace(kCapacityWebhookTarget, *config.capacity_webhook);
+  for (const WebhookTarget& target : config.webhook_targets) targets.emplace(target.name, target.endpoint);
+  return targets;
+}
+
+std::vector<int64_t> OutboxInsert(pqxx::work& tx, std::string_view target, const Endpoint& endpoint,
+                                  int64_t source_job, std::span<const OutboxMessage> messages) {
   std::vector<int64_t> ids;
   if (messages.empty()) return ids;
   db::PgArrayBuilder webhook_ids, types, subjects, bodies;
@@ -112,11 +119,9 @@ std::vector<int64_t> OutboxInsert(pqxx::work& tx, const Endpoint& endpoint, int6
     subjects.AddText(m.subject);
     bodies.AddText(m.body);
   }
-  std::optional<std::string> secret_ref;
-  if (endpoint.auth != AuthStyle::kNone) secret_ref = endpoint.secret_ref;
   const auto rows = tx.exec_params(kInsertSql, webhook_ids.Finish(), types.Finish(), subjects.Finish(),
-                                   bodies.Finish(), endpoint.url, std::string(AuthStyleName(endpoint.auth)),
-                                   secret_ref, static_cast<int64_t>(endpoint.timeout.count()), source_job);
+                                   bodies.Finish(), std::string(target),
+                                   static_cast<int64_t>(endpoint.timeout.count()), source_job);
   ids.reserve(rows.size());
   for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
   return ids;
@@ -162,16 +167,24 @@ Result<http::HttpResponse> WebhookSender::Send(const OutboxRow& row, std::stop_t
   if (stop.stop_requested()) {
     return Fail(ErrorCode::kUnavailable, "the job was stopped before the webhook was sent");
   }
+  const auto target = targets_->find(row.target);
+  if (target == targets_->end()) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "unknown webhook target \"" + OneLine(row.target, 64) +
+                    "\": this worker's kinds file has no target of that name (capacity_webhook, "
+                    "webhook_targets); nothing was sent");
+  }
+  const Endpoint& endpoint = target->second;
   http::HttpRequest request;
   request.method = "POST";
-  request.url = row.endpoint.url;
-  request.timeout = row.endpoint.timeout;
+  request.url = endpoint.url;
+  request.timeout = endpoint.timeout;
   request.headers.push_back({"Content-Type", "application/json"});
   request.body = row.body;
-  if (row.endpoint.auth != AuthStyle::kNone) {
-    auto secret = SecretFor(row.endpoint);
+  if (endpoint.auth != AuthStyle::kNone) {
+    auto secret = SecretFor(endpoint);
     if (!secret) return std::unexpected(secret.error());
-    switch (row.endpoint.auth) {
+    switch (endpoint.auth) {
       case AuthStyle::kStandardWebhooks: {
         // AddWebhookSignature would mint a new id; a retry must keep the
         // row's, so the three headers are written here.
@@ -250,12 +263,9 @@ Result<OutboxDelivery> OutboxDeliver(db::Connection& conn, WebhookSender& sender
       OutboxRow o;
       o.id = id;
       o.webhook_id = r[0][0].as<std::string>();
-      o.endpoint.url = r[0][1].as<std::string>();
-      o.endpoint.auth = ParseAuthStyle(r[0][2].as<std::string>()).value_or(AuthStyle::kNone);
-      if (!r[0][3].is_null()) o.endpoint.secret_ref = r[0][3].as<std::string>();
-      o.endpoint.timeout = milliseconds(r[0][4].as<int64_t>());
-      o.body = r[0][5].as<std::string>();
-      o.attempts = r[0][6].as<int>();
+      o.target = r[0][1].as<std::string>();
+      o.body = r[0][2].as<std::string>();
+      o.attempts = r[0][3].as<int>();
       row = std::move(o);
     });
     if (!ran) return std::unexpected(ran.error());

@@ -13,6 +13,11 @@
 // more with OutboxListDue and delivers them through OutboxDeliver too, and
 // cleanup_old_jobs deletes old delivered rows with OutboxPrune.
 //
+// A row names its destination (a webhook target, migration 0016); the URL,
+// auth style and secret come from the delivering worker's kinds file, never
+// from the row, since whoever may insert rows (chime_worker) must not choose
+// where a secret goes.
+//
 // Free functions and WebhookSender are thread-compatible: a sender belongs
 // to one run.
 #pragma once
@@ -47,6 +52,11 @@ inline constexpr std::string_view kDeliverWebhooksKind = "deliver_webhooks";
 std::string_view AuthStyleName(AuthStyle auth);
 std::optional<AuthStyle> ParseAuthStyle(std::string_view name);
 
+// Webhook targets by name: what a row's target means to this worker.
+using WebhookTargets = std::map<std::string, Endpoint, std::less<>>;
+// capacity_webhook (when set) and every webhook_targets entry.
+WebhookTargets WebhookTargetsOf(const AppConfig& config);
+
 // One webhook to write.
 struct OutboxMessage {
   std::string webhook_id;  // http::NewWebhookId(); fixed for every attempt.
@@ -59,15 +69,16 @@ struct OutboxMessage {
 struct OutboxRow {
   int64_t id = 0;
   std::string webhook_id;
-  Endpoint endpoint;  // url, auth, secret_ref, timeout as written.
+  std::string target;  // A webhook target's name.
   std::string body;
   int attempts = 0;  // Including the claim that returned this row.
 };
 
-// Inserts one row per message for `endpoint`, written by job `source_job`,
-// inside `tx`; returns their ids in message order.
-[[nodiscard]] std::vector<int64_t> OutboxInsert(pqxx::work& tx, const Endpoint& endpoint,
-                                                int64_t source_job,
+// Inserts one row per message for the target named `target` (whose
+// endpoint's timeout sizes a deliverer's claim), written by job
+// `source_job`, inside `tx`; returns their ids in message order.
+[[nodiscard]] std::vector<int64_t> OutboxInsert(pqxx::work& tx, std::string_view target,
+                                                const Endpoint& endpoint, int64_t source_job,
                                                 std::span<const OutboxMessage> messages);
 
 // What OutboxEnqueueDelivery puts on the deliver_webhooks job.
@@ -85,22 +96,25 @@ struct DeliveryJobSpec {
 [[nodiscard]] int64_t OutboxEnqueueDelivery(pqxx::work& tx, const DeliveryJobSpec& spec,
                                             std::span<const int64_t> outbox_ids);
 
-// Authenticates and sends outbox rows. Resolves each secret reference once
-// per sender and keeps the values for that sender's life only.
+// Authenticates and sends outbox rows to the targets it knows. Resolves
+// each secret reference once per sender and keeps the values for that
+// sender's life only.
 class WebhookSender {
  public:
   WebhookSender(const http::HttpClient& client, const http::SecretResolver* secrets,
-                const Clock& clock)
-      : client_(&client), secrets_(secrets), clock_(&clock) {}
+                const WebhookTargets& targets, const Clock& clock)
+      : client_(&client), secrets_(secrets), targets_(&targets), clock_(&clock) {}
 
   // Resolves `secret_ref` now (a writer calls this before changing anything,
   // so that a bad reference fails its run with nothing changed). Errors name
   // the reference, never the value.
   [[nodiscard]] Result<void> Prepare(const Endpoint& endpoint);
 
-  // One POST of `row`: webhook-id is row.webhook_id on every attempt, with a
-  // fresh timestamp and signature. Any answer is a response (see
-  // IsSuccess); errors are the secret's or the client's.
+  // One POST of `row` to its target: webhook-id is row.webhook_id on every
+  // attempt, with a fresh timestamp and signature. Any answer is a response
+  // (see IsSuccess); errors are the target's (FailedPrecondition: not in
+  // this worker's kinds file; nothing is sent), the secret's or the
+  // client's.
   [[nodiscard]] Result<http::HttpResponse> Send(const OutboxRow& row, std::stop_token stop);
 
  private:
@@ -108,6 +122,7 @@ class WebhookSender {
 
   const http::HttpClient* client_;
   const http::SecretResolver* secrets_;  // May be null when every endpoint is auth: none.
+  const WebhookTargets* targets_;
   const Clock* clock_;
   std::map<std::string, http::Secret> resolved_;  // By reference.
 };

@@ -33,15 +33,13 @@ CREATE TABLE chime.queue_samples (
 CREATE INDEX fires_skipped_idx ON chime.fires (fired_at, schedule_id)
   WHERE outcome IN ('skipped_overlap', 'skipped_misfire');
 
--- The job browser lists newest first under a filter. A schedule's jobs and
--- a fan-out's children come from an index in that order, so a page costs
--- the same whether the hot table holds a thousand jobs or a million (the
--- planner otherwise walks the primary key backwards through every other
--- job: 170-300 ms with 1,000,000 jobs, chime-bench stats). The first is the
--- runs branch's index of the same name and shape (IF NOT EXISTS: whichever
--- migration comes second changes nothing); the second replaces 0001's
--- (parent_id) index, which the fan-out's child counts also use.
-CREATE INDEX IF NOT EXISTS jobs_schedule_idx ON chime.jobs (schedule_id, id) WHERE schedule_id IS NOT NULL;
+-- The job browser lists newest first under a filter. A fan-out's children
+-- come from an index in that order (as a schedule's jobs do from 0018's
+-- jobs_schedule_idx), so a page costs the same whether the hot table holds
+-- a thousand jobs or a million (the planner otherwise walks the primary key
+-- backwards through every other job: 170-300 ms with 1,000,000 jobs,
+-- chime-bench stats). It replaces 0001's (parent_id) index, which the
+-- fan-out's child counts also use.
 DROP INDEX chime.jobs_parent_idx;
 CREATE INDEX jobs_parent_idx ON chime.jobs (parent_id, id) WHERE parent_id IS NOT NULL;
 

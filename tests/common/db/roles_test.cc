@@ -174,8 +174,8 @@ TEST_F(WorkerRoleTest, CannotDropAlterOrTruncateAnything) {
 // migration 0010; the table itself stays closed to deletions.
 TEST_F(WorkerRoleTest, DeletesOnlyOldDeliveredWebhooksThroughTheFunction) {
   const auto add = [&](const std::string& id, const std::string& delivered_at) {
-    sql_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
-              "created_at, delivered_at) VALUES ($1, 'test.event', 'https://example.com/hook', 'none', 1000, "
+    sql_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, target, timeout_ms, body, "
+              "created_at, delivered_at) VALUES ($1, 'test.event', 'capacity_webhook', 1000, "
               "'{}', now() - interval '3 days', " + delivered_at + ")",
               id);
   };
@@ -184,7 +184,7 @@ TEST_F(WorkerRoleTest, DeletesOnlyOldDeliveredWebhooksThroughTheFunction) {
   add("wh_undelivered", "NULL");
   ExpectRefused({
       "DELETE FROM chime.webhook_outbox",
-      "UPDATE chime.webhook_outbox SET url = 'https://evil.example.com/'",
+      "UPDATE chime.webhook_outbox SET target = 'elsewhere'",
       "UPDATE chime.webhook_outbox SET body = '{\"evil\": true}'",
   });
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.webhook_outbox"), 3);

@@ -426,7 +426,7 @@ TEST_F(ScheduleStoreTest, ResumeRestartsFromNowAndListShowsTheLastOutcome) {
   EXPECT_EQ(list[0].last_fire_outcome, FireOutcome::kEnqueued);
   EXPECT_EQ(list[0].last_job_id, job);
   EXPECT_EQ(list[0].last_job_state, JobState::kSucceeded);
-  EXPECT_EQ(list[0].last_run_outcome, RunOutcome::kSucceeded);
+  EXPECT_EQ(list[0].last_run_outcome, JobOutcome::kSucceeded);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Run statistics against a real PostgreSQL: the rollup stays equal to the
 // ledger through inserts, deletions, updates and truncation; reports count
-// outcomes as stats_store.h documents, cut the range exactly, estimate p95
-// within its bound, and find streaks and the newest failures.
+// runs by final outcome and attempts beneath them as stats_store.h
+// documents, cut the range exactly, estimate p95 within its bound, and find
+// streaks and the newest failed runs.
 #include "common/db/stats_store.h"
 
 #include <cmath>
@@ -32,15 +33,28 @@ class StatsStoreTest : public JobStoreTestBase {
     return row ? row->id : 0;
   }
 
-  // Inserts one run that ended `ago` before now() and took `ms`.
+  // The job outcome a one-attempt run with this attempt outcome ends with;
+  // "" where the attempt would not end its job (a retry, a rescue, a
+  // hand-back).
+  static std::string FinalOf(const std::string& outcome) {
+    if (outcome == "discarded") return "failed";
+    if (outcome == "failed" || outcome == "lease_expired" || outcome == "released") return "";
+    return outcome;
+  }
+
+  // Inserts one attempt that ended `ago` before now() and took `ms`; with
+  // `final_outcome` (default: FinalOf(outcome)) it is its job's final row.
   void AddRun(std::optional<int64_t> schedule_id, const std::string& kind, const std::string& outcome,
-              const std::string& ago, double ms = 10, int64_t job_id = 1, std::string error = "") {
+              const std::string& ago, double ms = 10, int64_t job_id = 1, std::string error = "",
+              std::optional<std::string> final_outcome = std::nullopt, int attempt = 1) {
+    const std::string job_outcome = final_outcome.value_or(FinalOf(outcome));
     sql_.Exec(
         "INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, started_at, finished_at, "
-        "outcome, errors) SELECT $1, $2, 'default', 1, $3, t - $5::float8 * interval '1 millisecond', t, "
-        "$4, CASE WHEN $6 = '' THEN '{}'::text[] ELSE ARRAY[$6] END "
+        "outcome, errors, final, job_outcome) SELECT $1, $2, 'default', $9, $3, "
+        "t - $5::float8 * interval '1 millisecond', t, "
+        "$4, CASE WHEN $6 = '' THEN '{}'::text[] ELSE ARRAY[$6] END, $8 <> '', nullif($8, '') "
         "FROM (SELECT now() - $7::interval AS t) x",
-        job_id, kind, schedule_id, outcome, ms, error, ago);
+        job_id, kind, schedule_id, outcome, ms, error, ago, job_outcome, attempt);
   }
 
   StatsReport Query(StatsParams params) {
@@ -61,8 +75,14 @@ class StatsStoreTest : public JobStoreTestBase {
   void ExpectRollupMatchesLedger() {
     for (std::string span : {"hour", "day"}) {
       EXPECT_EQ(sql_.Scalar("SELECT coalesce(sum(succeeded + partial + failed + discarded + cancelled + "
-                            "lease_expired + released), 0) FROM chime.run_stats WHERE span = $1", span),
+                            "lease_expired + released + skipped), 0) FROM chime.run_stats WHERE span = $1", span),
                 sql_.Scalar("SELECT count(*) FROM chime.runs"));
+      for (std::string outcome : {"succeeded", "partial", "failed", "skipped", "cancelled"}) {
+        EXPECT_EQ(sql_.Scalar("SELECT coalesce(sum(runs_" + outcome + "), 0) FROM chime.run_stats "
+                              "WHERE span = $1", span),
+                  sql_.Scalar("SELECT count(*) FROM chime.runs WHERE job_outcome = $1", outcome))
+            << span << " " << outcome;
+      }
       EXPECT_EQ(sql_.Scalar("SELECT count(*) FROM (SELECT start, kind, schedule_id, sum(failed) "
                             "FROM chime.run_stats WHERE span = $1 GROUP BY 1, 2, 3) r FULL JOIN ("
                             "SELECT date_trunc($1, finished_at, 'UTC') AS start, kind, "
@@ -100,6 +120,10 @@ TEST_F(StatsStoreTest, RollupFollowsInsertsDeletionsUpdatesAndTruncation) {
   sql_.Exec("UPDATE chime.runs SET outcome = 'partial' WHERE outcome = 'failed'");
   ExpectRollupMatchesLedger();
   EXPECT_EQ(sql_.Int("SELECT sum(failed) FROM chime.run_stats"), 0);
+  // A fan-out parent's final row gets its outcome when its children are done.
+  sql_.Exec("UPDATE chime.runs SET final = true, job_outcome = 'skipped' WHERE outcome = 'lease_expired'");
+  ExpectRollupMatchesLedger();
+  EXPECT_GT(sql_.Int("SELECT sum(runs_skipped) FROM chime.run_stats"), 0);
 
   sql_.Exec("TRUNCATE chime.runs");
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.run_stats"), 0);
@@ -121,33 +145,87 @@ TEST_F(StatsStoreTest, WorkersInsertRunsWithoutRightsOnTheRollup) {
   EXPECT_EQ(sql_.Int("SELECT sum(succeeded) FROM chime.run_stats WHERE kind = 'noop' AND span = 'day'"), 1);
 }
 
-TEST_F(StatsStoreTest, CountsOutcomesAsDocumented) {
+TEST_F(StatsStoreTest, CountsRunsByFinalOutcomeAndAttemptsBeneathThem) {
   const int64_t id = CreateSchedule("reconcile");
-  for (const char* outcome : {"succeeded", "succeeded", "succeeded", "partial", "failed", "failed",
-                              "discarded", "lease_expired", "cancelled", "released", "released"}) {
-    AddRun(id, "reconcile_exam_capacity", outcome, "10 minutes");
-  }
+  const std::string kind = "reconcile_exam_capacity";
+  AddRun(id, kind, "succeeded", "10 minutes", 10, 1);
+  // Failed twice, then succeeded: one succeeded run of three attempts.
+  AddRun(id, kind, "failed", "12 minutes", 10, 2, "boom", "", 1);
+  AddRun(id, kind, "failed", "11 minutes", 10, 2, "boom", "", 2);
+  AddRun(id, kind, "succeeded", "10 minutes", 10, 2, "", "succeeded", 3);
+  AddRun(id, kind, "partial", "10 minutes", 10, 3);
+  AddRun(id, kind, "failed", "11 minutes", 10, 4, "boom", "", 1);
+  AddRun(id, kind, "discarded", "10 minutes", 10, 4, "boom", "failed", 2);
+  AddRun(id, kind, "lease_expired", "11 minutes", 10, 5, "", "", 1);
+  AddRun(id, kind, "lease_expired", "10 minutes", 10, 5, "", "failed", 2);  // Rescued out of attempts.
+  AddRun(id, kind, "skipped", "10 minutes", 10, 6);
+  AddRun(id, kind, "cancelled", "10 minutes", 10, 7);
+  AddRun(id, kind, "released", "11 minutes", 10, 8);  // A hand-back uses no attempt.
+  AddRun(id, kind, "succeeded", "10 minutes", 10, 8);
+  AddRun(id, kind, "failed", "10 minutes", 10, 9, "retry pending");  // In flight: no run yet.
   StatsReport report = Query({.scope = StatsScope::kSchedule});
   const StatsRow* row = Row(report, "reconcile");
   ASSERT_NE(row, nullptr);
   EXPECT_EQ(row->schedule_id, id);
-  EXPECT_EQ(row->total, 9);  // Released runs are not executions.
+  EXPECT_EQ(row->total, 8);
   EXPECT_EQ(row->succeeded, 3);
   EXPECT_EQ(row->partial, 1);
-  EXPECT_EQ(row->failed, 4);  // failed, discarded, lease_expired.
+  EXPECT_EQ(row->failed, 2);
+  EXPECT_EQ(row->skipped, 1);
   EXPECT_EQ(row->cancelled, 1);
+  EXPECT_EQ(row->decided(), 6);
   ASSERT_TRUE(row->success_rate.has_value());
-  EXPECT_DOUBLE_EQ(*row->success_rate, 0.5);  // 4 of the 8 that were not cancelled.
-  EXPECT_DOUBLE_EQ(*row->failure_rate, 0.5);
+  EXPECT_DOUBLE_EQ(*row->success_rate, 4.0 / 6);  // Skipped and cancelled decide nothing.
+  EXPECT_DOUBLE_EQ(*row->failure_rate, 2.0 / 6);
+  EXPECT_EQ(row->attempts.total, 13);  // Every attempt but the hand-back.
+  EXPECT_EQ(row->attempts.succeeded, 3);
+  EXPECT_EQ(row->attempts.partial, 1);
+  EXPECT_EQ(row->attempts.failed, 7);  // failed, discarded, lease_expired.
+  EXPECT_EQ(row->attempts.skipped, 1);
+  EXPECT_EQ(row->attempts.cancelled, 1);
+  EXPECT_EQ(row->consecutive_failures, 0);
   EXPECT_EQ(report.range, hours(24));
   EXPECT_EQ(report.until - report.since, hours(24));
+}
+
+// The same through the job store's own statements: a run that failed twice
+// and succeeded on its third attempt is one success, and its final row is
+// the third attempt.
+TEST_F(StatsStoreTest, ARunThatSucceededOnItsThirdAttemptIsOneSucceededRun) {
+  const int64_t id = CreateSchedule("flaky-endpoint");
+  EnqueueParams p = Params("noop");
+  p.max_attempts = 5;
+  const int64_t job = Enqueue(p);
+  sql_.Exec("UPDATE chime.jobs SET schedule_id = $1 WHERE id = $2", id, job);
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ClaimedJob claimed = ClaimOne();
+    ASSERT_EQ(claimed.id, job);
+    Complete(claimed, attempt < 3 ? CompletionKind::kFailed : CompletionKind::kSucceeded,
+             attempt < 3 ? std::vector<std::string>{"HTTP 503"} : std::vector<std::string>{});
+    MakeDue(job);
+    const StatsRow row = Query({.scope = StatsScope::kSchedule, .name = "flaky-endpoint"}).rows.at(0);
+    EXPECT_EQ(row.total, attempt < 3 ? 0 : 1) << "attempt " << attempt;
+    EXPECT_EQ(row.failed, 0);
+    EXPECT_EQ(row.consecutive_failures, 0) << "retries in flight count nothing";
+    EXPECT_EQ(row.attempts.total, attempt);
+  }
+  const StatsRow row = Query({.scope = StatsScope::kSchedule, .name = "flaky-endpoint"}).rows.at(0);
+  EXPECT_EQ(row.succeeded, 1);
+  EXPECT_EQ(row.attempts.failed, 2);
+  EXPECT_EQ(row.last_status, "succeeded");
+  EXPECT_EQ(row.last_success_job_id, job);
+  EXPECT_EQ(row.last_success_attempts, 3);
+  EXPECT_EQ(sql_.Scalar("SELECT string_agg(attempt || ':' || outcome || ':' || final || ':' || "
+                        "coalesce(job_outcome, '-'), ',' ORDER BY attempt) FROM chime.runs WHERE job_id = $1",
+                        job),
+            "1:failed:false:-,2:failed:false:-,3:succeeded:true:succeeded");
 }
 
 TEST_F(StatsStoreTest, EverySchedulesAppearsAndKindsIncludeUnscheduledRuns) {
   const int64_t a = CreateSchedule("a-schedule", "noop");
   CreateSchedule("idle-schedule", "noop");
   AddRun(a, "noop", "succeeded", "1 hour");
-  AddRun(std::nullopt, "noop", "failed", "2 hours");
+  AddRun(std::nullopt, "noop", "discarded", "2 hours");
   AddRun(std::nullopt, "http_request", "succeeded", "3 hours");
 
   StatsReport by_schedule = Query({.scope = StatsScope::kSchedule});
@@ -174,8 +252,8 @@ TEST_F(StatsStoreTest, TheRangeIsCutExactlyAtSince) {
   // since = now - 3h falls inside some hour: runs on either side of it come
   // from the ledger, the hours after it from the rollup.
   AddRun(id, "noop", "succeeded", "2 hours 59 minutes 50 seconds");
-  AddRun(id, "noop", "failed", "3 hours 1 second");
-  AddRun(id, "noop", "failed", "3 hours 30 minutes");
+  AddRun(id, "noop", "discarded", "3 hours 1 second");
+  AddRun(id, "noop", "discarded", "3 hours 30 minutes");
   AddRun(id, "noop", "succeeded", "5 minutes");
   StatsReport report = Query({.scope = StatsScope::kSchedule, .name = "edge", .range = hours(3)});
   ASSERT_EQ(report.rows.size(), 1u);
@@ -193,7 +271,7 @@ TEST_F(StatsStoreTest, EveryRangeEqualsACountOverTheLedger) {
   // Runs 30 minutes off every hour boundary of the last 8 days, so no range
   // edge (now - N hours) comes near one however long the test takes.
   for (int h = 0; h < 8 * 24; h += 1) {
-    AddRun(id, "noop", h % 5 == 0 ? "failed" : "succeeded", std::to_string(h) + " hours 30 minutes");
+    AddRun(id, "noop", h % 5 == 0 ? "discarded" : "succeeded", std::to_string(h) + " hours 30 minutes");
   }
   for (int range : {1, 2, 5, 23, 24, 25, 47, 72, 100, 167, 168}) {
     StatsReport report = Query({.scope = StatsScope::kSchedule, .name = "week", .range = hours(range)});
@@ -233,29 +311,48 @@ TEST_F(StatsStoreTest, HistogramPercentileReadsTheBucketMiddle) {
   EXPECT_NEAR(*HistogramPercentile(buckets, 0.95), std::exp2(29.75), 1e-3);
 }
 
-TEST_F(StatsStoreTest, LastStatusStreakAndRecentFailures) {
+TEST_F(StatsStoreTest, LastStatusStreakAndRecentFailedRuns) {
   const int64_t id = CreateSchedule("flaky");
-  AddRun(id, "noop", "failed", "50 minutes", 5, 1, "old failure");
+  AddRun(id, "noop", "discarded", "50 minutes", 5, 1, "old failure");
   AddRun(id, "noop", "succeeded", "40 minutes", 5, 2);
-  AddRun(id, "noop", "failed", "30 minutes", 5, 3, "timeout talking to api.github.com");
+  AddRun(id, "noop", "discarded", "30 minutes", 5, 3, "timeout talking to api.github.com");
   AddRun(id, "noop", "cancelled", "25 minutes", 5, 4);
-  AddRun(id, "noop", "discarded", "20 minutes", 5, 5, "401 bad token");
-  AddRun(id, "noop", "lease_expired", "10 minutes", 5, 6);
+  AddRun(id, "noop", "skipped", "24 minutes", 5, 40);
+  AddRun(id, "noop", "failed", "21 minutes", 5, 5, "503 first", "", 1);
+  sql_.Exec("UPDATE chime.runs SET summary = '{\"response\": {\"status\": \"error\", \"retry\": false}}' "
+            "WHERE job_id = 5");
+  AddRun(id, "noop", "discarded", "20 minutes", 5, 5, "401 bad token", "failed", 2);
+  sql_.Exec("UPDATE chime.runs SET summary = '{\"bodyExcerpt\": \"<html>denied</html>\"}' "
+            "WHERE job_id = 5 AND attempt = 2");
+  AddRun(id, "noop", "lease_expired", "10 minutes", 5, 6, "lease expired: worker w1 stopped heartbeating",
+         "failed");
   AddRun(id, "noop", "released", "1 minute", 5, 7);
   StatsReport report = Query({.scope = StatsScope::kSchedule, .name = "flaky", .recent_failures = 2});
   const StatsRow& row = report.rows.at(0);
-  EXPECT_EQ(row.consecutive_failures, 3);  // The cancel in between neither breaks nor counts.
-  EXPECT_EQ(row.last_status, "lease_expired");  // Released runs are not executions.
+  EXPECT_EQ(row.consecutive_failures, 3);  // The cancel and the skip in between neither break nor count.
+  EXPECT_EQ(row.last_status, "failed");    // A hand-back is no run.
   ASSERT_TRUE(row.last_success.has_value());
+  EXPECT_EQ(row.last_success_job_id, 2);
+  EXPECT_EQ(row.failures_before_last_success, 1);
   ASSERT_EQ(row.recent_failures.size(), 2u);
   EXPECT_EQ(row.recent_failures[0].job_id, 6);
   EXPECT_EQ(row.recent_failures[0].outcome, "lease_expired");
   EXPECT_EQ(row.recent_failures[1].job_id, 5);
+  EXPECT_EQ(row.recent_failures[1].attempt, 2);  // The attempts the run took.
   EXPECT_EQ(row.recent_failures[1].error, "401 bad token");
+  EXPECT_EQ(row.recent_failures[1].response, "<html>denied</html>");
   EXPECT_GT(row.recent_failures[0].finished_at, row.recent_failures[1].finished_at);
 
+  // A success ends the streak and says how long it was.
+  AddRun(id, "noop", "succeeded", "1 minute", 5, 8, "", "succeeded", 2);
+  const StatsRow after = Query({.scope = StatsScope::kSchedule, .name = "flaky"}).rows.at(0);
+  EXPECT_EQ(after.consecutive_failures, 0);
+  EXPECT_EQ(after.last_success_job_id, 8);
+  EXPECT_EQ(after.last_success_attempts, 2);
+  EXPECT_EQ(after.failures_before_last_success, 3);
+
   StatsReport by_kind = Query({.scope = StatsScope::kKind, .name = "noop"});
-  EXPECT_EQ(by_kind.rows.at(0).consecutive_failures, 3);
+  EXPECT_EQ(by_kind.rows.at(0).failures_before_last_success, 3);
   EXPECT_EQ(by_kind.rows.at(0).recent_failures.size(), 4u);
 }
 

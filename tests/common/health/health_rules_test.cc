@@ -1,6 +1,7 @@
-// The health rules as pure functions: each rule holds exactly past its
-// threshold, overrides and "off" apply per schedule, and paused or disabled
-// schedules hold nothing.
+// The health rules as pure functions over runs (DESIGN.md rule 7): each rule
+// holds exactly past its threshold, skipped and cancelled runs decide
+// nothing, messages name the newest failed run, overrides and "off" apply
+// per schedule, and paused or disabled schedules hold nothing.
 #include "common/health/health_rules.h"
 
 #include <gtest/gtest.h>
@@ -35,11 +36,13 @@ ScheduleSnapshot Healthy() {
   return s;
 }
 
-void SetCounts(ScheduleSnapshot& s, int64_t succeeded, int64_t failed, int64_t cancelled = 0) {
+void SetCounts(ScheduleSnapshot& s, int64_t succeeded, int64_t failed, int64_t cancelled = 0,
+               int64_t skipped = 0) {
   s.stats.succeeded = succeeded;
   s.stats.failed = failed;
   s.stats.cancelled = cancelled;
-  s.stats.total = succeeded + failed + cancelled;
+  s.stats.skipped = skipped;
+  s.stats.total = succeeded + failed + cancelled + skipped;
   const double decided = static_cast<double>(succeeded + failed);
   s.stats.success_rate = decided > 0 ? std::optional(succeeded / decided) : std::nullopt;
   s.stats.failure_rate = decided > 0 ? std::optional(failed / decided) : std::nullopt;
@@ -68,8 +71,12 @@ TEST(HealthRulesTest, FailureRateAboveHalfWithFiveRuns) {
   EXPECT_FALSE(Holds(s, HealthRule::kFailureRate));
   SetCounts(s, 2, 3, 10);  // Cancellations do not dilute the rate.
   EXPECT_TRUE(Holds(s, HealthRule::kFailureRate));
+  SetCounts(s, 1, 3, 0, 10);  // Neither do skipped runs make up the numbers: 4 decided.
+  EXPECT_FALSE(Holds(s, HealthRule::kFailureRate));
+  SetCounts(s, 2, 3, 10);
   auto findings = Evaluate(s, {}, Now(), hours(24));
-  EXPECT_NE(findings.at(0).message.find("sync-github: failure rate 60.0%"), std::string::npos)
+  EXPECT_NE(findings.at(0).message.find("sync-github: failure rate 60.0% over the last 24h (3 of 5 runs failed"),
+            std::string::npos)
       << findings.at(0).message;
   EXPECT_NE(findings.at(0).values_json.find("\"threshold\":0.5"), std::string::npos);
 }
@@ -88,11 +95,32 @@ TEST(HealthRulesTest, ThreeConsecutiveFailures) {
   s.stats.consecutive_failures = 2;
   EXPECT_FALSE(Holds(s, HealthRule::kConsecutiveFailures));
   s.stats.consecutive_failures = 3;
-  s.stats.recent_failures.push_back({.job_id = 9, .error = "401 from api.github.com"});
+  s.stats.recent_failures.push_back({.job_id = 9, .attempt = 3, .error = "401 from api.github.com",
+                                     .response = R"({"error":"bad token"})"});
   auto findings = Evaluate(s, {}, Now(), hours(24));
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].rule, HealthRule::kConsecutiveFailures);
-  EXPECT_NE(findings[0].message.find("newest: 401 from api.github.com"), std::string::npos);
+  // The alert names the job, its newest error and what the endpoint answered.
+  EXPECT_EQ(findings[0].message,
+            "sync-github: 3 consecutive failed runs (threshold 3); newest: job 9 failed after 3 attempts: "
+            "401 from api.github.com; response: {\"error\":\"bad token\"}");
+  EXPECT_NE(findings[0].values_json.find("\"job_id\":9"), std::string::npos) << findings[0].values_json;
+}
+
+TEST(HealthRulesTest, ARecoverySaysWhichRunRecoveredAfterHowManyFailedRuns) {
+  db::StatsRow st;
+  st.total = 6;
+  st.succeeded = 2;
+  st.failed = 4;
+  st.last_success = Now() - minutes(2);
+  st.last_success_job_id = 815;
+  st.last_success_attempts = 3;
+  st.failures_before_last_success = 4;
+  Recovery r = DescribeRecovery(st);
+  EXPECT_EQ(r.message, "recovered by job 815 (succeeded on attempt 3, 2026-01-31T11:58:00Z) after 4 failed runs");
+  EXPECT_EQ(r.job_id, 815);
+  st.consecutive_failures = 1;  // Failing again: no recovery to speak of.
+  EXPECT_EQ(DescribeRecovery(st).message.find("recovered"), std::string::npos);
 }
 
 TEST(HealthRulesTest, AverageDurationOverFiveMinutes) {

@@ -9,6 +9,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "common/base/version.h"
 #include "tests/support/http_test_server.h"
 
 namespace chime::http {
@@ -52,6 +53,18 @@ TEST_F(HttpClientTest, ReturnsStatusHeadersAndBodyAndSendsTheRequestAsGiven) {
   EXPECT_EQ(requests[0].Header("Content-Type"), "application/json");
   EXPECT_EQ(requests[0].Header("Expect"), std::nullopt);
   EXPECT_EQ(requests[0].body, R"({"dryRun":false})");
+}
+
+// One version string everywhere (issue 22): the project version, as the
+// endpoint's logs see it.
+TEST_F(HttpClientTest, SaysChimeAndItsVersionAsUserAgentUnlessTheRequestNamesOne) {
+  ASSERT_TRUE(client_.Send({.method = "GET", .url = server_.Url("/a")}));
+  ASSERT_TRUE(client_.Send({.method = "GET", .url = server_.Url("/b"), .headers = {{"User-Agent", "mine/2"}}}));
+  const auto requests = server_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].Header("User-Agent"), "chime/" + std::string(Version()));
+  EXPECT_EQ(requests[0].Header("User-Agent"), "chime/0.1.0");
+  EXPECT_EQ(requests[1].Header("User-Agent"), "mine/2");
 }
 
 TEST_F(HttpClientTest, SendsEachMethodWithOrWithoutABody) {

@@ -34,12 +34,46 @@ TEST(WebhookTest, SignsTheSpecificationsExample) {
   EXPECT_EQ(Key(kSpecSecret).Sign(kSpecId, kSpecTimestamp, kSpecBody), kSpecSignature);
 }
 
-TEST(WebhookTest, SecretWithoutPrefixIsUsedAsItsBytes) {
-  // printf '%s' 'msg_chime.1700000000.{"examId":"e1","corrections":1}' |
-  //   openssl dgst -sha256 -hmac 'cron-secret-for-tests' -binary | base64
-  EXPECT_EQ(Key("cron-secret-for-tests")
-                .Sign("msg_chime", 1700000000, R"({"examId":"e1","corrections":1})"),
-            "v1,eXIXg2C4+wwkjRitXzFrbmYwkZ75rzZItrU9G1Kxp38=");
+// Signatures the reference library made (npm standardwebhooks 1.3.0, by
+// tests/common/http/standardwebhooks_vectors.js): it strips an optional
+// "whsec_" and base64-decodes the rest, padding optional. Chime used to take
+// an unprefixed secret as raw bytes, so every receiver on the reference
+// library answered 401 (issue 18, finding 13).
+TEST(WebhookTest, SignsLikeTheReferenceLibraryWithOrWithoutThePrefix) {
+  struct Vector {
+    const char* secret;
+    const char* id;
+    int64_t timestamp;
+    const char* body;
+    const char* signature;
+  };
+  const Vector vectors[] = {
+      {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+       R"({"test": 2432232314})", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
+      {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+       R"({"test": 2432232314})", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="},
+      {"Y2hpbWUtdGVzdC1rZXktMDEyMzQ1Njc4OWFiY2RlZg==", "chime-job-42", 1700000000,
+       R"({"operation":"process_all_users","timeframeDays":1})", "v1,ro4u3bxp4z0VQn4EFOv2UEzAItYcwAGFS6XyctO3afY="},
+      {"Y2hpbWU", "chime-job-7", 1700000000, "{}", "v1,Y9XraISLj5T7i1YVvFqfU0aamTbLbeQWTBV0Wb+xSPw="},
+  };
+  for (const Vector& v : vectors) {
+    EXPECT_EQ(Key(v.secret).Sign(v.id, v.timestamp, v.body), v.signature) << v.secret;
+    EXPECT_TRUE(WebhookVerify(Key(v.secret), {v.id, std::to_string(v.timestamp), v.signature}, v.body,
+                              At(v.timestamp)))
+        << v.secret;
+  }
+}
+
+// The reference library throws on these ("incorrect characters for
+// decoding", "Secret can't be empty"): Chime refuses them too instead of
+// signing with bytes no receiver would use.
+TEST(WebhookTest, ASecretTheReferenceLibraryCannotDecodeIsRefused) {
+  for (const char* secret : {"cron-secret-for-tests", "not*base64!", "whsec_"}) {
+    auto key = WebhookKey::FromSecret(Secret(secret));
+    ASSERT_FALSE(key.has_value()) << secret;
+    EXPECT_EQ(key.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(key.error().message.find(secret[0] == 'w' ? "whsec_x" : secret), std::string::npos);
+  }
 }
 
 TEST(WebhookTest, VerifyAcceptsAMatchingSignatureAmongSeveral) {

@@ -79,6 +79,36 @@ TEST(HealthSpecTest, JsonRoundTripsAndDefaultsAreEmpty) {
   EXPECT_FALSE(HealthValueText(h, HealthRule::kSuccessRate).has_value());
 }
 
+// jobctl schedule create|update --health KEY=VALUE: the file's rules, one key at a time.
+TEST(HealthSpecTest, SettingsApplyInOrderAndKeepWhatTheyDoNotName) {
+  HealthSpec base;
+  base.failure_rate.value = 0.3;
+  auto h = ApplyHealthSettings(base, {"consecutive_failures=5", "no_success_within=6h", "success_rate=off",
+                                      "min_runs=10", "enabled=false"});
+  ASSERT_TRUE(h.has_value()) << h.error().message;
+  EXPECT_EQ(h->failure_rate.value, 0.3);
+  EXPECT_EQ(h->consecutive_failures.value, 5);
+  EXPECT_EQ(h->no_success_within.value, std::chrono::hours(6));
+  EXPECT_TRUE(h->success_rate.off);
+  EXPECT_EQ(h->min_runs, 10);
+  EXPECT_FALSE(h->enabled);
+  auto reset = ApplyHealthSettings(*h, {"defaults", "average_duration=10m"});
+  ASSERT_TRUE(reset.has_value());
+  HealthSpec expected;
+  expected.average_duration.value = std::chrono::minutes(10);
+  EXPECT_EQ(*reset, expected);
+  for (const auto& [setting, message] : std::vector<std::pair<std::string, std::string>>{
+           {"failure_rate=2", "health: failure_rate: 2 is out of range 0-1"},
+           {"consecutive_failures=abc", "health: consecutive_failures: \"abc\" is not an integer or off"},
+           {"bogus=1", "health: unknown key \"bogus\""},
+           {"no_success_within", "health: \"no_success_within\" is not key=value (or defaults)"},
+           {"run_duration=[1]", "health: run_duration: must be a value or off"}}) {
+    auto bad = ApplyHealthSettings({}, {setting});
+    ASSERT_FALSE(bad.has_value()) << setting;
+    EXPECT_EQ(bad.error().message.substr(0, message.size()), message) << bad.error().message;
+  }
+}
+
 TEST(HealthSpecTest, ValidateCoversHealth) {
   ScheduleSpec spec;
   spec.name = "x";

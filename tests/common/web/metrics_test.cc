@@ -10,6 +10,8 @@
 
 #include "common/web/db_pool.h"
 #include "common/web/probe.h"
+#include "common/web/process_metrics.h"
+#include "common/base/version.h"
 
 namespace chime::web {
 namespace {
@@ -52,6 +54,53 @@ TEST(MetricsRegistryTest, RendersProcessFamiliesAndScrapeSourcesInTextFormat) {
   EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+// Issue 22: the standard process_* metrics every Prometheus client exports,
+// and the build, on every /metrics.
+TEST(ProcessMetricsTest, EveryRegistryRendersTheStandardProcessMetricsAndTheBuild) {
+  MetricsRegistry metrics;
+  const std::string text = metrics.Render();
+  for (const char* family : {"process_cpu_seconds_total counter", "process_resident_memory_bytes gauge",
+                             "process_virtual_memory_bytes gauge", "process_open_fds gauge",
+                             "process_max_fds gauge", "process_start_time_seconds gauge",
+                             "chime_build_info gauge"}) {
+    EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family << "\n" << text;
+  }
+  EXPECT_NE(text.find("chime_build_info{version=\"" + std::string(Version()) + "\"} 1\n"), std::string::npos)
+      << text;
+  const ProcessStats s = ReadProcessStats();
+  ASSERT_TRUE(s.resident_bytes && s.virtual_bytes && s.open_fds && s.max_fds && s.cpu_seconds &&
+              s.start_time_seconds);
+  EXPECT_GT(*s.resident_bytes, 0);
+  EXPECT_GE(*s.virtual_bytes, *s.resident_bytes);
+  EXPECT_GE(*s.open_fds, 3) << "stdin, stdout, stderr";
+  EXPECT_GE(*s.max_fds, *s.open_fds);
+  const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  EXPECT_LE(*s.start_time_seconds, now + 1);
+  EXPECT_GT(*s.start_time_seconds, 1.5e9);
+}
+
+TEST(ProcessMetricsTest, ParsesProcStatWhateverTheCommandNameHolds) {
+  // proc(5): field 14 utime, 15 stime, 22 starttime (ticks), 23 vsize
+  // (bytes), 24 rss (pages); the name may hold spaces and parentheses.
+  const std::string stat =
+      "4242 (chime (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1000 "
+      "104857600 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  ProcessStats s;
+  ASSERT_TRUE(ParseProcStat(stat, 100, 4096, 1.7e9, s));
+  EXPECT_DOUBLE_EQ(*s.cpu_seconds, 3.0);
+  EXPECT_DOUBLE_EQ(*s.start_time_seconds, 1.7e9 + 10);
+  EXPECT_DOUBLE_EQ(*s.virtual_bytes, 104857600);
+  EXPECT_DOUBLE_EQ(*s.resident_bytes, 2048.0 * 4096);
+  ProcessStats none;
+  EXPECT_FALSE(ParseProcStat("4242 (short) S 1 2 3", 100, 4096, 1.7e9, none));
+  EXPECT_FALSE(none.cpu_seconds);
+  ProcessStats no_boot;
+  ASSERT_TRUE(ParseProcStat(stat, 100, 4096, std::nullopt, no_boot));
+  EXPECT_FALSE(no_boot.start_time_seconds) << "left out, never a made-up start";
+}
+
 TEST(LabelCapTest, NewValuesPastTheCapReadAsOther) {
   LabelCap cap(2);
   EXPECT_EQ(cap("a"), "a");
@@ -76,7 +125,7 @@ TEST(ProbeResponseTest, HasTheSeedHealthShapeAndFailsWhenOneCheckFails) {
   EXPECT_TRUE(j["timestamp"].get<std::string>().ends_with("Z"));
   EXPECT_EQ(j["checks"]["database"]["status"], "ok");
   EXPECT_EQ(j["checks"]["database"]["responseTime"], 3);
-  EXPECT_EQ(j["version"], kChimeVersion);
+  EXPECT_EQ(j["version"], "0.1.0") << "the project version (CMakeLists.txt)";
 
   auto bad = ProbeResponse({db, leader}, {now, now});
   EXPECT_EQ(bad.status, 503);

@@ -1,17 +1,22 @@
-// The HTTP server wrapper on real loopback sockets: binding (port 0, bad
-// and busy addresses), Stop(), bearer auth on admin routes, size limits,
-// JSON errors and the bounded request pool.
+// The HTTP server on real loopback sockets: binding (port 0, bad and busy
+// addresses), Stop(), bearer auth on admin routes, size limits, JSON errors,
+// the bounded request pools, framing refused before the body, keep-alive,
+// inline routes and the connection caps. The client is tests/support's raw
+// one, so requests go out byte for byte as written.
 #include "common/web/server.h"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/web/auth.h"
+#include "tests/support/raw_http.h"
+#include "tests/support/wait_until.h"
 
 namespace chime::web {
 namespace {
@@ -23,12 +28,14 @@ std::pair<std::string, int> HostPort(const std::string& address) {
   return {address.substr(0, colon), std::stoi(address.substr(colon + 1))};
 }
 
-httplib::Result Get(const std::string& address, const std::string& path,
-                    const httplib::Headers& headers = {}) {
-  auto [host, port] = HostPort(address);
-  httplib::Client client(host, port);
-  client.set_read_timeout(30, 0);
-  return client.Get(path, headers);
+using testing::HttpCall;
+using testing::HttpHeaders;
+using testing::HttpReply;
+using testing::RawHttp;
+using testing::WaitUntil;
+
+HttpReply Get(const std::string& address, const std::string& path, const HttpHeaders& headers = {}) {
+  return testing::HttpGet(address, path, headers);
 }
 
 std::string ErrorCodeOf(const std::string& body) {
@@ -80,12 +87,11 @@ TEST(ServerTest, StartsOnPortZeroAndServesTheBoundAddress) {
   ASSERT_TRUE(address) << address.error().message;
   EXPECT_TRUE(address->starts_with("127.0.0.1:"));
   EXPECT_NE(HostPort(*address).second, 0);
-  auto res = Get(*address, "/hello?name=chime");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, "hello chime");
+  auto res = Get(*address, "/hello?name=chime%20%26+co");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "hello chime & co");
   server.Stop();
-  EXPECT_FALSE(Get(*address, "/hello")) << "still answering after Stop()";
+  EXPECT_EQ(Get(*address, "/hello").status, 0) << "still answering after Stop()";
 }
 
 TEST(ServerTest, StopIsIdempotentAndSafeBeforeStartAndRightAfterIt) {
@@ -139,7 +145,7 @@ class AdminRouteTest : public ::testing::Test {
     address_ = *address;
   }
 
-  httplib::Result As(const std::string& authorization) {
+  HttpReply As(const std::string& authorization) {
     return Get(address_, "/api/thing", {{"Authorization", authorization}});
   }
 
@@ -150,11 +156,10 @@ class AdminRouteTest : public ::testing::Test {
 
 TEST_F(AdminRouteTest, MissingTokenIs401WithAJsonErrorAndTheHandlerNeverRuns) {
   auto res = Get(address_, "/api/thing");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 401);
-  EXPECT_EQ(ErrorCodeOf(res->body), "unauthenticated");
-  EXPECT_NE(res->body.find("missing bearer token"), std::string::npos) << res->body;
-  EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer realm=\"chime\"");
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(ErrorCodeOf(res.body), "unauthenticated");
+  EXPECT_NE(res.body.find("missing bearer token"), std::string::npos) << res.body;
+  EXPECT_EQ(res.Header("www-authenticate"), "Bearer realm=\"chime\"");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -164,17 +169,15 @@ TEST_F(AdminRouteTest, WrongTokensAre401AndNeverEchoed) {
        {std::string("x"), secret.substr(0, secret.size() - 1), secret + "x", "X" + secret.substr(1),
         std::string(4096, 'a')}) {
     auto res = As("Bearer " + token);
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 401) << token;
-    EXPECT_EQ(ErrorCodeOf(res->body), "unauthenticated");
-    EXPECT_NE(res->body.find("wrong bearer token"), std::string::npos) << res->body;
-    EXPECT_EQ(res->body.find(token), std::string::npos);
+    EXPECT_EQ(res.status, 401) << token;
+    EXPECT_EQ(ErrorCodeOf(res.body), "unauthenticated");
+    EXPECT_NE(res.body.find("wrong bearer token"), std::string::npos) << res.body;
+    EXPECT_EQ(res.body.find(token), std::string::npos);
   }
   for (const std::string& header : {"Basic " + secret, secret, std::string("Bearer"), std::string("Bearer   ")}) {
     auto res = As(header);
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 401) << header;
-    EXPECT_EQ(res->body.find(secret), std::string::npos);
+    EXPECT_EQ(res.status, 401) << header;
+    EXPECT_EQ(res.body.find(secret), std::string::npos);
   }
   EXPECT_EQ(handled_.load(), 0);
 }
@@ -183,9 +186,8 @@ TEST_F(AdminRouteTest, TheRightTokenIsServedWhateverTheSchemesCase) {
   for (const std::string& header : {std::string("Bearer ") + kSecret, std::string("bearer ") + kSecret,
                                     std::string("BEARER  ") + kSecret + " "}) {
     auto res = As(header);
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200) << header;
-    EXPECT_EQ(res->body, R"({"thing":1})");
+    EXPECT_EQ(res.status, 200) << header;
+    EXPECT_EQ(res.body, R"({"thing":1})");
   }
   EXPECT_EQ(handled_.load(), 3);
 }
@@ -196,9 +198,8 @@ TEST(ServerTest, AdminRoutesWithoutASecretRefuseEveryone) {
   auto address = server.Start();
   ASSERT_TRUE(address);
   auto res = Get(*address, "/api/x", {{"Authorization", std::string("Bearer ") + kSecret}});
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 401);
-  EXPECT_EQ(ErrorCodeOf(res->body), "unauthenticated");
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(ErrorCodeOf(res.body), "unauthenticated");
 }
 
 TEST(ServerTest, OversizedBodiesAndTargetsAreRefusedWithJsonErrors) {
@@ -212,21 +213,17 @@ TEST(ServerTest, OversizedBodiesAndTargetsAreRefusedWithJsonErrors) {
   });
   auto address = server.Start();
   ASSERT_TRUE(address);
-  auto [host, port] = HostPort(*address);
-  httplib::Client client(host, port);
-  auto small = client.Post("/in", std::string(1024, 'a'), "text/plain");
-  ASSERT_TRUE(small);
-  EXPECT_EQ(small->status, 200);
-  EXPECT_EQ(small->body, "1024");
-  auto big = client.Post("/in", std::string(1025, 'a'), "text/plain");
-  ASSERT_TRUE(big);
-  EXPECT_EQ(big->status, 413);
-  EXPECT_EQ(ErrorCodeOf(big->body), "payload_too_large");
+  const HttpHeaders text{{"Content-Type", "text/plain"}};
+  auto small = HttpCall(*address, "POST", "/in", text, std::string(1024, 'a'));
+  EXPECT_EQ(small.status, 200);
+  EXPECT_EQ(small.body, "1024");
+  auto big = HttpCall(*address, "POST", "/in", text, std::string(1025, 'a'));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(ErrorCodeOf(big.body), "payload_too_large");
   EXPECT_EQ(posted.load(), 1);
-  auto long_target = client.Get("/in?" + std::string(10000, 'q'));
-  ASSERT_TRUE(long_target);
-  EXPECT_EQ(long_target->status, 414);
-  EXPECT_EQ(ErrorCodeOf(long_target->body), "uri_too_long");
+  auto long_target = Get(*address, "/in?" + std::string(10000, 'q'));
+  EXPECT_EQ(long_target.status, 414);
+  EXPECT_EQ(ErrorCodeOf(long_target.body), "uri_too_long");
 }
 
 TEST(ServerTest, UnknownPathsAndThrowingHandlersGetJsonErrors) {
@@ -237,14 +234,12 @@ TEST(ServerTest, UnknownPathsAndThrowingHandlersGetJsonErrors) {
   auto address = server.Start();
   ASSERT_TRUE(address);
   auto missing = Get(*address, "/nope");
-  ASSERT_TRUE(missing);
-  EXPECT_EQ(missing->status, 404);
-  EXPECT_EQ(ErrorCodeOf(missing->body), "not_found");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(ErrorCodeOf(missing.body), "not_found");
   auto boom = Get(*address, "/boom");
-  ASSERT_TRUE(boom);
-  EXPECT_EQ(boom->status, 500);
-  EXPECT_EQ(ErrorCodeOf(boom->body), "internal");
-  EXPECT_EQ(boom->body.find("kaboom"), std::string::npos) << "internal details leaked";
+  EXPECT_EQ(boom.status, 500);
+  EXPECT_EQ(ErrorCodeOf(boom.body), "internal");
+  EXPECT_EQ(boom.body.find("kaboom"), std::string::npos) << "internal details leaked";
 }
 
 TEST(ServerTest, PathCapturesAndErrorResponsesMapCodes) {
@@ -256,12 +251,10 @@ TEST(ServerTest, PathCapturesAndErrorResponsesMapCodes) {
   auto address = server.Start();
   ASSERT_TRUE(address);
   auto found = Get(*address, "/items/abc");
-  ASSERT_TRUE(found);
-  EXPECT_EQ(found->body, "item abc");
+  EXPECT_EQ(found.body, "item abc");
   auto missing = Get(*address, "/items/missing");
-  ASSERT_TRUE(missing);
-  EXPECT_EQ(missing->status, 404);
-  EXPECT_EQ(missing->body, R"({"error":{"code":"not_found","message":"no such item"}})");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body, R"({"error":{"code":"not_found","message":"no such item"}})");
   EXPECT_EQ(HttpStatusOf(ErrorCode::kInvalidArgument), 400);
   EXPECT_EQ(HttpStatusOf(ErrorCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusOf(ErrorCode::kInternal), 500);
@@ -272,12 +265,12 @@ TEST(ServerTest, NoMoreRequestsRunAtOnceThanItHasThreads) {
   config.threads = 2;
   config.read_timeout = std::chrono::seconds(30);
   config.write_timeout = std::chrono::seconds(30);
-  Server server(config);
+  Server server(config, std::make_shared<BearerAuth>(kSecret));
   std::mutex mu;
   std::condition_variable cv;
   int active = 0, most = 0, done = 0;
   bool release = false;
-  server.Get("/slow", Access::kOpen, [&](const Request&) {
+  server.Get("/slow", Access::kAdmin, [&](const Request&) {
     std::unique_lock lock(mu);
     most = std::max(most, ++active);
     cv.notify_all();
@@ -293,8 +286,8 @@ TEST(ServerTest, NoMoreRequestsRunAtOnceThanItHasThreads) {
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
-      auto res = Get(*address, "/slow");
-      statuses[i] = res ? res->status : -1;
+      auto res = Get(*address, "/slow", {{"Authorization", std::string("Bearer ") + kSecret}});
+      statuses[i] = res.status;
     });
   }
   {
@@ -308,6 +301,216 @@ TEST(ServerTest, NoMoreRequestsRunAtOnceThanItHasThreads) {
   EXPECT_EQ(most, 2);
   EXPECT_EQ(done, kClients);
   for (int s : statuses) EXPECT_EQ(s, 200);
+}
+
+// A handler that blocks until released, counting how many are inside.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0;
+  bool open = false;
+
+  Response Wait() {
+    std::unique_lock lock(mu);
+    ++inside;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+    --inside;
+    return Text("released");
+  }
+  void WaitInside(int n) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return inside >= n; });
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
+
+TEST(ServerTest, ProbesAnswerWhileEveryApiThreadIsBusy) {
+  ServerConfig config = Loopback();
+  config.threads = 1;
+  config.probe_threads = 1;
+  config.max_queued = 1;
+  config.read_timeout = std::chrono::seconds(30);
+  Server server(config, std::make_shared<BearerAuth>(kSecret));
+  Gate api, open_route;
+  server.Get("/api/slow", Access::kAdmin, [&](const Request&) { return api.Wait(); });
+  server.Get("/metrics", Access::kOpen, [&](const Request&) { return open_route.Wait(); });
+  server.Get("/readyz", Access::kOpen, [](const Request&) { return Text("ready"); });
+  server.Get("/healthz", Access::kOpen, [](const Request&) { return Text("alive"); }, Lane::kInline);
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  const HttpHeaders token{{"Authorization", std::string("Bearer ") + kSecret}};
+  std::vector<std::thread> clients;
+  std::array<std::atomic<int>, 3> api_statuses{};
+  auto call_api = [&](int i) {
+    clients.emplace_back([&, i] { api_statuses[i] = Get(*address, "/api/slow", token).status; });
+  };
+  call_api(0);
+  api.WaitInside(1);  // The pool's one thread is taken; then one waits, one is refused.
+  call_api(1);
+  call_api(2);
+  // The API pool is busy: /readyz runs on the open routes' pool.
+  EXPECT_EQ(Get(*address, "/readyz").body, "ready");
+  clients.emplace_back([&] { Get(*address, "/metrics"); });
+  open_route.WaitInside(1);
+  // Both pools busy: the inline liveness route still answers.
+  EXPECT_EQ(Get(*address, "/healthz").body, "alive");
+  // One API request runs, one waits, the third found the queue full.
+  auto count = [&](int status) {
+    return std::count_if(api_statuses.begin(), api_statuses.end(), [&](const auto& s) { return s.load() == status; });
+  };
+  EXPECT_TRUE(WaitUntil([&] { return count(503) == 1; }))
+      << api_statuses[0].load() << " " << api_statuses[1].load() << " " << api_statuses[2].load();
+  api.Open();
+  open_route.Open();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(count(200), 2);
+}
+
+TEST(ServerTest, RefusesBodiesItWillNotReadBeforeReadingThem) {
+  ServerConfig config = Loopback();
+  config.max_body_bytes = 1024;
+  Server server(config, std::make_shared<BearerAuth>(kSecret));
+  std::atomic<int> posted{0};
+  server.Post("/in", Access::kOpen, [&](const Request& req) {
+    ++posted;
+    return Text(std::to_string(req.body.size()));
+  });
+  server.Post("/api/in", Access::kAdmin, [&](const Request&) {
+    ++posted;
+    return Text("in");
+  });
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  // Each head announces a body that never comes: the answer needs none of it.
+  for (const auto& [head, status] : std::vector<std::pair<std::string, int>>{
+           {"POST /in HTTP/1.1\r\nContent-Length: 1025\r\n", 413},
+           {"POST /in HTTP/1.1\r\nContent-Length: 100\r\nContent-Encoding: gzip\r\n", 415},
+           {"POST /in HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+           {"POST /api/in HTTP/1.1\r\nContent-Length: 100\r\n", 401},
+           {"POST /nowhere HTTP/1.1\r\nContent-Length: 100\r\n", 404},
+           {"PUT /in HTTP/1.1\r\nContent-Length: 100\r\n", 405},
+           {"POST /in HTTP/1.1\r\nContent-Length: 100\r\nContent-Length: 7\r\n", 400}}) {
+    RawHttp c(*address);
+    ASSERT_TRUE(c.Send(head + "Host: t\r\n\r\n"));
+    const HttpReply reply = c.Read(std::chrono::seconds(30));
+    EXPECT_EQ(reply.status, status) << head;
+    EXPECT_EQ(reply.Header("connection"), "close") << head;
+    EXPECT_TRUE(c.WaitClosed(std::chrono::seconds(30))) << head;
+  }
+  // A chunked body is counted as it arrives.
+  RawHttp c(*address);
+  ASSERT_TRUE(c.Send("POST /in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  for (int i = 0; i < 3; ++i) c.Send("200\r\n" + std::string(512, 'a') + "\r\n");
+  EXPECT_EQ(c.Read(std::chrono::seconds(30)).status, 413);
+  EXPECT_EQ(posted.load(), 0);
+  // Within the limit, chunked and with 100-continue, it is served.
+  RawHttp ok(*address);
+  ASSERT_TRUE(ok.Send("POST /in HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(ok.Send("200\r\n" + std::string(512, 'a') + "\r\n0\r\n\r\n"));
+  const HttpReply served = ok.Read(std::chrono::seconds(30));
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, "512");
+}
+
+TEST(ServerTest, KeepAliveServesRequestsInTurnAndHeadHasNoBody) {
+  Server server(Loopback());
+  server.Get("/n/(\\d+)", Access::kOpen, [](const Request& req) { return Text("n=" + req.path_params.at(0)); });
+  server.Post("/n/(\\d+)", Access::kOpen, [](const Request& req) { return Text("posted " + req.body); });
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  RawHttp c(*address);
+  // Two requests in one write (pipelined), then one more.
+  ASSERT_TRUE(c.Send("GET /n/1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /n/2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+  EXPECT_EQ(c.Read().body, "n=1");
+  EXPECT_EQ(c.Read().body, "posted abc");
+  ASSERT_TRUE(c.Send("HEAD /n/3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const HttpReply head = c.Read(std::chrono::seconds(30), /*to_head=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), "3");
+  EXPECT_EQ(head.body, "");
+  ASSERT_TRUE(c.Send("DELETE /n/4 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const HttpReply wrong = c.Read();
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.Header("allow"), "GET, HEAD, POST");
+}
+
+TEST(ServerTest, ASlowHeadIsDroppedAtItsDeadlineHoweverItTrickles) {
+  ServerConfig config = Loopback();
+  config.read_timeout = std::chrono::milliseconds(300);
+  Server server(config);
+  server.Get("/healthz", Access::kOpen, [](const Request&) { return Text("alive"); }, Lane::kInline);
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  RawHttp slow(*address);
+  ASSERT_TRUE(slow.Send("GET /healthz HTTP/1.1\r\n"));
+  // A byte every 50 ms: every read makes progress, the head never ends.
+  bool closed = false;
+  for (int i = 0; i < 400 && !closed; ++i) {
+    closed = !slow.Send("X") || slow.WaitClosed(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(closed) << "the trickling connection was never dropped";
+}
+
+TEST(ServerTest, AtTheConnectionCapTheOldestWaitingConnectionMakesRoom) {
+  ServerConfig config = Loopback();
+  config.max_connections = 8;
+  config.max_connections_per_address = 4;
+  config.read_timeout = std::chrono::seconds(60);
+  config.keep_alive = std::chrono::seconds(60);
+  Server server(config);
+  server.Get("/healthz", Access::kOpen, [](const Request&) { return Text("alive"); }, Lane::kInline);
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  std::vector<std::unique_ptr<RawHttp>> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(std::make_unique<RawHttp>(*address));
+    ASSERT_TRUE(idle.back()->Send("GET /healthz HTTP/1.1\r\n"));  // A head begun, never ended.
+  }
+  // The fifth from the same address gets in: the oldest waiting one goes.
+  EXPECT_EQ(Get(*address, "/healthz").body, "alive");
+  EXPECT_TRUE(idle.front()->WaitClosed(std::chrono::seconds(30)));
+  int open = 0;
+  for (size_t i = 1; i < idle.size(); ++i) open += idle[i]->WaitClosed(std::chrono::milliseconds(0)) ? 0 : 1;
+  EXPECT_EQ(open, 3);
+}
+
+TEST(ServerTest, TooManyHeadersOrTooLongHeadsAreRefused) {
+  ServerConfig config = Loopback();
+  config.max_headers = 10;
+  Server server(config);
+  server.Get("/x", Access::kOpen, [](const Request&) { return Text("x"); });
+  auto address = server.Start();
+  ASSERT_TRUE(address);
+  HttpHeaders ten, eleven;
+  for (int i = 0; i < 8; ++i) ten.emplace_back("X-" + std::to_string(i), "v");  // + Host, Connection
+  eleven = ten;
+  eleven.emplace_back("X-Extra", "v");
+  eleven.emplace_back("X-More", "v");
+  EXPECT_EQ(Get(*address, "/x", ten).status, 200);
+  EXPECT_EQ(Get(*address, "/x", eleven).status, 431);
+  EXPECT_EQ(Get(*address, "/x", {{"X-Big", std::string(20000, 'b')}}).status, 431);
+  EXPECT_EQ(Get(*address, "/" + std::string(20000, 'p')).status, 414);
+  EXPECT_EQ(ErrorCodeOf(Get(*address, "/x", eleven).body), "header_fields_too_large");
+}
+
+TEST(ServerConfigTest, ValidateNamesTheBadLimit) {
+  ServerConfig config = Loopback();
+  EXPECT_TRUE(config.Validate());
+  config.max_headers = 0;
+  auto bad = config.Validate();
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("max_headers"), std::string::npos) << bad.error().message;
+  config = Loopback();
+  config.max_connections_per_address = config.max_connections + 1;
+  ASSERT_FALSE(config.Validate());
+  EXPECT_NE(config.Validate().error().message.find("max_connections_per_address"), std::string::npos);
 }
 
 TEST(BearerAuthTest, ChecksTheHeaderValue) {

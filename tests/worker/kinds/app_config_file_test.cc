@@ -37,7 +37,7 @@ TEST(AppConfigFileTest, AnEmptyFileKeepsEveryDefault) {
   EXPECT_EQ(Find(*config, "github")->cadence, minutes(15));
   EXPECT_EQ(Find(*config, "google_calendar")->cadence, minutes(30));
   EXPECT_FALSE(config->capacity_webhook.has_value());
-  EXPECT_EQ(config->http_request_secrets, std::vector<std::string>{"env:CRON_SECRET"});
+  EXPECT_EQ(config->http_request_secrets, (std::vector<SecretGrant>{{.ref = "env:CRON_SECRET", .origins = {}}}));
 }
 
 TEST(AppConfigFileTest, TheShippedExampleLoads) {
@@ -54,7 +54,65 @@ TEST(AppConfigFileTest, TheShippedExampleLoads) {
   EXPECT_EQ(config->capacity_webhook->secret_ref, "env:CHIME_SECRET_CAPACITY_WEBHOOK");
   EXPECT_EQ(config->http_allow, std::vector<std::string>{"10.20.0.0/16"});
   EXPECT_EQ(config->http_request_secrets,
-            (std::vector<std::string>{"env:CRON_SECRET", "file:/run/secrets/chime/integrations_cron"}));
+            (std::vector<SecretGrant>{
+                {.ref = "env:CRON_SECRET", .origins = {"https://app.example.com:443"}},
+                {.ref = "file:/run/secrets/chime/integrations_cron",
+                 .origins = {"https://app.example.com:443", "https://cron.example.com:8443"}}}));
+  ASSERT_EQ(config->webhook_targets.size(), 1u);
+  EXPECT_EQ(config->webhook_targets[0].name, "billing_events");
+  EXPECT_EQ(config->webhook_targets[0].endpoint.secret_ref, "env:CHIME_SECRET_BILLING_WEBHOOK");
+  EXPECT_EQ(FindWebhookTarget(*config, "billing_events"), &config->webhook_targets[0].endpoint);
+  EXPECT_EQ(FindWebhookTarget(*config, "capacity_webhook"), &*config->capacity_webhook);
+  EXPECT_EQ(FindWebhookTarget(*config, "elsewhere"), nullptr);
+}
+
+// Issue 18, finding 3: the shipped kinds files bind every secret a payload
+// may name to an origin.
+TEST(AppConfigFileTest, TheShippedKindsFilesBindEachPayloadSecretToOrigins) {
+  for (const char* file : {"deploy/kinds.example.yaml", "deploy/k8s/kinds.yaml", "deploy/kinds.compose.yaml"}) {
+    auto config = LoadAppConfig(std::string(CHIME_SOURCE_DIR) + "/" + file);
+    ASSERT_TRUE(config.has_value()) << file << ": " << config.error().message;
+    ASSERT_FALSE(config->http_request_secrets.empty()) << file;
+    for (const SecretGrant& grant : config->http_request_secrets) {
+      EXPECT_FALSE(grant.origins.empty()) << file << ": " << grant.ref << " is not bound to origins";
+    }
+  }
+}
+
+TEST(AppConfigFileTest, SecretOriginsAreOriginsOnly) {
+  auto config = ParseAppConfig(R"(
+http_request:
+  secrets:
+    - env:OPEN
+    - {ref: "env:BOUND", origins: ["HTTPS://App.Example.com/", "http://10.0.0.5:8080", "http://[::1]"]})");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->http_request_secrets[0], (SecretGrant{.ref = "env:OPEN", .origins = {}}));
+  EXPECT_EQ(config->http_request_secrets[1].origins,
+            (std::vector<std::string>{"https://app.example.com:443", "http://10.0.0.5:8080", "http://[::1]:80"}));
+  for (const char* bad : {"https://app.example.com/api", "https://user:pw@app.example.com", "ftp://x.example",
+                          "app.example.com", "https://app.example.com?x=1"}) {
+    EXPECT_PRED2(StartsWith, ErrorOf(std::string("http_request: {secrets: [{ref: env:A, origins: [\"") + bad + "\"]}]}"),
+                 "http_request.secrets[0].origins[0]: ")
+        << bad;
+  }
+  EXPECT_PRED2(StartsWith, ErrorOf("http_request: {secrets: [{ref: env:A, origins: []}]}"),
+               "http_request.secrets[0].origins: ");
+  EXPECT_PRED2(StartsWith, ErrorOf("http_request: {secrets: [env:A, {ref: env:A}]}"), "http_request.secrets[1]: ");
+  EXPECT_PRED2(StartsWith, ErrorOf("http_request: {secrets: [{ref: env:A, origin: [x]}]}"),
+               "http_request.secrets[0].origin: ");
+}
+
+TEST(AppConfigFileTest, WebhookTargetsAreNamedEndpoints) {
+  EXPECT_PRED2(StartsWith, ErrorOf("webhook_targets: [{name: capacity_webhook, url: \"https://x.example\", "
+                                   "secret: env:A}]"),
+               "webhook_targets[0].name: ");
+  EXPECT_PRED2(StartsWith, ErrorOf("webhook_targets: [{name: a, url: \"https://x.example\", secret: env:A}, "
+                                   "{name: a, url: \"https://y.example\", secret: env:B}]"),
+               "webhook_targets[1].name: ");
+  EXPECT_PRED2(StartsWith, ErrorOf("webhook_targets: [{name: \"a b\", url: \"https://x.example\", secret: env:A}]"),
+               "webhook_targets[0].name: ");
+  EXPECT_PRED2(StartsWith, ErrorOf("webhook_targets: [{name: a, url: \"https://x.example\"}]"),
+               "webhook_targets[0].secret: ");
 }
 
 TEST(AppConfigFileTest, AProviderEntryChangesOnlyWhatItGivesAndNewNamesAreAdded) {
@@ -81,7 +139,7 @@ integrations:
 
 TEST(AppConfigFileTest, ErrorsNameTheField) {
   EXPECT_EQ(ErrorOf("colour: blue"),
-            "colour: unknown key (expected one of: integrations, exams, providers, capacity_webhook, http, "
+            "colour: unknown key (expected one of: integrations, exams, providers, capacity_webhook, webhook_targets, http, "
             "http_request)");
   EXPECT_PRED2(StartsWith, ErrorOf("integrations: {users: \"users; DROP TABLE x\"}"), "integrations.users: ");
   EXPECT_PRED2(StartsWith, ErrorOf("integrations: {users: a.b.c}"), "integrations.users: ");

@@ -9,7 +9,10 @@
 
 #include <cstdlib>
 
+#include "common/base/text_format.h"
+#include "common/base/version.h"
 #include "common/http/webhook.h"
+#include "common/payload/http_request_payload.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
 #include "tests/worker/kinds/job_harness.h"
@@ -31,7 +34,7 @@ class HttpRequestTest : public ::testing::Test {
   std::unique_ptr<HttpRequestKind> Make(std::vector<std::string> allow = {"127.0.0.1/32"}) {
     AppConfig config = DefaultAppConfig();
     config.http_allow = std::move(allow);
-    config.http_request_secrets = {std::string("env:") + kSecretEnv};
+    config.http_request_secrets = {SecretGrant{.ref = std::string("env:") + kSecretEnv, .origins = {}}};
     auto kind = HttpRequestKind::Create(config);
     EXPECT_TRUE(kind.has_value()) << kind.error().ToString();
     return kind ? std::move(*kind) : nullptr;
@@ -63,8 +66,8 @@ TEST_F(HttpRequestTest, SendsTheRequestAndRecordsTheResponse) {
   EXPECT_EQ(req.Header("x-team"), "ads");
   EXPECT_EQ(req.Header("content-type"), "application/json");
   EXPECT_EQ(json::parse(req.body), json({{"maxJobs", 10}}));
-  EXPECT_EQ(r.summary["status"], 201);
-  EXPECT_EQ(r.summary["bodyBytes"], 5000);
+  EXPECT_EQ(r.summary["httpStatus"], 201);
+  EXPECT_EQ(r.summary["responseBytes"], 5000);
   EXPECT_EQ(r.summary["bodyTruncated"], true);
   EXPECT_EQ(r.summary["bodyExcerpt"].get<std::string>().size(), 4096u);
   EXPECT_EQ(r.summary["invocation"], "cron");
@@ -108,7 +111,7 @@ TEST_F(HttpRequestTest, StatusesDecideBetweenRetryAndGivingUp) {
     EXPECT_EQ(r.kind, c.kind) << c.status;
     if (c.kind == HandlerResult::Kind::kFailure) {
       EXPECT_EQ(r.retryable, c.retryable) << c.status;
-      EXPECT_EQ(r.summary["status"], c.status);
+      EXPECT_EQ(r.summary["httpStatus"], c.status);
     }
   }
 }
@@ -127,7 +130,7 @@ TEST_F(HttpRequestTest, ADryRunSendsNothingButChecksTheSecret) {
                         JobOptions{.dry_run = true});
   ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess);
   EXPECT_EQ(r.summary["dryRun"], true);
-  EXPECT_EQ(r.summary["wouldSendHeaders"], json({"Authorization"}));
+  EXPECT_EQ(r.summary["wouldSendHeaders"], json({"Idempotency-Key", "Chime-Job-Id", "Chime-Attempt", "Authorization"}));
   EXPECT_EQ(r.summary.dump().find(kSecret), std::string::npos);
   EXPECT_EQ(server_.Connections(), 0);
 }
@@ -149,7 +152,9 @@ TEST_F(HttpRequestTest, BadPayloadsAndUnlistedSecretsFailBeforeAnyByteIsSent) {
       {{"url", "file:///etc/passwd"}},
   };
   for (const auto& p : payloads) {
-    HandlerResult r = Run(p);
+    // As an application's own INSERT could write it: the job store refuses
+    // these at enqueue, the kind must refuse them too.
+    HandlerResult r = Run(p, JobOptions{.raw_insert = true});
     EXPECT_EQ(r.kind, HandlerResult::Kind::kFailure) << p;
     EXPECT_FALSE(r.retryable) << p;
     ASSERT_FALSE(r.errors.empty());
@@ -182,6 +187,116 @@ TEST_F(HttpRequestTest, ARedirectToLoopbackIsRefused) {
   EXPECT_EQ(r.kind, HandlerResult::Kind::kFailure);
   EXPECT_FALSE(r.retryable);
   EXPECT_EQ(inner.Connections(), 0);
+}
+
+// Issue 17 point 2: an endpoint can tell a retry of a tick (same
+// Idempotency-Key and webhook-id, a higher Chime-Attempt) from a new tick.
+TEST_F(HttpRequestTest, EveryCallCarriesTheHeadersThatLetTheEndpointBeIdempotent) {
+  const auto tick = ParseRfc3339("2026-12-06T02:00:00Z").value();
+  HandlerResult r = Run({{"url", server_.Url("/api/integrations/cron")},
+                         {"method", "POST"},
+                         {"body", {{"operation", "process_all_users"}}},
+                         {"auth", {{"type", "standard-webhooks"}, {"secret", std::string("env:") + kSecretEnv}}}},
+                        JobOptions{.invocation = db::Invocation::kCron, .schedule = "nightly-sync",
+                                   .scheduled_for = tick});
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << (r.errors.empty() ? "" : r.errors[0]);
+  const std::string id = std::to_string(harness_.last_job_id());
+  ASSERT_EQ(server_.Requests().size(), 1u);
+  const auto req = server_.Requests()[0];
+  EXPECT_EQ(req.Header("idempotency-key"), "chime-job-" + id);
+  EXPECT_EQ(req.Header("chime-job-id"), id);
+  EXPECT_EQ(req.Header("chime-attempt"), "1");
+  EXPECT_EQ(req.Header("chime-schedule"), "nightly-sync");
+  EXPECT_EQ(req.Header("chime-scheduled-for"), "2026-12-06T02:00:00Z");
+  EXPECT_EQ(req.Header("user-agent"), chime::UserAgent());
+  EXPECT_EQ(req.Header("webhook-id"), "chime-job-" + id);
+  auto key = http::WebhookKey::FromSecret(http::Secret(kSecret));
+  ASSERT_TRUE(key.has_value());
+  EXPECT_TRUE(chime::testing::VerifyWebhook(*key, req, std::chrono::system_clock::now()).has_value());
+  EXPECT_EQ(r.summary["idempotencyKey"], "chime-job-" + id);
+
+  // A job no schedule fired says so by leaving the schedule headers out.
+  (void)Run({{"url", server_.Url("/api/manual")}});
+  const auto manual = server_.Requests()[1];
+  EXPECT_FALSE(manual.Header("chime-schedule").has_value());
+  EXPECT_FALSE(manual.Header("chime-scheduled-for").has_value());
+  EXPECT_EQ(manual.Header("idempotency-key"), "chime-job-" + std::to_string(harness_.last_job_id()));
+}
+
+// Issue 17 point 3: 002's x-cron-key, or any header an endpoint reads.
+TEST_F(HttpRequestTest, HeaderAuthSendsTheSecretUnderTheNamedHeader) {
+  server_.Enqueue({.status = 200, .body = std::string("echo: ") + kSecret});
+  HandlerResult r = Run({{"url", server_.Url("/api/integrations/worker")},
+                         {"method", "POST"},
+                         {"auth", {{"type", "header"}, {"name", "x-cron-key"}, {"secret", std::string("env:") + kSecretEnv}}}});
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << (r.errors.empty() ? "" : r.errors[0]);
+  EXPECT_EQ(server_.Requests()[0].Header("x-cron-key"), kSecret);
+  EXPECT_FALSE(server_.Requests()[0].Header("authorization").has_value());
+  EXPECT_EQ(r.summary.dump().find(kSecret), std::string::npos) << r.summary.dump();
+  EXPECT_EQ(r.summary["bodyExcerpt"], "echo: ***");
+}
+
+// Issue 17 point 1, through the wire: the seeds' answers decide the outcome.
+TEST_F(HttpRequestTest, TheEndpointsJsonAnswerIsTheOutcome) {
+  server_.Enqueue({.status = 200, .headers = {{"Content-Type", "application/json"}},
+                   .body = R"({"total": 7, "resolved": 4, "skipped": 0, "backfilled": 0,
+                              "errors": ["Failed to process appt_102: timeout"]})"});
+  HandlerResult partial = Run({{"url", server_.Url("/api/jobs/resolve-outcomes")}});
+  EXPECT_EQ(partial.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_EQ(partial.errors, std::vector<std::string>{"Failed to process appt_102: timeout"});
+  EXPECT_EQ(partial.summary["response"]["resolved"], 4);
+  EXPECT_EQ(partial.summary["counts"]["total"], 7);
+
+  server_.Enqueue({.status = 200, .body = R"({"skipped": true, "reason": "locked"})"});
+  HandlerResult skipped = Run({{"url", server_.Url("/api/jobs/resolve-outcomes")}});
+  EXPECT_EQ(skipped.kind, HandlerResult::Kind::kSkipped);
+  EXPECT_EQ(skipped.skip_reason, "locked");
+
+  server_.Enqueue({.status = 200, .body = R"({"success": true, "data": {"status": "failed"}})"});
+  HandlerResult failed = Run({{"url", server_.Url("/api/ticketing/cron/sync-qcontact")}});
+  EXPECT_EQ(failed.kind, HandlerResult::Kind::kFailure);
+  EXPECT_FALSE(failed.retryable);
+  server_.Enqueue({.status = 200, .body = R"({"success": false})"});
+  EXPECT_TRUE(Run({{"url", server_.Url("/x")}, {"retryOn", {"failureBody"}}}).retryable);
+}
+
+// Rule 6: no byte sequence or size takes a worker down or stalls it.
+TEST_F(HttpRequestTest, ATenMegabyteBodyIsReadUpToTheCapAndRecordedAsTruncated) {
+  server_.Enqueue({.status = 200, .headers = {{"Content-Type", "application/json"}},
+                   .body = R"({"rows": [)" + std::string(10 << 20, '1') + "]}"});
+  HandlerResult r = Run({{"url", server_.Url("/big")}});
+  ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << (r.errors.empty() ? "" : r.errors[0]);
+  EXPECT_EQ(r.summary["responseComplete"], false);
+  EXPECT_EQ(r.summary["response"]["truncated"], true);
+  EXPECT_LE(r.summary["responseBytes"].get<int64_t>(), 1 << 20);
+  EXPECT_LT(r.summary.dump().size(), 80u * 1024);
+
+  server_.Enqueue({.status = 200, .body = std::string("bad \xff\xfe bytes ") + std::string(5000, '\xC3')});
+  HandlerResult bytes = Run({{"url", server_.Url("/bytes")}});
+  EXPECT_EQ(bytes.kind, HandlerResult::Kind::kSuccess);
+  EXPECT_NO_THROW((void)bytes.summary.dump());
+}
+
+TEST_F(HttpRequestTest, ASlotReusesItsConnectionToAKeepAliveEndpoint) {
+  chime::testing::HttpTestServer keep_alive("127.0.0.1", {.keep_alive = true});
+  auto kind = Make();
+  for (int i = 0; i < 20; ++i) {
+    HandlerResult r = harness_.Run(*kind, {{"url", keep_alive.Url("/api/cron")}, {"method", "POST"}});
+    ASSERT_EQ(r.kind, HandlerResult::Kind::kSuccess) << (r.errors.empty() ? "" : r.errors[0]);
+  }
+  EXPECT_EQ(keep_alive.Requests().size(), 20u);
+  EXPECT_EQ(keep_alive.Connections(), 1);
+}
+
+TEST_F(HttpRequestTest, DescribeAndTimeoutReadThePayload) {
+  auto kind = Make();
+  EXPECT_EQ(kind->Describe({{"url", "https://cron:pw@app.example.com/api/x?a=1"}, {"method", "post"}}),
+            "POST https://***@app.example.com/api/x?a=1");
+  EXPECT_EQ(kind->Describe({{"url", 42}}), "");
+  EXPECT_EQ(kind->Timeout({{"url", "https://a.example/"}}),
+            payload::kHttpDefaultTimeout + HttpRequestKind::kTimeoutMargin);
+  EXPECT_EQ(kind->Timeout({{"url", "https://a.example/"}, {"timeoutMs", 3'600'000}}),
+            std::chrono::hours(1) + HttpRequestKind::kTimeoutMargin);
 }
 
 }  // namespace

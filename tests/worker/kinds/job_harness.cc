@@ -1,6 +1,7 @@
 #include "tests/worker/kinds/job_harness.h"
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 #include <spdlog/logger.h>
 
 #include <cstdlib>
@@ -18,6 +19,13 @@ T OrDie(Result<T> result, const char* what) {
     std::abort();
   }
   return std::move(*result);
+}
+
+void OrDie(Result<void> result, const char* what) {
+  if (!result) {
+    ADD_FAILURE() << what << ": " << result.error().ToString();
+    std::abort();
+  }
 }
 
 }  // namespace
@@ -38,7 +46,35 @@ HandlerResult JobHarness::Run(Handler& handler, const nlohmann::json& payload, J
   params.payload = payload.dump();
   params.dry_run = options.dry_run;
   params.invocation = options.invocation;
-  last_job_id_ = OrDie(store_.JobInsert(params), "enqueue").id;
+  if (options.raw_insert) {
+    OrDie(conn_.Run([&](pqxx::connection_base& c) {
+      pqxx::nontransaction tx(c);
+      last_job_id_ = tx.exec_params1("INSERT INTO chime.jobs (kind, queue, payload, dry_run, invocation) "
+                                     "VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING id",
+                                     params.kind, params.queue, params.payload, params.dry_run,
+                                     std::string(db::InvocationName(params.invocation)))[0]
+                         .as<int64_t>();
+    }), "raw insert");
+  } else {
+    last_job_id_ = OrDie(store_.JobInsert(params), "enqueue").id;
+  }
+  if (!options.schedule.empty()) {
+    const int64_t micros = options.scheduled_for
+                               ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                     options.scheduled_for->time_since_epoch()).count()
+                               : 0;
+    OrDie(conn_.Run([&](pqxx::connection_base& c) {
+      pqxx::work tx(c);
+      const int64_t schedule = tx.exec_params1(
+          "INSERT INTO chime.schedules (name, cron, kind) VALUES ($1, '0 * * * *', $2) "
+          "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind RETURNING id",
+          options.schedule, params.kind)[0].as<int64_t>();
+      tx.exec_params("UPDATE chime.jobs SET schedule_id = $1, scheduled_for = CASE WHEN $2::bigint = 0 THEN NULL "
+                     "ELSE to_timestamp($2::bigint / 1e6) END WHERE id = $3",
+                     schedule, micros, last_job_id_);
+      tx.commit();
+    }), "schedule");
+  }
   auto claimed = OrDie(store_.JobsClaim({.worker_id = "harness", .queues = {options.queue}}), "claim");
   if (claimed.size() != 1 || claimed[0].id != last_job_id_) {
     ADD_FAILURE() << "claimed " << claimed.size() << " jobs, not job " << last_job_id_;

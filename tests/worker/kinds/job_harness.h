@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 
@@ -25,6 +26,12 @@ struct JobOptions {
   bool stop_requested = false;  // The job's stop token has fired before Run().
   // The job's queue; harnesses that run at the same time need one each.
   std::string queue = "harness";
+  // Inserted by plain SQL, past the job store's payload checks: a row an
+  // application wrote itself, or one from before a check existed.
+  bool raw_insert = false;
+  // Fired by this schedule (created if missing) for this tick.
+  std::string schedule;
+  std::optional<db::TimePoint> scheduled_for;
 };
 
 class JobHarness {

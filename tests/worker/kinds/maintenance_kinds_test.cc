@@ -48,9 +48,9 @@ class MaintenanceKindsTest : public ::testing::Test {
   // ago, or undelivered (with failed attempts) when that is empty.
   void Webhooks(int count, const std::string& age, const std::string& delivered_ago = "") {
     const std::string delivered = delivered_ago.empty() ? "NULL" : "now() - interval '" + delivered_ago + "'";
-    db_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
+    db_.Exec("INSERT INTO chime.webhook_outbox (webhook_id, event_type, target, timeout_ms, body, "
              "attempts, created_at, delivered_at) "
-             "SELECT 'wh_' || gen_random_uuid(), 'test.event', 'https://example.com/hook', 'none', 1000, '{}', "
+             "SELECT 'wh_' || gen_random_uuid(), 'test.event', 'capacity_webhook', 1000, '{}', "
              "3, now() - interval '" + age + "', " + delivered + " FROM generate_series(1, " +
              std::to_string(count) + ")");
   }

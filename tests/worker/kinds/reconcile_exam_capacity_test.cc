@@ -55,7 +55,7 @@ class ReconcileExamCapacityTest : public ::testing::Test {
     EXPECT_TRUE(policy.has_value());
     auto client = std::make_shared<const http::HttpClient>(std::move(*policy));
     auto secrets = std::make_shared<const http::SecretResolver>(
-        http::SecretRefPolicy{.env_names = {kSecretEnv}, .file_dirs = {}});
+        http::SecretRefPolicy{.env_names = {kSecretEnv}, .files = {}});
     auto handler = ReconcileExamCapacity::Create(config_, client, secrets, clock_);
     EXPECT_TRUE(handler.has_value()) << handler.error().ToString();
     return std::move(*handler);

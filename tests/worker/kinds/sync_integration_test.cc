@@ -22,7 +22,8 @@ using chime::testing::ScriptedResponse;
 using testing::JobHarness;
 
 constexpr const char* kSecretEnv = "CHIME_TEST_SYNC_SECRET";
-constexpr const char* kSecret = "sync-secret-for-tests";
+// A Standard Webhooks secret is base64 (the reference library decodes it).
+constexpr const char* kSecret = "c3luYy1zZWNyZXQtZm9yLXRlc3Rz";
 
 class SyncIntegrationTest : public ::testing::Test {
  protected:

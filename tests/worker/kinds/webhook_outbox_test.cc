@@ -48,11 +48,15 @@ class WebhookOutboxTest : public ::testing::Test {
     ASSERT_TRUE(policy.has_value());
     client_ = std::make_shared<const http::HttpClient>(std::move(*policy));
     secrets_ = std::make_shared<const http::SecretResolver>(
-        http::SecretRefPolicy{.env_names = {kSecretEnv}, .file_dirs = {}});
+        http::SecretRefPolicy{.env_names = {kSecretEnv}, .files = {}});
     auto reconcile = ReconcileExamCapacity::Create(config_, client_, secrets_, clock_);
     ASSERT_TRUE(reconcile.has_value()) << reconcile.error().ToString();
     reconcile_ = std::move(*reconcile);
-    deliver_ = std::make_unique<DeliverWebhooks>(client_, secrets_, clock_);
+    const WebhookTargets targets{
+        {"capacity_webhook", *config_.webhook},
+        {"sweep_target", Endpoint{.url = server_.Url("/hooks/sweep"), .secret_ref = "", .auth = AuthStyle::kNone,
+                                  .timeout = std::chrono::seconds(10)}}};
+    deliver_ = std::make_unique<DeliverWebhooks>(client_, secrets_, targets, clock_);
   }
 
   // An exam whose stored counter is `stored` with `active` active bookings.
@@ -65,14 +69,14 @@ class WebhookOutboxTest : public ::testing::Test {
 
   int64_t Int(const std::string& sql) { return std::stoll(db_.Scalar(sql)); }
 
-  // An undelivered row for the test server (auth none), written `age` ago
-  // and not tried before `not_before`; returns its id.
+  // An undelivered row for the test server's sweep target (auth none),
+  // written `age` ago and not tried before `not_before`; returns its id.
   int64_t AddRow(const std::string& webhook_id, const std::string& age = "1 minute",
                  const std::string& not_before = "now()") {
-    return Int("INSERT INTO chime.webhook_outbox (webhook_id, event_type, url, auth, timeout_ms, body, "
-               "created_at, not_before) VALUES ('" + webhook_id + "', 'test.event', '" +
-               server_.Url("/hooks/sweep") + "', 'none', 10000, '{\"id\": \"" + webhook_id +
-               "\"}', now() - interval '" + age + "', " + not_before + ") RETURNING id");
+    return Int("INSERT INTO chime.webhook_outbox (webhook_id, event_type, target, timeout_ms, body, "
+               "created_at, not_before) VALUES ('" + webhook_id + "', 'test.event', 'sweep_target', 10000, "
+               "'{\"id\": \"" + webhook_id + "\"}', now() - interval '" + age + "', " + not_before +
+               ") RETURNING id");
   }
 
   // The webhook ids the receiver got, in order.
@@ -256,18 +260,34 @@ TEST_F(WebhookOutboxTest, NothingIsLostWhenTheRunEndsBetweenTheCorrectionAndTheD
             *ids.begin() + " " + *ids.rbegin());
 }
 
-TEST_F(WebhookOutboxTest, TheOutboxHoldsTheSecretsReferenceNeverTheSecret) {
+TEST_F(WebhookOutboxTest, TheOutboxNamesItsTargetNeverTheSecretOrWhereItGoes) {
   AddExam(1, 8, 7);
   server_.Enqueue({.status = 500, .headers = {}, .body = "", .hold = false});
   Enqueue(kReconcileExamCapacityKind, json::object());
   (void)RunNext(*reconcile_);
 
-  EXPECT_EQ(db_.Scalar("SELECT secret_ref FROM chime.webhook_outbox"), std::string("env:") + kSecretEnv);
+  EXPECT_EQ(db_.Scalar("SELECT target FROM chime.webhook_outbox"), "capacity_webhook");
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox o WHERE o::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox o WHERE o::text LIKE '%127.0.0.1%'"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE j::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
-  // A value where a reference belongs is refused by the table itself.
-  EXPECT_THROW(db_.Exec("UPDATE chime.webhook_outbox SET secret_ref = '" + std::string(kSecret) + "'"),
-               std::exception);
+  // Where to send is not the row's to say (migration 0016).
+  EXPECT_THROW(db_.Exec("UPDATE chime.webhook_outbox SET url = 'https://elsewhere.example/'"), std::exception);
+}
+
+// A row naming a target this worker does not know is not sent anywhere; its
+// attempt fails naming the target.
+TEST_F(WebhookOutboxTest, ARowNamingAnUnknownTargetFailsClearlyAndSendsNothing) {
+  const int64_t id = Int("INSERT INTO chime.webhook_outbox (webhook_id, event_type, target, timeout_ms, body) "
+                         "VALUES ('wh_unknown', 'test.event', 'attacker', 1000, '{}') RETURNING id");
+  Enqueue(kDeliverWebhooksKind, {{"outboxIds", {id}}});
+  const HandlerResult r = RunNext(*deliver_);
+  EXPECT_EQ(r.kind, HandlerResult::Kind::kFailure);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].find("unknown webhook target \"attacker\""), std::string::npos) << r.errors[0];
+  EXPECT_TRUE(server_.Requests().empty());
+  EXPECT_NE(db_.Scalar("SELECT last_error FROM chime.webhook_outbox WHERE id = " + std::to_string(id))
+                .find("unknown webhook target"),
+            std::string::npos);
 }
 
 TEST_F(WebhookOutboxTest, ADryRunWritesNoWebhook) {

@@ -169,14 +169,14 @@ web::Response RunSeries(const ApiDeps& d, const web::Request& req) {
                              {"p50_ms", OrNull(b.p50_ms)},
                              {"p95_ms", OrNull(b.p95_ms)}});
     }
-    // "counts": what a bucket counts; the rollup counts attempts (a retried
-    // run once per attempt).
+    // "counts": what a bucket counts: runs (a retried job once, by its
+    // final outcome).
     return json{{"range", std::string(db::SeriesRangeName(series->range))},
                 {"bucket_seconds", series->bucket.count()},
                 {"since", Time(series->since)},
                 {"until", Time(series->until)},
                 {"schedule", p.schedule ? json(*p.schedule) : json(nullptr)},
-                {"counts", "attempts"},
+                {"counts", "runs"},
                 {"buckets", std::move(buckets)}};
   });
 }

@@ -49,8 +49,8 @@ RangeShape ShapeOf(SeriesRange range) {
 // rollup rows (their primary key, or run_stats_schedule_idx for one
 // schedule), summed over kinds and shards in the database.
 constexpr const char* kRollupCounts = R"sql(
-SELECT )sql" CHIME_US("s.start") R"sql(, sum(s.succeeded)::bigint, sum(s.partial)::bigint,
-       sum(s.failed + s.discarded + s.lease_expired)::bigint, sum(s.cancelled)::bigint
+SELECT )sql" CHIME_US("s.start") R"sql(, sum(s.runs_succeeded)::bigint, sum(s.runs_partial)::bigint,
+       sum(s.runs_failed)::bigint, sum(s.runs_cancelled)::bigint, sum(s.runs_skipped)::bigint
 FROM chime.run_stats s
 WHERE s.span = 'hour' AND s.start >= )sql" CHIME_AT("$1") R"sql(
   AND ($2::bigint IS NULL OR s.schedule_id = $2::bigint)
@@ -73,11 +73,11 @@ constexpr const char* kLedgerMinutes = R"sql(
 SELECT )sql" CHIME_US("m.minute") R"sql(, m.succeeded, m.partial, m.failed, m.cancelled, m.skipped, m.p50, m.p95
 FROM (
 SELECT date_bin(interval '1 minute', r.finished_at, timestamptz 'epoch') AS minute,
-       count(*) FILTER (WHERE r.outcome = 'succeeded') AS succeeded,
-       count(*) FILTER (WHERE r.outcome = 'partial') AS partial,
-       count(*) FILTER (WHERE r.outcome IN ('failed', 'discarded', 'lease_expired')) AS failed,
-       count(*) FILTER (WHERE r.outcome = 'cancelled') AS cancelled,
-       count(*) FILTER (WHERE r.outcome = 'skipped') AS skipped,
+       count(*) FILTER (WHERE r.job_outcome = 'succeeded') AS succeeded,
+       count(*) FILTER (WHERE r.job_outcome = 'partial') AS partial,
+       count(*) FILTER (WHERE r.job_outcome = 'failed') AS failed,
+       count(*) FILTER (WHERE r.job_outcome = 'cancelled') AS cancelled,
+       count(*) FILTER (WHERE r.job_outcome = 'skipped') AS skipped,
        CASE WHEN $2::bigint IS NULL THEN NULL ELSE
          percentile_disc(0.5) WITHIN GROUP (ORDER BY d.ms) FILTER (WHERE r.outcome <> 'lease_expired') END AS p50,
        CASE WHEN $2::bigint IS NULL THEN NULL ELSE
@@ -253,6 +253,7 @@ Result<RunSeries> SeriesStore::RunsSeries(const RunSeriesParams& params) {
         b->partial += r[2].as<int64_t>();
         b->failed += r[3].as<int64_t>();
         b->cancelled += r[4].as<int64_t>();
+        b->skipped += r[5].as<int64_t>();
       }
       if (schedule_id) {
         std::map<int64_t, std::vector<int64_t>> histograms;

@@ -7,11 +7,12 @@
 // chime.queue_samples (migration 0020) and read back at the resolution of
 // the view.
 //
-// Counting (as common/db/stats_store.h, per bucket): succeeded; partial;
-// failed = failed, discarded and lease_expired; cancelled; skipped = ticks
-// the overlap or misfire policy skipped (chime.fires) plus, in the 1-hour
-// view, runs the work itself declined. Attempts are counted, retries
-// included (the rollup counts attempts); `released` hand-backs never.
+// Counting (as common/db/stats_store.h, per bucket): runs, each finished
+// job once by its final outcome (chime.runs.job_outcome, migration 0018),
+// in the bucket its final attempt ended: succeeded; partial; failed (retries
+// used up, discarded or timed out for good); cancelled; skipped = ticks the
+// overlap or misfire policy skipped (chime.fires) plus runs the work itself
+// declined. A retried job counts once; a fan-out parent when it settles.
 // Durations (p50, p95) only for one schedule: across kinds they mean
 // little. Every bucket of the range is present, oldest first; empty ones
 // are zero.
@@ -49,7 +50,8 @@ struct RunBucket {
   int64_t failed = 0;
   int64_t skipped = 0;
   int64_t cancelled = 0;
-  // Of the attempts a handler ended in the bucket; for one schedule only.
+  // Durations of the attempts a handler ended in the bucket; for one
+  // schedule only.
   std::optional<double> p50_ms;
   std::optional<double> p95_ms;
 };

@@ -61,7 +61,11 @@ class DashboardTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.output;
     const size_t start = r.output.find("chime_" + name + "_");
     if (start == std::string::npos) return "";
-    return r.output.substr(start, r.output.find('\n', start) - start);
+    std::string token = r.output.substr(start, r.output.find('\n', start) - start);
+    // The scheduler reloads its tokens every second: wait until it knows it.
+    EXPECT_TRUE(Cluster::WaitFor([&] { return HttpGet(cluster_.http(), "/api/whoami", token).status == 200; }))
+        << "the scheduler never accepted token " << name;
+    return token;
   }
 
   int64_t Enqueue(std::vector<std::string> args) {
@@ -343,19 +347,20 @@ TEST_F(DashboardTest, ABusyWeekAsTheReadmeShowsIt) {
         std::to_string(7 * 1440 / sc.every_minutes) + ") g WHERE s.name = '" + sc.name + "'), "
         "r AS (SELECT t.*, abs(hashint4(t.n * 7919 + t.id::int)) % 1000 AS o, "
         "  " + std::to_string(sc.base_ms) + " * (0.55 + (abs(hashint4(t.n * 31 + t.id::int)) % 1000) / 1000.0 "
-        "    * (1 + 0.6 * sin(extract(epoch FROM t.at) / 43200.0))) AS ms FROM t) "
+        "    * (1 + 0.6 * sin(extract(epoch FROM t.at) / 43200.0))) AS ms FROM t), "
+        // Each job's one attempt is its final run: its outcome is the run's.
+        "f AS (SELECT r.*, CASE WHEN '" + std::string(sc.name) + "' = 'sync-notion' AND r.n <= 4 THEN 'failed' "
+        "       WHEN r.o < 18 THEN 'failed' WHEN r.o < 60 THEN 'partial' WHEN r.o < 66 THEN 'cancelled' "
+        "       ELSE 'succeeded' END AS outcome FROM r) "
         "INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id, started_at, "
-        "  finished_at, outcome, errors) "
+        "  finished_at, outcome, final, job_outcome, errors) "
         "SELECT 1000000 + r.id * 100000 + r.n, '" + std::string(sc.kind) + "', 'default', 1, r.id, r.at, "
         "  CASE WHEN r.n % 2 = 0 THEN 'worker-a' ELSE 'worker-b' END, r.at + interval '2 seconds', "
-        "  r.at + interval '2 seconds' + r.ms * interval '1 millisecond', "
-        "  CASE WHEN '" + std::string(sc.name) + "' = 'sync-notion' AND r.n <= 4 THEN 'failed' "
-        "       WHEN r.o < 18 THEN 'failed' WHEN r.o < 60 THEN 'partial' WHEN r.o < 66 THEN 'cancelled' "
-        "       ELSE 'succeeded' END, "
+        "  r.at + interval '2 seconds' + r.ms * interval '1 millisecond', r.outcome, true, r.outcome, "
         "  CASE WHEN '" + std::string(sc.name) + "' = 'sync-notion' AND r.n <= 4 "
         "       THEN ARRAY['notion: 401 Unauthorized (token revoked?)'] "
         "       WHEN r.o < 60 THEN ARRAY['upstream answered 503'] ELSE '{}' END "
-        "FROM r");
+        "FROM f r");
     cluster_.db().Exec(
         "INSERT INTO chime.fires (schedule_id, scheduled_for, job_id, leader_epoch, outcome, fired_at) "
         "SELECT r.schedule_id, r.scheduled_for, r.job_id, 1, 'enqueued', r.scheduled_for FROM chime.runs r "

@@ -168,7 +168,10 @@ TEST_F(JobBrowseTest, FiresListEveryTickNewestFirstWithItsJob) {
   const int64_t sched = CreateSchedule("tick");
   const int64_t job = Enqueue("noop");
   Finish(job, "succeeded", "succeeded");
-  sql_.Exec("UPDATE chime.jobs SET attempt = 2 WHERE id = $1", job);
+  // Its second attempt ended it: the final run row says how many it took.
+  sql_.Exec("INSERT INTO chime.runs (job_id, kind, queue, attempt, started_at, finished_at, outcome, final, "
+            "job_outcome) VALUES ($1, 'noop', 'default', 2, now(), now(), 'succeeded', true, 'succeeded')",
+            job);
   sql_.Exec("INSERT INTO chime.fires (schedule_id, scheduled_for, job_id, leader_epoch, outcome, origin) VALUES "
             "($1, '2026-01-01T00:00:00Z', $2, 3, 'enqueued', 'cron'), "
             "($1, '2026-01-01T00:05:00Z', NULL, 3, 'skipped_overlap', 'cron'), "

@@ -32,13 +32,20 @@ class SeriesStoreTest : public JobStoreTestBase {
     return row ? row->id : 0;
   }
 
-  // One run that ended at `at` (SQL, e.g. "date_trunc('hour', now()) - interval '3 hours'") and took `ms`.
+  // One attempt that ended at `at` (SQL, e.g. "date_trunc('hour', now()) -
+  // interval '3 hours'") and took `ms`. It ends its job (a run, counted by
+  // `job_outcome`) when it has one: by default a final attempt's, unset for
+  // failed, lease_expired and released (a retry follows).
   void AddRun(std::optional<int64_t> schedule_id, const std::string& outcome, const std::string& at,
-              double ms = 10) {
-    sql_.Exec("INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, started_at, finished_at, outcome) "
-              "SELECT 1, 'noop', 'default', 1, $1, t - $3::float8 * interval '1 millisecond', t, $2 FROM (SELECT " +
-                  at + " AS t) x",
-              schedule_id, outcome, ms);
+              double ms = 10, std::optional<std::string> job_outcome = std::nullopt) {
+    if (!job_outcome && outcome != "failed" && outcome != "lease_expired" && outcome != "released") {
+      job_outcome = outcome == "discarded" ? "failed" : outcome;
+    }
+    sql_.Exec("INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, started_at, finished_at, outcome, "
+              "final, job_outcome) "
+              "SELECT 1, 'noop', 'default', 1, $1, t - $3::float8 * interval '1 millisecond', t, $2, $4::text IS NOT NULL, $4::text "
+              "FROM (SELECT " + at + " AS t) x",
+              schedule_id, outcome, ms, job_outcome);
   }
 
   // A tick fired at `at` plus `second` seconds (ticks of one schedule differ).
@@ -101,25 +108,25 @@ TEST_F(SeriesStoreTest, HoursCountOutcomesFromTheRollup) {
   const std::string three_hours_ago = At("date_trunc('hour', now()) - interval '3 hours' + interval '10 minutes'");
   const std::string now = At("now()");
   const std::string days_ago = At("now() - interval '3 days'");
-  for (const char* outcome : {"succeeded", "succeeded", "partial", "failed", "discarded", "lease_expired",
-                              "cancelled", "released"}) {
+  for (const char* outcome : {"succeeded", "succeeded", "partial", "failed", "discarded", "cancelled", "released"}) {
     AddRun(std::nullopt, outcome, three_hours_ago);
   }
+  AddRun(std::nullopt, "lease_expired", three_hours_ago, 10, "failed");  // Rescued for the last time.
   AddRun(std::nullopt, "succeeded", now);
   // Older than the day: not in the 24-hour view, in the week's.
-  AddRun(std::nullopt, "failed", days_ago);
+  AddRun(std::nullopt, "discarded", days_ago);
 
   RunSeries day = Runs({.range = SeriesRange::kDay});
   const RunBucket& b = Bucket(day, three_hours_ago);
   EXPECT_EQ(b.succeeded, 2);
   EXPECT_EQ(b.partial, 1);
-  EXPECT_EQ(b.failed, 3) << "failed, discarded and lease_expired";
+  EXPECT_EQ(b.failed, 2) << "the discarded run and the last lease_expired; not the attempt that was retried";
   EXPECT_EQ(b.cancelled, 1);
   EXPECT_FALSE(b.p95_ms.has_value()) << "durations are for one schedule only";
   EXPECT_EQ(Bucket(day, now).succeeded, 1);
   int64_t total = 0;
   for (const auto& x : day.buckets) total += x.succeeded + x.partial + x.failed + x.cancelled;
-  EXPECT_EQ(total, 8) << "released is not counted; three days ago is outside";
+  EXPECT_EQ(total, 7) << "runs: not a retried attempt, not released; three days ago is outside";
 
   RunSeries week = Runs({.range = SeriesRange::kWeek});
   EXPECT_EQ(Bucket(week, days_ago).failed, 1);
@@ -130,7 +137,7 @@ TEST_F(SeriesStoreTest, OneScheduleHasItsOwnCountsDurationsAndSkippedTicks) {
   const int64_t other = CreateSchedule("other");
   const std::string hour_ago = At("date_trunc('hour', now()) - interval '1 hour' + interval '5 minutes'");
   for (int i = 0; i < 19; ++i) AddRun(mine, "succeeded", hour_ago, 100);
-  AddRun(mine, "failed", hour_ago, 2000);
+  AddRun(mine, "discarded", hour_ago, 2000);
   AddRun(other, "succeeded", hour_ago, 5);
   AddFire(mine, "skipped_overlap", hour_ago, 0);
   AddFire(mine, "skipped_misfire", hour_ago, 1);
@@ -158,9 +165,10 @@ TEST_F(SeriesStoreTest, TheLastHourComesFromTheLedgerPerMinuteWithExactPercentil
   const std::string minutes_ago = At("date_trunc('minute', now()) - interval '5 minutes' + interval '20 seconds'");
   for (int ms : {10, 20, 30, 40}) AddRun(mine, "succeeded", minutes_ago, ms);
   AddRun(mine, "skipped", minutes_ago, 1);
-  AddRun(mine, "lease_expired", minutes_ago, 99999);
+  AddRun(mine, "lease_expired", minutes_ago, 99999, "failed");
+  AddRun(mine, "failed", minutes_ago, 25);  // Retried: an attempt, not a run.
   AddRun(mine, "released", minutes_ago, 1);
-  AddRun(std::nullopt, "failed", minutes_ago);
+  AddRun(std::nullopt, "discarded", minutes_ago);
   AddRun(mine, "succeeded", "now() - interval '2 hours'");
 
   RunSeries s = Runs({.range = SeriesRange::kHour, .schedule = "mine"});

@@ -25,16 +25,20 @@ void EnsureBinDir() {
 Cluster::Cluster(std::string conninfo, int slots, std::string queues)
     : conninfo_(std::move(conninfo)), slots_(slots), queues_(std::move(queues)) {}
 
-Result<void> Cluster::StartScheduler() {
+Result<void> Cluster::StartScheduler(std::vector<std::string> args) {
+  std::vector<std::string> argv{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
+                                "--http-listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
   scheduler_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
-                               "--http-listen", "127.0.0.1:0"},
-      std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
-                                         {"CHIME_ADMIN_SECRET", kBenchAdminSecret}});
+      argv, std::map<std::string, std::string>{{"CHIME_DATABASE_URL", conninfo_},
+                                               {"CHIME_ADMIN_SECRET", kBenchAdminSecret}});
   if (!scheduler_->Start()) return Fail(ErrorCode::kInternal, scheduler_->log());
-  auto line = scheduler_->WaitForLog("listening on ", seconds(30));
+  auto line = scheduler_->WaitForLog("listening on tcp", seconds(30));
   if (!line) return Fail(ErrorCode::kInternal, "scheduler did not start: " + scheduler_->log());
   endpoint_ = line->substr(line->find("listening on ") + 13);
+  auto http = scheduler_->WaitForLog("http listening on ", seconds(30));
+  if (!http) return Fail(ErrorCode::kInternal, "scheduler serves no HTTP: " + scheduler_->log());
+  http_ = http->substr(http->find("http listening on ") + 18);
   return {};
 }
 

@@ -38,8 +38,9 @@ class Cluster {
   void set_worker_args(std::vector<std::string> args) { worker_args_ = std::move(args); }
   void set_worker_env(std::map<std::string, std::string> env) { worker_env_ = std::move(env); }
 
-  // Starts the scheduler and waits (up to 30 s) until it listens.
-  [[nodiscard]] Result<void> StartScheduler();
+  // Starts the scheduler with `args` besides the defaults and waits (up to
+  // 30 s) until it listens, on ZeroMQ and HTTP.
+  [[nodiscard]] Result<void> StartScheduler(std::vector<std::string> args = {});
   // Starts one more worker, pointed at the scheduler if one was started.
   [[nodiscard]] Result<void> StartWorker();
   // Waits (up to 30 s) until the scheduler reports every started worker
@@ -50,6 +51,8 @@ class Cluster {
   void Stop();
 
   const std::string& endpoint() const { return endpoint_; }
+  // The scheduler's HTTP "host:port".
+  const std::string& http() const { return http_; }
   pid_t scheduler_pid() const { return scheduler_->pid(); }
   pid_t worker_pid(size_t i) const { return workers_[i]->pid(); }
   size_t worker_count() const { return workers_.size(); }
@@ -65,6 +68,7 @@ class Cluster {
   std::unique_ptr<ChildProcess> scheduler_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::string endpoint_;
+  std::string http_;
 };
 
 // The first column of the first row of `sql` as an integer.

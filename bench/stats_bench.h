@@ -6,7 +6,8 @@
 // statement triggers that keep the hourly rollup (so the load also shows the
 // trigger's cost), and 500 alerts. Then times each query Q times (default
 // 30) through db::StatsStore / db::AlertStore and prints p50/p95 per query
-// and target_met (every p95 under 50 ms). Thread-compatible.
+// and target_met (every p95 under 50 ms). Then bench/stats_api.h times each
+// call of the dashboard's pages over HTTP on that data. Thread-compatible.
 #pragma once
 
 #include <string>
@@ -18,6 +19,7 @@ namespace chime::bench {
 struct StatsBenchConfig {
   int runs = 0;        // 0: 1,000,000 (--quick 50,000).
   int repeats = 30;    // Timed executions per query.
+  bool skip_api = false;  // Only the store queries (bench/stats_api.h times the HTTP API).
 
   [[nodiscard]] Result<void> Validate() const;
 };

@@ -10,12 +10,16 @@ namespace internal {
 // Generated from scheduler/dashboard/ by CMake (dashboard_assets.cc).
 extern const std::string_view kDashboardHtml;
 extern const std::string_view kDashboardJs;
+extern const std::string_view kDashboardUiJs;
+extern const std::string_view kDashboardViewsJs;
 extern const std::string_view kDashboardCss;
+// Chart.js from Debian's libjs-chart.js, read at configure time.
+extern const std::string_view kChartJs;
 }  // namespace internal
 
 namespace {
 
-web::Response Asset(std::string_view body, std::string content_type) {
+web::Response Asset(std::string_view body, std::string content_type, std::string cache = "no-cache") {
   web::Response r;
   r.content_type = std::move(content_type);
   r.body = std::string(body);
@@ -24,7 +28,7 @@ web::Response Asset(std::string_view body, std::string content_type) {
                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
                {"X-Content-Type-Options", "nosniff"},
                {"Referrer-Policy", "no-referrer"},
-               {"Cache-Control", "no-cache"}};
+               {"Cache-Control", std::move(cache)}};
   return r;
 }
 
@@ -36,11 +40,19 @@ void AddDashboardRoutes(web::Server& server) {
   };
   server.Get("/", RouteAccess("GET", "/"), page);
   server.Get("/dashboard", RouteAccess("GET", "/dashboard"), page);
-  server.Get("/dashboard.js", RouteAccess("GET", "/dashboard.js"), [](const web::Request&) {
-    return Asset(internal::kDashboardJs, "text/javascript; charset=utf-8");
-  });
+  for (const auto& [path, script] : {std::pair{"/dashboard-ui.js", &internal::kDashboardUiJs},
+                                      std::pair{"/dashboard-views.js", &internal::kDashboardViewsJs},
+                                      std::pair{"/dashboard.js", &internal::kDashboardJs}}) {
+    server.Get(path, RouteAccess("GET", path), [script](const web::Request&) {
+      return Asset(*script, "text/javascript; charset=utf-8");
+    });
+  }
   server.Get("/dashboard.css", RouteAccess("GET", "/dashboard.css"), [](const web::Request&) {
     return Asset(internal::kDashboardCss, "text/css; charset=utf-8");
+  });
+  // The library changes only with the binary: an hour in the browser's cache.
+  server.Get("/chart.js", RouteAccess("GET", "/chart.js"), [](const web::Request&) {
+    return Asset(internal::kChartJs, "text/javascript; charset=utf-8", "max-age=3600");
   });
 }
 

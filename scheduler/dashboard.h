@@ -1,14 +1,16 @@
-// The monitoring dashboard: one page (scheduler/dashboard/) served by the
-// scheduler's HTTP server. The page and its script and style are open, like
-// any static file; the data they show comes from /api with the admin token,
-// which the page asks for and keeps in the browser tab only.
+// The dashboard: one page (scheduler/dashboard/) and Chart.js (Debian's
+// libjs-chart.js, embedded at build time) served by the scheduler's HTTP
+// server. The page and its script, style and chart library are open, like
+// any static file; the data they show comes from /api with a token the page
+// asks for and keeps in the browser tab only.
 #pragma once
 
 #include "common/web/server.h"
 
 namespace chime::scheduler {
 
-// GET / (and /dashboard), /dashboard.js and /dashboard.css, with a Content
+// GET / (and /dashboard), its scripts (/dashboard-ui.js, /dashboard-views.js,
+// /dashboard.js), /dashboard.css and /chart.js, with a Content
 // Security Policy that allows only this origin, so the page can reach no
 // other host and runs no inline script.
 void AddDashboardRoutes(web::Server& server);

@@ -16,21 +16,16 @@
 #include "common/db/worker_directory.h"
 #include "common/observe/monitoring_json.h"
 #include "common/view/json_view.h"
+#include "scheduler/http_api_util.h"
 #include "scheduler/worker_publisher.h"
 
 namespace chime::scheduler {
-namespace {
+namespace api {
 
-using json = nlohmann::ordered_json;
-
-constexpr int kScheduleNextFires = 5;
-constexpr int kScheduleRecentRuns = 10;
-
-web::Response Json(const json& value) {
-  return web::JsonResponse(value.dump(-1, ' ', false, json::error_handler_t::replace));
+web::Response Json(const json& value, int status) {
+  return web::JsonResponse(value.dump(-1, ' ', false, json::error_handler_t::replace), status);
 }
 
-// 400 naming the first parameter the route does not take.
 Result<void> OnlyParams(const web::Request& req, std::initializer_list<std::string_view> allowed) {
   for (const auto& [name, value] : req.query) {
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -44,8 +39,8 @@ Result<void> OnlyParams(const web::Request& req, std::initializer_list<std::stri
   return {};
 }
 
-Result<std::optional<int64_t>> IntParam(const web::Request& req, const std::string& name,
-                                        int64_t min, int64_t max) {
+Result<std::optional<int64_t>> IntParam(const web::Request& req, const std::string& name, int64_t min,
+                                        int64_t max) {
   auto text = req.Query(name);
   if (!text) return std::optional<int64_t>{};
   int64_t v = 0;
@@ -56,6 +51,30 @@ Result<std::optional<int64_t>> IntParam(const web::Request& req, const std::stri
   }
   return std::optional<int64_t>(v);
 }
+
+std::vector<TimePoint> NextFires(const std::string& cron_text, const std::string& time_zone, bool paused,
+                                 const cron::ParseOptions& options, TimePoint now, int count) {
+  std::vector<TimePoint> out;
+  if (paused) return out;
+  auto expr = cron::Expression::Parse(cron_text, options);
+  if (!expr) return out;
+  auto zone = cron::Zone::Load(time_zone);
+  if (!zone) return out;
+  cron::Instant t = std::chrono::floor<std::chrono::seconds>(now);
+  for (int i = 0; i < count; ++i) {
+    auto next = cron::NextFire(*expr, *zone, t);
+    if (!next) break;
+    out.push_back(*next);
+    t = *next;
+  }
+  return out;
+}
+
+}  // namespace api
+
+namespace {
+
+using namespace api;  // NOLINT: this file's handlers are the API's.
 
 // limit (1-1000, default 50) and cursor (the last page's next_before_id)
 // of the keyset-paged lists, into `p`'s limit and before_id.
@@ -70,25 +89,6 @@ Result<void> ReadPaging(const web::Request& req, Params& p) {
   return {};
 }
 
-std::optional<TimePoint> NextFire(const db::ScheduleRow& row, const cron::ParseOptions& options,
-                                  TimePoint now, int count, std::vector<TimePoint>* all) {
-  if (row.spec.paused) return std::nullopt;
-  auto expr = cron::Expression::Parse(row.spec.cron, options);
-  if (!expr) return std::nullopt;
-  auto zone = cron::Zone::Load(row.spec.time_zone);
-  if (!zone) return std::nullopt;
-  std::optional<TimePoint> first;
-  cron::Instant t = std::chrono::floor<std::chrono::seconds>(now);
-  for (int i = 0; i < count; ++i) {
-    auto next = cron::NextFire(*expr, *zone, t);
-    if (!next) break;
-    if (!first) first = *next;
-    if (all) all->push_back(*next);
-    t = *next;
-  }
-  return first;
-}
-
 // A true/false query parameter; unset: `fallback`.
 Result<bool> BoolParam(const web::Request& req, const std::string& name, bool fallback) {
   auto text = req.Query(name);
@@ -96,16 +96,6 @@ Result<bool> BoolParam(const web::Request& req, const std::string& name, bool fa
   if (*text == "true") return true;
   if (*text == "false") return false;
   return Fail(ErrorCode::kInvalidArgument, name + ": must be true or false");
-}
-
-// Runs `fn` with a pooled connection; its error becomes the JSON error.
-template <typename Fn>
-web::Response WithDb(web::DbPool& pool, Fn&& fn) {
-  auto conn = pool.Acquire();
-  if (!conn) return web::ErrorResponse(conn.error());
-  Result<json> out = fn(**conn);
-  if (!out) return web::ErrorResponse(out.error());
-  return Json(*out);
 }
 
 web::Response Schedules(const ApiDeps& d, const web::Request& req) {
@@ -117,57 +107,66 @@ web::Response Schedules(const ApiDeps& d, const web::Request& req) {
     const auto now = std::chrono::system_clock::now();
     json items = json::array();
     for (const auto& s : *list) {
-      items.push_back(view::ScheduleStatusJson(s, NextFire(s.row, d.cron_options, now, 1, nullptr)));
+      const auto next = NextFires(s.row.spec.cron, s.row.spec.time_zone, s.row.spec.paused, d.cron_options, now, 1);
+      items.push_back(view::ScheduleStatusJson(s, next.empty() ? std::nullopt : std::optional(next.front())));
     }
     return json{{"schedules", std::move(items)}};
   });
 }
 
-web::Response ScheduleOne(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
-  const std::string& name = req.path_params.at(0);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ScheduleStore store(conn);
-    auto row = store.ScheduleGet(name);
-    if (!row) return std::unexpected(row.error());
-    std::vector<TimePoint> next;
-    NextFire(*row, d.cron_options, std::chrono::system_clock::now(), kScheduleNextFires, &next);
-    json out = view::ScheduleJson(*row, next);
-    db::ObserveStore observe(conn);
-    auto runs = observe.RunsList({.schedule = name, .limit = kScheduleRecentRuns});
-    if (!runs) return std::unexpected(runs.error());
-    json recent = json::array();
-    for (const auto& r : runs->runs) recent.push_back(view::RunItemJson(r));
-    out["recent_runs"] = std::move(recent);
-    return out;
-  });
+constexpr size_t kMaxListItems = 16;
+// What one page of /api/jobs may search (db::ListParams::scan_ids): a
+// filter that matches nothing in a million jobs costs a window, not a walk
+// of the table.
+constexpr int64_t kJobsScanIds = 50'000;
+
+// A comma-separated list of names, each parsed by `parse`; 400 naming the
+// parameter, the bad item and the valid ones (or that there are too many).
+template <typename T, typename Parse>
+Result<std::vector<T>> ListParam(const web::Request& req, const std::string& name, Parse parse,
+                                 std::string_view valid) {
+  std::vector<T> out;
+  auto text = req.Query(name);
+  if (!text) return out;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    if (out.size() == kMaxListItems) {
+      return Fail(ErrorCode::kInvalidArgument, name + ": at most " + std::to_string(kMaxListItems) + " values");
+    }
+    const size_t comma = std::min(rest.find(','), rest.size());
+    const std::string_view item = rest.substr(0, comma);
+    auto value = parse(item);
+    if (!value) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  name + ": '" + OneLine(item, 32) + "' is not one of " + std::string(valid));
+    }
+    out.push_back(*value);
+    rest.remove_prefix(std::min(rest.size(), comma + 1));
+  }
+  return out;
 }
 
 web::Response Jobs(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {"state", "kind", "queue", "schedule", "since", "until", "limit", "cursor"});
+  if (auto ok = OnlyParams(req, {"state", "outcome", "kind", "queue", "schedule", "parent", "since", "until",
+                                 "limit", "cursor"});
       !ok) {
     return web::ErrorResponse(ok.error());
   }
   db::ListParams p;
-  if (auto states = req.Query("state")) {
-    std::string_view rest = *states;
-    while (!rest.empty()) {
-      const size_t comma = std::min(rest.find(','), rest.size());
-      const std::string_view item = rest.substr(0, comma);
-      auto state = db::ParseJobState(item);
-      if (!state) {
-        return web::ErrorResponse(400, "invalid_argument",
-                                  "state: '" + OneLine(item, 32) +
-                                      "' is not one of scheduled, available, running, retryable, "
-                                      "succeeded, discarded, cancelled");
-      }
-      p.states.push_back(*state);
-      rest.remove_prefix(std::min(rest.size(), comma + 1));
-    }
-  }
+  auto states = ListParam<db::JobState>(req, "state", db::ParseJobState,
+                                        "scheduled, available, running, retryable, succeeded, discarded, cancelled");
+  if (!states) return web::ErrorResponse(states.error());
+  p.states = std::move(*states);
+  auto outcomes = ListParam<db::JobOutcome>(req, "outcome", db::ParseJobOutcome,
+                                            "succeeded, partial, failed, skipped, cancelled");
+  if (!outcomes) return web::ErrorResponse(outcomes.error());
+  p.outcomes = std::move(*outcomes);
   p.kind = req.Query("kind");
   p.queue = req.Query("queue");
   p.schedule = req.Query("schedule");
+  auto parent = IntParam(req, "parent", 1, INT64_MAX);
+  if (!parent) return web::ErrorResponse(parent.error());
+  p.parent_id = *parent;
   const auto now = std::chrono::system_clock::now();
   for (const auto& [name, target] : {std::pair{"since", &p.since}, std::pair{"until", &p.until}}) {
     if (auto text = req.Query(name)) {
@@ -177,6 +176,8 @@ web::Response Jobs(const ApiDeps& d, const web::Request& req) {
     }
   }
   if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
+  // A page never searches more than this many jobs below its cursor.
+  p.scan_ids = kJobsScanIds;
   return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
     db::JobStore store(conn);
     auto page = store.JobsList(p);
@@ -222,28 +223,6 @@ web::Response Runs(const ApiDeps& d, const web::Request& req) {
   });
 }
 
-web::Response Fires(const ApiDeps& d, const web::Request& req) {
-  if (auto ok = OnlyParams(req, {"schedule", "before", "limit"}); !ok) return web::ErrorResponse(ok.error());
-  db::FireListParams p;
-  auto schedule = req.Query("schedule");
-  if (!schedule) return web::ErrorResponse(400, "invalid_argument", "schedule: required");
-  p.schedule = *schedule;
-  if (auto text = req.Query("before")) {
-    auto t = ParseRfc3339(*text);
-    if (!t) return web::ErrorResponse(400, "invalid_argument", "before: " + t.error().message);
-    p.before = *t;
-  }
-  auto limit = IntParam(req, "limit", 1, 1000);
-  if (!limit) return web::ErrorResponse(limit.error());
-  p.limit = static_cast<int>(limit->value_or(50));
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ScheduleStore store(conn);
-    auto page = store.FiresList(p);
-    if (!page) return std::unexpected(page.error());
-    return view::FirePageJson(*page);
-  });
-}
-
 web::Response Workers(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
   // Every replica's workers, as jobctl workers lists them; this replica's
@@ -261,6 +240,7 @@ web::Response Queues(const ApiDeps& d, const web::Request& req) {
   json stats = view::StatsJson((*snapshot)->stats);
   return Json(json{{"queues", stats["queues"]},
                    {"states", stats["states"]},
+                   {"rows", stats["rows"]},
                    {"read_at", FormatRfc3339((*snapshot)->read_at, TimePrecision::kMillis)}});
 }
 
@@ -327,22 +307,30 @@ web::Response Whoami(const ApiDeps& d, const web::Request& req) {
 using ApiHandler = web::Response (*)(const ApiDeps&, const web::Request&);
 
 struct ApiRoute {
+  std::string_view method;
   std::string_view pattern;
   ApiHandler handler;
 };
 
 constexpr ApiRoute kApiRoutes[] = {
-    {"/api/whoami", Whoami},
-    {"/api/schedules", Schedules},
-    {"/api/schedules/([^/]+)", ScheduleOne},
-    {"/api/jobs", Jobs},
-    {"/api/jobs/([^/]+)", JobOne},
-    {"/api/runs", Runs},
-    {"/api/fires", Fires},
-    {"/api/workers", Workers},
-    {"/api/queues", Queues},
-    {"/api/stats", Stats},
-    {"/api/alerts", Alerts},
+    {"GET", "/api/whoami", Whoami},
+    {"GET", "/api/schedules", Schedules},
+    {"GET", "/api/schedules/([^/]+)", ScheduleDetail},
+    {"GET", "/api/jobs", Jobs},
+    {"GET", "/api/jobs/([^/]+)", JobOne},
+    {"GET", "/api/runs", Runs},
+    {"GET", "/api/fires", Fires},
+    {"GET", "/api/workers", Workers},
+    {"GET", "/api/queues", Queues},
+    {"GET", "/api/stats", Stats},
+    {"GET", "/api/alerts", Alerts},
+    {"GET", "/api/series/runs", RunSeries},
+    {"GET", "/api/series/queues", QueueSeries},
+    {"POST", "/api/jobs/([^/]+)/retry", JobRetry},
+    {"POST", "/api/jobs/([^/]+)/cancel", JobCancel},
+    {"POST", "/api/schedules/([^/]+)/trigger", ScheduleTrigger},
+    {"POST", "/api/schedules/([^/]+)/pause", SchedulePause},
+    {"POST", "/api/schedules/([^/]+)/resume", ScheduleResume},
 };
 
 }  // namespace
@@ -362,16 +350,20 @@ web::Access RouteAccess(std::string_view method, std::string_view pattern) {
   std::abort();
 }
 
-std::vector<std::string_view> ApiRoutePatterns() {
-  std::vector<std::string_view> out;
-  for (const auto& r : kApiRoutes) out.push_back(r.pattern);
+std::vector<ApiRouteName> ApiRoutes() {
+  std::vector<ApiRouteName> out;
+  for (const auto& r : kApiRoutes) out.push_back({r.method, r.pattern});
   return out;
 }
 
 void AddApiRoutes(web::Server& server, const ApiDeps& deps) {
   for (const auto& r : kApiRoutes) {
-    server.Get(std::string(r.pattern), RouteAccess("GET", r.pattern),
-               [deps, fn = r.handler](const web::Request& req) { return fn(deps, req); });
+    auto handler = [deps, fn = r.handler](const web::Request& req) { return fn(deps, req); };
+    if (r.method == "POST") {
+      server.Post(std::string(r.pattern), RouteAccess(r.method, r.pattern), std::move(handler));
+    } else {
+      server.Get(std::string(r.pattern), RouteAccess(r.method, r.pattern), std::move(handler));
+    }
   }
 }
 

@@ -35,6 +35,7 @@
 #include "scheduler/http_service.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/maintainer.h"
+#include "scheduler/queue_sampler.h"
 #include "scheduler/ready_feed.h"
 #include "scheduler/router_server.h"
 #include "scheduler/worker_publisher.h"
@@ -172,6 +173,11 @@ int main(int argc, char** argv) {
                  "$CHIME_ALERT_WEBHOOK_ALLOW)")->capture_default_str();
   app.add_option("--health-window-hours", health_window_hours,
                  "statistics window of the rate and duration rules, 1-168")->capture_default_str();
+  chime::scheduler::QueueSamplerConfig sampler;
+  std::string sample_interval = "15s";
+  app.add_option("--queue-sample-interval", sample_interval,
+                 "how often the leader records each queue's depth for the dashboard's charts (1s-5m)")
+      ->capture_default_str();
   bool named_tokens_only = false;
   app.add_flag("--named-tokens-only", named_tokens_only,
                "refuse the bootstrap admin secret: accept only named tokens (jobctl token create); "
@@ -224,6 +230,17 @@ int main(int argc, char** argv) {
   health.cron_options = cron.cron_options;
   if (auto ok = DurationFlag("health-interval", health_interval, health.interval); !ok) {
     return Fatal(ok.error().message);
+  }
+  {
+    std::chrono::milliseconds interval{};
+    if (auto ok = DurationFlag("queue-sample-interval", sample_interval, interval); !ok) {
+      return Fatal(ok.error().message);
+    }
+    sampler.interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
+    if (interval % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+      return Fatal("queue-sample-interval: must be whole seconds");
+    }
+    if (auto ok = sampler.Validate(); !ok) return Fatal(ok.error().message);
   }
   if (auto ok = health.ReadEnvironment(); !ok) return Fatal(ok.error().message);
   if (auto ok = health.Validate(); !ok) return Fatal(ok.error().message);
@@ -347,6 +364,9 @@ int main(int argc, char** argv) {
       db, health, [&cron_runner] { return cron_runner.status().leader; }, health_rng);
   if (!health_monitor) return Fatal(health_monitor.error().message);
   (*health_monitor)->Start();
+  // Only the leader samples queue depth for the dashboard's charts.
+  chime::scheduler::QueueSampler queue_sampler(db, sampler, [&cron_runner] { return cron_runner.status().leader; });
+  queue_sampler.Start();
   // After the router: its "listening on" line comes first (tests read it).
   std::optional<chime::scheduler::HttpService> http_service;
   if (http_listen != "off") {
@@ -368,6 +388,7 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
   if (http_service) http_service->Stop();
+  queue_sampler.Stop();
   (*health_monitor)->Stop();
   cron_runner.Stop();
   maintainer.Stop();

@@ -207,6 +207,13 @@ step "Health: statistics per job kind (24 h) and alerts"
 jobctl stats --by kind
 jobctl alerts
 
+step "A token for the dashboard (scope operate: it may retry, cancel, trigger and pause)"
+# Made again on every run (a revoked name can be reused); kept owner-only.
+jobctl token revoke dashboard >/dev/null 2>&1 || true
+(umask 077 && jobctl token create dashboard --scope operate |
+  grep -o 'chime_dashboard_[A-Za-z0-9_-]*' | head -1 >.chime/dashboard-token)
+echo "token in .chime/dashboard-token"
+
 step "HTTP on the scheduler: /readyz and /metrics (the dashboard is at /)"
 if [[ -n "$HTTP_ADDR" ]] && command -v curl >/dev/null; then
   curl -s "http://$HTTP_ADDR/readyz"; echo
@@ -218,8 +225,8 @@ fi
 cat <<EOF
 
 The cluster keeps running (logs in $RUN_DIR/).
-Dashboard: http://$HTTP_ADDR/ (the token it asks for is in .chime/admin-secret;
-  http://$HTTP_ADDR/#token=<token> opens it directly). Metrics: http://$HTTP_ADDR/metrics
+Dashboard: http://$HTTP_ADDR/#token=$(cat .chime/dashboard-token 2>/dev/null)
+  (scope operate; the page keeps the token in the tab). Metrics: http://$HTTP_ADDR/metrics
 For more jobctl commands:
   export CHIME_SCHEDULER=$CHIME_SCHEDULER CHIME_ADMIN_SECRET_FILE=$CHIME_ADMIN_SECRET_FILE
   $JOBCTL enqueue sleep --payload '{"ms":500}' --wait

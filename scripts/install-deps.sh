@@ -17,6 +17,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   iproute2 procps curl
   chromium  # headless, for the dashboard test
+  libjs-chart.js  # Chart.js 3.9, embedded in chime-scheduler for the dashboard's charts
   debootstrap  # the local base image of tests/deploy/compose_test.sh
   libfaketime  # skewed and jumping wall clocks in tests/reliability/clock_test
   pgbouncer  # schedulers and workers behind a transaction pooler (pgbouncer_test)

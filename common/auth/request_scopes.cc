@@ -52,7 +52,10 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"GET", "/", std::nullopt},
     HttpRouteScope{"GET", "/dashboard", std::nullopt},
     HttpRouteScope{"GET", "/dashboard.js", std::nullopt},
+    HttpRouteScope{"GET", "/dashboard-ui.js", std::nullopt},
+    HttpRouteScope{"GET", "/dashboard-views.js", std::nullopt},
     HttpRouteScope{"GET", "/dashboard.css", std::nullopt},
+    HttpRouteScope{"GET", "/chart.js", std::nullopt},
     HttpRouteScope{"GET", "/api/whoami", Scope::kRead},
     HttpRouteScope{"GET", "/api/schedules", Scope::kRead},
     HttpRouteScope{"GET", "/api/schedules/([^/]+)", Scope::kRead},
@@ -64,6 +67,15 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"GET", "/api/queues", Scope::kRead},
     HttpRouteScope{"GET", "/api/stats", Scope::kRead},
     HttpRouteScope{"GET", "/api/alerts", Scope::kRead},
+    HttpRouteScope{"GET", "/api/series/runs", Scope::kRead},
+    HttpRouteScope{"GET", "/api/series/queues", Scope::kRead},
+    // The dashboard's actions, as jobctl's retry, cancel, schedule trigger
+    // and schedule pause/resume.
+    HttpRouteScope{"POST", "/api/jobs/([^/]+)/retry", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/jobs/([^/]+)/cancel", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/schedules/([^/]+)/trigger", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/schedules/([^/]+)/pause", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/schedules/([^/]+)/resume", Scope::kOperate},
 };
 
 }  // namespace

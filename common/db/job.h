@@ -232,6 +232,8 @@ struct JobWithRuns {
   // A fan-out's progress: its child jobs counted by state (children already
   // cleaned up are gone from the counts). Empty for a job without children.
   std::map<JobState, int64_t> children;
+  // The same children by outcome, "" for those still live.
+  std::map<std::string, int64_t> children_outcomes;
 };
 
 struct ListParams {
@@ -239,15 +241,26 @@ struct ListParams {
   std::optional<std::string> kind;
   std::optional<std::string> queue;
   std::optional<std::string> schedule;  // The schedule's name; NotFound when unknown.
+  std::vector<JobOutcome> outcomes;     // Empty: all (live jobs have none).
+  std::optional<int64_t> parent_id;     // A fan-out's children.
   std::optional<TimePoint> since;  // created_at >= since
   std::optional<TimePoint> until;  // created_at < until
   std::optional<int64_t> before_id;  // Keyset cursor: ids below this (newest first).
   int limit = 50;  // 1..1000.
+  // Examine at most this many ids below the cursor (a page of a filter
+  // that matches little then ends early, with next_before_id where the
+  // search stopped), so a page costs the same however many jobs the table
+  // holds. Unset: search until `limit` rows match. Filters on a schedule
+  // or a parent read that index instead and ignore it.
+  std::optional<int64_t> scan_ids;
 };
 
 struct JobPage {
   std::vector<Job> jobs;  // Newest first.
   std::optional<int64_t> next_before_id;  // Set when more rows may follow.
+  // With scan_ids: the lowest id this page examined, when it stopped there
+  // before filling the page (older jobs were not searched yet).
+  std::optional<int64_t> searched_to_id;
 };
 
 struct StateCount {

@@ -863,8 +863,13 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
                                id);
     for (const auto& row : runs) out->runs.push_back(ReadRun(row));
     auto children = tx.exec_params(
-        "SELECT state, count(*) FROM chime.jobs WHERE parent_id = $1 GROUP BY state", id);
-    for (const auto& row : children) out->children[StateOf(row[0])] = row[1].as<int64_t>();
+        "SELECT state, coalesce(outcome, ''), count(*) FROM chime.jobs WHERE parent_id = $1 "
+        "GROUP BY state, outcome",
+        id);
+    for (const auto& row : children) {
+      out->children[StateOf(row[0])] += row[2].as<int64_t>();
+      out->children_outcomes[row[1].c_str()] += row[2].as<int64_t>();
+    }
     tx.commit();
   });
   if (!ran) return std::unexpected(ran.error());
@@ -898,12 +903,21 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
   if (params.schedule && !ValidName(*params.schedule)) {
     return Fail(ErrorCode::kInvalidArgument, "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   }
+  if (params.scan_ids && *params.scan_ids < params.limit) {
+    return Fail(ErrorCode::kInvalidArgument, "scan_ids: must be at least the limit");
+  }
   // Filters become parameters; an unset one is NULL and matches everything.
   std::optional<std::string> states;
   if (!params.states.empty()) {
     PgArrayBuilder b;
     for (auto s : params.states) b.AddText(JobStateName(s));
     states = b.Finish();
+  }
+  std::optional<std::string> outcomes;
+  if (!params.outcomes.empty()) {
+    PgArrayBuilder b;
+    for (auto o : params.outcomes) b.AddText(JobOutcomeName(o));
+    outcomes = b.Finish();
   }
   auto micros = [](const std::optional<TimePoint>& t) -> std::optional<int64_t> {
     if (!t) return std::nullopt;
@@ -923,26 +937,50 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
       }
       schedule_id = found[0][0].as<int64_t>();
     }
-    // With a schedule, jobs_schedule_idx (schedule_id, id) yields its jobs
-    // newest first.
-    auto r = tx.exec_params(
-        std::string("SELECT ") + sql::kJobColumns +
-            " FROM chime.jobs WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))"
-            " AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR queue = $3)"
-            " AND ($4::bigint IS NULL OR created_at >= to_timestamp($4::bigint / 1000000.0))"
-            " AND ($5::bigint IS NULL OR created_at < to_timestamp($5::bigint / 1000000.0))"
-            " AND ($6::bigint IS NULL OR id < $6)"
-            " AND ($8::bigint IS NULL OR schedule_id = $8)"
-            " ORDER BY id DESC LIMIT $7",
-        states, params.kind, params.queue, micros(params.since), micros(params.until),
-        params.before_id, params.limit + 1, schedule_id);
+    const bool other_filters = states || outcomes || params.kind || params.queue || params.since || params.until;
+    // A window of ids below the cursor, unless an index narrows the rows.
+    std::optional<int64_t> floor_id;
+    if (params.scan_ids && !schedule_id && !params.parent_id && other_filters) {
+      const int64_t top =
+          params.before_id ? *params.before_id
+                           : tx.exec("SELECT coalesce(max(id), 0) + 1 FROM chime.jobs")[0][0].as<int64_t>();
+      floor_id = top - *params.scan_ids;
+    }
+    const std::string where =
+        " WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))"
+        " AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR queue = $3)"
+        " AND ($4::bigint IS NULL OR created_at >= to_timestamp($4::bigint / 1000000.0))"
+        " AND ($5::bigint IS NULL OR created_at < to_timestamp($5::bigint / 1000000.0))"
+        " AND ($6::bigint IS NULL OR id < $6)"
+        " AND ($8::bigint IS NULL OR schedule_id = $8)"
+        " AND ($9::text[] IS NULL OR outcome = ANY($9::text[]))"
+        " AND ($10::bigint IS NULL OR parent_id = $10)"
+        " AND ($11::bigint IS NULL OR id >= $11)";
+    // Newest first down the primary key, or down jobs_schedule_idx /
+    // jobs_parent_idx (id is their second column). A schedule with more
+    // filters reads all of that schedule's jobs first (OFFSET 0 keeps the
+    // planner from walking the primary key past every other schedule's
+    // jobs on a guess of how many match: 350 ms for none in a million).
+    const std::string text =
+        schedule_id && other_filters
+            ? std::string("SELECT ") + sql::kJobColumns + " FROM (SELECT * FROM chime.jobs" + where +
+                  " OFFSET 0) j ORDER BY id DESC LIMIT $7"
+            : std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs" + where + " ORDER BY id DESC LIMIT $7";
+    auto r = tx.exec_params(text, states, params.kind, params.queue, micros(params.since), micros(params.until),
+                            params.before_id, params.limit + 1, schedule_id, outcomes, params.parent_id, floor_id);
     for (const auto& row : r) page.jobs.push_back(ReadJob(row));
+    if (static_cast<int>(page.jobs.size()) <= params.limit && floor_id &&
+        !tx.exec_params("SELECT 1 FROM chime.jobs WHERE id < $1 LIMIT 1", *floor_id).empty()) {
+      page.searched_to_id = *floor_id;
+    }
   });
   if (!ran) return std::unexpected(ran.error());
   if (unknown_schedule) return Fail(ErrorCode::kNotFound, "schedule " + *params.schedule + " not found");
   if (static_cast<int>(page.jobs.size()) > params.limit) {
     page.jobs.pop_back();
     page.next_before_id = page.jobs.back().id;
+  } else if (page.searched_to_id) {
+    page.next_before_id = page.searched_to_id;  // Older jobs are still to search.
   }
   return page;
 }

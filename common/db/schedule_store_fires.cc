@@ -53,6 +53,7 @@ Result<FirePage> ScheduleStore::FiresList(const FireListParams& params) {
   bool missing = false;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     page = {};
+    missing = false;
     pqxx::read_transaction tx(c, "fires_list");
     auto found = tx.exec_params("SELECT id FROM chime.schedules WHERE name = $1", params.schedule);
     if (found.empty()) {

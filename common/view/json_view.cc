@@ -97,6 +97,20 @@ json RunPageJson(const db::RunPage& page) {
   return json{{"runs", std::move(runs)}, {"next_before_id", OrNull(page.next_before_id)}};
 }
 
+json JobWithRunsJson(const db::JobWithRuns& job) {
+  json out = JobJson(job.job);
+  json runs = json::array();
+  for (const auto& run : job.runs) runs.push_back(RunJson(run));
+  out["runs"] = std::move(runs);
+  json children = json::object();
+  for (const auto& [state, n] : job.children) children[std::string(db::JobStateName(state))] = n;
+  out["children"] = std::move(children);
+  json outcomes = json::object();
+  for (const auto& [outcome, n] : job.children_outcomes) outcomes[outcome.empty() ? "live" : outcome] = n;
+  out["children_outcomes"] = std::move(outcomes);
+  return out;
+}
+
 json FirePageJson(const db::FirePage& page) {
   json fires = json::array();
   for (const auto& f : page.fires) {
@@ -119,21 +133,12 @@ json FirePageJson(const db::FirePage& page) {
                })}};
 }
 
-json JobWithRunsJson(const db::JobWithRuns& job) {
-  json out = JobJson(job.job);
-  json runs = json::array();
-  for (const auto& run : job.runs) runs.push_back(RunJson(run));
-  out["runs"] = std::move(runs);
-  json children = json::object();
-  for (const auto& [state, n] : job.children) children[std::string(db::JobStateName(state))] = n;
-  out["children"] = std::move(children);
-  return out;
-}
-
 json JobPageJson(const db::JobPage& page) {
   json jobs = json::array();
   for (const auto& job : page.jobs) jobs.push_back(JobJson(job));
-  return json{{"jobs", std::move(jobs)}, {"next_before_id", OrNull(page.next_before_id)}};
+  return json{{"jobs", std::move(jobs)},
+              {"next_before_id", OrNull(page.next_before_id)},
+              {"searched_to_id", OrNull(page.searched_to_id)}};
 }
 
 json EnqueueResultJson(const db::EnqueueResult& result) {

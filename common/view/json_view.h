@@ -25,8 +25,10 @@ namespace chime::view {
 // A worker as the schedulers see it (jobctl workers, /api/workers).
 using WorkerView = db::WorkerRow;
 
-// A job; "outcome" is null while it is live and while a fan-out waits for
-// its children ("waiting_for_children": N, when JobGet counted them).
+// A job, with the schedule that fired it ("schedule_id", "schedule",
+// "scheduled_for", each null when none did); "outcome" is null while it is
+// live and while a fan-out waits for its children ("waiting_for_children":
+// N, when JobGet counted them).
 nlohmann::ordered_json JobJson(const db::Job& job);
 // One attempt; "final" marks the one that ended its job, whose
 // "job_outcome" is the run's outcome.
@@ -38,9 +40,11 @@ nlohmann::ordered_json RunPageJson(const db::RunPage& page);
 // {"fires": [{"scheduled_for", "fired_at", "origin", "outcome", "job_id",
 //  "leader_epoch", "job_state", "job_outcome", "attempts"}], "next_before"}
 nlohmann::ordered_json FirePageJson(const db::FirePage& page);
-// The job's fields plus "runs": [...], oldest first.
+// The job's fields plus "runs": [...], oldest first, and its children
+// counted by state ("children") and by outcome ("children_outcomes", with
+// "live" for those not finished).
 nlohmann::ordered_json JobWithRunsJson(const db::JobWithRuns& job);
-// {"jobs": [...], "next_before_id": N | null}
+// {"jobs": [...], "next_before_id": N | null, "searched_to_id": N | null}
 nlohmann::ordered_json JobPageJson(const db::JobPage& page);
 // {"id": N, "existing": bool, "state": "..."}
 nlohmann::ordered_json EnqueueResultJson(const db::EnqueueResult& result);

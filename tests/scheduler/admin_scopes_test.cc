@@ -275,13 +275,21 @@ TEST(TokenCacheTest, AnUnreachableDatabaseMakesNamedTokensUnavailableNotAccepted
 }
 
 TEST(RouteScopeTest, EveryApiRouteTheSchedulerServesHasAScope) {
-  for (std::string_view pattern : ApiRoutePatterns()) {
-    const auth::HttpRouteScope* entry = auth::FindRouteScope("GET", pattern);
-    ASSERT_NE(entry, nullptr) << pattern << " needs an entry in common/auth/request_scopes.cc";
-    EXPECT_EQ(entry->scope, auth::Scope::kRead) << pattern;
-    EXPECT_EQ(RouteAccess("GET", pattern), web::Access::kRead);
+  int actions = 0;
+  for (const ApiRouteName& route : ApiRoutes()) {
+    const auth::HttpRouteScope* entry = auth::FindRouteScope(route.method, route.pattern);
+    ASSERT_NE(entry, nullptr) << route.method << " " << route.pattern
+                              << " needs an entry in common/auth/request_scopes.cc";
+    // Reading needs read; every action (a POST) changes something and needs operate.
+    const auth::Scope want = route.method == "GET" ? auth::Scope::kRead : auth::Scope::kOperate;
+    EXPECT_EQ(entry->scope, want) << route.method << " " << route.pattern;
+    EXPECT_EQ(RouteAccess(route.method, route.pattern),
+              route.method == "GET" ? web::Access::kRead : web::Access::kOperate);
+    if (route.method == "POST") ++actions;
   }
+  EXPECT_EQ(actions, 5) << "retry, cancel, trigger, pause, resume";
   EXPECT_EQ(RouteAccess("GET", "/healthz"), web::Access::kOpen);
+  EXPECT_EQ(RouteAccess("GET", "/chart.js"), web::Access::kOpen);
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ TEST(RequestScopesTest, EveryApiRouteNeedsAToken) {
   for (const auto& route : HttpRouteScopes()) {
     if (route.pattern.starts_with("/api")) {
       ++api;
-      EXPECT_EQ(route.scope, Scope::kRead) << route.pattern;
+      // Reads need read; the dashboard's actions (POST) need operate.
+      EXPECT_EQ(route.scope, route.method == "POST" ? Scope::kOperate : Scope::kRead) << route.pattern;
     } else {
       EXPECT_FALSE(route.scope.has_value()) << route.pattern;
     }
@@ -76,6 +77,8 @@ TEST(RequestScopesTest, EveryApiRouteNeedsAToken) {
   EXPECT_GT(api, 0);
   EXPECT_NE(FindRouteScope("GET", "/api/whoami"), nullptr);
   EXPECT_EQ(FindRouteScope("POST", "/api/jobs"), nullptr);
+  ASSERT_NE(FindRouteScope("POST", "/api/jobs/([^/]+)/retry"), nullptr);
+  EXPECT_EQ(FindRouteScope("POST", "/api/jobs/([^/]+)/retry")->scope, Scope::kOperate);
 }
 
 TEST(ScopeTest, ScopesCoverTheOnesBelowThem) {

@@ -49,9 +49,9 @@ Result<void> Cluster::StartWorker() {
   std::map<std::string, std::string> env{{"CHIME_DATABASE_URL", conninfo_},
                                          {"CHIME_SCHEDULER", endpoint_},
                                          {"CHIME_WORKER_SLOTS", std::to_string(slots_)},
-                                         {"CHIME_WORKER_PREFETCH", std::to_string(prefetch_)},
                                          {"CHIME_QUEUES", queues_},
                                          {"CHIME_LOG_LEVEL", "warn"}};
+  if (prefetch_ >= 0) env["CHIME_WORKER_PREFETCH"] = std::to_string(prefetch_);
   env.insert(worker_env_.begin(), worker_env_.end());
   auto w = std::make_unique<ChildProcess>(argv, env);
   if (!w->Start()) return Fail(ErrorCode::kInternal, w->log());

@@ -60,7 +60,7 @@ class Cluster {
  private:
   std::string conninfo_;
   int slots_;
-  int prefetch_ = 0;
+  int prefetch_ = -1;  // < 0: the worker's default (auto).
   int claim_batch_ = 0;
   std::string queues_;
   std::vector<std::string> worker_args_;

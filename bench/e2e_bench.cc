@@ -44,7 +44,7 @@ Result<void> E2eBenchConfig::Validate() const {
   if (jobs < 0 || jobs > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--jobs: 1-10000000");
   if (workers < 1 || workers > 64) return Fail(ErrorCode::kInvalidArgument, "--workers: 1-64");
   if (slots < 1 || slots > 1000) return Fail(ErrorCode::kInvalidArgument, "--slots: 1-1000");
-  if (prefetch < 0 || prefetch > 1000) return Fail(ErrorCode::kInvalidArgument, "--prefetch: 0-1000");
+  if (prefetch < -1 || prefetch > 1000) return Fail(ErrorCode::kInvalidArgument, "--prefetch: 0-1000 (-1: auto)");
   if (claim_batch < 0 || claim_batch > 1000) return Fail(ErrorCode::kInvalidArgument, "--claim-batch: 0-1000");
   if (latency_samples < 0) return Fail(ErrorCode::kInvalidArgument, "--latency-samples: >= 1");
   if (interval_ms < 1) return Fail(ErrorCode::kInvalidArgument, "--interval-ms: >= 1");
@@ -60,7 +60,8 @@ void E2eBench::AddOptions(CLI::App& command) {
   command.add_option("--jobs", config_.jobs, "Throughput jobs (default 100000; --quick 5000)");
   command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
   command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
-  command.add_option("--prefetch", config_.prefetch, "Jobs each worker claims beyond its slots (throughput run)")
+  command.add_option("--prefetch", config_.prefetch,
+                     "Jobs each worker claims beyond its slots (throughput run; -1: the worker's default, auto)")
       ->capture_default_str();
   command.add_option("--claim-batch", config_.claim_batch,
                      "Most jobs a worker claims per round trip (throughput run; 0: the worker's default)")
@@ -193,7 +194,8 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
   const std::vector<Param> params{
       {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots},
-      {"prefetch", config_.prefetch}, {"claim_batch", config_.claim_batch}};
+      {"prefetch", config_.prefetch < 0 ? nlohmann::ordered_json("auto") : nlohmann::ordered_json(config_.prefetch)},
+      {"claim_batch", config_.claim_batch}};
   report.Add({"throughput", static_cast<double>(jobs) / seconds_taken, "jobs/s", params});
   report.Add({"succeeded_runs", static_cast<double>(*runs), "runs", params});
   report.BeginSection("e2e", "resident memory under the throughput load (MB, peak sampled)");

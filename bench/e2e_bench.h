@@ -21,7 +21,7 @@ struct E2eBenchConfig {
   int64_t jobs = 0;          // Throughput jobs; 0: 100,000 (--quick 5,000).
   int workers = 2;
   int slots = 16;
-  int prefetch = 0;  // Jobs each worker claims beyond its slots.
+  int prefetch = -1;  // Jobs each worker claims beyond its slots; < 0: the worker's default (auto).
   int claim_batch = 0;  // Most jobs a worker claims per round trip; 0: its default (100).
   int latency_samples = 0;   // Per path; 0: 1,000 (--quick 50).
   int interval_ms = 10;      // Between latency enqueues.

@@ -272,7 +272,9 @@ Result<void> KindsBenchConfig::Validate() const {
     return Fail(ErrorCode::kInvalidArgument, "--fanout-parallelism: 0-16");
   }
   if (http_calls < 0 || http_calls > 10'000'000) return Fail(ErrorCode::kInvalidArgument, "--http-calls: 1-10000000");
-  if (http_prefetch < 0 || http_prefetch > 10'000) return Fail(ErrorCode::kInvalidArgument, "--http-prefetch: 0-10000");
+  if (http_prefetch < -1 || http_prefetch > 1000) {
+    return Fail(ErrorCode::kInvalidArgument, "--http-prefetch: 0-1000 (-1: the worker's default, auto)");
+  }
   for (const auto& part : parts) {
     if (part != "fanout" && part != "reconcile" && part != "http") {
       return Fail(ErrorCode::kInvalidArgument, "--parts: \"" + part + "\" is not fanout, reconcile or http");
@@ -298,7 +300,7 @@ void KindsBench::AddOptions(CLI::App& command) {
   command.add_option("--http-calls", config_.http_calls,
                      "http_request jobs against the local endpoint (default 20000; --quick 1000)");
   command.add_option("--http-prefetch", config_.http_prefetch,
-                     "Jobs the http part's workers claim beyond their slots (worker --prefetch)")
+                     "Jobs the http part's workers claim beyond their slots (worker --prefetch; -1: auto)")
       ->capture_default_str();
   command.add_option("--parts", config_.parts, "Which to run: fanout, reconcile, http (default all)")
       ->delimiter(',');
@@ -322,7 +324,8 @@ Result<void> KindsBench::Run(const BenchEnv& env) {
   const std::vector<Param> params{{"calls", http->calls},
                                   {"workers", config_.workers},
                                   {"slots", config_.slots},
-                                  {"prefetch", config_.http_prefetch}};
+                                  {"prefetch", config_.http_prefetch < 0 ? nlohmann::ordered_json("auto")
+                                                                         : nlohmann::ordered_json(config_.http_prefetch)}};
   report.Add({"http_wall", http->wall_s, "s", params});
   report.Add({"http_calls_per_second", rate, "calls/s", params});
   report.Add({"http_connections", static_cast<double>(http->connections), "connections", params});

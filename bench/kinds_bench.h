@@ -37,7 +37,7 @@ struct KindsBenchConfig {
   int slots = 16;
   int fanout_parallelism = 4;  // 0: the capped, one-session path.
   int http_calls = 0;          // 0: 20,000 (--quick 1,000).
-  int http_prefetch = 0;       // The http part's workers' --prefetch.
+  int http_prefetch = -1;      // The http part's workers' --prefetch; < 0: the worker's default (auto).
   std::vector<std::string> parts{"fanout", "reconcile", "http"};
 
   [[nodiscard]] Result<void> Validate() const;

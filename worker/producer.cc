@@ -9,7 +9,12 @@
 namespace chime::worker {
 
 Producer::Producer(ProducerConfig config, db::ConnectionConfig db, Executor& executor)
-    : config_(std::move(config)), conn_(std::move(db)), store_(conn_), executor_(executor) {}
+    : config_(std::move(config)),
+      conn_(std::move(db)),
+      store_(conn_),
+      executor_(executor),
+      prefetch_(config_.adaptive_prefetch ? 0 : config_.prefetch),
+      window_start_(std::chrono::steady_clock::now()) {}
 
 Producer::~Producer() { Stop(); }
 
@@ -34,6 +39,7 @@ void Producer::Wake() {
 }
 
 void Producer::SlotFreed() {
+  finished_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     slot_freed_ = true;
@@ -46,7 +52,29 @@ int Producer::RefillBatch() const {
   return std::max(1, Capacity() / 2);
 }
 
-int Producer::Room() const { return executor_.room(config_.prefetch); }
+int Producer::Room() const { return executor_.room(prefetch_.load()); }
+
+void Producer::AdaptPrefetch() {
+  if (!config_.adaptive_prefetch) return;
+  constexpr auto kWindow = std::chrono::milliseconds(100);
+  const auto now = std::chrono::steady_clock::now();
+  const auto elapsed = now - window_start_;
+  if (elapsed < kWindow) return;
+  const int64_t finished = finished_.load(std::memory_order_relaxed);
+  const double rate =
+      static_cast<double>(finished - window_finished_) / std::chrono::duration<double>(elapsed).count();
+  window_start_ = now;
+  window_finished_ = finished;
+  // Half the old estimate per window; an idle window (long waits for a
+  // dispatch) brings it down at once.
+  rate_ = rate == 0 ? 0 : (rate_ == 0 ? rate : (rate_ + rate) / 2);
+  const double ahead = rate_ * std::chrono::duration<double>(config_.prefetch_horizon).count();
+  const int next = static_cast<int>(std::clamp(ahead, 0.0, static_cast<double>(config_.max_prefetch)));
+  if (next != prefetch_.load()) {
+    spdlog::debug("prefetch {} -> {} ({:.0f} jobs/s finished)", prefetch_.load(), next, rate_);
+    prefetch_.store(next);
+  }
+}
 
 void Producer::Hand(std::vector<db::ClaimedJob> jobs) {
   claimed_ += static_cast<int64_t>(jobs.size());
@@ -84,6 +112,7 @@ void Producer::Loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     bool more = false;  // The last claim filled its batch: there may be more.
     if (!unknown_claims_.empty()) RecoverClaims();
+    AdaptPrefetch();
     const int free = Room();
     if (free > 0) {
       db::ClaimParams params;

@@ -79,7 +79,8 @@ Result<void> Worker::Start() {
                      .poll_interval = config_.poll_interval,
                      .lease = config_.lease,
                      .max_batch = config_.claim_batch,
-                     .prefetch = config_.prefetch},
+                     .prefetch = std::max(0, config_.prefetch),
+                     .adaptive_prefetch = config_.prefetch == WorkerConfig::kPrefetchAuto},
       db, *executor_);
   heartbeater_ = std::make_unique<Heartbeater>(db, *executor_, config_.lease, config_.heartbeat_interval());
   executor_->set_observer(observer_);

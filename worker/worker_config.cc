@@ -60,9 +60,13 @@ Result<void> Apply(WorkerConfig& c, const std::string& field, const std::string&
     c.kinds_config = value;
   } else if (field == "http_listen") {
     c.http_listen = value;
+  } else if (field == "prefetch" && value == "auto") {
+    c.prefetch = WorkerConfig::kPrefetchAuto;
   } else if (field == "slots" || field == "claim_batch" || field == "prefetch") {
     auto v = integer();
     if (!v) return std::unexpected(v.error());
+    // A negative prefetch is not "auto" in disguise: only the word is.
+    if (field == "prefetch" && *v < 0) return Bad(field, "must be auto or 0-1000, got " + std::to_string(*v));
     int& target = field == "slots" ? c.slots : field == "claim_batch" ? c.claim_batch : c.prefetch;
     target = static_cast<int>(std::clamp<int64_t>(*v, INT32_MIN, INT32_MAX));
   } else if (field == "poll_interval_ms" || field == "lease_ms" || field == "default_timeout_ms" ||
@@ -139,7 +143,9 @@ Result<void> WorkerConfig::Validate() const {
   if (hard_stop_grace < milliseconds(0)) return Bad("hard_stop_grace_ms", "must be >= 0");
   if (shutdown_grace < milliseconds(0)) return Bad("shutdown_grace_ms", "must be >= 0");
   if (claim_batch < 1 || claim_batch > 1000) return Bad("claim_batch", "must be 1-1000");
-  if (prefetch < 0 || prefetch > 1000) return Bad("prefetch", "must be 0-1000, got " + std::to_string(prefetch));
+  if (prefetch != kPrefetchAuto && (prefetch < 0 || prefetch > 1000)) {
+    return Bad("prefetch", "must be auto or 0-1000, got " + std::to_string(prefetch));
+  }
   if (auto ok = ParseLogFormat(log_format); !ok) return Bad("log_format", ok.error().message);
   if (http_listen != "off") {
     if (auto ok = web::ParseListenAddress(http_listen, "http_listen"); !ok) return std::unexpected(ok.error());
@@ -181,10 +187,13 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
                  "that (an http_request: its timeoutMs, default 300000 = 5 min, at most 1 h, plus 60000)");
   app.add_option("--hard-stop-grace-ms", hard_stop, "after a stop request, abandon the attempt (default 5000)");
   app.add_option("--shutdown-grace-ms", grace, "SIGTERM: let running jobs finish this long (default 30000)");
-  app.add_option("--claim-batch", batch, "most jobs per claim round trip (default 100)");
+  app.add_option("--claim-batch", batch,
+                 "most jobs per claim round trip ($CHIME_WORKER_CLAIM_BATCH; default 1000; a claim never "
+                 "takes more than the free slots plus the prefetch)");
   app.add_option("--prefetch", prefetch,
                  "jobs claimed ahead of free slots, waiting in the worker: larger claims for short "
-                 "jobs ($CHIME_WORKER_PREFETCH; default 0)");
+                 "jobs ($CHIME_WORKER_PREFETCH; default auto: what the worker finishes in 200 ms at "
+                 "its recent rate, at most 1000; 0: never more than the free slots)");
   app.add_option("--http-listen", http_listen,
                  "host:port for /healthz, /readyz and /metrics; port 0: any free port "
                  "($CHIME_HTTP_LISTEN; default off)");
@@ -211,7 +220,7 @@ Result<std::optional<WorkerConfig>> LoadWorkerConfig(int argc, char** argv) {
       {"CHIME_WORKER_ID", "worker_id"},       {"CHIME_LOG_LEVEL", "log_level"},
       {"CHIME_KINDS_CONFIG", "kinds_config"}, {"CHIME_HTTP_LISTEN", "http_listen"},
       {"CHIME_LOG_FORMAT", "log_format"},   {"CHIME_DATABASE_POOLER", "database_pooler"},
-      {"CHIME_WORKER_PREFETCH", "prefetch"}};
+      {"CHIME_WORKER_PREFETCH", "prefetch"}, {"CHIME_WORKER_CLAIM_BATCH", "claim_batch"}};
   // The database URL may carry a password: it can come from a file
   // (CHIME_DATABASE_URL_FILE, a mounted secret) instead.
   auto url_setting = EnvSetting("CHIME_DATABASE_URL");

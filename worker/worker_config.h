@@ -32,11 +32,17 @@ struct WorkerConfig {
   std::chrono::milliseconds default_timeout{30 * 60'000};
   std::chrono::milliseconds hard_stop_grace{5'000};
   std::chrono::milliseconds shutdown_grace{30'000};
-  int claim_batch = 100;
+  // Most jobs per claim round trip: CHIME_WORKER_CLAIM_BATCH, --claim-batch.
+  // A claim never takes more than the free slots plus the prefetch, so this
+  // only binds while the prefetch is large.
+  int claim_batch = 1000;
   // Jobs claimed ahead of free slots, queued in the worker (leases kept by
   // heartbeats) so that short jobs are claimed in larger batches:
-  // CHIME_WORKER_PREFETCH, --prefetch. 0: never more claimed than slots.
-  int prefetch = 0;
+  // CHIME_WORKER_PREFETCH, --prefetch. 0: never more claimed than slots;
+  // kPrefetchAuto ("auto", the default): sized from the worker's completion
+  // rate (ProducerConfig::adaptive_prefetch).
+  static constexpr int kPrefetchAuto = -1;
+  int prefetch = kPrefetchAuto;
   // host:port of /healthz, /readyz and /metrics (port 0: any free port):
   // CHIME_HTTP_LISTEN, --http-listen. "off": no HTTP.
   std::string http_listen = "off";

@@ -81,8 +81,9 @@ TEST_F(WorkerConfigTest, ABadValueNamesItsField) {
       {{"--slots", "many", "--database-url", "x"}, "slots: 'many' is not an integer"},
       {{"--queues", "bad queue!", "--database-url", "x"}, "queues: 'badqueue!'"},
       {{"--lease-ms", "10", "--database-url", "x"}, "lease_ms: must be >= 1000"},
-      {{"--prefetch", "-1", "--database-url", "x"}, "prefetch: must be 0-1000, got -1"},
-      {{"--prefetch", "1001", "--database-url", "x"}, "prefetch: must be 0-1000, got 1001"},
+      {{"--prefetch", "-1", "--database-url", "x"}, "prefetch: must be auto or 0-1000, got -1"},
+      {{"--prefetch", "1001", "--database-url", "x"}, "prefetch: must be auto or 0-1000, got 1001"},
+      {{"--prefetch", "some", "--database-url", "x"}, "prefetch: "},
       {{}, "database_url: empty"},
   };
   for (const auto& c : cases) {
@@ -97,11 +98,18 @@ TEST_F(WorkerConfigTest, ABadValueNamesItsField) {
   EXPECT_TRUE(env.error().message.starts_with("slots: must be 1-1000, got -3")) << env.error().message;
 }
 
-TEST_F(WorkerConfigTest, PrefetchIsOffByDefaultAndComesFromFileEnvironmentOrFlag) {
+TEST_F(WorkerConfigTest, PrefetchIsAutoByDefaultAndComesFromFileEnvironmentOrFlag) {
   const auto path = File("database_url: postgresql://file/db\nprefetch: 8\n");
   auto none = Load({"--database-url", "x"});
   ASSERT_TRUE(none.has_value()) << none.error().ToString();
-  EXPECT_EQ(none->prefetch, 0);
+  EXPECT_EQ(none->prefetch, WorkerConfig::kPrefetchAuto);
+  EXPECT_EQ(none->claim_batch, 1000);
+  auto off = Load({"--database-url", "x", "--prefetch", "0"});
+  ASSERT_TRUE(off.has_value()) << off.error().ToString();
+  EXPECT_EQ(off->prefetch, 0);
+  auto back = Load({"--config", path, "--prefetch", "auto"});
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(back->prefetch, WorkerConfig::kPrefetchAuto);
   auto from_file = Load({"--config", path});
   ASSERT_TRUE(from_file.has_value()) << from_file.error().ToString();
   EXPECT_EQ(from_file->prefetch, 8);

@@ -229,6 +229,31 @@ TEST_F(WorkerTest, PrefetchClaimsAheadOfTheSlotsButRunsNoMoreThanThem) {
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'"), "10");
 }
 
+// The default prefetch follows the work: a backlog of no-ops is claimed
+// far ahead of the four slots, and jobs that do not finish are not hoarded
+// (the rate falls to nothing, so no more than the slots are claimed).
+TEST_F(WorkerTest, TheDefaultPrefetchClaimsAheadForShortJobsAndHoardsNoLongOnes) {
+  ASSERT_EQ(config_.prefetch, WorkerConfig::kPrefetchAuto);
+  db_.Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, 20000)");
+  StartWorker();
+  int peak = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    peak = std::max(peak, worker_->producer().prefetch());
+    return peak > 4;
+  })) << "a stream of no-ops never raised the prefetch";
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "20000"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'"), "20000");
+  // Idle: the rate, and with it the prefetch, falls to nothing.
+  ASSERT_TRUE(WaitUntil([&] { return worker_->producer().prefetch() == 0; }));
+  for (int i = 0; i < 10; ++i) Enqueue("gate");
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "4"));
+  ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
+  EXPECT_EQ(worker_->producer().prefetch(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "4") << "six wait for any worker";
+  gate_->Open();
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE kind = 'gate' AND state = 'succeeded'", "10"));
+}
+
 TEST_F(WorkerTest, ATimeoutStopsTheHandlerAndTheAttemptFailsRetryably) {
   const int64_t id = Enqueue("sleep", R"({"ms": 600000})", milliseconds(100));
   StartWorker();

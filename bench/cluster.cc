@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -94,6 +95,25 @@ void Cluster::Stop() {
     scheduler_->Signal(SIGTERM);
     scheduler_->Wait(seconds(10));
   }
+}
+
+Result<void> Cluster::SaveLogs(const std::string& dir) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Fail(ErrorCode::kInternal, "cannot make " + dir + ": " + ec.message());
+  auto write = [&](const std::string& name, const std::string& text) -> Result<void> {
+    std::ofstream out(std::filesystem::path(dir) / name);
+    out << text;
+    if (!out) return Fail(ErrorCode::kInternal, "cannot write " + dir + "/" + name);
+    return {};
+  };
+  if (scheduler_) {
+    if (auto ok = write("scheduler.log", scheduler_->log()); !ok) return ok;
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (auto ok = write("worker-" + std::to_string(i) + ".log", workers_[i]->log()); !ok) return ok;
+  }
+  return {};
 }
 
 Result<int64_t> Count(PqConnection& pq, const std::string& sql) {

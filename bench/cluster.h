@@ -49,6 +49,9 @@ class Cluster {
   // SIGTERM to every worker (each drains) and then to the scheduler;
   // idempotent.
   void Stop();
+  // Writes the scheduler's and each worker's log so far into `dir` (made if
+  // missing): scheduler.log, worker-0.log, ...
+  [[nodiscard]] Result<void> SaveLogs(const std::string& dir) const;
 
   const std::string& endpoint() const { return endpoint_; }
   // The scheduler's HTTP "host:port".

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include "bench/cluster.h"
@@ -48,6 +49,8 @@ Result<void> E2eBenchConfig::Validate() const {
   if (claim_batch < 0 || claim_batch > 1000) return Fail(ErrorCode::kInvalidArgument, "--claim-batch: 0-1000");
   if (latency_samples < 0) return Fail(ErrorCode::kInvalidArgument, "--latency-samples: >= 1");
   if (interval_ms < 1) return Fail(ErrorCode::kInvalidArgument, "--interval-ms: >= 1");
+  if (rounds < 1 || rounds > 100) return Fail(ErrorCode::kInvalidArgument, "--rounds: 1-100");
+  if (slow_logs.empty()) return Fail(ErrorCode::kInvalidArgument, "--slow-logs: a directory");
   return {};
 }
 
@@ -69,6 +72,12 @@ void E2eBench::AddOptions(CLI::App& command) {
   command.add_option("--latency-samples", config_.latency_samples,
                      "Jobs per latency path (default 1000; --quick 50)");
   command.add_option("--interval-ms", config_.interval_ms, "Gap between latency enqueues")
+      ->capture_default_str();
+  command.add_option("--rounds", config_.rounds,
+                     "Throughput drains (each from a fresh cluster); the figure is their median")
+      ->capture_default_str();
+  command.add_option("--slow-logs", config_.slow_logs,
+                     "Where the logs of a round slower than half the median are kept (round-N/)")
       ->capture_default_str();
 }
 
@@ -150,54 +159,86 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
     report.Add({"enqueue_call_p50", Percentile(*path.calls, 0.50), "ms", params});
   }
 
-  // Throughput: stop the worker, pre-enqueue, then drain with fresh workers.
+  // Throughput: stop the worker, pre-enqueue, then drain with fresh workers,
+  // `rounds` times.
   cluster.Stop();
-  Cluster loaded(env.conninfo, config_.slots);
-  loaded.set_prefetch(config_.prefetch);
-  loaded.set_claim_batch(config_.claim_batch);
-  if (auto ok = pq->Exec("TRUNCATE chime.jobs, chime.runs, chime.job_counts"); !ok) {
-    return std::unexpected(ok.error());
-  }
-  spdlog::info("e2e: enqueueing {} jobs", jobs);
-  if (auto ok = pq->Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, " +
-                         std::to_string(jobs) + ")");
-      !ok) {
-    return std::unexpected(ok.error());
-  }
-  if (auto ok = loaded.StartScheduler(); !ok) return ok;
-  const auto t0 = Clock::now();
-  for (int i = 0; i < config_.workers; ++i) {
-    if (auto ok = loaded.StartWorker(); !ok) return ok;
-  }
+  struct Round {
+    double jobs_per_s = 0;
+    std::string logs;  // Where this round's logs were saved.
+  };
+  std::vector<Round> rounds;
   double rss_scheduler = 0, rss_worker = 0;
-  int64_t done = 0;
-  const auto drain_deadline = Clock::now() + std::chrono::minutes(30);
-  while (!Interrupt::StopRequested() && Clock::now() < drain_deadline) {
-    auto n = Count(*pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
-    if (!n) return std::unexpected(n.error());
-    done = *n;
-    rss_scheduler = std::max(rss_scheduler, Megabytes(ResidentBytes(loaded.scheduler_pid())));
-    for (size_t i = 0; i < loaded.worker_count(); ++i) {
-      rss_worker = std::max(rss_worker, Megabytes(ResidentBytes(loaded.worker_pid(i))));
+  int64_t succeeded_runs = 0;
+  for (int round = 1; round <= config_.rounds && !Interrupt::StopRequested(); ++round) {
+    Cluster loaded(env.conninfo, config_.slots);
+    loaded.set_prefetch(config_.prefetch);
+    loaded.set_claim_batch(config_.claim_batch);
+    if (auto ok = pq->Exec("TRUNCATE chime.jobs, chime.runs, chime.job_counts"); !ok) {
+      return std::unexpected(ok.error());
     }
-    if (done >= jobs) break;
-    std::this_thread::sleep_for(milliseconds(20));
+    spdlog::info("e2e: round {} of {}: enqueueing {} jobs", round, config_.rounds, jobs);
+    if (auto ok = pq->Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, " +
+                           std::to_string(jobs) + ")");
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    if (auto ok = loaded.StartScheduler(); !ok) return ok;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < config_.workers; ++i) {
+      if (auto ok = loaded.StartWorker(); !ok) return ok;
+    }
+    int64_t done = 0;
+    const auto drain_deadline = Clock::now() + std::chrono::minutes(30);
+    while (!Interrupt::StopRequested() && Clock::now() < drain_deadline) {
+      auto n = Count(*pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
+      if (!n) return std::unexpected(n.error());
+      done = *n;
+      rss_scheduler = std::max(rss_scheduler, Megabytes(ResidentBytes(loaded.scheduler_pid())));
+      for (size_t i = 0; i < loaded.worker_count(); ++i) {
+        rss_worker = std::max(rss_worker, Megabytes(ResidentBytes(loaded.worker_pid(i))));
+      }
+      if (done >= jobs) break;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    const double seconds_taken = std::chrono::duration<double>(Clock::now() - t0).count();
+    loaded.Stop();
+    // Every round's logs until the median is known; the fast rounds' go.
+    const std::string logs = config_.slow_logs + "/round-" + std::to_string(round);
+    if (auto ok = loaded.SaveLogs(logs); !ok) return ok;
+    if (done < jobs) {
+      return Fail(ErrorCode::kInternal, std::to_string(done) + " of " + std::to_string(jobs) +
+                                            " jobs succeeded before the deadline (logs in " + logs + ")");
+    }
+    auto runs = Count(*pq, "SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'");
+    if (!runs) return std::unexpected(runs.error());
+    succeeded_runs = *runs;
+    rounds.push_back({static_cast<double>(jobs) / seconds_taken, logs});
+    spdlog::info("e2e: round {}: {:.0f} jobs/s", round, rounds.back().jobs_per_s);
   }
-  const double seconds_taken = std::chrono::duration<double>(Clock::now() - t0).count();
-  loaded.Stop();
-  if (done < jobs) {
-    return Fail(ErrorCode::kInternal, std::to_string(done) + " of " + std::to_string(jobs) +
-                                          " jobs succeeded before the deadline");
-  }
-  auto runs = Count(*pq, "SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'");
-  if (!runs) return std::unexpected(runs.error());
+  if (rounds.empty()) return Fail(ErrorCode::kFailedPrecondition, "interrupted before a drain finished");
+  std::vector<double> rates;
+  for (const auto& r : rounds) rates.push_back(r.jobs_per_s);
+  const double median = Percentile(rates, 0.5);
   report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
   const std::vector<Param> params{
       {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots},
       {"prefetch", config_.prefetch < 0 ? nlohmann::ordered_json("auto") : nlohmann::ordered_json(config_.prefetch)},
-      {"claim_batch", config_.claim_batch}};
-  report.Add({"throughput", static_cast<double>(jobs) / seconds_taken, "jobs/s", params});
-  report.Add({"succeeded_runs", static_cast<double>(*runs), "runs", params});
+      {"claim_batch", config_.claim_batch}, {"rounds", static_cast<int64_t>(rounds.size())}};
+  report.Add({"throughput", median, "jobs/s", params});
+  for (size_t i = 0; i < rounds.size(); ++i) {
+    const bool slow = rounds[i].jobs_per_s < median / 2;
+    std::vector<Param> round_params{{"round", static_cast<int64_t>(i + 1)}};
+    if (slow) {
+      round_params.emplace_back("logs", rounds[i].logs);
+      spdlog::warn("e2e: round {} drained at {:.0f} jobs/s, under half the median {:.0f}: logs kept in {}", i + 1,
+                   rounds[i].jobs_per_s, median, rounds[i].logs);
+    } else {
+      std::error_code ec;
+      std::filesystem::remove_all(rounds[i].logs, ec);
+    }
+    if (rounds.size() > 1) report.Add({"round_throughput", rounds[i].jobs_per_s, "jobs/s", round_params});
+  }
+  report.Add({"succeeded_runs", static_cast<double>(succeeded_runs), "runs", params});
   report.BeginSection("e2e", "resident memory under the throughput load (MB, peak sampled)");
   report.Add({"rss_loaded_scheduler", rss_scheduler, "MB", {}});
   report.Add({"rss_loaded_worker", rss_worker, "MB", {}});

@@ -8,6 +8,9 @@
 //      jobctl's path (a signed request to the scheduler) and once as an
 //      application's plain SQL INSERT;
 //   3. resident memory of the scheduler and a worker, idle and under load.
+// With --rounds N the throughput drain repeats; a round slower than half the
+// median leaves the scheduler's and workers' logs behind (--slow-logs) to
+// find out why.
 // Thread-compatible.
 #pragma once
 
@@ -25,6 +28,11 @@ struct E2eBenchConfig {
   int claim_batch = 0;  // Most jobs a worker claims per round trip; 0: its default (100).
   int latency_samples = 0;   // Per path; 0: 1,000 (--quick 50).
   int interval_ms = 10;      // Between latency enqueues.
+  // Throughput drains, each from a fresh cluster over the same jobs. Every
+  // round's figure is printed and "throughput" is their median; the logs of
+  // a round slower than half the median are kept in slow_logs/round-N.
+  int rounds = 1;
+  std::string slow_logs = "e2e-slow-logs";
 
   [[nodiscard]] Result<void> Validate() const;
 };

@@ -28,7 +28,8 @@
 //   GET /api/fires?schedule=NAME&before=&limit=
 //                                  {"fires": [...], "next_before"}: a schedule's ticks,
 //                                  skipped overlaps and misfires included
-//   GET /api/workers               {"workers": [...]} (connected to this scheduler)
+//   GET /api/workers               {"workers": [...]} (every replica's, from chime.workers;
+//                                  this one's own when the database is away)
 //   GET /api/queues                {"queues": [{queue, ready, oldest_ready_age_ms}],
 //                                   "states": {...}, "rows": [{queue, kind, state,
 //                                   count}], "read_at"}
@@ -39,7 +40,7 @@
 //                                  {"alerts": [...]} as jobctl alerts --json
 //   GET /api/series/runs?range=1h|24h|7d&schedule=
 //                                  {"range", "bucket_seconds", "since", "until",
-//                                   "counts": "attempts", "buckets": [{"start",
+//                                   "counts": "runs", "buckets": [{"start",
 //                                   "succeeded", "partial", "failed", "skipped",
 //                                   "cancelled", "p50_ms", "p95_ms"}]}
 //                                  (db::SeriesStore; durations for one schedule)

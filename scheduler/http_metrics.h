@@ -1,8 +1,9 @@
 // The scheduler's /metrics. Two kinds of figures, kept apart on purpose:
 //
 // Process metrics - what this scheduler saw since it started; they reset on
-// restart and a query sums them over replicas (each result and each tick
-// reaches exactly one scheduler):
+// restart. Ticks are fired by one scheduler, so a query sums fires over
+// replicas; a worker sends each result to every scheduler it is given, so
+// each replica counts every result: query results with max, not sum:
 //   chime_scheduler_job_results_total{queue,kind,outcome}    counter
 //       results workers reported to this scheduler (outcome: succeeded,
 //       partial, failed, discarded, cancelled, lease_expired)

@@ -1,8 +1,9 @@
 // chime-scheduler: applies migrations, serves workers and jobctl on one
 // ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
 // ready-job notifications, and keeps the job table healthy (lease rescue,
-// retention cleanup), and competes for the leader lease: the leader fires
-// cron schedules, and serves /healthz, /readyz, /metrics and /api over HTTP.
+// retention cleanup), competes for the leader lease (the leader fires cron
+// schedules), and serves /healthz, /readyz, /metrics, /api and the dashboard
+// over HTTP on every replica.
 #include <CLI/CLI.hpp>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,7 @@
-// The job store: every read and write of jobs and runs goes through here.
+// The job store: a job's life - enqueue, claim, heartbeat, completion,
+// release, rescue, cancel, cleanup - and its reads. (Fires write jobs in
+// ScheduleStore, the statistics stores read runs, and two kinds in
+// worker/kinds still insert jobs themselves: docs/ARCHITECTURE.md.)
 // Each method is one round trip unless it says otherwise, and either applies
 // completely or not at all. Thread-compatible: one JobStore per thread (it
 // owns one Connection); make several for concurrency.

@@ -124,7 +124,9 @@ TEST_F(ScopedTokensTest, AnOperateTokenRetriesCancelsAndTriggersButCannotEnqueue
   // Uses are recorded: list (admin) shows last-used times.
   auto list = As(deploy, {"token", "list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.output;
-  for (const auto& t : json::parse(list.output)["tokens"]) {
+  // Named first: a range over a member of a temporary reads freed memory.
+  const json listed = json::parse(list.output);
+  for (const auto& t : listed.at("tokens")) {
     EXPECT_FALSE(t["last_used_at"].is_null()) << t.dump();
     EXPECT_EQ(t["created_by"], "database");
   }

@@ -86,7 +86,7 @@ void Completer::AcceptRecordedEarlier(std::span<const db::Completion> completion
     return;
   }
   for (size_t i = 0; i < results.size() && i < completions.size(); ++i) {
-    auto it = recorded->find(completions[i].lease.job_id);
+    auto it = recorded->find({completions[i].lease.job_id, completions[i].attempt});
     if (results[i].applied || it == recorded->end()) continue;
     results[i].applied = true;
     results[i].new_state = it->second;

@@ -213,6 +213,15 @@ std::string ErrorsJson(const std::vector<std::string>& errors) {
   return arr.dump();
 }
 
+// A UUID's text as PostgreSQL prints it (lower case), for matching tokens.
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 // 8-4-4-4-12 hex digits.
 bool ValidUuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -627,28 +636,32 @@ Result<std::vector<CompletionResult>> JobStore::JobsCompleteIfLeased(
     errors.AddText(ErrorsJson(c.errors));
     workers.AddText(SanitizeText(c.worker_id));
   }
-  std::map<int64_t, JobState> applied;
+  // By job and lease token: a batch may hold a stale attempt of a job beside
+  // its current one (the same worker claimed it again while the first
+  // outcome waited for the database); only the current token applies.
+  std::map<std::pair<int64_t, std::string>, JobState> applied;
   auto ran = conn_.Run([&](pqxx::connection_base& conn) {
+    applied.clear();
     pqxx::nontransaction tx(conn);
     auto r = Exec(tx, conn_.pooled(), kCompleteStatement, ids.Finish(), tokens.Finish(), hows.Finish(),
                   delays.Finish(), summaries.Finish(), errors.Finish(), workers.Finish());
-    for (const auto& row : r) applied[row[0].as<int64_t>()] = StateOf(row[1]);
+    for (const auto& row : r) applied[{row[0].as<int64_t>(), LowerAscii(row[2].c_str())}] = StateOf(row[1]);
   });
   if (!ran) return std::unexpected(ran.error());
-  for (auto& res : out) {
-    auto it = applied.find(res.job_id);
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto it = applied.find({completions[i].lease.job_id, LowerAscii(completions[i].lease.token)});
     if (it != applied.end()) {
-      res.applied = true;
-      res.new_state = it->second;
-      applied.erase(it);  // A job listed twice applies once.
+      out[i].applied = true;
+      out[i].new_state = it->second;
+      applied.erase(it);  // The same attempt listed twice applies once.
     }
   }
   return out;
 }
 
-Result<std::map<int64_t, JobState>> JobStore::JobsCompletionRecorded(
+Result<std::map<std::pair<int64_t, int>, JobState>> JobStore::JobsCompletionRecorded(
     std::span<const Completion> completions) {
-  std::map<int64_t, JobState> out;
+  std::map<std::pair<int64_t, int>, JobState> out;
   if (completions.empty()) return out;
   PgArrayBuilder ids, attempts, workers;
   for (const auto& c : completions) {
@@ -660,7 +673,8 @@ Result<std::map<int64_t, JobState>> JobStore::JobsCompletionRecorded(
     pqxx::nontransaction tx(conn);
     // Rare (only after a lost answer): an unnamed statement, pooled or not.
     auto r = tx.exec_params(sql::kCompletionRecorded, ids.Finish(), attempts.Finish(), workers.Finish());
-    for (const auto& row : r) out[row[0].as<int64_t>()] = StateOf(row[1]);
+    out.clear();
+    for (const auto& row : r) out[{row[0].as<int64_t>(), row[1].as<int>()}] = StateOf(row[2]);
   });
   if (!ran) return std::unexpected(ran.error());
   return out;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/base/backoff.h"
@@ -75,9 +76,9 @@ class JobStore {
 
   // Of completions refused above, those that were in fact recorded earlier
   // (a run of that attempt by that worker): a completion that committed but
-  // whose answer was lost with the connection, then sent again. Maps job id
-  // to the state that completion gave the job.
-  [[nodiscard]] Result<std::map<int64_t, JobState>> JobsCompletionRecorded(
+  // whose answer was lost with the connection, then sent again. Maps (job
+  // id, attempt) to the state that completion gave the job.
+  [[nodiscard]] Result<std::map<std::pair<int64_t, int>, JobState>> JobsCompletionRecorded(
       std::span<const Completion> completions);
 
   // Stores a running job's latest progress report (a JSON text, validated

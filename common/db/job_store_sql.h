@@ -140,7 +140,9 @@ RETURNING j.id, j.cancel_requested)sql";
 // Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'skipped' | 'failed' |
 // 'failed_permanent' | 'cancelled'), $4 retry delay ms, $5 summary JSON text,
 // $6 errors as a JSON array text, $7 worker. Updates only rows still running
-// under the token and writes one run per updated row, in one statement. The
+// under the token and writes one run per updated row, in one statement;
+// answers (id, state, token) of each applied one (a batch may hold two
+// attempts of one job: only the token tells which one applied). The
 // run of an attempt that ends its job is its final row, with the job's
 // outcome (DESIGN.md rule 7). A fan-out parent (fan_out: it enqueued
 // children) that succeeds keeps its outcome NULL, waiting for its children:
@@ -174,7 +176,7 @@ WITH upd AS (
               $7::text[]) AS i(id, token, how, delay_ms, summary, errors, worker)
   WHERE j.id = i.id AND j.lease_token = i.token
   RETURNING j.id, j.state, j.outcome, j.parent_id, j.kind, j.queue, j.attempt, j.attempted_at,
-            j.dry_run, j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker),
+            j.dry_run, j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker, i.token),
 ins AS (
   INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
                           started_at, outcome, summary, errors, dry_run, final, job_outcome,
@@ -187,14 +189,15 @@ ins AS (
          summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run,
          state <> 'retryable', outcome, parent_id
   FROM upd)
-SELECT id, state FROM upd)sql";
+SELECT id, state, token::text FROM upd)sql";
 
-// $1 ids bigint[], $2 attempts int[], $3 workers text[]: the runs kComplete
+// $1 ids bigint[], $2 attempts int[], $3 workers text[]: (job id, attempt,
+// state) of the runs kComplete
 // wrote for those attempts by those workers, with the state each gave its
 // job. Only the lease holder of an attempt can write one: a worker that
 // finds its own was refused the second time it sent it.
 inline constexpr const char* kCompletionRecorded = R"sql(
-SELECT r.job_id,
+SELECT r.job_id, r.attempt,
        CASE r.outcome WHEN 'partial' THEN 'succeeded' WHEN 'skipped' THEN 'succeeded'
                       WHEN 'failed' THEN 'retryable' ELSE r.outcome END
 FROM unnest($1::bigint[], $2::int[], $3::text[]) AS i(id, attempt, worker)

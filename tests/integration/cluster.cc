@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <random>
 #include <thread>
@@ -97,6 +99,29 @@ ChildProcess& Cluster::StartWorker(const std::string& id, std::vector<std::strin
     EXPECT_NE(scheduler_->log().find(needle), std::string::npos) << scheduler_->log() << worker.log();
   }
   return worker;
+}
+
+std::string Cluster::ApiToken(const std::string& name, const std::string& scope) {
+  JobctlOutcome r = Jobctl({"token", "create", name, "--scope", scope, "--database-url", db_.url()},
+                           {{"CHIME_ADMIN_SECRET", ""}, {"CHIME_SCHEDULER", ""}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const size_t start = r.output.find("chime_" + name + "_");
+  if (start == std::string::npos) return "";
+  std::string token = r.output.substr(start, r.output.find('\n', start) - start);
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(http_, "/api/whoami", token).status == 200; }))
+      << "the scheduler never accepted token " << name;
+  return token;
+}
+
+int64_t Cluster::EnqueueJob(std::vector<std::string> args) {
+  args.insert(args.begin(), "enqueue");
+  args.push_back("--json");
+  JobctlOutcome out = Jobctl(args);
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  const size_t brace = out.output.find('{');
+  if (brace == std::string::npos) return 0;
+  const auto j = nlohmann::json::parse(out.output.substr(brace), nullptr, false);
+  return j.is_object() ? j.value("id", int64_t{0}) : 0;
 }
 
 JobctlOutcome Cluster::Jobctl(std::vector<std::string> args, std::map<std::string, std::string> env) {

@@ -64,6 +64,14 @@ class Cluster {
   // "--database-url" among `args`, the database).
   JobctlOutcome Jobctl(std::vector<std::string> args, std::map<std::string, std::string> env = {});
 
+  // Creates a named API token of `scope` through the database and waits
+  // until the scheduler's HTTP accepts it (it reloads tokens every second).
+  // "" and a test failure when either fails.
+  std::string ApiToken(const std::string& name, const std::string& scope);
+  // `jobctl enqueue ARGS --json` against the scheduler: the new job's id, or
+  // 0 and a test failure.
+  int64_t EnqueueJob(std::vector<std::string> args);
+
   // Polls `done` until it holds or `deadline` passes; false on the deadline.
   static bool WaitFor(const std::function<bool()>& done,
                       std::chrono::milliseconds deadline = std::chrono::seconds(60));

@@ -18,35 +18,13 @@ class DashboardApiTest : public ::testing::Test {
   void SetUp() override {
     cluster_.StartScheduler({"--queue-sample-interval", "1s"});
     cluster_.StartWorker("api-w1");
-    ops_ = Token("ops", "operate");
-    viewer_ = Token("viewer", "read");
+    ops_ = cluster_.ApiToken("ops", "operate");
+    viewer_ = cluster_.ApiToken("viewer", "read");
     ASSERT_FALSE(ops_.empty());
     ASSERT_FALSE(viewer_.empty());
     JobctlOutcome made = cluster_.Jobctl({"schedule", "create", "tick", "--cron", "0 3 * * *", "--tz",
                                           "America/New_York", "--kind", "noop"});
     ASSERT_EQ(made.exit_code, 0) << made.output;
-  }
-
-  std::string Token(const std::string& name, const std::string& scope) {
-    auto r = cluster_.Jobctl({"token", "create", name, "--scope", scope, "--database-url", cluster_.db().url()},
-                             {{"CHIME_ADMIN_SECRET", ""}, {"CHIME_SCHEDULER", ""}});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    const size_t start = r.output.find("chime_" + name + "_");
-    if (start == std::string::npos) return "";
-    std::string token = r.output.substr(start, r.output.find('\n', start) - start);
-    // The scheduler reloads its tokens every second: wait until it knows it.
-    EXPECT_TRUE(Cluster::WaitFor([&] { return HttpGet(cluster_.http(), "/api/whoami", token).status == 200; }))
-        << "the scheduler never accepted token " << name;
-    return token;
-  }
-
-  int64_t Enqueue(std::vector<std::string> args) {
-    args.insert(args.begin(), "enqueue");
-    args.push_back("--json");
-    JobctlOutcome out = cluster_.Jobctl(args);
-    EXPECT_EQ(out.exit_code, 0) << out.output;
-    const json j = json::parse(out.output.substr(out.output.find('{')), nullptr, false);
-    return j.is_object() ? j.value("id", int64_t{0}) : 0;
   }
 
   // {status, parsed body} of a request with `token`.
@@ -68,7 +46,7 @@ class DashboardApiTest : public ::testing::Test {
 };
 
 TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
-  const int64_t failed = Enqueue({"fail", "--max-attempts", "1"});
+  const int64_t failed = cluster_.EnqueueJob({"fail", "--max-attempts", "1"});
   ASSERT_TRUE(Cluster::WaitFor([&] {
     return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(failed)) == "discarded";
   }));
@@ -103,14 +81,14 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
       << "the action is logged with the token's name";
 
   // A job that succeeded cannot be retried.
-  const int64_t done = Enqueue({"noop"});
+  const int64_t done = cluster_.EnqueueJob({"noop"});
   ASSERT_TRUE(Cluster::WaitFor([&] {
     return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(done)) == "succeeded";
   }));
   EXPECT_EQ(Call("POST", "/api/jobs/" + std::to_string(done) + "/retry", ops_).first, 409);
 
   // Cancel: a job not yet due ends cancelled at once.
-  const int64_t later = Enqueue({"noop", "--delay", "1h"});
+  const int64_t later = cluster_.EnqueueJob({"noop", "--delay", "1h"});
   auto [cancel_status, cancelled] = Call("POST", "/api/jobs/" + std::to_string(later) + "/cancel", ops_);
   ASSERT_EQ(cancel_status, 200) << cancelled.dump();
   EXPECT_EQ(cancelled["cancelled_now"], true);
@@ -144,7 +122,7 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
 TEST_F(DashboardApiTest, SeriesFiresScheduleAndJobBrowserAnswerTheirShapes) {
   auto [trigger_status, trigger] = Call("POST", "/api/schedules/tick/trigger", ops_);
   ASSERT_EQ(trigger_status, 200) << trigger.dump();
-  const int64_t parent = Enqueue({"noop"});
+  const int64_t parent = cluster_.EnqueueJob({"noop"});
   cluster_.db().Exec("INSERT INTO chime.jobs (kind, parent_id, max_attempts, payload) VALUES "
                      "('noop', " + std::to_string(parent) + ", 1, '{}'), ('fail', " + std::to_string(parent) +
                      ", 1, '{}')");

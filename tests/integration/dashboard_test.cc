@@ -55,28 +55,6 @@ class DashboardTest : public ::testing::Test {
     std::filesystem::remove_all(profile_, ec);
   }
 
-  std::string Token(const std::string& name, const std::string& scope) {
-    auto r = cluster_.Jobctl({"token", "create", name, "--scope", scope, "--database-url", cluster_.db().url()},
-                             {{"CHIME_ADMIN_SECRET", ""}, {"CHIME_SCHEDULER", ""}});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    const size_t start = r.output.find("chime_" + name + "_");
-    if (start == std::string::npos) return "";
-    std::string token = r.output.substr(start, r.output.find('\n', start) - start);
-    // The scheduler reloads its tokens every second: wait until it knows it.
-    EXPECT_TRUE(Cluster::WaitFor([&] { return HttpGet(cluster_.http(), "/api/whoami", token).status == 200; }))
-        << "the scheduler never accepted token " << name;
-    return token;
-  }
-
-  int64_t Enqueue(std::vector<std::string> args) {
-    args.insert(args.begin(), "enqueue");
-    args.push_back("--json");
-    JobctlOutcome out = cluster_.Jobctl(args);
-    EXPECT_EQ(out.exit_code, 0) << out.output;
-    const json j = json::parse(out.output.substr(out.output.find('{')), nullptr, false);
-    return j.is_object() ? j.value("id", int64_t{0}) : 0;
-  }
-
   CdpBrowser& Browser() {
     if (!browser_) {
       auto b = CdpBrowser::Start({.binary = chromium_, .profile_dir = profile_, .width = 1440, .height = 1000});
@@ -134,8 +112,8 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   // the page is opened.
   cluster_.StartScheduler({"--queue-sample-interval", "1s"});
   cluster_.StartWorker("dash-w1");
-  const std::string ops = Token("ops", "operate");
-  const std::string viewer = Token("viewer", "read");
+  const std::string ops = cluster_.ApiToken("ops", "operate");
+  const std::string viewer = cluster_.ApiToken("viewer", "read");
   ASSERT_FALSE(ops.empty());
   ASSERT_FALSE(viewer.empty());
   for (std::vector<std::string> args :
@@ -154,9 +132,9 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   // A job with a structured result (the seed's reconcile format), one that
   // fails once and then succeeds, and a fan-out parent with children that
   // end both ways (an application's own INSERT, as README allows).
-  const int64_t reconcile = Enqueue({"reconcile_exam_capacity", "--payload", "{\"examIds\": [3, 4]}", "--dry-run"});
-  const int64_t flaky = Enqueue({"fail", "--payload", "{\"times\": 1}", "--max-attempts", "3"});
-  const int64_t parent = Enqueue({"noop"});
+  const int64_t reconcile = cluster_.EnqueueJob({"reconcile_exam_capacity", "--payload", "{\"examIds\": [3, 4]}", "--dry-run"});
+  const int64_t flaky = cluster_.EnqueueJob({"fail", "--payload", "{\"times\": 1}", "--max-attempts", "3"});
+  const int64_t parent = cluster_.EnqueueJob({"noop"});
   ASSERT_GT(reconcile, 0);
   ASSERT_GT(flaky, 0);
   ASSERT_GT(parent, 0);
@@ -318,7 +296,7 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
 TEST_F(DashboardTest, ABusyWeekAsTheReadmeShowsIt) {
   cluster_.StartScheduler({"--health-interval", "1s"});
   cluster_.StartWorker("worker-a");
-  const std::string ops = Token("ops", "operate");
+  const std::string ops = cluster_.ApiToken("ops", "operate");
   struct Sched {
     const char* name;
     const char* cron;
@@ -381,8 +359,8 @@ TEST_F(DashboardTest, ABusyWeekAsTheReadmeShowsIt) {
       "             ('hour', interval '1 hour', 4, 190)) s(span, step, k, n) "
       "CROSS JOIN LATERAL generate_series(1, s.n) g "
       "CROSS JOIN (VALUES (1, 'default', 40), (2, 'mail', 120), (3, 'sync', 260)) q(i, name, scale)");
-  for (int i = 0; i < 37; ++i) ASSERT_GT(Enqueue({"deliver_webhooks", "--queue", "mail"}), 0);
-  for (int i = 0; i < 3; ++i) ASSERT_GT(Enqueue({"fail", "--max-attempts", "1"}), 0);
+  for (int i = 0; i < 37; ++i) ASSERT_GT(cluster_.EnqueueJob({"deliver_webhooks", "--queue", "mail"}), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_GT(cluster_.EnqueueJob({"fail", "--max-attempts", "1"}), 0);
   ASSERT_TRUE(Cluster::WaitFor([&] {
     return cluster_.Int("SELECT count(*) FROM chime.alerts WHERE state = 'firing' AND schedule_name = 'sync-notion'") > 0;
   })) << "the leader never saw sync-notion's failures";

@@ -208,7 +208,10 @@ TEST_F(WorkerTest, NeverRunsMoreJobsThanItHasSlots) {
   for (int i = 0; i < 10; ++i) Enqueue("gate");
   StartWorker();
   ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "4"));
+  // Claimed is not started: wait for the four handlers themselves.
+  ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
   EXPECT_EQ(gate_->max_running_.load(), 4);
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "4");
   gate_->Open();
   ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
   EXPECT_EQ(gate_->max_running_.load(), 4);

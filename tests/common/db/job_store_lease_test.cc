@@ -194,7 +194,7 @@ TEST_F(JobStoreLeaseTest, ACompletionSentTwiceIsRefusedThenFoundRecorded) {
     EXPECT_FALSE(Complete(j, kind, {}, "{}", "worker-1").applied);
     const Completion again = MakeCompletion(j, kind, {}, "{}", "worker-1");
     ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(std::span<const Completion>(&again, 1)));
-    EXPECT_EQ(recorded, (std::map<int64_t, JobState>{{j.id, state}}));
+    EXPECT_EQ(recorded, (std::map<std::pair<int64_t, int>, JobState>{{{j.id, j.attempt}, state}}));
     // Not by another worker, nor for another attempt.
     const Completion other = MakeCompletion(j, kind, {}, "{}", "worker-2");
     ASSERT_OK_AND_ASSIGN(recorded, store().JobsCompletionRecorded(std::span<const Completion>(&other, 1)));
@@ -217,6 +217,29 @@ TEST_F(JobStoreLeaseTest, ALostLeaseIsNotARecordedCompletion) {
   ASSERT_TRUE(Complete(current, CompletionKind::kSucceeded, {}, "{}", "worker-new").applied);
   ASSERT_OK_AND_ASSIGN(recorded, store().JobsCompletionRecorded(std::span<const Completion>(&c, 1)));
   EXPECT_TRUE(recorded.empty());
+}
+
+// A worker can hold two attempts of one job in one completion batch: it
+// claimed the job again (rescued while the database was away) before the
+// first outcome could be written. Only the current lease applies, and the
+// answer says which one did (it was once matched by job id alone, crediting
+// the stale attempt: fault_test's history checker caught it).
+TEST_F(JobStoreLeaseTest, ABatchWithAStaleAndACurrentAttemptOfOneJobCreditsTheCurrentOne) {
+  const int64_t id = Enqueue("twice-held");
+  ClaimedJob current;
+  const ClaimedJob stale = ClaimThenLoseLease(id, &current);
+  ASSERT_NE(stale.attempt, current.attempt);
+  const std::vector<Completion> batch{MakeCompletion(stale, CompletionKind::kSucceeded, {}, "{}", "worker-old"),
+                                      MakeCompletion(current, CompletionKind::kSucceeded, {}, "{}", "worker-new")};
+  ASSERT_OK_AND_ASSIGN(auto results, store().JobsCompleteIfLeased(batch));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0].applied) << "the stale attempt";
+  EXPECT_TRUE(results[1].applied) << "the current attempt";
+  EXPECT_EQ(results[1].new_state, JobState::kSucceeded);
+  // Sent again after a lost answer, each is found recorded or not by its attempt.
+  ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(batch));
+  EXPECT_EQ(recorded,
+            (std::map<std::pair<int64_t, int>, JobState>{{{id, current.attempt}, JobState::kSucceeded}}));
 }
 
 TEST_F(JobStoreLeaseTest, SuccessFinishesTheJobAndWritesASucceededRun) {
@@ -437,7 +460,7 @@ TEST_F(JobStoreLeaseTest, ASkippedCompletionIsFoundRecordedAsSucceeded) {
   EXPECT_FALSE(again[0].applied);
   ASSERT_OK_AND_ASSIGN(auto recorded, store().JobsCompletionRecorded(c));
   ASSERT_EQ(recorded.size(), 1u);
-  EXPECT_EQ(recorded[j.id], JobState::kSucceeded);
+  EXPECT_EQ((recorded[{j.id, j.attempt}]), JobState::kSucceeded);
 }
 
 TEST_F(JobStoreLeaseTest, CancelAndRetrySetAndClearTheOutcome) {

@@ -22,13 +22,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
-}
-
 int64_t MicrosNow() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -151,12 +144,12 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
     auto ms = latencies(*path.sent);
     if (!ms) return std::unexpected(ms.error());
     const std::vector<Param> params{{"path", path.name}, {"samples", static_cast<int64_t>(ms->size())}};
-    report.Add({"pickup_latency_p50", Percentile(*ms, 0.50), "ms", params});
-    report.Add({"pickup_latency_p95", Percentile(*ms, 0.95), "ms", params});
-    report.Add({"pickup_latency_p99", Percentile(*ms, 0.99), "ms", params});
+    report.Add({"pickup_latency_p50", NearestRankPercentile(*ms, 0.50), "ms", params});
+    report.Add({"pickup_latency_p95", NearestRankPercentile(*ms, 0.95), "ms", params});
+    report.Add({"pickup_latency_p99", NearestRankPercentile(*ms, 0.99), "ms", params});
     // What the enqueue call itself took (its commit included): the part of
     // the pickup latency spent before any worker could know of the job.
-    report.Add({"enqueue_call_p50", Percentile(*path.calls, 0.50), "ms", params});
+    report.Add({"enqueue_call_p50", NearestRankPercentile(*path.calls, 0.50), "ms", params});
   }
 
   // Throughput: stop the worker, pre-enqueue, then drain with fresh workers,
@@ -218,7 +211,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   if (rounds.empty()) return Fail(ErrorCode::kFailedPrecondition, "interrupted before a drain finished");
   std::vector<double> rates;
   for (const auto& r : rounds) rates.push_back(r.jobs_per_s);
-  const double median = Percentile(rates, 0.5);
+  const double median = NearestRankPercentile(rates, 0.5);
   report.BeginSection("e2e", "no-op throughput, pre-enqueued jobs drained");
   const std::vector<Param> params{
       {"jobs", jobs}, {"workers", config_.workers}, {"slots", config_.slots},

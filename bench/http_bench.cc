@@ -22,13 +22,6 @@ using std::chrono::seconds;
 
 constexpr size_t kChunk = 64 * 1024;
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
-}
-
 double MsSince(Clock::time_point since) {
   return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
 }
@@ -183,8 +176,8 @@ void MeasureSlowloris(const Server& s, int clients, int secs, Report& report) {
       std::this_thread::sleep_for(milliseconds(100));
     }
     const std::vector<Param> params{{"probe", path}, {"slow_clients", clients}};
-    report.Add({"p50", Percentile(ms, 0.5), "ms", params});
-    report.Add({"p99", Percentile(ms, 0.99), "ms", params});
+    report.Add({"p50", RoundedPercentile(ms, 0.5), "ms", params});
+    report.Add({"p99", RoundedPercentile(ms, 0.99), "ms", params});
     report.Add({"max", ms.empty() ? -1 : *std::max_element(ms.begin(), ms.end()), "ms", params});
     report.Add({"answered", static_cast<double>(ms.size()), "probes", params});
     report.Add({"failed", static_cast<double>(failed), "probes", params});

@@ -117,4 +117,19 @@ void Report::PrintTable() {
   out_ << std::flush;
 }
 
+double RoundedPercentile(std::vector<double> samples, double p) {
+  if (samples.empty()) return -1;
+  std::sort(samples.begin(), samples.end());
+  const size_t i =
+      std::min(samples.size() - 1, static_cast<size_t>(p * static_cast<double>(samples.size() - 1) + 0.5));
+  return samples[i];
+}
+
+double NearestRankPercentile(std::vector<double> samples, double p) {
+  if (samples.empty()) return NAN;
+  std::sort(samples.begin(), samples.end());
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(samples.size())));
+  return samples[std::clamp<size_t>(rank, 1, samples.size()) - 1];
+}
+
 }  // namespace chime::bench

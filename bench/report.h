@@ -58,4 +58,11 @@ class Report {
 // Formats a figure value with precision that suits its magnitude.
 std::string FormatValue(double value);
 
+// Percentiles of a bench's samples, the two ways its figures are defined
+// (each bench keeps the one its published figures used):
+// the value at rank round(p * (n - 1)) of the sorted samples, -1 when none;
+double RoundedPercentile(std::vector<double> samples, double p);
+// the ceil(p * n)-th smallest sample (nearest rank), NaN when none.
+double NearestRankPercentile(std::vector<double> samples, double p);
+
 }  // namespace chime::bench

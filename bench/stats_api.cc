@@ -20,12 +20,6 @@ constexpr int64_t kLoadChunk = 100'000;
 constexpr int64_t kFanOutChildren = 10'000;
 constexpr double kTargetMs = 50.0;
 
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
-}
-
 struct Reply {
   int status = 0;
   size_t bytes = 0;
@@ -199,13 +193,13 @@ Result<void> TimeDashboardApi(const BenchEnv& env, PqConnection& pq, int64_t run
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
       if (r.status != 200) return Fail(ErrorCode::kInternal, path + ": HTTP " + std::to_string(r.status));
     }
-    const double p95 = Percentile(ms, 0.95);
+    const double p95 = RoundedPercentile(ms, 0.95);
     if (p95 > worst) {
       worst = p95;
       worst_name = name;
     }
     const std::vector<Param> params{{"call", name}, {"bytes", static_cast<int64_t>(warm.bytes)}};
-    report.Add({"p50", Percentile(ms, 0.50), "ms", params});
+    report.Add({"p50", RoundedPercentile(ms, 0.50), "ms", params});
     report.Add({"p95", p95, "ms", params});
     report.Add({"target_met", p95 < kTargetMs ? 1.0 : 0.0, "bool", params});
   }

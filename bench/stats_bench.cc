@@ -20,12 +20,6 @@ constexpr int kKinds = 10;
 constexpr int kLoadChunk = 100'000;
 constexpr double kTargetMs = 50.0;
 
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
-}
-
 double WallMs(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
@@ -167,10 +161,10 @@ Result<void> StatsBench::Run(const BenchEnv& env) {
       ms.push_back(WallMs(started));
       if (!rows) return std::unexpected(rows.error());
     }
-    const double p95 = Percentile(ms, 0.95);
+    const double p95 = RoundedPercentile(ms, 0.95);
     worst_p95 = std::max(worst_p95, p95);
     const std::vector<Param> params{{"query", q.name}, {"rows", static_cast<int64_t>(*warm)}};
-    report.Add({"p50", Percentile(ms, 0.50), "ms", params});
+    report.Add({"p50", RoundedPercentile(ms, 0.50), "ms", params});
     report.Add({"p95", p95, "ms", params});
     report.Add({"target_met", p95 < kTargetMs ? 1.0 : 0.0, "bool", params});
   }

@@ -14,13 +14,6 @@
 namespace chime::bench {
 namespace {
 
-// Nearest-rank percentile of an ascending vector; p in (0, 1].
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return NAN;
-  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
-}
-
 Result<void> Check(Result<void> r, const char* what) {
   if (!r) return Fail(r.error().code, std::string(what) + ": " + r.error().message);
   return {};
@@ -237,9 +230,8 @@ Result<void> StoreBench::RunLatency(const BenchEnv& env, const Sizes& sizes,
                  sizes.pending, finished);
     auto ms = TimeClaims(env.conninfo, sizes.latency_samples, sizes.latency_warmup);
     if (!ms) return std::unexpected(ms.error());
-    std::sort(ms->begin(), ms->end());
-    p50[run] = Percentile(*ms, 0.50);
-    p99[run] = Percentile(*ms, 0.99);
+    p50[run] = NearestRankPercentile(*ms, 0.50);
+    p99[run] = NearestRankPercentile(*ms, 0.99);
     const std::vector<Param> params{
         {"pending", sizes.pending}, {"finished", finished}, {"samples", sizes.latency_samples}};
     report.Add({"claim_latency_p50", p50[run], "ms", params});

@@ -9,16 +9,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+using internal::FromUs;
 using internal::Ms;
 using internal::OptTime;
 using internal::Time;
-
-int64_t Us(db::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-db::TimePoint FromUs(int64_t us) {
-  return db::TimePoint(std::chrono::duration_cast<db::TimePoint::duration>(std::chrono::microseconds(us)));
-}
+using internal::Us;
 
 std::optional<std::string> OptText(const std::string& s) {
   if (s.empty()) return std::nullopt;

@@ -6,18 +6,11 @@
 namespace chime::wire {
 namespace {
 
+using internal::FromUs;
 using internal::Ms;
 using internal::OptTime;
 using internal::Time;
-
-// Fire ticks travel in microseconds: a manual trigger's tick is the
-// database's now(), and the page cursor must name it exactly.
-int64_t Us(db::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-db::TimePoint FromUs(int64_t us) {
-  return db::TimePoint(std::chrono::duration_cast<db::TimePoint::duration>(std::chrono::microseconds(us)));
-}
+using internal::Us;
 
 }  // namespace
 

@@ -464,7 +464,14 @@ TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {
   EXPECT_EQ(ticked.Json()["runs"][0]["schedule"], "tick");
   EXPECT_EQ(Api(cluster_, "/api/runs?schedule=nope").status, 404);
 
-  auto workers = Api(cluster_, "/api/workers");
+  // The list merges this replica's registry snapshot (taken every 200 ms)
+  // with the directory the replicas publish: under load it once came back
+  // empty right after the runs (cause not found, STATUS): wait for w1.
+  Reply workers;
+  EXPECT_TRUE(Cluster::WaitFor([&] {
+    workers = Api(cluster_, "/api/workers");
+    return workers.status == 200 && workers.Json()["workers"].size() == 1u;
+  })) << workers.body;
   ASSERT_EQ(workers.status, 200) << workers.body;
   ASSERT_EQ(workers.Json()["workers"].size(), 1u) << workers.body;
   EXPECT_EQ(workers.Json()["workers"][0]["worker_id"], "w1");

@@ -16,8 +16,8 @@
 #include "scheduler/admin_service.h"
 #include "scheduler/ready_feed.h"
 #include "tests/support/test_database.h"
-#include "tests/support/zmq_peer.h"
 #include "tests/support/wait_until.h"
+#include "tests/support/zmq_peer.h"
 
 namespace chime::scheduler {
 namespace {

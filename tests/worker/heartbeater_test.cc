@@ -15,9 +15,9 @@
 
 #include "common/db/migrations.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/completer.h"
 #include "worker/executor.h"
-#include "tests/support/wait_until.h"
 
 namespace chime::worker {
 namespace {

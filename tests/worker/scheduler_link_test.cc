@@ -10,9 +10,9 @@
 #include "common/db/migrations.h"
 #include "common/wire/envelope.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/builtin_kinds.h"
 #include "worker/worker.h"
-#include "tests/support/wait_until.h"
 
 namespace chime::worker {
 namespace {

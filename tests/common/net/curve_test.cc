@@ -1,13 +1,14 @@
 // CURVE with an allowlist: a listed client talks to the server, an unlisted
 // one is refused in the handshake and nothing it sends arrives.
 #include "common/net/curve.h"
-#include "tests/support/wait_until.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "tests/support/wait_until.h"
 
 namespace chime::net {
 namespace {

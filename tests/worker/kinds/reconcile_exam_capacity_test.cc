@@ -21,8 +21,8 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
-#include "worker/kinds/app_schema.h"
 #include "tests/support/wait_until.h"
+#include "worker/kinds/app_schema.h"
 
 namespace chime::worker::kinds {
 namespace {

@@ -94,7 +94,7 @@ ChildProcess& Cluster::StartWorker(const std::string& id, std::vector<std::strin
   EXPECT_TRUE(worker.Start()) << worker.log();
   if (scheduler_ && scheduler_->running()) {
     const std::string needle = "worker " + id + " (";
-    EXPECT_TRUE(WaitFor([&] { return scheduler_->log().find(needle) != std::string::npos || !worker.running(); }));
+    EXPECT_TRUE(WaitUntil([&] { return scheduler_->log().find(needle) != std::string::npos || !worker.running(); }, kClusterWaitBound));
     EXPECT_TRUE(worker.running()) << worker.log();
     EXPECT_NE(scheduler_->log().find(needle), std::string::npos) << scheduler_->log() << worker.log();
   }
@@ -108,7 +108,7 @@ std::string Cluster::ApiToken(const std::string& name, const std::string& scope)
   const size_t start = r.output.find("chime_" + name + "_");
   if (start == std::string::npos) return "";
   std::string token = r.output.substr(start, r.output.find('\n', start) - start);
-  EXPECT_TRUE(WaitFor([&] { return HttpGet(http_, "/api/whoami", token).status == 200; }))
+  EXPECT_TRUE(WaitUntil([&] { return HttpGet(http_, "/api/whoami", token).status == 200; }, kClusterWaitBound))
       << "the scheduler never accepted token " << name;
   return token;
 }
@@ -138,18 +138,10 @@ JobctlOutcome Cluster::Jobctl(std::vector<std::string> args, std::map<std::strin
   return out;
 }
 
-bool Cluster::WaitFor(const std::function<bool()>& done, milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
-
-bool Cluster::WaitForLogAfter(ChildProcess& process, size_t offset, const std::string& needle,
-                              milliseconds deadline) {
-  return WaitFor([&] {
+::testing::AssertionResult Cluster::WaitForLogAfter(ChildProcess& process, size_t offset,
+                                                    const std::string& needle, milliseconds deadline) {
+  return WaitUntil("\"" + needle + "\" in the log of pid " + std::to_string(process.pid()) +
+                   " past byte " + std::to_string(offset), [&] {
     const std::string log = process.log();
     return log.size() > offset && log.find(needle, offset) != std::string::npos;
   }, deadline);

@@ -15,6 +15,7 @@
 #include "common/base/child_process.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 
 namespace chime::testing {
 
@@ -72,11 +73,9 @@ class Cluster {
   // 0 and a test failure.
   int64_t EnqueueJob(std::vector<std::string> args);
 
-  // Polls `done` until it holds or `deadline` passes; false on the deadline.
-  static bool WaitFor(const std::function<bool()>& done,
-                      std::chrono::milliseconds deadline = std::chrono::seconds(60));
-  // Waits for `needle` in `process`'s log past byte `offset`.
-  static bool WaitForLogAfter(ChildProcess& process, size_t offset, const std::string& needle,
+  // Waits for `needle` in `process`'s log past byte `offset`. (Every other
+  // wait is WaitUntil, tests/support/wait_until.h, with kClusterWaitBound.)
+  static ::testing::AssertionResult WaitForLogAfter(ChildProcess& process, size_t offset, const std::string& needle,
                               std::chrono::milliseconds deadline = std::chrono::seconds(60));
 
   // First column of the first row, as an integer (0 for no rows or NULL).

@@ -59,7 +59,7 @@ TEST_F(ClusterTest, TwoThousandJobsEachSucceedWithExactlyOneSuccessfulRun) {
   ASSERT_EQ(enqueued.exit_code, 0) << enqueued.output;
   ASSERT_EQ(std::count(enqueued.output.begin(), enqueued.output.end(), '\n'), 2000);
 
-  ASSERT_TRUE(cluster_.WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == 2000;
   }, seconds(120))) << cluster_.Text("SELECT string_agg(state || '=' || n, ',') FROM "
                                      "(SELECT state, count(*) n FROM chime.jobs GROUP BY state) s");
@@ -78,12 +78,12 @@ TEST_F(ClusterTest, AKilledWorkersJobIsRescuedAndFinishesElsewhere) {
   cluster_.StartScheduler();
   ChildProcess& doomed = cluster_.StartWorker("doomed");
   const int64_t id = Enqueue("sleep", R"({"ms": 1500})");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return RunningOn(id, "doomed"); })) << StateOf(id);
+  ASSERT_TRUE(WaitUntil([&] { return RunningOn(id, "doomed"); }, kClusterWaitBound)) << StateOf(id);
   doomed.Signal(SIGKILL);
   ASSERT_EQ(ExitCode(doomed), 128 + SIGKILL);
 
   cluster_.StartWorker("rescuer");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return StateOf(id) == "succeeded"; })) << StateOf(id) << " " << Runs(id);
+  ASSERT_TRUE(WaitUntil([&] { return StateOf(id) == "succeeded"; }, kClusterWaitBound)) << StateOf(id) << " " << Runs(id);
   EXPECT_EQ(Runs(id), "1:lease_expired:doomed,2:succeeded:rescuer");
 }
 
@@ -91,11 +91,11 @@ TEST_F(ClusterTest, AFrozenWorkersLateCompletionChangesNothing) {
   cluster_.StartScheduler();
   ChildProcess& frozen = cluster_.StartWorker("frozen");
   const int64_t id = Enqueue("sleep", R"({"ms": 1500})");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return RunningOn(id, "frozen"); })) << StateOf(id);
+  ASSERT_TRUE(WaitUntil([&] { return RunningOn(id, "frozen"); }, kClusterWaitBound)) << StateOf(id);
   frozen.Signal(SIGSTOP);
 
   cluster_.StartWorker("thawed-out");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return StateOf(id) == "succeeded"; })) << StateOf(id) << " " << Runs(id);
+  ASSERT_TRUE(WaitUntil([&] { return StateOf(id) == "succeeded"; }, kClusterWaitBound)) << StateOf(id) << " " << Runs(id);
   const std::string before = Runs(id);
   EXPECT_EQ(before, "1:lease_expired:frozen,2:succeeded:thawed-out");
 
@@ -116,7 +116,7 @@ TEST_F(ClusterTest, SigtermLetsShortJobsFinishAndReleasesTheRestWithoutUsingAnAt
   ChildProcess& worker = cluster_.StartWorker("draining", {"--shutdown-grace-ms", "3000"});
   const int64_t quick = Enqueue("sleep", R"({"ms": 1000})");
   const int64_t slow = Enqueue("sleep", R"({"ms": 600000})");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return RunningOn(quick, "draining") && RunningOn(slow, "draining"); }));
+  ASSERT_TRUE(WaitUntil([&] { return RunningOn(quick, "draining") && RunningOn(slow, "draining"); }, kClusterWaitBound));
 
   worker.Signal(SIGTERM);
   EXPECT_EQ(ExitCode(worker), 0) << worker.log();
@@ -125,7 +125,7 @@ TEST_F(ClusterTest, SigtermLetsShortJobsFinishAndReleasesTheRestWithoutUsingAnAt
             "available:0");
   // Released, it runs again on the next worker, as its first attempt.
   cluster_.StartWorker("next");
-  ASSERT_TRUE(cluster_.WaitFor([&] { return RunningOn(slow, "next"); }));
+  ASSERT_TRUE(WaitUntil([&] { return RunningOn(slow, "next"); }, kClusterWaitBound));
   EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(slow)), 1);
 }
 
@@ -138,9 +138,9 @@ TEST_F(ClusterTest, WorkersKeepDrainingWithoutTheSchedulerAndDispatchResumesOnIt
   // Straight to the database: the scheduler is gone.
   auto enqueued = cluster_.Jobctl({"enqueue", "noop", "--count", "20", "--database-url", cluster_.db().url()});
   ASSERT_EQ(enqueued.exit_code, 0) << enqueued.output;
-  ASSERT_TRUE(cluster_.WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == 20;
-  })) << worker.log();
+  }, kClusterWaitBound)) << worker.log();
 
   const size_t offset = worker.log().size();
   cluster_.StartScheduler();  // Same endpoint; waits until it listens.
@@ -187,7 +187,7 @@ TEST_F(ClusterTest, JobctlWorkersListsTheWorkersOfEveryReplica) {
   };
   const std::vector<std::string> just_a{"only-on-a"};
   // Replica A publishes about once a second.
-  EXPECT_TRUE(Cluster::WaitFor([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}) == just_a; }));
+  EXPECT_TRUE(WaitUntil([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}) == just_a; }, kClusterWaitBound));
   EXPECT_EQ(listed({{"CHIME_SCHEDULER", ""}}, {"--database-url", cluster_.db().url()}), just_a);
   EXPECT_EQ(listed({}, {}), just_a);
 
@@ -195,7 +195,7 @@ TEST_F(ClusterTest, JobctlWorkersListsTheWorkersOfEveryReplica) {
   // for the forget window.
   worker.Signal(SIGTERM);
   ASSERT_TRUE(worker.Wait(seconds(60)).has_value());
-  EXPECT_TRUE(Cluster::WaitFor([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}).empty(); }));
+  EXPECT_TRUE(WaitUntil([&] { return listed({{"CHIME_SCHEDULER", endpoint_b}}, {}).empty(); }, kClusterWaitBound));
   EXPECT_TRUE(listed({{"CHIME_SCHEDULER", ""}}, {"--database-url", cluster_.db().url()}).empty());
   replica_b.Signal(SIGTERM);
   EXPECT_TRUE(replica_b.Wait(seconds(30)).has_value());

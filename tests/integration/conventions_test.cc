@@ -238,7 +238,7 @@ TEST(ConventionsTest, OneVersionStringEverywhere) {
   ASSERT_TRUE(line) << worker.log();
   const std::string worker_http = line->substr(line->find("http listening on ") + 18);
   const std::string version(Version());
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster.Int("SELECT count(*) FROM chime.workers") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return cluster.Int("SELECT count(*) FROM chime.workers") == 1; }, kClusterWaitBound));
   EXPECT_EQ(cluster.Text("SELECT version FROM chime.workers"), version);
   const JobctlOutcome workers = cluster.Jobctl({"workers", "--json"});
   ASSERT_EQ(workers.exit_code, 0) << workers.output;

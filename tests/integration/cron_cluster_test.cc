@@ -90,12 +90,12 @@ TEST_F(CronClusterTest, KillingTheLeaderLosesAndDoublesNoTick) {
   ASSERT_TRUE(a.WaitForLog("cron: leading (epoch 1)", seconds(30))) << a.log();
   ChildProcess& b = StartScheduler();
   ASSERT_TRUE(b.WaitForLog("cron: standing by", seconds(30))) << b.log();
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Fires("tick") >= 3; })) << a.log();
+  ASSERT_TRUE(WaitUntil([&] { return Fires("tick") >= 3; }, kClusterWaitBound)) << a.log();
 
   a.Signal(SIGKILL);
   ASSERT_TRUE(b.WaitForLog("cron: leading (epoch 2)", seconds(30))) << b.log();
   const int64_t at_takeover = Fires("tick");
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Fires("tick") >= at_takeover + 3; })) << b.log();
+  ASSERT_TRUE(WaitUntil([&] { return Fires("tick") >= at_takeover + 3; }, kClusterWaitBound)) << b.log();
   b.Signal(SIGTERM);
   ASSERT_TRUE(b.Wait(seconds(30)).has_value());
 
@@ -112,7 +112,7 @@ TEST_F(CronClusterTest, AFrozenLeaderThatWakesUpFiresNothing) {
   ASSERT_TRUE(a.WaitForLog("cron: leading (epoch 1)", seconds(30))) << a.log();
   ChildProcess& b = StartScheduler();
   ASSERT_TRUE(b.WaitForLog("cron: standing by", seconds(30))) << b.log();
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Fires("tick") >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return Fires("tick") >= 2; }, kClusterWaitBound));
 
   a.Signal(SIGSTOP);
   ASSERT_TRUE(b.WaitForLog("cron: leading (epoch 2)", seconds(30))) << b.log();
@@ -121,14 +121,14 @@ TEST_F(CronClusterTest, AFrozenLeaderThatWakesUpFiresNothing) {
   // A learns it lost the lease: from its renewal, from a refused fire, or -
   // when its session did not survive the pause (slow builds such as ASan's
   // see this) - from the reconnect, after which it stands by.
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     const std::string log = a.log().substr(a_log);
     return log.find("no longer leading") != std::string::npos ||
            log.find("is no longer held") != std::string::npos ||
            log.find("cron: standing by") != std::string::npos;
-  })) << a.log();
+  }, kClusterWaitBound)) << a.log();
   const int64_t after_wake = Fires("tick");
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Fires("tick") >= after_wake + 3; }));
+  ASSERT_TRUE(WaitUntil([&] { return Fires("tick") >= after_wake + 3; }, kClusterWaitBound));
   EXPECT_EQ(a.log().find("cron: leading (epoch 3)"), std::string::npos) << a.log();
 
   ExpectEveryTickOnce("tick");
@@ -149,7 +149,7 @@ TEST_F(CronClusterTest, MisfirePoliciesAfterFiveMinutesWithoutAScheduler) {
   ASSERT_TRUE(first.Wait(seconds(30)).has_value());
 
   // Keep clear of a minute boundary, so the newest missed tick is not "on time".
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     const int64_t s = Int("SELECT extract(second FROM now())::int");
     return s >= 3 && s <= 45;
   }, seconds(90)));
@@ -165,10 +165,10 @@ TEST_F(CronClusterTest, MisfirePoliciesAfterFiveMinutesWithoutAScheduler) {
     return Int("SELECT count(*) FROM chime.fires f JOIN chime.schedules s ON s.id = f.schedule_id "
                "WHERE s.name = '" + name + "' AND " + where);
   };
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return fires_of("m-all", "true") >= 5 && fires_of("m-once", "true") >= 1 &&
            fires_of("m-skip", "true") >= 1;
-  })) << second.log();
+  }, kClusterWaitBound)) << second.log();
   second.Signal(SIGTERM);
   ASSERT_TRUE(second.Wait(seconds(30)).has_value());
 
@@ -204,11 +204,11 @@ TEST_F(CronClusterTest, AJobSlowerThanItsPeriodUnderEachOverlapPolicy) {
       "SELECT count(*) FROM chime.fires f JOIN chime.schedules s ON s.id = f.schedule_id "
       "WHERE s.name = 'o-buffer' AND f.job_id IS NOT NULL "
       "AND f.fired_at > f.scheduled_for + interval '1 second'";
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return Fires("o-skip") >= 8 && Fires("o-buffer") >= 8 && Int(released_buffer) >= 1 &&
            Int("SELECT count(*) FROM chime.runs r JOIN chime.schedules s ON s.id = r.schedule_id "
                "WHERE s.name = 'o-cancel' AND r.outcome = 'cancelled'") >= 1;
-  })) << s.log() << worker.log();
+  }, kClusterWaitBound)) << s.log() << worker.log();
   s.Signal(SIGTERM);
   ASSERT_TRUE(s.Wait(seconds(30)).has_value());
   worker.Signal(SIGTERM);

@@ -47,9 +47,9 @@ class DashboardApiTest : public ::testing::Test {
 
 TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   const int64_t failed = cluster_.EnqueueJob({"fail", "--max-attempts", "1"});
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(failed)) == "discarded";
-  }));
+  }, kClusterWaitBound));
   const std::string retry = "/api/jobs/" + std::to_string(failed) + "/retry";
 
   // No token, a read token: refused, nothing changes.
@@ -73,18 +73,18 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   ASSERT_EQ(ok_status, 200) << job.dump();
   EXPECT_EQ(job["id"], failed);
   EXPECT_EQ(job["state"], "available");
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.runs WHERE job_id = " + std::to_string(failed)) == 2;
-  }));
+  }, kClusterWaitBound));
   EXPECT_NE(cluster_.scheduler().log().find("token 'ops' (operate) retried job " + std::to_string(failed)),
             std::string::npos)
       << "the action is logged with the token's name";
 
   // A job that succeeded cannot be retried.
   const int64_t done = cluster_.EnqueueJob({"noop"});
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(done)) == "succeeded";
-  }));
+  }, kClusterWaitBound));
   EXPECT_EQ(Call("POST", "/api/jobs/" + std::to_string(done) + "/retry", ops_).first, 409);
 
   // Cancel: a job not yet due ends cancelled at once.
@@ -126,10 +126,10 @@ TEST_F(DashboardApiTest, SeriesFiresScheduleAndJobBrowserAnswerTheirShapes) {
   cluster_.db().Exec("INSERT INTO chime.jobs (kind, parent_id, max_attempts, payload) VALUES "
                      "('noop', " + std::to_string(parent) + ", 1, '{}'), ('fail', " + std::to_string(parent) +
                      ", 1, '{}')");
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded')") == 0;
-  }));
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }));
+  }, kClusterWaitBound));
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }, kClusterWaitBound));
 
   for (auto [range, n] : {std::pair{"", 24}, std::pair{"?range=1h", 60}, std::pair{"?range=7d", 168}}) {
     auto [s, series] = Call("GET", std::string("/api/series/runs") + range, viewer_);

@@ -142,10 +142,10 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
                      "SELECT CASE WHEN g <= 9 THEN 'noop' ELSE 'fail' END, "
                      "CASE WHEN g <= 9 THEN '{}' ELSE '{\"times\": 5}' END::jsonb, " +
                      std::to_string(parent) + ", 1 FROM generate_series(1, 12) g");
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded')") == 0;
-  })) << cluster_.Text("SELECT string_agg(id || ':' || kind || ':' || state, ' ') FROM chime.jobs");
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }));
+  }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || kind || ':' || state, ' ') FROM chime.jobs");
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }, kClusterWaitBound));
   const std::string discarded =
       cluster_.Text("SELECT string_agg(id::text, ' ' ORDER BY id) FROM chime.jobs WHERE state = 'discarded'");
   const int64_t broken =
@@ -202,9 +202,9 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   ASSERT_TRUE(b.Click("#retry").has_value());
   ASSERT_TRUE(b.WaitFor("document.getElementById('confirm').open"));
   ASSERT_TRUE(b.Click("#confirm-ok").has_value());
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.runs WHERE job_id = " + std::to_string(broken)) == 2;
-  })) << "the retry never reached the database";
+  }, kClusterWaitBound)) << "the retry never reached the database";
   EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(broken)), 2);
   WaitForView("job", "document.querySelectorAll('#attempts li[data-run-id]').length === 2");
   Shot("job-retried");
@@ -241,10 +241,10 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   ASSERT_TRUE(b.Click("#trigger").has_value());
   ASSERT_TRUE(b.WaitFor("document.getElementById('confirm').open"));
   ASSERT_TRUE(b.Click("#confirm-ok").has_value());
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.runs r JOIN chime.schedules s ON s.id = r.schedule_id "
                         "WHERE s.name = 'monthly-invoices' AND r.outcome = 'succeeded'") == 1;
-  })) << "the trigger never ran";
+  }, kClusterWaitBound)) << "the trigger never ran";
   ASSERT_TRUE(b.Click("#nav a[data-nav=schedules]").has_value());
   WaitForView("schedules");
   ASSERT_TRUE(b.Navigate(base + "#/schedules/monthly-invoices").has_value());
@@ -255,8 +255,8 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   ASSERT_TRUE(b.Click("#pause").has_value());
   ASSERT_TRUE(b.WaitFor("document.getElementById('confirm').open"));
   ASSERT_TRUE(b.Click("#confirm-ok").has_value());
-  ASSERT_TRUE(Cluster::WaitFor(
-      [&] { return cluster_.Text("SELECT paused::text FROM chime.schedules WHERE name = 'monthly-invoices'") == "true"; }));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return cluster_.Text("SELECT paused::text FROM chime.schedules WHERE name = 'monthly-invoices'") == "true"; }, kClusterWaitBound));
   WaitForView("schedule", "document.querySelector('[data-view=schedule]').dataset.paused === 'true' && "
                           "document.getElementById('resume')");
 
@@ -361,10 +361,10 @@ TEST_F(DashboardTest, ABusyWeekAsTheReadmeShowsIt) {
       "CROSS JOIN (VALUES (1, 'default', 40), (2, 'mail', 120), (3, 'sync', 260)) q(i, name, scale)");
   for (int i = 0; i < 37; ++i) ASSERT_GT(cluster_.EnqueueJob({"deliver_webhooks", "--queue", "mail"}), 0);
   for (int i = 0; i < 3; ++i) ASSERT_GT(cluster_.EnqueueJob({"fail", "--max-attempts", "1"}), 0);
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.alerts WHERE state = 'firing' AND schedule_name = 'sync-notion'") > 0;
-  })) << "the leader never saw sync-notion's failures";
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'fail' AND state = 'discarded'") == 3; }));
+  }, kClusterWaitBound)) << "the leader never saw sync-notion's failures";
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'fail' AND state = 'discarded'") == 3; }, kClusterWaitBound));
 
   CdpBrowser& b = Browser();
   const std::string base = "http://" + cluster_.http() + "/";

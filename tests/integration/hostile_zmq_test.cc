@@ -172,7 +172,7 @@ TEST_F(HostileZmqTest, AThousandIdleConnectionsDoNotStarveAWorker) {
       ASSERT_TRUE(c->Handshake()) << "connection " << i;
     }
   }
-  ASSERT_TRUE(Cluster::WaitFor([&] { return SocketCount(pid_) >= before + 1000; }))
+  ASSERT_TRUE(WaitUntil([&] { return SocketCount(pid_) >= before + 1000; }, kClusterWaitBound))
       << SocketCount(pid_) - before << " of 1000 connections accepted";
   std::printf("scheduler sockets: %d idle, %d with a thousand idle peers\n", before,
               SocketCount(pid_));
@@ -182,7 +182,7 @@ TEST_F(HostileZmqTest, AThousandIdleConnectionsDoNotStarveAWorker) {
 
   // Hanging up gives every descriptor back.
   idle.clear();
-  EXPECT_TRUE(Cluster::WaitFor([&] { return SocketCount(pid_) < before + 50; })) << SocketCount(pid_);
+  EXPECT_TRUE(WaitUntil([&] { return SocketCount(pid_) < before + 50; }, kClusterWaitBound)) << SocketCount(pid_);
   ExpectWorkerAndJobctlServed();
 }
 

@@ -86,10 +86,10 @@ class HttpClusterTest : public ::testing::Test {
   }
 
   void WaitUntilLeading() {
-    ASSERT_TRUE(Cluster::WaitFor([&] {
+    ASSERT_TRUE(WaitUntil([&] {
       auto r = Get(cluster_.http(), "/readyz?leader=required");
       return r.status == 200;
-    })) << cluster_.scheduler().log();
+    }, kClusterWaitBound)) << cluster_.scheduler().log();
   }
 
   int64_t EnqueueFailing() {
@@ -120,10 +120,10 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   // A job no worker serves: ready depth 1 in queue "parked".
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked"}).exit_code, 0);
   std::map<std::string, double> before;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     before = ParseMetrics(Get(cluster_.http(), "/metrics").body);
     return Sample(before, "chime_queue_ready_jobs{queue=\"parked\"}") == 1;
-  }));
+  }, kClusterWaitBound));
   EXPECT_EQ(Sample(before, "chime_cluster_metrics_stale"), 0);
   auto ready = Get(cluster_.http(), "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body;
@@ -142,10 +142,10 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
 
   SetDatabaseReachable(false);
   Reply down;
-  EXPECT_TRUE(Cluster::WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     down = Get(cluster_.http(), "/readyz");
     return down.status == 503;
-  })) << down.body;
+  }, kClusterWaitBound)) << down.body;
   auto d = down.Json();
   EXPECT_EQ(d["status"], "unhealthy");
   EXPECT_EQ(d["checks"]["database"]["status"], "fail");
@@ -155,10 +155,10 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   EXPECT_EQ(alive.Json()["status"], "healthy");
   // Reads are cached for a second: the first scrape may still see the last.
   std::map<std::string, double> metrics;
-  EXPECT_TRUE(Cluster::WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     metrics = ParseMetrics(Get(cluster_.http(), "/metrics").body);
     return Sample(metrics, "chime_database_up") == 0;
-  }));
+  }, kClusterWaitBound));
   // Issue 22: the queue gauges vanished while the database was down. The
   // last good read stays, marked stale with its time.
   EXPECT_EQ(Sample(metrics, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
@@ -170,7 +170,7 @@ TEST_F(HttpClusterTest, ReadyzFollowsTheDatabaseWhileHealthzStaysUp) {
   EXPECT_GT(Sample(metrics, "chime_cluster_metrics_last_success_timestamp_seconds"), 1.5e9);
 
   SetDatabaseReachable(true);
-  EXPECT_TRUE(Cluster::WaitFor([&] { return Get(cluster_.http(), "/readyz").status == 200; }))
+  EXPECT_TRUE(WaitUntil([&] { return Get(cluster_.http(), "/readyz").status == 200; }, kClusterWaitBound))
       << cluster_.scheduler().log();
 }
 
@@ -209,10 +209,10 @@ TEST_F(HttpClusterTest, OnlyTheLeaderExportsTheDatabaseFigures) {
   cluster_.StartReplica(endpoint, {}, {}, &standby_http);
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--queue", "parked", "--count", "3"}).exit_code, 0);
   std::map<std::string, double> leader;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     leader = ParseMetrics(Get(cluster_.http(), "/metrics").body);
     return Sample(leader, "chime_queue_ready_jobs{queue=\"parked\"}") == 3;
-  }));
+  }, kClusterWaitBound));
   EXPECT_EQ(Sample(leader, "chime_jobs{kind=\"noop\",queue=\"parked\",state=\"available\"}"), 3);
   EXPECT_EQ(Sample(leader, "chime_scheduler_leader"), 1);
   const std::string standby_text = HttpGet(standby_http, "/metrics").body;
@@ -237,18 +237,18 @@ TEST_F(HttpClusterTest, KindsNoWorkerRunsAreCountedAsOther) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(cluster_.Jobctl({"enqueue", "made_up_kind_" + std::to_string(i)}).exit_code, 0);
   }
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind LIKE 'made_up_kind_%' AND state = 'discarded'") ==
                5 &&
            cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 1;
-  }));
+  }, kClusterWaitBound));
   std::string scheduler_text;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     scheduler_text = Get(cluster_.http(), "/metrics").body;
     const auto m = ParseMetrics(scheduler_text);
     return Sample(m, "chime_scheduler_job_results_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}") == 5 &&
            Sample(m, "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}") == 1;
-  })) << scheduler_text;
+  }, kClusterWaitBound)) << scheduler_text;
   const std::string worker_text = HttpGet(worker_http, "/metrics").body;
   const auto w = ParseMetrics(worker_text);
   EXPECT_EQ(Sample(w, "chime_worker_jobs_finished_total{kind=\"_other\",outcome=\"discarded\",queue=\"default\"}"), 5);
@@ -272,19 +272,19 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--count", "5"}).exit_code, 0);
   EnqueueFailing();
   EnqueueFailing();
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND queue = 'default' "
                         "AND state = 'succeeded'") == 5 &&
            cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'fail' AND state = 'discarded'") == 2 &&
            cluster_.Int("SELECT count(*) FROM chime.fires") >= 2;
-  }));
+  }, kClusterWaitBound));
   const std::string results = "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}";
   std::map<std::string, double> m;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     m = ParseMetrics(Get(cluster_.http(), "/metrics").body);
     return Sample(m, results) == 5 &&
            Sample(m, "chime_scheduler_job_results_total{kind=\"fail\",outcome=\"discarded\",queue=\"default\"}") == 2;
-  })) << Get(cluster_.http(), "/metrics").body;
+  }, kClusterWaitBound)) << Get(cluster_.http(), "/metrics").body;
   const int64_t fires = cluster_.Int("SELECT count(*) FROM chime.fires");
   const double counted = Sample(m, "chime_scheduler_fires_total{origin=\"cron\",outcome=\"enqueued\",schedule=\"tick\"}");
   EXPECT_GE(counted, 1);
@@ -336,15 +336,15 @@ TEST_F(HttpClusterTest, AWorkerIsNotReadyWhileItDrains) {
   const std::string address = HttpAddressOf(worker);
   ASSERT_EQ(Get(address, "/readyz").status, 200);
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "sleep", "--payload", R"({"ms": 120000})"}).exit_code, 0);
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'") == 1;
-  }));
+  }, kClusterWaitBound));
   worker.Signal(SIGTERM);
   Reply draining;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     draining = Get(address, "/readyz");
     return draining.status == 503;
-  })) << worker.log();
+  }, kClusterWaitBound)) << worker.log();
   auto j = draining.Json();
   EXPECT_EQ(j["status"], "unhealthy");
   EXPECT_EQ(j["checks"]["claiming"]["status"], "draining");
@@ -378,11 +378,11 @@ TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {
   cluster_.StartWorker("w1");
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--count", "3", "--queue", "default"}).exit_code, 0);
   const int64_t failing = EnqueueFailing();
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE schedule_id IS NULL AND state IN "
                         "('succeeded', 'discarded')") == 4 &&
            cluster_.Int("SELECT count(*) FROM chime.runs WHERE schedule_id IS NOT NULL") >= 1;
-  }));
+  }, kClusterWaitBound));
 
   auto schedules = Api(cluster_, "/api/schedules");
   ASSERT_EQ(schedules.status, 200) << schedules.body;
@@ -468,10 +468,10 @@ TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {
   // with the directory the replicas publish: under load it once came back
   // empty right after the runs (cause not found, STATUS): wait for w1.
   Reply workers;
-  EXPECT_TRUE(Cluster::WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     workers = Api(cluster_, "/api/workers");
     return workers.status == 200 && workers.Json()["workers"].size() == 1u;
-  })) << workers.body;
+  }, kClusterWaitBound)) << workers.body;
   ASSERT_EQ(workers.status, 200) << workers.body;
   ASSERT_EQ(workers.Json()["workers"].size(), 1u) << workers.body;
   EXPECT_EQ(workers.Json()["workers"][0]["worker_id"], "w1");

@@ -84,11 +84,11 @@ TEST(PromtoolTest, PromtoolFindsNoProblemInEitherProcesssMetrics) {
   ASSERT_EQ(cluster.Jobctl({"enqueue", "fail", "--payload", R"({"times": 5})", "--max-attempts", "1"}).exit_code, 0);
   ASSERT_EQ(cluster.Jobctl({"enqueue", "no_worker_runs_this"}).exit_code, 0);
   ASSERT_EQ(cluster.Jobctl({"enqueue", "noop", "--queue", "parked"}).exit_code, 0);
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster.Int("SELECT count(*) FROM chime.jobs WHERE queue = 'default' AND state IN "
                        "('succeeded', 'discarded')") >= 5 &&
            cluster.Int("SELECT count(*) FROM chime.fires") >= 1;
-  })) << cluster.scheduler().log();
+  }, kClusterWaitBound)) << cluster.scheduler().log();
 
   for (const auto& [who, address] : {std::pair<std::string, std::string>{"leader", cluster.http()},
                                      {"standby", standby_http},

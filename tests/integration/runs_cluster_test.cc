@@ -66,9 +66,9 @@ class RunsClusterTest : public ::testing::Test {
       auto paused = cluster_.Jobctl({"schedule", "pause", s});
       ASSERT_EQ(paused.exit_code, 0) << paused.output;
     }
-    ASSERT_TRUE(Cluster::WaitFor([&] {
+    ASSERT_TRUE(WaitUntil([&] {
       return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE outcome IS NULL AND schedule_id IS NOT NULL") == 0;
-    })) << cluster_.Text("SELECT string_agg(id || ':' || state, ',') FROM chime.jobs WHERE outcome IS NULL");
+    }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || state, ',') FROM chime.jobs WHERE outcome IS NULL");
   }
 
   json JobctlJson(const std::vector<std::string>& args) {
@@ -119,7 +119,7 @@ TEST_F(RunsClusterTest, RetriedRunsAreSuccessesAndAFailingScheduleAlertsOnceThen
     health: {failure_rate: off, success_rate: off}
 )",
                2);
-  ASSERT_TRUE(Cluster::WaitFor(
+  ASSERT_TRUE(WaitUntil(
       [&] {
         const auto notices = Notices();
         return Runs("flaky", "succeeded") >= 4 &&
@@ -250,9 +250,9 @@ TEST_F(RunsClusterTest, PartialSkippedAndFanOutRunsShowTheirOutcomesAndWaitExitC
       {"enqueue", "outcome", "--payload", json{{"children", children}}.dump(), "--json"});
   ASSERT_EQ(fan.exit_code, 0) << fan.output;
   const std::string parent = std::to_string(json::parse(fan.output)["id"].get<int64_t>());
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + parent) == "succeeded";
-  }));
+  }, kClusterWaitBound));
   JobctlOutcome waiting = cluster_.Jobctl({"show", parent});
   if (cluster_.Text("SELECT outcome FROM chime.jobs WHERE id = " + parent).empty()) {
     EXPECT_NE(waiting.output.find("outcome:          waiting for "), std::string::npos) << waiting.output;
@@ -260,7 +260,7 @@ TEST_F(RunsClusterTest, PartialSkippedAndFanOutRunsShowTheirOutcomesAndWaitExitC
   JobctlOutcome settled = cluster_.Jobctl({"enqueue", "outcome", "--payload",
                                            json{{"children", children}}.dump(), "--wait", "--wait-timeout", "60s"});
   EXPECT_EQ(settled.exit_code, 8) << settled.output;  // Some children failed: partial.
-  ASSERT_TRUE(Cluster::WaitFor([&] { return !cluster_.Text("SELECT outcome FROM chime.jobs WHERE id = " + parent).empty(); }));
+  ASSERT_TRUE(WaitUntil([&] { return !cluster_.Text("SELECT outcome FROM chime.jobs WHERE id = " + parent).empty(); }, kClusterWaitBound));
   JobctlOutcome shown = cluster_.Jobctl({"show", parent});
   EXPECT_NE(shown.output.find("outcome:          partial"), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find("\"childOutcomes\""), std::string::npos) << shown.output;
@@ -279,9 +279,9 @@ TEST_F(RunsClusterTest, PartialSkippedAndFanOutRunsShowTheirOutcomesAndWaitExitC
                 .exit_code,
             0);
 
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return Runs("report", "partial") >= 2 && Runs("locked", "skipped") >= 2 && Runs("rehearsal", "succeeded") >= 1;
-  })) << cluster_.scheduler().log();
+  }, kClusterWaitBound)) << cluster_.scheduler().log();
   Quiesce({"report", "locked", "rehearsal"});
 
   const json stats = JobctlJson({"stats", "--by", "schedule", "--json"});

@@ -78,9 +78,9 @@ TEST_F(SecretsInLogsTest, NoSecretReachesALogJobctlOrTheDatabase) {
     ExpectAbsent("jobctl enqueue's output", enq.output);
     ids.push_back(std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs")));
   }
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") == 2;
-  })) << worker.log();
+  }, kClusterWaitBound)) << worker.log();
 
   // The secret did travel where it belongs: to the endpoint.
   const auto requests = endpoint_.Requests();

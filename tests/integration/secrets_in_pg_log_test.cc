@@ -121,9 +121,9 @@ TEST_F(SecretsInPgLogTest, NoSecretReachesPostgresqlsStatementLog) {
                            {"auth", {{"type", "bearer"}, {"secret", "env:CRON_SECRET"}}}});
   Enqueue("sync_integration", {{"userId", 1}, {"provider", "github"}});
   Enqueue("reconcile_exam_capacity", {{"examIds", nlohmann::json::array({3})}});
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_->Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") == 3;
-  })) << worker.log();
+  }, kClusterWaitBound)) << worker.log();
 
   // The secrets did travel where they belong.
   ASSERT_TRUE(cron_.WaitForRequests(1) && sync_.WaitForRequests(1) && webhook_.WaitForRequests(1));

@@ -207,7 +207,7 @@ TEST_F(SeedEndpointsTest, TheSeedsSetupsRunAsImportedAndTheirAnswersAreTheResult
   for (const auto& name : names) Ok({"schedule", "pause", name});
   StartCluster();
   for (const auto& name : names) Ok({"schedule", "trigger", name});
-  ASSERT_TRUE(Cluster::WaitFor(
+  ASSERT_TRUE(WaitUntil(
       [&] {
         return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") ==
                static_cast<int64_t>(names.size());

@@ -110,7 +110,7 @@ class FaultTest : public ::testing::Test {
   }
 
   bool WaitSettled(milliseconds deadline = seconds(90)) {
-    return Cluster::WaitFor([&] { return Int(kUnfinished) == 0; }, deadline);
+    return WaitUntil([&] { return Int(kUnfinished) == 0; }, deadline);
   }
 
   int64_t RunningOn(const std::string& worker) {
@@ -145,7 +145,7 @@ TEST_F(FaultTest, KillNineOfAWorkerMidJobLosesNothing) {
   const size_t victim = nemesis_.Pick(workers.size());
   const std::string id = "w" + std::to_string(victim + 1);
   const int64_t after_runs = nemesis_.Between(0, 40);
-  ASSERT_TRUE(Cluster::WaitFor([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }))
+  ASSERT_TRUE(WaitUntil([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }, kClusterWaitBound))
       << workers[victim]->log();
   workers[victim]->Signal(SIGKILL);
   ASSERT_TRUE(workers[victim]->Wait(seconds(10)).has_value());
@@ -165,7 +165,7 @@ TEST_F(FaultTest, APoisonPillIsQuarantinedWhileOtherJobsKeepFlowing) {
   Enqueue("abort_worker", "{}", 1);
   Enqueue("history_effect", R"({"ms": 20})", 150);
   // A supervisor: every worker the pill kills is replaced, as a pod would be.
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     for (auto*& w : workers) {
       if (!w->running() && next_id < 30) w = &SpawnWorker("w" + std::to_string(next_id++));
     }
@@ -190,7 +190,7 @@ TEST_F(FaultTest, SigtermDrainsAndLeavesNoLeaseBehind) {
   StartWorker("w2");
   Enqueue("history_effect", R"({"ms": 300})", 60);
   const int64_t after_runs = nemesis_.Between(0, 8);
-  ASSERT_TRUE(Cluster::WaitFor([&] { return RunsOf("w1") >= after_runs && RunningOn("w1") > 0; }))
+  ASSERT_TRUE(WaitUntil([&] { return RunsOf("w1") >= after_runs && RunningOn("w1") > 0; }, kClusterWaitBound))
       << victim.log();
   victim.Signal(SIGTERM);
   auto status = victim.Wait(seconds(30));
@@ -211,15 +211,15 @@ TEST_F(FaultTest, AWorkerStoppedPastItsLeaseCannotOverwriteTheRescuedJob) {
   const size_t victim = nemesis_.Pick(workers.size());
   const std::string id = "w" + std::to_string(victim + 1);
   const int64_t after_runs = nemesis_.Between(0, 10);
-  ASSERT_TRUE(Cluster::WaitFor([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }, kClusterWaitBound));
   workers[victim]->Signal(SIGSTOP);
   // Wait until a job it held was rescued and claimed again by someone else.
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return Int("SELECT count(*) FROM chime.jobs j WHERE (j.state = 'succeeded' OR "
                "(j.state = 'running' AND j.worker_id <> '" + id + "')) AND EXISTS (SELECT 1 FROM "
                "chime.runs r WHERE r.job_id = j.id AND r.worker_id = '" + id +
                "' AND r.outcome = 'lease_expired')") > 0;
-  }));
+  }, kClusterWaitBound));
   workers[victim]->Signal(SIGCONT);
   ASSERT_TRUE(WaitSettled());
   EXPECT_TRUE(workers[victim]->running()) << workers[victim]->log();
@@ -334,7 +334,7 @@ TEST_F(PostgresFaultTest, RestartsStopsAndAKilledBackendUnderLoadLoseNothing) {
   scheduler_ = &scheduler;
   StartWorker("w1");
   StartWorker("w2");
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Fires() >= 2; })) << scheduler.log();
+  ASSERT_TRUE(WaitUntil([&] { return Fires() >= 2; }, kClusterWaitBound)) << scheduler.log();
   std::vector<std::string> faults{"restart_fast", "stop_immediate_start", "terminate_backend"};
   nemesis_.Shuffle(faults);
   for (const auto& fault : faults) {
@@ -343,16 +343,16 @@ TEST_F(PostgresFaultTest, RestartsStopsAndAKilledBackendUnderLoadLoseNothing) {
     Enqueue("history_effect", R"({"ms": 10})", 100);
     // Strike while the batch is being worked.
     const int64_t into = nemesis_.Between(1, 60);
-    ASSERT_TRUE(Cluster::WaitFor([&] { return Int("SELECT count(*) FROM chime.runs") >= runs_before + into; }));
+    ASSERT_TRUE(WaitUntil([&] { return Int("SELECT count(*) FROM chime.runs") >= runs_before + into; }, kClusterWaitBound));
     Fault(fault);
     if (HasFatalFailure()) return;
     ASSERT_TRUE(WaitSettled()) << scheduler.log();
     // A leader holds a live lease and ticks are fired again.
-    ASSERT_TRUE(Cluster::WaitFor([&] {
+    ASSERT_TRUE(WaitUntil([&] {
       return Int("SELECT count(*) FROM chime.leader WHERE expires_at > now()") == 1;
-    })) << scheduler.log();
+    }, kClusterWaitBound)) << scheduler.log();
     const int64_t fires = Fires();
-    ASSERT_TRUE(Cluster::WaitFor([&] { return Fires() >= fires + 2; })) << scheduler.log();
+    ASSERT_TRUE(WaitUntil([&] { return Fires() >= fires + 2; }, kClusterWaitBound)) << scheduler.log();
   }
   // The outage outlived the lease: leadership was taken again, as epoch 2.
   EXPECT_GE(Int("SELECT epoch FROM chime.leader"), 2);

@@ -21,16 +21,16 @@ class LeaderFaultTest : public ReplicaTest {
   int64_t Epoch() { return Int("SELECT coalesce(max(epoch), 0) FROM chime.leader"); }
 
   // Waits for a leader under an epoch newer than `epoch`.
-  bool WaitForNewEpoch(int64_t epoch) {
-    return Cluster::WaitFor([&] {
+  ::testing::AssertionResult WaitForNewEpoch(int64_t epoch) {
+    return WaitUntil("a live leader lease with an epoch above " + std::to_string(epoch), [&] {
       return Int("SELECT count(*) FROM chime.leader WHERE epoch > " + std::to_string(epoch) +
                  " AND expires_at > now()") == 1;
-    });
+    }, kClusterWaitBound);
   }
 
   void Fault(const std::string& fault, std::vector<ChildProcess*>& schedulers) {
     ChildProcess* leader = nullptr;
-    ASSERT_TRUE(Cluster::WaitFor([&] { return (leader = Leader(schedulers)) != nullptr; }));
+    ASSERT_TRUE(WaitUntil([&] { return (leader = Leader(schedulers)) != nullptr; }, kClusterWaitBound));
     const int64_t epoch = Epoch();
     std::printf("%s of the leader (pid %d, epoch %lld)\n", fault.c_str(), leader->pid(),
                 static_cast<long long>(epoch));
@@ -46,12 +46,12 @@ class LeaderFaultTest : public ReplicaTest {
       leader->Signal(SIGCONT);
       // It learns of the new epoch from its renewal, a refused fire or its
       // reconnect; until then its fires are refused by the database.
-      ASSERT_TRUE(Cluster::WaitFor([&] {
+      ASSERT_TRUE(WaitUntil([&] {
         const std::string log = leader->log().substr(offset);
         return log.find("no longer leading") != std::string::npos ||
                log.find("is no longer held") != std::string::npos ||
                log.find("cron: standing by") != std::string::npos;
-      })) << leader->log();
+      }, kClusterWaitBound)) << leader->log();
     } else {
       // Every session of the leader at once, the lease's included.
       const std::string name = "chime-scheduler-" + std::to_string(leader->pid());

@@ -259,7 +259,7 @@ class PartitionTest : public ::testing::Test {
 
   // Every job ran to success exactly once, and the histories agree.
   void ExpectSettledAndHistoryHolds() {
-    ASSERT_TRUE(Cluster::WaitFor([&] { return Int(kUnfinished) == 0; }, seconds(90)))
+    ASSERT_TRUE(WaitUntil([&] { return Int(kUnfinished) == 0; }, seconds(90)))
         << scheduler_->log() << wn_->log();
     EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
     EXPECT_EQ(Int("SELECT count(*) FROM (SELECT job_id FROM chime.runs WHERE outcome = 'succeeded' "
@@ -291,9 +291,9 @@ class PartitionTest : public ::testing::Test {
     // lease after its last heartbeat) well before they could finish.
     const auto held = Enqueue(R"({"ms": 8000})", 2);
     ASSERT_EQ(held.size(), 2u);
-    ASSERT_TRUE(Cluster::WaitFor([&] { return RunningOn("wn") == 2; })) << wn_->log();
+    ASSERT_TRUE(WaitUntil([&] { return RunningOn("wn") == 2; }, kClusterWaitBound)) << wn_->log();
     Enqueue(R"({"ms": 300})", 40);
-    ASSERT_TRUE(Cluster::WaitFor([&] { return Succeeded("wn") >= 2; })) << wn_->log();
+    ASSERT_TRUE(WaitUntil([&] { return Succeeded("wn") >= 2; }, kClusterWaitBound)) << wn_->log();
     StartRootWorker(kLeaseMs);
     const std::string in_held = "(" + held[0] + "," + held[1] + ")";
 
@@ -304,7 +304,7 @@ class PartitionTest : public ::testing::Test {
     if (zmq_too) Cut(zmq_);
     // When each step was first seen (polled together).
     std::optional<double> rescued, abandoned, rerun;
-    ASSERT_TRUE(Cluster::WaitFor([&] {
+    ASSERT_TRUE(WaitUntil([&] {
       if (!rescued && Int("SELECT count(*) FROM chime.runs WHERE worker_id = 'wn' AND outcome = "
                           "'lease_expired' AND job_id IN " + in_held) == 2) {
         rescued = SecondsSince(cut_at);
@@ -322,7 +322,7 @@ class PartitionTest : public ::testing::Test {
         rerun = SecondsSince(cut_at);
       }
       return rescued && abandoned && rerun;
-    })) << "rescued " << rescued.has_value() << ", abandoned " << abandoned.has_value() << ", run again "
+    }, kClusterWaitBound)) << "rescued " << rescued.has_value() << ", abandoned " << abandoned.has_value() << ", run again "
         << rerun.has_value() << "\n" << scheduler_->log() << wn_->log();
     std::printf("wn's long jobs after the cut (lease %d ms): rescued in %.2f s, given up by wn in %.2f s, "
                 "finished by wr in %.2f s\n",
@@ -348,7 +348,7 @@ class PartitionTest : public ::testing::Test {
                 SecondsSince(restored_at));
     // Back at work.
     Enqueue(R"({"ms": 200})", 40);
-    ASSERT_TRUE(Cluster::WaitFor([&] { return Succeeded("wn") > wn_done; })) << wn_->log();
+    ASSERT_TRUE(WaitUntil([&] { return Succeeded("wn") > wn_done; }, kClusterWaitBound)) << wn_->log();
     std::printf("%6.2f s: wn finished a new job, %.2f s after the restore\n", SecondsSince(start_),
                 SecondsSince(restored_at));
     if (zmq_too) {
@@ -376,7 +376,7 @@ TEST_F(PartitionTest, WithTheSchedulerLinkDownAWorkerKeepsWorkingByPolling) {
   StartNsWorker(1000);
   if (HasFatalFailure()) return;
   Enqueue(R"({"ms": 100})", 120);
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Succeeded("wn") >= 5; })) << wn_->log();
+  ASSERT_TRUE(WaitUntil([&] { return Succeeded("wn") >= 5; }, kClusterWaitBound)) << wn_->log();
   const size_t scheduler_offset = scheduler_->log().size();
   Cut(zmq_);
   // The scheduler lost it, so nothing it finishes from now on was dispatched.
@@ -384,7 +384,7 @@ TEST_F(PartitionTest, WithTheSchedulerLinkDownAWorkerKeepsWorkingByPolling) {
   const int64_t before = Succeeded("wn");
   const auto cut_at = Clock::now();
   Enqueue(R"({"ms": 100})", 120);
-  ASSERT_TRUE(Cluster::WaitFor([&] { return Succeeded("wn") >= before + 20; })) << wn_->log();
+  ASSERT_TRUE(WaitUntil([&] { return Succeeded("wn") >= before + 20; }, kClusterWaitBound)) << wn_->log();
   std::printf("wn finished %lld jobs by polling with its ZeroMQ link down (%.2f s)\n",
               static_cast<long long>(Succeeded("wn") - before), SecondsSince(cut_at));
   const size_t back = scheduler_->log().size();

@@ -157,14 +157,14 @@ TEST_F(PgbouncerTest, ClusterBehindATransactionPoolerLosesAndDoublesNothing) {
   nemesis_.Shuffle(faults);
   for (const auto& fault : faults) {
     ChildProcess* leader = nullptr;
-    ASSERT_TRUE(Cluster::WaitFor([&] { return (leader = Leader(schedulers)) != nullptr; }));
+    ASSERT_TRUE(WaitUntil([&] { return (leader = Leader(schedulers)) != nullptr; }, kClusterWaitBound));
     const int64_t epoch = Epoch();
     std::printf("%s (leader pid %d, epoch %lld)\n", fault.c_str(), leader->pid(),
                 static_cast<long long>(epoch));
     if (fault == "kill9_leader") {
       leader->Signal(SIGKILL);
       ASSERT_TRUE(leader->Wait(seconds(10)).has_value());
-      ASSERT_TRUE(Cluster::WaitFor([&] { return Epoch() > epoch; }));
+      ASSERT_TRUE(WaitUntil([&] { return Epoch() > epoch; }, kClusterWaitBound));
       schedulers.push_back(&StartPooledScheduler());
     } else {
       ASSERT_NO_FATAL_FAILURE(pgbouncer_->Restart());
@@ -172,7 +172,7 @@ TEST_F(PgbouncerTest, ClusterBehindATransactionPoolerLosesAndDoublesNothing) {
     ASSERT_NO_FATAL_FAILURE(Enqueue(100));
     ASSERT_TRUE(WaitForFires(3)) << "no ticks after " << fault;
   }
-  ASSERT_TRUE(Cluster::WaitFor(
+  ASSERT_TRUE(WaitUntil(
       [&] { return Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 600; },
       seconds(60)))
       << Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'");

@@ -67,9 +67,10 @@ ChildProcess* ReplicaTest::Leader(const std::vector<ChildProcess*>& candidates) 
   return nullptr;
 }
 
-bool ReplicaTest::WaitForFires(int64_t more) {
+::testing::AssertionResult ReplicaTest::WaitForFires(int64_t more) {
   const int64_t target = Fires() + more;
-  return Cluster::WaitFor([&] { return Fires() >= target; });
+  return WaitForValue(std::to_string(more) + " more fires (chime.fires to reach " + std::to_string(target) + ")",
+                      [&] { return Fires(); }, [&](int64_t n) { return n >= target; }, kClusterWaitBound);
 }
 
 std::string ReplicaTest::Endpoint(ChildProcess& scheduler) {
@@ -83,7 +84,7 @@ void ReplicaTest::StopAndCheck(const std::vector<ChildProcess*>& schedulers, boo
     s->Signal(SIGTERM);
     ASSERT_TRUE(s->Wait(seconds(30)).has_value()) << s->log();
   }
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')") == 0;
   }, seconds(120)));
   EXPECT_EQ(Int("SELECT count(*) FROM chime.fires WHERE fired_at < scheduled_for"), 0)

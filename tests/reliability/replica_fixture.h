@@ -34,7 +34,7 @@ class ReplicaTest : public ::testing::Test {
   int64_t Int(const std::string& sql) { return cluster_.Int(sql); }
   int64_t Fires() { return Int("SELECT count(*) FROM chime.fires"); }
   // Waits until `more` ticks have fired since the call.
-  bool WaitForFires(int64_t more);
+  ::testing::AssertionResult WaitForFires(int64_t more);
 
   // Stops `schedulers` (SIGTERM), waits for every job to finish, then
   // expects: every second of the run fired once, none before its time or

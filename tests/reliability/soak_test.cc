@@ -85,7 +85,7 @@ class SoakTest : public ReplicaTest {
       return;
     }
     ChildProcess* leader = nullptr;
-    ASSERT_TRUE(Cluster::WaitFor([&] { return (leader = Leader(schedulers_)) != nullptr; }));
+    ASSERT_TRUE(WaitUntil([&] { return (leader = Leader(schedulers_)) != nullptr; }, kClusterWaitBound));
     const int64_t epoch = Epoch();
     if (fault == "leader_kill9") {
       leader->Signal(SIGKILL);
@@ -93,7 +93,7 @@ class SoakTest : public ReplicaTest {
       AddScheduler();
     } else if (fault == "leader_sigstop") {
       leader->Signal(SIGSTOP);
-      ASSERT_TRUE(Cluster::WaitFor([&] { return Epoch() > epoch; })) << "no takeover";
+      ASSERT_TRUE(WaitUntil([&] { return Epoch() > epoch; }, kClusterWaitBound)) << "no takeover";
       leader->Signal(SIGCONT);
     } else {
       Int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "

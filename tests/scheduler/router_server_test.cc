@@ -16,6 +16,7 @@
 #include "scheduler/admin_service.h"
 #include "scheduler/ready_feed.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "tests/support/zmq_peer.h"
 
 namespace chime::scheduler {
@@ -408,11 +409,8 @@ TEST_F(RouterServerCurveTest, OnlyAListedKeyCanTalkToTheScheduler) {
   v1::AdminRequest enqueue;
   enqueue.mutable_enqueue()->set_kind("noop");
   stranger->Send(AdminEnvelope(enqueue, Secret(), 1));  // Even with the right admin secret.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (zap_->refused() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  ASSERT_GE(zap_->refused(), 1);
+  ASSERT_TRUE(chime::testing::WaitUntil("the ZAP handler to refuse the stranger",
+                                        [&] { return zap_->refused() >= 1; }, std::chrono::seconds(10)));
 
   auto friendly = CurvePeer(allowed_);
   friendly->Send(HelloEnvelope("friend", 1));

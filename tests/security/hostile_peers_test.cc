@@ -105,7 +105,7 @@ TEST_F(HostilePeersTest, IdsAndReasonsThatWouldForgeOrFloodTheLogAreRefusedWithA
   }
   // A well-formed goodbye after all that is still taken.
   worker.Send(Goodbye("w-real", "SIGTERM"));
-  ASSERT_TRUE(Cluster::WaitFor([&] { return scheduler.log().find("worker w-real is draining (SIGTERM)") != std::string::npos; }))
+  ASSERT_TRUE(WaitUntil([&] { return scheduler.log().find("worker w-real is draining (SIGTERM)") != std::string::npos; }, kClusterWaitBound))
       << scheduler.log();
 
   const std::string log = scheduler.log();
@@ -149,15 +149,15 @@ TEST_F(HostilePeersTest, AHelloFloodIsCappedAndTheRealWorkerKeepsItsPlace) {
   EXPECT_EQ(refused, 400 - 63);
   EXPECT_EQ(refusal, "worker limit reached: at most 64 workers from one address (--max-workers-per-address)");
   // The directory shows no more than the cap.
-  ASSERT_TRUE(Cluster::WaitFor([&] { return cluster_.Int("SELECT count(*) FROM chime.workers") == 64; }))
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.workers") == 64; }, kClusterWaitBound))
       << cluster_.Int("SELECT count(*) FROM chime.workers");
 
   // The refusals were logged at the peer-error rate, with the count of
   // those left out.
   EXPECT_LE(LinesWith(scheduler.log(), "refusing worker fake-"), 10u + static_cast<size_t>(elapsed) + 1);
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return scheduler.log().find("similar messages suppressed") != std::string::npos;
-  })) << scheduler.log();
+  }, kClusterWaitBound)) << scheduler.log();
 
   // The real worker keeps its place in the registry and runs jobs.
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.workers WHERE id = 'w-real'"), 1);
@@ -181,10 +181,10 @@ TEST_F(HostilePeersTest, GarbageFromManyConnectionsIsLoggedAtABoundedRate) {
   std::printf("300 garbage frames in %lld s: %zu lines\n", static_cast<long long>(elapsed), lines);
   EXPECT_LE(lines, 10u + static_cast<size_t>(elapsed) + 1) << scheduler.log();
   EXPECT_GE(lines, 10u);
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return scheduler.log().find("frame: ") != std::string::npos &&
            scheduler.log().find("similar messages suppressed") != std::string::npos;
-  })) << scheduler.log();
+  }, kClusterWaitBound)) << scheduler.log();
 }
 
 }  // namespace

@@ -49,11 +49,11 @@ TEST_F(HostileResponseTest, IllFormedAndCutUtf8BodiesAreRecordedAndTheWorkerSurv
   const std::string page = Enqueue("/page");
   const std::string refused = Enqueue("/refused");
   const std::string all = binary + ", " + page + ", " + refused;
-  ASSERT_TRUE(Cluster::WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE id IN (" + all +
                         ") AND state IN ('succeeded', 'discarded')") == 3 ||
            !worker.running();
-  })) << worker.log();
+  }, kClusterWaitBound)) << worker.log();
   ASSERT_TRUE(worker.running()) << "the worker died:\n" << worker.log();
   EXPECT_EQ(worker.log().find("terminate called"), std::string::npos) << worker.log();
 

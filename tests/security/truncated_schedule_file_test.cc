@@ -43,9 +43,9 @@ class ScheduleFileTest : public ::testing::Test {
                     "--schedules", path_},
                    {{"CHIME_DATABASE_URL", cluster_.db().url()}, {"CHIME_ADMIN_SECRET", kClusterSecret}});
     EXPECT_TRUE(p.Start()) << p.log();
-    EXPECT_TRUE(Cluster::WaitFor([&] {
+    EXPECT_TRUE(WaitUntil([&] {
       return !p.running() || p.log().find("scheduler running") != std::string::npos;
-    })) << p.log();
+    }, kClusterWaitBound)) << p.log();
     *status = p.running() ? std::nullopt : p.Wait(seconds(5));
     return p.log();  // The destructor stops a running one.
   }

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/wait_until.h"
+
 extern char** environ;
 
 namespace chime::testing {
@@ -214,14 +216,11 @@ Result<json> CdpBrowser::Evaluate(const std::string& expression) {
   return (*r)["result"].value("value", json());
 }
 
-bool CdpBrowser::WaitFor(const std::string& expression, milliseconds bound) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < deadline) {
+::testing::AssertionResult CdpBrowser::WaitFor(const std::string& expression, milliseconds bound) {
+  return WaitUntil("the page to make `" + expression.substr(0, 300) + "` true", [&] {
     auto v = Evaluate("Boolean(" + expression + ")");
-    if (v && v->is_boolean() && v->get<bool>()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
+    return v && v->is_boolean() && v->get<bool>();
+  }, bound);
 }
 
 Result<void> CdpBrowser::Click(const std::string& selector) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "common/base/error.h"
@@ -47,9 +48,9 @@ class CdpBrowser {
   // The value of `expression` (awaited when it is a promise); an exception
   // in the page is Internal with its text.
   [[nodiscard]] Result<nlohmann::json> Evaluate(const std::string& expression);
-  // Polls `expression` until it is true; false after `bound` (a guard for a
-  // broken build, not a timing assertion).
-  bool WaitFor(const std::string& expression, std::chrono::milliseconds bound = std::chrono::seconds(60));
+  // Polls `expression` until it is true (WaitUntil); fails after `bound`
+  // (a guard for a broken build, not a timing assertion).
+  ::testing::AssertionResult WaitFor(const std::string& expression, std::chrono::milliseconds bound = std::chrono::seconds(60));
   // A left click at the middle of the first element `selector` matches,
   // scrolled into view first, as a user's mouse would send it.
   [[nodiscard]] Result<void> Click(const std::string& selector);

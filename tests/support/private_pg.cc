@@ -1,5 +1,7 @@
 #include "tests/support/private_pg.h"
 
+#include "tests/support/wait_until.h"
+
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -98,7 +100,6 @@ bool PrivateServer::WriteDataFile(const std::string& name, const std::string& te
 
 bool PrivateServer::Reload(const std::function<bool()>& applied) const {
   if (Scalar("SELECT pg_reload_conf()") != "t") return false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   auto holds = [&] {
     try {
       return applied();
@@ -106,11 +107,7 @@ bool PrivateServer::Reload(const std::function<bool()>& applied) const {
       return false;  // Mid-reload; ask again.
     }
   };
-  while (!holds()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
+  return static_cast<bool>(WaitUntil("the reloaded configuration to apply", holds, std::chrono::seconds(30)));
 }
 
 void PrivateServer::ServeTestDatabases() {

@@ -15,6 +15,7 @@
 
 #include "common/db/migrations.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/completer.h"
 #include "worker/executor.h"
 
@@ -63,6 +64,7 @@ class Stubborn final : public Handler {
   HandlerResult Run(JobContext& ctx) override {
     while (!released_.load()) {
       if (ctx.stop_requested()) saw_stop_ = true;
+      // Busy-waits on purpose: this handler models one that ignores its stop.
       std::this_thread::sleep_for(milliseconds(5));
     }
     returned_ = true;
@@ -71,14 +73,7 @@ class Stubborn final : public Handler {
   std::atomic<bool> released_{false}, saw_stop_{false}, returned_{false};
 };
 
-bool WaitFor(const std::function<bool()>& done, milliseconds deadline = seconds(30)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return true;
-}
+using chime::testing::WaitUntil;
 
 class HeartbeaterTest : public ::testing::Test {
  protected:
@@ -104,7 +99,7 @@ class HeartbeaterTest : public ::testing::Test {
     heartbeater_.reset();
     executor_.reset();
     // An abandoned slot thread may still be in the handler: let it leave.
-    EXPECT_TRUE(WaitFor([&] { return stubborn_->returned_.load() || !stubborn_started_; }));
+    EXPECT_TRUE(WaitUntil([&] { return stubborn_->returned_.load() || !stubborn_started_; }));
     completer_.reset();
     spdlog::set_default_logger(previous_logger_);
   }
@@ -164,7 +159,7 @@ TEST_F(HeartbeaterTest, GivesUpJobsWhoseLeaseNoHeartbeatExtended) {
   Start(kUnreachable);
   const auto jobs = ClaimAndRun("wait", 3);
   ASSERT_EQ(jobs.size(), 3u);
-  ASSERT_TRUE(WaitFor([&] { return waiter_->stopped_.load() == 3; })) << waiter_->stopped_.load();
+  ASSERT_TRUE(WaitUntil([&] { return waiter_->stopped_.load() == 3; })) << waiter_->stopped_.load();
   ASSERT_TRUE(executor_->WaitIdle(std::chrono::steady_clock::now() + seconds(30)));
   completer_->Stop();  // Flushes whatever was handed to it.
   // Nothing was written: the handlers' successes were dropped.
@@ -186,10 +181,10 @@ TEST_F(HeartbeaterTest, AJobThatIgnoresItsStopIsGivenUpOnceAndItsOutcomeDropped)
   stubborn_started_ = true;
   const auto jobs = ClaimAndRun("stubborn", 1);
   ASSERT_EQ(jobs.size(), 1u);
-  ASSERT_TRUE(WaitFor([&] { return executor_->abandoned() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return executor_->abandoned() == 1; }));
   EXPECT_TRUE(stubborn_->saw_stop_.load());
   stubborn_->released_ = true;
-  ASSERT_TRUE(WaitFor([&] { return stubborn_->returned_.load(); }));
+  ASSERT_TRUE(WaitUntil([&] { return stubborn_->returned_.load(); }));
   completer_->Stop();
   EXPECT_EQ(completer_->written() + completer_->refused(), 0);
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "0");
@@ -205,10 +200,10 @@ TEST_F(HeartbeaterTest, KeepsJobsWhoseHeartbeatsSucceed) {
   const std::string extended_far =
       "SELECT count(*) FROM chime.jobs WHERE state = 'running' AND lease_expires_at > attempted_at + "
       "interval '" + std::to_string(4 * kLease.count()) + " ms'";
-  ASSERT_TRUE(WaitFor([&] { return Sql(extended_far) == "2"; })) << Sql(extended_far);
+  ASSERT_TRUE(WaitUntil([&] { return Sql(extended_far) == "2"; })) << Sql(extended_far);
   EXPECT_EQ(waiter_->stopped_.load(), 0);
   waiter_->Release();
-  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == "2"; }));
+  ASSERT_TRUE(WaitUntil([&] { return Sql("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == "2"; }));
   EXPECT_EQ(completer_->written(), 2);
   EXPECT_EQ(heartbeater_->unextended_abandoned(), 0);
   EXPECT_EQ(Logged("abandoned"), 0u);
@@ -218,13 +213,13 @@ TEST_F(HeartbeaterTest, AnAnswerAboutAnOldLeaseDoesNotStopTheJobsNewAttempt) {
   Start(db_.url());
   const auto jobs = ClaimAndRun("wait", 1);
   ASSERT_EQ(jobs.size(), 1u);
-  ASSERT_TRUE(WaitFor([&] { return waiter_->started_.load() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return waiter_->started_.load() == 1; }));
   const std::string old_token = "00000000-0000-4000-8000-000000000000";
   EXPECT_FALSE(executor_->RequestStop(jobs[0].id, StopReason::kLeaseLost, old_token));
   EXPECT_EQ(executor_->RunningIds(), std::vector<int64_t>{jobs[0].id});
   EXPECT_TRUE(executor_->RequestStop(jobs[0].id, StopReason::kLeaseLost, jobs[0].lease.token));
   EXPECT_FALSE(executor_->RequestStop(jobs[0].id, StopReason::kLeaseLost, jobs[0].lease.token));
-  ASSERT_TRUE(WaitFor([&] { return waiter_->stopped_.load() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return waiter_->stopped_.load() == 1; }));
 }
 
 }  // namespace

@@ -76,10 +76,9 @@ class LostReplyTest : public ::testing::Test {
     return tx.exec_params("INSERT INTO chime.jobs (kind) VALUES ($1) RETURNING id", kind)[0][0].as<int64_t>();
   }
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
-  bool Eventually(const std::string& sql, const std::string& want) {
-    if (WaitUntil([&] { return Sql(sql) == want; })) return true;
-    ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
-    return false;
+  // Waits until `sql` returns `want`; the failure names the query and its last answer.
+  ::testing::AssertionResult Eventually(const std::string& sql, const std::string& want) {
+    return chime::testing::WaitForEq(sql, [&] { return Sql(sql); }, want);
   }
 
   chime::testing::TestDatabase db_;

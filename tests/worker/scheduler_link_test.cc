@@ -10,6 +10,7 @@
 #include "common/db/migrations.h"
 #include "common/wire/envelope.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/builtin_kinds.h"
 #include "worker/worker.h"
 
@@ -29,18 +30,19 @@ class FakeScheduler {
 
   // The next message of the given kind (others skipped), with its sender.
   std::optional<std::pair<std::string, v1::Envelope>> Next(v1::Envelope::BodyCase body) {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
+    std::optional<std::pair<std::string, v1::Envelope>> got;
+    EXPECT_TRUE(chime::testing::WaitUntil("a message of body case " + std::to_string(body), [&] {
       zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, milliseconds(100)) == 0) continue;
+      if (zmq::poll(&item, 1, milliseconds(100)) == 0) return false;
       zmq::message_t id, frame;
       (void)socket_.recv(id);
       (void)socket_.recv(frame);
       auto e = wire::DecodeEnvelope(frame.to_string_view());
       EXPECT_TRUE(e.has_value()) << e.error().ToString();
-      if (e && e->body_case() == body) return std::make_pair(id.to_string(), *e);
-    }
-    return std::nullopt;
+      if (e && e->body_case() == body) got.emplace(id.to_string(), *e);
+      return got.has_value();
+    }));
+    return got;
   }
 
   void Send(const std::string& to, const std::string& frame) {

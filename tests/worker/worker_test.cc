@@ -178,11 +178,9 @@ class WorkerTest : public ::testing::Test {
 
   std::string Sql(const std::string& sql) { return db_.Scalar(sql); }
 
-  // Waits until `sql` returns `want`.
-  bool Eventually(const std::string& sql, const std::string& want) {
-    if (WaitUntil([&] { return Sql(sql) == want; })) return true;
-    ADD_FAILURE() << sql << " never returned " << want << " (last: " << Sql(sql) << ")";
-    return false;
+  // Waits until `sql` returns `want`; the failure names the query and its last answer.
+  ::testing::AssertionResult Eventually(const std::string& sql, const std::string& want) {
+    return chime::testing::WaitForEq(sql, [&] { return Sql(sql); }, want);
   }
 
   std::string JobState(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
@@ -304,11 +302,9 @@ TEST_F(WorkerTest, ALateCompletionAfterTheLeaseWasLostChangesNothing) {
   gate_->Open();
   ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "1"));
   // The old holder's outcome reached the store and was refused.
-  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
-  while (worker_->completer().refused() + worker_->completer().written() == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
+  ASSERT_TRUE(WaitUntil("the completer to refuse or write the old holder's outcome", [&] {
+    return worker_->completer().refused() + worker_->completer().written() > 0;
+  }));
   EXPECT_EQ(worker_->completer().refused(), 1);
   EXPECT_EQ(JobState(id), "running");
   EXPECT_EQ(Sql("SELECT lease_token FROM chime.jobs WHERE id = " + std::to_string(id)), token);

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/wait_until.h"
+
 namespace chime::net {
 namespace {
 
@@ -20,16 +22,7 @@ std::string TempFile(const std::string& name, const std::string& content) {
   return path.string();
 }
 
-// Waits for `predicate` up to 10 s (a bound for broken builds, not timing).
-template <typename P>
-bool Eventually(P predicate) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return true;
-}
+using chime::testing::WaitUntil;
 
 class CurveTest : public ::testing::Test {
  protected:
@@ -80,7 +73,8 @@ TEST_F(CurveTest, AListedClientIsHeard) {
 TEST_F(CurveTest, AnUnlistedClientIsRefusedAndNothingItSendsArrives) {
   auto stranger = Client(stranger_keys_);
   stranger->send(zmq::str_buffer("let me in"));
-  ASSERT_TRUE(Eventually([&] { return zap_->refused() >= 1; }));
+  ASSERT_TRUE(WaitUntil("the ZAP handler to refuse a connection", [&] { return zap_->refused() >= 1; },
+                        std::chrono::seconds(10)));
   // The listed client's message is the first and only one to arrive.
   auto friendly = Client(allowed_keys_);
   friendly->send(zmq::str_buffer("hello"));

@@ -21,6 +21,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait_until.h"
 #include "worker/kinds/app_schema.h"
 
 namespace chime::worker::kinds {
@@ -272,14 +273,11 @@ TEST_F(ReconcileExamCapacityTest, CounterThatMovesDuringTheSyncIsReportedNotOver
   auto handler = MakeHandler();
   auto running = std::async(std::launch::async, [&] { return RunNext(*handler); });
   pqxx::connection watcher(db_.url());
-  bool waiting = false;
-  const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!waiting && std::chrono::steady_clock::now() < guard) {
+  ASSERT_TRUE(chime::testing::WaitUntil("the reconcile to wait on the booked exam's row lock", [&] {
     pqxx::nontransaction q(watcher);
-    waiting = !q.exec("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND "
-                      "wait_event_type = 'Lock'").empty();
-  }
-  ASSERT_TRUE(waiting) << "the reconcile never waited on the booked exam's row";
+    return !q.exec("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND "
+                   "wait_event_type = 'Lock'").empty();
+  }));
   booking.commit();
 
   const HandlerResult result = running.get();

@@ -20,6 +20,8 @@ namespace chime::worker::kinds {
 namespace {
 
 using chime::testing::Cluster;
+using chime::testing::kClusterWaitBound;
+using chime::testing::WaitUntil;
 
 constexpr char kSecretEnv[] = "CHIME_TEST_CRASH_WEBHOOK_SECRET";
 constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -63,9 +65,9 @@ TEST(WebhookOutboxCrashTest, AWorkerKilledMidDeliveryLosesNoWebhook) {
   cluster.db().Exec("UPDATE chime.jobs SET run_at = now() WHERE kind = 'deliver_webhooks'");
   cluster.db().Exec("UPDATE chime.webhook_outbox SET not_before = now()");
   auto& second = cluster.StartWorker("outbox-crash-2", {"--kinds-config", kinds.string()}, env);
-  EXPECT_TRUE(Cluster::WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     return cluster.Text("SELECT state FROM chime.jobs WHERE kind = 'deliver_webhooks'") == "succeeded";
-  })) << second.log();
+  }, kClusterWaitBound)) << second.log();
   std::filesystem::remove(kinds);
 
   const auto requests = server.Requests();

@@ -561,6 +561,23 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertManyTx(pqxx::transaction_
   return out;
 }
 
+Result<std::vector<std::optional<std::string>>> JobStore::JobsInsertSelected(
+    std::string_view ctes, std::string_view result, std::span<const std::string> params) {
+  const std::string statement = sql::InsertSelected(ctes, result);
+  std::vector<std::optional<std::string>> row;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    row.clear();
+    pqxx::nontransaction tx(c);
+    const auto r = tx.exec_params(statement, pqxx::prepare::make_dynamic_params(params.begin(), params.end()));
+    if (r.empty()) return;
+    for (const auto& field : r[0]) {
+      row.push_back(field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return row;
+}
+
 Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
   if (params.limit < 1 || params.limit > kMaxClaim) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");

@@ -8,7 +8,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -71,6 +73,16 @@ class JobStore {
   [[nodiscard]] Result<EnqueueResult> JobInsertTx(pqxx::transaction_base& tx, const EnqueueParams& params);
   [[nodiscard]] Result<std::vector<EnqueueResult>> JobsInsertManyTx(pqxx::transaction_base& tx,
                                                                     std::span<const EnqueueParams> params);
+
+  // Runs sql::InsertSelected(ctes, result) (job_store_sql.h): inserts the
+  // children the caller's query selects, server-side, no row travelling
+  // through this process (a fan-out of 100,000s: worker/kinds/
+  // fan_out_lanes.h), and returns the first row of `result`, as text (NULL:
+  // nullopt). `params` are $1, $2, ... as text. The children skip
+  // ValidateEnqueue: the caller answers for them. One statement, committed
+  // on its own.
+  [[nodiscard]] Result<std::vector<std::optional<std::string>>> JobsInsertSelected(
+      std::string_view ctes, std::string_view result, std::span<const std::string> params);
 
   // Claims up to params.limit ready jobs (priority, run_at, id order) with
   // FOR UPDATE SKIP LOCKED; each gets attempt+1 and a fresh lease.

@@ -21,7 +21,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -41,7 +41,7 @@ class ReconcileExamCapacityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(db::MigrationsApply(conn_).has_value());
-    ASSERT_TRUE(ApplyAppSchema(conn_).has_value());
+    ASSERT_TRUE(app::ApplyAppSchema(conn_).has_value());
     ::setenv(kSecretEnv, kSecret, /*overwrite=*/1);
     Endpoint endpoint;
     endpoint.url = server_.Url("/hooks/capacity");

@@ -11,7 +11,7 @@
 #include "bench/pq.h"
 #include "common/db/connection.h"
 #include "worker/kinds/app_config.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 #include "worker/kinds/reconcile_exam_capacity.h"
 
 namespace chime::bench {
@@ -347,7 +347,7 @@ Result<void> KindsBench::RunSeedKinds(const BenchEnv& env) {
 
   {
     db::Connection conn(db::ConnectionConfig{.url = env.conninfo});
-    if (auto ok = worker::kinds::ApplyAppSchema(conn); !ok) return ok;
+    if (auto ok = app::ApplyAppSchema(conn); !ok) return ok;
   }
   auto pq = PqConnection::Open(env.conninfo);
   if (!pq) return std::unexpected(pq.error());

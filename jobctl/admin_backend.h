@@ -21,7 +21,7 @@
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
 #include "common/view/json_view.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 namespace chime::jobctl {
 
@@ -38,10 +38,10 @@ class AdminBackend {
   [[nodiscard]] virtual Result<db::MigrationStatus> MigrationState() = 0;
 
   // Creates the default application schema chime_app the seeds' kinds read
-  // (worker/kinds/app_schema.sql) and, with demo_data, inserts the demo rows
+  // (common/app/app_schema.sql) and, with demo_data, inserts the demo rows
   // that are missing; returns the rows inserted. Needs the database itself:
   // FailedPrecondition from backends that only reach a scheduler.
-  [[nodiscard]] virtual Result<worker::kinds::DemoCounts> AppSchemaApply(bool demo_data) {
+  [[nodiscard]] virtual Result<app::DemoCounts> AppSchemaApply(bool demo_data) {
     (void)demo_data;
     return Fail(ErrorCode::kFailedPrecondition, "app-schema needs the database (--database-url)");
   }

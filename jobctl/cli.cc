@@ -422,7 +422,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   CLI::App* app_schema = AddSubcommand(
       app, "app-schema",
       "Create the application schema chime_app that the seeds' kinds read by default "
-      "(users, integrations, exams, bookings; see worker/kinds/app_schema.sql)");
+      "(users, integrations, exams, bookings; see common/app/app_schema.sql)");
   app_schema->add_flag("--demo-data", o.app_schema.demo_data,
                        "Also insert demo users, integrations, exams and bookings (missing rows only)");
   commands.push_back({app_schema, [&o](CommandContext& c) { return RunAppSchema(c, o.app_schema); }});

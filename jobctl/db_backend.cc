@@ -93,13 +93,13 @@ Result<db::MigrationStatus> DbBackend::MigrationState() {
   return db::MigrationsStatus(conn_);
 }
 
-Result<worker::kinds::DemoCounts> DbBackend::AppSchemaApply(bool demo_data) {
+Result<app::DemoCounts> DbBackend::AppSchemaApply(bool demo_data) {
   if (auto ok = Connected(); !ok) return std::unexpected(ok.error());
   if (!demo_data) {
-    if (auto ok = worker::kinds::ApplyAppSchema(conn_); !ok) return std::unexpected(ok.error());
-    return worker::kinds::DemoCounts{};
+    if (auto ok = app::ApplyAppSchema(conn_); !ok) return std::unexpected(ok.error());
+    return app::DemoCounts{};
   }
-  return worker::kinds::LoadDemoData(conn_);
+  return app::LoadDemoData(conn_);
 }
 
 Result<db::EnqueueResult> DbBackend::Enqueue(const db::EnqueueParams& params) {

@@ -33,7 +33,7 @@ class DbBackend final : public AdminBackend {
 
   Result<db::MigrationStatus> Migrate() override;
   Result<db::MigrationStatus> MigrationState() override;
-  Result<worker::kinds::DemoCounts> AppSchemaApply(bool demo_data) override;
+  Result<app::DemoCounts> AppSchemaApply(bool demo_data) override;
   Result<db::EnqueueResult> Enqueue(const db::EnqueueParams& params) override;
   Result<db::JobPage> List(const db::ListParams& params) override;
   Result<db::JobWithRuns> Show(int64_t id) override;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "common/db/job_store_sql.h"
@@ -283,13 +284,124 @@ void SortInClaimOrder(std::vector<ClaimedJob>& jobs) {
   });
 }
 
-// Runs `s` by name on a session that prepared it; through a transaction
-// pooler, where the next transaction may run on another server session, as
-// an unnamed statement of its text (parsed and planned each time).
+// Runs `s` by name on a session that prepared it; `by_text`, as an unnamed
+// statement of its text (parsed and planned each time): through a
+// transaction pooler, where the next transaction may run on another server
+// session, and in a caller's transaction, whose session may not have
+// prepared it.
 template <typename... Args>
-pqxx::result Exec(pqxx::transaction_base& tx, bool pooled, const Statement& s, Args&&... args) {
-  if (pooled) return tx.exec_params(s.sql, std::forward<Args>(args)...);
+pqxx::result Exec(pqxx::transaction_base& tx, bool by_text, const Statement& s, Args&&... args) {
+  if (by_text) return tx.exec_params(s.sql, std::forward<Args>(args)...);
   return tx.exec_prepared(s.name, std::forward<Args>(args)...);
+}
+
+
+constexpr char kKeyKeptChangingHands[] = "unique key kept changing hands; retry";
+
+// Every job of a batch, before any statement runs; the message names the
+// job's index and its field.
+Result<void> ValidateBatch(std::span<const EnqueueParams> params, size_t max_payload_bytes) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (auto ok = ValidateEnqueue(params[i], max_payload_bytes); !ok) {
+      return Fail(ErrorCode::kInvalidArgument, "job " + std::to_string(i) + ": " + ok.error().message);
+    }
+  }
+  return {};
+}
+
+// One validated job with kInsertOne on `tx`; on a live unique key, that
+// key's holder (existing=true). A holder may finish between our INSERT and
+// SELECT; then the INSERT succeeds on the next round. Bounded: each round
+// either inserts or sees a holder, unless holders keep finishing in
+// between, and then nullopt. `by_text`: see Exec.
+std::optional<EnqueueResult> InsertOneIn(pqxx::transaction_base& tx, bool by_text, const EnqueueParams& p) {
+  for (int round = 0; round < 10; ++round) {
+    auto r = Exec(tx, by_text, kInsertOneStatement, p.kind, p.queue, p.priority, p.payload, RunAtMicros(p),
+                  static_cast<int64_t>(p.delay.count()), p.max_attempts, TimeoutMs(p.timeout), p.unique_key,
+                  p.parent_id, DryRun(p), std::string(InvocationName(p.invocation)));
+    if (!r.empty()) return EnqueueResult{r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
+    auto existing = tx.exec_params(sql::kSelectLiveUnique, p.kind, *p.unique_key);
+    if (!existing.empty()) return EnqueueResult{existing[0][0].as<int64_t>(), true, StateOf(existing[0][1])};
+  }
+  return std::nullopt;
+}
+
+// Validated jobs with kInsertMany on `tx`. Sets out[i] and resolved[i] for
+// each job inserted or whose unique key a live job holds; the ones left
+// unresolved had a holder that finished in between (insert them one by one).
+void InsertManyIn(pqxx::transaction_base& tx, bool by_text, std::span<const EnqueueParams> params,
+                  std::vector<EnqueueResult>& out, std::vector<bool>& resolved) {
+  PgArrayBuilder kinds, queues, priorities, payloads, run_ats, delays, attempts, timeouts, keys,
+      parents, dry_runs, invocations;
+  for (const auto& p : params) {
+    kinds.AddText(p.kind);
+    queues.AddText(p.queue);
+    priorities.AddInt(p.priority);
+    payloads.AddText(p.payload);
+    run_ats.AddOptionalInt(RunAtMicros(p));
+    delays.AddInt(p.delay.count());
+    attempts.AddInt(p.max_attempts);
+    timeouts.AddOptionalInt(TimeoutMs(p.timeout));
+    keys.AddOptionalText(p.unique_key);
+    parents.AddOptionalInt(p.parent_id);
+    dry_runs.AddBool(DryRun(p));
+    invocations.AddText(std::string(InvocationName(p.invocation)));
+  }
+  auto r = Exec(tx, by_text, kInsertManyStatement, kinds.Finish(), queues.Finish(), priorities.Finish(),
+                payloads.Finish(), run_ats.Finish(), delays.Finish(), attempts.Finish(), timeouts.Finish(),
+                keys.Finish(), parents.Finish(), dry_runs.Finish(), invocations.Finish());
+  // Keyed rows match by (kind, key); the rest by position, since ids
+  // ascend in input order within the statement.
+  std::map<std::pair<std::string, std::string>, EnqueueResult> keyed;
+  std::vector<EnqueueResult> plain;
+  for (const auto& row : r) {
+    EnqueueResult e{row[0].as<int64_t>(), false, StateOf(row[1])};
+    if (row[3].is_null()) {
+      plain.push_back(e);
+    } else {
+      keyed[{row[2].c_str(), row[3].c_str()}] = e;
+    }
+  }
+  std::sort(plain.begin(), plain.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  size_t next_plain = 0;
+  PgArrayBuilder miss_kinds, miss_keys;
+  bool any_missing = false;
+  std::map<std::pair<std::string, std::string>, bool> claimed_by_batch;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
+    if (!p.unique_key) {
+      if (next_plain >= plain.size()) throw std::runtime_error("insert returned too few rows");
+      out[i] = plain[next_plain++];
+      resolved[i] = true;
+      continue;
+    }
+    auto key = std::make_pair(p.kind, *p.unique_key);
+    auto it = keyed.find(key);
+    if (it != keyed.end()) {
+      out[i] = it->second;
+      out[i].existing = claimed_by_batch[key];  // A later duplicate in the batch.
+      claimed_by_batch[key] = true;
+      resolved[i] = true;
+    } else {
+      miss_kinds.AddText(p.kind);
+      miss_keys.AddText(*p.unique_key);
+      any_missing = true;
+    }
+  }
+  if (!any_missing) return;
+  auto existing = tx.exec_params(sql::kSelectLiveUniqueMany, miss_kinds.Finish(), miss_keys.Finish());
+  std::map<std::pair<std::string, std::string>, EnqueueResult> holders;
+  for (const auto& row : existing) {
+    holders[{row[2].c_str(), row[3].c_str()}] = {row[0].as<int64_t>(), true, StateOf(row[1])};
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (resolved[i]) continue;
+    auto it = holders.find({params[i].kind, *params[i].unique_key});
+    if (it != holders.end()) {
+      out[i] = it->second;
+      resolved[i] = true;
+    }
+  }
 }
 
 }  // namespace
@@ -395,125 +507,25 @@ JobStore::~JobStore() = default;
 
 Result<EnqueueResult> JobStore::JobInsert(const EnqueueParams& p) {
   if (auto ok = ValidateEnqueue(p, config_.max_payload_bytes); !ok) return std::unexpected(ok.error());
-  EnqueueResult out;
-  bool found = false;
+  std::optional<EnqueueResult> out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    // A live holder of the key may finish between our INSERT and SELECT;
-    // then the INSERT succeeds on the next round. Bounded: each round either
-    // inserts or sees a holder, unless holders keep finishing in between.
-    for (int round = 0; round < 10 && !found; ++round) {
-      auto r = Exec(tx, conn_.pooled(), kInsertOneStatement, p.kind, p.queue, p.priority, p.payload,
-                    RunAtMicros(p), static_cast<int64_t>(p.delay.count()), p.max_attempts,
-                    TimeoutMs(p.timeout), p.unique_key, p.parent_id, DryRun(p),
-                    std::string(InvocationName(p.invocation)));
-      if (!r.empty()) {
-        out = {r[0][0].as<int64_t>(), false, StateOf(r[0][1])};
-        found = true;
-        break;
-      }
-      auto existing = tx.exec_params(sql::kSelectLiveUnique, p.kind, *p.unique_key);
-      if (!existing.empty()) {
-        out = {existing[0][0].as<int64_t>(), true, StateOf(existing[0][1])};
-        found = true;
-      }
-    }
+    out = InsertOneIn(tx, conn_.pooled(), p);
   });
   if (!ran) return std::unexpected(ran.error());
-  if (!found) return Fail(ErrorCode::kRetryable, "unique key kept changing hands; retry");
-  return out;
+  if (!out) return Fail(ErrorCode::kRetryable, kKeyKeptChangingHands);
+  return *out;
 }
 
 Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const EnqueueParams> params) {
   if (params.empty()) return std::vector<EnqueueResult>{};
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (auto ok = ValidateEnqueue(params[i], config_.max_payload_bytes); !ok) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "job " + std::to_string(i) + ": " + ok.error().message);
-    }
-  }
+  if (auto ok = ValidateBatch(params, config_.max_payload_bytes); !ok) return std::unexpected(ok.error());
   if (CopyEligible(params)) return JobsInsertByCopy(params);
-  PgArrayBuilder kinds, queues, priorities, payloads, run_ats, delays, attempts, timeouts, keys,
-      parents, dry_runs, invocations;
-  for (const auto& p : params) {
-    kinds.AddText(p.kind);
-    queues.AddText(p.queue);
-    priorities.AddInt(p.priority);
-    payloads.AddText(p.payload);
-    run_ats.AddOptionalInt(RunAtMicros(p));
-    delays.AddInt(p.delay.count());
-    attempts.AddInt(p.max_attempts);
-    timeouts.AddOptionalInt(TimeoutMs(p.timeout));
-    keys.AddOptionalText(p.unique_key);
-    parents.AddOptionalInt(p.parent_id);
-    dry_runs.AddBool(DryRun(p));
-    invocations.AddText(std::string(InvocationName(p.invocation)));
-  }
-  const std::string a_kinds = kinds.Finish(), a_queues = queues.Finish(),
-                    a_prio = priorities.Finish(), a_payloads = payloads.Finish(),
-                    a_run_ats = run_ats.Finish(), a_delays = delays.Finish(),
-                    a_attempts = attempts.Finish(), a_timeouts = timeouts.Finish(),
-                    a_keys = keys.Finish(), a_parents = parents.Finish(),
-                    a_dry = dry_runs.Finish(), a_invocations = invocations.Finish();
-
   std::vector<EnqueueResult> out(params.size());
   std::vector<bool> resolved(params.size(), false);
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = Exec(tx, conn_.pooled(), kInsertManyStatement, a_kinds, a_queues, a_prio, a_payloads, a_run_ats,
-                  a_delays, a_attempts, a_timeouts, a_keys, a_parents, a_dry, a_invocations);
-    // Keyed rows match by (kind, key); the rest by position, since ids
-    // ascend in input order within the statement.
-    std::map<std::pair<std::string, std::string>, EnqueueResult> keyed;
-    std::vector<EnqueueResult> plain;
-    for (const auto& row : r) {
-      EnqueueResult e{row[0].as<int64_t>(), false, StateOf(row[1])};
-      if (row[3].is_null()) {
-        plain.push_back(e);
-      } else {
-        keyed[{row[2].c_str(), row[3].c_str()}] = e;
-      }
-    }
-    std::sort(plain.begin(), plain.end(), [](auto& a, auto& b) { return a.id < b.id; });
-    size_t next_plain = 0;
-    PgArrayBuilder miss_kinds, miss_keys;
-    bool any_missing = false;
-    std::map<std::pair<std::string, std::string>, bool> claimed_by_batch;
-    for (size_t i = 0; i < params.size(); ++i) {
-      const auto& p = params[i];
-      if (!p.unique_key) {
-        if (next_plain >= plain.size()) throw std::runtime_error("insert returned too few rows");
-        out[i] = plain[next_plain++];
-        resolved[i] = true;
-        continue;
-      }
-      auto key = std::make_pair(p.kind, *p.unique_key);
-      auto it = keyed.find(key);
-      if (it != keyed.end()) {
-        out[i] = it->second;
-        out[i].existing = claimed_by_batch[key];  // A later duplicate in the batch.
-        claimed_by_batch[key] = true;
-        resolved[i] = true;
-      } else {
-        miss_kinds.AddText(p.kind);
-        miss_keys.AddText(*p.unique_key);
-        any_missing = true;
-      }
-    }
-    if (!any_missing) return;
-    auto existing = tx.exec_params(sql::kSelectLiveUniqueMany, miss_kinds.Finish(), miss_keys.Finish());
-    std::map<std::pair<std::string, std::string>, EnqueueResult> holders;
-    for (const auto& row : existing) {
-      holders[{row[2].c_str(), row[3].c_str()}] = {row[0].as<int64_t>(), true, StateOf(row[1])};
-    }
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (resolved[i]) continue;
-      auto it = holders.find({params[i].kind, *params[i].unique_key});
-      if (it != holders.end()) {
-        out[i] = it->second;
-        resolved[i] = true;
-      }
-    }
+    InsertManyIn(tx, conn_.pooled(), params, out, resolved);
   });
   if (!ran) return std::unexpected(ran.error());
   // Holders that finished in between: insert those one by one.
@@ -524,6 +536,46 @@ Result<std::vector<EnqueueResult>> JobStore::JobsInsertMany(std::span<const Enqu
     out[i] = *one;
   }
   return out;
+}
+
+Result<EnqueueResult> JobStore::JobInsertTx(pqxx::transaction_base& tx, const EnqueueParams& p) {
+  if (auto ok = ValidateEnqueue(p, config_.max_payload_bytes); !ok) return std::unexpected(ok.error());
+  auto out = InsertOneIn(tx, /*by_text=*/true, p);
+  if (!out) return Fail(ErrorCode::kRetryable, kKeyKeptChangingHands);
+  return *out;
+}
+
+Result<std::vector<EnqueueResult>> JobStore::JobsInsertManyTx(pqxx::transaction_base& tx,
+                                                              std::span<const EnqueueParams> params) {
+  if (params.empty()) return std::vector<EnqueueResult>{};
+  if (auto ok = ValidateBatch(params, config_.max_payload_bytes); !ok) return std::unexpected(ok.error());
+  std::vector<EnqueueResult> out(params.size());
+  std::vector<bool> resolved(params.size(), false);
+  InsertManyIn(tx, /*by_text=*/true, params, out, resolved);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (resolved[i]) continue;
+    auto one = InsertOneIn(tx, /*by_text=*/true, params[i]);
+    if (!one) return Fail(ErrorCode::kRetryable, kKeyKeptChangingHands);
+    out[i] = *one;
+  }
+  return out;
+}
+
+Result<std::vector<std::optional<std::string>>> JobStore::JobsInsertSelected(
+    std::string_view ctes, std::string_view result, std::span<const std::string> params) {
+  const std::string statement = sql::InsertSelected(ctes, result);
+  std::vector<std::optional<std::string>> row;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    row.clear();
+    pqxx::nontransaction tx(c);
+    const auto r = tx.exec_params(statement, pqxx::prepare::make_dynamic_params(params.begin(), params.end()));
+    if (r.empty()) return;
+    for (const auto& field : r[0]) {
+      row.push_back(field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return row;
 }
 
 Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {

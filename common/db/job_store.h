@@ -1,7 +1,6 @@
 // The job store: a job's life - enqueue, claim, heartbeat, completion,
 // release, rescue, cancel, cleanup - and its reads. (Fires write jobs in
-// ScheduleStore, the statistics stores read runs, and two kinds in
-// worker/kinds still insert jobs themselves: docs/ARCHITECTURE.md.)
+// ScheduleStore, and the statistics stores read runs.)
 // Each method is one round trip unless it says otherwise, and either applies
 // completely or not at all. Thread-compatible: one JobStore per thread (it
 // owns one Connection); make several for concurrency.
@@ -9,7 +8,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -19,6 +20,10 @@
 #include "common/base/error.h"
 #include "common/db/connection.h"
 #include "common/db/job.h"
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace chime::db {
 
@@ -53,6 +58,31 @@ class JobStore {
   // invalid item rejects the whole batch and names its index.
   [[nodiscard]] Result<std::vector<EnqueueResult>> JobsInsertMany(
       std::span<const EnqueueParams> params);
+
+  // JobInsert and JobsInsertMany inside `tx`, a transaction the caller
+  // holds (River's InsertTx): the jobs commit with the caller's own writes
+  // (an outbox row, a counter it corrected) and vanish if it aborts, so a
+  // job exists exactly when the change it follows does. Validation and
+  // unique keys as above; an invalid job returns its error before any
+  // statement runs, leaving `tx` as it was. A database error throws, like
+  // any statement in `tx`, for the Connection::Run around it to map; `tx`
+  // is then aborted. Statements go by text (`tx`'s session need not have
+  // prepared this store's), never by COPY, and not through this store's
+  // connection. `tx` should be READ COMMITTED (pqxx::work): a unique key's
+  // holder is looked up after the insert conflicts.
+  [[nodiscard]] Result<EnqueueResult> JobInsertTx(pqxx::transaction_base& tx, const EnqueueParams& params);
+  [[nodiscard]] Result<std::vector<EnqueueResult>> JobsInsertManyTx(pqxx::transaction_base& tx,
+                                                                    std::span<const EnqueueParams> params);
+
+  // Runs sql::InsertSelected(ctes, result) (job_store_sql.h): inserts the
+  // children the caller's query selects, server-side, no row travelling
+  // through this process (a fan-out of 100,000s: worker/kinds/
+  // fan_out_lanes.h), and returns the first row of `result`, as text (NULL:
+  // nullopt). `params` are $1, $2, ... as text. The children skip
+  // ValidateEnqueue: the caller answers for them. One statement, committed
+  // on its own.
+  [[nodiscard]] Result<std::vector<std::optional<std::string>>> JobsInsertSelected(
+      std::string_view ctes, std::string_view result, std::span<const std::string> params);
 
   // Claims up to params.limit ready jobs (priority, run_at, id order) with
   // FOR UPDATE SKIP LOCKED; each gets attempt+1 and a fresh lease.

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <array>
+#include <string>
+#include <string_view>
 
 namespace chime::db::sql {
 
@@ -63,6 +65,36 @@ ON CONFLICT (kind, unique_key)
   WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
   DO NOTHING
 RETURNING id, state, kind, unique_key)sql";
+
+// A fan-out's page as one statement, its children selected and inserted
+// server-side (worker/kinds/fan_out_lanes.h says why). `ctes` are the
+// caller's WITH items (without the WITH), the last named `children`, with
+// the columns kind text, queue text, payload jsonb, max_attempts int,
+// unique_key text, parent_id bigint, invocation text; the insert follows as
+// CTE `inserted`, returning the unique_key of each row it inserted; `result`
+// is the caller's SELECT over its CTEs and `inserted`. Rows go in unique-key
+// order, as kInsertMany's keyed rows do, so concurrent fan-outs and batch
+// enqueues take the key locks in one order; a key a live job holds is
+// skipped (DO NOTHING), so the caller counts those without a probe. The rows
+// meet only the table's CHECKs, not ValidateEnqueue: the caller answers for
+// them. Run by JobStore::JobsInsertSelected.
+inline std::string InsertSelected(std::string_view ctes, std::string_view result) {
+  std::string sql = "WITH ";
+  sql += ctes;
+  sql += R"sql(,
+inserted AS (
+  INSERT INTO chime.jobs AS j (kind, queue, payload, max_attempts, unique_key, parent_id, invocation)
+  SELECT c.kind, c.queue, c.payload, c.max_attempts, c.unique_key, c.parent_id, c.invocation
+  FROM children c
+  ORDER BY c.unique_key
+  ON CONFLICT (kind, unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+    DO NOTHING
+  RETURNING j.unique_key)
+)sql";
+  sql += result;
+  return sql;
+}
 
 // $1 count: that many ids from the jobs sequence, ascending, for COPY. The
 // sequence is looked up once (a per-row lookup costs five times the nextval).

@@ -1,6 +1,6 @@
 // Where the seeds' job kinds find the application's data and endpoints.
 //
-// The defaults name the schema Chime ships (worker/kinds/app_schema.sql,
+// The defaults name the schema Chime ships (common/app/app_schema.sql,
 // schema "chime_app"); a deployment whose tables are its own points the kinds
 // at them in the worker's kinds file (YAML, --kinds-config /
 // CHIME_KINDS_CONFIG). Every table and column name is an SQL identifier

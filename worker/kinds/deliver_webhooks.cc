@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/db/outbox_store.h"
+
 namespace chime::worker::kinds {
 namespace {
 
@@ -72,7 +74,7 @@ HandlerResult DeliverWebhooks::Run(JobContext& ctx) {
   if (!db) return HandlerResult::Fail({}, {Prefixed("database: " + db.error().ToString())}, true);
   std::vector<int64_t> ids = std::move(payload->outbox_ids);
   if (payload->sweep) {
-    auto due = OutboxListDue(**db, payload->limit);
+    auto due = db::OutboxStore(**db).OutboxListDue(payload->limit);
     if (!due) return HandlerResult::Fail({}, {Prefixed("outbox: " + due.error().ToString())}, true);
     ids = std::move(*due);
   }

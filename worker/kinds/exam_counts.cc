@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/db/job_store.h"
+#include "common/db/outbox_store.h"
 #include "common/db/pg_array.h"
 #include "common/http/webhook.h"
 
@@ -121,7 +123,7 @@ Result<std::unordered_map<int64_t, ExamCount>> ReadCounts(db::Connection& conn,
   return counts;
 }
 
-Result<AppliedCorrections> ApplyCorrections(db::Connection& conn, const ExamTables& tables,
+Result<AppliedCorrections> ApplyCorrections(db::JobStore& store, const ExamTables& tables,
                                             const std::vector<const ExamCount*>& exams,
                                             const std::optional<CorrectionWebhooks>& webhooks) {
   const std::string sql = ExamSql(kApplySql, tables);
@@ -133,14 +135,16 @@ Result<AppliedCorrections> ApplyCorrections(db::Connection& conn, const ExamTabl
   }
   const std::string id_array = ids.Finish(), previous_array = previous.Finish(), actual_array = actual.Finish();
   AppliedCorrections applied;
-  auto ok = conn.Run([&](pqxx::connection_base& c) {
+  db::OutboxStore outbox(store.connection());
+  std::optional<Error> refused;  // An enqueue the job store refused: nothing commits.
+  auto ok = store.connection().Run([&](pqxx::connection_base& c) {
     applied = {};  // A failed attempt leaves nothing behind.
     pqxx::work tx(c);
     for (const auto& row : tx.exec_params(sql, id_array, previous_array, actual_array)) {
       applied.corrected.insert(row[0].as<int64_t>());
     }
     if (webhooks && !applied.corrected.empty()) {
-      std::vector<OutboxMessage> messages;
+      std::vector<db::OutboxMessage> messages;
       std::vector<int64_t> exam_ids;
       for (const ExamCount* e : exams) {
         if (!applied.corrected.contains(e->id)) continue;
@@ -150,13 +154,20 @@ Result<AppliedCorrections> ApplyCorrections(db::Connection& conn, const ExamTabl
                             .body = CorrectionWebhookBody(*e, webhooks->job_id)});
         exam_ids.push_back(e->id);
       }
-      const std::vector<int64_t> rows = OutboxInsert(tx, webhooks->target, webhooks->endpoint, webhooks->job_id, messages);
+      const std::vector<int64_t> rows = outbox.OutboxInsertTx(
+          tx, OutboxTargetOf(webhooks->target, webhooks->endpoint), webhooks->job_id, messages);
       for (size_t i = 0; i < rows.size(); ++i) applied.outbox_by_exam.emplace(exam_ids[i], rows[i]);
-      applied.delivery_job = OutboxEnqueueDelivery(tx, webhooks->delivery, rows);
+      auto delivery = store.JobInsertTx(tx, DeliveryJob(webhooks->delivery, rows));
+      if (!delivery) {
+        refused = delivery.error();
+        return;  // Without commit: the counters and rows roll back too.
+      }
+      applied.delivery_job = delivery->id;
     }
     tx.commit();
   });
   if (!ok) return std::unexpected(ok.error());
+  if (refused) return std::unexpected(*refused);
   return applied;
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/base/error.h"
 #include "common/db/connection.h"
+#include "common/db/job_store.h"
 #include "worker/kinds/app_config.h"
 #include "worker/kinds/webhook_outbox.h"
 
@@ -67,9 +68,10 @@ struct AppliedCorrections {
 };
 
 // Sets each drifted exam's counter to its count where it still holds the
-// value read and, in the same transaction, writes one outbox row per
-// corrected exam and the deliver_webhooks job for them: all or nothing.
-[[nodiscard]] Result<AppliedCorrections> ApplyCorrections(db::Connection& conn, const ExamTables& tables,
+// value read and, in the same transaction on the store's connection, writes
+// one outbox row per corrected exam and the deliver_webhooks job for them
+// (OutboxInsertTx, JobInsertTx): all or nothing.
+[[nodiscard]] Result<AppliedCorrections> ApplyCorrections(db::JobStore& store, const ExamTables& tables,
                                                           const std::vector<const ExamCount*>& exams,
                                                           const std::optional<CorrectionWebhooks>& webhooks);
 

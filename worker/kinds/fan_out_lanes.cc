@@ -9,8 +9,12 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "common/db/job_store.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -32,6 +36,32 @@ struct Page {
   int64_t max_user = 0;
 };
 
+// The page statement's one row, read from text: the count due, the last
+// due (user, provider), the count inserted, distinct users inserted and
+// their least and greatest id.
+Result<Page> ReadPage(const std::vector<std::optional<std::string>>& row) {
+  if (row.size() != 7 || !row[0] || !row[3] || !row[4]) {
+    return Fail(ErrorCode::kInternal, "fan-out page: unexpected result row");
+  }
+  const auto number = [](const std::optional<std::string>& text) -> int64_t {
+    return text ? std::stoll(*text) : 0;
+  };
+  Page page;
+  page.due = number(row[0]);
+  if (page.due > 0) {
+    if (!row[1] || !row[2]) return Fail(ErrorCode::kInternal, "fan-out page: no cursor after due rows");
+    page.last_user = number(row[1]);
+    page.last_provider = *row[2];
+  }
+  page.inserted = number(row[3]);
+  page.users = number(row[4]);
+  if (page.inserted > 0) {
+    page.min_user = number(row[5]);
+    page.max_user = number(row[6]);
+  }
+  return page;
+}
+
 // Counts shared between a lane's thread and the slot thread.
 struct SharedCounts {
   std::atomic<int64_t> users{0};
@@ -45,13 +75,14 @@ struct SharedCounts {
 // on one thread; publishes its counts through `counts`.
 class Lane {
  public:
-  Lane(const std::string& page_sql, const LanesSpec& spec, Range range, const JobContext& ctx,
+  Lane(const PageSql& page_sql, const LanesSpec& spec, Range range, const JobContext& ctx,
        SharedCounts& counts)
       : page_sql_(page_sql), spec_(spec), range_(range), ctx_(ctx), counts_(counts) {}
 
   // Returns after the last page, at a stop, or at the first error. `after_page`
   // runs after each page on this thread (the slot thread reports progress).
   Result<void> Run(db::Connection& conn, std::stop_token stop, const std::function<Result<void>()>& after_page) {
+    db::JobStore store(conn);
     // "" sorts before every provider name (they are never empty), so the
     // first page starts at the range's first user.
     int64_t cursor_user = range_.first;
@@ -61,45 +92,39 @@ class Lane {
       if (stop.stop_requested() || ctx_.stop_requested()) {
         return Fail(ErrorCode::kUnavailable, "stopped before the end; a retry skips what is queued");
       }
-      Page page;
-      auto ran = conn.Run([&](pqxx::connection_base& c) {
-        pqxx::nontransaction tx(c);
-        const auto r = tx.exec_params1(page_sql_, cursor_user, cursor_provider, range_.last, spec_.provider_names,
-                                       spec_.provider_minutes, spec_.page_size, spec_.payload_tail, ctx_.job_id(),
-                                       std::string(db::InvocationName(ctx_.invocation())),
-                                       spec_.child_max_attempts);
-        page.due = r[0].as<int64_t>();
-        if (page.due > 0) {
-          page.last_user = r[1].as<int64_t>();
-          page.last_provider = r[2].as<std::string>();
-        }
-        page.inserted = r[3].as<int64_t>();
-        page.users = r[4].as<int64_t>();
-        if (page.inserted > 0) {
-          page.min_user = r[5].as<int64_t>();
-          page.max_user = r[6].as<int64_t>();
-        }
-      });
-      if (!ran) return std::unexpected(ran.error());
+      const std::vector<std::string> params{std::to_string(cursor_user),
+                                            cursor_provider,
+                                            std::to_string(range_.last),
+                                            spec_.provider_names,
+                                            spec_.provider_minutes,
+                                            std::to_string(spec_.page_size),
+                                            spec_.payload_tail,
+                                            std::to_string(ctx_.job_id()),
+                                            std::string(db::InvocationName(ctx_.invocation())),
+                                            std::to_string(spec_.child_max_attempts)};
+      auto row = store.JobsInsertSelected(page_sql_.ctes, page_sql_.result, params);
+      if (!row) return std::unexpected(row.error());
+      auto page = ReadPage(*row);
+      if (!page) return std::unexpected(page.error());
       // A user whose rows straddle two pages is counted once: pages follow
       // user order, so only the previous page's last user can repeat.
-      int64_t users = page.users;
-      if (page.inserted > 0 && last_counted_user == page.min_user) --users;
-      if (page.inserted > 0) last_counted_user = page.max_user;
+      int64_t users = page->users;
+      if (page->inserted > 0 && last_counted_user == page->min_user) --users;
+      if (page->inserted > 0) last_counted_user = page->max_user;
       counts_.users += users;
-      counts_.queued += page.inserted;
-      counts_.skipped += page.due - page.inserted;
+      counts_.queued += page->inserted;
+      counts_.skipped += page->due - page->inserted;
       if (after_page) {
         if (auto ok = after_page(); !ok) return ok;
       }
-      if (page.due < spec_.page_size) return {};
-      cursor_user = page.last_user;
-      cursor_provider = std::move(page.last_provider);
+      if (page->due < spec_.page_size) return {};
+      cursor_user = page->last_user;
+      cursor_provider = std::move(page->last_provider);
     }
   }
 
  private:
-  const std::string& page_sql_;
+  const PageSql& page_sql_;
   const LanesSpec& spec_;
   const Range range_;
   const JobContext& ctx_;
@@ -138,46 +163,47 @@ Result<std::vector<Range>> PlanRanges(db::Connection& conn, const IntegrationTab
 
 }  // namespace
 
-std::string BuildInsertPageSql(const IntegrationTables& t) {
+PageSql BuildInsertPageSql(const IntegrationTables& t) {
   const std::string i_user = "i." + QuoteColumn(t.integration_user_id);
   const std::string i_provider = "i." + QuoteColumn(t.provider);
   const std::string u_id = "u." + QuoteColumn(t.user_id);
   const std::string last = "i." + QuoteColumn(t.last_synced_at);
   // The bounds on u.id repeat what the row comparison and the range imply,
   // so the users side of the merge join starts at the cursor and stops at
-  // the range's end. `due` is read three times, so it is materialized once.
-  return "WITH due AS MATERIALIZED (\n"
-         "  SELECT " + i_user + " AS user_id, " + i_provider + " AS provider\n"
-         "  FROM " + QuoteTable(t.integrations) + " i\n"
-         "  JOIN unnest($4::text[], $5::int[]) AS p(name, minutes) ON p.name = " + i_provider + "\n"
-         "  JOIN " + QuoteTable(t.users) + " u ON " + u_id + " = " + i_user + "\n"
-         "  WHERE (" + i_user + ", " + i_provider + ") > ($1::bigint, $2::text)\n"
-         "    AND " + u_id + " >= $1::bigint AND " + i_user + " <= $3::bigint AND " + u_id + " <= $3::bigint\n"
-         "    AND i." + QuoteColumn(t.integration_active) + " AND NOT i." + QuoteColumn(t.needs_reauth) +
-         " AND u." + QuoteColumn(t.user_active) + "\n"
-         "    AND (" + last + " IS NULL OR " + last + " <= now() - make_interval(mins => coalesce(i." +
-         QuoteColumn(t.cadence_minutes) + ", p.minutes)))\n"
-         "  ORDER BY " + i_user + ", " + i_provider + "\n"
-         "  LIMIT $6::int),\n"
-         "ins AS (\n"
-         "  INSERT INTO chime.jobs AS j (kind, queue, payload, max_attempts, unique_key, parent_id, invocation)\n"
-         "  SELECT 'sync_integration', 'default',\n"
-         "         ('{\"userId\":' || d.user_id || ',\"provider\":' || to_json(d.provider)::text || $7::text)::jsonb,\n"
-         "         $10::int, 'user:' || d.user_id || ':provider:' || d.provider, $8::bigint, $9::text\n"
-         "  FROM due d\n"
-         "  ORDER BY 5\n"
-         "  ON CONFLICT (kind, unique_key)\n"
-         "    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')\n"
-         "    DO NOTHING\n"
-         "  RETURNING split_part(j.unique_key, ':', 2)::bigint AS user_id)\n"
-         "SELECT (SELECT count(*) FROM due),\n"
-         "       (SELECT user_id FROM due ORDER BY user_id DESC, provider DESC LIMIT 1),\n"
-         "       (SELECT provider FROM due ORDER BY user_id DESC, provider DESC LIMIT 1),\n"
-         "       count(*), count(DISTINCT user_id), min(user_id), max(user_id)\n"
-         "FROM ins";
+  // the range's end. `due` is read three times, so it is materialized once;
+  // `children`, read once by the insert, is inlined into it.
+  PageSql page;
+  page.ctes =
+      "due AS MATERIALIZED (\n"
+      "  SELECT " + i_user + " AS user_id, " + i_provider + " AS provider\n"
+      "  FROM " + QuoteTable(t.integrations) + " i\n"
+      "  JOIN unnest($4::text[], $5::int[]) AS p(name, minutes) ON p.name = " + i_provider + "\n"
+      "  JOIN " + QuoteTable(t.users) + " u ON " + u_id + " = " + i_user + "\n"
+      "  WHERE (" + i_user + ", " + i_provider + ") > ($1::bigint, $2::text)\n"
+      "    AND " + u_id + " >= $1::bigint AND " + i_user + " <= $3::bigint AND " + u_id + " <= $3::bigint\n"
+      "    AND i." + QuoteColumn(t.integration_active) + " AND NOT i." + QuoteColumn(t.needs_reauth) +
+      " AND u." + QuoteColumn(t.user_active) + "\n"
+      "    AND (" + last + " IS NULL OR " + last + " <= now() - make_interval(mins => coalesce(i." +
+      QuoteColumn(t.cadence_minutes) + ", p.minutes)))\n"
+      "  ORDER BY " + i_user + ", " + i_provider + "\n"
+      "  LIMIT $6::int),\n"
+      "children AS (\n"
+      "  SELECT 'sync_integration' AS kind, 'default' AS queue,\n"
+      "         ('{\"userId\":' || d.user_id || ',\"provider\":' || to_json(d.provider)::text || $7::text)::jsonb\n"
+      "           AS payload,\n"
+      "         $10::int AS max_attempts, 'user:' || d.user_id || ':provider:' || d.provider AS unique_key,\n"
+      "         $8::bigint AS parent_id, $9::text AS invocation\n"
+      "  FROM due d)";
+  page.result =
+      "SELECT (SELECT count(*) FROM due),\n"
+      "       (SELECT user_id FROM due ORDER BY user_id DESC, provider DESC LIMIT 1),\n"
+      "       (SELECT provider FROM due ORDER BY user_id DESC, provider DESC LIMIT 1),\n"
+      "       count(*), count(DISTINCT user_id), min(user_id), max(user_id)\n"
+      "FROM (SELECT split_part(unique_key, ':', 2)::bigint AS user_id FROM inserted) ins";
+  return page;
 }
 
-LanesOutcome RunLanes(JobContext& ctx, db::Connection& slot, const std::string& page_sql, const LanesSpec& spec,
+LanesOutcome RunLanes(JobContext& ctx, db::Connection& slot, const PageSql& page_sql, const LanesSpec& spec,
                       const std::function<Result<void>(const LaneCounts&)>& progress) {
   LanesOutcome out;
   auto ranges = PlanRanges(slot, spec.tables, spec);

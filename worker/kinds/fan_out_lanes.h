@@ -2,8 +2,9 @@
 // into user-id ranges ("lanes") that run at the same time, each on its own
 // database session, and each page of a lane is ONE statement that selects
 // the due rows and inserts their sync_integration children server-side
-// (nothing travels through the worker but the counts). Internal to
-// chime::kinds.
+// (nothing travels through the worker but the counts): this file writes the
+// query over the application's tables, JobStore::JobsInsertSelected the
+// insert into chime.jobs (sql::InsertSelected). Internal to chime::kinds.
 //
 // Why: inserting into chime.jobs is the floor of a fan-out (heap, four
 // index entries - the text unique key twice, for ON CONFLICT -, checks, WAL,
@@ -18,6 +19,8 @@
 // a probe of their own, and lanes (disjoint user ranges) never wait on each
 // other. Rows are inserted in unique-key order, as JobsInsertMany does, so
 // concurrent fan-outs and batch enqueues take the key locks in one order.
+// The children skip ValidateEnqueue (their kind, queue and payload shape
+// are fixed here; the table's CHECKs still apply).
 //
 // Thread-safety: RunLanes is called on the job's slot thread; it starts and
 // joins its own threads, and only the calling thread touches the JobContext.
@@ -35,11 +38,20 @@
 
 namespace chime::worker::kinds {
 
-// The page statement on the configured tables. Parameters: $1, $2 the keyset
-// cursor (last user id and provider), $3 the lane's last user id, $4, $5
-// provider names and cadences, $6 LIMIT, $7 the payload's tail after the
-// provider, $8 parent job id, $9 invocation, $10 the child's max_attempts.
-std::string BuildInsertPageSql(const IntegrationTables& tables);
+// The page statement on the configured tables, in the two parts
+// JobStore::JobsInsertSelected takes: `ctes` select the due rows (`due`)
+// and make their children (`children`); `result` reads the count due, the
+// last due (user, provider) as the next cursor, and the inserted rows'
+// count, distinct users and least and greatest user id. Parameters: $1, $2
+// the keyset cursor (last user id and provider), $3 the lane's last user
+// id, $4, $5 provider names and cadences, $6 LIMIT, $7 the payload's tail
+// after the provider, $8 parent job id, $9 invocation, $10 the child's
+// max_attempts.
+struct PageSql {
+  std::string ctes;
+  std::string result;
+};
+PageSql BuildInsertPageSql(const IntegrationTables& tables);
 
 struct LaneCounts {
   int64_t users = 0;    // Users who got at least one sync queued.
@@ -68,7 +80,7 @@ struct LanesOutcome {
   int lanes = 0;
   std::optional<Error> error;
 };
-LanesOutcome RunLanes(JobContext& ctx, db::Connection& slot, const std::string& page_sql,
+LanesOutcome RunLanes(JobContext& ctx, db::Connection& slot, const PageSql& page_sql,
                       const LanesSpec& spec, const std::function<Result<void>(const LaneCounts&)>& progress);
 
 }  // namespace chime::worker::kinds

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/db/job_store.h"
-#include "worker/kinds/webhook_outbox.h"
+#include "common/db/outbox_store.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -81,7 +81,7 @@ HandlerResult CleanupOldJobs::Run(JobContext& ctx) {
     if (!preview) return DatabaseFailure(summary, preview.error());
     summary["jobsDeleted"] = preview->jobs_deleted;
     summary["runsDeleted"] = preview->runs_deleted;
-    auto webhooks = OutboxPrunePreview(**conn, retention);
+    auto webhooks = db::OutboxStore(**conn).OutboxPrunePreview(retention);
     if (!webhooks) return DatabaseFailure(summary, webhooks.error());
     summary["webhooksDeleted"] = *webhooks;
     return HandlerResult::Success(summary);
@@ -109,8 +109,8 @@ HandlerResult CleanupOldJobs::Run(JobContext& ctx) {
     (void)ctx.ReportProgress(summary);  // Best effort: a lost lease shows at completion.
   }
   while (true) {
-    auto step = OutboxPrune(**conn, OutboxPruneParams{.retention = retention,
-                                                      .max_batches = kCleanupBatchesPerStep});
+    auto step = db::OutboxStore(**conn).OutboxPrune(
+        db::OutboxPruneParams{.retention = retention, .max_batches = kCleanupBatchesPerStep});
     if (step) webhooks += step->deleted;
     record();
     if (!step) return DatabaseFailure(summary, step.error());

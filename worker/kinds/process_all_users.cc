@@ -101,7 +101,7 @@ struct DueRow {
 class FanOut {
  public:
   FanOut(JobContext& ctx, const AppConfig& config, const std::string& page_sql,
-         const std::string& insert_page_sql, FanOutParams params)
+         const PageSql& insert_page_sql, FanOutParams params)
       : ctx_(ctx), config_(config), page_sql_(page_sql), insert_page_sql_(insert_page_sql),
         params_(std::move(params)) {
     db::PgArrayBuilder names, minutes;
@@ -267,7 +267,7 @@ class FanOut {
   JobContext& ctx_;
   const AppConfig& config_;
   const std::string& page_sql_;
-  const std::string& insert_page_sql_;
+  const PageSql& insert_page_sql_;
   const FanOutParams params_;
   std::string provider_names_;
   std::string provider_minutes_;

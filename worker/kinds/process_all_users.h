@@ -53,6 +53,7 @@
 #include "common/base/error.h"
 #include "worker/handler.h"
 #include "worker/kinds/app_config.h"
+#include "worker/kinds/fan_out_lanes.h"
 
 namespace chime::worker::kinds {
 
@@ -95,7 +96,7 @@ class ProcessAllUsers final : public Handler {
  private:
   const AppConfig config_;
   const std::string page_sql_;         // Built once from the configured names.
-  const std::string insert_page_sql_;  // Likewise, for the parallel insert.
+  const PageSql insert_page_sql_;  // Likewise, for the parallel insert.
 };
 
 }  // namespace chime::worker::kinds

@@ -260,7 +260,9 @@ HandlerResult ReconcileExamCapacity::Reconcile(JobContext& ctx, db::Connection& 
                      .delay = config_.redelivery_delay,
                      .max_attempts = config_.redelivery_max_attempts}};
   }
-  auto applied = ApplyCorrections(db, config_.tables, drifted, webhooks);
+  auto store = ctx.Store();  // On `db`'s connection.
+  if (!store) return DatabaseFailure("job store", store.error());
+  auto applied = ApplyCorrections(**store, config_.tables, drifted, webhooks);
   if (!applied) return DatabaseFailure("correcting counters", applied.error());
   // Committed: from here on every webhook is either delivered or queued.
   std::unordered_map<int64_t, std::string> errors;  // Exam id -> why not delivered ("" if it was).

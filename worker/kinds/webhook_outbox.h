@@ -2,16 +2,18 @@
 // in the same transaction as the change they announce, then delivered at
 // least once, each with the same Standard Webhooks id on every attempt.
 //
-// Writers (reconcile_exam_capacity) call OutboxInsert inside their own
-// transaction, together with OutboxEnqueueDelivery, which enqueues the
-// deliver_webhooks job that retries whatever the writer could not deliver
-// itself. Both the writer and that job deliver through OutboxDeliver: it
-// claims each due row with a lease (two deliverers never send one row at the
-// same time; a deliverer that dies leaves the row to be claimed again when
-// the lease ends), sends it, and records the outcome. A sweep
-// (deliver_webhooks {"sweep": true}) finds the rows no job will retry any
-// more with OutboxListDue and delivers them through OutboxDeliver too, and
-// cleanup_old_jobs deletes old delivered rows with OutboxPrune.
+// Writers (reconcile_exam_capacity) call db::OutboxStore::OutboxInsertTx
+// inside their own transaction, together with JobStore::JobInsertTx of
+// DeliveryJob, the deliver_webhooks job that retries whatever the writer
+// could not deliver itself. Both the writer and that job deliver through
+// OutboxDeliver: it claims each due row with a lease (two deliverers never
+// send one row at the same time; a deliverer that dies leaves the row to be
+// claimed again when the lease ends), sends it, and records the outcome. A
+// sweep (deliver_webhooks {"sweep": true}) finds the rows no job will retry
+// any more with db::OutboxStore::OutboxListDue and delivers them through
+// OutboxDeliver too, and cleanup_old_jobs deletes old delivered rows with
+// db::OutboxStore::OutboxPrune. The table's SQL is all in
+// common/db/outbox_store.h; this file holds what the rows mean to a worker.
 //
 // A row names its destination (a webhook target, migration 0016); the URL,
 // auth style and secret come from the delivering worker's kinds file, never
@@ -22,7 +24,6 @@
 // to one run.
 #pragma once
 
-#include <pqxx/pqxx>
 #include <spdlog/logger.h>
 
 #include <chrono>
@@ -39,6 +40,7 @@
 #include "common/base/error.h"
 #include "common/db/connection.h"
 #include "common/db/job.h"
+#include "common/db/outbox_store.h"
 #include "common/http/client.h"
 #include "common/http/secret_ref.h"
 #include "worker/kinds/app_config.h"
@@ -57,31 +59,11 @@ using WebhookTargets = std::map<std::string, Endpoint, std::less<>>;
 // capacity_webhook (when set) and every webhook_targets entry.
 WebhookTargets WebhookTargetsOf(const AppConfig& config);
 
-// One webhook to write.
-struct OutboxMessage {
-  std::string webhook_id;  // http::NewWebhookId(); fixed for every attempt.
-  std::string event_type;  // "exam.capacity.corrected"
-  std::string subject;     // For people reading the table: "exam 42".
-  std::string body;        // JSON, sent byte for byte.
-};
+// The table's side of a webhook target: its name and the timeout that
+// sizes a deliverer's claim.
+db::OutboxTarget OutboxTargetOf(std::string_view target, const Endpoint& endpoint);
 
-// A written row, as a deliverer claims it.
-struct OutboxRow {
-  int64_t id = 0;
-  std::string webhook_id;
-  std::string target;  // A webhook target's name.
-  std::string body;
-  int attempts = 0;  // Including the claim that returned this row.
-};
-
-// Inserts one row per message for the target named `target` (whose
-// endpoint's timeout sizes a deliverer's claim), written by job
-// `source_job`, inside `tx`; returns their ids in message order.
-[[nodiscard]] std::vector<int64_t> OutboxInsert(pqxx::work& tx, std::string_view target,
-                                                const Endpoint& endpoint, int64_t source_job,
-                                                std::span<const OutboxMessage> messages);
-
-// What OutboxEnqueueDelivery puts on the deliver_webhooks job.
+// What DeliveryJob puts on the deliver_webhooks job.
 struct DeliveryJobSpec {
   std::string queue = "default";
   int64_t parent_id = 0;  // The writer: jobctl show lists the job under it.
@@ -90,11 +72,10 @@ struct DeliveryJobSpec {
   int max_attempts = 20;  // With the worker's retry backoff (1 s doubling to 1 h): ~9 hours.
 };
 
-// Enqueues, inside `tx`, a deliver_webhooks job for the rows `outbox_ids`
-// (payload {"outboxIds": [...]}); returns its id. Plain SQL, so the job
-// exists exactly when the rows do.
-[[nodiscard]] int64_t OutboxEnqueueDelivery(pqxx::work& tx, const DeliveryJobSpec& spec,
-                                            std::span<const int64_t> outbox_ids);
+// The deliver_webhooks job for the rows `outbox_ids` (payload
+// {"outboxIds": [...]}), for the writer to enqueue with JobInsertTx in the
+// transaction that wrote the rows, so the job exists exactly when they do.
+db::EnqueueParams DeliveryJob(const DeliveryJobSpec& spec, std::span<const int64_t> outbox_ids);
 
 // Authenticates and sends outbox rows to the targets it knows. Resolves
 // each secret reference once per sender and keeps the values for that
@@ -115,7 +96,7 @@ class WebhookSender {
   // (see IsSuccess); errors are the target's (FailedPrecondition: not in
   // this worker's kinds file; nothing is sent), the secret's or the
   // client's.
-  [[nodiscard]] Result<http::HttpResponse> Send(const OutboxRow& row, std::stop_token stop);
+  [[nodiscard]] Result<http::HttpResponse> Send(const db::OutboxRow& row, std::stop_token stop);
 
  private:
   [[nodiscard]] Result<const http::Secret*> SecretFor(const Endpoint& endpoint);
@@ -157,30 +138,5 @@ struct OutboxDeliverOptions {
                                                    std::span<const int64_t> ids,
                                                    std::stop_token stop, spdlog::logger& log,
                                                    OutboxDeliverOptions options = {});
-
-// Ids of at most `limit` (1-100,000) undelivered rows that are due now (no
-// lease holds them, not_before has passed), oldest first. Reads only.
-[[nodiscard]] Result<std::vector<int64_t>> OutboxListDue(db::Connection& conn, int64_t limit);
-
-// Deleting delivered rows: undelivered rows are never deleted, however old.
-struct OutboxPruneParams {
-  std::chrono::hours retention{24 * 7};  // Delivered longer ago than this.
-  int batch_size = 1000;                 // Rows per statement (1-100,000), each its own transaction.
-  int max_batches = 50;                  // Bound on one call's work.
-};
-
-struct OutboxPruneResult {
-  int64_t deleted = 0;
-  bool more = false;  // True when max_batches stopped it before the end.
-};
-
-// Deletes rows delivered longer ago than the retention, in batches, through
-// chime.delete_delivered_webhooks (migration 0010), which the chime_worker
-// role may call without being allowed to DELETE.
-[[nodiscard]] Result<OutboxPruneResult> OutboxPrune(db::Connection& conn, const OutboxPruneParams& params);
-
-// How many rows OutboxPrune would delete now (all of them, past max_batches
-// too), deleting nothing.
-[[nodiscard]] Result<int64_t> OutboxPrunePreview(db::Connection& conn, std::chrono::hours retention);
 
 }  // namespace chime::worker::kinds

@@ -423,5 +423,28 @@ TEST_F(JobStoreInsertTest, ConcurrentInsertManyOfTheSameKeysMakesOneJobPerKey) {
   for (const auto& [id, n] : created) EXPECT_EQ(n, 1) << "job " << id << " reported created " << n;
 }
 
+TEST_F(JobStoreInsertTest, InsertSelectedInsertsWhatTheQuerySelectsAndSkipsHeldKeys) {
+  EnqueueParams held = Params("numbered");
+  held.unique_key = "n:2";
+  const int64_t holder = Enqueue(held);
+  const std::string ctes =
+      "src AS (SELECT g FROM generate_series(1, $1::int) g),\n"
+      "children AS (SELECT 'numbered'::text AS kind, $2::text AS queue, ('{\"n\":' || g || '}')::jsonb AS payload,\n"
+      "  3 AS max_attempts, 'n:' || g AS unique_key, NULL::bigint AS parent_id, 'manual'::text AS invocation\n"
+      "  FROM src)";
+  const std::vector<std::string> params{"3", "selected"};
+  ASSERT_OK_AND_ASSIGN(auto row, store().JobsInsertSelected(
+                                     ctes, "SELECT (SELECT count(*) FROM src), count(*), NULL FROM inserted", params));
+  ASSERT_EQ(row.size(), 3u);
+  EXPECT_EQ(row[0], "3");
+  EXPECT_EQ(row[1], "2") << "n:2 is held by a live job";
+  EXPECT_EQ(row[2], std::nullopt);
+  EXPECT_EQ(JobCount(), 3);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE queue = 'selected' AND max_attempts = 3"
+                     " AND payload->>'n' = substr(unique_key, 3)"),
+            2);
+  EXPECT_EQ(State(holder), "available");
+}
+
 }  // namespace
 }  // namespace chime::db::testing

@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "common/db/migrations.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 namespace chime::worker::kinds::testing {
 namespace {
@@ -33,7 +33,7 @@ void OrDie(Result<void> result, const char* what) {
 JobHarness::JobHarness(const chime::testing::TestDatabase& db)
     : conn_(db::ConnectionConfig{.url = db.url()}), store_(conn_) {
   OrDie(db::MigrationsApply(conn_), "migrations");
-  if (auto ok = ApplyAppSchema(conn_); !ok) {
+  if (auto ok = app::ApplyAppSchema(conn_); !ok) {
     ADD_FAILURE() << "app schema: " << ok.error().ToString();
     std::abort();
   }

@@ -10,7 +10,7 @@
 
 #include "tests/support/test_database.h"
 #include "tests/worker/kinds/job_harness.h"
-#include "worker/kinds/webhook_outbox.h"
+#include "common/db/outbox_store.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -132,12 +132,12 @@ TEST_F(MaintenanceKindsTest, CleanupDeletesDeliveredWebhooksInBoundedBatches) {
 
   // One call does at most max_batches batches and says when it stopped early.
   Webhooks(5, "9 days", "8 days");
-  const OutboxPruneParams small{.retention = std::chrono::hours(24), .batch_size = 2, .max_batches = 2};
-  auto first = OutboxPrune(harness_.connection(), small);
+  const db::OutboxPruneParams small{.retention = std::chrono::hours(24), .batch_size = 2, .max_batches = 2};
+  auto first = db::OutboxStore(harness_.connection()).OutboxPrune(small);
   ASSERT_TRUE(first.has_value()) << first.error().ToString();
   EXPECT_EQ(first->deleted, 4);
   EXPECT_TRUE(first->more);
-  auto second = OutboxPrune(harness_.connection(), small);
+  auto second = db::OutboxStore(harness_.connection()).OutboxPrune(small);
   ASSERT_TRUE(second.has_value()) << second.error().ToString();
   EXPECT_EQ(second->deleted, 1);
   EXPECT_FALSE(second->more);

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "common/app/app_schema.h"
 #include "common/db/job_store.h"
 #include "common/db/migrations.h"
 #include "common/http/webhook.h"
@@ -22,7 +23,6 @@
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
 #include "tests/support/wait_until.h"
-#include "worker/kinds/app_schema.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -42,7 +42,7 @@ class ReconcileExamCapacityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(db::MigrationsApply(conn_).has_value());
-    ASSERT_TRUE(ApplyAppSchema(conn_).has_value());
+    ASSERT_TRUE(app::ApplyAppSchema(conn_).has_value());
     ::setenv(kSecretEnv, kSecret, /*overwrite=*/1);
     Endpoint endpoint;
     endpoint.url = server_.Url("/hooks/capacity");

@@ -14,7 +14,7 @@
 #include "common/http/webhook.h"
 #include "tests/integration/cluster.h"
 #include "tests/support/http_test_server.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 namespace chime::worker::kinds {
 namespace {
@@ -31,7 +31,7 @@ TEST(WebhookOutboxCrashTest, AWorkerKilledMidDeliveryLosesNoWebhook) {
   {
     db::Connection conn(db::ConnectionConfig{.url = cluster.db().url()});
     ASSERT_TRUE(db::MigrationsApply(conn).has_value());
-    ASSERT_TRUE(ApplyAppSchema(conn).has_value());
+    ASSERT_TRUE(app::ApplyAppSchema(conn).has_value());
   }
   // Exam 1 stores 8 bookings and has 7.
   cluster.db().Exec("INSERT INTO chime_app.exams (id, exam_date, mock_type, booking_count) "

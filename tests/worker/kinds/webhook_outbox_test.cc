@@ -20,7 +20,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/http_test_server.h"
 #include "tests/support/test_database.h"
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 #include "worker/kinds/deliver_webhooks.h"
 #include "worker/kinds/reconcile_exam_capacity.h"
 
@@ -36,7 +36,7 @@ class WebhookOutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(db::MigrationsApply(conn_).has_value());
-    ASSERT_TRUE(ApplyAppSchema(conn_).has_value());
+    ASSERT_TRUE(app::ApplyAppSchema(conn_).has_value());
     ::setenv(kSecretEnv, kSecret, /*overwrite=*/1);
     config_.webhook = Endpoint{.url = server_.Url("/hooks/capacity"),
                                .secret_ref = std::string("env:") + kSecretEnv,

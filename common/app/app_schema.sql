@@ -1,7 +1,7 @@
 -- chime_app: the default application schema that the seeds' job kinds read
 -- and write (worker/kinds/app_config.h names these tables and columns by
 -- default; a deployment with tables of its own maps them in its kinds file).
--- Applied by ApplyAppSchema (worker/kinds/app_schema.cc) in one transaction;
+-- Applied by app::ApplyAppSchema (common/app/app_schema.cc) in one transaction;
 -- every statement is CREATE ... IF NOT EXISTS, so applying it again changes
 -- nothing. It can also be run by hand: psql "$DATABASE_URL" -f app_schema.sql.
 --

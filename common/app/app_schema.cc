@@ -1,10 +1,10 @@
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 #include <pqxx/pqxx>
 
 #include <string>
 
-namespace chime::worker::kinds {
+namespace chime::app {
 namespace internal {
 // Defined in the app_schema_sql.cc that CMake generates from app_schema.sql.
 extern const char* const kAppSchemaSql;
@@ -104,4 +104,4 @@ Result<DemoCounts> LoadDemoData(db::Connection& conn, const DemoSize& size) {
   return counts;
 }
 
-}  // namespace chime::worker::kinds
+}  // namespace chime::app

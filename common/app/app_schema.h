@@ -1,4 +1,4 @@
-// The default application schema "chime_app" (worker/kinds/app_schema.sql,
+// The default application schema "chime_app" (common/app/app_schema.sql,
 // embedded in the binary) and a small demo data set for trying the seeds'
 // kinds on it. Both only add: they never drop, update or delete a row.
 // Thread-compatible (like the Connection they use).
@@ -10,7 +10,7 @@
 #include "common/base/error.h"
 #include "common/db/connection.h"
 
-namespace chime::worker::kinds {
+namespace chime::app {
 
 // The text of app_schema.sql.
 std::string_view AppSchemaSql();
@@ -54,4 +54,4 @@ struct DemoCounts {
 // stay corrected.
 [[nodiscard]] Result<DemoCounts> LoadDemoData(db::Connection& conn, const DemoSize& size = {});
 
-}  // namespace chime::worker::kinds
+}  // namespace chime::app

@@ -1,12 +1,12 @@
 // The shipped application schema and the demo data: both apply twice
 // without change, and the demo data has the drift and mix it promises.
-#include "worker/kinds/app_schema.h"
+#include "common/app/app_schema.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/support/test_database.h"
 
-namespace chime::worker::kinds {
+namespace chime::app {
 namespace {
 
 class AppSchemaTest : public ::testing::Test {
@@ -69,4 +69,4 @@ TEST_F(AppSchemaTest, DemoSizeOutOfRangeIsRefusedNamingTheField) {
 }
 
 }  // namespace
-}  // namespace chime::worker::kinds
+}  // namespace chime::app

@@ -213,7 +213,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_worker') THEN
     GRANT UPDATE (limit_keys) ON chime.jobs TO chime_worker;
     GRANT EXECUTE ON FUNCTION chime.jobs_claim_pick(text[], integer) TO chime_worker;
-    GRANT SELECT ON chime.limits, chime.limit_starts TO chime_worker;
+    GRANT SELECT ON chime.limits, chime.limit_partitions, chime.limit_starts TO chime_worker;
   END IF;
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_scheduler') THEN
     -- Schedule files may declare limits; every replica's API reads them.

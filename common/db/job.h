@@ -110,6 +110,9 @@ struct ClaimedJob {
   std::optional<int64_t> schedule_id;
   std::string schedule_name;
   std::optional<TimePoint> scheduled_for;
+  // Counted under a cluster-wide limit (migration 0022): its end frees a
+  // slot that jobs of other claims may be waiting for.
+  bool limited = false;
 };
 
 // How an attempt ended, reported by the worker holding the lease.

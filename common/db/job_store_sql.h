@@ -123,7 +123,7 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
       "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at") ", " \
   "j.schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = j.schedule_id), " \
-  CHIME_US("j.scheduled_for")
+  CHIME_US("j.scheduled_for") ", j.limit_keys IS NOT NULL"
 // $1 queues text[], $2 limit, $3 lease_ms, $4 worker, $5 claim id.
 // chime.jobs_claim_pick (migration 0022) walks the partial index
 // jobs_ready_idx (queue, priority, run_at, id) in claim order, locking with

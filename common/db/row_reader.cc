@@ -55,6 +55,7 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   j.schedule_id = Optional<int64_t>(row[15]);
   if (!row[16].is_null()) j.schedule_name = row[16].c_str();
   j.scheduled_for = OptionalTime(row[17]);
+  j.limited = row[18].as<bool>();
   return j;
 }
 

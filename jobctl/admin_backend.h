@@ -127,11 +127,6 @@ class AdminBackend {
     (void)name;
     return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
   }
-  // The limits holding a ready job back; empty when none (or unknown here).
-  [[nodiscard]] virtual Result<std::vector<db::LimitWait>> LimitWaits(int64_t job_id) {
-    (void)job_id;
-    return std::vector<db::LimitWait>{};
-  }
 
   // The credential the scheduler sees. Needs a scheduler: FailedPrecondition
   // from the database path.

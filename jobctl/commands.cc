@@ -13,7 +13,6 @@
 #include "common/history/history.h"
 #include "jobctl/exit_code.h"
 #include "jobctl/json_view.h"
-#include "jobctl/limit_commands.h"
 #include "jobctl/text_view.h"
 
 namespace chime::jobctl {
@@ -379,23 +378,7 @@ Result<void> RunShow(CommandContext& ctx, const JobIdOptions& o) {
   if (!id) return std::unexpected(id.error());
   auto job = ctx.backend.Show(*id);
   if (!job) return std::unexpected(job.error());
-  // A ready job may be waiting for a limit: say which, and until when.
-  std::vector<db::LimitWait> waits;
-  const db::JobState state = job->job.state;
-  if (state == db::JobState::kAvailable || state == db::JobState::kRetryable ||
-      state == db::JobState::kScheduled) {
-    auto found = ctx.backend.LimitWaits(*id);
-    if (found) waits = std::move(*found);
-  }
-  if (o.json) {
-    auto j = JobWithRunsJson(*job);
-    auto& list = j["waiting_on"] = nlohmann::ordered_json::array();
-    for (const auto& w : waits) list.push_back(DescribeLimitWait(w));
-    ctx.out << DumpJson(j);
-    return {};
-  }
-  ctx.out << RenderJobWithRuns(*job);
-  for (const auto& w : waits) ctx.out << "waiting on " << DescribeLimitWait(w) << "\n";
+  ctx.out << (o.json ? DumpJson(JobWithRunsJson(*job)) : RenderJobWithRuns(*job));
   return {};
 }
 

@@ -239,9 +239,4 @@ Result<void> DbBackend::LimitDelete(const std::string& name) {
   return limits_.LimitDelete(name);
 }
 
-Result<std::vector<db::LimitWait>> DbBackend::LimitWaits(int64_t job_id) {
-  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
-  return limits_.LimitWaits(job_id);
-}
-
 }  // namespace chime::jobctl

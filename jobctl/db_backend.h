@@ -65,7 +65,6 @@ class DbBackend final : public AdminBackend {
   Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) override;
   Result<std::vector<db::LimitRow>> LimitsList() override;
   Result<void> LimitDelete(const std::string& name) override;
-  Result<std::vector<db::LimitWait>> LimitWaits(int64_t job_id) override;
 
  private:
   // Validates the config and connects if needed; errors name the redacted URL.

@@ -130,19 +130,4 @@ Result<void> RunLimitDelete(CommandContext& ctx, const LimitDeleteOptions& o) {
   return {};
 }
 
-std::string DescribeLimitWait(const db::LimitWait& w) {
-  std::string out = "limit " + w.limit;
-  if (!w.partition.empty()) out += " (partition " + OneLine(w.partition, 64) + ")";
-  out += ":";
-  if (w.concurrency && w.running >= *w.concurrency) {
-    out += " " + std::to_string(w.running) + " of " + std::to_string(*w.concurrency) + " running";
-  }
-  if (w.rate && w.started_in_window >= w.rate->count) {
-    out += " " + std::to_string(w.started_in_window) + " started in the last " + FormatDuration(w.rate->window) +
-           " (" + schedule::FormatLimitRate(*w.rate) + ")";
-    if (w.next_slot) out += ", next slot at " + FormatRfc3339(*w.next_slot, TimePrecision::kMillis);
-  }
-  return out;
-}
-
 }  // namespace chime::jobctl

@@ -38,8 +38,4 @@ struct LimitDeleteOptions {
 [[nodiscard]] Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o);
 [[nodiscard]] Result<void> RunLimitDelete(CommandContext& ctx, const LimitDeleteOptions& o);
 
-// "limit github-rate (partition github): 5000/1h used, next slot at ..."
-// for `jobctl show`.
-std::string DescribeLimitWait(const db::LimitWait& wait);
-
 }  // namespace chime::jobctl

@@ -44,6 +44,9 @@ std::string JobPageHint(const db::JobPage& page);
 
 // `show`: every field of the job, then its runs with errors and summaries.
 std::string RenderJobWithRuns(const db::JobWithRuns& job);
+// "limit github-rate (partition github): 2 of 2 running" or "...: 10 started
+// in the last 5s, next slot at <time>": why a ready job is not claimed.
+std::string DescribeLimitWait(const db::LimitWait& wait);
 
 // `stats`: counts per (queue, kind) across states with totals, then ready
 // depth and oldest ready age per queue.

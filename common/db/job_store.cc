@@ -929,6 +929,15 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
       out->children[StateOf(row[0])] += row[2].as<int64_t>();
       out->children_outcomes[row[1].c_str()] += row[2].as<int64_t>();
     }
+    if (out->job.state == JobState::kAvailable || out->job.state == JobState::kRetryable ||
+        out->job.state == JobState::kScheduled) {
+      for (const auto& row : tx.exec_params(sql::kLimitWaits, id)) {
+        LimitWait w = ReadLimitWait(row);
+        const bool full = (w.concurrency && w.running >= *w.concurrency) ||
+                          (w.rate && w.started_in_window >= *w.rate);
+        if (full) out->waiting_on.push_back(std::move(w));
+      }
+    }
     tx.commit();
   });
   if (!ran) return std::unexpected(ran.error());

@@ -152,6 +152,28 @@ inline constexpr const char* kClaimRecover =
     "WHERE j.state = 'running' AND j.worker_id = $2\n"
     "  AND j.lease_token = md5($1::text || ':' || j.id)::uuid\n" CHIME_CLAIM_RETURNING;
 
+// $1 a ready job: the partitions of each limit that applies to it and
+// their use, counted as chime.jobs_claim_pick counts (migration 0022).
+inline constexpr const char* kLimitWaits = R"sql(
+WITH k AS (
+  SELECT l.name, l.concurrency, l.rate, l.rate_window_ms,
+         coalesce(left(j.payload ->> l.partition_by, 200), '') AS part,
+         l.name || '/' || coalesce(left(j.payload ->> l.partition_by, 200), '') AS key
+  FROM chime.jobs j JOIN chime.limits l ON (l.queue IS NULL OR l.queue = j.queue)
+                                       AND (l.kind IS NULL OR l.kind = j.kind)
+  WHERE j.id = $1)
+SELECT k.name, k.part, k.concurrency,
+       (SELECT count(*) FROM chime.jobs r WHERE r.state = 'running' AND r.limit_keys @> ARRAY[k.key]),
+       k.rate, k.rate_window_ms,
+       (SELECT count(*) FROM chime.limit_starts s WHERE s.key = k.key
+          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'),
+       -- The start whose leaving the window makes room for one more.
+       (SELECT )sql" CHIME_US("s.started_at + k.rate_window_ms * interval '1 millisecond'") R"sql(
+        FROM chime.limit_starts s WHERE s.key = k.key
+          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'
+        ORDER BY s.started_at DESC OFFSET greatest(k.rate - 1, 0) LIMIT 1)
+FROM k ORDER BY k.name)sql";
+
 // $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.
 inline constexpr const char* kHeartbeat = R"sql(
 UPDATE chime.jobs j SET lease_expires_at = now() + $3::bigint * interval '1 millisecond',

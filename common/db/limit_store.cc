@@ -58,30 +58,6 @@ FROM chime.limits l WHERE $1::text IS NULL OR l.name = $1 ORDER BY l.name)sql";
 
 constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1";
 
-// The job's partitions under each limit that applies to it, and their use
-// (the claim's own counting, chime.jobs_claim_pick).
-constexpr const char* kWaits = R"sql(
-WITH j AS (
-  SELECT id, kind, queue, payload, state IN ('scheduled', 'available', 'retryable') AS ready
-  FROM chime.jobs WHERE id = $1),
-k AS (
-  SELECT l.*, l.name || '/' || coalesce(left(j.payload ->> l.partition_by, 200), '') AS key,
-         coalesce(left(j.payload ->> l.partition_by, 200), '') AS part
-  FROM j JOIN chime.limits l ON (l.queue IS NULL OR l.queue = j.queue)
-                            AND (l.kind IS NULL OR l.kind = j.kind)
-  WHERE j.ready)
-SELECT (SELECT count(*) FROM j), k.name, k.part, k.concurrency,
-       (SELECT count(*) FROM chime.jobs r WHERE r.state = 'running' AND r.limit_keys @> ARRAY[k.key]),
-       k.rate, k.rate_window_ms,
-       (SELECT count(*) FROM chime.limit_starts s WHERE s.key = k.key
-          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'),
-       -- The start whose leaving the window makes room for one more.
-       (SELECT )sql" CHIME_US("s.started_at + k.rate_window_ms * interval '1 millisecond'") R"sql(
-        FROM chime.limit_starts s WHERE s.key = k.key
-          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'
-        ORDER BY s.started_at DESC OFFSET greatest(k.rate - 1, 0) LIMIT 1)
-FROM (SELECT 1) one LEFT JOIN k ON true ORDER BY k.name)sql";
-
 // Over the rate limits on these queues: the soonest a start leaves its
 // window, among starts still in it.
 constexpr const char* kNextSlot = R"sql(
@@ -163,32 +139,6 @@ Result<void> LimitStore::LimitDelete(const std::string& name) {
   if (!ran) return std::unexpected(ran.error());
   if (!deleted) return Fail(ErrorCode::kNotFound, "no limit named '" + name + "'");
   return {};
-}
-
-Result<std::vector<LimitWait>> LimitStore::LimitWaits(int64_t job_id) {
-  std::vector<LimitWait> out;
-  bool found = false;
-  auto ran = conn_.Run([&](pqxx::connection_base& c) {
-    pqxx::nontransaction tx(c);
-    for (const auto& row : tx.exec_params(kWaits, job_id)) {
-      found = row[0].as<int64_t>() > 0;
-      if (row[1].is_null()) continue;
-      LimitWait w;
-      w.limit = row[1].c_str();
-      w.partition = row[2].c_str();
-      if (!row[3].is_null()) w.concurrency = row[3].as<int>();
-      w.running = row[4].as<int64_t>();
-      if (!row[5].is_null()) w.rate = schedule::LimitRate{row[5].as<int>(), milliseconds(row[6].as<int64_t>())};
-      w.started_in_window = row[7].as<int64_t>();
-      const bool full_c = w.concurrency && w.running >= *w.concurrency;
-      const bool full_r = w.rate && w.started_in_window >= w.rate->count;
-      if (full_r && !row[8].is_null()) w.next_slot = MicrosToTime(row[8].as<int64_t>());
-      if (full_c || full_r) out.push_back(std::move(w));
-    }
-  });
-  if (!ran) return std::unexpected(ran.error());
-  if (!found) return Fail(ErrorCode::kNotFound, "no job " + std::to_string(job_id));
-  return out;
 }
 
 Result<std::optional<TimePoint>> LimitStore::LimitsNextSlot(std::span<const std::string> queues) {

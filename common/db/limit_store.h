@@ -41,18 +41,6 @@ struct LimitRow {
   int64_t partitions_total = 0;
 };
 
-// Why a ready job is not being claimed: a limit whose partition is full.
-struct LimitWait {
-  std::string limit;
-  std::string partition;
-  std::optional<int> concurrency;
-  int64_t running = 0;
-  std::optional<schedule::LimitRate> rate;
-  int64_t started_in_window = 0;
-  // When the rate's window next lets a start through (rate-bound only).
-  std::optional<TimePoint> next_slot;
-};
-
 class LimitStore {
  public:
   static constexpr size_t kMaxPartitionsShown = 20;
@@ -67,9 +55,6 @@ class LimitStore {
   [[nodiscard]] Result<std::vector<LimitRow>> LimitsList();
   // NotFound when there is no such limit. Jobs it held become claimable.
   [[nodiscard]] Result<void> LimitDelete(const std::string& name);
-  // The limits holding ready job `job_id` back now (empty: none; also for a
-  // job that is not ready). NotFound if there is no such job.
-  [[nodiscard]] Result<std::vector<LimitWait>> LimitWaits(int64_t job_id);
   // The earliest time a rate window on one of `queues` lets another start
   // through, when a start in some window is what holds jobs back; nullopt
   // when no rate limit on them has a start in its window. A claimer that

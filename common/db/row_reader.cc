@@ -59,6 +59,20 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   return j;
 }
 
+LimitWait ReadLimitWait(const pqxx::row& row) {
+  LimitWait w;
+  w.limit = row[0].c_str();
+  w.partition = row[1].c_str();
+  w.concurrency = Optional<int>(row[2]);
+  w.running = row[3].as<int64_t>();
+  w.rate = Optional<int>(row[4]);
+  if (!row[5].is_null()) w.rate_window = std::chrono::milliseconds(row[5].as<int64_t>());
+  w.started_in_window = row[6].as<int64_t>();
+  const bool rate_full = w.rate && w.started_in_window >= *w.rate;
+  if (rate_full) w.next_slot = OptionalTime(row[7]);
+  return w;
+}
+
 Job ReadJob(const pqxx::row& row) {
   Job j;
   j.id = row[0].as<int64_t>();

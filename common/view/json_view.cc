@@ -108,6 +108,19 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
   json outcomes = json::object();
   for (const auto& [outcome, n] : job.children_outcomes) outcomes[outcome.empty() ? "live" : outcome] = n;
   out["children_outcomes"] = std::move(outcomes);
+  json waiting = json::array();
+  for (const auto& w : job.waiting_on) {
+    waiting.push_back(json{{"limit", w.limit},
+                           {"partition", w.partition},
+                           {"concurrency", OrNull(w.concurrency)},
+                           {"running", w.running},
+                           {"rate", OrNull(w.rate)},
+                           {"rate_window_ms", w.rate_window.count()},
+                           {"started_in_window", w.started_in_window},
+                           {"next_slot", w.next_slot ? json(FormatRfc3339(*w.next_slot, TimePrecision::kMillis))
+                                                     : json(nullptr)}});
+  }
+  out["waiting_on"] = std::move(waiting);
   return out;
 }
 

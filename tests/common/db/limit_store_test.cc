@@ -135,13 +135,16 @@ TEST_F(LimitStoreTest, PartitionsByAPayloadField) {
   // Why the next github job waits.
   const int64_t waiting = sql_.Int(
       "SELECT min(id) FROM chime.jobs WHERE state = 'available' AND payload->>'provider' = 'github'");
-  auto waits = limits_->LimitWaits(waiting);
-  ASSERT_TRUE(waits.has_value()) << waits.error().ToString();
-  ASSERT_EQ(waits->size(), 1u);
-  EXPECT_EQ((*waits)[0].limit, "per-provider");
-  EXPECT_EQ((*waits)[0].partition, "github");
-  EXPECT_EQ((*waits)[0].running, 1);
-  EXPECT_FALSE((*waits)[0].next_slot.has_value());
+  auto shown = store().JobGet(waiting);
+  ASSERT_TRUE(shown.has_value()) << shown.error().ToString();
+  const auto& waits = shown->waiting_on;
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_EQ(waits[0].limit, "per-provider");
+  EXPECT_EQ(waits[0].partition, "github");
+  EXPECT_EQ(waits[0].running, 1);
+  EXPECT_FALSE(waits[0].next_slot.has_value());
+  // A running job waits on nothing.
+  EXPECT_TRUE(store().JobGet(claimed[0].id)->waiting_on.empty());
 }
 
 TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {
@@ -159,11 +162,12 @@ TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {
   EXPECT_GT(ahead, seconds(50));
   EXPECT_LE(ahead, seconds(61));
   const int64_t waiting = sql_.Int("SELECT min(id) FROM chime.jobs WHERE state = 'available'");
-  auto waits = limits_->LimitWaits(waiting);
-  ASSERT_TRUE(waits.has_value());
-  ASSERT_EQ(waits->size(), 1u);
-  EXPECT_EQ((*waits)[0].started_in_window, 3);
-  ASSERT_TRUE((*waits)[0].next_slot.has_value());
+  auto shown = store().JobGet(waiting);
+  ASSERT_TRUE(shown.has_value());
+  ASSERT_EQ(shown->waiting_on.size(), 1u);
+  EXPECT_EQ(shown->waiting_on[0].started_in_window, 3);
+  ASSERT_TRUE(shown->waiting_on[0].next_slot.has_value());
+  EXPECT_EQ(*shown->waiting_on[0].next_slot, **next) << "the slot the claimer sleeps until";
 
   // Two of the three starts leave the window.
   sql_.Exec("UPDATE chime.limit_starts SET started_at = started_at - interval '61 seconds' "

@@ -5,34 +5,13 @@
 #include <ostream>
 
 #include "common/base/text_format.h"
+#include "common/view/json_view.h"
 #include "jobctl/text_view.h"
 
 namespace chime::jobctl {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-json OptionalJson(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-
-json LimitJson(const db::LimitRow& row) {
-  json parts = json::array();
-  for (const auto& p : row.partitions) {
-    parts.push_back({{"partition", p.partition}, {"running", p.running}, {"started_in_window", p.started_in_window}});
-  }
-  return json{{"name", row.spec.name},
-              {"queue", OptionalJson(row.spec.queue)},
-              {"kind", OptionalJson(row.spec.kind)},
-              {"partition_by", OptionalJson(row.spec.partition_by)},
-              {"concurrency", row.spec.concurrency ? json(*row.spec.concurrency) : json(nullptr)},
-              {"rate", row.spec.rate ? json(schedule::FormatLimitRate(*row.spec.rate)) : json(nullptr)},
-              {"source", row.source == db::LimitSource::kFile ? "file" : "api"},
-              {"running", row.running},
-              {"ready", row.ready},
-              {"partitions_in_use", row.partitions_total},
-              {"partitions", parts},
-              {"created_at", FormatRfc3339(row.created_at)},
-              {"updated_at", FormatRfc3339(row.updated_at)}};
-}
 
 std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
 
@@ -87,7 +66,7 @@ Result<void> RunLimitSet(CommandContext& ctx, const LimitSetOptions& o) {
   auto row = ctx.backend.LimitSet(spec);
   if (!row) return std::unexpected(row.error());
   if (o.json) {
-    ctx.out << Dump(LimitJson(*row));
+    ctx.out << Dump(view::LimitJson(*row));
   } else {
     ctx.out << "limit '" << row->spec.name << "' set: " << Budget(*row) << " (" << AppliesTo(*row) << "); "
             << row->running << " running, " << row->ready << " ready\n";
@@ -99,9 +78,7 @@ Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o) {
   auto rows = ctx.backend.LimitsList();
   if (!rows) return std::unexpected(rows.error());
   if (o.json) {
-    json list = json::array();
-    for (const auto& row : *rows) list.push_back(LimitJson(row));
-    ctx.out << Dump(json{{"limits", list}});
+    ctx.out << Dump(view::LimitsJson(*rows));
     return {};
   }
   if (rows->empty()) {

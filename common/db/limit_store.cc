@@ -18,10 +18,10 @@ WITH old AS (SELECT partition_by FROM chime.limits WHERE name = $1),
 up AS (
   INSERT INTO chime.limits AS l (name, queue, kind, partition_by, concurrency, rate, rate_window_ms,
                                  source)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, 'api')
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
   ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, kind = excluded.kind,
     partition_by = excluded.partition_by, concurrency = excluded.concurrency, rate = excluded.rate,
-    rate_window_ms = excluded.rate_window_ms, source = 'api', updated_at = now()
+    rate_window_ms = excluded.rate_window_ms, source = excluded.source, updated_at = now()
   RETURNING l.name)
 -- Another field means other partitions: the old ones' logs no longer apply.
 DELETE FROM chime.limit_partitions p
@@ -57,6 +57,21 @@ SELECT l.name, l.queue, l.kind, l.partition_by, l.concurrency, l.rate, l.rate_wi
 FROM chime.limits l WHERE $1::text IS NULL OR l.name = $1 ORDER BY l.name)sql";
 
 constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1";
+
+constexpr const char* kFileLimitsNotIn =
+    "SELECT name FROM chime.limits WHERE source = 'file' AND name <> ALL($1::text[]) ORDER BY name";
+
+// Runs kSet for one spec in tx.
+void Upsert(pqxx::transaction_base& tx, const schedule::LimitSpec& spec, const char* source) {
+  std::optional<int> rate;
+  std::optional<int64_t> window_ms;
+  if (spec.rate) {
+    rate = spec.rate->count;
+    window_ms = spec.rate->window.count();
+  }
+  tx.exec_params(kSet, spec.name, spec.queue, spec.kind, spec.partition_by, spec.concurrency, rate, window_ms,
+                 source);
+}
 
 // Over the rate limits on these queues: the soonest a start leaves its
 // window, among starts still in it.
@@ -96,17 +111,10 @@ LimitRow ReadLimit(const pqxx::row& row) {
 
 Result<LimitRow> LimitStore::LimitSet(const schedule::LimitSpec& spec) {
   if (auto ok = schedule::Validate(spec); !ok) return std::unexpected(ok.error());
-  std::optional<int> rate;
-  std::optional<int64_t> window_ms;
-  if (spec.rate) {
-    rate = spec.rate->count;
-    window_ms = spec.rate->window.count();
-  }
   std::optional<LimitRow> row;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    tx.exec_params(kSet, spec.name, spec.queue, spec.kind, spec.partition_by, spec.concurrency, rate,
-                   window_ms);
+    Upsert(tx, spec, "api");
     auto r = tx.exec_params(kList, spec.name, static_cast<int>(kMaxPartitionsShown));
     if (!r.empty()) row = ReadLimit(r[0]);
     tx.commit();
@@ -139,6 +147,28 @@ Result<void> LimitStore::LimitDelete(const std::string& name) {
   if (!ran) return std::unexpected(ran.error());
   if (!deleted) return Fail(ErrorCode::kNotFound, "no limit named '" + name + "'");
   return {};
+}
+
+Result<LimitSyncResult> LimitStore::LimitsSyncFile(std::span<const schedule::LimitSpec> specs) {
+  PgArrayBuilder names;
+  for (const auto& spec : specs) {
+    if (auto ok = schedule::Validate(spec); !ok) {
+      return Fail(ErrorCode::kInvalidArgument, "limit '" + spec.name + "': " + ok.error().message);
+    }
+    names.AddText(spec.name);
+  }
+  LimitSyncResult out;
+  const std::string listed = names.Finish();
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    out = {};
+    pqxx::work tx(c);
+    for (const auto& spec : specs) Upsert(tx, spec, "file");
+    for (const auto& row : tx.exec_params(kFileLimitsNotIn, listed)) out.kept.push_back(row[0].c_str());
+    tx.commit();
+  });
+  if (!ran) return std::unexpected(ran.error());
+  out.applied = specs.size();
+  return out;
 }
 
 Result<std::optional<TimePoint>> LimitStore::LimitsNextSlot(std::span<const std::string> queues) {

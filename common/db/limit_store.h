@@ -41,6 +41,11 @@ struct LimitRow {
   int64_t partitions_total = 0;
 };
 
+struct LimitSyncResult {
+  size_t applied = 0;             // Created or replaced from the file.
+  std::vector<std::string> kept;  // File limits not in the file: kept.
+};
+
 class LimitStore {
  public:
   static constexpr size_t kMaxPartitionsShown = 20;
@@ -53,6 +58,11 @@ class LimitStore {
   [[nodiscard]] Result<LimitRow> LimitSet(const schedule::LimitSpec& spec);
   // Every limit by name, with its use.
   [[nodiscard]] Result<std::vector<LimitRow>> LimitsList();
+  // A schedule file's `limits:`, in one transaction: each created or
+  // replaced (source file). A file limit the file no longer lists is kept,
+  // as file schedules are (a truncated file must not lift a limit); delete
+  // it with LimitDelete. InvalidArgument names the limit and field.
+  [[nodiscard]] Result<LimitSyncResult> LimitsSyncFile(std::span<const schedule::LimitSpec> specs);
   // NotFound when there is no such limit. Jobs it held become claimable.
   [[nodiscard]] Result<void> LimitDelete(const std::string& name);
   // The earliest time a rate window on one of `queues` lets another start

@@ -124,6 +124,32 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
   return out;
 }
 
+json LimitJson(const db::LimitRow& row) {
+  json parts = json::array();
+  for (const auto& p : row.partitions) {
+    parts.push_back({{"partition", p.partition}, {"running", p.running}, {"started_in_window", p.started_in_window}});
+  }
+  return json{{"name", row.spec.name},
+              {"queue", OrNull(row.spec.queue)},
+              {"kind", OrNull(row.spec.kind)},
+              {"partition_by", OrNull(row.spec.partition_by)},
+              {"concurrency", OrNull(row.spec.concurrency)},
+              {"rate", OrNull(row.spec.rate, [](const auto& r) { return schedule::FormatLimitRate(r); })},
+              {"source", row.source == db::LimitSource::kFile ? "file" : "api"},
+              {"running", row.running},
+              {"ready", row.ready},
+              {"partitions_in_use", row.partitions_total},
+              {"partitions", parts},
+              {"created_at", Time(row.created_at)},
+              {"updated_at", Time(row.updated_at)}};
+}
+
+json LimitsJson(const std::vector<db::LimitRow>& rows) {
+  json list = json::array();
+  for (const auto& row : rows) list.push_back(LimitJson(row));
+  return json{{"limits", list}};
+}
+
 json FirePageJson(const db::FirePage& page) {
   json fires = json::array();
   for (const auto& f : page.fires) {

@@ -4,8 +4,8 @@
 //   per-provider: kind sleep, partition_by provider, 2 at once, 20 per 5 s;
 //   sleep-all:    kind sleep, unpartitioned, 6 at once -
 // while a seeded nemesis (nemesis.h; replay with CHIME_NEMESIS_SEED=N)
-// kills a worker with -9 mid-job, stops another (SIGSTOP) until a job it
-// held was rescued and taken again, then lets it go on (SIGCONT), and kills
+// kills a worker with -9 mid-job, stops another (SIGSTOP) until the rescue
+// ended an attempt it held, then lets it go on (SIGCONT), and kills
 // the leading scheduler with -9 (the standby takes over), in an order and
 // at moments it picks. When every job has finished the test reads
 // chime.runs and checks, per partition (the job's payload ->> 'provider'):
@@ -23,16 +23,19 @@
 // so (outcome lease_expired, finished_at the rescue's time), although the
 // process died earlier. The stopped worker's attempt is likewise ended by
 // the rescue (its run is lease_expired, finished at the rescue); after
-// SIGCONT that worker still runs the job for a moment, next to the attempt
-// that replaced it, until its heartbeat or its completion is refused (the
-// lease token no longer matches, so it writes no run). That overlap is
-// outside the database and outside the contract; the test does not count
-// it, and checks instead that the refusal happened. A claim stamps
+// SIGCONT that worker still runs the job for a moment, perhaps next to the
+// attempt that replaced it, until its heartbeat is refused, its own lease
+// watchdog gives the job up, or its completion is refused (the lease token
+// no longer matches, so it writes no run). That overlap is outside the
+// database and outside the contract; the test does not count it, and checks
+// instead that the worker learned it lost the lease. A claim stamps
 // started_at with the clock it reads after taking the partitions' locks,
 // the time its rate-log row carries too, so check 2 reads the very times
-// the claim counted; the completion or rescue that freed a slot committed
-// before the claim counted it, so its finished_at (its statement's start)
-// lies before that claim's started_at.
+// the claim counted. The completion or rescue that freed a slot committed
+// before the claim's count saw it, and its finished_at is its statement's
+// start, earlier still: before the claim's started_at, unless it started
+// and committed within the microseconds between the claim reading its clock
+// and counting.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -43,7 +46,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -124,17 +126,24 @@ MostAtOnce SweepStartsInWindow(std::vector<const RunRow*> runs, int64_t window_u
   return out;
 }
 
-// "job 17 attempt 1 on w2 (lease_expired): +1203.114 .. +1870.002 ms", times
-// from `t0_us`.
+// "+1203.114 ms": `us` from `t0_us`.
+std::string Ms(int64_t us, int64_t t0_us) {
+  char out[32];
+  std::snprintf(out, sizeof out, "+%.3f ms", static_cast<double>(us - t0_us) / 1000.0);
+  return out;
+}
+
+// "job 17 attempt 1 on w2 (lease_expired): +1203.114 ms .. +1870.002 ms", a
+// line per run (at most 25), times from `t0_us`.
 std::string Describe(const std::vector<const RunRow*>& runs, int64_t t0_us) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(3);
-  for (const auto* r : runs) {
-    out << "\n  job " << r->job_id << " attempt " << r->attempt << " on " << r->worker << " (" << r->outcome
-        << "): +" << (r->started_us - t0_us) / 1000.0 << " .. +" << (r->finished_us - t0_us) / 1000.0 << " ms";
+  std::string out;
+  for (size_t i = 0; i < runs.size() && i < 25; ++i) {
+    const RunRow& r = *runs[i];
+    out += "\n  job " + std::to_string(r.job_id) + " attempt " + std::to_string(r.attempt) + " on " + r.worker +
+           " (" + r.outcome + "): " + Ms(r.started_us, t0_us) + " .. " + Ms(r.finished_us, t0_us);
   }
-  return out.str();
+  if (runs.size() > 25) out += "\n  ... and " + std::to_string(runs.size() - 25) + " more";
+  return out;
 }
 
 // A worker process of the test and the id it claims under.
@@ -231,23 +240,28 @@ class LimitsFaultTest : public ::testing::Test {
                   static_cast<long long>(RunningOn(v.id)));
       v.process->Signal(SIGSTOP);
       stopped_ = v.id;
-      // Stopped past its lease: a job it held was rescued and is running
-      // elsewhere or done.
-      const bool rescued = WaitUntil("a job of " + v.id + " rescued and taken again", [&] {
-        return Int("SELECT count(*) FROM chime.jobs j WHERE j.kind = 'sleep' AND (j.state = 'succeeded' OR "
-                   "(j.state = 'running' AND j.worker_id <> '" + v.id + "')) AND EXISTS (SELECT 1 FROM "
-                   "chime.runs r WHERE r.job_id = j.id AND r.worker_id = '" + v.id +
-                   "' AND r.outcome = 'lease_expired')") > 0;
+      // Stopped past its lease: the rescue ended an attempt it held.
+      const bool rescued = WaitUntil("a job of " + v.id + " rescued", [&] {
+        return Int("SELECT count(*) FROM chime.runs WHERE kind = 'sleep' AND outcome = 'lease_expired' AND "
+                   "worker_id = '" + v.id + "'") > 0;
       }, kClusterWaitBound);
       const size_t offset = v.process->log().size();
       v.process->Signal(SIGCONT);
       ASSERT_TRUE(rescued);
-      // Its attempt goes on until the heartbeat or the completion is refused.
+      // Its attempt goes on until its heartbeat is refused, its own lease
+      // watchdog gives it up, or its completion is refused.
+      const char* const kLearned[] = {"lease lost (rescued elsewhere)",
+                                       "abandoned: no heartbeat has extended its lease",
+                                       "outcome not recorded, the lease was lost"};
+      const char* learned = nullptr;
       ASSERT_TRUE(WaitUntil("the stopped worker to learn it lost a lease", [&] {
         const std::string log = v.process->log().substr(offset);
-        return log.find("lease lost (rescued elsewhere)") != std::string::npos ||
-               log.find("outcome not recorded, the lease was lost") != std::string::npos;
+        for (const char* needle : kLearned) {
+          if (log.find(needle) != std::string::npos) learned = needle;
+        }
+        return learned != nullptr;
       }, kClusterWaitBound)) << v.process->log().substr(offset);
+      std::printf("SIGCONT of worker %s: \"%s\"\n", v.id.c_str(), learned);
       EXPECT_TRUE(v.process->running()) << v.process->log();
     } else {
       ChildProcess* leader = nullptr;
@@ -353,12 +367,12 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
   for (const auto& [provider, part] : by_provider) {
     const MostAtOnce at_once = SweepAtOnce(part);
     EXPECT_LE(at_once.most, static_cast<size_t>(kProviderConcurrency))
-        << "per-provider/" << provider << ": " << at_once.most << " runs at once at +"
-        << (at_once.at_us - t0) / 1000.0 << " ms:" << Describe(at_once.runs, t0);
+        << "per-provider/" << provider << ": " << at_once.most << " runs at once at "
+        << Ms(at_once.at_us, t0) << ":" << Describe(at_once.runs, t0);
     const MostAtOnce burst = SweepStartsInWindow(part, kProviderRateWindowUs);
     EXPECT_LE(burst.most, static_cast<size_t>(kProviderRate))
-        << "per-provider/" << provider << ": " << burst.most << " starts in the 5 s up to +"
-        << (burst.at_us - t0) / 1000.0 << " ms:" << Describe(burst.runs, t0);
+        << "per-provider/" << provider << ": " << burst.most << " starts in the 5 s up to "
+        << Ms(burst.at_us, t0) << ":" << Describe(burst.runs, t0);
     std::printf("per-provider/%s: %zu runs, at most %zu at once, %zu starts in a 5 s window\n", provider.c_str(),
                 part.size(), at_once.most, burst.most);
     most_at_once = std::max(most_at_once, at_once.most);
@@ -367,8 +381,7 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
   // 1: sleep-all, one partition.
   const MostAtOnce all_at_once = SweepAtOnce(all);
   EXPECT_LE(all_at_once.most, static_cast<size_t>(kAllConcurrency))
-      << "sleep-all: " << all_at_once.most << " runs at once at +" << (all_at_once.at_us - t0) / 1000.0
-      << " ms:" << Describe(all_at_once.runs, t0);
+      << "sleep-all: " << all_at_once.most << " runs at once at " << Ms(all_at_once.at_us, t0) << ":" << Describe(all_at_once.runs, t0);
   std::printf("sleep-all: %zu runs, at most %zu at once; %.1f s from first start to last finish\n", all.size(),
               all_at_once.most,
               (std::ranges::max(runs, {}, &RunRow::finished_us).finished_us - t0) / 1e6);
@@ -380,7 +393,8 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
   // 3: nothing lost or starved.
   EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sleep' AND state = 'succeeded'"), jobs)
       << cluster_.Text("SELECT string_agg('job ' || id || ' ' || state || ': ' || coalesce(last_error, '-'), '; ') "
-                       "FROM chime.jobs WHERE kind = 'sleep' AND state <> 'succeeded'");
+                       "FROM (SELECT * FROM chime.jobs WHERE kind = 'sleep' AND state <> 'succeeded' ORDER BY id "
+                       "LIMIT 20) j");
   // Its final attempt has its run, with the job's outcome, and is its only
   // final row; waiting spent no attempt: attempts 1..N have one run each.
   const std::string whole =
@@ -393,7 +407,8 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
       << cluster_.Text("SELECT string_agg('job ' || j.id || ' attempt ' || j.attempt || ': ' || coalesce((SELECT "
                        "string_agg(r.attempt || ' ' || r.outcome || CASE WHEN r.final THEN ' final' ELSE '' END, "
                        "', ' ORDER BY r.id) FROM chime.runs r WHERE r.job_id = j.id), 'no runs'), '; ') "
-                       "FROM chime.jobs j WHERE j.kind = 'sleep' AND NOT (" + whole + ")");
+                       "FROM (SELECT * FROM chime.jobs j WHERE j.kind = 'sleep' AND NOT (" + whole +
+                       ") ORDER BY j.id LIMIT 20) j");
   std::printf("runs: %zu for %lld jobs (%lld rescued)\n", runs.size(), static_cast<long long>(jobs),
               static_cast<long long>(Int("SELECT count(*) FROM chime.runs WHERE kind = 'sleep' AND "
                                          "outcome = 'lease_expired'")));

@@ -439,9 +439,9 @@ TEST(ParseScheduleFileTest, RejectsATopLevelThatIsNotASchedulesList) {
             "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("{}\n"), "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("schedule:\n  - name: a\n"),
-            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected \"schedules\" and \"remove\"");
+            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected \"schedules\", \"remove\" and \"limits\"");
   EXPECT_EQ(ParseError("schedules: []\nextra: 1\n"),
-            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected \"schedules\" and \"remove\"");
+            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected \"schedules\", \"remove\" and \"limits\"");
   EXPECT_EQ(ParseError("schedules: 5\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: {a: 1}\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: []\n---\nschedules: []\n"),

@@ -17,10 +17,12 @@
 --   (a full bucket, then its refill); providers' quotas count any window, so
 --   the log is exact where it matters. Its cost is R rows per partition.
 -- * Claimers serialise per partition on its chime.limit_partitions row (row
---   locks, taken in key order: no deadlock, and unlike advisory locks they
---   do not fill the shared lock table when a claim spans 1,000 partitions),
---   then count in a fresh snapshot, so what the previous holder claimed is
---   seen. Starts are stamped with the clock read in that snapshot's
+--   locks: unlike advisory locks they do not fill the shared lock table when
+--   a claim spans 1,000 partitions), then count in a fresh snapshot, so what
+--   the previous holder claimed is seen. A claim takes the partitions no
+--   other claim holds (SKIP LOCKED) and treats the others as full; only
+--   when others hold them all does it wait, for all of them in key order
+--   (no deadlock: it waits holding none). Starts are stamped with the clock read in that snapshot's
 --   statement, so no earlier holder's start lies later than a later
 --   holder's, and an attempt the count saw ended had ended before.
 
@@ -43,8 +45,11 @@ CREATE TABLE chime.limits (
 
 -- One row per partition a claim has met: the lock claimers take in turn.
 CREATE TABLE chime.limit_partitions (
-  key        text NOT NULL PRIMARY KEY,
-  limit_name text NOT NULL REFERENCES chime.limits (name) ON DELETE CASCADE
+  key        text   NOT NULL PRIMARY KEY,
+  limit_name text   NOT NULL REFERENCES chime.limits (name) ON DELETE CASCADE,
+  -- Its rows in chime.limit_starts, kept by the claim under this row's lock
+  -- (so a claim reads its rate's use, not counts a window of rows).
+  started    bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX limit_partitions_limit_idx ON chime.limit_partitions (limit_name);
 
@@ -77,6 +82,7 @@ DECLARE
   v_free_r  integer[];    -- Per key: starts left in the window.
   v_now     timestamptz;
   v_started text[] := '{}';  -- Rate-limited keys of the jobs taken, once per job.
+  v_locked  text[];         -- The keys whose partition rows this claim holds.
   v_taken   integer := 0;
   v_ok      boolean;
   v_pos     integer;
@@ -135,7 +141,17 @@ BEGIN
     INSERT INTO chime.limit_partitions (key, limit_name)
       SELECT k, split_part(k, '/', 1) FROM unnest(v_keys) k ORDER BY k
     ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM chime.limit_partitions p WHERE p.key = ANY(v_keys) ORDER BY p.key FOR UPDATE;
+    -- The partitions no other claim holds; if others hold them all, wait
+    -- for them all (in key order: no deadlock; a claimer waits only while
+    -- it holds none). A partition held by another claim counts as full for
+    -- this one, so claims over many partitions go side by side.
+    SELECT array_agg(p.key ORDER BY p.key) INTO v_locked FROM (
+      SELECT lp.key FROM chime.limit_partitions lp WHERE lp.key = ANY(v_keys)
+      ORDER BY lp.key FOR UPDATE SKIP LOCKED) p;
+    IF v_locked IS NULL THEN
+      PERFORM 1 FROM chime.limit_partitions p WHERE p.key = ANY(v_keys) ORDER BY p.key FOR UPDATE;
+      v_locked := v_keys;
+    END IF;
     -- A new statement, a new snapshot: what earlier holders of these locks
     -- committed is counted. The clock is read within it, after its
     -- snapshot: an attempt that ended before the count (and so is not
@@ -143,21 +159,29 @@ BEGIN
     WITH t AS MATERIALIZED (SELECT clock_timestamp() AS now_ts),
     running AS (
       SELECT k, count(*) AS n FROM chime.jobs j, unnest(j.limit_keys) k
-      WHERE j.state = 'running' AND j.limit_keys && v_keys GROUP BY k),
-    started AS (
-      SELECT s.key, count(*) AS n FROM chime.limit_starts s
-      JOIN unnest(v_limits) l ON l.name = split_part(s.key, '/', 1)
-      WHERE s.key = ANY(v_keys)
-        AND s.started_at > (SELECT now_ts FROM t) - l.rate_window_ms * interval '1 millisecond'
-      GROUP BY s.key)
+      WHERE j.state = 'running' AND j.limit_keys && v_locked GROUP BY k)
     SELECT (SELECT now_ts FROM t),
-           array_agg(l.concurrency - coalesce(r.n, 0) ORDER BY k.ord),
-           array_agg(l.rate - coalesce(s.n, 0) ORDER BY k.ord)
-    INTO v_now, v_free_c, v_free_r
+           array_agg(CASE WHEN k.key = ANY(v_locked) THEN l.concurrency - coalesce(r.n, 0) ELSE 0 END
+                     ORDER BY k.ord)
+    INTO v_now, v_free_c
     FROM unnest(v_keys) WITH ORDINALITY AS k(key, ord)
     JOIN unnest(v_limits) l ON l.name = split_part(k.key, '/', 1)
-    LEFT JOIN running r ON r.k = k.key
-    LEFT JOIN started s ON s.key = k.key;
+    LEFT JOIN running r ON r.k = k.key;
+    -- Rate limits: starts that left the window go, and their partitions'
+    -- counts with them; what is left is the window's use.
+    WITH gone AS (
+      DELETE FROM chime.limit_starts s USING unnest(v_limits) l
+      WHERE s.key = ANY(v_locked) AND l.rate IS NOT NULL AND split_part(s.key, '/', 1) = l.name
+        AND s.started_at <= v_now - l.rate_window_ms * interval '1 millisecond'
+      RETURNING s.key),
+    n AS (SELECT g.key, count(*) AS c FROM gone g GROUP BY g.key)
+    UPDATE chime.limit_partitions p SET started = p.started - n.c FROM n WHERE p.key = n.key;
+    SELECT array_agg(CASE WHEN k.key = ANY(v_locked) THEN l.rate - coalesce(p.started, 0) ELSE 0 END
+                     ORDER BY k.ord)
+    INTO v_free_r
+    FROM unnest(v_keys) WITH ORDINALITY AS k(key, ord)
+    JOIN unnest(v_limits) l ON l.name = split_part(k.key, '/', 1)
+    LEFT JOIN chime.limit_partitions p ON p.key = k.key;
   END IF;
 
   FOR i IN 1 .. cardinality(v_ids) LOOP
@@ -175,6 +199,7 @@ BEGIN
       v_pos := array_position(v_keys, v_key);
       v_free_c[v_pos] := v_free_c[v_pos] - 1;
       v_free_r[v_pos] := v_free_r[v_pos] - 1;
+      -- (A key taken is one this claim holds: NULL there means no rate.)
       IF v_free_r[v_pos] IS NOT NULL THEN v_started := v_started || v_key; END IF;
     END LOOP;
     v_taken := v_taken + 1;
@@ -185,12 +210,11 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 
-  IF v_keys IS NOT NULL THEN
-    -- Rate limits: prune what left the window, log the starts just taken.
-    DELETE FROM chime.limit_starts s USING unnest(v_limits) l
-    WHERE s.key = ANY(v_keys) AND l.rate IS NOT NULL AND split_part(s.key, '/', 1) = l.name
-      AND s.started_at <= v_now - l.rate_window_ms * interval '1 millisecond';
+  IF cardinality(v_started) > 0 THEN
+    -- Rate limits: log the starts just taken and count them.
     INSERT INTO chime.limit_starts (key, started_at) SELECT k, v_now FROM unnest(v_started) k;
+    UPDATE chime.limit_partitions p SET started = p.started + n.c
+    FROM (SELECT k, count(*) AS c FROM unnest(v_started) k GROUP BY k) n WHERE p.key = n.k;
   END IF;
   RETURN;
 END;

@@ -27,10 +27,10 @@ class BareClaimer final : public Claimer {
     auto conn = PqConnection::Open(conninfo_);
     if (!conn) return std::unexpected(conn.error());
     conn_ = std::move(*conn);
-    if (auto ok = conn_->Prepare("claim", db::sql::kClaimOneQueue); !ok) return ok;
+    if (auto ok = conn_->Prepare("claim", db::sql::kClaim); !ok) return ok;
     if (auto ok = conn_->Prepare("complete", db::sql::kComplete); !ok) return ok;
     // Same warm-up as the Chime claimer: both statements once, touching nothing.
-    if (auto r = conn_->ExecPrepared("claim", {"bench-warmup", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
+    if (auto r = conn_->ExecPrepared("claim", {"{bench-warmup}", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
         !r) {
       return std::unexpected(r.error());
     }
@@ -53,7 +53,7 @@ class BareClaimer final : public Claimer {
 
   Result<int64_t> ClaimAndComplete() override {
     // A fresh claim id per claim, as the worker's producer sends.
-    auto claimed = conn_->ExecPrepared("claim", {"default", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
+    auto claimed = conn_->ExecPrepared("claim", {"{default}", batch_, kLeaseMs, worker_id_, db::NewClaimId()});
     if (!claimed) return std::unexpected(claimed.error());
     if (claimed->rows() == 0) return 0;
     // The arrays JobStore::JobsCompleteIfLeased builds for a plain success.

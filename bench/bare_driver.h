@@ -11,7 +11,7 @@
 
 namespace chime::bench {
 
-// A claimer running kClaimOneQueue then kComplete ('succeeded') as prepared
+// A claimer running kClaim then kComplete ('succeeded') as prepared
 // statements.
 std::unique_ptr<Claimer> MakeBareClaimer(const std::string& conninfo, int batch,
                                          std::string worker_id);

@@ -4,6 +4,7 @@
 #include "bench/e2e_bench.h"
 #include "bench/http_bench.h"
 #include "bench/kinds_bench.h"
+#include "bench/limits_bench.h"
 #include "bench/stats_bench.h"
 #include "bench/store_bench.h"
 
@@ -17,6 +18,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   benches.push_back(std::make_unique<KindsBench>());
   benches.push_back(std::make_unique<StatsBench>());
   benches.push_back(std::make_unique<HttpBench>());
+  benches.push_back(std::make_unique<LimitsBench>());
   return benches;
 }
 

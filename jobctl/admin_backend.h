@@ -16,6 +16,7 @@
 #include "common/db/alert_store.h"
 #include "common/db/auth_store.h"
 #include "common/db/job.h"
+#include "common/db/limit_store.h"
 #include "common/db/migrations.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
@@ -27,6 +28,10 @@ namespace chime::jobctl {
 
 // A worker as a scheduler sees it (jobctl workers); shared with the HTTP API.
 using WorkerView = view::WorkerView;
+
+inline constexpr const char* kLimitsNeedDatabase =
+    "limit commands need the database (--database-url or CHIME_DATABASE_URL); a scheduler does not "
+    "serve them yet";
 
 class AdminBackend {
  public:
@@ -109,6 +114,20 @@ class AdminBackend {
     (void)name;
     return Fail(ErrorCode::kFailedPrecondition, "token revoke: not supported by this backend");
   }
+  // Cluster-wide limits (common/db/limit_store.h for the errors). Through
+  // the database only for now: FailedPrecondition from a scheduler.
+  [[nodiscard]] virtual Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) {
+    (void)spec;
+    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+  }
+  [[nodiscard]] virtual Result<std::vector<db::LimitRow>> LimitsList() {
+    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+  }
+  [[nodiscard]] virtual Result<void> LimitDelete(const std::string& name) {
+    (void)name;
+    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+  }
+
   // The credential the scheduler sees. Needs a scheduler: FailedPrecondition
   // from the database path.
   [[nodiscard]] virtual Result<auth::Principal> Whoami() {

@@ -17,6 +17,7 @@
 #include "jobctl/observe_commands.h"
 #include "jobctl/run_commands.h"
 #include "jobctl/schedule_commands.h"
+#include "jobctl/limit_commands.h"
 #include "jobctl/token_commands.h"
 #include "jobctl/zmq_backend.h"
 
@@ -26,7 +27,8 @@ namespace {
 constexpr const char* kDescription =
     "jobctl: the Chime admin client. Applies schema migrations, enqueues jobs, lists,\n"
     "shows, cancels and retries them, prints queue and run statistics and health alerts,\n"
-    "manages cron schedules (jobctl schedule --help) and scoped tokens (jobctl token --help)\n"
+    "manages cron schedules (jobctl schedule --help), scoped tokens (jobctl token --help) and\n"
+    "cluster-wide limits (jobctl limit --help)\n"
     "and evaluates cron expressions (jobctl cron next).";
 
 constexpr const char* kFooter =
@@ -102,6 +104,9 @@ struct Options {
   TokenListOptions token_list;
   TokenRevokeOptions token_revoke;
   WhoamiOptions whoami;
+  LimitSetOptions limit_set;
+  LimitListOptions limit_list;
+  LimitDeleteOptions limit_delete;
   std::string completion_shell;
   ScheduleFiresOptions schedule_fires;
 };
@@ -143,6 +148,44 @@ void DeclareTokenCommands(CLI::App& app, Options& o, std::vector<Command>& comma
       "Ask the scheduler which credential jobctl signs with: its name, scope and expiry");
   whoami->add_flag("--json", o.whoami.json, "Print {\"name\", \"scope\", \"bootstrap\", \"expires_at\"}");
   commands.push_back({whoami, [&o](CommandContext& c) { return RunWhoami(c, o.whoami); }});
+}
+
+// The `limit` group.
+void DeclareLimitCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
+  CLI::App* limit = AddSubcommand(app, "limit",
+      "Cluster-wide limits: at most N jobs running at once and/or at most COUNT started per\n"
+      "sliding WINDOW, for a queue and/or kind, one budget per value of a payload field.\n"
+      "Every worker's claim keeps them; a job over its limit stays ready, unclaimed");
+  limit->require_subcommand(1);
+
+  CLI::App* set = AddSubcommand(*limit, "set",
+      "Create or replace a limit, e.g.\n"
+      "  jobctl limit set github-rate --kind sync_integration --partition-by provider --rate 5000/1h\n"
+      "  jobctl limit set one-sync-per-user --kind sync_integration --partition-by userId --concurrency 1");
+  auto& ls = o.limit_set;
+  set->add_option("NAME", ls.name, "Limit name (A-Z a-z 0-9 _ . : -)")->required();
+  AddOptional(set, "--queue", ls.queue, "Only jobs of this queue (default: any)")->type_name("QUEUE");
+  AddOptional(set, "--kind", ls.kind, "Only jobs of this kind (default: any)")->type_name("KIND");
+  AddOptional(set, "--partition-by", ls.partition_by,
+              "A top-level payload field: one budget per value (provider, userId)")
+      ->type_name("FIELD");
+  AddOptional(set, "--concurrency", ls.concurrency, "At most N running at once (per partition)")
+      ->type_name("N");
+  AddOptional(set, "--rate", ls.rate,
+              "At most COUNT started in any WINDOW (per partition): 100/1m, 5000/1h, 10/s")
+      ->type_name("COUNT/WINDOW");
+  set->add_flag("--json", ls.json, "Print the limit as JSON");
+  commands.push_back({set, [&o](CommandContext& c) { return RunLimitSet(c, o.limit_set); }});
+
+  CLI::App* list = AddSubcommand(*limit, "list",
+      "List limits with what they apply to, running and ready jobs, and their busiest partitions");
+  list->add_flag("--json", o.limit_list.json, "Print {\"limits\": [...]}");
+  commands.push_back({list, [&o](CommandContext& c) { return RunLimitList(c, o.limit_list); }});
+
+  CLI::App* del = AddSubcommand(*limit, "delete", "Delete a limit; the jobs it held become claimable");
+  del->add_option("NAME", o.limit_delete.name, "Limit name")->required();
+  del->add_flag("--json", o.limit_delete.json, "Print {\"name\", \"deleted\"}");
+  commands.push_back({del, [&o](CommandContext& c) { return RunLimitDelete(c, o.limit_delete); }});
 }
 
 // The flags of `schedule create` (where --cron and --kind are required) and
@@ -568,6 +611,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   commands.push_back({workers, [&o](CommandContext& c) { return RunWorkers(c, o.workers); }});
   DeclareScheduleCommands(app, o, commands);
   DeclareTokenCommands(app, o, commands);
+  DeclareLimitCommands(app, o, commands);
   return commands;
 }
 

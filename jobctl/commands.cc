@@ -415,7 +415,16 @@ Result<void> RunRetry(CommandContext& ctx, const JobIdOptions& o) {
 Result<void> RunStats(CommandContext& ctx, const StatsOptions& o) {
   auto stats = ctx.backend.Stats();
   if (!stats) return std::unexpected(stats.error());
-  ctx.out << (o.json ? DumpJson(StatsJson(*stats)) : RenderStats(*stats));
+  // Jobs held by cluster-wide limits, where the backend can tell.
+  auto limits = ctx.backend.LimitsList();
+  if (o.json) {
+    auto j = StatsJson(*stats);
+    if (limits) j["limits"] = view::LimitsJson(*limits)["limits"];
+    ctx.out << DumpJson(j);
+    return {};
+  }
+  ctx.out << RenderStats(*stats);
+  if (limits && !limits->empty()) ctx.out << "\n" << RenderLimitUse(*limits);
   return {};
 }
 

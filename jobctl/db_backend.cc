@@ -47,7 +47,8 @@ DbBackend::DbBackend(DbBackendConfig config)
       alerts_(conn_),
       observe_(conn_),
       directory_(conn_),
-      auth_(conn_) {}
+      auth_(conn_),
+      limits_(conn_) {}
 
 DbBackend::~DbBackend() = default;
 
@@ -221,6 +222,21 @@ Result<std::vector<db::ApiTokenRow>> DbBackend::TokensList() {
 Result<db::ApiTokenRow> DbBackend::TokenRevoke(const std::string& name) {
   if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
   return auth_.TokenRevoke(name);
+}
+
+Result<db::LimitRow> DbBackend::LimitSet(const schedule::LimitSpec& spec) {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return limits_.LimitSet(spec);
+}
+
+Result<std::vector<db::LimitRow>> DbBackend::LimitsList() {
+  if (auto ok = Ready(); !ok) return std::unexpected(ok.error());
+  return limits_.LimitsList();
+}
+
+Result<void> DbBackend::LimitDelete(const std::string& name) {
+  if (auto ok = Ready(); !ok) return ok;
+  return limits_.LimitDelete(name);
 }
 
 }  // namespace chime::jobctl

@@ -62,6 +62,9 @@ class DbBackend final : public AdminBackend {
                                       std::optional<std::chrono::milliseconds> expires_in) override;
   Result<std::vector<db::ApiTokenRow>> TokensList() override;
   Result<db::ApiTokenRow> TokenRevoke(const std::string& name) override;
+  Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) override;
+  Result<std::vector<db::LimitRow>> LimitsList() override;
+  Result<void> LimitDelete(const std::string& name) override;
 
  private:
   // Validates the config and connects if needed; errors name the redacted URL.
@@ -78,6 +81,7 @@ class DbBackend final : public AdminBackend {
   db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   db::AuthStore auth_;
+  db::LimitStore limits_;
   bool schema_checked_ = false;
 };
 

@@ -213,13 +213,14 @@ Result<void> RunScheduleLint(LocalContext& ctx, const ScheduleLintOptions& o) {
   if (parsed->problems.empty()) {
     ctx.out << OneLine(source, 1000) << ": " << Plural(parsed->schedules.size(), "schedule", "schedules");
     if (!parsed->remove.empty()) ctx.out << ", " << parsed->remove.size() << " to remove";
+    if (!parsed->limits.empty()) ctx.out << ", " << Plural(parsed->limits.size(), "limit", "limits");
     ctx.out << " OK\n";
     return {};
   }
   std::string report = schedule::FormatProblems(source, parsed->problems);
   if (!report.empty() && report.back() != '\n') report += '\n';
   ctx.err << report;
-  const size_t total = parsed->problems.size() + parsed->schedules.size();
+  const size_t total = parsed->problems.size() + parsed->schedules.size() + parsed->limits.size();
   return Fail(ErrorCode::kInvalidArgument, OneLine(source, 1000) + ": " +
                                                std::to_string(parsed->problems.size()) + " of " +
                                                Plural(total, "entry", "entries") + " invalid");

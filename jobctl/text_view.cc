@@ -152,6 +152,33 @@ std::string JobPageHint(const db::JobPage& page) {
   return "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
 }
 
+std::string RenderLimitUse(const std::vector<db::LimitRow>& limits) {
+  Table table({"LIMIT", "BUDGET", "RUNNING", "READY (HELD OR NOT)", "PARTITIONS IN USE"});
+  for (const auto& l : limits) {
+    std::string budget;
+    if (l.spec.concurrency) budget = std::to_string(*l.spec.concurrency) + " at once";
+    if (l.spec.rate) budget += (budget.empty() ? "" : ", ") + schedule::FormatLimitRate(*l.spec.rate);
+    if (l.spec.partition_by) budget += " per " + *l.spec.partition_by;
+    table.AddRow({l.spec.name, budget, std::to_string(l.running), std::to_string(l.ready),
+                  std::to_string(l.partitions_total)});
+  }
+  return table.Render();
+}
+
+std::string DescribeLimitWait(const db::LimitWait& w) {
+  std::string out = "limit " + w.limit;
+  if (!w.partition.empty()) out += " (partition " + OneLine(w.partition, 64) + ")";
+  out += ":";
+  if (w.concurrency && w.running >= *w.concurrency) {
+    out += " " + std::to_string(w.running) + " of " + std::to_string(*w.concurrency) + " running";
+  }
+  if (w.rate && w.started_in_window >= *w.rate) {
+    out += " " + std::to_string(w.started_in_window) + " started in the last " + FormatDuration(w.rate_window);
+    if (w.next_slot) out += ", next slot at " + FormatRfc3339(*w.next_slot, TimePrecision::kMillis);
+  }
+  return out;
+}
+
 std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   const db::Job& job = jr.job;
   std::string out;
@@ -183,6 +210,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "last_error", OrDash(job.last_error));
   Field(out, "progress", job.progress ? OneLine(*job.progress, kPayloadWidth) : "-");
   if (!jr.children.empty()) Field(out, "children", ChildrenLine(jr.children));
+  for (const auto& w : jr.waiting_on) Field(out, "waiting on", DescribeLimitWait(w));
 
   if (jr.runs.empty()) {
     out += "\nruns: none\n";

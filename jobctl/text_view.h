@@ -11,6 +11,7 @@
 
 #include "common/base/text_format.h"
 #include "common/db/job.h"
+#include "common/db/limit_store.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
 #include "common/schedule/schedule_spec.h"
@@ -44,6 +45,11 @@ std::string JobPageHint(const db::JobPage& page);
 
 // `show`: every field of the job, then its runs with errors and summaries.
 std::string RenderJobWithRuns(const db::JobWithRuns& job);
+// "limit github-rate (partition github): 2 of 2 running" or "...: 10 started
+// in the last 5s, next slot at <time>": why a ready job is not claimed.
+std::string DescribeLimitWait(const db::LimitWait& wait);
+// For jobctl stats: per limit, its budget, running and ready jobs.
+std::string RenderLimitUse(const std::vector<db::LimitRow>& limits);
 
 // `stats`: counts per (queue, kind) across states with totals, then ready
 // depth and oldest ready age per queue.

@@ -33,6 +33,12 @@ Result<std::shared_ptr<const ClusterSnapshot>> ClusterCache::Get() {
     } else {
       spdlog::debug("metrics: reading jobs enqueued: {}", enqueued.error().message);
     }
+    db::LimitStore limits(**conn);
+    if (auto rows = limits.LimitsList(); rows) {
+      snapshot->limits = std::move(*rows);
+    } else {
+      spdlog::debug("metrics: reading limits: {}", rows.error().message);
+    }
     return std::shared_ptr<const ClusterSnapshot>(std::move(snapshot));
   };
   last_ = read();

@@ -13,6 +13,7 @@
 
 #include "common/base/error.h"
 #include "common/db/job.h"
+#include "common/db/limit_store.h"
 #include "common/db/observe_store.h"
 #include "common/web/db_pool.h"
 
@@ -25,6 +26,8 @@ struct ClusterSnapshot {
   // Jobs enqueued per (queue, kind) since the database was made; unset when
   // they could not be read.
   std::optional<std::vector<db::EnqueuedCount>> enqueued;
+  // Cluster-wide limits with their use; unset when they could not be read.
+  std::optional<std::vector<db::LimitRow>> limits;
   std::chrono::system_clock::time_point read_at;
 };
 

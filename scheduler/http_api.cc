@@ -10,6 +10,7 @@
 #include "common/base/text_format.h"
 #include "common/db/alert_store.h"
 #include "common/db/job_store.h"
+#include "common/db/limit_store.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
@@ -292,6 +293,16 @@ web::Response Alerts(const ApiDeps& d, const web::Request& req) {
   });
 }
 
+web::Response Limits(const ApiDeps& d, const web::Request& req) {
+  if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
+  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
+    db::LimitStore limits(conn);
+    auto rows = limits.LimitsList();
+    if (!rows) return std::unexpected(rows.error());
+    return json(view::LimitsJson(*rows));
+  });
+}
+
 web::Response Whoami(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
   // The server let the request through, so the token checks out; asked
@@ -324,6 +335,7 @@ constexpr ApiRoute kApiRoutes[] = {
     {"GET", "/api/queues", Queues},
     {"GET", "/api/stats", Stats},
     {"GET", "/api/alerts", Alerts},
+    {"GET", "/api/limits", Limits},
     {"GET", "/api/series/runs", RunSeries},
     {"GET", "/api/series/queues", QueueSeries},
     {"POST", "/api/jobs/([^/]+)/retry", JobRetry},

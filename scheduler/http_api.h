@@ -38,6 +38,9 @@
 //                                  jobctl stats --json: stats rows + firing alerts
 //   GET /api/alerts?all=true|false&limit=
 //                                  {"alerts": [...]} as jobctl alerts --json
+//   GET /api/limits                {"limits": [...]} as jobctl limit list --json: each
+//                                  limit with running and ready jobs and its busiest
+//                                  partitions
 //   GET /api/series/runs?range=1h|24h|7d&schedule=
 //                                  {"range", "bucket_seconds", "since", "until",
 //                                   "counts": "runs", "buckets": [{"start",

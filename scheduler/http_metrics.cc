@@ -179,6 +179,25 @@ void SchedulerMetrics::AddClusterFamilies(const ClusterSnapshot& snap, std::vect
     }
     out.push_back(enqueued.Build());
   }
+  if (snap.limits && !snap.limits->empty()) {
+    GaugeFamilyBuilder limit_running("chime_limit_running_jobs",
+                               "Attempts running under each cluster-wide limit (all its partitions)");
+    GaugeFamilyBuilder limit_ready("chime_limit_ready_jobs",
+                             "Ready jobs each limit applies to, claimable or held back by it");
+    GaugeFamilyBuilder partitions("chime_limit_partitions_in_use",
+                                  "Partitions of each limit with a job running or a start in its rate window");
+    GaugeFamilyBuilder capacity("chime_limit_concurrency", "Each limit's concurrency per partition");
+    for (const auto& l : *snap.limits) {
+      limit_running.Add({{"limit", l.spec.name}}, static_cast<double>(l.running));
+      limit_ready.Add({{"limit", l.spec.name}}, static_cast<double>(l.ready));
+      partitions.Add({{"limit", l.spec.name}}, static_cast<double>(l.partitions_total));
+      if (l.spec.concurrency) capacity.Add({{"limit", l.spec.name}}, *l.spec.concurrency);
+    }
+    out.push_back(limit_running.Build());
+    out.push_back(limit_ready.Build());
+    out.push_back(partitions.Build());
+    out.push_back(capacity.Build());
+  }
   if (snap.alerts) {
     GaugeFamilyBuilder alerts("chime_alerts_firing", "Schedule health alerts in state firing");
     for (const auto& a : *snap.alerts) {

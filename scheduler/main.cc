@@ -22,6 +22,7 @@
 #include "common/base/env_setting.h"
 #include "common/base/text_format.h"
 #include "common/base/version.h"
+#include "common/db/limit_store.h"
 #include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
 #include "common/history/history.h"
@@ -284,6 +285,15 @@ int main(int argc, char** argv) {
         spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
                      "to delete them): {}",
                      schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
+      }
+      chime::db::LimitStore limits(conn);
+      auto limited = limits.LimitsSyncFile(schedules->limits);
+      if (!limited) return Fatal(schedules_file + ": " + limited.error().message);
+      if (limited->applied > 0) spdlog::info("{}: {} limits set", schedules_file, limited->applied);
+      if (!limited->kept.empty()) {
+        spdlog::warn("{}: {} file limits are not in the file and were kept (jobctl limit delete NAME "
+                     "removes one): {}",
+                     schedules_file, limited->kept.size(), fmt::join(limited->kept, ", "));
       }
     }
   }

@@ -130,6 +130,7 @@ void Completer::Flush(std::vector<Outcome>& batch) {
   std::vector<int64_t> sent_at(results->size(), sent);
   if (unknown_sent) AcceptRecordedEarlier(completions, *results, *unknown_sent, sent_at);
   auto* events = history::Process();
+  bool limit_freed = false;
   for (size_t i = 0; i < batch.size() && i < results->size(); ++i) {
     const auto& r = (*results)[i];
     if (events) {
@@ -141,6 +142,7 @@ void Completer::Flush(std::vector<Outcome>& batch) {
     }
     if (r.applied) {
       ++written_;
+      limit_freed = limit_freed || batch[i].limited;
     } else {
       ++refused_;
       spdlog::warn("job {} attempt {}: outcome not recorded, the lease was lost (the job was rescued "
@@ -165,6 +167,7 @@ void Completer::Flush(std::vector<Outcome>& batch) {
     result.set_pickup_latency_ms(batch[i].pickup_latency_ms);
     sink_(result);
   }
+  if (on_limit_freed_ && limit_freed) on_limit_freed_();
 }
 
 }  // namespace chime::worker

@@ -28,6 +28,7 @@ struct Outcome {
   std::string queue;
   int64_t duration_ms = 0;
   int64_t pickup_latency_ms = 0;
+  bool limited = false;  // ClaimedJob::limited.
 };
 
 class Completer {
@@ -42,6 +43,10 @@ class Completer {
   void Stop();
 
   void Add(Outcome outcome);
+  // Called after a batch that ended an attempt counted under a limit was
+  // written: the claimer may take a job that waited for that slot. Set
+  // before Start().
+  void set_on_limit_freed(std::function<void()> fn) { on_limit_freed_ = std::move(fn); }
   // Outcomes written so far, and those the store refused (lease lost).
   int64_t written() const { return written_.load(); }
   int64_t refused() const { return refused_.load(); }
@@ -58,6 +63,7 @@ class Completer {
   db::Connection conn_;
   db::JobStore store_;
   ResultSink sink_;
+  std::function<void()> on_limit_freed_;
   const int max_batch_;
   std::mutex mu_;
   std::condition_variable_any cv_;

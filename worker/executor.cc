@@ -467,6 +467,7 @@ void Executor::Finish(const std::shared_ptr<Running>& running, Outcome outcome) 
                                     : OutcomeLabel(running->job, outcome.completion);
   }
   LogFinished(running->job, running->what, label, outcome.duration_ms, outcome.completion.errors);
+  outcome.limited = running->job.limited;
   if (send) completer_.Add(std::move(outcome));
   idle_cv_.notify_all();
   if (on_slot_freed_) on_slot_freed_();

@@ -12,6 +12,7 @@ Producer::Producer(ProducerConfig config, db::ConnectionConfig db, Executor& exe
     : config_(std::move(config)),
       conn_(std::move(db)),
       store_(conn_),
+      limits_(conn_),
       executor_(executor),
       prefetch_(config_.adaptive_prefetch ? 0 : config_.prefetch),
       window_start_(std::chrono::steady_clock::now()) {}
@@ -107,10 +108,20 @@ void Producer::RecoverClaims() {
   }
 }
 
+std::optional<std::chrono::milliseconds> Producer::UntilNextSlot() {
+  auto next = limits_.LimitsNextSlot(config_.queues);
+  if (!next || !*next) return std::nullopt;  // No rate window to wait for (or no answer: poll).
+  const auto ahead = std::chrono::ceil<std::chrono::milliseconds>(**next - std::chrono::system_clock::now());
+  return std::max(ahead, std::chrono::milliseconds(1));
+}
+
 void Producer::Loop(std::stop_token stop) {
   bool failing = false;
   while (!stop.stop_requested()) {
     bool more = false;  // The last claim filled its batch: there may be more.
+    // When a rate limit's window next lets a start through (a short claim
+    // may have been held back by it): the wait below ends then.
+    std::optional<std::chrono::milliseconds> until_slot;
     if (!unknown_claims_.empty()) RecoverClaims();
     AdaptPrefetch();
     const int free = Room();
@@ -135,6 +146,7 @@ void Producer::Loop(std::stop_token stop) {
         failing = false;
         more = static_cast<int>(claimed->size()) == params.limit;
         Hand(std::move(*claimed));
+        if (!more) until_slot = UntilNextSlot();
       }
     }
     std::unique_lock lock(mu_);
@@ -147,8 +159,10 @@ void Producer::Loop(std::stop_token stop) {
       // A backlog: take the next batch once enough slots are free.
       cv_.wait_for(lock, stop, config_.refill_delay, enough_free);
     } else {
-      // Sleep until a dispatch or a freed slot, the poll interval, or Stop().
-      cv_.wait_for(lock, stop, config_.poll_interval, [&] { return woken_ || slot_freed_; });
+      // Sleep until a dispatch or a freed slot, a rate limit's next slot,
+      // the poll interval, or Stop().
+      const auto wait = until_slot ? std::min(*until_slot, config_.poll_interval) : config_.poll_interval;
+      cv_.wait_for(lock, stop, wait, [&] { return woken_ || slot_freed_; });
       if (!woken_ && slot_freed_) cv_.wait_for(lock, stop, config_.refill_delay, enough_free);
     }
     woken_ = false;

@@ -1,7 +1,7 @@
 // Claims jobs: never more than the executor's free slots plus the prefetch
 // (fixed, or sized from the observed completion rate), immediately when woken (a dispatch arrived, slots freed after a full
-// claim) and otherwise every poll interval, so a dead scheduler only slows
-// work down. Owns one database connection and one thread. Wake() is
+// claim), when a rate limit's window lets the next job start, and otherwise
+// every poll interval, so a dead scheduler only slows work down. Owns one database connection and one thread. Wake() is
 // thread-safe. A claim whose reply was lost with the connection may have
 // committed: the producer asks for its jobs by claim id and runs them,
 // rather than leaving them leased to nobody until the rescuer takes them.
@@ -11,12 +11,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/limit_store.h"
 #include "worker/executor.h"
 
 namespace chime::worker {
@@ -82,10 +84,14 @@ class Producer {
   void Hand(std::vector<db::ClaimedJob> jobs);
   // Takes over the jobs of unknown claims that did commit.
   void RecoverClaims();
+  // How long until a rate limit on its queues lets another job start;
+  // nullopt when none holds anything back.
+  std::optional<std::chrono::milliseconds> UntilNextSlot();
 
   const ProducerConfig config_;
   db::Connection conn_;
   db::JobStore store_;
+  db::LimitStore limits_;
   Executor& executor_;
   std::mutex mu_;
   std::condition_variable_any cv_;

@@ -66,6 +66,11 @@ Result<void> Worker::Start() {
     if (observer_) observer_->JobFinished(r);
     link_->SendResult(r);
   });
+  // A slot of a limit freed by this worker: its own claim may be the one
+  // waiting for it (the scheduler's dispatch reaches the others).
+  completer_->set_on_limit_freed([this] {
+    if (producer_) producer_->Wake();
+  });
   executor_ = std::make_unique<Executor>(
       ExecutorConfig{.slots = config_.slots,
                      .worker_id = config_.worker_id,

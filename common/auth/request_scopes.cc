@@ -67,6 +67,7 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"GET", "/api/queues", Scope::kRead},
     HttpRouteScope{"GET", "/api/stats", Scope::kRead},
     HttpRouteScope{"GET", "/api/alerts", Scope::kRead},
+    HttpRouteScope{"GET", "/api/limits", Scope::kRead},
     HttpRouteScope{"GET", "/api/series/runs", Scope::kRead},
     HttpRouteScope{"GET", "/api/series/queues", Scope::kRead},
     // The dashboard's actions, as jobctl's retry, cancel, schedule trigger

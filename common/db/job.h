@@ -110,6 +110,9 @@ struct ClaimedJob {
   std::optional<int64_t> schedule_id;
   std::string schedule_name;
   std::optional<TimePoint> scheduled_for;
+  // Counted under a cluster-wide limit (migration 0022): its end frees a
+  // slot that jobs of other claims may be waiting for.
+  bool limited = false;
 };
 
 // How an attempt ended, reported by the worker holding the lease.
@@ -226,6 +229,20 @@ struct Job {
   bool Waiting() const { return IsFinished(state) && !outcome.has_value(); }
 };
 
+// Why a ready job is not being claimed: a cluster-wide limit whose
+// partition is full (migration 0022).
+struct LimitWait {
+  std::string limit;
+  std::string partition;  // The payload value; "" when not partitioned.
+  std::optional<int> concurrency;
+  int64_t running = 0;
+  std::optional<int> rate;  // Starts per rate_window.
+  std::chrono::milliseconds rate_window{0};
+  int64_t started_in_window = 0;
+  // When the rate's window next lets a start through (rate-bound only).
+  std::optional<TimePoint> next_slot;
+};
+
 struct JobWithRuns {
   Job job;
   std::vector<Run> runs;  // Oldest first.
@@ -234,6 +251,8 @@ struct JobWithRuns {
   std::map<JobState, int64_t> children;
   // The same children by outcome, "" for those still live.
   std::map<std::string, int64_t> children_outcomes;
+  // A ready job held back by limits: each one that is full.
+  std::vector<LimitWait> waiting_on;
 };
 
 struct ListParams {

@@ -267,13 +267,12 @@ struct Statement {
 };
 constexpr Statement kInsertOneStatement{"chime_insert_one", sql::kInsertOne};
 constexpr Statement kInsertManyStatement{"chime_insert_many", sql::kInsertMany};
-constexpr Statement kClaimOneQueueStatement{"chime_claim_one_queue", sql::kClaimOneQueue};
-constexpr Statement kClaimManyQueuesStatement{"chime_claim_many_queues", sql::kClaimManyQueues};
+constexpr Statement kClaimStatement{"chime_claim", sql::kClaim};
 constexpr Statement kHeartbeatStatement{"chime_heartbeat", sql::kHeartbeat};
 constexpr Statement kCompleteStatement{"chime_complete", sql::kComplete};
 constexpr Statement kReleaseStatement{"chime_release", sql::kRelease};
 constexpr Statement kStatements[] = {kInsertOneStatement,     kInsertManyStatement,
-                                     kClaimOneQueueStatement, kClaimManyQueuesStatement,
+                                     kClaimStatement,
                                      kHeartbeatStatement,     kCompleteStatement,
                                      kReleaseStatement};
 
@@ -599,17 +598,11 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
   std::vector<ClaimedJob> jobs;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    pqxx::result r;
     const auto lease_ms = static_cast<int64_t>(params.lease.count());
-    if (params.queues.size() == 1) {
-      r = Exec(tx, conn_.pooled(), kClaimOneQueueStatement, params.queues[0], params.limit, lease_ms,
-               params.worker_id, claim_id);
-    } else {
-      PgArrayBuilder queues;
-      for (const auto& q : params.queues) queues.AddText(q);
-      r = Exec(tx, conn_.pooled(), kClaimManyQueuesStatement, queues.Finish(), params.limit, lease_ms,
-               params.worker_id, claim_id);
-    }
+    PgArrayBuilder queues;
+    for (const auto& q : params.queues) queues.AddText(q);
+    const pqxx::result r = Exec(tx, conn_.pooled(), kClaimStatement, queues.Finish(), params.limit,
+                                lease_ms, params.worker_id, claim_id);
     jobs.reserve(r.size());
     for (const auto& row : r) jobs.push_back(ReadClaimedJob(row));
   });
@@ -935,6 +928,15 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
     for (const auto& row : children) {
       out->children[StateOf(row[0])] += row[2].as<int64_t>();
       out->children_outcomes[row[1].c_str()] += row[2].as<int64_t>();
+    }
+    if (out->job.state == JobState::kAvailable || out->job.state == JobState::kRetryable ||
+        out->job.state == JobState::kScheduled) {
+      for (const auto& row : tx.exec_params(sql::kLimitWaits, id)) {
+        LimitWait w = ReadLimitWait(row);
+        const bool full = (w.concurrency && w.running >= *w.concurrency) ||
+                          (w.rate && w.started_in_window >= *w.rate);
+        if (full) out->waiting_on.push_back(std::move(w));
+      }
     }
     tx.commit();
   });

@@ -115,11 +115,7 @@ FROM unnest($1::text[], $2::text[]) AS t(kind, unique_key)
 JOIN chime.jobs j ON j.kind = t.kind AND j.unique_key = t.unique_key
 WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
 
-// Claim columns, shared by both claim statements. The picked ids go in as
-// an array so that the update is a primary-key lookup; joining the CTE made
-// the planner hash the whole table (68 ms a claim with 100,000 jobs ready).
-//
-// Each lease token is md5(claim id, job id): unique per job and claim, and
+// Claim columns, shared by the claim and its recovery. Each lease token is md5(claim id, job id): unique per job and claim, and
 // the claimer, who chose the claim id ($5), can find what a claim took when
 // its reply was lost (kClaimRecover).
 #define CHIME_CLAIM_RETURNING                                                             \
@@ -127,30 +123,25 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "j.max_attempts, j.timeout_ms, j.parent_id, j.dry_run, j.lease_token::text, " CHIME_US( \
       "j.lease_expires_at") ", " CHIME_US("j.attempted_at") ", j.invocation, " CHIME_US("j.run_at") ", " \
   "j.schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = j.schedule_id), " \
-  CHIME_US("j.scheduled_for")
-#define CHIME_CLAIM_TAIL                                                                  \
-  "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"                 \
-  "  lease_token = md5($5::text || ':' || j.id)::uuid,\n"                                 \
-  "  lease_expires_at = now() + $3::bigint * interval '1 millisecond',\n"                 \
-  "  worker_id = $4, attempted_at = now(), heartbeat_at = now()\n"                         \
-  "WHERE j.id = ANY(ARRAY(SELECT id FROM picked))\n" CHIME_CLAIM_RETURNING
-
-// One queue: $1 queue, $2 limit, $3 lease_ms, $4 worker, $5 claim id. The partial index
-// jobs_ready_idx (queue, priority, run_at, id) yields rows already in claim
-// order, so the LIMIT stops after `limit` index entries.
-inline constexpr const char* kClaimOneQueue =
-    "WITH picked AS (\n"
-    "  SELECT id FROM chime.jobs\n"
-    "  WHERE queue = $1 AND state IN ('scheduled', 'available', 'retryable') AND run_at <= now()\n"
-    "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)\n" CHIME_CLAIM_TAIL;
-
-// Several queues: $1 queues text[], otherwise as above.
-inline constexpr const char* kClaimManyQueues =
-    "WITH picked AS (\n"
-    "  SELECT id FROM chime.jobs\n"
-    "  WHERE queue = ANY($1::text[]) AND state IN ('scheduled', 'available', 'retryable')\n"
-    "    AND run_at <= now()\n"
-    "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)\n" CHIME_CLAIM_TAIL;
+  CHIME_US("j.scheduled_for") ", j.limit_keys IS NOT NULL"
+// $1 queues text[], $2 limit, $3 lease_ms, $4 worker, $5 claim id.
+// chime.jobs_claim_pick (migration 0022) walks the partial index
+// jobs_ready_idx (queue, priority, run_at, id) in claim order, locking with
+// SKIP LOCKED, and keeps every cluster-wide limit that applies (a job over
+// its limit stays ready); it answers the partitions each job counts under
+// and, for a limited job, the time its start counts at. The lease token is
+// derived from the claim id, so a claimer that lost the reply can find what
+// it took (kClaimRecover). The function declares ROWS 100, so the update
+// joins its answer by primary key; a join the planner thought large hashed
+// the whole table (68 ms a claim with 100,000 jobs ready).
+inline constexpr const char* kClaim =
+    "WITH picked AS (SELECT * FROM chime.jobs_claim_pick($1::text[], $2::integer))\n"
+    "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"
+    "  lease_token = md5($5::text || ':' || j.id)::uuid,\n"
+    "  lease_expires_at = now() + $3::bigint * interval '1 millisecond',\n"
+    "  worker_id = $4, attempted_at = coalesce(p.started_at, now()), heartbeat_at = now(),\n"
+    "  limit_keys = p.keys\n"
+    "FROM picked p WHERE j.id = p.id\n" CHIME_CLAIM_RETURNING;
 
 // $1 claim id, $2 worker, $3 lease_ms: the jobs a claim took that are still
 // running under its leases, renewed. Running rows are few (rule 4) and
@@ -160,6 +151,28 @@ inline constexpr const char* kClaimRecover =
     "  heartbeat_at = now()\n"
     "WHERE j.state = 'running' AND j.worker_id = $2\n"
     "  AND j.lease_token = md5($1::text || ':' || j.id)::uuid\n" CHIME_CLAIM_RETURNING;
+
+// $1 a ready job: the partitions of each limit that applies to it and
+// their use, counted as chime.jobs_claim_pick counts (migration 0022).
+inline constexpr const char* kLimitWaits = R"sql(
+WITH k AS (
+  SELECT l.name, l.concurrency, l.rate, l.rate_window_ms,
+         coalesce(left(j.payload ->> l.partition_by, 200), '') AS part,
+         l.name || '/' || coalesce(left(j.payload ->> l.partition_by, 200), '') AS key
+  FROM chime.jobs j JOIN chime.limits l ON (l.queue IS NULL OR l.queue = j.queue)
+                                       AND (l.kind IS NULL OR l.kind = j.kind)
+  WHERE j.id = $1)
+SELECT k.name, k.part, k.concurrency,
+       (SELECT count(*) FROM chime.jobs r WHERE r.state = 'running' AND r.limit_keys @> ARRAY[k.key]),
+       k.rate, k.rate_window_ms,
+       (SELECT count(*) FROM chime.limit_starts s WHERE s.key = k.key
+          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'),
+       -- The start whose leaving the window makes room for one more.
+       (SELECT )sql" CHIME_US("s.started_at + k.rate_window_ms * interval '1 millisecond'") R"sql(
+        FROM chime.limit_starts s WHERE s.key = k.key
+          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'
+        ORDER BY s.started_at DESC OFFSET greatest(k.rate - 1, 0) LIMIT 1)
+FROM k ORDER BY k.name)sql";
 
 // $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.
 inline constexpr const char* kHeartbeat = R"sql(

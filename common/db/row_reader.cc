@@ -55,7 +55,22 @@ ClaimedJob ReadClaimedJob(const pqxx::row& row) {
   j.schedule_id = Optional<int64_t>(row[15]);
   if (!row[16].is_null()) j.schedule_name = row[16].c_str();
   j.scheduled_for = OptionalTime(row[17]);
+  j.limited = row[18].as<bool>();
   return j;
+}
+
+LimitWait ReadLimitWait(const pqxx::row& row) {
+  LimitWait w;
+  w.limit = row[0].c_str();
+  w.partition = row[1].c_str();
+  w.concurrency = Optional<int>(row[2]);
+  w.running = row[3].as<int64_t>();
+  w.rate = Optional<int>(row[4]);
+  if (!row[5].is_null()) w.rate_window = std::chrono::milliseconds(row[5].as<int64_t>());
+  w.started_in_window = row[6].as<int64_t>();
+  const bool rate_full = w.rate && w.started_in_window >= *w.rate;
+  if (rate_full) w.next_slot = OptionalTime(row[7]);
+  return w;
 }
 
 Job ReadJob(const pqxx::row& row) {

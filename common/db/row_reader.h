@@ -12,6 +12,8 @@ TimePoint MicrosToTime(int64_t micros);
 
 // Columns of the claim statements' RETURNING list.
 ClaimedJob ReadClaimedJob(const pqxx::row& row);
+// A row of kLimitWaits.
+LimitWait ReadLimitWait(const pqxx::row& row);
 // Columns of sql::kJobColumns.
 Job ReadJob(const pqxx::row& row);
 // Columns of sql::kRunColumns.

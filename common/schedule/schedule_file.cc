@@ -191,6 +191,58 @@ class EntryReader {
   FileBudget* budget_;
 };
 
+// One entry of `limits:`.
+Result<LimitSpec> ReadLimit(const YAML::Node& entry) {
+  if (!entry.IsMap()) {
+    return Fail(ErrorCode::kInvalidArgument, "a limit must be a map with name and concurrency and/or rate");
+  }
+  LimitSpec spec;
+  std::unordered_set<std::string> seen;
+  for (const auto& pair : entry) {
+    const YAML::Node& key = pair.first;
+    if (!key.IsScalar()) {
+      return Fail(ErrorCode::kInvalidArgument, "the key at " + Where(key.Mark()) + " is not a string");
+    }
+    const std::string& name = key.Scalar();
+    if (!seen.insert(name).second) return Fail(ErrorCode::kInvalidArgument, "duplicate key " + Quoted(name));
+    auto text = [&](std::optional<std::string>* out) -> Result<void> {
+      std::string value;
+      if (auto ok = ReadString(name, pair.second, &value); !ok) return ok;
+      *out = std::move(value);
+      return {};
+    };
+    Result<void> ok;
+    if (name == "name") {
+      ok = ReadString(name, pair.second, &spec.name);
+    } else if (name == "queue") {
+      ok = text(&spec.queue);
+    } else if (name == "kind") {
+      ok = text(&spec.kind);
+    } else if (name == "partition_by") {
+      ok = text(&spec.partition_by);
+    } else if (name == "concurrency") {
+      int n = 0;
+      ok = ReadInt(name, pair.second, 1, 1'000'000, &n);
+      if (ok) spec.concurrency = n;
+    } else if (name == "rate") {
+      std::string value;
+      ok = ReadString(name, pair.second, &value);
+      if (ok) {
+        auto rate = ParseLimitRate(value);
+        if (!rate) return std::unexpected(rate.error());
+        spec.rate = *rate;
+      }
+    } else {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "unknown key " + Quoted(name) + "; a limit has name, queue, kind, partition_by, concurrency, rate");
+    }
+    if (!ok) return std::unexpected(ok.error());
+  }
+  if (!seen.contains("name")) return std::unexpected(Bad("name", "is required").error());
+  if (auto ok = Validate(spec); !ok) return std::unexpected(ok.error());
+  return spec;
+}
+
 // The entry's name for its Problem: "" when it has none that is a string.
 std::string EntryName(const YAML::Node& entry) {
   if (!entry.IsMap() || entry.size() > kMaxEntryKeys) return "";
@@ -210,6 +262,7 @@ std::string EntryName(const YAML::Node& entry) {
 struct TopLevel {
   YAML::Node schedules;
   YAML::Node remove;  // Null when absent.
+  YAML::Node limits;  // Null when absent.
 };
 
 // An empty file, or `schedules:` without a value, is what a truncated file
@@ -235,20 +288,21 @@ Result<TopLevel> ReadTopLevel(const std::string& text, std::string_view source) 
         FileError(source, top.Mark(), "the top level must be a map with a \"schedules\" list"));
   }
   TopLevel out;
-  bool found = false, found_remove = false;
+  bool found = false, found_remove = false, found_limits = false;
   for (const auto& pair : top) {
     const YAML::Node& key = pair.first;
     const bool schedules = key.IsScalar() && key.Scalar() == "schedules";
     const bool remove = key.IsScalar() && key.Scalar() == "remove";
-    if (!schedules && !remove) {
+    const bool limits = key.IsScalar() && key.Scalar() == "limits";
+    if (!schedules && !remove && !limits) {
       const std::string shown = key.IsScalar() ? Quoted(key.Scalar()) : "that is not a string";
-      return std::unexpected(FileError(source, key.Mark(),
-                                       "unknown top-level key " + shown + "; expected \"schedules\" and \"remove\""));
+      return std::unexpected(FileError(
+          source, key.Mark(), "unknown top-level key " + shown + "; expected \"schedules\", \"remove\" and \"limits\""));
     }
-    bool& seen = schedules ? found : found_remove;
+    bool& seen = schedules ? found : remove ? found_remove : found_limits;
     if (seen) return std::unexpected(FileError(source, key.Mark(), "duplicate key " + Quoted(key.Scalar())));
     seen = true;
-    (schedules ? out.schedules : out.remove) = pair.second;
+    (schedules ? out.schedules : remove ? out.remove : out.limits) = pair.second;
   }
   if (!found) {
     return std::unexpected(
@@ -261,6 +315,9 @@ Result<TopLevel> ReadTopLevel(const std::string& text, std::string_view source) 
   }
   if (!out.schedules.IsSequence()) {
     return std::unexpected(FileError(source, out.schedules.Mark(), "\"schedules\" must be a list"));
+  }
+  if (found_limits && !out.limits.IsNull() && !out.limits.IsSequence()) {
+    return std::unexpected(FileError(source, out.limits.Mark(), "\"limits\" must be a list of limits"));
   }
   if (found_remove && !out.remove.IsNull() && !out.remove.IsSequence()) {
     return std::unexpected(FileError(source, out.remove.Mark(), "\"remove\" must be a list of schedule names"));
@@ -288,7 +345,7 @@ Result<std::vector<std::string>> ReadRemove(const YAML::Node& list, const std::v
     }
     const auto listed = [&](const std::string& other) { return other == name; };
     if (std::ranges::any_of(kept, [&](const ScheduleSpec& s) { return listed(s.name); }) ||
-        std::ranges::any_of(problems, [&](const Problem& p) { return listed(p.name); })) {
+        std::ranges::any_of(problems, [&](const Problem& p) { return !p.limit && listed(p.name); })) {
       return std::unexpected(FileError(source, item.Mark(),
                                        "remove: " + Quoted(name) + " is also listed under \"schedules\""));
     }
@@ -322,6 +379,22 @@ Result<ParsedFile> ParseFile(std::string_view yaml_text, std::string_view source
     }
     if (spec) {
       parsed.schedules.push_back(std::move(*spec));
+    } else {
+      problem.message = std::move(spec.error().message);
+      parsed.problems.push_back(std::move(problem));
+    }
+  }
+  std::unordered_set<std::string> limit_names;
+  index = 0;
+  for (const YAML::Node& entry : top->limits) {
+    Problem problem{.index = index++, .limit = true, .name = EntryName(entry)};
+    auto spec = ReadLimit(entry);
+    const bool duplicate = !problem.name.empty() && !limit_names.insert(problem.name).second;
+    if (spec && duplicate) {
+      spec = std::unexpected(Bad("name", Quoted(problem.name) + " is used by an earlier limit").error());
+    }
+    if (spec) {
+      parsed.limits.push_back(std::move(*spec));
     } else {
       problem.message = std::move(spec.error().message);
       parsed.problems.push_back(std::move(problem));
@@ -405,7 +478,7 @@ std::string FormatProblems(std::string_view source, const std::vector<Problem>& 
   std::string out;
   for (const Problem& problem : problems) {
     if (!out.empty()) out += '\n';
-    out += std::string(source) + ": entry " + std::to_string(problem.index);
+    out += std::string(source) + (problem.limit ? ": limits entry " : ": entry ") + std::to_string(problem.index);
     if (!problem.name.empty()) out += " (" + OneLine(problem.name, internal::kMaxEchoChars) + ")";
     out += ": " + OneLine(problem.message, 512);
   }

@@ -14,6 +14,7 @@
 #include "common/base/error.h"
 #include "common/cron/cron.h"
 #include "common/schedule/health_spec.h"
+#include "common/schedule/limit_spec.h"
 
 namespace chime::schedule {
 
@@ -72,6 +73,7 @@ struct ScheduleSpec {
 // One bad entry of a schedule file.
 struct Problem {
   size_t index = 0;        // 0-based position in the file's list.
+  bool limit = false;      // An entry of `limits:`, not of `schedules:`.
   std::string name;        // The entry's name, or "" when it has none.
   std::string message;     // "cron: minute: 60 is out of range 0-59".
 };
@@ -117,8 +119,19 @@ struct Problem {
 //   remove: [old-report, legacy-sync]   # file schedules to delete
 //
 // Its fire history stays either way.
+//
+// Cluster-wide limits (limit_spec.h) may sit beside the schedules; each is
+// checked like a schedule entry (problems name "limits entry N"):
+//
+//   limits:
+//     - name: github-rate
+//       kind: sync_integration
+//       partition_by: provider
+//       rate: 5000/1h          # and/or concurrency: N
+//       queue: default         # optional, as kind
 struct ParsedFile {
   std::vector<ScheduleSpec> schedules;  // The good entries, in file order.
+  std::vector<LimitSpec> limits;        // The good `limits:` entries, in file order.
   std::vector<Problem> problems;        // Every bad entry, in file order.
   std::vector<std::string> remove;      // Names under `remove:`, in file order.
 };

@@ -108,7 +108,46 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
   json outcomes = json::object();
   for (const auto& [outcome, n] : job.children_outcomes) outcomes[outcome.empty() ? "live" : outcome] = n;
   out["children_outcomes"] = std::move(outcomes);
+  json waiting = json::array();
+  for (const auto& w : job.waiting_on) {
+    waiting.push_back(json{{"limit", w.limit},
+                           {"partition", w.partition},
+                           {"concurrency", OrNull(w.concurrency)},
+                           {"running", w.running},
+                           {"rate", OrNull(w.rate)},
+                           {"rate_window_ms", w.rate_window.count()},
+                           {"started_in_window", w.started_in_window},
+                           {"next_slot", w.next_slot ? json(FormatRfc3339(*w.next_slot, TimePrecision::kMillis))
+                                                     : json(nullptr)}});
+  }
+  out["waiting_on"] = std::move(waiting);
   return out;
+}
+
+json LimitJson(const db::LimitRow& row) {
+  json parts = json::array();
+  for (const auto& p : row.partitions) {
+    parts.push_back({{"partition", p.partition}, {"running", p.running}, {"started_in_window", p.started_in_window}});
+  }
+  return json{{"name", row.spec.name},
+              {"queue", OrNull(row.spec.queue)},
+              {"kind", OrNull(row.spec.kind)},
+              {"partition_by", OrNull(row.spec.partition_by)},
+              {"concurrency", OrNull(row.spec.concurrency)},
+              {"rate", OrNull(row.spec.rate, [](const auto& r) { return schedule::FormatLimitRate(r); })},
+              {"source", row.source == db::LimitSource::kFile ? "file" : "api"},
+              {"running", row.running},
+              {"ready", row.ready},
+              {"partitions_in_use", row.partitions_total},
+              {"partitions", parts},
+              {"created_at", Time(row.created_at)},
+              {"updated_at", Time(row.updated_at)}};
+}
+
+json LimitsJson(const std::vector<db::LimitRow>& rows) {
+  json list = json::array();
+  for (const auto& row : rows) list.push_back(LimitJson(row));
+  return json{{"limits", list}};
 }
 
 json FirePageJson(const db::FirePage& page) {

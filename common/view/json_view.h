@@ -14,6 +14,7 @@
 
 #include "common/base/text_format.h"
 #include "common/db/job.h"
+#include "common/db/limit_store.h"
 #include "common/db/migrations.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
@@ -71,6 +72,13 @@ nlohmann::ordered_json ScheduleStatusJson(const db::ScheduleStatus& status,
                                           const std::optional<TimePoint>& next_fire);
 // {"holder", "epoch", "acquired_at", "expires_at", "db_now", "leading",
 //  "expires_in_ms"} (negative when expired), or null when none ever led.
+// A limit with its use: {"name", "queue", "kind", "partition_by",
+// "concurrency", "rate" ("100/1m"), "source", "running", "ready",
+// "partitions_in_use", "partitions": [{"partition", "running",
+// "started_in_window"}], "created_at", "updated_at"}.
+nlohmann::ordered_json LimitJson(const db::LimitRow& row);
+// {"limits": [...]}.
+nlohmann::ordered_json LimitsJson(const std::vector<db::LimitRow>& rows);
 nlohmann::ordered_json LeaderJson(const std::optional<db::LeaderState>& leader);
 // {"schedule_id", "scheduled_for", "outcome" | null (already recorded), "job_id" | null}
 nlohmann::ordered_json FireResultJson(const db::FireResult& fire);

@@ -148,6 +148,18 @@ v1::JobWithRuns ToProto(const db::JobWithRuns& jr) {
   for (const auto& [state, n] : jr.children) {
     (*p.mutable_children_by_state())[std::string(db::JobStateName(state))] = n;
   }
+  for (const auto& [outcome, n] : jr.children_outcomes) (*p.mutable_children_by_outcome())[outcome] = n;
+  for (const auto& w : jr.waiting_on) {
+    auto* q = p.add_waiting_on();
+    q->set_limit(w.limit);
+    q->set_partition(w.partition);
+    q->set_concurrency(w.concurrency.value_or(0));
+    q->set_running(w.running);
+    q->set_rate(w.rate.value_or(0));
+    q->set_rate_window_ms(w.rate_window.count());
+    q->set_started_in_window(w.started_in_window);
+    q->set_next_slot_us(w.next_slot ? internal::Us(*w.next_slot) : 0);
+  }
   return p;
 }
 
@@ -157,6 +169,19 @@ db::JobWithRuns FromProto(const v1::JobWithRuns& p) {
   for (const auto& r : p.runs()) jr.runs.push_back(FromProto(r));
   for (const auto& [name, n] : p.children_by_state()) {
     if (auto state = db::ParseJobState(name)) jr.children[*state] = n;
+  }
+  for (const auto& [outcome, n] : p.children_by_outcome()) jr.children_outcomes[outcome] = n;
+  for (const auto& q : p.waiting_on()) {
+    db::LimitWait w;
+    w.limit = q.limit();
+    w.partition = q.partition();
+    if (q.concurrency() > 0) w.concurrency = q.concurrency();
+    w.running = q.running();
+    if (q.rate() > 0) w.rate = q.rate();
+    w.rate_window = std::chrono::milliseconds(q.rate_window_ms());
+    w.started_in_window = q.started_in_window();
+    if (q.next_slot_us() != 0) w.next_slot = internal::FromUs(q.next_slot_us());
+    jr.waiting_on.push_back(std::move(w));
   }
   return jr;
 }

@@ -206,7 +206,8 @@ async function jobDetail(id) {
   } else if (live) {
     attempts.push(h('li', null, h('span', { class: 'dot', style: { background: '#cbd5e1' } }),
       h('div', { class: 'title' }, 'Attempt ' + (job.attempt + 1), badge(job.state)),
-      h('div', { class: 'meta' }, h('span', null, 'runs ' + ago(job.run_at)))));
+      h('div', { class: 'meta' }, h('span', null, 'runs ' + ago(job.run_at)),
+        (job.waiting_on || []).map(w => h('span', { class: 'waiting-on' }, 'waiting on ', limitWait(w))))));
   }
   const order = OUTCOMES.concat(['live']);
   const children = Object.entries(job.children_outcomes || {}).sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
@@ -365,9 +366,20 @@ async function scheduleDetail(name) {
         h('h3', { class: 'muted', style: { fontSize: '12.5px', margin: '14px 0 4px' } }, 'Payload'), jsonTree(s.payload, '$schedule-payload')])));
 }
 
+// "limit github-rate (github): 2 of 2 running" / "10 started in 5s, next slot 12:00:03".
+function limitWait(w) {
+  const parts = [];
+  if (w.concurrency !== null && w.running >= w.concurrency) parts.push(w.running + ' of ' + w.concurrency + ' running');
+  if (w.rate !== null && w.started_in_window >= w.rate) {
+    parts.push(w.started_in_window + ' started in ' + ms(w.rate_window_ms) + (w.next_slot ? ', next slot ' + absTime(w.next_slot) : ''));
+  }
+  return h('span', null, h('a', { href: '#/queues' }, w.limit), w.partition ? ' (' + w.partition + ')' : '', ': ' + parts.join('; '));
+}
+
 async function queuesView() {
   const range = session.range;
-  const [queues, qseries, workers] = await Promise.all([api('/api/queues'), api('/api/series/queues?range=' + range), api('/api/workers')]);
+  const [queues, qseries, workers, limits] = await Promise.all([api('/api/queues'), api('/api/series/queues?range=' + range),
+    api('/api/workers'), api('/api/limits')]);
   const running = new Map();
   for (const r of queues.rows) if (r.state === 'running') running.set(r.queue, (running.get(r.queue) || 0) + r.count);
   const names = [...new Set(queues.rows.map(r => r.queue).concat(queues.queues.map(q => q.queue)))].sort();
@@ -395,6 +407,21 @@ async function queuesView() {
       card('Oldest ready job', 'per queue', queueChart(qseries, 'oldest_ready_ms', 'queue-age', v => ms(v)))),
     card('Workers', workers.workers.length + ' connected', table([{ label: 'Worker' }, { label: 'Host' }, { label: 'Queues' },
       { label: 'Busy slots' }, { label: 'Last seen' }], workerRows,
-      { id: 'workers', empty: 'No worker is connected.', data: i => ({ workerId: workers.workers[i].worker_id }) }), { flush: true }));
+      { id: 'workers', empty: 'No worker is connected.', data: i => ({ workerId: workers.workers[i].worker_id }) }), { flush: true }),
+    card('Limits', limits.limits.length + ' cluster-wide · kept by every claim', table([{ label: 'Limit' }, { label: 'Applies to' },
+      { label: 'Budget' }, { label: 'Running', num: true }, { label: 'Ready', num: true }, { label: 'Busiest partitions' }],
+      limits.limits.map(l => [h('b', null, l.name),
+        'queue ' + (l.queue || '*') + ' · kind ' + (l.kind || '*') + (l.partition_by ? ' · per ' + l.partition_by : ''),
+        [l.concurrency !== null ? l.concurrency + ' at once' : null, l.rate].filter(Boolean).join(', '),
+        fmtInt(l.running), h('a', { href: href('/jobs', Object.assign({ state: 'available,retryable' }, l.kind ? { kind: l.kind } : {}, l.queue ? { queue: l.queue } : {})) }, fmtInt(l.ready)),
+        h('div', { class: 'partitions' }, l.partitions.slice(0, 5).map(p => {
+          const cap = l.concurrency || 0;
+          return h('div', { class: 'slots', title: p.partition + ': ' + p.running + ' running, ' + p.started_in_window + ' started in the window' },
+            h('span', { class: 'sub' }, p.partition || '(none)'),
+            cap ? h('div', { class: 'bar' }, h('span', { style: { width: Math.min(100, 100 * p.running / cap) + '%' } })) : null,
+            p.running + (cap ? ' / ' + cap : ' running') + (l.rate ? ' · ' + p.started_in_window + ' started' : ''));
+        }), l.partitions_in_use > 5 ? h('span', { class: 'sub' }, '+' + (l.partitions_in_use - 5) + ' more') : null)]),
+      { id: 'limits', empty: 'No limits. jobctl limit set NAME --kind K --concurrency N --rate COUNT/WINDOW, or limits: in the schedule file.',
+        data: i => ({ limit: limits.limits[i].name }) }), { flush: true }));
 }
 

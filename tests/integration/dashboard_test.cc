@@ -260,8 +260,14 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   WaitForView("schedule", "document.querySelector('[data-view=schedule]').dataset.paused === 'true' && "
                           "document.getElementById('resume')");
 
+  // A cluster-wide limit shows on the queues page with its budget.
+  JobctlOutcome limit = cluster_.Jobctl({"limit", "set", "dash-limit", "--kind", "sync_integration", "--partition-by",
+                                         "provider", "--concurrency", "3", "--database-url", cluster_.db().url()});
+  ASSERT_EQ(limit.exit_code, 0) << limit.output;
   ASSERT_TRUE(b.Click("#nav a[data-nav=queues]").has_value());
-  WaitForView("queues", "document.querySelector('#workers tr[data-worker-id=dash-w1]')");
+  WaitForView("queues", "document.querySelector('#workers tr[data-worker-id=dash-w1]') && "
+                        "document.querySelector('#limits tr[data-limit=dash-limit]')");
+  EXPECT_EQ(Eval("document.querySelector('#limits tr[data-limit=dash-limit]').textContent.includes('3 at once')"), true);
   EXPECT_GT(ChartPoints("queue-depth", false), 0);
   Shot("queues");
   EXPECT_EQ(Eval("window.cspRefused.join(', ')"), "") << "the page needs what its policy refuses";

@@ -7,6 +7,7 @@
 // which checks privileges exactly as a login of that role would.
 #include <pqxx/pqxx>
 
+#include "common/db/limit_store.h"
 #include "tests/common/db/job_store_test_base.h"
 
 namespace chime::db::testing {
@@ -122,6 +123,25 @@ TEST_F(WorkerRoleTest, DoesEverythingAWorkerDoes) {
   EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'"), 0);
   EXPECT_EQ(sql_.Int("SELECT coalesce(sum(n), 0) FROM chime.jobs_enqueued"), 4);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs"), 4);
+}
+
+// Limits are kept by the claim's function, which runs with its owner's
+// rights: the worker needs no right on the limit tables beyond reading.
+TEST_F(WorkerRoleTest, ClaimsUnderALimitAndAsksForTheNextSlot) {
+  sql_.Exec("INSERT INTO chime.limits (name, kind, concurrency, rate, rate_window_ms) "
+            "VALUES ('one', 'limited', 1, 5, 60000)");
+  Enqueue("limited");
+  Enqueue("limited");
+  ClaimParams claim;
+  claim.worker_id = "w1";
+  claim.limit = 4;
+  ASSERT_OK_AND_ASSIGN(std::vector<ClaimedJob> jobs, worker_->JobsClaim(claim));
+  EXPECT_EQ(jobs.size(), 1u);
+  LimitStore limits(*worker_conn_);
+  ASSERT_OK_AND_ASSIGN(std::optional<TimePoint> next, limits.LimitsNextSlot(std::vector<std::string>{"default"}));
+  EXPECT_TRUE(next.has_value());
+  ExpectRefused({"INSERT INTO chime.limits (name, concurrency) VALUES ('mine', 1)",
+                 "DELETE FROM chime.limit_starts", "UPDATE chime.limit_partitions SET key = 'x'"});
 }
 
 TEST_F(WorkerRoleTest, MayNotNameJobIdsSoItsStoreNeverCopies) {

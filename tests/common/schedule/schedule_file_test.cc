@@ -439,9 +439,9 @@ TEST(ParseScheduleFileTest, RejectsATopLevelThatIsNotASchedulesList) {
             "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("{}\n"), "schedules.yaml:1:1: the top level must be a map with a \"schedules\" list");
   EXPECT_EQ(ParseError("schedule:\n  - name: a\n"),
-            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected \"schedules\" and \"remove\"");
+            "schedules.yaml:1:1: unknown top-level key \"schedule\"; expected \"schedules\", \"remove\" and \"limits\"");
   EXPECT_EQ(ParseError("schedules: []\nextra: 1\n"),
-            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected \"schedules\" and \"remove\"");
+            "schedules.yaml:2:1: unknown top-level key \"extra\"; expected \"schedules\", \"remove\" and \"limits\"");
   EXPECT_EQ(ParseError("schedules: 5\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: {a: 1}\n"), "schedules.yaml:1:12: \"schedules\" must be a list");
   EXPECT_EQ(ParseError("schedules: []\n---\nschedules: []\n"),
@@ -669,6 +669,81 @@ TEST(FormatProblemsTest, PrintsOneLinePerProblem) {
 TEST(FormatProblemsTest, KeepsEachProblemOnOneLine) {
   const std::vector<Problem> problems = {{.index = 0, .name = "a\nb", .message = "x\ny"}};
   EXPECT_EQ(FormatProblems("f", problems), "f: entry 0 (a b): x y");
+}
+
+}  // namespace
+}  // namespace chime::schedule
+
+namespace chime::schedule {
+namespace {
+
+TEST(ParseScheduleFileLimitsTest, ReadsLimitsBesideSchedules) {
+  auto parsed = ParseScheduleFile(R"(
+schedules: []
+limits:
+  - name: github-rate
+    kind: sync_integration
+    partition_by: provider
+    rate: 5000/1h
+  - name: one-sync-per-user
+    queue: default
+    kind: sync_integration
+    partition_by: userId
+    concurrency: 1
+)",
+                                  "f.yaml");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  ASSERT_TRUE(parsed->problems.empty()) << FormatProblems("f.yaml", parsed->problems);
+  ASSERT_EQ(parsed->limits.size(), 2u);
+  const LimitSpec& rate = parsed->limits[0];
+  EXPECT_EQ(rate.name, "github-rate");
+  EXPECT_EQ(rate.kind, "sync_integration");
+  EXPECT_EQ(rate.partition_by, "provider");
+  EXPECT_FALSE(rate.queue.has_value());
+  EXPECT_FALSE(rate.concurrency.has_value());
+  ASSERT_TRUE(rate.rate.has_value());
+  EXPECT_EQ(rate.rate->count, 5000);
+  EXPECT_EQ(rate.rate->window, std::chrono::hours(1));
+  EXPECT_EQ(parsed->limits[1].concurrency, 1);
+  EXPECT_EQ(parsed->limits[1].queue, "default");
+}
+
+TEST(ParseScheduleFileLimitsTest, NamesEachBadLimitAndKeepsTheGoodOnes) {
+  auto parsed = ParseScheduleFile(R"(
+schedules:
+  - {name: a, cron: "* * * * *", kind: noop}
+limits:
+  - {name: ok, kind: k, concurrency: 2}
+  - {name: no-budget, kind: k}
+  - {name: bad-rate, rate: "100 per minute"}
+  - {name: ok, concurrency: 1}
+  - {name: typo, concurency: 1}
+  - {name: "a/b", concurrency: 1}
+  - {name: field, partition_by: "user.id", concurrency: 1}
+  - {name: big, concurrency: 0}
+  - just-a-string
+)",
+                                  "f.yaml");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  EXPECT_EQ(parsed->schedules.size(), 1u);
+  ASSERT_EQ(parsed->limits.size(), 1u);
+  EXPECT_EQ(parsed->limits[0].name, "ok");
+  const std::string report = FormatProblems("f.yaml", parsed->problems);
+  EXPECT_EQ(parsed->problems.size(), 8u) << report;
+  for (const char* expected :
+       {"f.yaml: limits entry 1 (no-budget): limit: needs a concurrency, a rate or both",
+        "f.yaml: limits entry 2 (bad-rate): rate:", "f.yaml: limits entry 3 (ok): name: \"ok\" is used by an earlier limit",
+        "f.yaml: limits entry 4 (typo): unknown key \"concurency\"", "limits entry 5 (a/b): name:",
+        "limits entry 6 (field): partition_by:", "limits entry 7 (big): concurrency: 0 is out of range",
+        "limits entry 8: a limit must be a map"}) {
+    EXPECT_NE(report.find(expected), std::string::npos) << expected << "\n" << report;
+  }
+}
+
+TEST(ParseScheduleFileLimitsTest, RefusesALimitsKeyThatIsNotAList) {
+  auto parsed = ParseScheduleFile("schedules: []\nlimits: {name: x}\n", "f.yaml");
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_NE(parsed.error().message.find("\"limits\" must be a list"), std::string::npos) << parsed.error().message;
 }
 
 }  // namespace

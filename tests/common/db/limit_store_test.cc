@@ -1,0 +1,270 @@
+// Cluster-wide limits (issue 20): their definitions, and the claim keeping
+// concurrency and rate per partition (migration 0022), with one claimer and
+// with many at once.
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/db/limit_store.h"
+#include "tests/common/db/job_store_test_base.h"
+
+namespace chime::db::testing {
+namespace {
+
+using schedule::LimitRate;
+using schedule::LimitSpec;
+using std::chrono::seconds;
+
+class LimitStoreTest : public JobStoreTestBase {
+ protected:
+  void SetUp() override {
+    JobStoreTestBase::SetUp();
+    limits_ = std::make_unique<LimitStore>(conn_);
+  }
+
+  LimitRow Set(LimitSpec spec) {
+    auto row = limits_->LimitSet(spec);
+    EXPECT_TRUE(row.has_value()) << row.error().ToString();
+    return row ? *row : LimitRow{};
+  }
+
+  int64_t EnqueueFor(const std::string& kind, const std::string& payload) {
+    EnqueueParams p = Params(kind);
+    p.payload = payload;
+    return Enqueue(p);
+  }
+
+  static std::multiset<std::string> Kinds(const std::vector<ClaimedJob>& jobs) {
+    std::multiset<std::string> out;
+    for (const auto& j : jobs) out.insert(j.kind);
+    return out;
+  }
+
+  std::unique_ptr<LimitStore> limits_;
+};
+
+TEST(LimitRateTest, ParsesCountsPerWindow) {
+  auto r = schedule::ParseLimitRate("100/1m");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->count, 100);
+  EXPECT_EQ(r->window, std::chrono::minutes(1));
+  EXPECT_EQ(schedule::ParseLimitRate("10/s")->window, seconds(1));
+  EXPECT_EQ(schedule::ParseLimitRate("5000/h")->window, std::chrono::hours(1));
+  EXPECT_EQ(schedule::ParseLimitRate("3/90s")->window, seconds(90));
+  EXPECT_EQ(schedule::FormatLimitRate(*schedule::ParseLimitRate("5000/1h")), "5000/1h");
+  for (const char* bad : {"", "100", "/1m", "x/1m", "0/1m", "-1/1m", "100/", "100/1ms", "100/2d", "1e3/1m",
+                          "2000000/1h", "100/1m/2"}) {
+    auto parsed = schedule::ParseLimitRate(bad);
+    ASSERT_FALSE(parsed.has_value()) << bad;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(parsed.error().message.find("rate:"), std::string::npos) << parsed.error().message;
+  }
+}
+
+TEST_F(LimitStoreTest, RefusesBadDefinitionsNamingTheField) {
+  auto fails_on = [&](LimitSpec spec, const std::string& field) {
+    auto r = limits_->LimitSet(spec);
+    ASSERT_FALSE(r.has_value()) << field;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message.rfind(field + ":", 0), 0u) << r.error().message;
+  };
+  fails_on({.name = "a/b", .concurrency = 1}, "name");
+  fails_on({.name = "ok"}, "limit");
+  fails_on({.name = "ok", .kind = "bad kind", .concurrency = 1}, "kind");
+  fails_on({.name = "ok", .partition_by = "user.id", .concurrency = 1}, "partition_by");
+  fails_on({.name = "ok", .concurrency = 0}, "concurrency");
+  fails_on({.name = "ok", .rate = LimitRate{10, std::chrono::milliseconds(10)}}, "rate");
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limits"), 0);
+  auto gone = limits_->LimitDelete("nothing");
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(LimitStoreTest, ConcurrencyHoldsJobsReadyUntilASlotFrees) {
+  Set({.name = "sync", .kind = "sync", .concurrency = 2});
+  std::vector<int64_t> syncs;
+  for (int i = 0; i < 5; ++i) syncs.push_back(Enqueue("sync"));
+  Enqueue("other");
+  Enqueue("other");
+
+  auto first = Claim(10);
+  EXPECT_EQ(Kinds(first), (std::multiset<std::string>{"other", "other", "sync", "sync"}));
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sync' AND state = 'available'"), 3);
+  EXPECT_TRUE(Claim(10).empty()) << "a full partition gives nothing more";
+  // Held jobs are not attempts: nothing about them changed.
+  EXPECT_EQ(sql_.Int("SELECT max(attempt) FROM chime.jobs WHERE state = 'available'"), 0);
+
+  auto lists = limits_->LimitsList();
+  ASSERT_TRUE(lists.has_value());
+  ASSERT_EQ(lists->size(), 1u);
+  EXPECT_EQ((*lists)[0].running, 2);
+  EXPECT_EQ((*lists)[0].ready, 3);
+
+  for (const auto& j : first) {
+    if (j.kind == "sync") {
+      Complete(j, CompletionKind::kSucceeded);
+      break;
+    }
+  }
+  auto next = Claim(10);
+  EXPECT_EQ(Kinds(next), (std::multiset<std::string>{"sync"}));
+}
+
+TEST_F(LimitStoreTest, PartitionsByAPayloadField) {
+  Set({.name = "per-provider", .kind = "sync_integration", .partition_by = "provider", .concurrency = 1});
+  for (int i = 0; i < 3; ++i) {
+    EnqueueFor("sync_integration", R"({"provider":"github"})");
+    EnqueueFor("sync_integration", R"({"provider":"google"})");
+  }
+  EnqueueFor("sync_integration", R"({"userId":7})");  // No provider: the partition "".
+  auto claimed = Claim(10);
+  std::multiset<std::string> providers;
+  for (const auto& j : claimed) providers.insert(j.payload);
+  EXPECT_EQ(claimed.size(), 3u);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT limit_keys[1]) FROM chime.jobs WHERE state = 'running'"), 3);
+  EXPECT_EQ(sql_.Scalar("SELECT string_agg(limit_keys[1], ',' ORDER BY limit_keys[1]) FROM chime.jobs "
+                        "WHERE state = 'running'"),
+            "per-provider/,per-provider/github,per-provider/google");
+
+  auto rows = limits_->LimitsList();
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ((*rows)[0].partitions_total, 3);
+  EXPECT_EQ((*rows)[0].partitions.size(), 3u);
+
+  // Why the next github job waits.
+  const int64_t waiting = sql_.Int(
+      "SELECT min(id) FROM chime.jobs WHERE state = 'available' AND payload->>'provider' = 'github'");
+  auto shown = store().JobGet(waiting);
+  ASSERT_TRUE(shown.has_value()) << shown.error().ToString();
+  const auto& waits = shown->waiting_on;
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_EQ(waits[0].limit, "per-provider");
+  EXPECT_EQ(waits[0].partition, "github");
+  EXPECT_EQ(waits[0].running, 1);
+  EXPECT_FALSE(waits[0].next_slot.has_value());
+  // A running job waits on nothing.
+  EXPECT_TRUE(store().JobGet(claimed[0].id)->waiting_on.empty());
+}
+
+TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {
+  Set({.name = "slow", .kind = "call", .rate = LimitRate{3, std::chrono::minutes(1)}});
+  for (int i = 0; i < 5; ++i) Enqueue("call");
+  auto first = Claim(10);
+  ASSERT_EQ(first.size(), 3u);
+  for (const auto& j : first) Complete(j, CompletionKind::kSucceeded);
+  EXPECT_TRUE(Claim(10).empty()) << "finishing does not give a rate back";
+
+  auto next = limits_->LimitsNextSlot(std::vector<std::string>{"default"});
+  ASSERT_TRUE(next.has_value());
+  ASSERT_TRUE(next->has_value());
+  const auto ahead = **next - std::chrono::system_clock::now();
+  EXPECT_GT(ahead, seconds(50));
+  EXPECT_LE(ahead, seconds(61));
+  const int64_t waiting = sql_.Int("SELECT min(id) FROM chime.jobs WHERE state = 'available'");
+  auto shown = store().JobGet(waiting);
+  ASSERT_TRUE(shown.has_value());
+  ASSERT_EQ(shown->waiting_on.size(), 1u);
+  EXPECT_EQ(shown->waiting_on[0].started_in_window, 3);
+  ASSERT_TRUE(shown->waiting_on[0].next_slot.has_value());
+  EXPECT_EQ(*shown->waiting_on[0].next_slot, **next) << "the slot the claimer sleeps until";
+
+  // Two of the three starts leave the window.
+  sql_.Exec("UPDATE chime.limit_starts SET started_at = started_at - interval '61 seconds' "
+            "WHERE ctid IN (SELECT ctid FROM chime.limit_starts LIMIT 2)");
+  EXPECT_EQ(Claim(10).size(), 2u);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_starts"), 3) << "the old starts were pruned";
+}
+
+TEST_F(LimitStoreTest, ARescueFreesTheSlotOfAKilledWorker) {
+  Set({.name = "one", .kind = "sync", .concurrency = 1});
+  const int64_t a = Enqueue("sync");
+  Enqueue("sync");
+  ASSERT_EQ(Claim(10).size(), 1u);
+  EXPECT_TRUE(Claim(10).empty());
+  // The worker dies: its lease runs out, but until the rescue the job still
+  // counts, so no second holder runs beside it.
+  ExpireLease(a);
+  EXPECT_TRUE(Claim(10).empty());
+  ASSERT_OK(store().JobsRescue(RescueParams{}));
+  EXPECT_EQ(Claim(10).size(), 1u);
+}
+
+TEST_F(LimitStoreTest, DeletingALimitReleasesWhatItHeld) {
+  Set({.name = "one", .kind = "sync", .concurrency = 1});
+  for (int i = 0; i < 3; ++i) Enqueue("sync");
+  ASSERT_EQ(Claim(10).size(), 1u);
+  ASSERT_OK(limits_->LimitDelete("one"));
+  EXPECT_EQ(Claim(10).size(), 2u);
+}
+
+TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
+  Set({.name = "one", .kind = "sync", .concurrency = 1});
+  Enqueue("sync");
+  Enqueue("sync");
+  auto claimed = Claim(10);
+  ASSERT_EQ(claimed.size(), 1u);
+  pqxx::connection listener(db_.url());
+  struct Receiver final : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
+    std::vector<std::string> payloads;
+  } receiver(listener, "chime_jobs_ready");
+  listener.get_notifs();
+  Complete(claimed[0], CompletionKind::kSucceeded);
+  // Delivered at the completion's commit; await_notification blocks for it.
+  listener.await_notification(10, 0);
+  ASSERT_EQ(receiver.payloads.size(), 1u);
+  EXPECT_EQ(receiver.payloads[0].rfind("default:1,#", 0), 0u) << receiver.payloads[0];
+}
+
+// Many claimers at once on one partition of concurrency 3 and a rate of
+// 40 a minute: each claimer counts what it holds between the claim and the
+// completion, so the sum can only exceed 3 if two claims both took the
+// last slot.
+TEST_F(LimitStoreTest, ConcurrentClaimersNeverExceedTheLimit) {
+  Set({.name = "three", .kind = "sync", .concurrency = 3, .rate = LimitRate{40, std::chrono::minutes(1)}});
+  for (int i = 0; i < 60; ++i) Enqueue("sync");
+  std::atomic<int> holding{0};
+  std::atomic<int> most{0};
+  std::atomic<int> started{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Connection conn(ConnectionConfig{.url = db_.url()});
+      JobStore store(conn, StoreConfig(), &rng_);
+      for (int round = 0; round < 200 && started.load() < 40; ++round) {
+        ClaimParams p;
+        p.worker_id = "w" + std::to_string(t);
+        p.limit = 2;
+        auto jobs = store.JobsClaim(p);
+        if (!jobs) {
+          failed = true;
+          return;
+        }
+        const int now_holding = holding += static_cast<int>(jobs->size());
+        started += static_cast<int>(jobs->size());
+        int seen = most.load();
+        while (now_holding > seen && !most.compare_exchange_weak(seen, now_holding)) {
+        }
+        std::vector<Completion> done;
+        for (const auto& j : *jobs) done.push_back(MakeCompletion(j, CompletionKind::kSucceeded, {}, "{}", p.worker_id));
+        holding -= static_cast<int>(jobs->size());
+        if (!done.empty() && !store.JobsCompleteIfLeased(done)) {
+          failed = true;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(failed.load());
+  EXPECT_LE(most.load(), 3);
+  EXPECT_EQ(started.load(), 40) << "the rate's 40 starts, no more, no fewer";
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 40);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 20);
+}
+
+}  // namespace
+}  // namespace chime::db::testing

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string>
@@ -105,6 +106,23 @@ Result<void> ReadBool(std::string_view field, const YAML::Node& node, bool* out)
 }
 
 // Reads one entry of the list. Stops at its first problem.
+// Calls read(key, value) for each key of a map entry, in file order; a key
+// that is not a string, or one given twice, is an error. Answers the keys.
+Result<std::unordered_set<std::string>> ForEachKey(
+    const YAML::Node& entry, const std::function<Result<void>(const std::string&, const YAML::Node&)>& read) {
+  std::unordered_set<std::string> seen;
+  for (const auto& pair : entry) {
+    const YAML::Node& key = pair.first;
+    if (!key.IsScalar()) {
+      return Fail(ErrorCode::kInvalidArgument, "the key at " + Where(key.Mark()) + " is not a string");
+    }
+    const std::string& name = key.Scalar();
+    if (!seen.insert(name).second) return Fail(ErrorCode::kInvalidArgument, "duplicate key " + Quoted(name));
+    if (auto ok = read(name, pair.second); !ok) return std::unexpected(ok.error());
+  }
+  return seen;
+}
+
 class EntryReader {
  public:
   explicit EntryReader(FileBudget* budget) : budget_(budget) {}
@@ -118,20 +136,12 @@ class EntryReader {
                   "has " + std::to_string(entry.size()) + " keys; a schedule has 14");
     }
     ScheduleSpec spec;
-    std::unordered_set<std::string> seen;
-    for (const auto& pair : entry) {
-      const YAML::Node& key = pair.first;
-      if (!key.IsScalar()) {
-        return Fail(ErrorCode::kInvalidArgument, "the key at " + Where(key.Mark()) + " is not a string");
-      }
-      const std::string& name = key.Scalar();
-      if (!seen.insert(name).second) {
-        return Fail(ErrorCode::kInvalidArgument, "duplicate key " + Quoted(name));
-      }
-      if (auto ok = ReadField(name, pair.second, &spec); !ok) return std::unexpected(ok.error());
-    }
+    auto seen = ForEachKey(entry, [&](const std::string& name, const YAML::Node& value) {
+      return ReadField(name, value, &spec);
+    });
+    if (!seen) return std::unexpected(seen.error());
     for (std::string_view required : {"name", "cron", "kind"}) {
-      if (!seen.contains(std::string(required))) return std::unexpected(Bad(required, "is required").error());
+      if (!seen->contains(std::string(required))) return std::unexpected(Bad(required, "is required").error());
     }
     return spec;
   }
@@ -197,48 +207,36 @@ Result<LimitSpec> ReadLimit(const YAML::Node& entry) {
     return Fail(ErrorCode::kInvalidArgument, "a limit must be a map with name and concurrency and/or rate");
   }
   LimitSpec spec;
-  std::unordered_set<std::string> seen;
-  for (const auto& pair : entry) {
-    const YAML::Node& key = pair.first;
-    if (!key.IsScalar()) {
-      return Fail(ErrorCode::kInvalidArgument, "the key at " + Where(key.Mark()) + " is not a string");
-    }
-    const std::string& name = key.Scalar();
-    if (!seen.insert(name).second) return Fail(ErrorCode::kInvalidArgument, "duplicate key " + Quoted(name));
+  auto seen = ForEachKey(entry, [&](const std::string& name, const YAML::Node& value) -> Result<void> {
     auto text = [&](std::optional<std::string>* out) -> Result<void> {
-      std::string value;
-      if (auto ok = ReadString(name, pair.second, &value); !ok) return ok;
-      *out = std::move(value);
+      std::string read;
+      if (auto ok = ReadString(name, value, &read); !ok) return ok;
+      *out = std::move(read);
       return {};
     };
-    Result<void> ok;
-    if (name == "name") {
-      ok = ReadString(name, pair.second, &spec.name);
-    } else if (name == "queue") {
-      ok = text(&spec.queue);
-    } else if (name == "kind") {
-      ok = text(&spec.kind);
-    } else if (name == "partition_by") {
-      ok = text(&spec.partition_by);
-    } else if (name == "concurrency") {
+    if (name == "name") return ReadString(name, value, &spec.name);
+    if (name == "queue") return text(&spec.queue);
+    if (name == "kind") return text(&spec.kind);
+    if (name == "partition_by") return text(&spec.partition_by);
+    if (name == "concurrency") {
       int n = 0;
-      ok = ReadInt(name, pair.second, 1, 1'000'000, &n);
-      if (ok) spec.concurrency = n;
-    } else if (name == "rate") {
-      std::string value;
-      ok = ReadString(name, pair.second, &value);
-      if (ok) {
-        auto rate = ParseLimitRate(value);
-        if (!rate) return std::unexpected(rate.error());
-        spec.rate = *rate;
-      }
-    } else {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "unknown key " + Quoted(name) + "; a limit has name, queue, kind, partition_by, concurrency, rate");
+      if (auto ok = ReadInt(name, value, 1, 1'000'000, &n); !ok) return ok;
+      spec.concurrency = n;
+      return {};
     }
-    if (!ok) return std::unexpected(ok.error());
-  }
-  if (!seen.contains("name")) return std::unexpected(Bad("name", "is required").error());
+    if (name == "rate") {
+      std::string read;
+      if (auto ok = ReadString(name, value, &read); !ok) return ok;
+      auto rate = ParseLimitRate(read);
+      if (!rate) return std::unexpected(rate.error());
+      spec.rate = *rate;
+      return {};
+    }
+    return Fail(ErrorCode::kInvalidArgument,
+                "unknown key " + Quoted(name) + "; a limit has name, queue, kind, partition_by, concurrency, rate");
+  });
+  if (!seen) return std::unexpected(seen.error());
+  if (!seen->contains("name")) return std::unexpected(Bad("name", "is required").error());
   if (auto ok = Validate(spec); !ok) return std::unexpected(ok.error());
   return spec;
 }

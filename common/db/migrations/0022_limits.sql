@@ -255,7 +255,9 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_scheduler') THEN
     -- Schedule files may declare limits; every replica's API reads them.
     GRANT SELECT, INSERT, UPDATE, DELETE ON chime.limits TO chime_scheduler;
-    GRANT SELECT ON chime.limit_partitions, chime.limit_starts TO chime_scheduler;
+    -- (A changed partition field deletes the limit's old partitions.)
+    GRANT SELECT, DELETE ON chime.limit_partitions TO chime_scheduler;
+    GRANT SELECT ON chime.limit_starts TO chime_scheduler;
     GRANT EXECUTE ON FUNCTION chime.jobs_claim_pick(text[], integer) TO chime_scheduler;
   END IF;
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_admin') THEN

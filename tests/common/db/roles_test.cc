@@ -144,6 +144,29 @@ TEST_F(WorkerRoleTest, ClaimsUnderALimitAndAsksForTheNextSlot) {
                  "DELETE FROM chime.limit_starts", "UPDATE chime.limit_partitions SET key = 'x'"});
 }
 
+// The scheduler applies a schedule file's limits at start and its API lists
+// them; jobctl (the admin role) sets and deletes them. Changing a limit's
+// partition field deletes its old partitions.
+TEST_F(WorkerRoleTest, TheSchedulerAndTheAdminManageLimits) {
+  for (const char* role : {"chime_scheduler", "chime_admin"}) {
+    SCOPED_TRACE(role);
+    Connection conn(ConnectionConfig{.url = db_.UrlAsRole(role)});
+    LimitStore limits(conn);
+    schedule::LimitSpec spec{.name = std::string("l-") + role, .kind = "sync", .partition_by = "provider",
+                             .concurrency = 2};
+    ASSERT_OK(limits.LimitsSyncFile(std::vector<schedule::LimitSpec>{spec}));
+    sql_.Exec("INSERT INTO chime.limit_partitions (key, limit_name) VALUES ($1 || '/github', $1)", spec.name);
+    spec.partition_by = "userId";
+    ASSERT_OK(limits.LimitsSyncFile(std::vector<schedule::LimitSpec>{spec}));
+    EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_partitions WHERE limit_name = $1", spec.name), 0);
+    ASSERT_OK(limits.LimitsList());
+  }
+  Connection admin(ConnectionConfig{.url = db_.UrlAsRole("chime_admin")});
+  LimitStore limits(admin);
+  ASSERT_OK(limits.LimitSet({.name = "by-admin", .concurrency = 1}));
+  ASSERT_OK(limits.LimitDelete("by-admin"));
+}
+
 TEST_F(WorkerRoleTest, MayNotNameJobIdsSoItsStoreNeverCopies) {
   // JobsInsertMany's COPY path names each job's id, taken from the jobs
   // sequence: chime_worker may do neither, which is why a worker's stores set

@@ -37,7 +37,8 @@ std::string Busiest(const db::LimitRow& row) {
   for (size_t i = 0; i < row.partitions.size() && i < 3; ++i) {
     const auto& p = row.partitions[i];
     if (!out.empty()) out += "; ";
-    out += (p.partition.empty() ? std::string("\"\"") : OneLine(p.partition, 32)) + " " +
+    out += (row.spec.partition_by ? *row.spec.partition_by + "=" : std::string()) +
+           (p.partition.empty() ? std::string("\"\"") : OneLine(p.partition, 32)) + ": " +
            std::to_string(p.running) + " running";
     if (row.spec.rate) out += ", " + std::to_string(p.started_in_window) + " started";
   }

@@ -29,8 +29,8 @@ WHERE p.limit_name = (SELECT name FROM up)
   AND EXISTS (SELECT 1 FROM old WHERE old.partition_by IS DISTINCT FROM $4))sql";
 
 // $1 a name, or NULL for every limit. Running attempts carry the keys they
-// were counted under (jobs.limit_keys); the ready count walks
-// jobs_ready_idx.
+// were counted under (jobs.limit_keys); the ready count (jobs due now, not
+// those waiting for their run_at) walks jobs_ready_idx.
 constexpr const char* kList = R"sql(
 WITH run AS (
   SELECT k AS key, count(*) AS n FROM chime.jobs j, unnest(j.limit_keys) k
@@ -48,7 +48,7 @@ SELECT l.name, l.queue, l.kind, l.partition_by, l.concurrency, l.rate, l.rate_wi
        )sql" CHIME_US("l.created_at") ", " CHIME_US("l.updated_at") R"sql(,
        (SELECT coalesce(sum(p.r), 0)::bigint FROM parts p WHERE p.limit_name = l.name),
        (SELECT count(*) FROM chime.jobs j
-        WHERE j.state IN ('scheduled', 'available', 'retryable')
+        WHERE j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
           AND (l.queue IS NULL OR j.queue = l.queue) AND (l.kind IS NULL OR j.kind = l.kind)),
        (SELECT count(*) FROM parts p WHERE p.limit_name = l.name AND (p.r > 0 OR p.s > 0)),
        (SELECT coalesce(json_agg(json_build_array(t.part, t.r, t.s)), '[]')::text FROM (

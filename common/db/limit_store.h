@@ -33,7 +33,8 @@ struct LimitRow {
   TimePoint created_at;
   TimePoint updated_at;
   int64_t running = 0;  // Over all partitions.
-  // Ready jobs it applies to (whether or not their partition is full).
+  // Jobs due now that it applies to (whether or not their partition is
+  // full); jobs waiting for their run_at are not counted.
   int64_t ready = 0;
   // The busiest partitions (most running, then most started), at most
   // kMaxPartitionsShown; partitions_total counts them all.

@@ -87,6 +87,9 @@ TEST_F(LimitStoreTest, ConcurrencyHoldsJobsReadyUntilASlotFrees) {
   for (int i = 0; i < 5; ++i) syncs.push_back(Enqueue("sync"));
   Enqueue("other");
   Enqueue("other");
+  EnqueueParams later = Params("sync");  // Not due: neither claimed nor counted as ready.
+  later.run_at = std::chrono::system_clock::now() + std::chrono::hours(1);
+  Enqueue(later);
 
   auto first = Claim(10);
   EXPECT_EQ(Kinds(first), (std::multiset<std::string>{"other", "other", "sync", "sync"}));

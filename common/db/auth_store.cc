@@ -62,11 +62,6 @@ constexpr const char* kNoncesPrune = R"sql(
 DELETE FROM chime.admin_nonces WHERE nonce IN (
   SELECT nonce FROM chime.admin_nonces WHERE expires_at < now() ORDER BY expires_at LIMIT $1))sql";
 
-std::optional<TimePoint> OptionalTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return MicrosToTime(f.as<int64_t>());
-}
-
 // Reads CHIME_TOKEN_COLUMNS starting at row[0].
 ApiTokenRow ReadToken(const pqxx::row& row) {
   ApiTokenRow t;

@@ -82,18 +82,13 @@ JOIN chime.limit_starts s ON s.key = p.key
 WHERE l.rate IS NOT NULL AND (l.queue IS NULL OR l.queue = ANY($1::text[]))
   AND s.started_at > now() - l.rate_window_ms * interval '1 millisecond')sql";
 
-std::optional<std::string> OptionalText(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return std::string(f.c_str());
-}
-
 LimitRow ReadLimit(const pqxx::row& row) {
   LimitRow l;
   l.spec.name = row[0].c_str();
-  l.spec.queue = OptionalText(row[1]);
-  l.spec.kind = OptionalText(row[2]);
-  l.spec.partition_by = OptionalText(row[3]);
-  if (!row[4].is_null()) l.spec.concurrency = row[4].as<int>();
+  l.spec.queue = Optional<std::string>(row[1]);
+  l.spec.kind = Optional<std::string>(row[2]);
+  l.spec.partition_by = Optional<std::string>(row[3]);
+  l.spec.concurrency = Optional<int>(row[4]);
   if (!row[5].is_null()) l.spec.rate = schedule::LimitRate{row[5].as<int>(), milliseconds(row[6].as<int64_t>())};
   l.source = std::string_view(row[7].c_str()) == "file" ? LimitSource::kFile : LimitSource::kApi;
   l.created_at = MicrosToTime(row[8].as<int64_t>());

@@ -7,17 +7,6 @@
 namespace chime::db {
 namespace {
 
-template <typename T>
-std::optional<T> Optional(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
-
-std::optional<TimePoint> OptionalTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return MicrosToTime(f.as<int64_t>());
-}
-
 std::optional<std::chrono::milliseconds> OptionalMs(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return std::chrono::milliseconds(f.as<int64_t>());
@@ -30,6 +19,11 @@ Invocation ReadInvocation(const pqxx::field& f) {
 }
 
 }  // namespace
+
+std::optional<TimePoint> OptionalTime(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return MicrosToTime(f.as<int64_t>());
+}
 
 TimePoint MicrosToTime(int64_t micros) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));

@@ -4,11 +4,22 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
+
 #include "common/db/job.h"
 
 namespace chime::db {
 
 TimePoint MicrosToTime(int64_t micros);
+
+// A nullable column: nullopt for NULL.
+template <typename T>
+std::optional<T> Optional(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+// A nullable CHIME_US(...) column.
+std::optional<TimePoint> OptionalTime(const pqxx::field& f);
 
 // Columns of the claim statements' RETURNING list.
 ClaimedJob ReadClaimedJob(const pqxx::row& row);

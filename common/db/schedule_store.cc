@@ -19,11 +19,6 @@ using std::chrono::milliseconds;
 
 int64_t Micros(TimePoint t) { return duration_cast<microseconds>(t.time_since_epoch()).count(); }
 
-std::optional<TimePoint> OptionalTime(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return MicrosToTime(f.as<int64_t>());
-}
-
 // Reads kScheduleColumns starting at row[0].
 ScheduleRow ReadSchedule(const pqxx::row& row) {
   ScheduleRow s;

@@ -12,22 +12,11 @@ namespace chime::jobctl {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
+using view::DumpJson;
 
 std::string AppliesTo(const db::LimitRow& row) {
   std::string out = "queue " + row.spec.queue.value_or("*") + ", kind " + row.spec.kind.value_or("*");
   if (row.spec.partition_by) out += ", per " + *row.spec.partition_by;
-  return out;
-}
-
-std::string Budget(const db::LimitRow& row) {
-  std::string out;
-  if (row.spec.concurrency) out = std::to_string(*row.spec.concurrency) + " at once";
-  if (row.spec.rate) {
-    if (!out.empty()) out += ", ";
-    out += schedule::FormatLimitRate(*row.spec.rate);
-  }
   return out;
 }
 
@@ -67,9 +56,9 @@ Result<void> RunLimitSet(CommandContext& ctx, const LimitSetOptions& o) {
   auto row = ctx.backend.LimitSet(spec);
   if (!row) return std::unexpected(row.error());
   if (o.json) {
-    ctx.out << Dump(view::LimitJson(*row));
+    ctx.out << DumpJson(view::LimitJson(*row));
   } else {
-    ctx.out << "limit '" << row->spec.name << "' set: " << Budget(*row) << " (" << AppliesTo(*row) << "); "
+    ctx.out << "limit '" << row->spec.name << "' set: " << LimitBudget(row->spec) << " (" << AppliesTo(*row) << "); "
             << row->running << " running, " << row->ready << " ready\n";
   }
   return {};
@@ -79,7 +68,7 @@ Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o) {
   auto rows = ctx.backend.LimitsList();
   if (!rows) return std::unexpected(rows.error());
   if (o.json) {
-    ctx.out << Dump(view::LimitsJson(*rows));
+    ctx.out << DumpJson(view::LimitsJson(*rows));
     return {};
   }
   if (rows->empty()) {
@@ -88,7 +77,7 @@ Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o) {
   }
   Table table({"NAME", "APPLIES TO", "LIMIT", "RUNNING", "READY", "BUSIEST PARTITIONS"});
   for (const auto& row : *rows) {
-    table.AddRow({row.spec.name, AppliesTo(row), Budget(row), std::to_string(row.running), std::to_string(row.ready),
+    table.AddRow({row.spec.name, AppliesTo(row), LimitBudget(row.spec), std::to_string(row.running), std::to_string(row.ready),
                   Busiest(row)});
   }
   ctx.out << table.Render();
@@ -101,7 +90,7 @@ Result<void> RunLimitDelete(CommandContext& ctx, const LimitDeleteOptions& o) {
   }
   if (auto ok = ctx.backend.LimitDelete(o.name); !ok) return ok;
   if (o.json) {
-    ctx.out << Dump(json{{"name", o.name}, {"deleted", true}});
+    ctx.out << DumpJson(json{{"name", o.name}, {"deleted", true}});
   } else {
     ctx.out << "limit '" << o.name << "' deleted; the jobs it held are claimable now\n";
   }

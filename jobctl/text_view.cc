@@ -152,12 +152,17 @@ std::string JobPageHint(const db::JobPage& page) {
   return "more jobs: repeat with --before-id " + std::to_string(*page.next_before_id) + "\n";
 }
 
+std::string LimitBudget(const schedule::LimitSpec& spec) {
+  std::string out;
+  if (spec.concurrency) out = std::to_string(*spec.concurrency) + " at once";
+  if (spec.rate) out += (out.empty() ? "" : ", ") + schedule::FormatLimitRate(*spec.rate);
+  return out;
+}
+
 std::string RenderLimitUse(const std::vector<db::LimitRow>& limits) {
   Table table({"LIMIT", "BUDGET", "RUNNING", "READY (HELD OR NOT)", "PARTITIONS IN USE"});
   for (const auto& l : limits) {
-    std::string budget;
-    if (l.spec.concurrency) budget = std::to_string(*l.spec.concurrency) + " at once";
-    if (l.spec.rate) budget += (budget.empty() ? "" : ", ") + schedule::FormatLimitRate(*l.spec.rate);
+    std::string budget = LimitBudget(l.spec);
     if (l.spec.partition_by) budget += " per " + *l.spec.partition_by;
     table.AddRow({l.spec.name, budget, std::to_string(l.running), std::to_string(l.ready),
                   std::to_string(l.partitions_total)});

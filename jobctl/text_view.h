@@ -48,6 +48,8 @@ std::string RenderJobWithRuns(const db::JobWithRuns& job);
 // "limit github-rate (partition github): 2 of 2 running" or "...: 10 started
 // in the last 5s, next slot at <time>": why a ready job is not claimed.
 std::string DescribeLimitWait(const db::LimitWait& wait);
+// "2 at once", "5000/1h" or "2 at once, 100/1m".
+std::string LimitBudget(const schedule::LimitSpec& spec);
 // For jobctl stats: per limit, its budget, running and ready jobs.
 std::string RenderLimitUse(const std::vector<db::LimitRow>& limits);
 

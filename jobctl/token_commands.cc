@@ -6,6 +6,7 @@
 
 #include "common/auth/api_token.h"
 #include "common/base/text_format.h"
+#include "common/view/json_view.h"
 #include "jobctl/text_view.h"
 
 namespace chime::jobctl {
@@ -30,7 +31,7 @@ json TokenJson(const db::ApiTokenRow& row, TimePoint now) {
               {"revoked_at", TimeOrNull(row.revoked_at)}};
 }
 
-std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n"; }
+using view::DumpJson;
 
 }  // namespace
 
@@ -58,7 +59,7 @@ Result<void> RunTokenCreate(CommandContext& ctx, const TokenCreateOptions& o) {
   if (o.json) {
     json j = TokenJson(*row, ctx.now);
     j["token"] = token->text();
-    ctx.out << Dump(j);
+    ctx.out << DumpJson(j);
   } else {
     ctx.out << token->text() << "\n";
   }
@@ -76,7 +77,7 @@ Result<void> RunTokenList(CommandContext& ctx, const TokenListOptions& o) {
   if (o.json) {
     json list = json::array();
     for (const auto& row : *rows) list.push_back(TokenJson(row, ctx.now));
-    ctx.out << Dump(json{{"tokens", list}});
+    ctx.out << DumpJson(json{{"tokens", list}});
     return {};
   }
   if (rows->empty()) {
@@ -97,7 +98,7 @@ Result<void> RunTokenRevoke(CommandContext& ctx, const TokenRevokeOptions& o) {
   auto row = ctx.backend.TokenRevoke(o.name);
   if (!row) return std::unexpected(row.error());
   if (o.json) {
-    ctx.out << Dump(TokenJson(*row, ctx.now));
+    ctx.out << DumpJson(TokenJson(*row, ctx.now));
   } else {
     ctx.out << "token '" << row->name << "' revoked at " << TimeOrDash(row->revoked_at)
             << " (every scheduler refuses it within seconds)\n";
@@ -109,7 +110,7 @@ Result<void> RunWhoami(CommandContext& ctx, const WhoamiOptions& o) {
   auto who = ctx.backend.Whoami();
   if (!who) return std::unexpected(who.error());
   if (o.json) {
-    ctx.out << Dump(json{{"name", who->name},
+    ctx.out << DumpJson(json{{"name", who->name},
                          {"scope", auth::ScopeName(who->scope)},
                          {"bootstrap", who->bootstrap},
                          {"expires_at", TimeOrNull(who->expires_at)}});

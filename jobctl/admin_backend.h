@@ -29,10 +29,6 @@ namespace chime::jobctl {
 // A worker as a scheduler sees it (jobctl workers); shared with the HTTP API.
 using WorkerView = view::WorkerView;
 
-inline constexpr const char* kLimitsNeedDatabase =
-    "limit commands need the database (--database-url or CHIME_DATABASE_URL); a scheduler does not "
-    "serve them yet";
-
 class AdminBackend {
  public:
   virtual ~AdminBackend() = default;
@@ -114,18 +110,17 @@ class AdminBackend {
     (void)name;
     return Fail(ErrorCode::kFailedPrecondition, "token revoke: not supported by this backend");
   }
-  // Cluster-wide limits (common/db/limit_store.h for the errors). Through
-  // the database only for now: FailedPrecondition from a scheduler.
+  // Cluster-wide limits (common/db/limit_store.h for the errors).
   [[nodiscard]] virtual Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) {
     (void)spec;
-    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+    return Fail(ErrorCode::kFailedPrecondition, "limit set: not supported by this backend");
   }
   [[nodiscard]] virtual Result<std::vector<db::LimitRow>> LimitsList() {
-    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+    return Fail(ErrorCode::kFailedPrecondition, "limit list: not supported by this backend");
   }
   [[nodiscard]] virtual Result<void> LimitDelete(const std::string& name) {
     (void)name;
-    return Fail(ErrorCode::kFailedPrecondition, kLimitsNeedDatabase);
+    return Fail(ErrorCode::kFailedPrecondition, "limit delete: not supported by this backend");
   }
 
   // The credential the scheduler sees. Needs a scheduler: FailedPrecondition

@@ -115,9 +115,9 @@ struct Options {
 void DeclareTokenCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* token = AddSubcommand(app, "token",
       "Named tokens with a scope, for jobctl (CHIME_TOKEN) and the HTTP API: create, list,\n"
-      "revoke. Scopes: read (list, show, stats, the API and dashboard), operate (read + retry,\n"
-      "cancel, schedule trigger/pause/resume), admin (operate + enqueue, schedule\n"
-      "create/update/delete/backfill, tokens). Through the database (--database-url) no token\n"
+      "revoke. Scopes: read (list, show, stats, limit list, the API and dashboard), operate (read +\n"
+      "retry, cancel, schedule trigger/pause/resume), admin (operate + enqueue, schedule\n"
+      "create/update/delete/backfill, limit set/delete, tokens). Through the database (--database-url) no token\n"
       "is needed, so the first one can be made there");
   token->require_subcommand(1);
 
@@ -155,7 +155,9 @@ void DeclareLimitCommands(CLI::App& app, Options& o, std::vector<Command>& comma
   CLI::App* limit = AddSubcommand(app, "limit",
       "Cluster-wide limits: at most N jobs running at once and/or at most COUNT started per\n"
       "sliding WINDOW, for a queue and/or kind, one budget per value of a payload field.\n"
-      "Every worker's claim keeps them; a job over its limit stays ready, unclaimed");
+      "Every worker's claim keeps them; a job over its limit stays ready, unclaimed. Through a\n"
+      "scheduler (list: scope read; set, delete: admin) or the database, alike. A schedule\n"
+      "file or kinds file may declare them too (limits:), applied by the scheduler at start");
   limit->require_subcommand(1);
 
   CLI::App* set = AddSubcommand(*limit, "set",

@@ -5,6 +5,7 @@
 #include "common/wire/convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
+#include "common/wire/limit_convert.h"
 #include "common/wire/run_convert.h"
 #include "common/wire/stats_convert.h"
 #include "common/wire/token_convert.h"
@@ -338,6 +339,39 @@ Result<std::optional<db::LeaderState>> ZmqBackend::Leader() {
   if (!reply) return std::unexpected(reply.error());
   if (!reply->has_leader()) return std::unexpected(Unexpected(*reply));
   return wire::FromProto(reply->leader());
+}
+
+Result<db::LimitRow> ZmqBackend::LimitSet(const schedule::LimitSpec& spec) {
+  v1::AdminRequest request;
+  *request.mutable_limit_set() = wire::ToProto(spec);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_limit()) return std::unexpected(Unexpected(*reply));
+  return wire::FromProto(reply->limit());
+}
+
+Result<std::vector<db::LimitRow>> ZmqBackend::LimitsList() {
+  v1::AdminRequest request;
+  request.mutable_limit_list();
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_limits()) return std::unexpected(Unexpected(*reply));
+  std::vector<db::LimitRow> out;
+  for (const auto& l : reply->limits().limits()) {
+    auto row = wire::FromProto(l);
+    if (!row) return std::unexpected(row.error());
+    out.push_back(std::move(*row));
+  }
+  return out;
+}
+
+Result<void> ZmqBackend::LimitDelete(const std::string& name) {
+  v1::AdminRequest request;
+  request.mutable_limit_delete()->set_name(name);
+  auto reply = Call(request);
+  if (!reply) return std::unexpected(reply.error());
+  if (!reply->has_limit_deleted()) return std::unexpected(Unexpected(*reply));
+  return {};
 }
 
 Result<db::ApiTokenRow> ZmqBackend::TokenCreate(const auth::ApiToken& token, auth::Scope scope,

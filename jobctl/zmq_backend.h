@@ -62,6 +62,9 @@ class ZmqBackend final : public AdminBackend {
                                                        db::TimePoint to) override;
   Result<db::FirePage> ScheduleFires(const db::FireListParams& params) override;
   Result<std::optional<db::LeaderState>> Leader() override;
+  Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) override;
+  Result<std::vector<db::LimitRow>> LimitsList() override;
+  Result<void> LimitDelete(const std::string& name) override;
   Result<db::ApiTokenRow> TokenCreate(const auth::ApiToken& token, auth::Scope scope,
                                       std::optional<std::chrono::milliseconds> expires_in) override;
   Result<std::vector<db::ApiTokenRow>> TokensList() override;

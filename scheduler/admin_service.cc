@@ -4,6 +4,7 @@
 
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
+#include "common/wire/limit_convert.h"
 #include "common/wire/run_convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/stats_convert.h"
@@ -31,6 +32,7 @@ AdminService::AdminService(db::ConnectionConfig db, db::JobStoreConfig store,
       observe_(conn_),
       directory_(conn_),
       auth_(conn_),
+      limits_(conn_),
       counters_(counters),
       credentials_(credentials) {}
 
@@ -108,6 +110,10 @@ v1::AdminReply AdminService::Handle(const v1::AdminRequest& request, const auth:
     case v1::AdminRequest::kAlerts:
     case v1::AdminRequest::kRuns:
       return HandleObserve(request);
+    case v1::AdminRequest::kLimitSet:
+    case v1::AdminRequest::kLimitList:
+    case v1::AdminRequest::kLimitDelete:
+      return HandleLimits(request, who);
     case v1::AdminRequest::kTokenCreate:
     case v1::AdminRequest::kTokenList:
     case v1::AdminRequest::kTokenRevoke:
@@ -221,6 +227,38 @@ v1::AdminReply AdminService::HandleCredentials(const v1::AdminRequest& request,
       break;
   }
   return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a credentials command"});
+}
+
+v1::AdminReply AdminService::HandleLimits(const v1::AdminRequest& request, const auth::Principal& who) {
+  v1::AdminReply reply;
+  switch (request.command_case()) {
+    case v1::AdminRequest::kLimitSet: {
+      auto spec = wire::FromProto(request.limit_set());
+      if (!spec) return ErrorReply(spec.error());
+      auto row = limits_.LimitSet(*spec);
+      if (!row) return ErrorReply(row.error());
+      spdlog::info("limit '{}' set by '{}'", row->spec.name, who.name);
+      *reply.mutable_limit() = wire::ToProto(*row);
+      return reply;
+    }
+    case v1::AdminRequest::kLimitList: {
+      auto rows = limits_.LimitsList();
+      if (!rows) return ErrorReply(rows.error());
+      reply.mutable_limits();  // Set even when there are none.
+      for (const auto& row : *rows) *reply.mutable_limits()->add_limits() = wire::ToProto(row);
+      return reply;
+    }
+    case v1::AdminRequest::kLimitDelete: {
+      const std::string& name = request.limit_delete().name();
+      if (auto deleted = limits_.LimitDelete(name); !deleted) return ErrorReply(deleted.error());
+      spdlog::info("limit '{}' deleted by '{}'", name, who.name);
+      reply.mutable_limit_deleted()->set_name(name);
+      return reply;
+    }
+    default:
+      break;
+  }
+  return ErrorReply(Error{ErrorCode::kInternal, "admin request: not a limit command"});
 }
 
 v1::AdminReply AdminService::HandleWorkers(const WorkerRegistry& workers) {

@@ -1,5 +1,5 @@
-// Executes verified admin requests (jobctl) against the job, schedule and
-// credential stores. Owns one database connection, used only on the router
+// Executes verified admin requests (jobctl) against the job, schedule, limit
+// and credential stores. Owns one database connection, used only on the router
 // thread.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include "common/db/auth_store.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/limit_store.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
@@ -30,6 +31,8 @@ class AdminService final : public AdminHandler {
  private:
   // The schedule commands.
   v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
+  // Limit set, list and delete.
+  v1::AdminReply HandleLimits(const v1::AdminRequest& request, const auth::Principal& who);
   // Run statistics, runs and alerts.
   v1::AdminReply HandleObserve(const v1::AdminRequest& request);
   // Token create, list and revoke, and whoami.
@@ -45,6 +48,7 @@ class AdminService final : public AdminHandler {
   db::ObserveStore observe_;
   db::WorkerDirectory directory_;
   db::AuthStore auth_;
+  db::LimitStore limits_;
   const LiveCounters& counters_;
   CredentialDirectory* const credentials_;
 };

@@ -151,6 +151,13 @@ int main(int argc, char** argv) {
   app.add_option("--schedules", schedules_file,
                  "YAML schedule file, loaded at start (default: $CHIME_SCHEDULES); one bad entry "
                  "stops the scheduler");
+  // The workers' kinds file: the scheduler reads only its `limits:`, so
+  // that workers need no right to write chime.limits.
+  std::string kinds_file = EnvOr("CHIME_KINDS_CONFIG", "");
+  app.add_option("--kinds-config", kinds_file,
+                 "the workers' kinds file (YAML); its limits: are applied at start like the schedule "
+                 "file's, the rest is the workers' (default: $CHIME_KINDS_CONFIG); one bad limit "
+                 "stops the scheduler");
   app.add_option("--leader-ttl", leader_ttl, "leader lease length; a standby takes over this long "
                  "after the leader dies (plus one renewal)")->capture_default_str();
   app.add_option("--leader-renew", leader_renew, "how often the lease is renewed or claimed")
@@ -265,6 +272,27 @@ int main(int argc, char** argv) {
     }
     schedules = std::move(*parsed);
   }
+  // The limits of both files, each name declared once.
+  std::vector<chime::schedule::LimitSpec> file_limits;
+  std::string limit_files;  // Where they come from, for the log.
+  {
+    chime::schedule::ParsedLimits kinds;
+    if (!kinds_file.empty()) {
+      auto parsed = chime::schedule::LoadKindsFileLimits(kinds_file);
+      if (!parsed) return Fatal(parsed.error().message);
+      if (!parsed->problems.empty()) {
+        return Fatal("kinds file has bad limits:\n" + chime::schedule::FormatProblems(kinds_file, parsed->problems));
+      }
+      kinds = std::move(*parsed);
+    }
+    auto combined = chime::schedule::CombineFileLimits(
+        schedules_file, schedules ? schedules->limits : std::vector<chime::schedule::LimitSpec>{}, kinds_file,
+        kinds.limits);
+    if (!combined) return Fatal(combined.error().message);
+    file_limits = std::move(*combined);
+    limit_files = schedules_file.empty() || kinds_file.empty() ? schedules_file + kinds_file
+                                                               : schedules_file + " and " + kinds_file;
+  }
 
   {
     chime::db::Connection conn(db);
@@ -286,14 +314,16 @@ int main(int argc, char** argv) {
                      "to delete them): {}",
                      schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
       }
+    }
+    if (!limit_files.empty()) {
       chime::db::LimitStore limits(conn);
-      auto limited = limits.LimitsSyncFile(schedules->limits);
-      if (!limited) return Fatal(schedules_file + ": " + limited.error().message);
-      if (limited->applied > 0) spdlog::info("{}: {} limits set", schedules_file, limited->applied);
+      auto limited = limits.LimitsSyncFile(file_limits);
+      if (!limited) return Fatal(limit_files + ": " + limited.error().message);
+      if (limited->applied > 0) spdlog::info("{}: {} limits set", limit_files, limited->applied);
       if (!limited->kept.empty()) {
-        spdlog::warn("{}: {} file limits are not in the file and were kept (jobctl limit delete NAME "
+        spdlog::warn("{}: {} file limits are not in the files and were kept (jobctl limit delete NAME "
                      "removes one): {}",
-                     schedules_file, limited->kept.size(), fmt::join(limited->kept, ", "));
+                     limit_files, limited->kept.size(), fmt::join(limited->kept, ", "));
       }
     }
   }

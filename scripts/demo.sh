@@ -104,7 +104,8 @@ fi
 export CHIME_ADMIN_SECRET_FILE="$PWD/.chime/admin-secret"
 "$BUILD_DIR/scheduler/chime-scheduler" --bind tcp://127.0.0.1:0 \
   --http-listen "127.0.0.1:${CHIME_DEMO_HTTP_PORT:-0}" \
-  --schedules deploy/schedules.example.yaml >"$RUN_DIR/scheduler.log" 2>&1 &
+  --schedules deploy/schedules.example.yaml --kinds-config deploy/kinds.compose.yaml \
+  >"$RUN_DIR/scheduler.log" 2>&1 &
 echo $! >"$RUN_DIR/scheduler.pid"
 CHIME_SCHEDULER=""
 for _ in $(seq 1 300); do

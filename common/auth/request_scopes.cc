@@ -14,7 +14,8 @@ using R = v1::AdminRequest;
 // payload, or who may: enqueue (a job carries any payload, e.g. an
 // http_request that sends a worker-held secret to its URL), schedule
 // create/update/delete, backfill (up to 1,000 ticks at once, not rate-
-// limited), and tokens.
+// limited), limit set/delete (a limit decides how fast what runs may run,
+// and deleting one unleashes what it held), and tokens.
 constexpr std::array kAdminRequests{
     AdminRequestScope{R::kEnqueue, "enqueue", Scope::kAdmin},
     AdminRequestScope{R::kList, "list", Scope::kRead},
@@ -37,6 +38,9 @@ constexpr std::array kAdminRequests{
     AdminRequestScope{R::kAlerts, "alerts", Scope::kRead},
     AdminRequestScope{R::kRuns, "runs", Scope::kRead},
     AdminRequestScope{R::kScheduleFires, "schedule fires", Scope::kRead},
+    AdminRequestScope{R::kLimitSet, "limit set", Scope::kAdmin},
+    AdminRequestScope{R::kLimitList, "limit list", Scope::kRead},
+    AdminRequestScope{R::kLimitDelete, "limit delete", Scope::kAdmin},
     AdminRequestScope{R::kTokenCreate, "token create", Scope::kAdmin},
     AdminRequestScope{R::kTokenList, "token list", Scope::kAdmin},
     AdminRequestScope{R::kTokenRevoke, "token revoke", Scope::kAdmin},

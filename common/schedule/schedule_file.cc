@@ -1,4 +1,5 @@
-// The YAML schedule file: ParseScheduleFile, LoadScheduleFile, FormatProblems.
+// The YAML schedule file: ParseScheduleFile, LoadScheduleFile, FormatProblems;
+// and the `limits:` of a kinds file, read by the same code.
 // yaml-cpp throws; every exception is caught here and becomes an Error.
 #include "common/schedule/schedule_spec.h"
 
@@ -255,6 +256,27 @@ std::string EntryName(const YAML::Node& entry) {
   return "";
 }
 
+// A `limits:` list (null: none), a schedule file's or a kinds file's: the
+// good entries to `limits`, one problem per bad one to `problems`.
+void ReadLimits(const YAML::Node& list, std::vector<LimitSpec>* limits, std::vector<Problem>* problems) {
+  std::unordered_set<std::string> names;
+  size_t index = 0;
+  for (const YAML::Node& entry : list) {
+    Problem problem{.index = index++, .limit = true, .name = EntryName(entry)};
+    auto spec = ReadLimit(entry);
+    const bool duplicate = !problem.name.empty() && !names.insert(problem.name).second;
+    if (spec && duplicate) {
+      spec = std::unexpected(Bad("name", Quoted(problem.name) + " is used by an earlier limit").error());
+    }
+    if (spec) {
+      limits->push_back(std::move(*spec));
+    } else {
+      problem.message = std::move(spec.error().message);
+      problems->push_back(std::move(problem));
+    }
+  }
+}
+
 // The top level of a schedule file: its `schedules` list and the optional
 // `remove` list.
 struct TopLevel {
@@ -382,25 +404,31 @@ Result<ParsedFile> ParseFile(std::string_view yaml_text, std::string_view source
       parsed.problems.push_back(std::move(problem));
     }
   }
-  std::unordered_set<std::string> limit_names;
-  index = 0;
-  for (const YAML::Node& entry : top->limits) {
-    Problem problem{.index = index++, .limit = true, .name = EntryName(entry)};
-    auto spec = ReadLimit(entry);
-    const bool duplicate = !problem.name.empty() && !limit_names.insert(problem.name).second;
-    if (spec && duplicate) {
-      spec = std::unexpected(Bad("name", Quoted(problem.name) + " is used by an earlier limit").error());
-    }
-    if (spec) {
-      parsed.limits.push_back(std::move(*spec));
-    } else {
-      problem.message = std::move(spec.error().message);
-      parsed.problems.push_back(std::move(problem));
-    }
-  }
+  ReadLimits(top->limits, &parsed.limits, &parsed.problems);
   auto remove = ReadRemove(top->remove, parsed.schedules, parsed.problems, source);
   if (!remove) return std::unexpected(remove.error());
   parsed.remove = std::move(*remove);
+  return parsed;
+}
+
+// A kinds file's `limits:`; the rest of the file is the worker's. Throws
+// what yaml-cpp throws.
+Result<ParsedLimits> ParseKindsLimits(const std::string& text, std::string_view source) {
+  ParsedLimits parsed;
+  const YAML::Node top = YAML::Load(text);
+  if (top.IsNull()) return parsed;  // An empty kinds file: the defaults, no limits.
+  if (!top.IsMap()) return std::unexpected(FileError(source, top.Mark(), "the top level must be a map"));
+  YAML::Node list;  // Null: no limits.
+  bool found = false;
+  for (const auto& pair : top) {
+    if (!pair.first.IsScalar() || pair.first.Scalar() != "limits") continue;
+    if (found) return std::unexpected(FileError(source, pair.first.Mark(), "duplicate key \"limits\""));
+    found = true;
+    list = pair.second;
+  }
+  if (list.IsNull()) return parsed;
+  if (!list.IsSequence()) return std::unexpected(FileError(source, list.Mark(), "\"limits\" must be a list of limits"));
+  ReadLimits(list, &parsed.limits, &parsed.problems);
   return parsed;
 }
 
@@ -424,21 +452,18 @@ Result<std::string> ReadFile(const std::string& path) {
   return text;
 }
 
-Error TooLarge(std::string_view source) {
+Error TooLarge(std::string_view source, std::string_view what = "a schedule file") {
   return Error{ErrorCode::kInvalidArgument, std::string(source) + ": larger than the " +
-                                                std::to_string(kMaxFileBytes >> 20) +
-                                                " MiB limit for a schedule file"};
+                                                std::to_string(kMaxFileBytes >> 20) + " MiB limit for " +
+                                                std::string(what)};
 }
 
-}  // namespace
-
-namespace internal {
-
-Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text, std::string_view source,
-                                     cron::ParseOptions cron_options, const FileLimits& limits) {
-  if (yaml_text.size() > kMaxFileBytes) return std::unexpected(TooLarge(source));
+// Runs parse, turning whatever yaml-cpp (or memory) throws into an error
+// naming the file.
+template <typename T, typename F>
+Result<T> Guarded(std::string_view source, F&& parse) {
   try {
-    return ParseFile(yaml_text, source, cron_options, limits);
+    return parse();
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own guard against stack exhaustion; its message is "bad file".
     return std::unexpected(FileError(source, e.mark, "nested too deeply"));
@@ -453,6 +478,29 @@ Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text, std::string_vie
   }
 }
 
+// The file's text, refused over kMaxFileBytes.
+Result<std::string> ReadBoundedFile(const std::string& path, std::string_view what) {
+  Result<std::string> text;
+  try {
+    text = ReadFile(path);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInvalidArgument, path + ": cannot read: " + e.what());
+  }
+  if (!text) return std::unexpected(text.error());
+  if (text->size() > kMaxFileBytes) return std::unexpected(TooLarge(path, what));
+  return text;
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text, std::string_view source,
+                                     cron::ParseOptions cron_options, const FileLimits& limits) {
+  if (yaml_text.size() > kMaxFileBytes) return std::unexpected(TooLarge(source));
+  return Guarded<ParsedFile>(source, [&] { return ParseFile(yaml_text, source, cron_options, limits); });
+}
+
 }  // namespace internal
 
 Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text, std::string_view source,
@@ -461,15 +509,36 @@ Result<ParsedFile> ParseScheduleFile(std::string_view yaml_text, std::string_vie
 }
 
 Result<ParsedFile> LoadScheduleFile(const std::string& path, cron::ParseOptions cron_options) {
-  Result<std::string> text;
-  try {
-    text = ReadFile(path);
-  } catch (const std::exception& e) {
-    return Fail(ErrorCode::kInvalidArgument, path + ": cannot read: " + e.what());
-  }
+  auto text = ReadBoundedFile(path, "a schedule file");
   if (!text) return std::unexpected(text.error());
-  if (text->size() > kMaxFileBytes) return std::unexpected(TooLarge(path));
   return ParseScheduleFile(*text, path, cron_options);
+}
+
+Result<ParsedLimits> ParseKindsFileLimits(std::string_view yaml_text, std::string_view source) {
+  if (yaml_text.size() > kMaxFileBytes) return std::unexpected(TooLarge(source, "a kinds file"));
+  return Guarded<ParsedLimits>(source, [&] { return ParseKindsLimits(std::string(yaml_text), source); });
+}
+
+Result<ParsedLimits> LoadKindsFileLimits(const std::string& path) {
+  auto text = ReadBoundedFile(path, "a kinds file");
+  if (!text) return std::unexpected(text.error());
+  return ParseKindsFileLimits(*text, path);
+}
+
+Result<std::vector<LimitSpec>> CombineFileLimits(std::string_view a_source, const std::vector<LimitSpec>& a,
+                                                 std::string_view b_source, const std::vector<LimitSpec>& b) {
+  std::unordered_set<std::string> names;
+  for (const LimitSpec& spec : a) names.insert(spec.name);
+  for (const LimitSpec& spec : b) {
+    if (names.contains(spec.name)) {
+      return Fail(ErrorCode::kInvalidArgument, "limit " + Quoted(spec.name) + " is declared in both " +
+                                                   std::string(a_source) + " and " + std::string(b_source) +
+                                                   "; declare it in one");
+    }
+  }
+  std::vector<LimitSpec> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
 }
 
 std::string FormatProblems(std::string_view source, const std::vector<Problem>& problems) {

@@ -148,6 +148,29 @@ struct ParsedFile {
 // Reads and parses a file; a missing or unreadable file is InvalidArgument.
 [[nodiscard]] Result<ParsedFile> LoadScheduleFile(const std::string& path,
                                                   cron::ParseOptions cron_options = {});
+// The `limits:` of a kinds file (the worker's --kinds-config; the scheduler
+// reads it for its limits only): a top-level list of the same entries as a
+// schedule file's `limits:`, read and checked by the same code, with the
+// same problems ("limits entry N"). Every other top-level key is the
+// worker's and is not looked at here; a file without `limits:`, or an empty
+// one, declares none. Malformed YAML, a top level that is not a map, or
+// `limits:` that is not a list is an error like ParseScheduleFile's.
+struct ParsedLimits {
+  std::vector<LimitSpec> limits;   // The good entries, in file order.
+  std::vector<Problem> problems;   // Every bad entry, in file order.
+};
+[[nodiscard]] Result<ParsedLimits> ParseKindsFileLimits(std::string_view yaml_text, std::string_view source);
+// Reads and parses a file; a missing or unreadable file is InvalidArgument.
+[[nodiscard]] Result<ParsedLimits> LoadKindsFileLimits(const std::string& path);
+
+// The limits of two files (a scheduler's schedule file and kinds file), as
+// one list for one sync: `a` then `b`. A name declared in both is
+// InvalidArgument naming it and both files: one limit has one definition.
+[[nodiscard]] Result<std::vector<LimitSpec>> CombineFileLimits(std::string_view a_source,
+                                                               const std::vector<LimitSpec>& a,
+                                                               std::string_view b_source,
+                                                               const std::vector<LimitSpec>& b);
+
 // "FILE: entry 3 (nightly-fanout): cron: minute: 60 is out of range 0-59", one
 // line per problem, joined with '\n' and without a trailing one. The number is
 // Problem::index (0-based); "(name)" is left out when the entry has none.

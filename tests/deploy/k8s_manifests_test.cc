@@ -624,6 +624,25 @@ TEST_F(K8sManifestsTest, KindsConfigMapIsAYamlMapAtTheWorkersPath) {
   EXPECT_TRUE(YAML::Load(*kinds).IsMap()) << "the worker refuses a kinds file that is not a map";
 }
 
+// The scheduler applies the kinds file's limits (workers may not write
+// chime.limits): it mounts the workers' own file, which declares the
+// per-provider rate.
+TEST_F(K8sManifestsTest, TheSchedulerReadsTheWorkersKindsFileForItsLimits) {
+  const YAML::Node scheduler = MainContainer("Deployment", "chime-scheduler");
+  const std::optional<std::string> path = Flag(scheduler, "--kinds-config");
+  ASSERT_TRUE(path) << "the scheduler is not given the kinds file";
+  const std::optional<std::string> mounted =
+      MountedConfigMapFile(Object("Deployment", "chime-scheduler"), scheduler, *path);
+  ASSERT_TRUE(mounted) << *path << " is not a mounted ConfigMap key";
+  EXPECT_EQ(*mounted, ReadFile(SourceDir() / "deploy/k8s/kinds.yaml"));
+  const YAML::Node worker = MainContainer("Deployment", "chime-worker");
+  const std::optional<std::string> worker_path = Env(worker, "CHIME_KINDS_CONFIG");
+  ASSERT_TRUE(worker_path);
+  EXPECT_EQ(MountedConfigMapFile(Object("Deployment", "chime-worker"), worker, *worker_path), mounted)
+      << "the scheduler and the workers read different kinds files";
+  EXPECT_NE(mounted->find("name: provider-rate"), std::string::npos);
+}
+
 TEST_F(K8sManifestsTest, EveryContainerRunsTheKustomizeImage) {
   const YAML::Node kustomization = YAML::LoadFile((SourceDir() / "deploy/k8s/kustomization.yaml").string());
   std::string expected;

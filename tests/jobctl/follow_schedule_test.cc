@@ -6,82 +6,26 @@
 // twice and succeeded on its third attempt, a partial run, a skipped
 // overlap and a misfire.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
-#include <csignal>
-#include <cstdlib>
-#include <sstream>
-
-#include "common/base/child_process.h"
 #include "common/db/job_store.h"
-#include "common/db/migrations.h"
 #include "common/db/schedule_store.h"
-#include "jobctl/cli.h"
-#include "tests/support/test_database.h"
+#include "tests/jobctl/both_paths.h"
 
 namespace chime::jobctl {
 namespace {
 
-using std::chrono::seconds;
-
-constexpr const char* kSecret = "follow-schedule-test-secret-0123456789";
-
-struct Ran {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-class FollowScheduleTest : public ::testing::Test {
+class FollowScheduleTest : public BothPathsTest {
  protected:
   void SetUp() override {
-    auto migrated = db::MigrationsApply(conn_);
-    ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
+    BothPathsTest::SetUp();
+    if (HasFatalFailure()) return;
     BuildLedger();
     // Paused: the scheduler, leading, must not fire the ticks missed since
     // the ledger's (made-up) ones.
     db_.Exec("UPDATE chime.schedules SET paused = true");
-    scheduler_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("scheduler/chime-scheduler"), "--bind", "tcp://127.0.0.1:0",
-                                 "--http-listen", "off", "--health-interval", "1h"},
-        std::map<std::string, std::string>{{"CHIME_DATABASE_URL", db_.url()}, {"CHIME_ADMIN_SECRET", kSecret}});
-    ASSERT_TRUE(scheduler_->Start()) << scheduler_->log();
-    auto line = scheduler_->WaitForLog("listening on ", seconds(30));
-    ASSERT_TRUE(line.has_value()) << scheduler_->log();
-    endpoint_ = line->substr(line->find("listening on ") + 13);
-    // ZmqBackend signs with the secret from the environment.
-    setenv("CHIME_ADMIN_SECRET", kSecret, 1);
-  }
-
-  void TearDown() override {
-    scheduler_->Signal(SIGTERM);
-    EXPECT_TRUE(scheduler_->Wait(seconds(30)).has_value());
-  }
-
-  // jobctl in this process, through the scheduler or the database.
-  Ran Jobctl(bool through_scheduler, std::vector<std::string> args) {
-    args.insert(args.begin(), "jobctl");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    std::ostringstream out, err;
-    std::istringstream in;
-    CliEnvironment env{.out = out, .err = err, .in = in};
-    env.database_url = db_.url();
-    if (through_scheduler) env.scheduler = endpoint_;
-    env.init_logging = [](const std::string&) {};
-    const int code = RunCli(static_cast<int>(argv.size()), argv.data(), env);
-    return {code, out.str(), err.str()};
-  }
-
-  // Both paths; they must agree. Returns the database path's answer.
-  Ran Both(const std::vector<std::string>& args) {
-    Ran via_db = Jobctl(false, args);
-    Ran via_scheduler = Jobctl(true, args);
-    EXPECT_EQ(via_db.code, via_scheduler.code) << via_db.err << via_scheduler.err;
-    EXPECT_EQ(via_db.out, via_scheduler.out);
-    return via_db;
+    StartScheduler();
   }
 
   db::TimePoint Tick(int hour) {
@@ -139,12 +83,8 @@ class FollowScheduleTest : public ::testing::Test {
     Fire(row->id, 4, /*skip=*/true);
   }
 
-  testing::TestDatabase db_;
-  db::Connection conn_{db::ConnectionConfig{.url = db_.url()}};
   db::JobStore store_{conn_};
   db::ScheduleStore schedules_{conn_};
-  std::unique_ptr<ChildProcess> scheduler_;
-  std::string endpoint_;
   int64_t first_job_ = 0;
   int64_t partial_job_ = 0;
 };

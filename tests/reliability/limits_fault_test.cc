@@ -161,7 +161,7 @@ class LimitsFaultTest : public ::testing::Test {
 
   int64_t Int(const std::string& sql) { return cluster_.Int(sql); }
 
-  // `jobctl limit set NAME ARGS` through the database (its only route for now).
+  // `jobctl limit set NAME ARGS` through the database.
   void SetLimit(const std::string& name, std::vector<std::string> args) {
     args.insert(args.begin(), {"limit", "set", name});
     args.insert(args.end(), {"--database-url", cluster_.db().url()});

@@ -108,6 +108,30 @@ TEST_F(AdminScopesTest, AReadTokenReadsButCannotEnqueue) {
   EXPECT_EQ(Jobs(), 0);
 }
 
+TEST_F(AdminScopesTest, AReadTokenListsLimitsButOnlyAnAdminSetsOrDeletesThem) {
+  v1::AdminRequest set;
+  set.mutable_limit_set()->set_name("provider-quota");
+  set.mutable_limit_set()->set_concurrency(1);
+  v1::AdminRequest list;
+  list.mutable_limit_list();
+  v1::AdminRequest del;
+  del.mutable_limit_delete()->set_name("provider-quota");
+
+  const wire::AdminCredential ci(Token("ci", auth::Scope::kOperate));
+  const auto refused = Send(set, ci);
+  EXPECT_EQ(refused.error().code(), v1::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error().message(), "token 'ci' has scope operate; limit set needs admin");
+  const wire::AdminCredential admin(Token("ops", auth::Scope::kAdmin));
+  ASSERT_TRUE(Send(set, admin).has_limit());
+
+  const wire::AdminCredential dash(Token("dash", auth::Scope::kRead));
+  const auto listed = Send(list, dash);
+  ASSERT_TRUE(listed.has_limits()) << listed.DebugString();
+  EXPECT_EQ(listed.limits().limits_size(), 1);
+  EXPECT_EQ(Send(del, ci).error().message(), "token 'ci' has scope operate; limit delete needs admin");
+  EXPECT_TRUE(Send(del, admin).has_limit_deleted());
+}
+
 TEST_F(AdminScopesTest, AnOperateTokenActsOnJobsButCannotMakeThem) {
   const wire::AdminCredential admin(wire::AdminSecret::FromString(kSecret).value());
   const auto enqueued = Send(Enqueue(), admin);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/auth/scope.h"
+#include "common/db/job_store.h"
 #include "common/db/migrations.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
@@ -42,6 +43,14 @@ class AdminServiceTest : public ::testing::Test {
     r.mutable_schedule_create()->set_name(name);
     r.mutable_schedule_create()->set_cron(cron);
     r.mutable_schedule_create()->set_kind("noop");
+    return r;
+  }
+
+  static v1::AdminRequest Limit(const std::string& name) {
+    v1::AdminRequest r;
+    r.mutable_limit_set()->set_name(name);
+    r.mutable_limit_set()->set_kind("sync_integration");
+    r.mutable_limit_set()->set_partition_by("provider");
     return r;
   }
 
@@ -213,6 +222,100 @@ TEST_F(AdminServiceTest, MigrateReportsTheSchemaIsCurrent) {
   ASSERT_TRUE(reply.has_migrate()) << reply.DebugString();
   EXPECT_GT(reply.migrate().current_version(), 0);
   EXPECT_EQ(reply.migrate().current_version(), reply.migrate().known_version());
+}
+
+TEST_F(AdminServiceTest, ALimitIsSetAndListedWithEachPartitionsUse) {
+  v1::AdminRequest set = Limit("provider-quota");
+  set.mutable_limit_set()->set_concurrency(2);
+  set.mutable_limit_set()->mutable_rate()->set_count(100);
+  set.mutable_limit_set()->mutable_rate()->set_window_ms(60'000);
+  const v1::AdminReply stored = Handle(set);
+  ASSERT_TRUE(stored.has_limit()) << stored.DebugString();
+  EXPECT_EQ(stored.limit().spec().name(), "provider-quota");
+  EXPECT_EQ(stored.limit().spec().kind(), "sync_integration");
+  EXPECT_FALSE(stored.limit().spec().has_queue());
+  EXPECT_EQ(stored.limit().spec().concurrency(), 2);
+  EXPECT_EQ(stored.limit().spec().rate().window_ms(), 60'000);
+  EXPECT_EQ(stored.limit().source(), "api");
+  EXPECT_EQ(db_.Scalar("SELECT concat_ws('/', kind, partition_by, concurrency, rate, rate_window_ms, source) "
+                       "FROM chime.limits WHERE name = 'provider-quota'"),
+            "sync_integration/provider/2/100/60000/api");
+
+  // Three github syncs and one notion sync; the claim takes two github
+  // (the partition's concurrency) and the notion one.
+  for (const char* provider : {"github", "github", "github", "notion"}) {
+    v1::AdminRequest e = Enqueue("sync_integration");
+    e.mutable_enqueue()->set_payload_json(std::string(R"({"provider":")") + provider + "\"}");
+    ASSERT_TRUE(Handle(e).has_enqueue());
+  }
+  db::Connection conn(db::ConnectionConfig{.url = db_.url()});
+  db::JobStore jobs(conn);
+  auto claimed = jobs.JobsClaim({.worker_id = "w1", .limit = 10});
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
+  ASSERT_EQ(claimed->size(), 3u);
+
+  v1::AdminRequest list;
+  list.mutable_limit_list();
+  const v1::AdminReply listed = Handle(list);
+  ASSERT_TRUE(listed.has_limits()) << listed.DebugString();
+  ASSERT_EQ(listed.limits().limits_size(), 1);
+  const v1::Limit& limit = listed.limits().limits(0);
+  EXPECT_EQ(limit.spec().partition_by(), "provider");
+  EXPECT_EQ(limit.running(), 3);
+  EXPECT_EQ(limit.ready(), 1);
+  EXPECT_EQ(limit.partitions_total(), 2);
+  ASSERT_EQ(limit.partitions_size(), 2);
+  EXPECT_EQ(limit.partitions(0).partition(), "github");
+  EXPECT_EQ(limit.partitions(0).running(), 2);
+  EXPECT_EQ(limit.partitions(0).started_in_window(), 2);
+  EXPECT_EQ(limit.partitions(1).partition(), "notion");
+  EXPECT_EQ(limit.partitions(1).running(), 1);
+}
+
+TEST_F(AdminServiceTest, AnEmptyLimitListIsStillAList) {
+  v1::AdminRequest list;
+  list.mutable_limit_list();
+  const v1::AdminReply listed = Handle(list);
+  ASSERT_TRUE(listed.has_limits()) << listed.DebugString();
+  EXPECT_EQ(listed.limits().limits_size(), 0);
+}
+
+TEST_F(AdminServiceTest, ABadLimitIsRefusedNamingTheFieldAndNotStored) {
+  const v1::AdminReply no_budget = Handle(Limit("no-budget"));
+  ASSERT_TRUE(no_budget.has_error()) << no_budget.DebugString();
+  EXPECT_EQ(no_budget.error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(no_budget.error().message(), "limit: needs a concurrency, a rate or both");
+
+  v1::AdminRequest zero_window = Limit("zero-window");
+  zero_window.mutable_limit_set()->mutable_rate()->set_count(10);
+  const v1::AdminReply refused = Handle(zero_window);
+  ASSERT_TRUE(refused.has_error()) << refused.DebugString();
+  EXPECT_EQ(refused.error().code(), v1::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error().message().rfind("rate: ", 0), 0u) << refused.error().message();
+
+  v1::AdminRequest bad_name = Limit("a/b");
+  bad_name.mutable_limit_set()->set_concurrency(1);
+  const v1::AdminReply named = Handle(bad_name);
+  ASSERT_TRUE(named.has_error()) << named.DebugString();
+  EXPECT_EQ(named.error().message().rfind("name: ", 0), 0u) << named.error().message();
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.limits"), 0);
+}
+
+TEST_F(AdminServiceTest, ALimitIsDeletedOnceAndThenNotFound) {
+  v1::AdminRequest set = Limit("one-per-user");
+  set.mutable_limit_set()->set_concurrency(1);
+  ASSERT_TRUE(Handle(set).has_limit());
+  v1::AdminRequest del;
+  del.mutable_limit_delete()->set_name("one-per-user");
+  const v1::AdminReply deleted = Handle(del);
+  ASSERT_TRUE(deleted.has_limit_deleted()) << deleted.DebugString();
+  EXPECT_EQ(deleted.limit_deleted().name(), "one-per-user");
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.limits"), 0);
+
+  const v1::AdminReply again = Handle(del);
+  ASSERT_TRUE(again.has_error()) << again.DebugString();
+  EXPECT_EQ(again.error().code(), v1::NOT_FOUND);
+  EXPECT_EQ(again.error().message(), "no limit named 'one-per-user'");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "common/http/address_policy.h"
 #include "common/http/client.h"
 #include "common/http/secret_ref.h"
+#include "common/schedule/schedule_spec.h"
 #include "worker/kinds/app_config.h"
 
 namespace chime::worker::kinds {
@@ -412,8 +413,10 @@ Result<void> ReadWebhookTargets(const YAML::Node& node, std::vector<WebhookTarge
 }
 
 Result<void> ReadTop(const YAML::Node& top, AppConfig* config) {
+  // limits: the scheduler's (chime-scheduler --kinds-config applies them);
+  // checked in ParseAppConfig so that a bad one stops the worker too.
   if (auto ok = CheckKeys("", top, {"integrations", "exams", "providers", "capacity_webhook", "webhook_targets",
-                                    "http", "http_request"});
+                                    "http", "http_request", "limits"});
       !ok) {
     return ok;
   }
@@ -459,6 +462,16 @@ Result<AppConfig> ParseAppConfig(const std::string& yaml_text) {
     if (auto ok = ReadTop(top, &config); !ok) return std::unexpected(ok.error());
   } catch (const YAML::Exception& e) {
     return Fail(ErrorCode::kInvalidArgument, std::string("not valid YAML: ") + e.what());
+  }
+  // The same reader as the scheduler's, which applies them; the worker
+  // only refuses a file the scheduler would refuse.
+  auto limits = schedule::ParseKindsFileLimits(yaml_text, "limits");
+  if (!limits) return std::unexpected(limits.error());
+  if (!limits->problems.empty()) {
+    const schedule::Problem& p = limits->problems.front();
+    return Fail(ErrorCode::kInvalidArgument, "limits[" + std::to_string(p.index) + "]" +
+                                                 (p.name.empty() ? "" : " (" + OneLine(p.name, 64) + ")") + ": " +
+                                                 OneLine(p.message, 512));
   }
   return config;
 }

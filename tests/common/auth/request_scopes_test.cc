@@ -43,6 +43,7 @@ TEST(RequestScopesTest, ReadOperateAndAdminCoverWhatTheyPromise) {
   EXPECT_EQ(scope_of([](R& r) { r.mutable_show(); }), Scope::kRead);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_stats(); }), Scope::kRead);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_whoami(); }), Scope::kRead);
+  EXPECT_EQ(scope_of([](R& r) { r.mutable_limit_list(); }), Scope::kRead);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_retry(); }), Scope::kOperate);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_cancel(); }), Scope::kOperate);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_schedule_trigger(); }), Scope::kOperate);
@@ -55,6 +56,8 @@ TEST(RequestScopesTest, ReadOperateAndAdminCoverWhatTheyPromise) {
   EXPECT_EQ(scope_of([](R& r) { r.mutable_token_create(); }), Scope::kAdmin);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_token_revoke(); }), Scope::kAdmin);
   EXPECT_EQ(scope_of([](R& r) { r.mutable_token_list(); }), Scope::kAdmin);
+  EXPECT_EQ(scope_of([](R& r) { r.mutable_limit_set(); }), Scope::kAdmin);
+  EXPECT_EQ(scope_of([](R& r) { r.mutable_limit_delete(); }), Scope::kAdmin);
 }
 
 TEST(RequestScopesTest, ARequestWithoutACommandIsRefused) {

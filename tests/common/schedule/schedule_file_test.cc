@@ -748,3 +748,110 @@ TEST(ParseScheduleFileLimitsTest, RefusesALimitsKeyThatIsNotAList) {
 
 }  // namespace
 }  // namespace chime::schedule
+
+namespace chime::schedule {
+namespace {
+
+TEST(ParseKindsFileLimitsTest, ReadsTheLimitsAndLeavesTheRestToTheWorker) {
+  auto parsed = ParseKindsFileLimits(R"(
+providers:
+  - name: github
+    cadence: 15m
+limits:
+  - name: provider-rate
+    kind: sync_integration
+    partition_by: provider
+    rate: 5000/1h
+http: {allow: [10.0.0.0/8]}
+)",
+                                     "kinds.yaml");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  ASSERT_TRUE(parsed->problems.empty()) << FormatProblems("kinds.yaml", parsed->problems);
+  ASSERT_EQ(parsed->limits.size(), 1u);
+  EXPECT_EQ(parsed->limits[0].name, "provider-rate");
+  EXPECT_EQ(parsed->limits[0].partition_by, "provider");
+  ASSERT_TRUE(parsed->limits[0].rate.has_value());
+  EXPECT_EQ(parsed->limits[0].rate->count, 5000);
+  EXPECT_EQ(parsed->limits[0].rate->window, std::chrono::hours(1));
+}
+
+TEST(ParseKindsFileLimitsTest, AFileWithoutLimitsDeclaresNone) {
+  for (const char* text : {"", "# nothing\n", "providers: []\n", "limits:\n", "limits: []\n"}) {
+    auto parsed = ParseKindsFileLimits(text, "kinds.yaml");
+    ASSERT_TRUE(parsed.has_value()) << text << ": " << parsed.error().ToString();
+    EXPECT_TRUE(parsed->limits.empty()) << text;
+    EXPECT_TRUE(parsed->problems.empty()) << text;
+  }
+}
+
+TEST(ParseKindsFileLimitsTest, BadLimitsAreNamedAsInTheScheduleFile) {
+  auto parsed = ParseKindsFileLimits(R"(
+limits:
+  - {name: ok, kind: k, concurrency: 2}
+  - {name: no-budget, kind: k}
+  - {name: ok, rate: 10/s}
+  - {name: typo, concurency: 1}
+)",
+                                     "kinds.yaml");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  ASSERT_EQ(parsed->limits.size(), 1u);
+  EXPECT_EQ(FormatProblems("kinds.yaml", parsed->problems),
+            "kinds.yaml: limits entry 1 (no-budget): limit: needs a concurrency, a rate or both\n"
+            "kinds.yaml: limits entry 2 (ok): name: \"ok\" is used by an earlier limit\n"
+            "kinds.yaml: limits entry 3 (typo): unknown key \"concurency\"; a limit has name, queue, kind, "
+            "partition_by, concurrency, rate");
+}
+
+TEST(ParseKindsFileLimitsTest, ALimitsKeyThatIsNotAListOrATopLevelThatIsNotAMapIsAnError) {
+  for (const auto& [text, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"limits: {name: x}\n", "kinds.yaml:1:9: \"limits\" must be a list of limits"},
+           {"limits: []\nlimits: []\n", "kinds.yaml:2:1: duplicate key \"limits\""},
+           {"- a\n- b\n", "kinds.yaml:1:1: the top level must be a map"},
+           {"limits: [\n", "kinds.yaml:2:1: "}}) {
+    auto parsed = ParseKindsFileLimits(text, "kinds.yaml");
+    ASSERT_FALSE(parsed.has_value()) << text;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << text;
+    EXPECT_EQ(parsed.error().message.rfind(expected, 0), 0u) << parsed.error().message;
+  }
+}
+
+TEST(CombineFileLimitsTest, KeepsBothFilesLimitsAndRefusesANameDeclaredTwice) {
+  const std::vector<LimitSpec> schedule_file = {{.name = "one-sync-per-user", .concurrency = 1}};
+  const std::vector<LimitSpec> kinds_file = {{.name = "provider-rate", .rate = LimitRate{5000, std::chrono::hours(1)}}};
+  auto both = CombineFileLimits("schedules.yaml", schedule_file, "kinds.yaml", kinds_file);
+  ASSERT_TRUE(both.has_value()) << both.error().ToString();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].name, "one-sync-per-user");
+  EXPECT_EQ((*both)[1].name, "provider-rate");
+
+  auto twice = CombineFileLimits("schedules.yaml", kinds_file, "kinds.yaml", kinds_file);
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().message,
+            "limit \"provider-rate\" is declared in both schedules.yaml and kinds.yaml; declare it in one");
+}
+
+// The shipped pairs (the demo's compose files, Kubernetes, the examples):
+// the schedule file keeps one sync per user, the kinds file paces each
+// provider, and the scheduler can load both.
+TEST(CombineFileLimitsTest, TheShippedFilesDeclareEachLimitOnce) {
+  const std::string root = CHIME_SOURCE_DIR;
+  for (const auto& [schedules, kinds] : std::vector<std::pair<std::string, std::string>>{
+           {"/deploy/schedules.example.yaml", "/deploy/kinds.compose.yaml"},
+           {"/deploy/schedules.example.yaml", "/deploy/kinds.example.yaml"},
+           {"/deploy/k8s/schedules.yaml", "/deploy/k8s/kinds.yaml"}}) {
+    auto s = LoadScheduleFile(root + schedules);
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+    auto k = LoadKindsFileLimits(root + kinds);
+    ASSERT_TRUE(k.has_value()) << k.error().ToString();
+    ASSERT_TRUE(k->problems.empty()) << FormatProblems(kinds, k->problems);
+    auto both = CombineFileLimits(schedules, s->limits, kinds, k->limits);
+    ASSERT_TRUE(both.has_value()) << both.error().ToString();
+    std::vector<std::string> names;
+    for (const auto& l : *both) names.push_back(l.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"one-sync-per-user", "provider-rate"})) << schedules << " " << kinds;
+  }
+}
+
+}  // namespace
+}  // namespace chime::schedule

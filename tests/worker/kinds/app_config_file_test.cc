@@ -140,7 +140,7 @@ integrations:
 TEST(AppConfigFileTest, ErrorsNameTheField) {
   EXPECT_EQ(ErrorOf("colour: blue"),
             "colour: unknown key (expected one of: integrations, exams, providers, capacity_webhook, webhook_targets, http, "
-            "http_request)");
+            "http_request, limits)");
   EXPECT_PRED2(StartsWith, ErrorOf("integrations: {users: \"users; DROP TABLE x\"}"), "integrations.users: ");
   EXPECT_PRED2(StartsWith, ErrorOf("integrations: {users: a.b.c}"), "integrations.users: ");
   EXPECT_PRED2(StartsWith, ErrorOf("integrations: {user_id: public.id}"), "integrations.user_id: ");
@@ -168,6 +168,17 @@ TEST(AppConfigFileTest, ErrorsNameTheField) {
   EXPECT_PRED2(StartsWith, ErrorOf("http_request: {secrets: [\"env:A\", \"env:1B\"]}"),
                "http_request.secrets[1]: ");
   EXPECT_EQ(ErrorOf("- just\n- a list"), "(top level): must be a map");
+}
+
+// limits: are the scheduler's (it applies them); the worker loads a file
+// that has them and refuses one the scheduler would refuse.
+TEST(AppConfigFileTest, LimitsAreTheSchedulersButABadOneStopsTheWorkerToo) {
+  auto config = ParseAppConfig("limits:\n  - {name: provider-rate, kind: sync_integration, partition_by: provider, "
+                               "rate: 5000/1h}\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(ErrorOf("limits:\n  - {name: ok, concurrency: 1}\n  - {name: provider-rate, rate: 5000 an hour}\n"),
+            "limits[1] (provider-rate): rate: \"5000 an hour\" has no '/' (write COUNT/WINDOW: 100/1m, 5000/1h, 10/s)");
+  EXPECT_EQ(ErrorOf("limits: {name: x}\n"), "limits:1:9: \"limits\" must be a list of limits");
 }
 
 TEST(AppConfigFileTest, ASecretPastedInsteadOfAReferenceIsNotEchoed) {

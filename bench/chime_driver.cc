@@ -9,6 +9,7 @@
 #include "bench/interrupt.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
+#include "common/db/ready_listener.h"
 
 namespace chime::bench {
 namespace {
@@ -37,7 +38,7 @@ struct Store {
 class ChimeClaimer final : public Claimer {
  public:
   ChimeClaimer(const std::string& conninfo, int batch, std::string worker_id)
-      : s_(conninfo), worker_id_(std::move(worker_id)) {
+      : s_(conninfo), ready_(db::ConnectionConfig{.url = conninfo}), worker_id_(std::move(worker_id)) {
     params_.worker_id = worker_id_;
     params_.queues = {"default"};
     params_.limit = batch;
@@ -45,6 +46,8 @@ class ChimeClaimer final : public Claimer {
 
   Result<void> Prepare() override {
     if (auto ok = s_.conn.Connect(); !ok) return ok;
+    // Listening before the timed loop: the first wait finds it connected.
+    (void)ready_.Wait(std::chrono::milliseconds(0));
     // Run both statements once where they touch nothing, so that the timed
     // loop starts on a warm session, like the bare claimer.
     db::ClaimParams probe = params_;
@@ -71,8 +74,14 @@ class ChimeClaimer final : public Claimer {
     return applied;
   }
 
+  // What a worker's claimer does after a short claim: sleep until jobs
+  // become ready or a limited job finishes (the NOTIFY of migration 0022),
+  // and look again after a while regardless.
+  void AwaitWork() override { (void)ready_.Wait(std::chrono::milliseconds(100)); }
+
  private:
   Store s_;
+  db::ReadyListener ready_;
   std::string worker_id_;
   db::ClaimParams params_;
   std::vector<db::Completion> completions_;

@@ -11,7 +11,7 @@
 
 namespace chime::bench {
 
-Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers) {
+Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers, std::optional<int64_t> until) {
   const auto n = static_cast<std::ptrdiff_t>(claimers.size());
   std::latch prepared(n);  // Every claimer connected and warm.
   std::latch start(1);     // Timing starts.
@@ -43,7 +43,14 @@ Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers) 
           fail(done.error());
           break;
         }
-        if (*done == 0) break;
+        if (*done == 0) {
+          if (!until || completed.load() + mine >= *until) break;
+          // Another claimer's running jobs hold what is left (a limit).
+          completed += mine;
+          mine = 0;
+          claimer->AwaitWork();
+          continue;
+        }
         mine += *done;
       }
       completed += mine;

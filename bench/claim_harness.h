@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/base/error.h"
@@ -21,6 +22,9 @@ class Claimer {
   // Claims one batch and completes it; returns the number completed, 0 when
   // the claim found nothing.
   [[nodiscard]] virtual Result<int64_t> ClaimAndComplete() = 0;
+  // After an empty claim while jobs are left (RunClaimers' `until`): waits,
+  // as a worker does, for a sign that some may be claimable.
+  virtual void AwaitWork() {}
 };
 
 struct CellOutcome {
@@ -31,6 +35,10 @@ struct CellOutcome {
 
 // Prepares every claimer on its own thread, releases them together and waits until all have
 // drained the queue. Returns the first error; the others stop early then.
-[[nodiscard]] Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers);
+// `until`: the jobs to complete before a claimer that found nothing stops
+// (under a limit another claimer's jobs may hold what is left for a moment);
+// none: a claimer stops at its first empty claim.
+[[nodiscard]] Result<CellOutcome> RunClaimers(std::vector<std::unique_ptr<Claimer>> claimers,
+                                              std::optional<int64_t> until = std::nullopt);
 
 }  // namespace chime::bench

@@ -81,7 +81,7 @@ Result<CellOutcome> RunCell(const std::string& conninfo, StoreFixture& fixture, 
   for (int i = 0; i < claimers; ++i) {
     threads.push_back(MakeChimeClaimer(conninfo, batch, "bench-" + std::to_string(i)));
   }
-  auto outcome = RunClaimers(std::move(threads));
+  auto outcome = RunClaimers(std::move(threads), jobs);
   if (!outcome) return outcome;
   auto left = fixture.CountPending();
   if (!left) return std::unexpected(left.error());

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -60,6 +61,13 @@ void ReadyFeed::Loop(std::stop_token stop) {
       listening_.store(true);
     }
     if (ready->empty()) continue;
+    // '*' (migration 0023): a job finished under a limit on every queue;
+    // the jobs waiting for its slot may be on any queue.
+    if (std::any_of(ready->begin(), ready->end(), [](const db::ReadyQueue& q) { return q.queue == "*"; })) {
+      push.send(zmq::str_buffer("*"), zmq::send_flags::dontwait);
+      forwarded_.fetch_add(1);
+      continue;
+    }
     std::string notice;
     for (const auto& q : *ready) {
       if (!notice.empty()) notice += ',';

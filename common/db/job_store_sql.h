@@ -125,22 +125,23 @@ WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
   "j.schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = j.schedule_id), " \
   CHIME_US("j.scheduled_for") ", j.limit_keys IS NOT NULL"
 // $1 queues text[], $2 limit, $3 lease_ms, $4 worker, $5 claim id.
-// chime.jobs_claim_pick (migration 0022) walks the partial index
+// chime.jobs_claim_limited (migrations 0022, 0023) walks the partial index
 // jobs_ready_idx (queue, priority, run_at, id) in claim order, locking with
 // SKIP LOCKED, and keeps every cluster-wide limit that applies (a job over
-// its limit stays ready); it answers the partitions each job counts under
-// and, for a limited job, the time its start counts at. The lease token is
-// derived from the claim id, so a claimer that lost the reply can find what
-// it took (kClaimRecover). The function declares ROWS 100, so the update
-// joins its answer by primary key; a join the planner thought large hashed
-// the whole table (68 ms a claim with 100,000 jobs ready).
+// its limit stays ready); it answers the partitions each job counts under,
+// the shard of each, and, for a limited job, the time its start counts at.
+// The lease token is derived from the claim id, so a claimer that lost the
+// reply can find what it took (kClaimRecover). The function declares ROWS
+// 100, so the update joins its answer by primary key; a join the planner
+// thought large hashed the whole table (68 ms a claim with 100,000 jobs
+// ready).
 inline constexpr const char* kClaim =
-    "WITH picked AS (SELECT * FROM chime.jobs_claim_pick($1::text[], $2::integer))\n"
+    "WITH picked AS (SELECT * FROM chime.jobs_claim_limited($1::text[], $2::integer))\n"
     "UPDATE chime.jobs j SET state = 'running', attempt = j.attempt + 1,\n"
     "  lease_token = md5($5::text || ':' || j.id)::uuid,\n"
     "  lease_expires_at = now() + $3::bigint * interval '1 millisecond',\n"
     "  worker_id = $4, attempted_at = coalesce(p.started_at, now()), heartbeat_at = now(),\n"
-    "  limit_keys = p.keys\n"
+    "  limit_keys = p.keys, limit_shards = p.shards\n"
     "FROM picked p WHERE j.id = p.id\n" CHIME_CLAIM_RETURNING;
 
 // $1 claim id, $2 worker, $3 lease_ms: the jobs a claim took that are still
@@ -153,25 +154,34 @@ inline constexpr const char* kClaimRecover =
     "  AND j.lease_token = md5($1::text || ':' || j.id)::uuid\n" CHIME_CLAIM_RETURNING;
 
 // $1 a ready job: the partitions of each limit that applies to it and
-// their use, counted as chime.jobs_claim_pick counts (migration 0022).
+// their use, counted as chime.jobs_claim_limited counts (migration 0023:
+// summed over the partition's shards; a start counts while any of its
+// bucket lies in the window).
 inline constexpr const char* kLimitWaits = R"sql(
 WITH k AS (
   SELECT l.name, l.concurrency, l.rate, l.rate_window_ms,
+         chime.limit_bucket_ms(l.rate_window_ms) AS bucket_ms,
          coalesce(left(j.payload ->> l.partition_by, 200), '') AS part,
          l.name || '/' || coalesce(left(j.payload ->> l.partition_by, 200), '') AS key
   FROM chime.jobs j JOIN chime.limits l ON (l.queue IS NULL OR l.queue = j.queue)
                                        AND (l.kind IS NULL OR l.kind = j.kind)
-  WHERE j.id = $1)
+  WHERE j.id = $1),
+b AS (
+  SELECT k.key, s.started_at + (k.bucket_ms + k.rate_window_ms) * interval '1 millisecond' AS leaves,
+         sum(s.n) AS n,
+         -- The starts in this bucket and the ones after it.
+         sum(sum(s.n)) OVER (PARTITION BY k.key ORDER BY s.started_at DESC) AS newer
+  FROM k JOIN chime.limit_starts s ON s.key = k.key
+  WHERE k.rate IS NOT NULL
+    AND s.started_at + (k.bucket_ms + k.rate_window_ms) * interval '1 millisecond' > now()
+  GROUP BY k.key, s.started_at, k.bucket_ms, k.rate_window_ms)
 SELECT k.name, k.part, k.concurrency,
        (SELECT count(*) FROM chime.jobs r WHERE r.state = 'running' AND r.limit_keys @> ARRAY[k.key]),
        k.rate, k.rate_window_ms,
-       (SELECT count(*) FROM chime.limit_starts s WHERE s.key = k.key
-          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'),
-       -- The start whose leaving the window makes room for one more.
-       (SELECT )sql" CHIME_US("s.started_at + k.rate_window_ms * interval '1 millisecond'") R"sql(
-        FROM chime.limit_starts s WHERE s.key = k.key
-          AND s.started_at > now() - k.rate_window_ms * interval '1 millisecond'
-        ORDER BY s.started_at DESC OFFSET greatest(k.rate - 1, 0) LIMIT 1)
+       (SELECT coalesce(sum(b.n), 0)::bigint FROM b WHERE b.key = k.key),
+       -- The bucket whose leaving the window makes room for one more.
+       (SELECT )sql" CHIME_US("b.leaves") R"sql(
+        FROM b WHERE b.key = k.key AND b.newer >= k.rate ORDER BY b.leaves DESC LIMIT 1)
 FROM k ORDER BY k.name)sql";
 
 // $1 ids bigint[], $2 tokens uuid[], $3 extension_ms.

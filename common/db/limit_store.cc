@@ -12,7 +12,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A partition's key is '<limit>/<payload value>' (migration 0022).
+// A partition's key is '<limit>/<payload value>' (migration 0022); its
+// budget is split over shards (0023), which readers sum.
 constexpr const char* kSet = R"sql(
 WITH old AS (SELECT partition_by FROM chime.limits WHERE name = $1),
 up AS (
@@ -36,9 +37,10 @@ WITH run AS (
   SELECT k AS key, count(*) AS n FROM chime.jobs j, unnest(j.limit_keys) k
   WHERE j.state = 'running' AND j.limit_keys IS NOT NULL GROUP BY k),
 st AS (
-  SELECT s.key, count(*) AS n FROM chime.limit_starts s
+  SELECT s.key, sum(s.n)::bigint AS n FROM chime.limit_starts s
   JOIN chime.limits l ON l.name = split_part(s.key, '/', 1)
-  WHERE s.started_at > now() - l.rate_window_ms * interval '1 millisecond'
+  WHERE s.started_at + (chime.limit_bucket_ms(l.rate_window_ms) + l.rate_window_ms) * interval '1 millisecond'
+        > now()
   GROUP BY s.key),
 parts AS (
   SELECT split_part(key, '/', 1) AS limit_name, substr(key, strpos(key, '/') + 1) AS part,
@@ -73,14 +75,16 @@ void Upsert(pqxx::transaction_base& tx, const schedule::LimitSpec& spec, const c
                  source);
 }
 
-// Over the rate limits on these queues: the soonest a start leaves its
-// window, among starts still in it.
+// Over the rate limits on these queues: the soonest a bucket of starts
+// leaves its window (migration 0023), among buckets still in it.
 constexpr const char* kNextSlot = R"sql(
-SELECT )sql" CHIME_US("min(s.started_at + l.rate_window_ms * interval '1 millisecond')") R"sql(
-FROM chime.limits l JOIN chime.limit_partitions p ON p.limit_name = l.name
-JOIN chime.limit_starts s ON s.key = p.key
-WHERE l.rate IS NOT NULL AND (l.queue IS NULL OR l.queue = ANY($1::text[]))
-  AND s.started_at > now() - l.rate_window_ms * interval '1 millisecond')sql";
+WITH s AS (
+  SELECT s.started_at + (chime.limit_bucket_ms(l.rate_window_ms) + l.rate_window_ms)
+                        * interval '1 millisecond' AS leaves
+  FROM chime.limits l JOIN chime.limit_partitions p ON p.limit_name = l.name
+  JOIN chime.limit_starts s ON s.key = p.key AND s.shard = p.shard
+  WHERE l.rate IS NOT NULL AND (l.queue IS NULL OR l.queue = ANY($1::text[])))
+SELECT )sql" CHIME_US("min(s.leaves)") R"sql( FROM s WHERE s.leaves > now())sql";
 
 LimitRow ReadLimit(const pqxx::row& row) {
   LimitRow l;

@@ -1,7 +1,8 @@
 // The ready feed against a real PostgreSQL, with a PULL socket standing in
 // for the router on RouterServer::kReadyEndpoint: after each (re)connection
 // of its LISTEN session it sends "*" (look everywhere), then forwards each
-// committed enqueue as "queue:count", and never a job that is not yet due.
+// committed enqueue as "queue:count", and never a job that is not yet due;
+// "*" again when a notification names '*'.
 #include "scheduler/ready_feed.h"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,17 @@ TEST_F(ReadyFeedTest, AJobThatIsNotDueYetIsNotForwarded) {
   // Notifications arrive in commit order: the marker's is the first one.
   EXPECT_EQ(Next(), "marker:1");
   EXPECT_EQ(feed_.forwarded(), 1);
+}
+
+// A job finished under a limit on every queue (migration 0023 notifies
+// "queue:n,*:1"): the jobs waiting for its slot may be on any queue, so the
+// router is told to look everywhere.
+TEST_F(ReadyFeedTest, AFinishUnderALimitOnEveryQueueMakesTheRouterLookEverywhere) {
+  StartListening();
+  db_.Exec("SELECT pg_notify('chime_jobs_ready', 'mail:1,*:1,#x')");
+  EXPECT_EQ(Next(), "*");
+  db_.Exec("SELECT pg_notify('chime_jobs_ready', 'mail:1,#y')");
+  EXPECT_EQ(Next(), "mail:1");
 }
 
 TEST_F(ReadyFeedTest, AfterLosingItsSessionItTellsTheRouterToLookEverywhereAndGoesOn) {

@@ -41,8 +41,61 @@ class LimitStoreTest : public JobStoreTestBase {
     return out;
   }
 
+  std::string NotifiedOnCompletion(const ClaimedJob& job);
+
+  // `claimers` threads claim `batch` at a time and complete what they took
+  // until `starts` jobs started (or 400 rounds each); answers the most jobs
+  // held at once, each claimer counting what it holds between its claim and
+  // its completion, and the jobs started.
+  struct Crowd {
+    int most = 0;
+    int started = 0;
+  };
+  Crowd ClaimInACrowd(int claimers, int batch, int starts);
+
   std::unique_ptr<LimitStore> limits_;
 };
+
+LimitStoreTest::Crowd LimitStoreTest::ClaimInACrowd(int claimers, int batch, int starts) {
+  std::atomic<int> holding{0};
+  std::atomic<int> most{0};
+  std::atomic<int> started{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < claimers; ++t) {
+    threads.emplace_back([&, t] {
+      Connection conn(ConnectionConfig{.url = db_.url()});
+      JobStore store(conn, StoreConfig(), &rng_);
+      for (int round = 0; round < 400 && started.load() < starts; ++round) {
+        ClaimParams p;
+        p.worker_id = "w" + std::to_string(t);
+        p.limit = batch;
+        auto jobs = store.JobsClaim(p);
+        if (!jobs) {
+          ADD_FAILURE() << jobs.error().ToString();
+          failed = true;
+          return;
+        }
+        const int now_holding = holding += static_cast<int>(jobs->size());
+        started += static_cast<int>(jobs->size());
+        int seen = most.load();
+        while (now_holding > seen && !most.compare_exchange_weak(seen, now_holding)) {
+        }
+        std::vector<Completion> done;
+        for (const auto& j : *jobs) done.push_back(MakeCompletion(j, CompletionKind::kSucceeded, {}, "{}", p.worker_id));
+        holding -= static_cast<int>(jobs->size());
+        if (!done.empty() && !store.JobsCompleteIfLeased(done)) {
+          ADD_FAILURE() << "completion failed";
+          failed = true;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_FALSE(failed.load());
+  return {most.load(), started.load()};
+}
 
 TEST(LimitRateTest, ParsesCountsPerWindow) {
   auto r = schedule::ParseLimitRate("100/1m");
@@ -172,11 +225,16 @@ TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {
   ASSERT_TRUE(shown->waiting_on[0].next_slot.has_value());
   EXPECT_EQ(*shown->waiting_on[0].next_slot, **next) << "the slot the claimer sleeps until";
 
-  // Two of the three starts leave the window.
-  sql_.Exec("UPDATE chime.limit_starts SET started_at = started_at - interval '61 seconds' "
-            "WHERE ctid IN (SELECT ctid FROM chime.limit_starts LIMIT 2)");
+  // The three starts share one bucket (one claim); two of them move to a
+  // bucket of their own that left the window.
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_starts"), 1);
+  sql_.Exec("INSERT INTO chime.limit_starts (key, shard, started_at, n) "
+            "SELECT key, shard, started_at - interval '61 seconds', 2 FROM chime.limit_starts");
+  sql_.Exec("UPDATE chime.limit_starts SET n = 1 WHERE started_at > now() - interval '1 minute'");
   EXPECT_EQ(Claim(10).size(), 2u);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_starts"), 3) << "the old starts were pruned";
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_starts WHERE started_at < now() - interval '1 minute'"), 0)
+      << "the old bucket was pruned";
+  EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.limit_starts"), 3);
 }
 
 TEST_F(LimitStoreTest, ARescueFreesTheSlotOfAKilledWorker) {
@@ -201,12 +259,8 @@ TEST_F(LimitStoreTest, DeletingALimitReleasesWhatItHeld) {
   EXPECT_EQ(Claim(10).size(), 2u);
 }
 
-TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
-  Set({.name = "one", .kind = "sync", .concurrency = 1});
-  Enqueue("sync");
-  Enqueue("sync");
-  auto claimed = Claim(10);
-  ASSERT_EQ(claimed.size(), 1u);
+// The payload of the notification that completing `job` sends.
+std::string LimitStoreTest::NotifiedOnCompletion(const ClaimedJob& job) {
   pqxx::connection listener(db_.url());
   struct Receiver final : pqxx::notification_receiver {
     using pqxx::notification_receiver::notification_receiver;
@@ -214,11 +268,33 @@ TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
     std::vector<std::string> payloads;
   } receiver(listener, "chime_jobs_ready");
   listener.get_notifs();
-  Complete(claimed[0], CompletionKind::kSucceeded);
+  Complete(job, CompletionKind::kSucceeded);
   // Delivered at the completion's commit; await_notification blocks for it.
   listener.await_notification(10, 0);
-  ASSERT_EQ(receiver.payloads.size(), 1u);
-  EXPECT_EQ(receiver.payloads[0].rfind("default:1,#", 0), 0u) << receiver.payloads[0];
+  EXPECT_EQ(receiver.payloads.size(), 1u);
+  return receiver.payloads.empty() ? std::string() : receiver.payloads[0];
+}
+
+TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
+  Set({.name = "one", .queue = "default", .kind = "sync", .concurrency = 1});
+  Enqueue("sync");
+  Enqueue("sync");
+  auto claimed = Claim(10);
+  ASSERT_EQ(claimed.size(), 1u);
+  const std::string payload = NotifiedOnCompletion(claimed[0]);
+  EXPECT_EQ(payload.rfind("default:1,#", 0), 0u) << payload;
+}
+
+// The jobs waiting for the slot of a limit on every queue may be on any
+// queue: the notification says '*' (every worker looks).
+TEST_F(LimitStoreTest, AFinishedJobUnderALimitOnEveryQueueWakesEveryWorker) {
+  Set({.name = "one", .kind = "sync", .concurrency = 1});
+  Enqueue("sync");
+  Enqueue("sync");
+  auto claimed = Claim(10);
+  ASSERT_EQ(claimed.size(), 1u);
+  const std::string payload = NotifiedOnCompletion(claimed[0]);
+  EXPECT_EQ(payload.rfind("default:1,*:1,#", 0), 0u) << payload;
 }
 
 // Many claimers at once on one partition of concurrency 3 and a rate of
@@ -228,45 +304,62 @@ TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
 TEST_F(LimitStoreTest, ConcurrentClaimersNeverExceedTheLimit) {
   Set({.name = "three", .kind = "sync", .concurrency = 3, .rate = LimitRate{40, std::chrono::minutes(1)}});
   for (int i = 0; i < 60; ++i) Enqueue("sync");
-  std::atomic<int> holding{0};
-  std::atomic<int> most{0};
-  std::atomic<int> started{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 6; ++t) {
-    threads.emplace_back([&, t] {
-      Connection conn(ConnectionConfig{.url = db_.url()});
-      JobStore store(conn, StoreConfig(), &rng_);
-      for (int round = 0; round < 200 && started.load() < 40; ++round) {
-        ClaimParams p;
-        p.worker_id = "w" + std::to_string(t);
-        p.limit = 2;
-        auto jobs = store.JobsClaim(p);
-        if (!jobs) {
-          failed = true;
-          return;
-        }
-        const int now_holding = holding += static_cast<int>(jobs->size());
-        started += static_cast<int>(jobs->size());
-        int seen = most.load();
-        while (now_holding > seen && !most.compare_exchange_weak(seen, now_holding)) {
-        }
-        std::vector<Completion> done;
-        for (const auto& j : *jobs) done.push_back(MakeCompletion(j, CompletionKind::kSucceeded, {}, "{}", p.worker_id));
-        holding -= static_cast<int>(jobs->size());
-        if (!done.empty() && !store.JobsCompleteIfLeased(done)) {
-          failed = true;
-          return;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_FALSE(failed.load());
-  EXPECT_LE(most.load(), 3);
-  EXPECT_EQ(started.load(), 40) << "the rate's 40 starts, no more, no fewer";
+  const Crowd crowd = ClaimInACrowd(6, 2, 40);
+  EXPECT_LE(crowd.most, 3);
+  EXPECT_EQ(crowd.started, 40) << "the rate's 40 starts, no more, no fewer";
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 40);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 20);
+}
+
+// A larger budget is split over shards (migration 0023) that claimers take
+// side by side: together they still never exceed it, and they use all of it.
+TEST_F(LimitStoreTest, ShardsOfABudgetAddUpToIt) {
+  Set({.name = "wide", .kind = "sync", .concurrency = 50, .rate = LimitRate{130, std::chrono::minutes(1)}});
+  EXPECT_EQ(sql_.Int("SELECT chime.limit_shard_count(50, 130)"), 3);
+  for (int i = 0; i < 300; ++i) Enqueue("sync");
+  const Crowd crowd = ClaimInACrowd(8, 7, 130);
+  EXPECT_LE(crowd.most, 50);
+  EXPECT_EQ(crowd.started, 130) << "the rate's 130 starts, no more, no fewer";
+  EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.limit_starts"), 130);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT shard) FROM chime.limit_starts"), 3) << "every shard's share used";
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 170);
+}
+
+// One claimer alone uses every shard's share: a claim that finds its own
+// shard short takes the others too.
+TEST_F(LimitStoreTest, OneClaimerUsesTheWholeBudget) {
+  Set({.name = "wide", .kind = "sync", .concurrency = 64});
+  for (int i = 0; i < 100; ++i) Enqueue("sync");
+  EXPECT_EQ(Claim(100).size(), 64u);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT s) FROM chime.jobs, unnest(limit_shards) s WHERE state = 'running'"), 4);
+  EXPECT_TRUE(Claim(100).empty());
+}
+
+// A claim in progress holds its shard, not the limit: another claim on the
+// same limit takes another shard instead of waiting for the first's commit
+// (0022 made it wait: claims under one limit ran one at a time).
+TEST_F(LimitStoreTest, ClaimsUnderOneLimitDoNotWaitForEachOther) {
+  Set({.name = "wide", .kind = "sync", .concurrency = 1000});
+  // (More than the first claim's candidates, which it locks.)
+  for (int i = 0; i < 100; ++i) Enqueue("sync");
+  // (A partition's first claim creates its shards' rows: others wait for
+  // that claim's commit on the unique index, once.)
+  ASSERT_EQ(Claim(1).size(), 1u);
+  pqxx::connection first(db_.url());
+  pqxx::work open(first);
+  EXPECT_EQ(open.exec("SELECT * FROM chime.jobs_claim_limited(ARRAY['default'], 5)").size(), 5u);
+  // Still open: its shard's lock is held. The second claim would block on
+  // it; the timeout turns a wait into an error.
+  sql_.Exec("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET lock_timeout = ''2s''', current_database()); END $$");
+  Connection conn(ConnectionConfig{.url = db_.url()});
+  JobStore store(conn, StoreConfig(), &rng_);
+  ClaimParams p;
+  p.worker_id = "second";
+  p.limit = 5;
+  auto second = store.JobsClaim(p);
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_EQ(second->size(), 5u);
+  open.abort();
 }
 
 }  // namespace

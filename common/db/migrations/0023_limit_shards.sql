@@ -1,0 +1,607 @@
+-- Limits that cost little when they do not bind (issue 20; 0022 has the
+-- model). 0022 held one row lock per partition through each claim's commit,
+-- so claims on a queue under one unpartitioned limit ran one at a time
+-- (0.5x of no limit); it logged a row per start; and it walked candidates
+-- with a statement per candidate (0.16x at claims of 1,000).
+--
+-- * Shards. A partition's budget is split over up to 8 rows of
+--   chime.limit_partitions (key, shard), each with its share (shares sum to
+--   the budget). A claim locks one shard per partition (its connection's own,
+--   or the next free one: SKIP LOCKED), and more while those lack room for its
+--   candidates; claims on one limit go side by side. A shard has at least 16
+--   of the budget, so small budgets keep one row and are exact as before. An
+--   attempt records the shard it counts under (jobs.limit_shards, beside
+--   limit_keys); a shard counts the running attempts and the starts recorded
+--   under shard numbers equal modulo its partition's shard count, so a
+--   changed limit recounts what is running (claims that began before a
+--   change finish under the old shares).
+-- * Rate buckets. chime.limit_starts holds, per shard, the number of starts
+--   (n) in buckets of 1/1000 of the window (at least 1 ms), started_at being
+--   the bucket's start. A bucket counts while any of it lies in the window,
+--   so a partition never starts more than its rate in any window, and gives
+--   up at most 0.1 % of it; a partition keeps at most ~1,000 rows, not R.
+-- * Held back: the ready jobs a claim passed over because their partition
+--   was full (a job passed over by three claims counts three times): the
+--   pressure a limit puts on a queue. Counted per limit (the sum of its
+--   rows' held_back), on one shard the claim holds, so a claim writes a row
+--   per limit, not one per partition.
+-- * A job finished under a limit on every queue (no `queue`) wakes every
+--   worker ('*' in the ready notification), not just its own queue's.
+--
+-- Additive: 0022's chime.jobs_claim_pick stays, as a wrapper (binaries of
+-- before this migration claim through it during an upgrade; their attempts
+-- count under shard 0).
+
+-- How many shards a partition of this limit has, and shard s's share of a
+-- budget: the definitions every reader uses.
+CREATE FUNCTION chime.limit_shard_count(p_concurrency integer, p_rate integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN greatest(1, least(8, coalesce(p_concurrency / 16, 8), coalesce(p_rate / 16, 8)));
+
+CREATE FUNCTION chime.limit_share(p_budget integer, p_shards integer, p_shard integer) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_budget / p_shards + CASE WHEN p_shard < p_budget % p_shards THEN 1 ELSE 0 END;
+
+-- A rate window's bucket, in milliseconds.
+CREATE FUNCTION chime.limit_bucket_ms(p_window_ms bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN greatest(p_window_ms / 1000, 1);
+
+ALTER TABLE chime.limit_starts DROP CONSTRAINT limit_starts_key_fkey;
+ALTER TABLE chime.limit_partitions
+  ADD COLUMN shard smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 7),
+  ADD COLUMN held_back bigint NOT NULL DEFAULT 0,
+  DROP CONSTRAINT limit_partitions_pkey,
+  ADD PRIMARY KEY (key, shard);
+-- (0022's running total of a partition's starts; the buckets are summed now.)
+COMMENT ON COLUMN chime.limit_partitions.started IS 'unused since 0023';
+
+-- 0022's starts of one claim share their time: one bucket each.
+ALTER TABLE chime.limit_starts
+  ADD COLUMN shard smallint NOT NULL DEFAULT 0,
+  ADD COLUMN n integer NOT NULL DEFAULT 1 CHECK (n >= 1);
+WITH old AS (DELETE FROM chime.limit_starts RETURNING key, started_at)
+INSERT INTO chime.limit_starts (key, started_at, shard, n)
+SELECT key, started_at, 0, count(*) FROM old GROUP BY key, started_at;
+DROP INDEX chime.limit_starts_key_idx;
+ALTER TABLE chime.limit_starts
+  ADD PRIMARY KEY (key, shard, started_at),
+  ADD FOREIGN KEY (key, shard) REFERENCES chime.limit_partitions (key, shard) ON DELETE CASCADE;
+
+-- The shard of each of limit_keys this attempt counts under (NULL: 0).
+ALTER TABLE chime.jobs ADD COLUMN limit_shards smallint[];
+
+-- Locks shards of the partitions p_keys for a claim and answers what they
+-- have room for, with the clock the count was read at. Each round locks one
+-- more shard of each partition that lacks room for its p_demand candidates
+-- (the first round: one of each; this connection's own, p_pref modulo the
+-- count, or the next free: SKIP LOCKED). When other claims hold every shard
+-- of every partition, it waits for p_pref's shard of each, in key order
+-- (no deadlock: it waits holding none); a partition held by others counts
+-- as full for this claim, so claims over many partitions go side by side.
+-- Shards this transaction holds already are answered again, recounted.
+CREATE FUNCTION chime.limit_hold(p_keys text[], p_nshards integer[], p_conc integer[], p_rate integer[],
+                                 p_window bigint[], p_demand integer[], p_pref integer)
+RETURNS TABLE (pos integer, shard smallint, free_c integer, free_r integer, counted_at timestamptz)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+  v_held  integer[] := array_fill(0, ARRAY[cardinality(p_keys)]);  -- Shards held: a bit mask.
+  v_room  integer[] := array_fill(0, ARRAY[cardinality(p_keys)]);
+  v_try   integer[] := ARRAY(SELECT generate_series(1, cardinality(p_keys)));
+  v_npos  integer[];
+  v_nshard smallint[];
+  v_fc    integer[];
+  v_fr    integer[];
+  v_now   timestamptz;
+  v_made  bigint;
+  v_kk    jsonb;
+  v_p     integer;
+  e       integer;
+BEGIN
+  FOR v_round IN 1 .. 8 LOOP
+    SELECT array_agg(t.pos ORDER BY t.pos), array_agg(s.shard ORDER BY t.pos) INTO v_npos, v_nshard
+    FROM unnest(v_try) t(pos), LATERAL (
+      SELECT lp.shard FROM chime.limit_partitions lp
+      WHERE lp.key = p_keys[t.pos] AND lp.shard < p_nshards[t.pos] AND (v_held[t.pos] >> lp.shard) & 1 = 0
+      ORDER BY (lp.shard - p_pref % p_nshards[t.pos] + p_nshards[t.pos]) % p_nshards[t.pos]
+      LIMIT 1 FOR UPDATE SKIP LOCKED) s;
+    IF v_round = 1 AND coalesce(cardinality(v_npos), 0) < cardinality(p_keys) THEN
+      -- A partition's first claim makes its shards' rows (then holds them).
+      INSERT INTO chime.limit_partitions (key, shard, limit_name)
+        SELECT k.key, s, split_part(k.key, '/', 1)
+        FROM unnest(p_keys, p_nshards) k(key, n), generate_series(0, k.n - 1) s
+        WHERE NOT EXISTS (SELECT 1 FROM chime.limit_partitions lp WHERE lp.key = k.key AND lp.shard = s)
+        ORDER BY 1, 2
+      ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS v_made = ROW_COUNT;
+      IF v_made > 0 THEN
+        SELECT array_agg(t.pos ORDER BY t.pos), array_agg(s.shard ORDER BY t.pos) INTO v_npos, v_nshard
+        FROM unnest(v_try) t(pos), LATERAL (
+          SELECT lp.shard FROM chime.limit_partitions lp
+          WHERE lp.key = p_keys[t.pos] AND lp.shard < p_nshards[t.pos]
+          ORDER BY (lp.shard - p_pref % p_nshards[t.pos] + p_nshards[t.pos]) % p_nshards[t.pos]
+          LIMIT 1 FOR UPDATE SKIP LOCKED) s;
+      END IF;
+    END IF;
+    IF v_npos IS NULL THEN
+      EXIT WHEN v_round > 1;
+      SELECT array_agg(k.pos ORDER BY k.pos), array_agg((p_pref % p_nshards[k.pos])::smallint ORDER BY k.pos)
+      INTO v_npos, v_nshard FROM generate_series(1, cardinality(p_keys)) k(pos);
+      PERFORM 1 FROM chime.limit_partitions lp JOIN unnest(v_npos, v_nshard) t(pos, shard)
+        ON lp.key = p_keys[t.pos] AND lp.shard = t.shard
+      ORDER BY lp.key FOR UPDATE OF lp;
+    END IF;
+    -- The concurrency-limited partitions among them and their shard
+    -- counts, as a jsonb object: a lookup in it is a binary search, where
+    -- `limit_keys && array` compares every pair (6.5 ms for 500 running
+    -- jobs and 1,000 partitions) and the planner's generic join rebuilt a
+    -- hash per running job.
+    SELECT coalesce(jsonb_object_agg(p_keys[n.pos], p_nshards[n.pos]), '{}') INTO v_kk
+    FROM (SELECT DISTINCT x.pos FROM unnest(v_npos) x(pos) WHERE p_conc[x.pos] IS NOT NULL) n;
+    -- A new statement, a new snapshot: what earlier holders of these
+    -- shards committed is counted. The clock is read within it, after its
+    -- snapshot: an attempt that ended before the count (and so is not
+    -- counted) finished before the claim's starts, stamped with the last
+    -- round's clock. Buckets that left their window go.
+    WITH t AS MATERIALIZED (SELECT clock_timestamp() AS now_ts),
+    slot AS (
+      SELECT n.pos, n.shard, n.ord, p_keys[n.pos] AS key, p_nshards[n.pos] AS k
+      FROM unnest(v_npos, v_nshard) WITH ORDINALITY n(pos, shard, ord)),
+    gone AS (
+      DELETE FROM chime.limit_starts st USING slot
+      WHERE p_rate[slot.pos] IS NOT NULL AND st.key = slot.key AND st.shard = slot.shard
+        AND st.started_at + chime.limit_bucket_ms(p_window[slot.pos]) * interval '1 millisecond'
+            <= (SELECT now_ts FROM t) - p_window[slot.pos] * interval '1 millisecond'),
+    -- Running attempts and starts in the window, per "key|shard".
+    running AS MATERIALIZED (
+      SELECT coalesce(jsonb_object_agg(x.key || '|' || x.shard, x.n), '{}') AS m FROM (
+        SELECT u.key, coalesce(u.shard, 0) % (v_kk ->> u.key)::integer AS shard, count(*) AS n
+        FROM chime.jobs j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
+        WHERE j.state = 'running' AND j.limit_keys IS NOT NULL AND v_kk ? u.key
+        GROUP BY 1, 2) x),
+    started AS MATERIALIZED (
+      SELECT coalesce(jsonb_object_agg(x.key || '|' || x.shard, x.n), '{}') AS m FROM (
+        SELECT slot.key, slot.shard, sum(st.n) AS n
+        FROM slot JOIN chime.limit_starts st ON st.key = slot.key AND st.shard % slot.k = slot.shard
+        WHERE p_rate[slot.pos] IS NOT NULL
+          AND st.started_at + chime.limit_bucket_ms(p_window[slot.pos]) * interval '1 millisecond'
+              > (SELECT now_ts FROM t) - p_window[slot.pos] * interval '1 millisecond'
+        GROUP BY 1, 2) x)
+    SELECT (SELECT now_ts FROM t),
+           array_agg(CASE WHEN p_conc[s.pos] IS NOT NULL THEN
+                       chime.limit_share(p_conc[s.pos], s.k, s.shard)
+                       - coalesce(((SELECT m FROM running) ->> (s.key || '|' || s.shard))::integer, 0) END
+                     ORDER BY s.ord),
+           array_agg(CASE WHEN p_rate[s.pos] IS NOT NULL THEN
+                       chime.limit_share(p_rate[s.pos], s.k, s.shard)
+                       - coalesce(((SELECT m FROM started) ->> (s.key || '|' || s.shard))::integer, 0) END
+                     ORDER BY s.ord)
+    INTO v_now, v_fc, v_fr
+    FROM slot s;
+    v_try := '{}';
+    FOR e IN 1 .. cardinality(v_npos) LOOP
+      v_p := v_npos[e];
+      v_held[v_p] := v_held[v_p] | (1 << v_nshard[e]);
+      v_room[v_p] := v_room[v_p] + greatest(least(coalesce(v_fc[e], 2147483647), coalesce(v_fr[e], 2147483647)), 0);
+      IF v_room[v_p] < p_demand[v_p] AND v_held[v_p] <> (1 << p_nshards[v_p]) - 1 THEN
+        v_try := v_try || v_p;
+      END IF;
+      pos := v_p;
+      shard := v_nshard[e];
+      free_c := v_fc[e];
+      free_r := v_fr[e];
+      counted_at := v_now;
+      RETURN NEXT;
+    END LOOP;
+    EXIT WHEN cardinality(v_try) = 0;
+  END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION chime.limit_hold(text[], integer[], integer[], integer[], bigint[], integer[], integer)
+  FROM PUBLIC;
+
+-- Picks up to p_n ready jobs of p_queues in claim order (priority, run_at,
+-- id), locked (SKIP LOCKED), within every limit that applies to them;
+-- answers each with the partitions it counts under, the shard of each, and
+-- the time its start counts at (NULL: no limit applied, start at now()).
+-- The claim statement (common/db/job_store_sql.h) updates what it answers.
+-- Without a limit on these queues it is the plain index walk.
+CREATE FUNCTION chime.jobs_claim_limited(p_queues text[], p_n integer)
+RETURNS TABLE (id bigint, keys text[], shards smallint[], started_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  -- Planning these statements cost more than running them (1.3 ms against
+  -- 0.1 ms for the count): plan them once per connection.
+  SET plan_cache_mode = force_generic_plan ROWS 100 AS $$
+#variable_conflict use_column
+DECLARE
+  v_limits  chime.limits[];
+  v_pref    integer := pg_backend_pid();  -- This connection's own shard (mod count).
+  v_most    integer := least(greatest(p_n * 3, 32), 4000);
+  v_want    integer;      -- Candidates to read.
+  -- Candidates, in claim order; candidate i's partitions are entries
+  -- v_off[i] .. v_off[i + 1] - 1 (one per limit that applies): v_epos,
+  -- the partition's position in v_keys; v_ecand, i.
+  v_ids     bigint[];
+  v_off     integer[];
+  v_epos    integer[];
+  v_ecand   integer[];
+  v_single  boolean;      -- No candidate counts under two partitions.
+  v_eslot   integer[];    -- Per entry taken: the slot it counts under.
+  v_take    boolean[];    -- Per candidate: taken.
+  v_ntaken  integer;
+  v_held_back integer;    -- Candidates passed over for a full partition this claim holds.
+  v_hb      integer[];    -- The same, per partition.
+  -- The distinct partitions, sorted, and per partition: its limit's
+  -- budgets and shard count, its candidates (demand), the shards held (a
+  -- bit mask) and their room; for the loop below, its slots v_first ..
+  -- v_last, the first with room (v_cur) and the candidates held back.
+  v_keys    text[];
+  v_conc    integer[];
+  v_rate    integer[];
+  v_window  bigint[];
+  v_nshards integer[];
+  v_demand  integer[];
+  v_held    integer[];      -- Per partition: 1 when this claim holds a shard of it.
+  v_first   integer[];
+  v_last    integer[];
+  v_cur     integer[];
+  -- Slots: the shards this claim holds (partition, shard) and their room.
+  v_skey    integer[];
+  v_sshard  smallint[];
+  v_sfree_c integer[];
+  v_sfree_r integer[];
+  v_try     integer[];
+  v_npos    integer[];
+  v_nfree_c integer[];
+  v_nfree_r integer[];
+  v_lqueue  text[];       -- Fast path: per limit, its queue and kind,
+  v_lkind   text[];
+  v_kslot   integer[];    -- and the slot all its jobs count under.
+  v_order   integer[];
+  v_now     timestamptz;
+  v_ok      boolean;
+  v_p       integer;
+  v_s       integer;
+  i         integer;
+  e         integer;
+BEGIN
+  SELECT array_agg(l ORDER BY l.name) INTO v_limits
+  FROM chime.limits l WHERE l.queue IS NULL OR l.queue = ANY(p_queues);
+  IF v_limits IS NULL THEN
+    IF cardinality(p_queues) = 1 THEN
+      RETURN QUERY
+        SELECT j.id, NULL::text[], NULL::smallint[], NULL::timestamptz FROM chime.jobs j
+        WHERE j.queue = p_queues[1] AND j.state IN ('scheduled', 'available', 'retryable')
+          AND j.run_at <= now()
+        ORDER BY j.priority, j.run_at, j.id LIMIT p_n FOR UPDATE SKIP LOCKED;
+    ELSE
+      RETURN QUERY
+        SELECT j.id, NULL::text[], NULL::smallint[], NULL::timestamptz FROM chime.jobs j
+        WHERE j.queue = ANY(p_queues) AND j.state IN ('scheduled', 'available', 'retryable')
+          AND j.run_at <= now()
+        ORDER BY j.priority, j.run_at, j.id LIMIT p_n FOR UPDATE SKIP LOCKED;
+    END IF;
+    RETURN;
+  END IF;
+
+  -- Unpartitioned limits only: their partitions are known before the
+  -- candidates are. When a held shard of each has room for the whole claim
+  -- (a limit that does not bind), the claim is the plain index walk, each
+  -- job counted under the limits that apply to it.
+  IF NOT EXISTS (SELECT 1 FROM unnest(v_limits) l WHERE l.partition_by IS NOT NULL) THEN
+    SELECT array_agg(l.name || '/' ORDER BY l.name), array_agg(l.concurrency ORDER BY l.name),
+           array_agg(l.rate ORDER BY l.name), array_agg(l.rate_window_ms ORDER BY l.name),
+           array_agg(chime.limit_shard_count(l.concurrency, l.rate) ORDER BY l.name),
+           array_agg(l.queue ORDER BY l.name), array_agg(l.kind ORDER BY l.name)
+    INTO v_keys, v_conc, v_rate, v_window, v_nshards, v_lqueue, v_lkind
+    FROM unnest(v_limits) l;
+    SELECT array_agg(h.pos ORDER BY h.ord), array_agg(h.shard ORDER BY h.ord),
+           array_agg(h.free_c ORDER BY h.ord), array_agg(h.free_r ORDER BY h.ord), max(h.counted_at)
+    INTO v_skey, v_sshard, v_sfree_c, v_sfree_r, v_now
+    FROM chime.limit_hold(v_keys, v_nshards, v_conc, v_rate, v_window,
+                          array_fill(p_n, ARRAY[cardinality(v_keys)]), v_pref)
+         WITH ORDINALITY h(pos, shard, free_c, free_r, counted_at, ord);
+    SELECT array_agg((SELECT min(x.slot) FROM unnest(v_skey, v_sfree_c, v_sfree_r) WITH ORDINALITY x(pos, fc, fr, slot)
+                      WHERE x.pos = k.pos AND coalesce(x.fc, p_n) >= p_n AND coalesce(x.fr, p_n) >= p_n)
+                     ORDER BY k.pos)
+    INTO v_kslot FROM generate_series(1, cardinality(v_keys)) k(pos);
+    IF array_position(v_kslot, NULL) IS NULL THEN
+      RETURN QUERY
+        WITH w AS MATERIALIZED (
+          SELECT j.id, j.kind, j.queue FROM chime.jobs j
+          WHERE cardinality(p_queues) = 1 AND j.queue = p_queues[1]
+            AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+          ORDER BY j.priority, j.run_at, j.id LIMIT p_n FOR UPDATE SKIP LOCKED),
+        wm AS MATERIALIZED (
+          SELECT j.id, j.kind, j.queue FROM chime.jobs j
+          WHERE cardinality(p_queues) > 1 AND j.queue = ANY(p_queues)
+            AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+          ORDER BY j.priority, j.run_at, j.id LIMIT p_n FOR UPDATE SKIP LOCKED),
+        a AS MATERIALIZED (SELECT * FROM w UNION ALL SELECT * FROM wm),
+        -- Per kind and queue among them (a few): the limits that apply.
+        combo AS MATERIALIZED (SELECT a.kind, a.queue, count(*)::integer AS n FROM a GROUP BY a.kind, a.queue),
+        ent AS MATERIALIZED (
+          SELECT combo.kind, combo.queue, combo.n, k.pos
+          FROM combo, generate_series(1, cardinality(v_keys)) k(pos)
+          WHERE (v_lqueue[k.pos] IS NULL OR v_lqueue[k.pos] = combo.queue)
+            AND (v_lkind[k.pos] IS NULL OR v_lkind[k.pos] = combo.kind)),
+        ck AS (
+          SELECT ent.kind, ent.queue, array_agg(v_keys[ent.pos] ORDER BY ent.pos) AS keys,
+                 array_agg(v_sshard[v_kslot[ent.pos]] ORDER BY ent.pos) AS shards
+          FROM ent GROUP BY ent.kind, ent.queue),
+        ins AS (
+          INSERT INTO chime.limit_starts AS st (key, shard, started_at, n)
+          SELECT v_keys[ent.pos], v_sshard[v_kslot[ent.pos]],
+                 to_timestamp(floor(extract(epoch FROM v_now) * 1000 / chime.limit_bucket_ms(v_window[ent.pos]))
+                              * chime.limit_bucket_ms(v_window[ent.pos]) / 1000.0),
+                 sum(ent.n)::integer
+          FROM ent WHERE v_rate[ent.pos] IS NOT NULL GROUP BY ent.pos ORDER BY 1, 2
+          ON CONFLICT (key, shard, started_at) DO UPDATE SET n = st.n + excluded.n)
+        SELECT a.id, ck.keys, ck.shards, CASE WHEN ck.keys IS NOT NULL THEN v_now END
+        FROM a LEFT JOIN ck ON ck.kind = a.kind AND ck.queue = a.queue;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Candidates: under a partitioned limit, three times what is asked for
+  -- (some partitions will be full), at most 4,000, so a backlog held by a
+  -- limit costs each claim the same; under unpartitioned limits only, what
+  -- is asked for, and three times that only when some were held back (a
+  -- second pass, which reads them again: its own locks do not stop it).
+  v_want := CASE WHEN EXISTS (SELECT 1 FROM unnest(v_limits) l WHERE l.partition_by IS NOT NULL)
+                 THEN v_most ELSE p_n END;
+  FOR v_pass IN 1 .. 2 LOOP
+    -- One queue is a walk of jobs_ready_idx in claim order (queue =
+    -- ANY(...) makes PostgreSQL read and sort every ready job: 80 ms with
+    -- 40,000). Set-based from here on, but for the assignment of
+    -- candidates under two partitions: a statement per candidate cost 10 us.
+    WITH c AS MATERIALIZED (
+      SELECT j.id, j.kind, j.queue, j.payload, j.priority, j.run_at FROM chime.jobs j
+      WHERE cardinality(p_queues) = 1 AND j.queue = p_queues[1]
+        AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+      ORDER BY j.priority, j.run_at, j.id LIMIT v_want
+      FOR UPDATE SKIP LOCKED),
+    cm AS MATERIALIZED (
+      SELECT j.id, j.kind, j.queue, j.payload, j.priority, j.run_at FROM chime.jobs j
+      WHERE cardinality(p_queues) > 1 AND j.queue = ANY(p_queues)
+        AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+      ORDER BY j.priority, j.run_at, j.id LIMIT v_want
+      FOR UPDATE SKIP LOCKED),
+    cand AS MATERIALIZED (
+      SELECT u.*, row_number() OVER (ORDER BY u.priority, u.run_at, u.id)::integer AS i
+      FROM (SELECT * FROM c UNION ALL SELECT * FROM cm) u),
+    ent AS MATERIALIZED (
+      SELECT x.*, dense_rank() OVER (ORDER BY x.key)::integer AS pos FROM (
+        SELECT cand.i, l.name || '/' || coalesce(left(cand.payload ->> l.partition_by, 200), '') AS key, l.name
+        FROM cand JOIN unnest(v_limits) l ON (l.queue IS NULL OR l.queue = cand.queue)
+                                         AND (l.kind IS NULL OR l.kind = cand.kind)) x),
+    keys AS MATERIALIZED (
+      SELECT e.pos, min(e.key) AS key, min(e.name) AS name, count(*)::integer AS demand
+      FROM ent e GROUP BY e.pos),
+    kl AS (SELECT k.*, l.concurrency, l.rate, l.rate_window_ms
+           FROM keys k JOIN unnest(v_limits) l ON l.name = k.name),
+    per AS (SELECT cand.i, count(ent.i)::integer AS n FROM cand LEFT JOIN ent ON ent.i = cand.i GROUP BY cand.i)
+    SELECT (SELECT array_agg(cand.id ORDER BY cand.i) FROM cand),
+           (SELECT array_agg(o ORDER BY i) FROM (
+              SELECT per.i, 1 + coalesce(sum(per.n) OVER (ORDER BY per.i ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                           AND 1 PRECEDING), 0)::integer AS o
+              FROM per
+              UNION ALL SELECT 2147483647, 1 + (SELECT count(*)::integer FROM ent)) x),
+           (SELECT array_agg(ent.pos ORDER BY ent.i, ent.name) FROM ent),
+           (SELECT array_agg(ent.i ORDER BY ent.i, ent.name) FROM ent),
+           (SELECT count(*) = count(DISTINCT ent.i) FROM ent),
+           (SELECT array_agg(k.key ORDER BY k.pos) FROM keys k),
+           (SELECT array_agg(kl.concurrency ORDER BY kl.pos) FROM kl),
+           (SELECT array_agg(kl.rate ORDER BY kl.pos) FROM kl),
+           (SELECT array_agg(kl.rate_window_ms ORDER BY kl.pos) FROM kl),
+           (SELECT array_agg(chime.limit_shard_count(kl.concurrency, kl.rate) ORDER BY kl.pos) FROM kl),
+           (SELECT array_agg(k.demand ORDER BY k.pos) FROM keys k)
+    INTO v_ids, v_off, v_epos, v_ecand, v_single, v_keys, v_conc, v_rate, v_window, v_nshards, v_demand;
+    IF v_ids IS NULL THEN RETURN; END IF;
+    v_take := array_fill(false, ARRAY[cardinality(v_ids)]);
+    v_eslot := array_fill(0, ARRAY[greatest(cardinality(v_epos), 1)]);
+    v_ntaken := 0;
+    v_held_back := 0;
+
+    IF v_keys IS NULL THEN
+      -- No limit applies to these candidates.
+      FOR i IN 1 .. least(p_n, cardinality(v_ids)) LOOP v_take[i] := true; END LOOP;
+      v_ntaken := least(p_n, cardinality(v_ids));
+    ELSE
+      v_hb := array_fill(0, ARRAY[cardinality(v_keys)]);
+      SELECT array_agg(h.pos ORDER BY h.ord), array_agg(h.shard ORDER BY h.ord),
+             array_agg(h.free_c ORDER BY h.ord), array_agg(h.free_r ORDER BY h.ord), max(h.counted_at)
+      INTO v_skey, v_sshard, v_sfree_c, v_sfree_r, v_now
+      FROM chime.limit_hold(v_keys, v_nshards, v_conc, v_rate, v_window, v_demand, v_pref)
+           WITH ORDINALITY h(pos, shard, free_c, free_r, counted_at, ord);
+      v_held := array_fill(0, ARRAY[cardinality(v_keys)]);
+      FOR e IN 1 .. cardinality(v_skey) LOOP v_held[v_skey[e]] := 1; END LOOP;
+
+      IF v_single THEN
+        -- Each candidate counts under one partition at most: the k-th
+        -- candidate of a partition (claim order) fits in the slot whose
+        -- room, added up over the partition's slots, first reaches k.
+        WITH sl AS (
+          SELECT x.slot, x.pos,
+                 greatest(least(coalesce(x.fc, 2147483647), coalesce(x.fr, 2147483647)), 0)::bigint AS cap
+          FROM unnest(v_skey, v_sfree_c, v_sfree_r) WITH ORDINALITY x(pos, fc, fr, slot)),
+        rng AS (
+          SELECT sl.slot, sl.pos, sum(sl.cap) OVER w - sl.cap AS lo, sum(sl.cap) OVER w AS hi
+          FROM sl WINDOW w AS (PARTITION BY sl.pos ORDER BY sl.slot)),
+        ent AS (
+          SELECT u.e, u.i, u.pos, row_number() OVER (PARTITION BY u.pos ORDER BY u.i) AS r
+          FROM unnest(v_ecand, v_epos) WITH ORDINALITY u(i, pos, e)),
+        cand AS (
+          SELECT t.i, ent.e, ent.pos, rng.slot, ent.e IS NULL OR rng.slot IS NOT NULL AS ok
+          FROM generate_series(1, cardinality(v_ids)) t(i)
+          LEFT JOIN ent ON ent.i = t.i
+          LEFT JOIN rng ON rng.pos = ent.pos AND ent.r > rng.lo AND ent.r <= rng.hi),
+        taken AS MATERIALIZED (SELECT cand.* FROM cand WHERE cand.ok ORDER BY cand.i LIMIT p_n)
+        SELECT (SELECT array_agg(taken.i) FROM taken),
+               (SELECT array_agg(taken.e) FROM taken WHERE taken.e IS NOT NULL),
+               (SELECT array_agg(taken.slot) FROM taken WHERE taken.e IS NOT NULL),
+               -- Passed over before the claim was full, under a partition it holds.
+               (SELECT array_agg(h.pos) FROM (
+                  SELECT cand.pos, count(*)::integer AS n FROM cand
+                  WHERE NOT cand.ok AND v_held[cand.pos] <> 0
+                    AND ((SELECT count(*) FROM taken) < p_n OR cand.i < (SELECT max(taken.i) FROM taken))
+                  GROUP BY cand.pos) h),
+               (SELECT array_agg(h.n) FROM (
+                  SELECT cand.pos, count(*)::integer AS n FROM cand
+                  WHERE NOT cand.ok AND v_held[cand.pos] <> 0
+                    AND ((SELECT count(*) FROM taken) < p_n OR cand.i < (SELECT max(taken.i) FROM taken))
+                  GROUP BY cand.pos) h)
+        INTO v_order, v_npos, v_try, v_nfree_c, v_nfree_r;
+        IF v_order IS NOT NULL THEN
+          FOREACH i IN ARRAY v_order LOOP v_take[i] := true; END LOOP;
+          v_ntaken := cardinality(v_order);
+        END IF;
+        IF v_npos IS NOT NULL THEN
+          FOR e IN 1 .. cardinality(v_npos) LOOP v_eslot[v_npos[e]] := v_try[e]; END LOOP;
+        END IF;
+        IF v_nfree_c IS NOT NULL THEN
+          FOR e IN 1 .. cardinality(v_nfree_c) LOOP
+            v_hb[v_nfree_c[e]] := v_nfree_r[e];
+            v_held_back := v_held_back + v_nfree_r[e];
+          END LOOP;
+        END IF;
+      ELSE
+        -- Candidates under two partitions or more: one at a time, in claim
+        -- order; a candidate is taken when every partition it counts under
+        -- has a held slot with room, and counts under the first such slot
+        -- of each. Each partition's slots together: v_first .. v_last.
+        SELECT array_agg(x.slot ORDER BY x.pos, x.slot) INTO v_order
+        FROM unnest(v_skey) WITH ORDINALITY x(pos, slot);
+        v_skey := ARRAY(SELECT v_skey[s] FROM unnest(v_order) WITH ORDINALITY o(s, ord) ORDER BY ord);
+        v_sshard := ARRAY(SELECT v_sshard[s] FROM unnest(v_order) WITH ORDINALITY o(s, ord) ORDER BY ord);
+        v_sfree_c := ARRAY(SELECT v_sfree_c[s] FROM unnest(v_order) WITH ORDINALITY o(s, ord) ORDER BY ord);
+        v_sfree_r := ARRAY(SELECT v_sfree_r[s] FROM unnest(v_order) WITH ORDINALITY o(s, ord) ORDER BY ord);
+        v_first := array_fill(0, ARRAY[cardinality(v_keys)]);
+        v_last := array_fill(-1, ARRAY[cardinality(v_keys)]);
+        FOR v_s IN 1 .. cardinality(v_skey) LOOP
+          v_p := v_skey[v_s];
+          IF v_first[v_p] = 0 THEN v_first[v_p] := v_s; END IF;
+          v_last[v_p] := v_s;
+        END LOOP;
+        v_cur := v_first;
+        FOR i IN 1 .. cardinality(v_ids) LOOP
+          EXIT WHEN v_ntaken >= p_n;
+          v_ok := true;
+          FOR e IN v_off[i] .. v_off[i + 1] - 1 LOOP
+            v_p := v_epos[e];
+            -- Skip the slots that ran out of room.
+            WHILE v_cur[v_p] BETWEEN 1 AND v_last[v_p]
+                  AND (coalesce(v_sfree_c[v_cur[v_p]], 1) < 1 OR coalesce(v_sfree_r[v_cur[v_p]], 1) < 1) LOOP
+              v_cur[v_p] := CASE WHEN v_cur[v_p] < v_last[v_p] THEN v_cur[v_p] + 1 ELSE 0 END;
+            END LOOP;
+            IF v_cur[v_p] < 1 THEN
+              -- (Held by another claim, it is that claim's to count.)
+              IF v_first[v_p] > 0 THEN
+                v_hb[v_p] := v_hb[v_p] + 1;
+                v_held_back := v_held_back + 1;
+              END IF;
+              v_ok := false;
+              EXIT;
+            END IF;
+          END LOOP;
+          CONTINUE WHEN NOT v_ok;
+          FOR e IN v_off[i] .. v_off[i + 1] - 1 LOOP
+            v_s := v_cur[v_epos[e]];
+            v_sfree_c[v_s] := v_sfree_c[v_s] - 1;
+            v_sfree_r[v_s] := v_sfree_r[v_s] - 1;
+            v_eslot[e] := v_s;
+          END LOOP;
+          v_take[i] := true;
+          v_ntaken := v_ntaken + 1;
+        END LOOP;
+      END IF;
+    END IF;
+    EXIT WHEN v_ntaken >= p_n OR v_held_back = 0 OR v_want >= v_most OR cardinality(v_ids) < v_want;
+    v_want := v_most;
+  END LOOP;
+
+  IF v_keys IS NOT NULL THEN
+    -- Rate limits: the starts just taken, in their bucket.
+    INSERT INTO chime.limit_starts AS st (key, shard, started_at, n)
+    SELECT v_keys[v_skey[t.slot]], v_sshard[t.slot],
+           to_timestamp(floor(extract(epoch FROM v_now) * 1000 / chime.limit_bucket_ms(v_window[v_skey[t.slot]]))
+                        * chime.limit_bucket_ms(v_window[v_skey[t.slot]]) / 1000.0),
+           t.n
+    FROM (SELECT u.slot, count(*)::integer AS n FROM unnest(v_eslot) u(slot) WHERE u.slot > 0 GROUP BY u.slot) t
+    WHERE v_rate[v_skey[t.slot]] IS NOT NULL
+    ORDER BY 1, 2
+    ON CONFLICT (key, shard, started_at) DO UPDATE SET n = st.n + excluded.n;
+    IF v_held_back > 0 THEN
+      -- Per limit, on one shard it holds: a row write per limit, not per
+      -- partition, on a row this claim has locked already.
+      UPDATE chime.limit_partitions lp SET held_back = lp.held_back + h.n
+      FROM (SELECT DISTINCT ON (p.l) p.key, p.shard, sum(p.n) OVER (PARTITION BY p.l) AS n
+            FROM (SELECT DISTINCT ON (x.pos) split_part(v_keys[x.pos], '/', 1) AS l, v_keys[x.pos] AS key,
+                         v_sshard[x.slot] AS shard, v_hb[x.pos] AS n
+                  FROM unnest(v_skey) WITH ORDINALITY x(pos, slot) WHERE v_hb[x.pos] > 0
+                  ORDER BY x.pos, x.slot) p
+            ORDER BY p.l, p.key) h
+      WHERE lp.key = h.key AND lp.shard = h.shard;
+    END IF;
+  END IF;
+
+  RETURN QUERY
+    SELECT v_ids[u.i], array_agg(v_keys[u.pos] ORDER BY u.e), array_agg(v_sshard[u.slot] ORDER BY u.e), v_now
+    FROM unnest(v_ecand, v_epos, v_eslot) WITH ORDINALITY u(i, pos, slot, e)
+    WHERE v_take[u.i] GROUP BY u.i
+    UNION ALL
+    SELECT v_ids[t.i], NULL, NULL, NULL FROM generate_series(1, cardinality(v_ids)) t(i)
+    WHERE v_take[t.i] AND v_off[t.i + 1] = v_off[t.i];
+END;
+$$;
+REVOKE ALL ON FUNCTION chime.jobs_claim_limited(text[], integer) FROM PUBLIC;
+
+-- 0022's signature, for binaries of before this migration.
+CREATE OR REPLACE FUNCTION chime.jobs_claim_pick(p_queues text[], p_n integer)
+RETURNS TABLE (id bigint, keys text[], started_at timestamptz)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp ROWS 100 AS $$
+  SELECT c.id, c.keys, c.started_at FROM chime.jobs_claim_limited(p_queues, p_n) c
+$$;
+
+-- 0022's notification, and '*' (every worker looks) when a finished job
+-- counted under a limit on every queue: its waiting jobs may be anywhere.
+CREATE OR REPLACE FUNCTION chime.jobs_notify_ready() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  v_ready text;
+BEGIN
+  -- "queue:count,..."; at most 40 queues keeps it under pg_notify's 8000 bytes.
+  SELECT string_agg(queue || ':' || n, ',') INTO v_ready
+  FROM (SELECT queue, count(*) AS n FROM new_rows
+        WHERE (state IN ('available', 'retryable') AND run_at <= now())
+           OR (limit_keys IS NOT NULL AND state IN ('succeeded', 'discarded', 'cancelled'))
+        GROUP BY queue ORDER BY queue LIMIT 40) t;
+  IF v_ready IS NOT NULL AND EXISTS (
+       SELECT 1 FROM new_rows r, unnest(r.limit_keys) k, chime.limits l
+       WHERE r.limit_keys IS NOT NULL AND r.state IN ('succeeded', 'discarded', 'cancelled')
+         AND l.name = split_part(k, '/', 1) AND l.queue IS NULL) THEN
+    v_ready := v_ready || ',*:1';
+  END IF;
+  IF v_ready IS NOT NULL THEN
+    -- PostgreSQL folds identical notifications of one transaction into one;
+    -- a unique tail (skipped by the parser) keeps each statement's count.
+    PERFORM pg_notify('chime_jobs_ready', v_ready || ',#' || gen_random_uuid());
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_worker') THEN
+    GRANT UPDATE (limit_shards) ON chime.jobs TO chime_worker;
+    GRANT EXECUTE ON FUNCTION chime.jobs_claim_limited(text[], integer) TO chime_worker;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_scheduler') THEN
+    GRANT EXECUTE ON FUNCTION chime.jobs_claim_limited(text[], integer) TO chime_scheduler;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'chime_admin') THEN
+    GRANT EXECUTE ON FUNCTION chime.jobs_claim_limited(text[], integer) TO chime_admin;
+  END IF;
+END;
+$$;

@@ -75,10 +75,10 @@ Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o) {
     ctx.out << "no limits (jobctl limit set NAME --kind K --concurrency N --rate COUNT/WINDOW)\n";
     return {};
   }
-  Table table({"NAME", "APPLIES TO", "LIMIT", "RUNNING", "READY", "BUSIEST PARTITIONS"});
+  Table table({"NAME", "APPLIES TO", "LIMIT", "RUNNING", "READY", "HELD BACK", "BUSIEST PARTITIONS"});
   for (const auto& row : *rows) {
     table.AddRow({row.spec.name, AppliesTo(row), LimitBudget(row.spec), std::to_string(row.running), std::to_string(row.ready),
-                  Busiest(row)});
+                  std::to_string(row.held_back), Busiest(row)});
   }
   ctx.out << table.Render();
   return {};

@@ -160,11 +160,11 @@ std::string LimitBudget(const schedule::LimitSpec& spec) {
 }
 
 std::string RenderLimitUse(const std::vector<db::LimitRow>& limits) {
-  Table table({"LIMIT", "BUDGET", "RUNNING", "READY (HELD OR NOT)", "PARTITIONS IN USE"});
+  Table table({"LIMIT", "BUDGET", "RUNNING", "READY (HELD OR NOT)", "HELD BACK (TOTAL)", "PARTITIONS IN USE"});
   for (const auto& l : limits) {
     std::string budget = LimitBudget(l.spec);
     if (l.spec.partition_by) budget += " per " + *l.spec.partition_by;
-    table.AddRow({l.spec.name, budget, std::to_string(l.running), std::to_string(l.ready),
+    table.AddRow({l.spec.name, budget, std::to_string(l.running), std::to_string(l.ready), std::to_string(l.held_back),
                   std::to_string(l.partitions_total)});
   }
   return table.Render();

@@ -187,16 +187,22 @@ void SchedulerMetrics::AddClusterFamilies(const ClusterSnapshot& snap, std::vect
     GaugeFamilyBuilder partitions("chime_limit_partitions_in_use",
                                   "Partitions of each limit with a job running or a start in its rate window");
     GaugeFamilyBuilder capacity("chime_limit_concurrency", "Each limit's concurrency per partition");
+    GaugeFamilyBuilder held_back("chime_limit_held_back_total",
+                                 "Ready jobs claims passed over because their partition of the limit was full "
+                                 "(a job passed over by three claims counts three times)",
+                                 GaugeFamilyBuilder::Type::kCounter);
     for (const auto& l : *snap.limits) {
       limit_running.Add({{"limit", l.spec.name}}, static_cast<double>(l.running));
       limit_ready.Add({{"limit", l.spec.name}}, static_cast<double>(l.ready));
       partitions.Add({{"limit", l.spec.name}}, static_cast<double>(l.partitions_total));
       if (l.spec.concurrency) capacity.Add({{"limit", l.spec.name}}, *l.spec.concurrency);
+      held_back.Add({{"limit", l.spec.name}}, static_cast<double>(l.held_back));
     }
     out.push_back(limit_running.Build());
     out.push_back(limit_ready.Build());
     out.push_back(partitions.Build());
     out.push_back(capacity.Build());
+    out.push_back(held_back.Build());
   }
   if (snap.alerts) {
     GaugeFamilyBuilder alerts("chime_alerts_firing", "Schedule health alerts in state firing");

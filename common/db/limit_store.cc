@@ -55,7 +55,8 @@ SELECT l.name, l.queue, l.kind, l.partition_by, l.concurrency, l.rate, l.rate_wi
        (SELECT count(*) FROM parts p WHERE p.limit_name = l.name AND (p.r > 0 OR p.s > 0)),
        (SELECT coalesce(json_agg(json_build_array(t.part, t.r, t.s)), '[]')::text FROM (
           SELECT p.part, p.r, p.s FROM parts p WHERE p.limit_name = l.name AND (p.r > 0 OR p.s > 0)
-          ORDER BY p.r DESC, p.s DESC, p.part LIMIT $2) t)
+          ORDER BY p.r DESC, p.s DESC, p.part LIMIT $2) t),
+       (SELECT coalesce(sum(lp.held_back), 0)::bigint FROM chime.limit_partitions lp WHERE lp.limit_name = l.name)
 FROM chime.limits l WHERE $1::text IS NULL OR l.name = $1 ORDER BY l.name)sql";
 
 constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1";
@@ -103,6 +104,7 @@ LimitRow ReadLimit(const pqxx::row& row) {
   for (const auto& p : nlohmann::json::parse(row[13].c_str())) {
     l.partitions.push_back({p[0].get<std::string>(), p[1].get<int64_t>(), p[2].get<int64_t>()});
   }
+  l.held_back = row[14].as<int64_t>();
   return l;
 }
 

@@ -40,6 +40,10 @@ struct LimitRow {
   // kMaxPartitionsShown; partitions_total counts them all.
   std::vector<LimitPartitionUse> partitions;
   int64_t partitions_total = 0;
+  // Ready jobs claims passed over because their partition was full, since
+  // the limit was made (a job passed over by three claims counts three
+  // times): a counter; its rate is the pressure the limit puts on its jobs.
+  int64_t held_back = 0;
 };
 
 struct LimitSyncResult {

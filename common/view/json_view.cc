@@ -139,6 +139,7 @@ json LimitJson(const db::LimitRow& row) {
               {"running", row.running},
               {"ready", row.ready},
               {"partitions_in_use", row.partitions_total},
+              {"held_back", row.held_back},
               {"partitions", parts},
               {"created_at", Time(row.created_at)},
               {"updated_at", Time(row.updated_at)}};

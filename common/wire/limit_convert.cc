@@ -62,6 +62,7 @@ v1::Limit ToProto(const db::LimitRow& row) {
     p->set_started_in_window(use.started_in_window);
   }
   l.set_partitions_total(row.partitions_total);
+  l.set_held_back(row.held_back);
   return l;
 }
 
@@ -84,6 +85,7 @@ Result<db::LimitRow> FromProto(const v1::Limit& l) {
         db::LimitPartitionUse{.partition = p.partition(), .running = p.running(), .started_in_window = p.started_in_window()});
   }
   row.partitions_total = l.partitions_total();
+  row.held_back = l.held_back();
   return row;
 }
 

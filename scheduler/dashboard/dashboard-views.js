@@ -376,6 +376,20 @@ function limitWait(w) {
   return h('span', null, h('a', { href: '#/queues' }, w.limit), w.partition ? ' (' + w.partition + ')' : '', ': ' + parts.join('; '));
 }
 
+// Each limit's held_back counter as last seen (name -> { v, t, rate }):
+// between two renders of the page the difference is the jobs held back per
+// minute ('–' until the second).
+const heldBackSeen = new Map();
+
+function heldBackPerMinute(l) {
+  const now = Date.now(), prev = heldBackSeen.get(l.name);
+  const same = prev && l.held_back >= prev.v;  // (Lower: the limit was made again.)
+  if (same && now - prev.t < 5000) return prev.rate;  // Too soon to tell: the last rate.
+  const rate = same ? (l.held_back - prev.v) * 60000 / (now - prev.t) : null;
+  heldBackSeen.set(l.name, { v: l.held_back, t: now, rate });
+  return rate;
+}
+
 async function queuesView() {
   const range = session.range;
   const [queues, qseries, workers, limits] = await Promise.all([api('/api/queues'), api('/api/series/queues?range=' + range),
@@ -409,11 +423,14 @@ async function queuesView() {
       { label: 'Busy slots' }, { label: 'Last seen' }], workerRows,
       { id: 'workers', empty: 'No worker is connected.', data: i => ({ workerId: workers.workers[i].worker_id }) }), { flush: true }),
     card('Limits', limits.limits.length + ' cluster-wide · kept by every claim', table([{ label: 'Limit' }, { label: 'Applies to' },
-      { label: 'Budget' }, { label: 'Running', num: true }, { label: 'Ready', num: true }, { label: 'Busiest partitions' }],
+      { label: 'Budget' }, { label: 'Running', num: true }, { label: 'Ready', num: true },
+      { label: 'Held back /min', num: true }, { label: 'Busiest partitions' }],
       limits.limits.map(l => [h('b', null, l.name),
         'queue ' + (l.queue || '*') + ' · kind ' + (l.kind || '*') + (l.partition_by ? ' · per ' + l.partition_by : ''),
         [l.concurrency !== null ? l.concurrency + ' at once' : null, l.rate].filter(Boolean).join(', '),
         fmtInt(l.running), h('a', { href: href('/jobs', Object.assign({ state: 'available,retryable' }, l.kind ? { kind: l.kind } : {}, l.queue ? { queue: l.queue } : {})) }, fmtInt(l.ready)),
+        (rate => h('span', { title: fmtInt(l.held_back) + ' held back since the limit was made' },
+          rate === null ? '–' : fmtInt(Math.round(rate))))(heldBackPerMinute(l)),
         h('div', { class: 'partitions' }, l.partitions.slice(0, 5).map(p => {
           const cap = l.concurrency || 0;
           return h('div', { class: 'slots', title: p.partition + ': ' + p.running + ' running, ' + p.started_in_window + ' started in the window' },

@@ -2,6 +2,7 @@
 // concurrency and rate per partition (migration 0022), with one claimer and
 // with many at once.
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -201,6 +202,30 @@ TEST_F(LimitStoreTest, PartitionsByAPayloadField) {
   EXPECT_FALSE(waits[0].next_slot.has_value());
   // A running job waits on nothing.
   EXPECT_TRUE(store().JobGet(claimed[0].id)->waiting_on.empty());
+}
+
+// Held back: each ready job a claim passed over because its partition was
+// full, counted per limit; jobs of a partition held by another claim are not
+// this claim's to count, and jobs under two limits count once.
+TEST_F(LimitStoreTest, CountsTheJobsAClaimHeldBack) {
+  Set({.name = "one", .kind = "sync", .concurrency = 1});
+  for (int i = 0; i < 3; ++i) Enqueue("sync");
+  ASSERT_EQ(Claim(10).size(), 1u);
+  EXPECT_EQ(limits_->LimitsList()->at(0).held_back, 2) << "the claim passed over two";
+  EXPECT_TRUE(Claim(10).empty());
+  EXPECT_EQ(limits_->LimitsList()->at(0).held_back, 4) << "and the next one the same two again";
+
+  // Two limits on a job (the loop, not the set-based assignment).
+  Set({.name = "per-user", .kind = "call", .partition_by = "userId", .concurrency = 1});
+  Set({.name = "wide", .kind = "call", .concurrency = 100});
+  for (int i = 0; i < 3; ++i) EnqueueFor("call", R"({"userId": "u1"})");
+  EXPECT_EQ(Claim(10).size(), 1u);
+  auto rows = limits_->LimitsList();
+  ASSERT_TRUE(rows.has_value());
+  std::map<std::string, int64_t> held;
+  for (const auto& r : *rows) held[r.spec.name] = r.held_back;
+  EXPECT_EQ(held["per-user"], 2);
+  EXPECT_EQ(held["wide"], 0);
 }
 
 TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {

@@ -42,7 +42,7 @@ class LimitStoreTest : public JobStoreTestBase {
     return out;
   }
 
-  std::string NotifiedOnCompletion(const ClaimedJob& job);
+  std::string NotifiedWhenOneOfTwoFinishes(const LimitSpec& spec);
 
   // `claimers` threads claim `batch` at a time and complete what they took
   // until `starts` jobs started (or 400 rounds each); answers the most jobs
@@ -284,8 +284,15 @@ TEST_F(LimitStoreTest, DeletingALimitReleasesWhatItHeld) {
   EXPECT_EQ(Claim(10).size(), 2u);
 }
 
-// The payload of the notification that completing `job` sends.
-std::string LimitStoreTest::NotifiedOnCompletion(const ClaimedJob& job) {
+// Under `spec` (concurrency 1, kind sync), two sync jobs, one claimed: the
+// payload of the notification its completion sends.
+std::string LimitStoreTest::NotifiedWhenOneOfTwoFinishes(const LimitSpec& spec) {
+  Set(spec);
+  Enqueue("sync");
+  Enqueue("sync");
+  auto claimed = Claim(10);
+  EXPECT_EQ(claimed.size(), 1u);
+  if (claimed.empty()) return {};
   pqxx::connection listener(db_.url());
   struct Receiver final : pqxx::notification_receiver {
     using pqxx::notification_receiver::notification_receiver;
@@ -293,7 +300,7 @@ std::string LimitStoreTest::NotifiedOnCompletion(const ClaimedJob& job) {
     std::vector<std::string> payloads;
   } receiver(listener, "chime_jobs_ready");
   listener.get_notifs();
-  Complete(job, CompletionKind::kSucceeded);
+  Complete(claimed[0], CompletionKind::kSucceeded);
   // Delivered at the completion's commit; await_notification blocks for it.
   listener.await_notification(10, 0);
   EXPECT_EQ(receiver.payloads.size(), 1u);
@@ -301,24 +308,15 @@ std::string LimitStoreTest::NotifiedOnCompletion(const ClaimedJob& job) {
 }
 
 TEST_F(LimitStoreTest, AFinishedLimitedJobWakesItsQueue) {
-  Set({.name = "one", .queue = "default", .kind = "sync", .concurrency = 1});
-  Enqueue("sync");
-  Enqueue("sync");
-  auto claimed = Claim(10);
-  ASSERT_EQ(claimed.size(), 1u);
-  const std::string payload = NotifiedOnCompletion(claimed[0]);
+  const std::string payload = NotifiedWhenOneOfTwoFinishes({.name = "one", .queue = "default", .kind = "sync",
+                                                            .concurrency = 1});
   EXPECT_EQ(payload.rfind("default:1,#", 0), 0u) << payload;
 }
 
 // The jobs waiting for the slot of a limit on every queue may be on any
 // queue: the notification says '*' (every worker looks).
 TEST_F(LimitStoreTest, AFinishedJobUnderALimitOnEveryQueueWakesEveryWorker) {
-  Set({.name = "one", .kind = "sync", .concurrency = 1});
-  Enqueue("sync");
-  Enqueue("sync");
-  auto claimed = Claim(10);
-  ASSERT_EQ(claimed.size(), 1u);
-  const std::string payload = NotifiedOnCompletion(claimed[0]);
+  const std::string payload = NotifiedWhenOneOfTwoFinishes({.name = "one", .kind = "sync", .concurrency = 1});
   EXPECT_EQ(payload.rfind("default:1,*:1,#", 0), 0u) << payload;
 }
 

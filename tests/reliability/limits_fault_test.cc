@@ -30,8 +30,9 @@
 // database and outside the contract; the test does not count it, and checks
 // instead that the worker learned it lost the lease. A claim stamps
 // started_at with the clock it reads after taking the partitions' locks,
-// the time its rate-log row carries too, so check 2 reads the very times
-// the claim counted. The completion or rescue that freed a slot committed
+// the time its start is counted at (in the rate bucket that holds it, which
+// counts while any of it lies in the window: never later than the start),
+// so check 2 reads times no later than those the claim counted. The completion or rescue that freed a slot committed
 // before the claim's count saw it, and its finished_at is its statement's
 // start, earlier still: before the claim's started_at, unless it started
 // and committed within the microseconds between the claim reading its clock

@@ -160,21 +160,18 @@ inline constexpr const char* kClaimRecover =
 inline constexpr const char* kLimitWaits = R"sql(
 WITH k AS (
   SELECT l.name, l.concurrency, l.rate, l.rate_window_ms,
-         chime.limit_bucket_ms(l.rate_window_ms) AS bucket_ms,
          coalesce(left(j.payload ->> l.partition_by, 200), '') AS part,
          l.name || '/' || coalesce(left(j.payload ->> l.partition_by, 200), '') AS key
   FROM chime.jobs j JOIN chime.limits l ON (l.queue IS NULL OR l.queue = j.queue)
                                        AND (l.kind IS NULL OR l.kind = j.kind)
   WHERE j.id = $1),
 b AS (
-  SELECT k.key, s.started_at + (k.bucket_ms + k.rate_window_ms) * interval '1 millisecond' AS leaves,
-         sum(s.n) AS n,
+  SELECT k.key, chime.limit_bucket_leaves(s.started_at, k.rate_window_ms) AS leaves, sum(s.n) AS n,
          -- The starts in this bucket and the ones after it.
          sum(sum(s.n)) OVER (PARTITION BY k.key ORDER BY s.started_at DESC) AS newer
   FROM k JOIN chime.limit_starts s ON s.key = k.key
-  WHERE k.rate IS NOT NULL
-    AND s.started_at + (k.bucket_ms + k.rate_window_ms) * interval '1 millisecond' > now()
-  GROUP BY k.key, s.started_at, k.bucket_ms, k.rate_window_ms)
+  WHERE k.rate IS NOT NULL AND chime.limit_bucket_leaves(s.started_at, k.rate_window_ms) > now()
+  GROUP BY k.key, s.started_at, k.rate_window_ms)
 SELECT k.name, k.part, k.concurrency,
        (SELECT count(*) FROM chime.jobs r WHERE r.state = 'running' AND r.limit_keys @> ARRAY[k.key]),
        k.rate, k.rate_window_ms,

@@ -39,8 +39,7 @@ WITH run AS (
 st AS (
   SELECT s.key, sum(s.n)::bigint AS n FROM chime.limit_starts s
   JOIN chime.limits l ON l.name = split_part(s.key, '/', 1)
-  WHERE s.started_at + (chime.limit_bucket_ms(l.rate_window_ms) + l.rate_window_ms) * interval '1 millisecond'
-        > now()
+  WHERE chime.limit_bucket_leaves(s.started_at, l.rate_window_ms) > now()
   GROUP BY s.key),
 parts AS (
   SELECT split_part(key, '/', 1) AS limit_name, substr(key, strpos(key, '/') + 1) AS part,
@@ -80,8 +79,7 @@ void Upsert(pqxx::transaction_base& tx, const schedule::LimitSpec& spec, const c
 // leaves its window (migration 0023), among buckets still in it.
 constexpr const char* kNextSlot = R"sql(
 WITH s AS (
-  SELECT s.started_at + (chime.limit_bucket_ms(l.rate_window_ms) + l.rate_window_ms)
-                        * interval '1 millisecond' AS leaves
+  SELECT chime.limit_bucket_leaves(s.started_at, l.rate_window_ms) AS leaves
   FROM chime.limits l JOIN chime.limit_partitions p ON p.limit_name = l.name
   JOIN chime.limit_starts s ON s.key = p.key AND s.shard = p.shard
   WHERE l.rate IS NOT NULL AND (l.queue IS NULL OR l.queue = ANY($1::text[])))

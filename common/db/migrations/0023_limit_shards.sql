@@ -42,10 +42,21 @@ CREATE FUNCTION chime.limit_share(p_budget integer, p_shards integer, p_shard in
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN p_budget / p_shards + CASE WHEN p_shard < p_budget % p_shards THEN 1 ELSE 0 END;
 
--- A rate window's bucket, in milliseconds.
+-- A rate window's bucket, in milliseconds; the start of the bucket that
+-- holds p_at; and when the bucket starting at p_bucket leaves the window
+-- (its last instant does): until then its starts count.
 CREATE FUNCTION chime.limit_bucket_ms(p_window_ms bigint) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN greatest(p_window_ms / 1000, 1);
+
+CREATE FUNCTION chime.limit_bucket(p_at timestamptz, p_window_ms bigint) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN to_timestamp(floor(extract(epoch FROM p_at) * 1000 / chime.limit_bucket_ms(p_window_ms))
+                    * chime.limit_bucket_ms(p_window_ms) / 1000.0);
+
+CREATE FUNCTION chime.limit_bucket_leaves(p_bucket timestamptz, p_window_ms bigint) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_bucket + (chime.limit_bucket_ms(p_window_ms) + p_window_ms) * interval '1 millisecond';
 
 ALTER TABLE chime.limit_starts DROP CONSTRAINT limit_starts_key_fkey;
 ALTER TABLE chime.limit_partitions
@@ -151,8 +162,7 @@ BEGIN
     gone AS (
       DELETE FROM chime.limit_starts st USING slot
       WHERE p_rate[slot.pos] IS NOT NULL AND st.key = slot.key AND st.shard = slot.shard
-        AND st.started_at + chime.limit_bucket_ms(p_window[slot.pos]) * interval '1 millisecond'
-            <= (SELECT now_ts FROM t) - p_window[slot.pos] * interval '1 millisecond'),
+        AND chime.limit_bucket_leaves(st.started_at, p_window[slot.pos]) <= (SELECT now_ts FROM t)),
     -- Running attempts and starts in the window, per "key|shard".
     running AS MATERIALIZED (
       SELECT coalesce(jsonb_object_agg(x.key || '|' || x.shard, x.n), '{}') AS m FROM (
@@ -165,8 +175,7 @@ BEGIN
         SELECT slot.key, slot.shard, sum(st.n) AS n
         FROM slot JOIN chime.limit_starts st ON st.key = slot.key AND st.shard % slot.k = slot.shard
         WHERE p_rate[slot.pos] IS NOT NULL
-          AND st.started_at + chime.limit_bucket_ms(p_window[slot.pos]) * interval '1 millisecond'
-              > (SELECT now_ts FROM t) - p_window[slot.pos] * interval '1 millisecond'
+          AND chime.limit_bucket_leaves(st.started_at, p_window[slot.pos]) > (SELECT now_ts FROM t)
         GROUP BY 1, 2) x)
     SELECT (SELECT now_ts FROM t),
            array_agg(CASE WHEN p_conc[s.pos] IS NOT NULL THEN
@@ -233,9 +242,9 @@ DECLARE
   v_held_back integer;    -- Candidates passed over for a full partition this claim holds.
   v_hb      integer[];    -- The same, per partition.
   -- The distinct partitions, sorted, and per partition: its limit's
-  -- budgets and shard count, its candidates (demand), the shards held (a
-  -- bit mask) and their room; for the loop below, its slots v_first ..
-  -- v_last, the first with room (v_cur) and the candidates held back.
+  -- budgets and shard count, its candidates (demand), whether this claim
+  -- holds a shard of it; for the loop below, its slots v_first .. v_last
+  -- and the first with room (v_cur).
   v_keys    text[];
   v_conc    integer[];
   v_rate    integer[];
@@ -251,10 +260,14 @@ DECLARE
   v_sshard  smallint[];
   v_sfree_c integer[];
   v_sfree_r integer[];
-  v_try     integer[];
-  v_npos    integer[];
-  v_nfree_c integer[];
-  v_nfree_r integer[];
+  -- What the set-based assignment answers: the candidates taken, their
+  -- entries and slots, and the partitions that held some back with how many.
+  v_tcand   integer[];
+  v_tentry  integer[];
+  v_tslot   integer[];
+  v_hpos    integer[];
+  v_hn      integer[];
+  v_partitioned boolean;  -- A limit on these queues has partition_by.
   v_lqueue  text[];       -- Fast path: per limit, its queue and kind,
   v_lkind   text[];
   v_kslot   integer[];    -- and the slot all its jobs count under.
@@ -266,7 +279,7 @@ DECLARE
   i         integer;
   e         integer;
 BEGIN
-  SELECT array_agg(l ORDER BY l.name) INTO v_limits
+  SELECT array_agg(l ORDER BY l.name), bool_or(l.partition_by IS NOT NULL) INTO v_limits, v_partitioned
   FROM chime.limits l WHERE l.queue IS NULL OR l.queue = ANY(p_queues);
   IF v_limits IS NULL THEN
     IF cardinality(p_queues) = 1 THEN
@@ -289,7 +302,7 @@ BEGIN
   -- candidates are. When a held shard of each has room for the whole claim
   -- (a limit that does not bind), the claim is the plain index walk, each
   -- job counted under the limits that apply to it.
-  IF NOT EXISTS (SELECT 1 FROM unnest(v_limits) l WHERE l.partition_by IS NOT NULL) THEN
+  IF NOT v_partitioned THEN
     SELECT array_agg(l.name || '/' ORDER BY l.name), array_agg(l.concurrency ORDER BY l.name),
            array_agg(l.rate ORDER BY l.name), array_agg(l.rate_window_ms ORDER BY l.name),
            array_agg(chime.limit_shard_count(l.concurrency, l.rate) ORDER BY l.name),
@@ -333,8 +346,7 @@ BEGIN
         ins AS (
           INSERT INTO chime.limit_starts AS st (key, shard, started_at, n)
           SELECT v_keys[ent.pos], v_sshard[v_kslot[ent.pos]],
-                 to_timestamp(floor(extract(epoch FROM v_now) * 1000 / chime.limit_bucket_ms(v_window[ent.pos]))
-                              * chime.limit_bucket_ms(v_window[ent.pos]) / 1000.0),
+                 chime.limit_bucket(v_now, v_window[ent.pos]),
                  sum(ent.n)::integer
           FROM ent WHERE v_rate[ent.pos] IS NOT NULL GROUP BY ent.pos ORDER BY 1, 2
           ON CONFLICT (key, shard, started_at) DO UPDATE SET n = st.n + excluded.n)
@@ -349,8 +361,7 @@ BEGIN
   -- limit costs each claim the same; under unpartitioned limits only, what
   -- is asked for, and three times that only when some were held back (a
   -- second pass, which reads them again: its own locks do not stop it).
-  v_want := CASE WHEN EXISTS (SELECT 1 FROM unnest(v_limits) l WHERE l.partition_by IS NOT NULL)
-                 THEN v_most ELSE p_n END;
+  v_want := CASE WHEN v_partitioned THEN v_most ELSE p_n END;
   FOR v_pass IN 1 .. 2 LOOP
     -- One queue is a walk of jobs_ready_idx in claim order (queue =
     -- ANY(...) makes PostgreSQL read and sort every ready job: 80 ms with
@@ -437,33 +448,30 @@ BEGIN
           FROM generate_series(1, cardinality(v_ids)) t(i)
           LEFT JOIN ent ON ent.i = t.i
           LEFT JOIN rng ON rng.pos = ent.pos AND ent.r > rng.lo AND ent.r <= rng.hi),
-        taken AS MATERIALIZED (SELECT cand.* FROM cand WHERE cand.ok ORDER BY cand.i LIMIT p_n)
+        taken AS MATERIALIZED (SELECT cand.* FROM cand WHERE cand.ok ORDER BY cand.i LIMIT p_n),
+        -- Passed over before the claim was full, under a partition it holds.
+        held AS MATERIALIZED (
+          SELECT cand.pos, count(*)::integer AS n FROM cand
+          WHERE NOT cand.ok AND v_held[cand.pos] <> 0
+            AND ((SELECT count(*) FROM taken) < p_n OR cand.i < (SELECT max(taken.i) FROM taken))
+          GROUP BY cand.pos)
         SELECT (SELECT array_agg(taken.i) FROM taken),
                (SELECT array_agg(taken.e) FROM taken WHERE taken.e IS NOT NULL),
                (SELECT array_agg(taken.slot) FROM taken WHERE taken.e IS NOT NULL),
-               -- Passed over before the claim was full, under a partition it holds.
-               (SELECT array_agg(h.pos) FROM (
-                  SELECT cand.pos, count(*)::integer AS n FROM cand
-                  WHERE NOT cand.ok AND v_held[cand.pos] <> 0
-                    AND ((SELECT count(*) FROM taken) < p_n OR cand.i < (SELECT max(taken.i) FROM taken))
-                  GROUP BY cand.pos) h),
-               (SELECT array_agg(h.n) FROM (
-                  SELECT cand.pos, count(*)::integer AS n FROM cand
-                  WHERE NOT cand.ok AND v_held[cand.pos] <> 0
-                    AND ((SELECT count(*) FROM taken) < p_n OR cand.i < (SELECT max(taken.i) FROM taken))
-                  GROUP BY cand.pos) h)
-        INTO v_order, v_npos, v_try, v_nfree_c, v_nfree_r;
-        IF v_order IS NOT NULL THEN
-          FOREACH i IN ARRAY v_order LOOP v_take[i] := true; END LOOP;
-          v_ntaken := cardinality(v_order);
+               (SELECT array_agg(held.pos) FROM held),
+               (SELECT array_agg(held.n) FROM held)
+        INTO v_tcand, v_tentry, v_tslot, v_hpos, v_hn;
+        IF v_tcand IS NOT NULL THEN
+          FOREACH i IN ARRAY v_tcand LOOP v_take[i] := true; END LOOP;
+          v_ntaken := cardinality(v_tcand);
         END IF;
-        IF v_npos IS NOT NULL THEN
-          FOR e IN 1 .. cardinality(v_npos) LOOP v_eslot[v_npos[e]] := v_try[e]; END LOOP;
+        IF v_tentry IS NOT NULL THEN
+          FOR e IN 1 .. cardinality(v_tentry) LOOP v_eslot[v_tentry[e]] := v_tslot[e]; END LOOP;
         END IF;
-        IF v_nfree_c IS NOT NULL THEN
-          FOR e IN 1 .. cardinality(v_nfree_c) LOOP
-            v_hb[v_nfree_c[e]] := v_nfree_r[e];
-            v_held_back := v_held_back + v_nfree_r[e];
+        IF v_hpos IS NOT NULL THEN
+          FOR e IN 1 .. cardinality(v_hpos) LOOP
+            v_hb[v_hpos[e]] := v_hn[e];
+            v_held_back := v_held_back + v_hn[e];
           END LOOP;
         END IF;
       ELSE
@@ -525,8 +533,7 @@ BEGIN
     -- Rate limits: the starts just taken, in their bucket.
     INSERT INTO chime.limit_starts AS st (key, shard, started_at, n)
     SELECT v_keys[v_skey[t.slot]], v_sshard[t.slot],
-           to_timestamp(floor(extract(epoch FROM v_now) * 1000 / chime.limit_bucket_ms(v_window[v_skey[t.slot]]))
-                        * chime.limit_bucket_ms(v_window[v_skey[t.slot]]) / 1000.0),
+           chime.limit_bucket(v_now, v_window[v_skey[t.slot]]),
            t.n
     FROM (SELECT u.slot, count(*)::integer AS n FROM unnest(v_eslot) u(slot) WHERE u.slot > 0 GROUP BY u.slot) t
     WHERE v_rate[v_skey[t.slot]] IS NOT NULL

@@ -1,5 +1,5 @@
 // The API's actions (scope operate): retry and cancel a job, trigger, pause
-// and resume a schedule, through the same store calls as jobctl's retry,
+// and resume a schedule, pause and resume a queue, through the same store calls as jobctl's retry,
 // cancel and schedule commands. Each is logged with the token's name, so
 // "who retried job 42" has an answer. A retried or triggered job is
 // dispatched by the database's ready notice like any insert.
@@ -8,6 +8,7 @@
 #include "common/auth/scope.h"
 #include "common/base/text_format.h"
 #include "common/db/job_store.h"
+#include "common/db/queue_store.h"
 #include "common/db/schedule_store.h"
 #include "common/view/json_view.h"
 #include "scheduler/http_api_util.h"
@@ -66,6 +67,20 @@ web::Response SetPaused(const ApiDeps& d, const web::Request& req, bool paused) 
   });
 }
 
+web::Response SetQueuePaused(const ApiDeps& d, const web::Request& req, bool paused) {
+  if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
+  const std::string& name = req.path_params.at(0);
+  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
+    const std::string who = Who(d, req);
+    db::QueueStore queues(conn);
+    // Recorded as the token's name (never the token).
+    auto row = paused ? queues.QueuePause(name, "token " + who) : queues.QueueResume(name, "token " + who);
+    if (!row) return std::unexpected(row.error());
+    spdlog::info("http: token {} {} queue {}", who, paused ? "paused" : "resumed", OneLine(name, 128));
+    return view::QueueJson(*row);
+  });
+}
+
 }  // namespace
 
 web::Response JobRetry(const ApiDeps& d, const web::Request& req) {
@@ -104,5 +119,9 @@ web::Response ScheduleTrigger(const ApiDeps& d, const web::Request& req) {
 web::Response SchedulePause(const ApiDeps& d, const web::Request& req) { return SetPaused(d, req, true); }
 
 web::Response ScheduleResume(const ApiDeps& d, const web::Request& req) { return SetPaused(d, req, false); }
+
+web::Response QueuePause(const ApiDeps& d, const web::Request& req) { return SetQueuePaused(d, req, true); }
+
+web::Response QueueResume(const ApiDeps& d, const web::Request& req) { return SetQueuePaused(d, req, false); }
 
 }  // namespace chime::scheduler::api

@@ -81,6 +81,8 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/trigger", Scope::kOperate},
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/pause", Scope::kOperate},
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/resume", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/queues/([^/]+)/pause", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/queues/([^/]+)/resume", Scope::kOperate},
 };
 
 }  // namespace

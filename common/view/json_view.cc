@@ -151,6 +151,18 @@ json LimitsJson(const std::vector<db::LimitRow>& rows) {
   return json{{"limits", list}};
 }
 
+json QueueJson(const db::QueueRow& row) {
+  return json{{"queue", row.name},
+              {"paused", row.paused()},
+              {"paused_at", OrNull(row.paused_at, Time)},
+              {"changed_by", row.changed_by.empty() ? json(nullptr) : json(row.changed_by)},
+              {"changed_at", OrNull(row.changed_at, Time)},
+              {"ready", row.ready},
+              {"scheduled", row.scheduled},
+              {"running", row.running},
+              {"oldest_ready_age_ms", row.oldest_ready_age.count()}};
+}
+
 json FirePageJson(const db::FirePage& page) {
   json fires = json::array();
   for (const auto& f : page.fires) {

@@ -91,6 +91,19 @@ Result<std::vector<QueueRow>> QueueStore::QueuesList() {
   return out;
 }
 
+Result<std::vector<std::string>> QueueStore::QueuesPaused() {
+  std::vector<std::string> out;
+  auto ran = conn_.Run([&](pqxx::connection_base& c) {
+    out.clear();
+    pqxx::nontransaction tx(c);
+    for (const auto& row : tx.exec("SELECT name FROM chime.queues WHERE paused_at IS NOT NULL ORDER BY name")) {
+      out.push_back(row[0].c_str());
+    }
+  });
+  if (!ran) return std::unexpected(ran.error());
+  return out;
+}
+
 Result<QueueRow> QueueStore::QueueGet(const std::string& name) {
   if (auto ok = schedule::internal::CheckScheduleName("queue", name); !ok) return std::unexpected(ok.error());
   QueueRow out;

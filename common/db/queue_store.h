@@ -38,6 +38,8 @@ class QueueStore {
 
   // Every queue with live jobs or a row in chime.queues, by name.
   [[nodiscard]] Result<std::vector<QueueRow>> QueuesList();
+  // The names of the paused queues (a primary-key walk of chime.queues).
+  [[nodiscard]] Result<std::vector<std::string>> QueuesPaused();
   // One queue (a queue nobody named and without jobs is open and empty).
   // InvalidArgument for a malformed name.
   [[nodiscard]] Result<QueueRow> QueueGet(const std::string& name);

@@ -145,6 +145,14 @@ TEST_F(DashboardApiTest, QueuesPauseAndResume) {
   ASSERT_TRUE(queue.is_object()) << list.dump();
   EXPECT_EQ(queue["paused"], true);
   EXPECT_EQ(queue["ready"], 1);
+  // The metrics say it is paused, and its jobs are no reason to add workers.
+  std::string metrics;
+  EXPECT_TRUE(WaitUntil([&] {
+    metrics = HttpCall(cluster_.http(), "GET", "/metrics", {}, std::nullopt).body;
+    return metrics.find("chime_queue_paused{queue=\"default\"} 1") != std::string::npos;
+  }, kClusterWaitBound)) << metrics;
+  EXPECT_NE(metrics.find("chime_queue_ready_jobs{queue=\"default\"} 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("chime_queue_paused{queue=\"other\"} 0"), std::string::npos) << metrics;
 
   auto [resume_status, resumed] = Call("POST", "/api/queues/default/resume", ops_);
   ASSERT_EQ(resume_status, 200) << resumed.dump();

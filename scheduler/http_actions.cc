@@ -5,7 +5,6 @@
 // dispatched by the database's ready notice like any insert.
 #include <spdlog/spdlog.h>
 
-#include "common/admin/dispatch.h"
 #include "common/auth/scope.h"
 #include "common/base/text_format.h"
 #include "common/view/json_view.h"
@@ -42,29 +41,18 @@ std::string Who(const ApiDeps& d, const web::Request& req) {
   return "'" + OneLine(who->name, 64) + "' (" + std::string(auth::ScopeName(who->scope)) + ")";
 }
 
-// Runs `fn` with the admin operations' context over a pooled connection.
-// No ready hint: a retried or triggered job is announced by the database.
-template <typename Fn>
-web::Response WithAdmin(const ApiDeps& d, Fn&& fn) {
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    admin::Stores stores(conn);
-    admin::Context ctx{.stores = stores};
-    return fn(ctx);
-  });
-}
-
 template <typename Fn>
 web::Response JobAction(const ApiDeps& d, const web::Request& req, Fn&& fn) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   auto id = ParseJobId(req.path_params.at(0));
   if (!id) return web::ErrorResponse(400, "invalid_argument", "job id: " + id.error().message);
-  return WithAdmin(d, [&](admin::Context& ctx) { return fn(ctx, *id); });
+  return WithAdmin(d.pool, [&](admin::Context& ctx) { return fn(ctx, *id); });
 }
 
 web::Response SetPaused(const ApiDeps& d, const web::Request& req, bool paused) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithAdmin(d, [&](admin::Context& ctx) -> Result<json> {
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
     auto row = admin::Execute<admin::SchedulePause>(ctx, {name, paused});
     if (!row) return std::unexpected(row.error());
     spdlog::info("http: token {} {} schedule {}", Who(d, req), paused ? "paused" : "resumed", OneLine(name, 128));
@@ -99,7 +87,7 @@ web::Response JobCancel(const ApiDeps& d, const web::Request& req) {
 web::Response ScheduleTrigger(const ApiDeps& d, const web::Request& req) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithAdmin(d, [&](admin::Context& ctx) -> Result<json> {
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
     auto fire = admin::Execute<admin::ScheduleTrigger>(ctx, name);
     if (!fire) return std::unexpected(fire.error());
     spdlog::info("http: token {} triggered schedule {} (job {})", Who(d, req), OneLine(name, 128),

@@ -3,9 +3,11 @@
 // once in common/admin/operations.cc; Run<C> takes it there: in process on
 // DbBackend (the database path), as a signed request to a scheduler on
 // ZmqBackend, whose AdminService runs the same implementation. A backend
-// supplies only its transport (InProcess or Send). The named methods below
-// are one-line wrappers over Run that jobctl's commands call, and that the
-// CLI tests' fake overrides.
+// supplies only its transport (InProcess or Send). A command calls
+// backend.Run<admin::LimitList>({}) (jobctl/limit_commands.cc); the named
+// methods below are one-line wrappers over Run kept for the commands whose
+// CLI tests stub them by name (tests/jobctl/cli_harness.h). A new command
+// needs none: the fake answers Run<C> through C's codec (FakeBackend::Reply).
 // Implementations are thread-compatible: one command uses one backend at a time.
 #pragma once
 
@@ -128,15 +130,6 @@ class AdminBackend {
   [[nodiscard]] virtual Result<std::vector<db::ApiTokenRow>> TokensList() { return Run<admin::TokenList>({}); }
   [[nodiscard]] virtual Result<db::ApiTokenRow> TokenRevoke(const std::string& name) {
     return Run<admin::TokenRevoke>(name);
-  }
-  [[nodiscard]] virtual Result<db::LimitRow> LimitSet(const schedule::LimitSpec& spec) {
-    return Run<admin::LimitSet>(spec);
-  }
-  [[nodiscard]] virtual Result<std::vector<db::LimitRow>> LimitsList() { return Run<admin::LimitList>({}); }
-  [[nodiscard]] virtual Result<void> LimitDelete(const std::string& name) {
-    auto done = Run<admin::LimitDelete>(name);
-    if (!done) return std::unexpected(done.error());
-    return {};
   }
   // The credential the scheduler sees; FailedPrecondition on the database path.
   [[nodiscard]] virtual Result<auth::Principal> Whoami() { return Run<admin::Whoami>({}); }

@@ -50,7 +50,7 @@ class AdminBackend {
     auto local = InProcess(admin::NeedsOf<C>());
     if (!local) return std::unexpected(local.error());
     if (*local != nullptr) return C::Run(**local, in);
-    auto reply = Send(admin::RequestFor<C>(in));
+    auto reply = Send(admin::RequestFor<C>(in), admin::SendOnceOf<C>());
     if (!reply) return std::unexpected(reply.error());
     return admin::ReplyOutcome<C>(*reply);
   }
@@ -143,7 +143,9 @@ class AdminBackend {
     return nullptr;
   }
   // Sends one request to a scheduler; its reply, or the transport's error.
-  [[nodiscard]] virtual Result<v1::AdminReply> Send(const v1::AdminRequest& request) {
+  // `once`: not to another replica after one may have received it.
+  [[nodiscard]] virtual Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool once) {
+    (void)once;
     return Fail(ErrorCode::kFailedPrecondition,
                 "admin request " + std::to_string(request.command_case()) + ": not supported by this backend");
   }

@@ -79,7 +79,7 @@ Result<v1::AdminReply> ZmqBackend::CallOnSocket(const std::string& endpoint, con
                                            std::to_string(config_.timeout.count() / 1000) + " s");
 }
 
-Result<v1::AdminReply> ZmqBackend::Send(const v1::AdminRequest& request) {
+Result<v1::AdminReply> ZmqBackend::Send(const v1::AdminRequest& request, bool once) {
   std::random_device random;
   const uint64_t correlation_id = (static_cast<uint64_t>(random()) << 32) | random();
   Error last{ErrorCode::kUnavailable, "no scheduler endpoint"};
@@ -94,8 +94,8 @@ Result<v1::AdminReply> ZmqBackend::Send(const v1::AdminRequest& request) {
     if (!reply) {
       // Only an unreachable replica is worth trying the next one for; a
       // timeout after sending may mean the first one acted, which for an
-      // enqueue without a unique key would duplicate the job.
-      if (reply.error().code != ErrorCode::kUnavailable || request.has_enqueue()) {
+      // enqueue without a unique key would duplicate the job (kSendOnce).
+      if (reply.error().code != ErrorCode::kUnavailable || once) {
         return std::unexpected(reply.error());
       }
       last = reply.error();

@@ -44,7 +44,9 @@ class ZmqBackend final : public AdminBackend {
 
  protected:
   // Sends one signed request; returns the reply or its error as a value.
-  Result<v1::AdminReply> Send(const v1::AdminRequest& request) override;
+  // Tries the next replica only when one was unreachable, and not when
+  // `once` and the request may have arrived.
+  Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool once) override;
 
  private:
   Result<v1::AdminReply> CallOne(const std::string& endpoint, const std::string& frame,

@@ -10,7 +10,9 @@
 //                       jobctl before a request leaves, so a bad flag is named
 //                       without a round trip;
 //   kNeeds (optional)   what jobctl's database path must have before Run
-//                       (default: a connection with a current schema).
+//                       (default: a connection with a current schema);
+//   kSendOnce (optional) true: jobctl never sends the request to a second
+//                       replica after the first timed out (it may have acted).
 // jobctl sends a command with AdminBackend::Run<C> (jobctl/admin_backend.h):
 // in process on the database path, RequestFor<C> → ZeroMQ → ReplyOutcome<C>
 // on the scheduler path. The scheduler's AdminService hands each request to
@@ -69,6 +71,8 @@ struct Enqueued {
 struct Enqueue {
   static constexpr auto kRequest = Request::kEnqueue;
   static constexpr auto kReply = Reply::kEnqueue;
+  // A job without a unique key sent twice is two jobs.
+  static constexpr bool kSendOnce = true;
   using In = db::EnqueueParams;
   using Out = Enqueued;
   static void ToRequest(const In& in, Request& r) { *r.mutable_enqueue() = wire::ToProto(in); }

@@ -29,6 +29,17 @@ constexpr Needs NeedsOf() {
   }
 }
 
+// Whether jobctl must not send C's request to another replica once one may
+// have received it (false unless C says otherwise).
+template <typename C>
+constexpr bool SendOnceOf() {
+  if constexpr (requires { C::kSendOnce; }) {
+    return C::kSendOnce;
+  } else {
+    return false;
+  }
+}
+
 // C's own validation of its arguments, if it has one.
 template <typename C>
 [[nodiscard]] Result<void> CheckArgs(const typename C::In& in) {

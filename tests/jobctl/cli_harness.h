@@ -232,7 +232,7 @@ class FakeBackend final : public AdminBackend {
   std::map<int, v1::AdminReply> replies;      // By request case.
 
  protected:
-  Result<v1::AdminReply> Send(const v1::AdminRequest& request) override { return Answer(request); }
+  Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool) override { return Answer(request); }
 };
 
 // Hands the test's fake to RunCli, which owns its backend.
@@ -279,7 +279,7 @@ class Forwarder final : public AdminBackend {
   Result<auth::Principal> Whoami() override { return f_.Whoami(); }
 
  protected:
-  Result<v1::AdminReply> Send(const v1::AdminRequest& request) override { return f_.Answer(request); }
+  Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool) override { return f_.Answer(request); }
 
  private:
   FakeBackend& f_;

@@ -416,7 +416,7 @@ Result<void> RunStats(CommandContext& ctx, const StatsOptions& o) {
   auto stats = ctx.backend.Stats();
   if (!stats) return std::unexpected(stats.error());
   // Jobs held by cluster-wide limits, where the backend can tell.
-  auto limits = ctx.backend.LimitsList();
+  auto limits = ctx.backend.Run<admin::LimitList>({});
   if (o.json) {
     auto j = StatsJson(*stats);
     if (limits) j["limits"] = view::LimitsJson(*limits)["limits"];

@@ -53,7 +53,7 @@ Result<void> RunLimitSet(CommandContext& ctx, const LimitSetOptions& o) {
                 ok.error().message.rfind("limit:", 0) == 0 ? "give --concurrency N, --rate COUNT/WINDOW or both"
                                                            : ok.error().message);
   }
-  auto row = ctx.backend.LimitSet(spec);
+  auto row = ctx.backend.Run<admin::LimitSet>(spec);
   if (!row) return std::unexpected(row.error());
   if (o.json) {
     ctx.out << DumpJson(view::LimitJson(*row));
@@ -65,7 +65,7 @@ Result<void> RunLimitSet(CommandContext& ctx, const LimitSetOptions& o) {
 }
 
 Result<void> RunLimitList(CommandContext& ctx, const LimitListOptions& o) {
-  auto rows = ctx.backend.LimitsList();
+  auto rows = ctx.backend.Run<admin::LimitList>({});
   if (!rows) return std::unexpected(rows.error());
   if (o.json) {
     ctx.out << DumpJson(view::LimitsJson(*rows));
@@ -88,7 +88,7 @@ Result<void> RunLimitDelete(CommandContext& ctx, const LimitDeleteOptions& o) {
   if (auto ok = schedule::CheckLimitName(o.name); !ok) {
     return Fail(ErrorCode::kInvalidArgument, "NAME: " + ok.error().message);
   }
-  if (auto ok = ctx.backend.LimitDelete(o.name); !ok) return ok;
+  if (auto ok = ctx.backend.Run<admin::LimitDelete>(o.name); !ok) return std::unexpected(ok.error());
   if (o.json) {
     ctx.out << DumpJson(json{{"name", o.name}, {"deleted", true}});
   } else {

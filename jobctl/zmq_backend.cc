@@ -3,23 +3,12 @@
 #include <random>
 
 #include "common/wire/convert.h"
-#include "common/wire/schedule_convert.h"
 #include "common/wire/envelope.h"
-#include "common/wire/limit_convert.h"
-#include "common/wire/run_convert.h"
-#include "common/wire/stats_convert.h"
-#include "common/wire/token_convert.h"
 
 namespace chime::jobctl {
 namespace {
 
 using std::chrono::milliseconds;
-
-Error Unexpected(const v1::AdminReply& reply) {
-  return Error{ErrorCode::kInternal,
-               "the scheduler answered with an unexpected reply (case " +
-                   std::to_string(reply.reply_case()) + ")"};
-}
 
 }  // namespace
 
@@ -90,7 +79,7 @@ Result<v1::AdminReply> ZmqBackend::CallOnSocket(const std::string& endpoint, con
                                            std::to_string(config_.timeout.count() / 1000) + " s");
 }
 
-Result<v1::AdminReply> ZmqBackend::Call(const v1::AdminRequest& request) {
+Result<v1::AdminReply> ZmqBackend::Send(const v1::AdminRequest& request, bool once) {
   std::random_device random;
   const uint64_t correlation_id = (static_cast<uint64_t>(random()) << 32) | random();
   Error last{ErrorCode::kUnavailable, "no scheduler endpoint"};
@@ -105,8 +94,8 @@ Result<v1::AdminReply> ZmqBackend::Call(const v1::AdminRequest& request) {
     if (!reply) {
       // Only an unreachable replica is worth trying the next one for; a
       // timeout after sending may mean the first one acted, which for an
-      // enqueue without a unique key would duplicate the job.
-      if (reply.error().code != ErrorCode::kUnavailable || request.has_enqueue()) {
+      // enqueue without a unique key would duplicate the job (kSendOnce).
+      if (reply.error().code != ErrorCode::kUnavailable || once) {
         return std::unexpected(reply.error());
       }
       last = reply.error();
@@ -122,295 +111,6 @@ Result<db::MigrationStatus> ZmqBackend::Migrate() {
   return Fail(ErrorCode::kFailedPrecondition,
               "migrate needs the database: set CHIME_DATABASE_URL (schedulers apply migrations at "
               "start; `jobctl migrate --status` works through the scheduler)");
-}
-
-Result<db::MigrationStatus> ZmqBackend::MigrationState() {
-  v1::AdminRequest request;
-  request.mutable_migrate();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_migrate()) return std::unexpected(Unexpected(*reply));
-  db::MigrationStatus status;
-  status.current_version = reply->migrate().current_version();
-  status.latest_version = reply->migrate().known_version();
-  return status;
-}
-
-Result<db::EnqueueResult> ZmqBackend::Enqueue(const db::EnqueueParams& params) {
-  v1::AdminRequest request;
-  *request.mutable_enqueue() = wire::ToProto(params);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_enqueue()) return std::unexpected(Unexpected(*reply));
-  const auto job = wire::FromProto(reply->enqueue().job());
-  return db::EnqueueResult{job.id, reply->enqueue().existing(), job.state};
-}
-
-Result<db::JobPage> ZmqBackend::List(const db::ListParams& params) {
-  v1::AdminRequest request;
-  *request.mutable_list() = wire::ToProto(params);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_list()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->list());
-}
-
-Result<db::JobWithRuns> ZmqBackend::Show(int64_t id) {
-  v1::AdminRequest request;
-  request.mutable_show()->set_job_id(id);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_show()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->show());
-}
-
-Result<db::CancelOutcome> ZmqBackend::Cancel(int64_t id) {
-  v1::AdminRequest request;
-  request.mutable_cancel()->set_job_id(id);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_cancel()) return std::unexpected(Unexpected(*reply));
-  return reply->cancel().cancelled_now() ? db::CancelOutcome::kCancelled
-                                         : db::CancelOutcome::kCancelRequested;
-}
-
-Result<db::Job> ZmqBackend::Retry(int64_t id) {
-  v1::AdminRequest request;
-  request.mutable_retry()->set_job_id(id);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_retry()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->retry());
-}
-
-Result<db::Stats> ZmqBackend::Stats() {
-  v1::AdminRequest request;
-  request.mutable_stats();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_stats()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->stats());
-}
-
-Result<db::StatsReport> ZmqBackend::RunStats(const db::StatsParams& params) {
-  // Checked here too, so a bad flag is named without a round trip.
-  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
-  v1::AdminRequest request;
-  *request.mutable_run_stats() = wire::ToProto(params);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_run_stats()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->run_stats());
-}
-
-Result<db::RunPage> ZmqBackend::Runs(const db::RunListParams& params) {
-  v1::AdminRequest request;
-  *request.mutable_runs() = wire::ToProto(params);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_runs()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->runs());
-}
-
-Result<std::vector<db::AlertRow>> ZmqBackend::Alerts(const db::AlertListParams& params) {
-  if (auto ok = params.Validate(); !ok) return std::unexpected(ok.error());
-  v1::AdminRequest request;
-  request.mutable_alerts()->set_all(params.all);
-  request.mutable_alerts()->set_limit(params.limit);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_alerts()) return std::unexpected(Unexpected(*reply));
-  std::vector<db::AlertRow> out;
-  for (const auto& a : reply->alerts().alerts()) out.push_back(wire::FromProto(a));
-  return out;
-}
-
-Result<std::vector<WorkerView>> ZmqBackend::Workers() {
-  v1::AdminRequest request;
-  request.mutable_workers();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_workers()) return std::unexpected(Unexpected(*reply));
-  std::vector<WorkerView> out;
-  for (const auto& w : reply->workers().workers()) out.push_back(wire::FromProto(w));
-  return out;
-}
-
-namespace {
-
-// The reply's schedule, or an error when the reply holds something else.
-Result<db::ScheduleRow> ScheduleOf(const Result<v1::AdminReply>& reply) {
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_schedule()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->schedule());
-}
-
-}  // namespace
-
-Result<db::ScheduleRow> ZmqBackend::ScheduleCreate(const schedule::ScheduleSpec& spec) {
-  v1::AdminRequest request;
-  *request.mutable_schedule_create() = wire::ToProto(spec);
-  return ScheduleOf(Call(request));
-}
-
-Result<db::ScheduleRow> ZmqBackend::ScheduleUpdate(const schedule::ScheduleSpec& spec) {
-  v1::AdminRequest request;
-  *request.mutable_schedule_update() = wire::ToProto(spec);
-  return ScheduleOf(Call(request));
-}
-
-Result<void> ZmqBackend::ScheduleDelete(const std::string& name) {
-  v1::AdminRequest request;
-  request.mutable_schedule_delete()->set_name(name);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_deleted()) return std::unexpected(Unexpected(*reply));
-  return {};
-}
-
-Result<db::ScheduleRow> ZmqBackend::ScheduleShow(const std::string& name) {
-  v1::AdminRequest request;
-  request.mutable_schedule_show()->set_name(name);
-  return ScheduleOf(Call(request));
-}
-
-Result<std::vector<db::ScheduleStatus>> ZmqBackend::ScheduleList() {
-  v1::AdminRequest request;
-  request.mutable_schedule_list();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_schedules()) return std::unexpected(Unexpected(*reply));
-  std::vector<db::ScheduleStatus> out;
-  for (const auto& s : reply->schedules().schedules()) {
-    auto status = wire::StatusFromProto(s);
-    if (!status) return std::unexpected(status.error());
-    out.push_back(std::move(*status));
-  }
-  return out;
-}
-
-Result<db::ScheduleRow> ZmqBackend::SchedulePause(const std::string& name, bool paused) {
-  v1::AdminRequest request;
-  request.mutable_schedule_pause()->set_name(name);
-  request.mutable_schedule_pause()->set_paused(paused);
-  return ScheduleOf(Call(request));
-}
-
-Result<db::FireResult> ZmqBackend::ScheduleTrigger(const std::string& name) {
-  v1::AdminRequest request;
-  request.mutable_schedule_trigger()->set_name(name);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_fires() || reply->fires().fires_size() != 1) {
-    return std::unexpected(Unexpected(*reply));
-  }
-  return wire::FromProto(reply->fires().fires(0));
-}
-
-Result<std::vector<db::FireResult>> ZmqBackend::ScheduleBackfill(const std::string& name,
-                                                                 db::TimePoint from,
-                                                                 db::TimePoint to) {
-  v1::AdminRequest request;
-  auto* b = request.mutable_schedule_backfill();
-  b->set_name(name);
-  b->set_from_ms(std::chrono::duration_cast<milliseconds>(from.time_since_epoch()).count());
-  b->set_to_ms(std::chrono::duration_cast<milliseconds>(to.time_since_epoch()).count());
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_fires()) return std::unexpected(Unexpected(*reply));
-  std::vector<db::FireResult> out;
-  for (const auto& f : reply->fires().fires()) out.push_back(wire::FromProto(f));
-  return out;
-}
-
-Result<db::FirePage> ZmqBackend::ScheduleFires(const db::FireListParams& params) {
-  v1::AdminRequest request;
-  *request.mutable_schedule_fires() = wire::ToProto(params);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_fire_page()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->fire_page());
-}
-
-Result<std::optional<db::LeaderState>> ZmqBackend::Leader() {
-  v1::AdminRequest request;
-  request.mutable_leader();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_leader()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->leader());
-}
-
-Result<db::LimitRow> ZmqBackend::LimitSet(const schedule::LimitSpec& spec) {
-  v1::AdminRequest request;
-  *request.mutable_limit_set() = wire::ToProto(spec);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_limit()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->limit());
-}
-
-Result<std::vector<db::LimitRow>> ZmqBackend::LimitsList() {
-  v1::AdminRequest request;
-  request.mutable_limit_list();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_limits()) return std::unexpected(Unexpected(*reply));
-  std::vector<db::LimitRow> out;
-  for (const auto& l : reply->limits().limits()) {
-    auto row = wire::FromProto(l);
-    if (!row) return std::unexpected(row.error());
-    out.push_back(std::move(*row));
-  }
-  return out;
-}
-
-Result<void> ZmqBackend::LimitDelete(const std::string& name) {
-  v1::AdminRequest request;
-  request.mutable_limit_delete()->set_name(name);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_limit_deleted()) return std::unexpected(Unexpected(*reply));
-  return {};
-}
-
-Result<db::ApiTokenRow> ZmqBackend::TokenCreate(const auth::ApiToken& token, auth::Scope scope,
-                                                std::optional<std::chrono::milliseconds> expires_in) {
-  v1::AdminRequest request;
-  *request.mutable_token_create() = wire::TokenCreateRequestFor(token, scope, expires_in);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_token()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->token());
-}
-
-Result<std::vector<db::ApiTokenRow>> ZmqBackend::TokensList() {
-  v1::AdminRequest request;
-  request.mutable_token_list();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_tokens()) return std::unexpected(Unexpected(*reply));
-  std::vector<db::ApiTokenRow> out;
-  for (const auto& t : reply->tokens().tokens()) out.push_back(wire::FromProto(t));
-  return out;
-}
-
-Result<db::ApiTokenRow> ZmqBackend::TokenRevoke(const std::string& name) {
-  v1::AdminRequest request;
-  request.mutable_token_revoke()->set_name(name);
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_token()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->token());
-}
-
-Result<auth::Principal> ZmqBackend::Whoami() {
-  v1::AdminRequest request;
-  request.mutable_whoami();
-  auto reply = Call(request);
-  if (!reply) return std::unexpected(reply.error());
-  if (!reply->has_whoami()) return std::unexpected(Unexpected(*reply));
-  return wire::FromProto(reply->whoami());
 }
 
 }  // namespace chime::jobctl

@@ -1,17 +1,13 @@
-// Executes verified admin requests (jobctl) against the job, schedule, limit
-// and credential stores. Owns one database connection, used only on the router
-// thread.
+// Executes verified admin requests (jobctl) with the one implementation of
+// every command (common/admin: admin::Dispatch), adding what only a
+// scheduler has: the caller's principal, this replica's workers and live
+// counters, the router's ready hint and the credential cache. Owns one
+// database connection, used only on the router thread.
 #pragma once
 
-#include "common/db/alert_store.h"
-#include "common/db/auth_store.h"
+#include "common/admin/context.h"
 #include "common/db/connection.h"
 #include "common/db/job_store.h"
-#include "common/db/limit_store.h"
-#include "common/db/observe_store.h"
-#include "common/db/schedule_store.h"
-#include "common/db/stats_store.h"
-#include "common/db/worker_directory.h"
 #include "scheduler/credential_directory.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/router_server.h"
@@ -29,26 +25,8 @@ class AdminService final : public AdminHandler {
                         const WorkerRegistry& workers, const ReadyHint& ready) override;
 
  private:
-  // The schedule commands.
-  v1::AdminReply HandleSchedule(const v1::AdminRequest& request);
-  // Limit set, list and delete.
-  v1::AdminReply HandleLimits(const v1::AdminRequest& request, const auth::Principal& who);
-  // Run statistics, runs and alerts.
-  v1::AdminReply HandleObserve(const v1::AdminRequest& request);
-  // Token create, list and revoke, and whoami.
-  v1::AdminReply HandleCredentials(const v1::AdminRequest& request, const auth::Principal& who);
-  // Every replica's workers (the directory) with this one's own fresher view.
-  v1::AdminReply HandleWorkers(const WorkerRegistry& workers);
-
   db::Connection conn_;
-  db::JobStore store_;
-  db::ScheduleStore schedules_;
-  db::StatsStore stats_;
-  db::AlertStore alerts_;
-  db::ObserveStore observe_;
-  db::WorkerDirectory directory_;
-  db::AuthStore auth_;
-  db::LimitStore limits_;
+  admin::Stores stores_;
   const LiveCounters& counters_;
   CredentialDirectory* const credentials_;
 };

@@ -1,15 +1,13 @@
 // The API's actions (scope operate): retry and cancel a job, trigger, pause
-// and resume a schedule, pause and resume a queue, through the same store calls as jobctl's retry,
-// cancel and schedule commands. Each is logged with the token's name, so
+// and resume a schedule, pause and resume a queue, through the same
+// operations as jobctl's retry, cancel, schedule and queue commands
+// (common/admin: admin::Execute). Each is logged with the token's name, so
 // "who retried job 42" has an answer. A retried or triggered job is
 // dispatched by the database's ready notice like any insert.
 #include <spdlog/spdlog.h>
 
 #include "common/auth/scope.h"
 #include "common/base/text_format.h"
-#include "common/db/job_store.h"
-#include "common/db/queue_store.h"
-#include "common/db/schedule_store.h"
 #include "common/view/json_view.h"
 #include "scheduler/http_api_util.h"
 
@@ -49,17 +47,14 @@ web::Response JobAction(const ApiDeps& d, const web::Request& req, Fn&& fn) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   auto id = ParseJobId(req.path_params.at(0));
   if (!id) return web::ErrorResponse(400, "invalid_argument", "job id: " + id.error().message);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::JobStore store(conn);
-    return fn(store, *id);
-  });
+  return WithAdmin(d.pool, [&](admin::Context& ctx) { return fn(ctx, *id); });
 }
 
 web::Response SetPaused(const ApiDeps& d, const web::Request& req, bool paused) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    auto row = db::ScheduleStore(conn).ScheduleSetPaused(name, paused);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto row = admin::Execute<admin::SchedulePause>(ctx, {name, paused});
     if (!row) return std::unexpected(row.error());
     spdlog::info("http: token {} {} schedule {}", Who(d, req), paused ? "paused" : "resumed", OneLine(name, 128));
     return view::ScheduleJson(*row, NextFires(row->spec.cron, row->spec.time_zone, row->spec.paused,
@@ -70,13 +65,12 @@ web::Response SetPaused(const ApiDeps& d, const web::Request& req, bool paused) 
 web::Response SetQueuePaused(const ApiDeps& d, const web::Request& req, bool paused) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    const std::string who = Who(d, req);
-    db::QueueStore queues(conn);
-    // Recorded as the token's name (never the token).
-    auto row = paused ? queues.QueuePause(name, "token " + who) : queues.QueueResume(name, "token " + who);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    // The queue records who paused it, and the operation logs it: the
+    // token's name.
+    if (auto who = d.auth.Authenticate(req.Header("Authorization")); who) ctx.who = *who;
+    auto row = admin::Execute<admin::QueuePause>(ctx, {name, paused});
     if (!row) return std::unexpected(row.error());
-    spdlog::info("http: token {} {} queue {}", who, paused ? "paused" : "resumed", OneLine(name, 128));
     return view::QueueJson(*row);
   });
 }
@@ -84,8 +78,8 @@ web::Response SetQueuePaused(const ApiDeps& d, const web::Request& req, bool pau
 }  // namespace
 
 web::Response JobRetry(const ApiDeps& d, const web::Request& req) {
-  return JobAction(d, req, [&](db::JobStore& store, int64_t id) -> Result<json> {
-    auto job = store.JobRetry(id);
+  return JobAction(d, req, [&](admin::Context& ctx, int64_t id) -> Result<json> {
+    auto job = admin::Execute<admin::JobRetry>(ctx, id);
     if (!job) return std::unexpected(job.error());
     spdlog::info("http: token {} retried job {}", Who(d, req), id);
     return view::JobJson(*job);
@@ -93,12 +87,12 @@ web::Response JobRetry(const ApiDeps& d, const web::Request& req) {
 }
 
 web::Response JobCancel(const ApiDeps& d, const web::Request& req) {
-  return JobAction(d, req, [&](db::JobStore& store, int64_t id) -> Result<json> {
-    auto outcome = store.JobCancel(id);
+  return JobAction(d, req, [&](admin::Context& ctx, int64_t id) -> Result<json> {
+    auto outcome = admin::Execute<admin::JobCancel>(ctx, id);
     if (!outcome) return std::unexpected(outcome.error());
     spdlog::info("http: token {} cancelled job {}{}", Who(d, req), id,
                  *outcome == db::CancelOutcome::kCancelled ? "" : " (running: asked to stop)");
-    auto job = store.JobFind(id);
+    auto job = ctx.stores.jobs.JobFind(id);
     if (!job) return std::unexpected(job.error());
     return json{{"cancelled_now", *outcome == db::CancelOutcome::kCancelled}, {"job", view::JobJson(*job)}};
   });
@@ -107,8 +101,8 @@ web::Response JobCancel(const ApiDeps& d, const web::Request& req) {
 web::Response ScheduleTrigger(const ApiDeps& d, const web::Request& req) {
   if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    auto fire = db::ScheduleStore(conn).TriggerNow(name);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto fire = admin::Execute<admin::ScheduleTrigger>(ctx, name);
     if (!fire) return std::unexpected(fire.error());
     spdlog::info("http: token {} triggered schedule {} (job {})", Who(d, req), OneLine(name, 128),
                  fire->job_id ? std::to_string(*fire->job_id) : "none");

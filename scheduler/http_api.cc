@@ -102,9 +102,8 @@ Result<bool> BoolParam(const web::Request& req, const std::string& name, bool fa
 
 web::Response Schedules(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ScheduleStore store(conn);
-    auto list = store.SchedulesList();
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto list = admin::Execute<admin::ScheduleList>(ctx, {});
     if (!list) return std::unexpected(list.error());
     const auto now = std::chrono::system_clock::now();
     json items = json::array();
@@ -180,9 +179,8 @@ web::Response Jobs(const ApiDeps& d, const web::Request& req) {
   if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
   // A page never searches more than this many jobs below its cursor.
   p.scan_ids = kJobsScanIds;
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::JobStore store(conn);
-    auto page = store.JobsList(p);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto page = admin::Execute<admin::JobList>(ctx, p);
     if (!page) return std::unexpected(page.error());
     return view::JobPageJson(*page);
   });
@@ -192,9 +190,8 @@ web::Response JobOne(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
   auto id = ParseJobId(req.path_params.at(0));
   if (!id) return web::ErrorResponse(400, "invalid_argument", "job id: " + id.error().message);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::JobStore store(conn);
-    auto job = store.JobGet(*id);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto job = admin::Execute<admin::JobShow>(ctx, *id);
     if (!job) return std::unexpected(job.error());
     return view::JobWithRunsJson(*job);
   });
@@ -217,9 +214,8 @@ web::Response Runs(const ApiDeps& d, const web::Request& req) {
   if (!attempts) return web::ErrorResponse(attempts.error());
   p.attempts = *attempts;
   if (auto ok = ReadPaging(req, p); !ok) return web::ErrorResponse(ok.error());
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ObserveStore store(conn);
-    auto page = store.RunsList(p);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto page = admin::Execute<admin::Runs>(ctx, p);
     if (!page) return std::unexpected(page.error());
     return view::RunPageJson(*page);
   });
@@ -269,12 +265,10 @@ web::Response Stats(const ApiDeps& d, const web::Request& req) {
   if (!hours) return web::ErrorResponse(hours.error());
   if (*hours) p.range = std::chrono::hours(**hours);
   if (auto ok = p.Validate(); !ok) return web::ErrorResponse(ok.error());
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::StatsStore stats(conn);
-    auto report = stats.StatsQuery(p);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto report = admin::Execute<admin::RunStats>(ctx, p);
     if (!report) return std::unexpected(report.error());
-    db::AlertStore alerts(conn);
-    auto firing = alerts.AlertsList(db::AlertListParams{.all = false, .limit = 1000});
+    auto firing = admin::Execute<admin::Alerts>(ctx, {.all = false, .limit = 1000});
     if (!firing) return std::unexpected(firing.error());
     return json(observe::MonitoringJson(*report, *firing));
   });
@@ -293,9 +287,8 @@ web::Response Alerts(const ApiDeps& d, const web::Request& req) {
   if (!limit) return web::ErrorResponse(limit.error());
   if (*limit) p.limit = static_cast<int>(**limit);
   if (auto ok = p.Validate(); !ok) return web::ErrorResponse(ok.error());
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::AlertStore alerts(conn);
-    auto list = alerts.AlertsList(p);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto list = admin::Execute<admin::Alerts>(ctx, p);
     if (!list) return std::unexpected(list.error());
     return json(observe::AlertsJson(*list));
   });
@@ -303,9 +296,8 @@ web::Response Alerts(const ApiDeps& d, const web::Request& req) {
 
 web::Response Limits(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::LimitStore limits(conn);
-    auto rows = limits.LimitsList();
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto rows = admin::Execute<admin::LimitList>(ctx, {});
     if (!rows) return std::unexpected(rows.error());
     return json(view::LimitsJson(*rows));
   });

@@ -82,9 +82,8 @@ json HealthJson(const db::ScheduleRow& row, const std::vector<TimePoint>& fires,
 web::Response ScheduleDetail(const ApiDeps& d, const web::Request& req) {
   if (auto ok = OnlyParams(req, {}); !ok) return web::ErrorResponse(ok.error());
   const std::string& name = req.path_params.at(0);
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ScheduleStore store(conn);
-    auto row = store.ScheduleGet(name);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto row = admin::Execute<admin::ScheduleShow>(ctx, name);
     if (!row) return std::unexpected(row.error());
     const auto now = std::chrono::system_clock::now();
     const auto next = NextFires(row->spec.cron, row->spec.time_zone, row->spec.paused, d.cron_options, now,
@@ -102,12 +101,10 @@ web::Response ScheduleDetail(const ApiDeps& d, const web::Request& req) {
     const auto period_fires =
         row->spec.paused ? NextFires(row->spec.cron, row->spec.time_zone, false, d.cron_options, now, kPeriodFires)
                          : next;
-    db::AlertStore alerts(conn);
-    auto firing = alerts.AlertsList(db::AlertListParams{.all = false, .limit = 1000});
+    auto firing = admin::Execute<admin::Alerts>(ctx, {.all = false, .limit = 1000});
     if (!firing) return std::unexpected(firing.error());
     out["health"] = HealthJson(*row, period_fires, *firing);
-    db::ObserveStore observe(conn);
-    auto runs = observe.RunsList({.schedule = name, .limit = kScheduleRecentRuns});
+    auto runs = admin::Execute<admin::Runs>(ctx, {.schedule = name, .limit = kScheduleRecentRuns});
     if (!runs) return std::unexpected(runs.error());
     out["recent_runs"] = view::RunPageJson(*runs)["runs"];
     return out;
@@ -128,9 +125,8 @@ web::Response Fires(const ApiDeps& d, const web::Request& req) {
   auto limit = IntParam(req, "limit", 1, 1000);
   if (!limit) return web::ErrorResponse(limit.error());
   p.limit = static_cast<int>(limit->value_or(50));
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    db::ScheduleStore store(conn);
-    auto page = store.FiresList(p);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto page = admin::Execute<admin::ScheduleFires>(ctx, p);
     if (!page) return std::unexpected(page.error());
     return view::FirePageJson(*page);
   });

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/admin/dispatch.h"
 #include "common/base/error.h"
 #include "common/db/connection.h"
 #include "common/web/db_pool.h"
@@ -38,6 +39,19 @@ web::Response WithDb(web::DbPool& pool, Fn&& fn) {
   Result<json> out = fn(**conn);
   if (!out) return web::ErrorResponse(out.error());
   return Json(*out);
+}
+
+// Runs `fn` with the admin operations' context (common/admin) over a pooled
+// connection: a route that reads or does what a jobctl command does runs
+// that command's one implementation (admin::Execute<C>). No ready hint: a
+// job the API makes ready is announced by the database's notification.
+template <typename Fn>
+web::Response WithAdmin(web::DbPool& pool, Fn&& fn) {
+  return WithDb(pool, [&](db::Connection& conn) -> Result<json> {
+    admin::Stores stores(conn);
+    admin::Context ctx{.stores = stores};
+    return fn(ctx);
+  });
 }
 
 // The first `count` fires of a schedule's expression after `now` in its

@@ -41,6 +41,8 @@ constexpr std::array kAdminRequests{
     AdminRequestScope{R::kLimitSet, "limit set", Scope::kAdmin},
     AdminRequestScope{R::kLimitList, "limit list", Scope::kRead},
     AdminRequestScope{R::kLimitDelete, "limit delete", Scope::kAdmin},
+    AdminRequestScope{R::kQueuePause, "queue pause", Scope::kOperate},
+    AdminRequestScope{R::kQueueList, "queue list", Scope::kRead},
     AdminRequestScope{R::kTokenCreate, "token create", Scope::kAdmin},
     AdminRequestScope{R::kTokenList, "token list", Scope::kAdmin},
     AdminRequestScope{R::kTokenRevoke, "token revoke", Scope::kAdmin},

@@ -154,6 +154,29 @@ class FakeBackend final : public AdminBackend {
   }
   Result<auth::Principal> Whoami() override { return whoami; }
 
+  // Commands jobctl runs with AdminBackend::Run<C> and no named method (see
+  // common/admin/commands.h): each request is recorded and answered with
+  // what Reply<C> set for its case, through C's own codec.
+  template <typename C>
+  void Reply(const typename C::Out& out) {
+    v1::AdminReply reply;
+    C::ToReply(out, reply);
+    replies[C::kRequest] = reply;
+  }
+  template <typename C>
+  void ReplyError(const Error& error) {
+    *replies[C::kRequest].mutable_error() = wire::ToProto(error);
+  }
+  Result<v1::AdminReply> Answer(const v1::AdminRequest& request) {
+    requests.push_back(request);
+    auto it = replies.find(request.command_case());
+    if (it == replies.end()) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "fake backend: no reply for request " + std::to_string(request.command_case()));
+    }
+    return it->second;
+  }
+
   static std::unexpected<Error> NoSchedule(const std::string& name) {
     return Fail(ErrorCode::kNotFound, "schedule \"" + name + "\" not found");
   }
@@ -205,6 +228,11 @@ class FakeBackend final : public AdminBackend {
   std::vector<TokenCreateCall> token_creates;
   std::map<std::string, db::ApiTokenRow> tokens;
   Result<auth::Principal> whoami = auth::BootstrapPrincipal();
+  std::vector<v1::AdminRequest> requests;     // Sent with Run<C>, in order.
+  std::map<int, v1::AdminReply> replies;      // By request case.
+
+ protected:
+  Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool) override { return Answer(request); }
 };
 
 // Hands the test's fake to RunCli, which owns its backend.
@@ -249,6 +277,9 @@ class Forwarder final : public AdminBackend {
   Result<std::vector<db::ApiTokenRow>> TokensList() override { return f_.TokensList(); }
   Result<db::ApiTokenRow> TokenRevoke(const std::string& n) override { return f_.TokenRevoke(n); }
   Result<auth::Principal> Whoami() override { return f_.Whoami(); }
+
+ protected:
+  Result<v1::AdminReply> Send(const v1::AdminRequest& request, bool) override { return f_.Answer(request); }
 
  private:
   FakeBackend& f_;

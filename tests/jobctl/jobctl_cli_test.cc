@@ -426,5 +426,24 @@ TEST_F(JobctlCliTest, EnqueueWaitTimeoutNeedsWait) {
   EXPECT_NE(err.str().find("--wait-timeout"), std::string::npos);
 }
 
+// A command run with AdminBackend::Run<C> and no named method (limit):
+// the fake answers through the command's own codec, and errors pass through.
+TEST_F(JobctlCliTest, ACommandWithoutANamedMethodIsAnsweredThroughItsDeclaration) {
+  db::LimitRow row;
+  row.spec = schedule::LimitSpec{.name = "one-per-user", .kind = "sync_integration", .concurrency = 1};
+  row.running = 1;
+  fake.Reply<admin::LimitList>({row});
+  ASSERT_EQ(Run({"limit", "list"}), kExitOk) << err.str();
+  EXPECT_NE(out.str().find("one-per-user"), std::string::npos) << out.str();
+  ASSERT_EQ(fake.requests.size(), 1u);
+  EXPECT_TRUE(fake.requests[0].has_limit_list());
+
+  fake.ReplyError<admin::LimitDelete>(Error{ErrorCode::kNotFound, "no limit named 'x'"});
+  EXPECT_EQ(Run({"limit", "delete", "x"}), kExitNotFound);
+  EXPECT_NE(err.str().find("no limit named 'x'"), std::string::npos) << err.str();
+  ASSERT_EQ(fake.requests.size(), 2u);
+  EXPECT_EQ(fake.requests[1].limit_delete().name(), "x");
+}
+
 }  // namespace
 }  // namespace chime::jobctl

@@ -25,7 +25,8 @@ struct Received {
   v1::AdminRequest request;
 };
 
-// A ROUTER that answers each enqueue with a job whose id counts up.
+// A ROUTER that answers each enqueue with a job whose id counts up, and a
+// show with the job asked for.
 class FakeScheduler {
  public:
   FakeScheduler(zmq::context_t& context, const std::string& endpoint)
@@ -48,10 +49,14 @@ class FakeScheduler {
     if (!got.request.ParseFromString(envelope->admin_request().body())) return std::nullopt;
     v1::Envelope reply;
     reply.set_correlation_id(envelope->correlation_id());
-    auto* job = reply.mutable_admin_reply()->mutable_enqueue()->mutable_job();
-    job->set_id(++next_id_);
-    job->set_kind(got.request.enqueue().kind());
-    job->set_state("available");
+    if (got.request.has_show()) {
+      reply.mutable_admin_reply()->mutable_show()->mutable_job()->set_id(got.request.show().job_id());
+    } else {
+      auto* job = reply.mutable_admin_reply()->mutable_enqueue()->mutable_job();
+      job->set_id(++next_id_);
+      job->set_kind(got.request.enqueue().kind());
+      job->set_state("available");
+    }
     const std::string body = wire::EncodeEnvelope(std::move(reply));
     router_.send(zmq::buffer(got.routing_id), zmq::send_flags::sndmore);
     router_.send(zmq::buffer(body), zmq::send_flags::none);
@@ -124,6 +129,37 @@ TEST(ZmqBackendTest, AnUnansweredRequestIsNotDeliveredLate) {
   serve.join();
   ASSERT_TRUE(second.has_value()) << second.error().ToString();
   EXPECT_EQ(kinds, std::vector<std::string>{"second"});
+}
+
+// A replica that took the request and did not answer in time may have
+// acted on it: an enqueue (admin::Enqueue::kSendOnce) is not sent to the
+// next replica, where it could make a second job; a read is.
+TEST(ZmqBackendTest, AnEnqueueThatMayHaveArrivedIsNotSentToTheNextReplica) {
+  zmq::context_t context;
+  FakeScheduler silent(context, "tcp://127.0.0.1:0");  // Takes requests, never answers.
+  FakeScheduler next(context, "tcp://127.0.0.1:0");
+  ZmqBackendConfig config;
+  config.endpoints = {silent.endpoint(), next.endpoint()};
+  config.timeout = milliseconds(1'000);
+  ZmqBackend backend(config, wire::AdminSecret::FromString(kSecret).value());
+
+  std::vector<v1::AdminRequest::CommandCase> reached;
+  std::jthread serve([&] {
+    while (reached.empty() || reached.back() != v1::AdminRequest::kShow) {
+      auto got = next.ServeOne();
+      if (!got) return;
+      reached.push_back(got->request.command_case());
+    }
+  });
+  auto enqueued = backend.Enqueue(Job("once"));
+  ASSERT_FALSE(enqueued.has_value());
+  EXPECT_EQ(enqueued.error().code, ErrorCode::kUnavailable);
+  auto shown = backend.Show(17);
+  serve.join();
+  ASSERT_TRUE(shown.has_value()) << shown.error().ToString();
+  EXPECT_EQ(shown->job.id, 17);
+  // The next replica's one connection saw the show and nothing before it.
+  EXPECT_EQ(reached, std::vector<v1::AdminRequest::CommandCase>{v1::AdminRequest::kShow});
 }
 
 }  // namespace

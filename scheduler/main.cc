@@ -216,8 +216,8 @@ int main(int argc, char** argv) {
   config.cleanup.retention = std::chrono::hours(retention_hours);
   config.rescue.max_rescues = max_rescues;
   if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
-  for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.lease_ttl},
-                                 std::tuple{"leader-renew", &leader_renew, &cron.renew_interval},
+  for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.leader.term_ttl},
+                                 std::tuple{"leader-renew", &leader_renew, &cron.leader.renew_interval},
                                  std::tuple{"misfire-grace", &misfire_grace,
                                             &cron.planner.misfire_grace}}) {
     if (auto ok = DurationFlag(flag, *text, *out); !ok) return Fatal(ok.error().message);
@@ -232,8 +232,8 @@ int main(int argc, char** argv) {
     router.scheduler_id =
         fmt::format("{}-{}-{:04x}", host, getpid(), std::random_device{}() & 0xffffu);
   }
-  cron.holder = router.scheduler_id;
-  chime::history::InitProcess("scheduler:" + cron.holder);
+  cron.leader.holder = router.scheduler_id;
+  chime::history::InitProcess("scheduler:" + cron.leader.holder);
   if (auto ok = cron.Validate(); !ok) return Fatal(ok.error().message);
   health.window = std::chrono::hours(health_window_hours);
   health.cron_options = cron.cron_options;

@@ -1,9 +1,10 @@
-// chime-scheduler: applies migrations, serves workers and jobctl on one
-// ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
-// ready-job notifications, and keeps the job table healthy (lease rescue,
-// retention cleanup), competes for the leader lease (the leader fires cron
-// schedules), and serves /healthz, /readyz, /metrics, /api and the dashboard
-// over HTTP on every replica.
+// chime-scheduler: a thin main over chime::scheduler::Scheduler
+// (scheduler/scheduler.h), which serves workers and jobctl on one ZeroMQ
+// ROUTER endpoint, follows ready-job notifications, keeps the job table
+// healthy (job lease rescue, retention cleanup), competes for the leader
+// term (the leader fires cron schedules) and serves HTTP. This file reads
+// the flags and the environment into a SchedulerConfig, applies migrations
+// and the schedule and limit files, runs until SIGTERM or SIGINT, then stops.
 #include <CLI/CLI.hpp>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -17,8 +18,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <zmq.hpp>
-
 #include "common/base/env_setting.h"
 #include "common/base/text_format.h"
 #include "common/base/version.h"
@@ -29,18 +28,7 @@
 #include "common/log/log.h"
 #include "common/schedule/schedule_spec.h"
 #include "common/wire/signing.h"
-#include "scheduler/admin_service.h"
-#include "scheduler/credential_directory.h"
-#include "scheduler/token_cache.h"
-#include "scheduler/cron_runner.h"
-#include "scheduler/health_monitor.h"
-#include "scheduler/http_service.h"
-#include "scheduler/live_counters.h"
-#include "scheduler/maintainer.h"
-#include "scheduler/queue_sampler.h"
-#include "scheduler/ready_feed.h"
-#include "scheduler/router_server.h"
-#include "scheduler/worker_publisher.h"
+#include "scheduler/scheduler.h"
 
 namespace {
 
@@ -122,7 +110,7 @@ int main(int argc, char** argv) {
                  "$CHIME_DATABASE_LISTEN_URL or the file named by $CHIME_DATABASE_LISTEN_URL_FILE)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
   app.add_option("--log-format", log_format, "text or json (one object per line) (default: $CHIME_LOG_FORMAT or text)");
-  app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")
+  app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often jobs whose job lease expired are rescued")
       ->capture_default_str();
   app.add_option("--retention-hours", retention_hours, "finished jobs and runs older than this are deleted")
       ->capture_default_str();
@@ -158,9 +146,9 @@ int main(int argc, char** argv) {
                  "the workers' kinds file (YAML); its limits: are applied at start like the schedule "
                  "file's, the rest is the workers' (default: $CHIME_KINDS_CONFIG); one bad limit "
                  "stops the scheduler");
-  app.add_option("--leader-ttl", leader_ttl, "leader lease length; a standby takes over this long "
+  app.add_option("--leader-ttl", leader_ttl, "leader term length; a standby takes over this long "
                  "after the leader dies (plus one renewal)")->capture_default_str();
-  app.add_option("--leader-renew", leader_renew, "how often the lease is renewed or claimed")
+  app.add_option("--leader-renew", leader_renew, "how often the leader term is renewed or asked for")
       ->capture_default_str();
   app.add_option("--misfire-grace", misfire_grace,
                  "a tick older than this when fired counts as missed and follows the misfire policy")
@@ -211,11 +199,11 @@ int main(int argc, char** argv) {
   if (auto ok = chime::db::ApplyPoolerSettings(db, database_pooler, database_listen_url); !ok) {
     return Fatal(ok.error().message);
   }
-  chime::scheduler::MaintainerConfig config;
-  config.rescue_interval = std::chrono::milliseconds(rescue_interval_ms);
-  config.cleanup.retention = std::chrono::hours(retention_hours);
-  config.rescue.max_rescues = max_rescues;
-  if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
+  chime::scheduler::MaintainerConfig maintenance;
+  maintenance.rescue_interval = std::chrono::milliseconds(rescue_interval_ms);
+  maintenance.cleanup.retention = std::chrono::hours(retention_hours);
+  maintenance.rescue.max_rescues = max_rescues;
+  if (auto ok = maintenance.Validate(); !ok) return Fatal(ok.error().message);
   for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.leader.term_ttl},
                                  std::tuple{"leader-renew", &leader_renew, &cron.leader.renew_interval},
                                  std::tuple{"misfire-grace", &misfire_grace,
@@ -228,7 +216,7 @@ int main(int argc, char** argv) {
     gethostname(host, sizeof(host) - 1);
     // host-pid alone repeats when a container restarts with the same
     // hostname and pid 1; the random part keeps two lives of one pod apart
-    // in the leader lease and in the workers' view.
+    // in the leader term and in the workers' view.
     router.scheduler_id =
         fmt::format("{}-{}-{:04x}", host, getpid(), std::random_device{}() & 0xffffu);
   }
@@ -253,6 +241,9 @@ int main(int argc, char** argv) {
   }
   if (auto ok = health.ReadEnvironment(); !ok) return Fatal(ok.error().message);
   if (auto ok = health.Validate(); !ok) return Fatal(ok.error().message);
+  router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  router.forget_after = std::chrono::milliseconds(forget_ms);
+  if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
   chime::scheduler::HttpServiceConfig http;
   http.server.listen = http_listen;
   http.cron_options = cron.cron_options;
@@ -328,8 +319,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  chime::scheduler::Maintainer maintainer(db, config);
   if (once) {
+    chime::scheduler::Maintainer maintainer(db, maintenance);
     auto ok = maintainer.RunOnce(/*force_cleanup=*/true);
     if (!ok) return Fatal(ok.error().ToString());
     auto c = maintainer.counters();
@@ -349,11 +340,20 @@ int main(int argc, char** argv) {
     if (!loaded) return Fatal(loaded.error().message);
     secret = std::move(*loaded);
   }
-  router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
-  router.forget_after = std::chrono::milliseconds(forget_ms);
-  if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
   auto curve = chime::net::CurveServerConfig::FromEnvironment();
   if (!curve) return Fatal(curve.error().message);
+
+  chime::scheduler::SchedulerConfig config{.db = db,
+                                           .router = router,
+                                           .maintainer = maintenance,
+                                           .cron = cron,
+                                           .health = health,
+                                           .sampler = sampler,
+                                           .http = std::nullopt,
+                                           .admin_secret = std::move(secret),
+                                           .curve = std::move(*curve)};
+  if (http_listen != "off") config.http = http;
+  if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -361,81 +361,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  zmq::context_t context;
-  std::optional<chime::net::ZapAuthenticator> zap;
-  if (*curve) {
-    router.curve = (*curve)->server;
-    zap.emplace(context, (*curve)->allowed_client_keys);
-    if (auto ok = zap->Start(); !ok) return Fatal(ok.error().message);
-    spdlog::info("CURVE on: {} client keys allowed", (*curve)->allowed_client_keys.size());
-  }
-  chime::scheduler::LiveCounters counters;
-  // Named tokens and the replay ledger, in the database, shared by every
-  // replica (a request refused when the database cannot be reached).
-  chime::scheduler::CredentialDirectory credentials(db, {});
-  // The HTTP server checks bearer tokens on its event loop, before any body:
-  // from memory, reloaded every second, never a round trip per request.
-  chime::scheduler::TokenCache token_cache(db, {});
-  // A token made or revoked through this replica reaches its HTTP at once.
-  credentials.SetChangeListener([&token_cache] { token_cache.RefreshNow(); });
-  chime::wire::RequestVerifier verifier(
-      {.bootstrap = secret, .tokens = &credentials, .ledger = &credentials},
-      chime::SystemClock::Instance());
-  chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters, &credentials);
-  if (!secret) spdlog::info("named tokens only: the bootstrap admin secret is not accepted");
-  chime::scheduler::RouterServer server(context, router, chime::SystemClock::Instance(), counters,
-                                        admin, verifier);
-  auto endpoint = server.Start();
-  if (!endpoint) return Fatal(endpoint.error().message);
-  chime::scheduler::ReadyFeed feed(context, db);
-  feed.Start();
-  // Every replica publishes the workers it hears from: jobctl workers lists
-  // the union, wherever each worker said hello.
-  chime::scheduler::WorkerPublisher publisher(
-      db, {.replica = router.scheduler_id, .forget_after = router.forget_after},
-      [&server] { return server.WorkersSnapshot(); });
-  publisher.Start();
-  maintainer.Start();
-  chime::DefaultRng rng;
-  chime::scheduler::CronRunner cron_runner(db, cron, chime::SystemClock::Instance(), rng);
-  cron_runner.Start();
-  // Only the leader evaluates health rules and sends alerts.
-  chime::DefaultRng health_rng;
-  auto health_monitor = chime::scheduler::HealthMonitor::Create(
-      db, health, [&cron_runner] { return cron_runner.status().leader; }, health_rng);
-  if (!health_monitor) return Fatal(health_monitor.error().message);
-  (*health_monitor)->Start();
-  // Only the leader samples queue depth for the dashboard's charts.
-  chime::scheduler::QueueSampler queue_sampler(db, sampler, [&cron_runner] { return cron_runner.status().leader; });
-  queue_sampler.Start();
-  // After the router: its "listening on" line comes first (tests read it).
-  std::optional<chime::scheduler::HttpService> http_service;
-  if (http_listen != "off") {
-    token_cache.Start();
-    auto bearer = std::make_shared<const chime::web::BearerAuth>(
-        secret ? std::string_view(secret->bytes()) : std::string_view(), &token_cache);
-    http_service.emplace(http, db, std::move(bearer), cron_runner, server, counters);
-    if (auto bound = http_service->Start(); !bound) {
-      cron_runner.Stop();
-      maintainer.Stop();
-      feed.Stop();
-      server.Stop();
-      if (zap) zap->Stop();
-      return Fatal(bound.error().message);
-    }
-  }
+  chime::scheduler::Scheduler scheduler(std::move(config));
+  if (auto ok = scheduler.Start(); !ok) return Fatal(ok.error().message);
   spdlog::info("scheduler running");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
-  if (http_service) http_service->Stop();
-  queue_sampler.Stop();
-  (*health_monitor)->Stop();
-  cron_runner.Stop();
-  maintainer.Stop();
-  publisher.Stop();
-  feed.Stop();
-  server.Stop();
-  if (zap) zap->Stop();
+  scheduler.Stop();
   return 0;
 }

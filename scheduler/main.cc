@@ -77,6 +77,86 @@ void RaiseDescriptorLimit() {
   spdlog::debug("open file limit raised from {} to {}", lim.rlim_cur, lim.rlim_max);
 }
 
+// The schedule file and the limits of both files (the schedule file's and
+// the workers' kinds file's), checked before anything starts: a bad entry
+// stops the scheduler naming it, and nothing of the files is applied.
+struct StartupFiles {
+  std::string schedules_file;
+  std::optional<chime::schedule::ParsedFile> schedules;
+  std::vector<chime::schedule::LimitSpec> limits;  // Each name declared once.
+  std::string limit_files;  // Where they come from, for the log; empty: none.
+};
+
+chime::Result<StartupFiles> LoadStartupFiles(const std::string& schedules_file, const std::string& kinds_file,
+                                             const chime::cron::ParseOptions& cron_options) {
+  StartupFiles files{.schedules_file = schedules_file};
+  if (!schedules_file.empty()) {
+    auto parsed = chime::schedule::LoadScheduleFile(schedules_file, cron_options);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!parsed->problems.empty()) {
+      return chime::Fail(chime::ErrorCode::kInvalidArgument,
+                         "schedule file has bad entries:\n" +
+                             chime::schedule::FormatProblems(schedules_file, parsed->problems));
+    }
+    files.schedules = std::move(*parsed);
+  }
+  chime::schedule::ParsedLimits kinds;
+  if (!kinds_file.empty()) {
+    auto parsed = chime::schedule::LoadKindsFileLimits(kinds_file);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!parsed->problems.empty()) {
+      return chime::Fail(chime::ErrorCode::kInvalidArgument,
+                         "kinds file has bad limits:\n" + chime::schedule::FormatProblems(kinds_file, parsed->problems));
+    }
+    kinds = std::move(*parsed);
+  }
+  auto combined = chime::schedule::CombineFileLimits(
+      schedules_file, files.schedules ? files.schedules->limits : std::vector<chime::schedule::LimitSpec>{},
+      kinds_file, kinds.limits);
+  if (!combined) return std::unexpected(combined.error());
+  files.limits = std::move(*combined);
+  files.limit_files = schedules_file.empty() || kinds_file.empty() ? schedules_file + kinds_file
+                                                                   : schedules_file + " and " + kinds_file;
+  return files;
+}
+
+// Applies the migrations, then the files' schedules and limits.
+chime::Result<void> PrepareDatabase(const chime::db::ConnectionConfig& db, const StartupFiles& files,
+                                    const chime::cron::ParseOptions& cron_options) {
+  const auto failed = [](std::string message) { return chime::Fail(chime::ErrorCode::kInternal, std::move(message)); };
+  chime::db::Connection conn(db);
+  auto migrated = chime::db::MigrationsApply(conn);
+  if (!migrated) return failed("migrations: " + migrated.error().ToString());
+  spdlog::info("database {} at schema version {}", chime::db::RedactUrl(db.url), migrated->current_version);
+  if (files.schedules) {
+    const auto& file = files.schedules_file;
+    chime::db::ScheduleStore store(conn, {.cron_options = cron_options});
+    auto synced = store.SchedulesSyncFile(files.schedules->schedules, files.schedules->remove);
+    if (!synced) return failed(file + ": " + synced.error().message);
+    spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", file, files.schedules->schedules.size(),
+                 synced->created.size(), synced->updated.size(), synced->deleted.size());
+    if (!synced->kept.empty()) {
+      // Never deleted by omission: a truncated file or a replica's older
+      // copy would otherwise delete schedules (README, Schedules).
+      spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
+                   "to delete them): {}",
+                   file, synced->kept.size(), fmt::join(synced->kept, ", "));
+    }
+  }
+  if (!files.limit_files.empty()) {
+    chime::db::LimitStore limits(conn);
+    auto limited = limits.LimitsSyncFile(files.limits);
+    if (!limited) return failed(files.limit_files + ": " + limited.error().message);
+    if (limited->applied > 0) spdlog::info("{}: {} limits set", files.limit_files, limited->applied);
+    if (!limited->kept.empty()) {
+      spdlog::warn("{}: {} file limits are not in the files and were kept (jobctl limit delete NAME "
+                   "removes one): {}",
+                   files.limit_files, limited->kept.size(), fmt::join(limited->kept, ", "));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,73 +331,9 @@ int main(int argc, char** argv) {
     if (auto ok = http.server.Validate(); !ok) return Fatal(ok.error().message);
   }
 
-  // The schedule file is checked before anything starts: a bad entry stops
-  // the scheduler naming it, and nothing of the file is applied.
-  std::optional<chime::schedule::ParsedFile> schedules;
-  if (!schedules_file.empty()) {
-    auto parsed = chime::schedule::LoadScheduleFile(schedules_file, cron.cron_options);
-    if (!parsed) return Fatal(parsed.error().message);
-    if (!parsed->problems.empty()) {
-      return Fatal("schedule file has bad entries:\n" +
-                   chime::schedule::FormatProblems(schedules_file, parsed->problems));
-    }
-    schedules = std::move(*parsed);
-  }
-  // The limits of both files, each name declared once.
-  std::vector<chime::schedule::LimitSpec> file_limits;
-  std::string limit_files;  // Where they come from, for the log.
-  {
-    chime::schedule::ParsedLimits kinds;
-    if (!kinds_file.empty()) {
-      auto parsed = chime::schedule::LoadKindsFileLimits(kinds_file);
-      if (!parsed) return Fatal(parsed.error().message);
-      if (!parsed->problems.empty()) {
-        return Fatal("kinds file has bad limits:\n" + chime::schedule::FormatProblems(kinds_file, parsed->problems));
-      }
-      kinds = std::move(*parsed);
-    }
-    auto combined = chime::schedule::CombineFileLimits(
-        schedules_file, schedules ? schedules->limits : std::vector<chime::schedule::LimitSpec>{}, kinds_file,
-        kinds.limits);
-    if (!combined) return Fatal(combined.error().message);
-    file_limits = std::move(*combined);
-    limit_files = schedules_file.empty() || kinds_file.empty() ? schedules_file + kinds_file
-                                                               : schedules_file + " and " + kinds_file;
-  }
-
-  {
-    chime::db::Connection conn(db);
-    auto migrated = chime::db::MigrationsApply(conn);
-    if (!migrated) return Fatal("migrations: " + migrated.error().ToString());
-    spdlog::info("database {} at schema version {}", chime::db::RedactUrl(db.url),
-                 migrated->current_version);
-    if (schedules) {
-      chime::db::ScheduleStore store(conn, {.cron_options = cron.cron_options});
-      auto synced = store.SchedulesSyncFile(schedules->schedules, schedules->remove);
-      if (!synced) return Fatal(schedules_file + ": " + synced.error().message);
-      spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", schedules_file,
-                   schedules->schedules.size(), synced->created.size(), synced->updated.size(),
-                   synced->deleted.size());
-      if (!synced->kept.empty()) {
-        // Never deleted by omission: a truncated file or a replica's older
-        // copy would otherwise delete schedules (README, Schedules).
-        spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
-                     "to delete them): {}",
-                     schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
-      }
-    }
-    if (!limit_files.empty()) {
-      chime::db::LimitStore limits(conn);
-      auto limited = limits.LimitsSyncFile(file_limits);
-      if (!limited) return Fatal(limit_files + ": " + limited.error().message);
-      if (limited->applied > 0) spdlog::info("{}: {} limits set", limit_files, limited->applied);
-      if (!limited->kept.empty()) {
-        spdlog::warn("{}: {} file limits are not in the files and were kept (jobctl limit delete NAME "
-                     "removes one): {}",
-                     limit_files, limited->kept.size(), fmt::join(limited->kept, ", "));
-      }
-    }
-  }
+  auto files = LoadStartupFiles(schedules_file, kinds_file, cron.cron_options);
+  if (!files) return Fatal(files.error().message);
+  if (auto ok = PrepareDatabase(db, *files, cron.cron_options); !ok) return Fatal(ok.error().message);
 
   if (once) {
     chime::scheduler::Maintainer maintainer(db, maintenance);

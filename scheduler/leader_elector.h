@@ -1,10 +1,11 @@
 // The scheduler's leadership: one *leader term* at a time, held by one
 // replica under an epoch (the fencing token) in the database's chime.leader
-// row (ScheduleStore::LeaderAcquire; the row and its columns keep the older
-// name "lease"). The elector takes a free or expired term, renews its own,
-// notices when it lost one, and says who leads, all in database time: the
-// database's now() read at each renewal, carried forward on the injected
-// steady clock, so a replica's skewed or stepped wall clock changes nothing.
+// row (ScheduleStore::LeaderAcquire; older text calls it the leader lease,
+// and a fire refused under a lost term still returns ErrorCode::kLeaseLost).
+// The elector takes a free or expired term, renews its own, notices when it
+// lost one, and says who leads, all in database time: the database's now()
+// read at each renewal, carried forward on the injected steady clock, so a
+// replica's skewed or stepped wall clock changes nothing.
 //
 // Leading() is the local, conservative view - the term counted from before
 // the renewal request was sent, so it ends no later than the database's

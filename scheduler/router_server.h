@@ -39,7 +39,9 @@ namespace chime::scheduler {
 
 struct RouterConfig {
   std::string bind = "tcp://127.0.0.1:7700";  // CHIME_SCHEDULER_BIND.
-  std::chrono::milliseconds heartbeat_interval{1000};  // Told to workers in HelloAck.
+  // The worker heartbeat (liveness and free slots, over ZeroMQ; not the job
+  // heartbeat that extends job leases in the database), told to workers in HelloAck.
+  std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds forget_after{10'000};      // Silent workers are forgotten.
   std::string scheduler_id;                            // This replica, for logs.
   // CURVE server keys; unset: plain TCP. Clients are checked by the

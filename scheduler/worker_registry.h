@@ -44,6 +44,7 @@ class WorkerRegistry {
   // The next three return false for an unknown sender, which should be asked
   // to say hello again (Reconnect).
   bool Capacity(const std::string& routing_id, int free_slots);
+  // A worker heartbeat: liveness, free slots and running jobs.
   bool Heartbeat(const std::string& routing_id, const v1::WorkerHeartbeat& heartbeat);
   bool Touch(const std::string& routing_id);
   // A draining worker gets no more dispatch.

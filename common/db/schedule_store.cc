@@ -531,7 +531,7 @@ Result<LeaderState> ScheduleStore::LeaderAcquire(const std::string& holder, mill
   });
   if (!ran) return std::unexpected(ran.error());
   // The upsert either returns a row or a row exists: one is always read.
-  if (!state) return Fail(ErrorCode::kInternal, "leader lease: no row after upsert");
+  if (!state) return Fail(ErrorCode::kInternal, "leader term: no row after upsert");
   return *state;
 }
 

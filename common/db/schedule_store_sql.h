@@ -47,7 +47,7 @@ WHERE name = $1
 
 // $1 holder, $2 epoch: the guard every leader-only write checks first. FOR
 // SHARE makes a takeover (an UPDATE of this row) wait for our commit, so a
-// fire is either inside the lease or refused.
+// fire is either inside the leader term or refused.
 inline constexpr const char* kLeaderHolds = R"sql(
 SELECT 1 FROM chime.leader
 WHERE name = 'scheduler' AND holder = $1 AND epoch = $2 AND expires_at > now()
@@ -196,7 +196,7 @@ SELECT f.schedule_id, )sql" CHIME_US("f.scheduled_for") R"sql(, f.job_id FROM f
 WHERE f.job_id IN (SELECT id FROM j)
 )sql";
 
-// Takes or extends the lease ($1 holder, $2 ttl ms) and reports the holder
+// Takes or extends the leader term ($1 holder, $2 ttl ms) and reports the holder
 // either way: a new holder, or the same one after expiry, gets a new epoch.
 inline constexpr const char* kLeaderAcquire = R"sql(
 WITH up AS (

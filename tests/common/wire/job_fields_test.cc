@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/text_format.h>
+#include <nlohmann/json.hpp>
+
 #include "common/view/json_view.h"
 #include "common/wire/convert.h"
 
@@ -101,6 +104,95 @@ TEST(JobFieldsTest, EveryFieldReachesItsProtoFieldAndJsonKeyAndComesBack) {
   CHIME_JOB_FIELDS(CHIME_JOB_FIELD_CHECK)
 #undef CHIME_JOB_FIELD_CHECK
   EXPECT_EQ(rows, static_cast<int>(std::size(db::kJobFields)));
+}
+
+// Every field set, as a waiting fan-out (so waiting_for_children shows).
+db::Job FullJob() {
+  db::Job j;
+  j.id = 42;
+  j.kind = "sync_integration";
+  j.queue = "q1";
+  j.priority = 3;
+  j.state = db::JobState::kSucceeded;
+  j.payload = R"({"a":[1,2]})";
+  j.attempt = 2;
+  j.max_attempts = 5;
+  j.rescue_count = 1;
+  j.timeout = milliseconds(1500);
+  j.unique_key = "uk";
+  j.parent_id = 7;
+  j.dry_run = true;
+  j.cancel_requested = true;
+  j.worker_id = "w-1";
+  j.created_at = db::TimePoint(milliseconds(1'700'000'000'123));
+  j.run_at = db::TimePoint(milliseconds(1'700'000'001'123));
+  j.attempted_at = db::TimePoint(milliseconds(1'700'000'002'123));
+  j.finished_at = db::TimePoint(milliseconds(1'700'000'003'123));
+  j.last_error = "boom\nline";
+  j.progress = R"({"done":3})";
+  j.invocation = db::Invocation::kCron;
+  j.schedule_id = 9;
+  j.schedule_name = "nightly";
+  j.scheduled_for = db::TimePoint(milliseconds(1'700'000'000'000));
+  j.fan_out = true;
+  j.children_live = 12;
+  return j;
+}
+
+// The shapes the hand-written conversions produced before the list existed
+// (the dashboard, scripts and older binaries read them). Fields added later
+// are not named here and not compared.
+constexpr const char* kPinnedJson = R"({
+  "id": 42, "kind": "sync_integration", "queue": "q1", "priority": 3, "state": "succeeded",
+  "outcome": null, "payload": {"a": [1, 2]}, "attempt": 2, "max_attempts": 5, "rescue_count": 1,
+  "timeout_ms": 1500, "unique_key": "uk", "parent_id": 7, "dry_run": true, "invocation": "cron",
+  "cancel_requested": true, "worker_id": "w-1", "created_at": "2023-11-14T22:13:20.123Z",
+  "run_at": "2023-11-14T22:13:21.123Z", "attempted_at": "2023-11-14T22:13:22.123Z",
+  "finished_at": "2023-11-14T22:13:23.123Z", "last_error": "boom\nline", "progress": {"done": 3},
+  "schedule_id": 9, "schedule": "nightly", "scheduled_for": "2023-11-14T22:13:20.000Z",
+  "fan_out": true, "waiting_for_children": 12})";
+constexpr const char* kPinnedProto =
+    R"(id: 42 kind: "sync_integration" queue: "q1" priority: 3 state: "succeeded" )"
+    R"(payload_json: "{\"a\":[1,2]}" attempt: 2 max_attempts: 5 rescue_count: 1 timeout_ms: 1500 )"
+    R"(unique_key: "uk" parent_id: 7 schedule_id: 9 scheduled_for_ms: 1700000000000 dry_run: true )"
+    R"(cancel_requested: true worker_id: "w-1" created_at_ms: 1700000000123 run_at_ms: 1700000001123 )"
+    R"(attempted_at_ms: 1700000002123 finished_at_ms: 1700000003123 last_error: "boom\nline" )"
+    R"(progress_json: "{\"done\":3}" invocation: "cron" schedule_name: "nightly" fan_out: true )"
+    R"(children_live: 12)";
+
+TEST(JobFieldsTest, TheShapesOfEveryExistingFieldAreUnchanged) {
+  const db::Job job = FullJob();
+  const auto pinned_json = nlohmann::ordered_json::parse(kPinnedJson);
+  const auto json = view::JobJson(job);
+  for (const auto& [key, value] : pinned_json.items()) {
+    ASSERT_TRUE(json.contains(key)) << key;
+    EXPECT_EQ(json[key], value) << key;
+  }
+  std::vector<std::string> order;
+  for (const auto& [key, value] : json.items()) {
+    if (pinned_json.contains(key)) order.push_back(key);
+  }
+  std::vector<std::string> pinned_order;
+  for (const auto& [key, value] : pinned_json.items()) pinned_order.push_back(key);
+  EXPECT_EQ(order, pinned_order) << "the JSON's key order changed";
+
+  v1::Job pinned_proto;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kPinnedProto, &pinned_proto));
+  // Compare the fields the pinned message sets (all pinned values are set,
+  // none is 0 or "").
+  std::vector<const google::protobuf::FieldDescriptor*> pinned_fields;
+  const auto* reflection = v1::Job::GetReflection();
+  reflection->ListFields(pinned_proto, &pinned_fields);
+  v1::Job proto = ToProto(job);
+  for (int i = 0; i < v1::Job::descriptor()->field_count(); ++i) {
+    const auto* field = v1::Job::descriptor()->field(i);
+    if (std::ranges::find(pinned_fields, field) == pinned_fields.end()) reflection->ClearField(&proto, field);
+  }
+  EXPECT_EQ(proto.ShortDebugString(), pinned_proto.ShortDebugString());
+
+  // And back: the pinned message reads as the pinned JSON.
+  const auto back = view::JobJson(FromProto(pinned_proto));
+  for (const auto& [key, value] : pinned_json.items()) EXPECT_EQ(back[key], value) << key;
 }
 
 TEST(JobFieldsTest, NamesAreUniqueInEveryShape) {

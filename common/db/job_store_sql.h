@@ -7,8 +7,13 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+
+#include "common/db/job.h"
+#include "common/db/job_fields.h"
 
 namespace chime::db::sql {
 
@@ -355,12 +360,60 @@ SELECT (SELECT count(*) FROM chime.jobs
        (SELECT count(*) FROM chime.runs
         WHERE finished_at < now() - $1::bigint * interval '1 second'))sql";
 
-// Job columns in the order JobStore's row reader expects.
-inline constexpr const char* kJobColumns =
-    "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
-    "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome, "
-    "schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = schedule_id), " CHIME_US("scheduled_for") ", fan_out";
+namespace internal {
+
+// One column of CHIME_JOB_FIELDS (common/db/job_fields.h).
+struct JobColumn {
+  std::string_view sql;  // "" when the row does not hold the member.
+  bool micros;           // A time: read as microseconds (CHIME_US).
+};
+
+template <typename T>
+inline constexpr bool kIsTime = std::is_same_v<T, TimePoint> || std::is_same_v<T, std::optional<TimePoint>>;
+
+#define CHIME_JOB_COLUMN(member, column, proto, json, encoding) \
+  JobColumn{column, kIsTime<decltype(Job::member)>},
+inline constexpr JobColumn kJobColumnList[] = {CHIME_JOB_FIELDS(CHIME_JOB_COLUMN)};
+#undef CHIME_JOB_COLUMN
+
+inline constexpr std::string_view kUsBefore = "(extract(epoch FROM ";
+inline constexpr std::string_view kUsAfter = ") * 1000000)::bigint";
+
+// Calls `put` with each piece of "col, col, ..." in order.
+constexpr void ForEachJobColumnPiece(auto&& put) {
+  bool first = true;
+  for (const JobColumn& c : kJobColumnList) {
+    if (c.sql.empty()) continue;
+    if (!first) put(std::string_view(", "));
+    first = false;
+    if (c.micros) put(kUsBefore);
+    put(c.sql);
+    if (c.micros) put(kUsAfter);
+  }
+}
+
+constexpr size_t JobColumnsLength() {
+  size_t n = 0;
+  ForEachJobColumnPiece([&n](std::string_view piece) { n += piece.size(); });
+  return n;
+}
+
+constexpr std::array<char, JobColumnsLength() + 1> JoinJobColumns() {
+  std::array<char, JobColumnsLength() + 1> out{};
+  size_t at = 0;
+  ForEachJobColumnPiece([&](std::string_view piece) {
+    for (char c : piece) out[at++] = c;
+  });
+  return out;  // NUL-terminated: the array is one longer.
+}
+
+inline constexpr auto kJobColumnsText = JoinJobColumns();
+
+}  // namespace internal
+
+// Job columns in the order JobStore's row reader expects: those of
+// CHIME_JOB_FIELDS (common/db/job_fields.h) that a chime.jobs row holds.
+inline constexpr const char* kJobColumns = internal::kJobColumnsText.data();
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(

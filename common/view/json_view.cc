@@ -61,7 +61,7 @@ json JobFieldJson(const db::Job& job, const T& value) {
 
 json JobJson(const db::Job& job) {
   json out = json::object();
-#define CHIME_JOB_TO_JSON(member, proto, key, encoding) \
+#define CHIME_JOB_TO_JSON(member, column, proto, key, encoding) \
   out[key] = JobFieldJson<db::JobFieldEncoding::encoding>(job, job.member);
   CHIME_JOB_FIELDS(CHIME_JOB_TO_JSON)
 #undef CHIME_JOB_TO_JSON

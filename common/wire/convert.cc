@@ -89,7 +89,7 @@ void Assign(std::optional<T>& out, const W& wire, bool present) {
 
 v1::Job ToProto(const db::Job& j) {
   v1::Job p;
-#define CHIME_JOB_TO_PROTO(member, proto, json, encoding) \
+#define CHIME_JOB_TO_PROTO(member, column, proto, json, encoding) \
   if (const auto* v = Present(j.member)) p.set_##proto(ProtoValue(*v));
   CHIME_JOB_FIELDS(CHIME_JOB_TO_PROTO)
 #undef CHIME_JOB_TO_PROTO
@@ -100,7 +100,7 @@ db::Job FromProto(const v1::Job& p) {
   db::Job j;
   // A generic lambda, so that `requires` may ask whether the proto field
   // carries presence (declared `optional`).
-#define CHIME_JOB_FROM_PROTO(member, proto, json, encoding)                            \
+#define CHIME_JOB_FROM_PROTO(member, column, proto, json, encoding)                      \
   [&j](const auto& m) {                                                               \
     if constexpr (requires { m.has_##proto(); }) {                                     \
       Assign(j.member, m.proto(), m.has_##proto());                                    \

@@ -85,7 +85,7 @@ std::set<std::string> ProtoFieldsChanged(const v1::Job& base, const v1::Job& mes
 
 TEST(JobFieldsTest, EveryFieldReachesItsProtoFieldAndJsonKeyAndComesBack) {
   int rows = 0;
-#define CHIME_JOB_FIELD_CHECK(member, proto, key, encoding)                                         \
+#define CHIME_JOB_FIELD_CHECK(member, column, proto, key, encoding)                                 \
   {                                                                                                 \
     ++rows;                                                                                         \
     SCOPED_TRACE(#member);                                                                          \
@@ -196,9 +196,12 @@ TEST(JobFieldsTest, TheShapesOfEveryExistingFieldAreUnchanged) {
 }
 
 TEST(JobFieldsTest, NamesAreUniqueInEveryShape) {
-  std::set<std::string_view> members, protos, keys;
+  std::set<std::string_view> members, columns, protos, keys;
   for (const auto& f : db::kJobFields) {
     EXPECT_TRUE(members.insert(f.member).second) << f.member;
+    if (!f.column.empty()) {
+      EXPECT_TRUE(columns.insert(f.column).second) << f.column;
+    }
     EXPECT_TRUE(protos.insert(f.proto).second) << f.proto;
     EXPECT_TRUE(keys.insert(f.json).second) << f.json;
   }

@@ -24,10 +24,6 @@ constexpr size_t kErrorLineWidth = 300;
 constexpr size_t kMaxErrorsShown = 20;
 constexpr size_t kPayloadWidth = 1000;
 
-constexpr std::array<JobState, 7> kAllStates = {
-    JobState::kScheduled, JobState::kAvailable, JobState::kRunning, JobState::kRetryable,
-    JobState::kSucceeded, JobState::kDiscarded, JobState::kCancelled};
-
 std::string Time(db::TimePoint t) { return FormatRfc3339(t); }
 
 std::string Upper(std::string_view s) {
@@ -287,24 +283,24 @@ std::string RenderStats(const db::Stats& stats) {
   if (stats.rows.empty()) {
     out += "no jobs\n";
   } else {
-    // (queue, kind) -> count per state, in kAllStates order.
-    std::map<std::pair<std::string, std::string>, std::array<int64_t, 7>> cells;
-    std::array<int64_t, 7> totals{};
+    // (queue, kind) -> count per state, in db::kJobStates order.
+    std::map<std::pair<std::string, std::string>, std::array<int64_t, db::kJobStates.size()>> cells;
+    std::array<int64_t, db::kJobStates.size()> totals{};
     for (const auto& row : stats.rows) {
       auto& counts = cells[{row.queue, row.kind}];
-      const size_t i = std::find(kAllStates.begin(), kAllStates.end(), row.state) - kAllStates.begin();
-      if (i >= kAllStates.size()) continue;
+      const size_t i = std::find(db::kJobStates.begin(), db::kJobStates.end(), row.state) - db::kJobStates.begin();
+      if (i >= db::kJobStates.size()) continue;
       counts[i] += row.count;
       totals[i] += row.count;
     }
     std::vector<std::string> headers{"QUEUE", "KIND"};
     std::vector<bool> right{false, false};
-    for (auto s : kAllStates) {
+    for (auto s : db::kJobStates) {
       headers.push_back(Upper(db::JobStateName(s)));
       right.push_back(true);
     }
     Table table(headers, right);
-    auto add = [&](std::string queue, std::string kind, const std::array<int64_t, 7>& counts) {
+    auto add = [&](std::string queue, std::string kind, const std::array<int64_t, db::kJobStates.size()>& counts) {
       std::vector<std::string> row{std::move(queue), std::move(kind)};
       for (int64_t n : counts) row.push_back(std::to_string(n));
       table.AddRow(std::move(row));

@@ -14,6 +14,7 @@
 
 #include "common/db/job.h"
 #include "common/db/job_fields.h"
+#include "common/db/job_state_sql.h"
 
 namespace chime::db::sql {
 
@@ -32,7 +33,7 @@ SELECT $1, $2, $3, CASE WHEN v.run_at > now() THEN 'scheduled' ELSE 'available' 
 FROM (SELECT CASE WHEN $5::bigint IS NULL THEN now() + $6::bigint * interval '1 millisecond'
                   ELSE to_timestamp($5::bigint / 1000000.0) END AS run_at) v
 ON CONFLICT (kind, unique_key)
-  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
   DO NOTHING
 RETURNING id, state)sql";
 
@@ -40,7 +41,7 @@ RETURNING id, state)sql";
 inline constexpr const char* kSelectLiveUnique = R"sql(
 SELECT id, state FROM chime.jobs
 WHERE kind = $1 AND unique_key = $2
-  AND state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+  AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
 
 // Arrays, one element per job: $1 kind text[], $2 queue text[], $3 priority
 // int[], $4 payload text[], $5 run_at_us bigint[], $6 delay_ms bigint[],
@@ -67,7 +68,7 @@ FROM (SELECT t.*, CASE WHEN t.run_at_us IS NULL
       ORDER BY t.unique_key IS NOT NULL, CASE WHEN t.unique_key IS NULL THEN t.ord END,
                t.kind, t.unique_key, t.ord) s
 ON CONFLICT (kind, unique_key)
-  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
   DO NOTHING
 RETURNING id, state, kind, unique_key)sql";
 
@@ -93,7 +94,7 @@ inserted AS (
   FROM children c
   ORDER BY c.unique_key
   ON CONFLICT (kind, unique_key)
-    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+    WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
     DO NOTHING
   RETURNING j.unique_key)
 )sql";
@@ -118,7 +119,7 @@ inline constexpr const char* kSelectLiveUniqueMany = R"sql(
 SELECT j.id, j.state, j.kind, j.unique_key
 FROM unnest($1::text[], $2::text[]) AS t(kind, unique_key)
 JOIN chime.jobs j ON j.kind = t.kind AND j.unique_key = t.unique_key
-WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+WHERE j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
 
 // Claim columns, shared by the claim and its recovery. Each lease token is md5(claim id, job id): unique per job and claim, and
 // the claimer, who chose the claim id ($5), can find what a claim took when
@@ -355,7 +356,7 @@ inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2
 // What the cleanup would delete now ($1 retention seconds): jobs, runs.
 inline constexpr const char* kCleanupPreview = R"sql(
 SELECT (SELECT count(*) FROM chime.jobs
-        WHERE state IN ('succeeded', 'discarded', 'cancelled')
+        WHERE state IN )sql" CHIME_SQL_FINISHED_STATES R"sql(
           AND finished_at < now() - $1::bigint * interval '1 second'),
        (SELECT count(*) FROM chime.runs
         WHERE finished_at < now() - $1::bigint * interval '1 second'))sql";
@@ -424,7 +425,7 @@ inline constexpr int kRunColumnCount = 12;
 // from the trigger-kept counters.
 inline constexpr const char* kStats = R"sql(
 SELECT queue, kind, state, count(*)::bigint FROM chime.jobs
-WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
 GROUP BY queue, kind, state
 UNION ALL
 SELECT queue, kind, state, sum(n)::bigint FROM chime.job_counts
@@ -435,7 +436,7 @@ inline constexpr const char* kQueueDepth = R"sql(
 SELECT queue, count(*)::bigint,
        (extract(epoch FROM now() - min(run_at)) * 1000)::bigint
 FROM chime.jobs
-WHERE state IN ('scheduled', 'available', 'retryable') AND run_at <= now()
+WHERE state IN )sql" CHIME_SQL_QUEUED_STATES R"sql( AND run_at <= now()
 GROUP BY queue ORDER BY queue)sql";
 
 }  // namespace chime::db::sql

@@ -196,9 +196,7 @@ json EnqueueResultJson(const db::EnqueueResult& result) {
 
 json StatsJson(const db::Stats& stats) {
   json states = json::object();
-  for (auto s : {db::JobState::kScheduled, db::JobState::kAvailable, db::JobState::kRunning,
-                 db::JobState::kRetryable, db::JobState::kSucceeded, db::JobState::kDiscarded,
-                 db::JobState::kCancelled}) {
+  for (auto s : db::kJobStates) {
     states[std::string(db::JobStateName(s))] = 0;
   }
   json rows = json::array();

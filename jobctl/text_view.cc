@@ -16,8 +16,6 @@
 namespace chime::jobctl {
 namespace {
 
-using db::JobState;
-
 constexpr size_t kLastErrorWidth = 40;
 constexpr size_t kSummaryWidth = 60;
 constexpr size_t kErrorLineWidth = 300;

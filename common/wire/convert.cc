@@ -6,7 +6,6 @@
 #include <type_traits>
 
 #include "common/db/job_fields.h"
-
 #include "common/wire/millis.h"
 
 namespace chime::wire {
@@ -72,8 +71,13 @@ bool FromWire(const W& wire, T& out) {
   return true;
 }
 
-// `present`: the proto's presence bit, or a value other than 0 / "" where
-// the field has none.
+// A proto3 field without presence: set when not 0 / "" / false.
+template <typename W>
+bool NotDefault(const W& wire) {
+  return wire != W{};
+}
+
+// `present`: the proto's presence bit, or NotDefault where the field has none.
 template <typename T, typename W>
 void Assign(T& out, const W& wire, bool /*present*/) {
   FromWire(wire, out);
@@ -100,13 +104,13 @@ db::Job FromProto(const v1::Job& p) {
   db::Job j;
   // A generic lambda, so that `requires` may ask whether the proto field
   // carries presence (declared `optional`).
-#define CHIME_JOB_FROM_PROTO(member, column, proto, json, encoding)                      \
-  [&j](const auto& m) {                                                               \
-    if constexpr (requires { m.has_##proto(); }) {                                     \
-      Assign(j.member, m.proto(), m.has_##proto());                                    \
-    } else {                                                                           \
-      Assign(j.member, m.proto(), m.proto() != std::remove_cvref_t<decltype(m.proto())>{}); \
-    }                                                                                  \
+#define CHIME_JOB_FROM_PROTO(member, column, proto, json, encoding) \
+  [&j](const auto& m) {                                              \
+    if constexpr (requires { m.has_##proto(); }) {                   \
+      Assign(j.member, m.proto(), m.has_##proto());                  \
+    } else {                                                         \
+      Assign(j.member, m.proto(), NotDefault(m.proto()));            \
+    }                                                                \
   }(p);
   CHIME_JOB_FIELDS(CHIME_JOB_FROM_PROTO)
 #undef CHIME_JOB_FROM_PROTO

@@ -106,7 +106,8 @@ struct JobFieldNames {
 inline constexpr JobFieldNames kJobFields[] = {CHIME_JOB_FIELDS(CHIME_JOB_FIELD_NAMES)};
 #undef CHIME_JOB_FIELD_NAMES
 
-// chime.v1.Job fields no member fills (kept for old readers).
+// chime.v1.Job fields no member fills: declared in the proto, never set by
+// this code (their tags stay taken).
 inline constexpr std::string_view kJobProtoFieldsNotInJob[] = {"lease_expires_at_ms"};
 
 namespace internal {

@@ -1,5 +1,7 @@
 #include "bench/store_fixture.h"
 
+#include "common/db/job_state_sql.h"
+
 namespace chime::bench {
 namespace {
 
@@ -45,7 +47,7 @@ Result<void> StoreFixture::VacuumAnalyze() {
 
 Result<int64_t> StoreFixture::CountPending() {
   auto r = conn_.Exec(
-      "SELECT count(*) FROM chime.jobs WHERE state IN ('scheduled', 'available', 'retryable')");
+      "SELECT count(*) FROM chime.jobs WHERE state IN " CHIME_SQL_QUEUED_STATES);
   if (!r) return std::unexpected(r.error());
   return r->int64(0, 0);
 }

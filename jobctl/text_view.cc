@@ -10,21 +10,17 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/text_format.h"
+#include "common/db/job_fields.h"
+#include "common/view/json_view.h"
 
 namespace chime::jobctl {
 namespace {
-
-using db::JobState;
 
 constexpr size_t kLastErrorWidth = 40;
 constexpr size_t kSummaryWidth = 60;
 constexpr size_t kErrorLineWidth = 300;
 constexpr size_t kMaxErrorsShown = 20;
 constexpr size_t kPayloadWidth = 1000;
-
-constexpr std::array<JobState, 7> kAllStates = {
-    JobState::kScheduled, JobState::kAvailable, JobState::kRunning, JobState::kRetryable,
-    JobState::kSucceeded, JobState::kDiscarded, JobState::kCancelled};
 
 std::string Time(db::TimePoint t) { return FormatRfc3339(t); }
 
@@ -89,6 +85,32 @@ std::string LastResult(const db::Run& run) {
 }
 
 }  // namespace
+
+// Each is shown by a line of RenderJobWithRuns (some inside another's line:
+// cancel_requested in state's, the schedule's id, name and tick in one,
+// waiting_for_children in outcome's) or left out on purpose (fan_out: a
+// fan-out shows its children).
+const std::vector<std::string_view> kShowPlacedFields = {
+    "id", "kind", "queue", "priority", "state", "outcome", "payload", "attempt", "max_attempts",
+    "rescue_count", "timeout_ms", "unique_key", "parent_id", "dry_run", "invocation", "cancel_requested",
+    "worker_id", "created_at", "run_at", "attempted_at", "finished_at", "last_error", "progress",
+    "schedule_id", "schedule", "scheduled_for", "fan_out", "waiting_for_children"};
+
+std::string RenderUnplacedJobFields(const db::Job& job, const std::vector<std::string_view>& placed) {
+  std::string out;
+  std::optional<nlohmann::ordered_json> as_json;  // Made for the first unplaced field only.
+  for (const auto& field : db::kJobFields) {
+    if (std::ranges::find(placed, field.json) != placed.end()) continue;
+    if (!as_json) as_json = view::JobJson(job);
+    const auto& value = (*as_json)[std::string(field.json)];
+    std::string text = value.is_null()      ? "-"
+                       : value.is_string()  ? value.get<std::string>()
+                       : value.is_boolean() ? (value.get<bool>() ? "yes" : "no")
+                                            : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Field(out, field.json, OneLine(text, kPayloadWidth));
+  }
+  return out;
+}
 
 Table::Table(std::vector<std::string> headers, std::vector<bool> right_aligned)
     : headers_(std::move(headers)), right_(std::move(right_aligned)) {
@@ -214,6 +236,7 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "finished_at", job.finished_at ? Time(*job.finished_at) : "-");
   Field(out, "last_error", OrDash(job.last_error));
   Field(out, "progress", job.progress ? OneLine(*job.progress, kPayloadWidth) : "-");
+  out += RenderUnplacedJobFields(job, kShowPlacedFields);
   if (!jr.children.empty()) Field(out, "children", ChildrenLine(jr.children));
   for (const auto& w : jr.waiting_on) Field(out, "waiting on", DescribeLimitWait(w));
 
@@ -258,24 +281,24 @@ std::string RenderStats(const db::Stats& stats) {
   if (stats.rows.empty()) {
     out += "no jobs\n";
   } else {
-    // (queue, kind) -> count per state, in kAllStates order.
-    std::map<std::pair<std::string, std::string>, std::array<int64_t, 7>> cells;
-    std::array<int64_t, 7> totals{};
+    // (queue, kind) -> count per state, in db::kJobStates order.
+    std::map<std::pair<std::string, std::string>, std::array<int64_t, db::kJobStates.size()>> cells;
+    std::array<int64_t, db::kJobStates.size()> totals{};
     for (const auto& row : stats.rows) {
       auto& counts = cells[{row.queue, row.kind}];
-      const size_t i = std::find(kAllStates.begin(), kAllStates.end(), row.state) - kAllStates.begin();
-      if (i >= kAllStates.size()) continue;
+      const size_t i = std::find(db::kJobStates.begin(), db::kJobStates.end(), row.state) - db::kJobStates.begin();
+      if (i >= db::kJobStates.size()) continue;
       counts[i] += row.count;
       totals[i] += row.count;
     }
     std::vector<std::string> headers{"QUEUE", "KIND"};
     std::vector<bool> right{false, false};
-    for (auto s : kAllStates) {
+    for (auto s : db::kJobStates) {
       headers.push_back(Upper(db::JobStateName(s)));
       right.push_back(true);
     }
     Table table(headers, right);
-    auto add = [&](std::string queue, std::string kind, const std::array<int64_t, 7>& counts) {
+    auto add = [&](std::string queue, std::string kind, const std::array<int64_t, db::kJobStates.size()>& counts) {
       std::vector<std::string> row{std::move(queue), std::move(kind)};
       for (int64_t n : counts) row.push_back(std::to_string(n));
       table.AddRow(std::move(row));

@@ -44,7 +44,16 @@ std::string RenderJobPage(const db::JobPage& page);
 std::string JobPageHint(const db::JobPage& page);
 
 // `show`: every field of the job, then its runs with errors and summaries.
+// Fields its layout does not place (kShowPlacedFields) follow the layout's as
+// "json_key: value", so a field added to the job (common/db/job_fields.h)
+// shows before anyone writes its line.
 std::string RenderJobWithRuns(const db::JobWithRuns& job);
+// The JSON keys (db::kJobFields) whose members `show` places in its layout.
+extern const std::vector<std::string_view> kShowPlacedFields;
+// Every job field whose JSON key is not in `placed`, one "json_key: value"
+// line each, in db::kJobFields' order; the value as in the JSON view, on
+// one line, "-" for null.
+std::string RenderUnplacedJobFields(const db::Job& job, const std::vector<std::string_view>& placed);
 // "limit github-rate (partition github): 2 of 2 running" or "...: 10 started
 // in the last 5s, next slot at <time>": why a ready job is not claimed.
 std::string DescribeLimitWait(const db::LimitWait& wait);

@@ -24,14 +24,7 @@ int64_t Micros(db::TimePoint t) {
 }  // namespace
 
 Result<void> CronRunnerConfig::Validate() const {
-  if (holder.empty()) return Fail(ErrorCode::kInvalidArgument, "cron: holder must not be empty");
-  if (lease_ttl < milliseconds(500)) {
-    return Fail(ErrorCode::kInvalidArgument, "leader-ttl: must be at least 500ms");
-  }
-  if (renew_interval <= milliseconds(0) || renew_interval * 2 > lease_ttl) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "leader-renew: must be positive and at most half of leader-ttl");
-  }
+  if (auto ok = leader.Validate(); !ok) return ok;
   if (planner.misfire_grace < milliseconds(0)) {
     return Fail(ErrorCode::kInvalidArgument, "misfire-grace: must not be negative");
   }
@@ -44,23 +37,22 @@ Result<void> CronRunnerConfig::Validate() const {
 
 namespace {
 
-// A leader frozen inside a fire transaction holds the lease row's lock; the
-// server ends that transaction well within the lease so a standby can take over.
-db::ConnectionConfig WithIdleLimit(db::ConnectionConfig db, milliseconds lease_ttl) {
-  db.idle_in_transaction_timeout = std::max(milliseconds(100), lease_ttl / 4);
+// A leader frozen inside a fire transaction holds the term row's lock; the
+// server ends that transaction well within the term so a standby can take over.
+db::ConnectionConfig WithIdleLimit(db::ConnectionConfig db, milliseconds term_ttl) {
+  db.idle_in_transaction_timeout = std::max(milliseconds(100), term_ttl / 4);
   return db;
 }
 
 }  // namespace
 
 CronRunner::CronRunner(db::ConnectionConfig db, CronRunnerConfig config, Clock& clock, Rng& rng)
-    : conn_(WithIdleLimit(std::move(db), config.lease_ttl), clock),
+    : conn_(WithIdleLimit(std::move(db), config.leader.term_ttl), clock),
       store_(conn_, db::ScheduleStoreConfig{.cron_options = config.cron_options}),
       config_(std::move(config)),
       clock_(clock),
       rng_(rng),
-      db_anchor_(clock.WallNow()),  // Until the first renewal reads the database's.
-      steady_anchor_(clock.SteadyNow()) {}
+      elector_(terms_, config_.leader, clock) {}
 
 CronRunner::~CronRunner() { Stop(); }
 
@@ -71,8 +63,13 @@ void CronRunner::Start() {
 void CronRunner::Stop() { loop_.Stop(); }
 
 CronRunnerStatus CronRunner::status() const {
+  const LeaderStatus leader = elector_.status();
   std::lock_guard lock(mu_);
-  return status_;
+  CronRunnerStatus out = status_;
+  out.leader = leader.leader;
+  out.epoch = leader.epoch;
+  out.holder = leader.holder;
+  return out;
 }
 
 FireCounts CronRunner::fire_counts() const {
@@ -80,84 +77,48 @@ FireCounts CronRunner::fire_counts() const {
   return fire_counts_;
 }
 
-std::chrono::system_clock::time_point CronRunner::DbNowPrecise() const {
-  return db_anchor_ + duration_cast<microseconds>(clock_.SteadyNow() - steady_anchor_);
-}
-
-cron::Instant CronRunner::DbNow() const { return std::chrono::floor<seconds>(DbNowPrecise()); }
+cron::Instant CronRunner::DbNow() const { return std::chrono::floor<seconds>(elector_.DbNow()); }
 
 void CronRunner::Loop(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    const auto steady = clock_.SteadyNow();
-    if (steady >= next_renew_) Renew();
+    Renew();
     std::optional<cron::Instant> next_tick;
-    if (leader_ && clock_.SteadyNow() < lease_valid_until_) {
+    if (elector_.Leading()) {
       Reload(/*force=*/false);
       next_tick = FireDue();
-      if (leader_) ReleaseBuffered();
+      if (elector_.Leading()) ReleaseBuffered();
     }
-    auto wake_at = std::min(next_renew_, clock_.SteadyNow() + config_.max_sleep);
+    auto wake_at = std::min(elector_.next_renewal(), clock_.SteadyNow() + config_.max_sleep);
     if (next_tick) {
       // Wake just after the tick in database time.
-      const auto until = *next_tick - DbNowPrecise() + milliseconds(1);
+      const auto until = *next_tick - elector_.DbNow() + milliseconds(1);
       wake_at = std::min(wake_at, clock_.SteadyNow() + duration_cast<microseconds>(until));
     }
     std::unique_lock lock(mu_);
     wake_.wait_until(lock, stop, wake_at, [] { return false; });
   }
-  if (leader_) {
-    if (auto ok = store_.LeaderResign(db::LeaderGuard{config_.holder, epoch_}); ok) {
-      spdlog::info("cron: resigned leadership (epoch {})", epoch_);
-    } else {
-      spdlog::warn("cron: could not resign leadership: {}", ok.error().message);
-    }
-  }
+  elector_.Resign();
 }
 
 void CronRunner::Renew() {
-  const auto sent = clock_.SteadyNow();
-  auto state = store_.LeaderAcquire(config_.holder, config_.lease_ttl);
-  const auto back = clock_.SteadyNow();
-  if (!state) {
-    spdlog::warn("cron: leader lease: {}", state.error().message);
-    if (leader_ && clock_.SteadyNow() >= lease_valid_until_) {
-      leader_ = false;
-      spdlog::warn("cron: stopped firing: the lease (epoch {}) may have expired", epoch_);
-    }
-    next_renew_ = sent + std::min(config_.renew_interval, milliseconds(1000));
-    std::lock_guard lock(mu_);
-    status_.leader = leader_;
-    return;
-  }
-  // As if the database read its clock when the reply arrived: the estimate
-  // of database time then never runs ahead of it, so no tick fires early
-  // (at worst one round trip late).
-  db_anchor_ = state->db_now;
-  steady_anchor_ = back;
-  const bool was_leader = leader_;
-  const int64_t old_epoch = epoch_;
-  leader_ = state->held_by_caller;
-  epoch_ = state->epoch;
-  if (leader_) {
-    // Counted from before the request: never later than the database's expiry.
-    lease_valid_until_ = sent + duration_cast<microseconds>(state->expires_at - state->db_now);
-    if (!was_leader || old_epoch != epoch_) {
-      spdlog::info("cron: leading (epoch {})", epoch_);
-      if (auto* h = history::Process()) h->Leader(epoch_);
+  switch (elector_.RenewIfDue()) {
+    case TermChange::kElected:
       version_ = -1;  // Reload: the previous leader moved last_fired_for on.
+      break;
+    case TermChange::kDeposed: {
+      schedules_.clear();
+      std::lock_guard lock(mu_);
+      status_.schedules = 0;
+      break;
     }
-  } else if (was_leader) {
-    spdlog::warn("cron: no longer leading; {} holds epoch {}", state->holder, state->epoch);
-    schedules_.clear();
-  } else if (status_.holder != state->holder) {
-    spdlog::info("cron: standing by; {} leads (epoch {})", state->holder, state->epoch);
+    case TermChange::kExpired:
+    case TermChange::kNone:
+      break;
   }
-  next_renew_ = sent + config_.renew_interval;
-  std::lock_guard lock(mu_);
-  status_.leader = leader_;
-  status_.epoch = state->epoch;
-  status_.holder = state->holder;
-  if (!leader_) status_.schedules = 0;
+  if (!elector_.status().leader) {
+    std::lock_guard lock(mu_);
+    status_.schedules = 0;
+  }
 }
 
 void CronRunner::Reload(bool force) {
@@ -226,17 +187,15 @@ std::optional<cron::Instant> CronRunner::FireDue() {
     const size_t end = std::min(ticks.size(), begin + config_.fire_batch);
     std::span<const db::Tick> batch(ticks.data() + begin, end - begin);
     const int64_t sent = history::NowMicros();
-    auto results = store_.FireTicks(db::LeaderGuard{config_.holder, epoch_}, batch);
+    auto results = store_.FireTicks(elector_.guard(), batch);
     if (!results) {
       if (results.error().code == ErrorCode::kLeaseLost) {
         spdlog::warn("cron: {}; {} ticks left to the new leader", results.error().message,
                      ticks.size() - begin);
-        leader_ = false;
-        next_renew_ = clock_.SteadyNow();
+        elector_.Lost();
         schedules_.clear();
         std::lock_guard lock(mu_);
-        ++status_.lease_lost;
-        status_.leader = false;
+        ++status_.term_lost;
       } else {
         spdlog::warn("cron: firing {} ticks: {}; retrying", batch.size(), results.error().message);
       }
@@ -255,7 +214,7 @@ std::optional<cron::Instant> CronRunner::FireDue() {
       }
       if (!r.outcome) continue;  // Recorded before: nothing done.
       if (auto* h = history::Process()) {
-        h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), epoch_, sent);
+        h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), elector_.epoch(), sent);
       }
       ++recorded;
       if (r.job_id) ++enqueued;
@@ -286,14 +245,14 @@ std::optional<cron::Instant> CronRunner::FireDue() {
 
 void CronRunner::ReleaseBuffered() {
   const int64_t sent = history::NowMicros();
-  auto released = store_.ReleaseBuffered(db::LeaderGuard{config_.holder, epoch_});
+  auto released = store_.ReleaseBuffered(elector_.guard());
   if (!released) {
     spdlog::warn("cron: releasing buffered ticks: {}", released.error().message);
     return;
   }
   for (const auto& r : *released) {
     if (auto* h = history::Process()) {
-      h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), epoch_, sent);
+      h->Fire(r.schedule_id, Micros(r.scheduled_for), r.job_id.value_or(0), elector_.epoch(), sent);
     }
     auto it = schedules_.find(r.schedule_id);
     spdlog::info("cron: {} buffered tick {}: enqueued job {}",

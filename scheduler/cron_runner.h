@@ -1,12 +1,13 @@
-// Leadership and cron firing. Every scheduler runs a CronRunner; they compete
-// for the leader lease (ScheduleStore::LeaderAcquire, database time). The
-// leader keeps every schedule in memory, reloads when the schedules' version
-// changes, and fires due ticks in batches through ScheduleStore::FireTicks,
-// which re-checks the lease in the same transaction: a leader that froze past
-// its lease and wakes up fires nothing, and the (schedule, tick) key makes a
-// replayed tick a no-op. Standbys only renew their claim. Owns one database
-// connection used by its own thread. Start()/Stop() are thread-safe; Stop()
-// resigns the lease so a standby takes over without waiting for expiry.
+// Cron firing. Every scheduler runs a CronRunner; its LeaderElector
+// (scheduler/leader_elector.h) competes for the leader term. The leader keeps
+// every schedule in memory, reloads when the schedules' version changes, and
+// fires due ticks in batches through ScheduleStore::FireTicks, which
+// re-checks the term in the same transaction: a leader that froze past its
+// term and wakes up fires nothing, and the (schedule, tick) key makes a
+// replayed tick a no-op. Standbys only ask for the term. Owns one database
+// connection used by its own thread (the elector's renewals use it too).
+// Start()/Stop() are thread-safe; Stop() resigns the term so a standby takes
+// over without waiting for expiry.
 #pragma once
 
 #include <chrono>
@@ -21,13 +22,12 @@
 #include "common/db/connection.h"
 #include "common/db/schedule_store.h"
 #include "scheduler/fire_planner.h"
+#include "scheduler/leader_elector.h"
 
 namespace chime::scheduler {
 
 struct CronRunnerConfig {
-  std::string holder;  // This scheduler's id in the lease row.
-  std::chrono::milliseconds lease_ttl{std::chrono::seconds(15)};
-  std::chrono::milliseconds renew_interval{std::chrono::seconds(5)};
+  LeaderElectorConfig leader;  // The term this runner fires under.
   // The longest the loop sleeps with nothing due (it wakes for ticks sooner).
   std::chrono::milliseconds max_sleep{std::chrono::seconds(1)};
   PlannerConfig planner;
@@ -39,13 +39,14 @@ struct CronRunnerConfig {
 
 // What a scheduler knows about its own role, for logs, jobctl and metrics.
 struct CronRunnerStatus {
+  // Who leads (LeaderElector::status()).
   bool leader = false;
   int64_t epoch = 0;
-  std::string holder;  // Who holds the lease, as last read.
+  std::string holder;  // Who holds the leader term, as last read.
   size_t schedules = 0;     // In memory (leader only).
   int64_t fired = 0;        // Ticks this process recorded, any outcome.
   int64_t enqueued = 0;     // Jobs it enqueued for them.
-  int64_t lease_lost = 0;   // Fires refused because the lease had moved on.
+  int64_t term_lost = 0;    // Fires refused because the leader term had moved on.
 };
 
 // Ticks this scheduler recorded as leader, by schedule, fire outcome
@@ -69,41 +70,34 @@ class CronRunner {
   void Stop();
 
   CronRunnerStatus status() const;
-  // The name this runner holds the lease under (CronRunnerConfig::holder).
-  const std::string& holder() const { return config_.holder; }
+  // The name this runner holds the leader term under.
+  const std::string& holder() const { return config_.leader.holder; }
+  // Thread-safe: who leads, as this replica last read it.
+  LeaderStatus leader() const { return elector_.status(); }
   // Thread-safe; counts since this process started.
   FireCounts fire_counts() const;
 
  private:
   void Loop(std::stop_token stop);
-  // Takes or renews the lease; updates leader_, epoch_ and the database-time anchor.
+  // Renews the term when due and acts on what changed.
   void Renew();
   // Reloads schedules when their version changed (or `force`).
   void Reload(bool force);
   // Fires every due tick; returns the earliest next tick of any schedule.
   std::optional<cron::Instant> FireDue();
   void ReleaseBuffered();
-  // Database time, estimated from the local clock and the last lease read.
+  // Database time as the elector estimates it, to the second.
   cron::Instant DbNow() const;
-  std::chrono::system_clock::time_point DbNowPrecise() const;
 
   db::Connection conn_;
   db::ScheduleStore store_;
   CronRunnerConfig config_;
   Clock& clock_;
   Rng& rng_;
+  ScheduleStoreTerms terms_{store_};
+  LeaderElector elector_;  // Driven by the loop thread; status() from any.
 
   // Loop thread only.
-  bool leader_ = false;
-  int64_t epoch_ = 0;
-  std::chrono::steady_clock::time_point lease_valid_until_{};
-  std::chrono::steady_clock::time_point next_renew_{};
-  // Database time is the database's now() read at the last renewal, carried
-  // forward on the steady clock: the local wall clock is never read for it,
-  // so a skewed replica or a wall-clock step (NTP, a resumed VM) neither
-  // fires ticks early nor loses them.
-  std::chrono::system_clock::time_point db_anchor_{};
-  std::chrono::steady_clock::time_point steady_anchor_{};
   int64_t version_ = -1;
   std::map<int64_t, PlannedSchedule> schedules_;
 

@@ -68,11 +68,11 @@ std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
 
   const CronRunnerStatus status = cron_.status();
   out.push_back(GaugeFamilyBuilder("chime_scheduler_leader",
-                                   "1 while this scheduler holds the leader lease")
+                                   "1 while this scheduler holds the leader term")
                     .Add({}, status.leader ? 1 : 0)
                     .Build());
   out.push_back(GaugeFamilyBuilder("chime_scheduler_leader_epoch",
-                                   "Epoch (fencing token) of the leader lease as last read")
+                                   "Epoch (fencing token) of the leader term as last read")
                     .Add({}, static_cast<double>(status.epoch))
                     .Build());
 
@@ -104,7 +104,7 @@ std::vector<prometheus::MetricFamily> SchedulerMetrics::Collect() {
                                    "1 when this scrape could read the cluster's figures from the database")
                     .Add({}, cluster ? 1 : 0)
                     .Build());
-  // The cluster's figures, once: from the lease holder as last read.
+  // The cluster's figures, once: from the leader term's holder as last read.
   if (status.holder != cron_.holder()) return out;
   std::shared_ptr<const ClusterSnapshot> snap;
   {

@@ -31,7 +31,7 @@
 //                                                 older read (the last read failed)
 //   chime_cluster_metrics_last_success_timestamp_seconds
 //                                                 Unix time of the read they come from
-// Only the leader exports them - the replica that holds the leader lease as
+// Only the leader exports them - the replica that holds the leader term as
 // it last read it, so through a database outage the replica that led - and
 // the others leave them out: each figure is in the scrape once, and a sum()
 // over replicas counts it once. Every queue this process has seen (in the

@@ -1,9 +1,10 @@
-// chime-scheduler: applies migrations, serves workers and jobctl on one
-// ZeroMQ ROUTER endpoint (dispatch, results, signed admin requests), follows
-// ready-job notifications, and keeps the job table healthy (lease rescue,
-// retention cleanup), competes for the leader lease (the leader fires cron
-// schedules), and serves /healthz, /readyz, /metrics, /api and the dashboard
-// over HTTP on every replica.
+// chime-scheduler: a thin main over chime::scheduler::Scheduler
+// (scheduler/scheduler.h), which serves workers and jobctl on one ZeroMQ
+// ROUTER endpoint, follows ready-job notifications, keeps the job table
+// healthy (job lease rescue, retention cleanup), competes for the leader
+// term (the leader fires cron schedules) and serves HTTP. This file reads
+// the flags and the environment into a SchedulerConfig, applies migrations
+// and the schedule and limit files, runs until SIGTERM or SIGINT, then stops.
 #include <CLI/CLI.hpp>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -17,8 +18,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <zmq.hpp>
-
 #include "common/base/env_setting.h"
 #include "common/base/text_format.h"
 #include "common/base/version.h"
@@ -29,18 +28,7 @@
 #include "common/log/log.h"
 #include "common/schedule/schedule_spec.h"
 #include "common/wire/signing.h"
-#include "scheduler/admin_service.h"
-#include "scheduler/credential_directory.h"
-#include "scheduler/token_cache.h"
-#include "scheduler/cron_runner.h"
-#include "scheduler/health_monitor.h"
-#include "scheduler/http_service.h"
-#include "scheduler/live_counters.h"
-#include "scheduler/maintainer.h"
-#include "scheduler/queue_sampler.h"
-#include "scheduler/ready_feed.h"
-#include "scheduler/router_server.h"
-#include "scheduler/worker_publisher.h"
+#include "scheduler/scheduler.h"
 
 namespace {
 
@@ -89,6 +77,86 @@ void RaiseDescriptorLimit() {
   spdlog::debug("open file limit raised from {} to {}", lim.rlim_cur, lim.rlim_max);
 }
 
+// The schedule file and the limits of both files (the schedule file's and
+// the workers' kinds file's), checked before anything starts: a bad entry
+// stops the scheduler naming it, and nothing of the files is applied.
+struct StartupFiles {
+  std::string schedules_file;
+  std::optional<chime::schedule::ParsedFile> schedules;
+  std::vector<chime::schedule::LimitSpec> limits;  // Each name declared once.
+  std::string limit_files;  // Where they come from, for the log; empty: none.
+};
+
+chime::Result<StartupFiles> LoadStartupFiles(const std::string& schedules_file, const std::string& kinds_file,
+                                             const chime::cron::ParseOptions& cron_options) {
+  StartupFiles files{.schedules_file = schedules_file};
+  if (!schedules_file.empty()) {
+    auto parsed = chime::schedule::LoadScheduleFile(schedules_file, cron_options);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!parsed->problems.empty()) {
+      return chime::Fail(chime::ErrorCode::kInvalidArgument,
+                         "schedule file has bad entries:\n" +
+                             chime::schedule::FormatProblems(schedules_file, parsed->problems));
+    }
+    files.schedules = std::move(*parsed);
+  }
+  chime::schedule::ParsedLimits kinds;
+  if (!kinds_file.empty()) {
+    auto parsed = chime::schedule::LoadKindsFileLimits(kinds_file);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!parsed->problems.empty()) {
+      return chime::Fail(chime::ErrorCode::kInvalidArgument,
+                         "kinds file has bad limits:\n" + chime::schedule::FormatProblems(kinds_file, parsed->problems));
+    }
+    kinds = std::move(*parsed);
+  }
+  auto combined = chime::schedule::CombineFileLimits(
+      schedules_file, files.schedules ? files.schedules->limits : std::vector<chime::schedule::LimitSpec>{},
+      kinds_file, kinds.limits);
+  if (!combined) return std::unexpected(combined.error());
+  files.limits = std::move(*combined);
+  files.limit_files = schedules_file.empty() || kinds_file.empty() ? schedules_file + kinds_file
+                                                                   : schedules_file + " and " + kinds_file;
+  return files;
+}
+
+// Applies the migrations, then the files' schedules and limits.
+chime::Result<void> PrepareDatabase(const chime::db::ConnectionConfig& db, const StartupFiles& files,
+                                    const chime::cron::ParseOptions& cron_options) {
+  const auto failed = [](std::string message) { return chime::Fail(chime::ErrorCode::kInternal, std::move(message)); };
+  chime::db::Connection conn(db);
+  auto migrated = chime::db::MigrationsApply(conn);
+  if (!migrated) return failed("migrations: " + migrated.error().ToString());
+  spdlog::info("database {} at schema version {}", chime::db::RedactUrl(db.url), migrated->current_version);
+  if (files.schedules) {
+    const auto& file = files.schedules_file;
+    chime::db::ScheduleStore store(conn, {.cron_options = cron_options});
+    auto synced = store.SchedulesSyncFile(files.schedules->schedules, files.schedules->remove);
+    if (!synced) return failed(file + ": " + synced.error().message);
+    spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", file, files.schedules->schedules.size(),
+                 synced->created.size(), synced->updated.size(), synced->deleted.size());
+    if (!synced->kept.empty()) {
+      // Never deleted by omission: a truncated file or a replica's older
+      // copy would otherwise delete schedules (README, Schedules).
+      spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
+                   "to delete them): {}",
+                   file, synced->kept.size(), fmt::join(synced->kept, ", "));
+    }
+  }
+  if (!files.limit_files.empty()) {
+    chime::db::LimitStore limits(conn);
+    auto limited = limits.LimitsSyncFile(files.limits);
+    if (!limited) return failed(files.limit_files + ": " + limited.error().message);
+    if (limited->applied > 0) spdlog::info("{}: {} limits set", files.limit_files, limited->applied);
+    if (!limited->kept.empty()) {
+      spdlog::warn("{}: {} file limits are not in the files and were kept (jobctl limit delete NAME "
+                   "removes one): {}",
+                   files.limit_files, limited->kept.size(), fmt::join(limited->kept, ", "));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,7 +190,7 @@ int main(int argc, char** argv) {
                  "$CHIME_DATABASE_LISTEN_URL or the file named by $CHIME_DATABASE_LISTEN_URL_FILE)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (default: $CHIME_LOG_LEVEL or info)");
   app.add_option("--log-format", log_format, "text or json (one object per line) (default: $CHIME_LOG_FORMAT or text)");
-  app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often expired leases are rescued")
+  app.add_option("--rescue-interval-ms", rescue_interval_ms, "how often jobs whose job lease expired are rescued")
       ->capture_default_str();
   app.add_option("--retention-hours", retention_hours, "finished jobs and runs older than this are deleted")
       ->capture_default_str();
@@ -158,9 +226,9 @@ int main(int argc, char** argv) {
                  "the workers' kinds file (YAML); its limits: are applied at start like the schedule "
                  "file's, the rest is the workers' (default: $CHIME_KINDS_CONFIG); one bad limit "
                  "stops the scheduler");
-  app.add_option("--leader-ttl", leader_ttl, "leader lease length; a standby takes over this long "
+  app.add_option("--leader-ttl", leader_ttl, "leader term length; a standby takes over this long "
                  "after the leader dies (plus one renewal)")->capture_default_str();
-  app.add_option("--leader-renew", leader_renew, "how often the lease is renewed or claimed")
+  app.add_option("--leader-renew", leader_renew, "how often the leader term is renewed or asked for")
       ->capture_default_str();
   app.add_option("--misfire-grace", misfire_grace,
                  "a tick older than this when fired counts as missed and follows the misfire policy")
@@ -211,13 +279,13 @@ int main(int argc, char** argv) {
   if (auto ok = chime::db::ApplyPoolerSettings(db, database_pooler, database_listen_url); !ok) {
     return Fatal(ok.error().message);
   }
-  chime::scheduler::MaintainerConfig config;
-  config.rescue_interval = std::chrono::milliseconds(rescue_interval_ms);
-  config.cleanup.retention = std::chrono::hours(retention_hours);
-  config.rescue.max_rescues = max_rescues;
-  if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
-  for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.lease_ttl},
-                                 std::tuple{"leader-renew", &leader_renew, &cron.renew_interval},
+  chime::scheduler::MaintainerConfig maintenance;
+  maintenance.rescue_interval = std::chrono::milliseconds(rescue_interval_ms);
+  maintenance.cleanup.retention = std::chrono::hours(retention_hours);
+  maintenance.rescue.max_rescues = max_rescues;
+  if (auto ok = maintenance.Validate(); !ok) return Fatal(ok.error().message);
+  for (auto [flag, text, out] : {std::tuple{"leader-ttl", &leader_ttl, &cron.leader.term_ttl},
+                                 std::tuple{"leader-renew", &leader_renew, &cron.leader.renew_interval},
                                  std::tuple{"misfire-grace", &misfire_grace,
                                             &cron.planner.misfire_grace}}) {
     if (auto ok = DurationFlag(flag, *text, *out); !ok) return Fatal(ok.error().message);
@@ -228,12 +296,12 @@ int main(int argc, char** argv) {
     gethostname(host, sizeof(host) - 1);
     // host-pid alone repeats when a container restarts with the same
     // hostname and pid 1; the random part keeps two lives of one pod apart
-    // in the leader lease and in the workers' view.
+    // in the leader term and in the workers' view.
     router.scheduler_id =
         fmt::format("{}-{}-{:04x}", host, getpid(), std::random_device{}() & 0xffffu);
   }
-  cron.holder = router.scheduler_id;
-  chime::history::InitProcess("scheduler:" + cron.holder);
+  cron.leader.holder = router.scheduler_id;
+  chime::history::InitProcess("scheduler:" + cron.leader.holder);
   if (auto ok = cron.Validate(); !ok) return Fatal(ok.error().message);
   health.window = std::chrono::hours(health_window_hours);
   health.cron_options = cron.cron_options;
@@ -253,6 +321,9 @@ int main(int argc, char** argv) {
   }
   if (auto ok = health.ReadEnvironment(); !ok) return Fatal(ok.error().message);
   if (auto ok = health.Validate(); !ok) return Fatal(ok.error().message);
+  router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  router.forget_after = std::chrono::milliseconds(forget_ms);
+  if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
   chime::scheduler::HttpServiceConfig http;
   http.server.listen = http_listen;
   http.cron_options = cron.cron_options;
@@ -260,76 +331,12 @@ int main(int argc, char** argv) {
     if (auto ok = http.server.Validate(); !ok) return Fatal(ok.error().message);
   }
 
-  // The schedule file is checked before anything starts: a bad entry stops
-  // the scheduler naming it, and nothing of the file is applied.
-  std::optional<chime::schedule::ParsedFile> schedules;
-  if (!schedules_file.empty()) {
-    auto parsed = chime::schedule::LoadScheduleFile(schedules_file, cron.cron_options);
-    if (!parsed) return Fatal(parsed.error().message);
-    if (!parsed->problems.empty()) {
-      return Fatal("schedule file has bad entries:\n" +
-                   chime::schedule::FormatProblems(schedules_file, parsed->problems));
-    }
-    schedules = std::move(*parsed);
-  }
-  // The limits of both files, each name declared once.
-  std::vector<chime::schedule::LimitSpec> file_limits;
-  std::string limit_files;  // Where they come from, for the log.
-  {
-    chime::schedule::ParsedLimits kinds;
-    if (!kinds_file.empty()) {
-      auto parsed = chime::schedule::LoadKindsFileLimits(kinds_file);
-      if (!parsed) return Fatal(parsed.error().message);
-      if (!parsed->problems.empty()) {
-        return Fatal("kinds file has bad limits:\n" + chime::schedule::FormatProblems(kinds_file, parsed->problems));
-      }
-      kinds = std::move(*parsed);
-    }
-    auto combined = chime::schedule::CombineFileLimits(
-        schedules_file, schedules ? schedules->limits : std::vector<chime::schedule::LimitSpec>{}, kinds_file,
-        kinds.limits);
-    if (!combined) return Fatal(combined.error().message);
-    file_limits = std::move(*combined);
-    limit_files = schedules_file.empty() || kinds_file.empty() ? schedules_file + kinds_file
-                                                               : schedules_file + " and " + kinds_file;
-  }
+  auto files = LoadStartupFiles(schedules_file, kinds_file, cron.cron_options);
+  if (!files) return Fatal(files.error().message);
+  if (auto ok = PrepareDatabase(db, *files, cron.cron_options); !ok) return Fatal(ok.error().message);
 
-  {
-    chime::db::Connection conn(db);
-    auto migrated = chime::db::MigrationsApply(conn);
-    if (!migrated) return Fatal("migrations: " + migrated.error().ToString());
-    spdlog::info("database {} at schema version {}", chime::db::RedactUrl(db.url),
-                 migrated->current_version);
-    if (schedules) {
-      chime::db::ScheduleStore store(conn, {.cron_options = cron.cron_options});
-      auto synced = store.SchedulesSyncFile(schedules->schedules, schedules->remove);
-      if (!synced) return Fatal(schedules_file + ": " + synced.error().message);
-      spdlog::info("{}: {} schedules ({} created, {} updated, {} removed)", schedules_file,
-                   schedules->schedules.size(), synced->created.size(), synced->updated.size(),
-                   synced->deleted.size());
-      if (!synced->kept.empty()) {
-        // Never deleted by omission: a truncated file or a replica's older
-        // copy would otherwise delete schedules (README, Schedules).
-        spdlog::warn("{}: {} file schedules are not in the file and were kept (list them under remove: "
-                     "to delete them): {}",
-                     schedules_file, synced->kept.size(), fmt::join(synced->kept, ", "));
-      }
-    }
-    if (!limit_files.empty()) {
-      chime::db::LimitStore limits(conn);
-      auto limited = limits.LimitsSyncFile(file_limits);
-      if (!limited) return Fatal(limit_files + ": " + limited.error().message);
-      if (limited->applied > 0) spdlog::info("{}: {} limits set", limit_files, limited->applied);
-      if (!limited->kept.empty()) {
-        spdlog::warn("{}: {} file limits are not in the files and were kept (jobctl limit delete NAME "
-                     "removes one): {}",
-                     limit_files, limited->kept.size(), fmt::join(limited->kept, ", "));
-      }
-    }
-  }
-
-  chime::scheduler::Maintainer maintainer(db, config);
   if (once) {
+    chime::scheduler::Maintainer maintainer(db, maintenance);
     auto ok = maintainer.RunOnce(/*force_cleanup=*/true);
     if (!ok) return Fatal(ok.error().ToString());
     auto c = maintainer.counters();
@@ -349,11 +356,20 @@ int main(int argc, char** argv) {
     if (!loaded) return Fatal(loaded.error().message);
     secret = std::move(*loaded);
   }
-  router.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
-  router.forget_after = std::chrono::milliseconds(forget_ms);
-  if (auto ok = router.Validate(); !ok) return Fatal(ok.error().message);
   auto curve = chime::net::CurveServerConfig::FromEnvironment();
   if (!curve) return Fatal(curve.error().message);
+
+  chime::scheduler::SchedulerConfig config{.db = db,
+                                           .router = router,
+                                           .maintainer = maintenance,
+                                           .cron = cron,
+                                           .health = health,
+                                           .sampler = sampler,
+                                           .http = std::nullopt,
+                                           .admin_secret = std::move(secret),
+                                           .curve = std::move(*curve)};
+  if (http_listen != "off") config.http = http;
+  if (auto ok = config.Validate(); !ok) return Fatal(ok.error().message);
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -361,81 +377,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  zmq::context_t context;
-  std::optional<chime::net::ZapAuthenticator> zap;
-  if (*curve) {
-    router.curve = (*curve)->server;
-    zap.emplace(context, (*curve)->allowed_client_keys);
-    if (auto ok = zap->Start(); !ok) return Fatal(ok.error().message);
-    spdlog::info("CURVE on: {} client keys allowed", (*curve)->allowed_client_keys.size());
-  }
-  chime::scheduler::LiveCounters counters;
-  // Named tokens and the replay ledger, in the database, shared by every
-  // replica (a request refused when the database cannot be reached).
-  chime::scheduler::CredentialDirectory credentials(db, {});
-  // The HTTP server checks bearer tokens on its event loop, before any body:
-  // from memory, reloaded every second, never a round trip per request.
-  chime::scheduler::TokenCache token_cache(db, {});
-  // A token made or revoked through this replica reaches its HTTP at once.
-  credentials.SetChangeListener([&token_cache] { token_cache.RefreshNow(); });
-  chime::wire::RequestVerifier verifier(
-      {.bootstrap = secret, .tokens = &credentials, .ledger = &credentials},
-      chime::SystemClock::Instance());
-  chime::scheduler::AdminService admin(db, chime::db::JobStoreConfig{}, counters, &credentials);
-  if (!secret) spdlog::info("named tokens only: the bootstrap admin secret is not accepted");
-  chime::scheduler::RouterServer server(context, router, chime::SystemClock::Instance(), counters,
-                                        admin, verifier);
-  auto endpoint = server.Start();
-  if (!endpoint) return Fatal(endpoint.error().message);
-  chime::scheduler::ReadyFeed feed(context, db);
-  feed.Start();
-  // Every replica publishes the workers it hears from: jobctl workers lists
-  // the union, wherever each worker said hello.
-  chime::scheduler::WorkerPublisher publisher(
-      db, {.replica = router.scheduler_id, .forget_after = router.forget_after},
-      [&server] { return server.WorkersSnapshot(); });
-  publisher.Start();
-  maintainer.Start();
-  chime::DefaultRng rng;
-  chime::scheduler::CronRunner cron_runner(db, cron, chime::SystemClock::Instance(), rng);
-  cron_runner.Start();
-  // Only the leader evaluates health rules and sends alerts.
-  chime::DefaultRng health_rng;
-  auto health_monitor = chime::scheduler::HealthMonitor::Create(
-      db, health, [&cron_runner] { return cron_runner.status().leader; }, health_rng);
-  if (!health_monitor) return Fatal(health_monitor.error().message);
-  (*health_monitor)->Start();
-  // Only the leader samples queue depth for the dashboard's charts.
-  chime::scheduler::QueueSampler queue_sampler(db, sampler, [&cron_runner] { return cron_runner.status().leader; });
-  queue_sampler.Start();
-  // After the router: its "listening on" line comes first (tests read it).
-  std::optional<chime::scheduler::HttpService> http_service;
-  if (http_listen != "off") {
-    token_cache.Start();
-    auto bearer = std::make_shared<const chime::web::BearerAuth>(
-        secret ? std::string_view(secret->bytes()) : std::string_view(), &token_cache);
-    http_service.emplace(http, db, std::move(bearer), cron_runner, server, counters);
-    if (auto bound = http_service->Start(); !bound) {
-      cron_runner.Stop();
-      maintainer.Stop();
-      feed.Stop();
-      server.Stop();
-      if (zap) zap->Stop();
-      return Fatal(bound.error().message);
-    }
-  }
+  chime::scheduler::Scheduler scheduler(std::move(config));
+  if (auto ok = scheduler.Start(); !ok) return Fatal(ok.error().message);
   spdlog::info("scheduler running");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {} received; stopping", sig);
-  if (http_service) http_service->Stop();
-  queue_sampler.Stop();
-  (*health_monitor)->Stop();
-  cron_runner.Stop();
-  maintainer.Stop();
-  publisher.Stop();
-  feed.Stop();
-  server.Stop();
-  if (zap) zap->Stop();
+  scheduler.Stop();
   return 0;
 }

@@ -12,6 +12,9 @@ Result<void> MaintainerConfig::Validate() const {
     return Fail(ErrorCode::kInvalidArgument, "cleanup_interval: must be > 0");
   }
   if (rescue.max_rescues < 0) return Fail(ErrorCode::kInvalidArgument, "max_rescues: must be >= 0");
+  if (rescue.limit < 1 || rescue_max_pages < 1) {
+    return Fail(ErrorCode::kInvalidArgument, "rescue: limit and rescue_max_pages must be >= 1");
+  }
   if (cleanup.retention.count() <= 0) {
     return Fail(ErrorCode::kInvalidArgument, "retention: must be > 0");
   }
@@ -39,10 +42,10 @@ MaintainerCounters Maintainer::counters() const {
 }
 
 Result<void> Maintainer::RunOnce(bool force_cleanup) {
-  auto rescued = store_.JobsRescue(config_.rescue);
+  auto rescued = rescuer_.Run(config_.rescue, {.max_pages = config_.rescue_max_pages});
   if (!rescued) return std::unexpected(rescued.error());
   if (!rescued->rescued.empty() || !rescued->discarded.empty()) {
-    spdlog::warn("rescued {} jobs with expired leases, discarded {}", rescued->rescued.size(),
+    spdlog::warn("rescued {} jobs whose job lease expired, discarded {}", rescued->rescued.size(),
                  rescued->discarded.size());
   }
   db::CleanupResult cleaned;

@@ -1,5 +1,6 @@
-// Periodically rescues jobs whose lease expired, deletes finished jobs and
-// runs past their retention, and deletes the expired nonces of signed admin
+// Periodically rescues jobs whose job lease expired (through the one rescue
+// path, db::JobRescuer, which the reset_stale_jobs kind shares), deletes
+// finished jobs and runs past their retention, and deletes the expired nonces of signed admin
 // requests (bounded batches each pass). Owns one database connection, used only by its
 // own thread. Start()/Stop() are thread-safe; Stop() is idempotent.
 #pragma once
@@ -14,6 +15,7 @@
 #include "common/base/loop_thread.h"
 #include "common/db/auth_store.h"
 #include "common/db/connection.h"
+#include "common/db/job_rescuer.h"
 #include "common/db/job_store.h"
 
 namespace chime::scheduler {
@@ -22,6 +24,9 @@ struct MaintainerConfig {
   std::chrono::milliseconds rescue_interval{std::chrono::seconds(5)};
   std::chrono::milliseconds cleanup_interval{std::chrono::minutes(10)};
   db::RescueParams rescue;
+  // Pages of rescue.limit jobs rescued per pass at most; a larger backlog
+  // drains over the next passes.
+  int rescue_max_pages = 10;
   db::CleanupParams cleanup;
   // Expired admin nonces deleted per statement, and statements per pass at
   // most (a backlog drains over later passes).
@@ -62,6 +67,7 @@ class Maintainer {
 
   db::Connection conn_;  // Owned by the maintenance thread (or RunOnce's caller).
   db::JobStore store_;
+  db::JobRescuer rescuer_{store_};
   db::AuthStore auth_;
   MaintainerConfig config_;
   std::chrono::steady_clock::time_point next_cleanup_{};

@@ -198,13 +198,7 @@ void RouterServer::SendDispatch(const std::vector<DispatchOrder>& orders) {
   }
 }
 
-void RouterServer::OnReady(std::string_view notice) {
-  if (notice == "*") {
-    SendDispatch(registry_.PlanDispatchAll());
-    return;
-  }
-  SendDispatch(registry_.PlanDispatch(db::ParseReadyPayload(notice)));
-}
+void RouterServer::OnReady(std::string_view notice) { SendDispatch(dispatcher_.OnNotice(notice)); }
 
 void RouterServer::OnHello(const std::string& routing_id, const v1::WorkerHello& hello, std::string_view address) {
   auto registered = registry_.Hello(routing_id, hello, address);
@@ -239,12 +233,7 @@ void RouterServer::OnHello(const std::string& routing_id, const v1::WorkerHello&
   a->set_forget_after_ms(static_cast<int32_t>(config_.forget_after.count()));
   a->set_scheduler_id(config_.scheduler_id);
   Send(routing_id, std::move(ack));
-  // A fresh worker may have arrived to an existing backlog.
-  if (hello.free_slots() > 0) {
-    v1::Envelope d;
-    d.mutable_dispatch()->set_max_jobs(hello.free_slots());
-    Send(routing_id, std::move(d));
-  }
+  if (auto order = Dispatcher::ForNewWorker(routing_id, hello)) SendDispatch({*order});
 }
 
 void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view frame, std::string_view address) {
@@ -318,7 +307,7 @@ void RouterServer::OnAdmin(const std::string& routing_id, uint64_t correlation_i
   // a hint the worker answers with an empty claim, while dispatching here
   // spares the job the notice's trip through the database and the feed.
   const AdminHandler::ReadyHint ready = [this](const db::ReadyQueue& queue) {
-    SendDispatch(registry_.PlanDispatch({queue}));
+    SendDispatch(dispatcher_.Plan({queue}));
   };
   *reply.mutable_admin_reply() = admin_.Handle(verified->request, verified->principal, registry_, ready);
   Send(routing_id, std::move(reply));

@@ -1,7 +1,8 @@
 // The scheduler's one ZeroMQ endpoint (ROUTER) for workers and jobctl:
-// registers workers, forgets silent ones, sends dispatch when the ready feed
-// announces jobs, counts results, and answers signed admin requests whose
-// credential's scope covers them (auth::ScopeOf, auth::Authorize). Owns
+// registers workers, forgets silent ones, sends the dispatch its Dispatcher
+// plans when the ready feed announces jobs (the transport; the decision is
+// scheduler/dispatcher.h), counts results, and answers signed admin requests
+// whose credential's scope covers them (auth::ScopeOf, auth::Authorize). Owns
 // its sockets and one thread; Start()/Stop() from one controlling thread,
 // Stop() idempotent and safe before Start().
 #pragma once
@@ -30,6 +31,7 @@
 #include "common/log/log_limiter.h"
 #include "common/net/curve.h"
 #include "common/wire/signing.h"
+#include "scheduler/dispatcher.h"
 #include "scheduler/live_counters.h"
 #include "scheduler/worker_registry.h"
 
@@ -37,7 +39,9 @@ namespace chime::scheduler {
 
 struct RouterConfig {
   std::string bind = "tcp://127.0.0.1:7700";  // CHIME_SCHEDULER_BIND.
-  std::chrono::milliseconds heartbeat_interval{1000};  // Told to workers in HelloAck.
+  // The worker heartbeat (liveness and free slots, over ZeroMQ; not the job
+  // heartbeat that extends job leases in the database), told to workers in HelloAck.
+  std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds forget_after{10'000};      // Silent workers are forgotten.
   std::string scheduler_id;                            // This replica, for logs.
   // CURVE server keys; unset: plain TCP. Clients are checked by the
@@ -111,6 +115,7 @@ class RouterServer {
   AdminHandler& admin_;
   wire::RequestVerifier& verifier_;
   WorkerRegistry registry_;  // Owned by the router thread.
+  Dispatcher dispatcher_{registry_};  // Owned by the router thread.
   std::unique_ptr<zmq::socket_t> router_;  // Owned by the router thread once started.
   std::unique_ptr<zmq::socket_t> ready_;   // PULL; owned by the router thread.
   std::unordered_set<std::string> reported_bad_;  // Owned by the router thread.

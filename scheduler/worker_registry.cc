@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "common/wire/envelope.h"
 
 namespace chime::scheduler {
 
@@ -108,47 +107,16 @@ std::vector<std::string> WorkerRegistry::ForgetSilent() {
   return forgotten;
 }
 
-std::vector<DispatchOrder> WorkerRegistry::PlanDispatch(const std::vector<db::ReadyQueue>& ready) {
-  std::map<std::string, v1::Dispatch> plan;
-  for (const auto& q : ready) {
-    std::vector<std::pair<const std::string*, Entry*>> serving;
-    for (auto& [id, e] : workers_) {
-      if (e.free_slots > 0 && std::ranges::find(e.hello.queues(), q.queue) != e.hello.queues().end()) {
-        serving.emplace_back(&id, &e);
-      }
-    }
-    // Most free first; ties by routing id so plans are deterministic.
-    std::ranges::sort(serving, [](const auto& a, const auto& b) {
-      return a.second->free_slots != b.second->free_slots ? a.second->free_slots > b.second->free_slots
-                                                          : *a.first < *b.first;
-    });
-    int64_t remaining = q.count;
-    for (auto& [id, e] : serving) {
-      if (remaining <= 0) break;
-      const int take = static_cast<int>(std::min<int64_t>(e->free_slots, remaining));
-      v1::Dispatch& d = plan[*id];
-      // The ready feed may list a queue once per notification it collected;
-      // a worker rejects a dispatch naming more than kMaxQueues.
-      if (std::ranges::find(d.queues(), q.queue) == d.queues().end()) d.add_queues(q.queue);
-      d.set_max_jobs(std::min(d.max_jobs() + take, wire::kMaxSlots));
-      e->free_slots -= take;
-      remaining -= take;
-    }
+std::vector<WorkerRegistry::FreeWorker> WorkerRegistry::WithFreeSlots() const {
+  std::vector<FreeWorker> out;
+  for (const auto& [id, e] : workers_) {
+    if (e.free_slots > 0) out.push_back({&id, &e.hello.queues(), e.free_slots});
   }
-  std::vector<DispatchOrder> out;
-  for (auto& [id, d] : plan) out.push_back({id, std::move(d)});
   return out;
 }
 
-std::vector<DispatchOrder> WorkerRegistry::PlanDispatchAll() {
-  std::vector<DispatchOrder> out;
-  for (auto& [id, e] : workers_) {
-    if (e.free_slots <= 0) continue;
-    v1::Dispatch d;  // No queues: all of the worker's.
-    d.set_max_jobs(e.free_slots);
-    out.push_back({id, std::move(d)});
-  }
-  return out;
+void WorkerRegistry::TakeSlots(const std::string& routing_id, int n) {
+  if (Entry* e = Find(routing_id)) e->free_slots = std::max(0, e->free_slots - n);
 }
 
 std::vector<v1::WorkerInfo> WorkerRegistry::List() const {

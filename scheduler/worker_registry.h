@@ -1,6 +1,8 @@
 // The workers a scheduler has heard from, keyed by their ZeroMQ routing id:
-// what they serve, their free slots and when they last spoke. Plans dispatch
-// by free capacity. Owned by the router thread; thread-compatible.
+// what they serve, their free slots and when they last spoke. Bookkeeping
+// only: which worker is told about which ready jobs is the Dispatcher's
+// decision (scheduler/dispatcher.h). Owned by the router thread;
+// thread-compatible.
 #pragma once
 
 #include <chrono>
@@ -12,15 +14,8 @@
 #include "chime/v1/chime.pb.h"
 #include "common/base/clock.h"
 #include "common/base/error.h"
-#include "common/db/ready_listener.h"
 
 namespace chime::scheduler {
-
-// One Dispatch to send to one worker.
-struct DispatchOrder {
-  std::string routing_id;
-  v1::Dispatch dispatch;
-};
 
 // How many workers one scheduler registers: anyone who can reach its port
 // may say hello (unless CURVE is on), and each registered worker costs
@@ -49,6 +44,7 @@ class WorkerRegistry {
   // The next three return false for an unknown sender, which should be asked
   // to say hello again (Reconnect).
   bool Capacity(const std::string& routing_id, int free_slots);
+  // A worker heartbeat: liveness, free slots and running jobs.
   bool Heartbeat(const std::string& routing_id, const v1::WorkerHeartbeat& heartbeat);
   bool Touch(const std::string& routing_id);
   // A draining worker gets no more dispatch.
@@ -57,13 +53,18 @@ class WorkerRegistry {
   // Drops workers silent for longer than forget_after; returns their ids.
   std::vector<std::string> ForgetSilent();
 
-  // Spreads the announced jobs over the workers serving each queue, most
-  // free slots first, never more per worker than its free slots; counts the
-  // slots as taken until the worker reports its capacity again.
-  std::vector<DispatchOrder> PlanDispatch(const std::vector<db::ReadyQueue>& ready);
-  // Every worker with free slots, for all its queues: used when
-  // notifications may have been missed (listener reconnected).
-  std::vector<DispatchOrder> PlanDispatchAll();
+  // A registered worker with free slots, as the Dispatcher plans over it.
+  // The pointers stay valid until the registry next changes.
+  struct FreeWorker {
+    const std::string* routing_id;
+    const google::protobuf::RepeatedPtrField<std::string>* queues;
+    int free_slots;
+  };
+  // Every worker with free slots, in routing id order.
+  std::vector<FreeWorker> WithFreeSlots() const;
+  // Counts `n` of the worker's free slots as taken (dispatched) until it
+  // reports its capacity again. No-op for an unknown routing id.
+  void TakeSlots(const std::string& routing_id, int n);
 
   std::vector<v1::WorkerInfo> List() const;
   size_t size() const { return workers_.size(); }

@@ -1,8 +1,10 @@
-// Extends every lease the worker holds in one round trip each interval,
-// stops jobs whose lease was lost or whose cancel was requested, and gives
-// up jobs whose lease no heartbeat has extended for a whole lease (the
-// database is unreachable: the scheduler's rescue may have handed them to
-// another worker). Owns one database connection and two threads: the
+// The job heartbeat: extends every job lease the worker holds in one round
+// trip to the database each interval, stops jobs whose job lease was lost or
+// whose cancel was requested, and gives up jobs whose lease no heartbeat has
+// extended for a whole lease (the database is unreachable: the rescue path,
+// db::JobRescuer, may have handed them to another worker). Not the worker
+// heartbeat (WorkerHeartbeat, SchedulerLink), which tells the scheduler the
+// worker is alive and how many slots it has free. Owns one database connection and two threads: the
 // heartbeat's round trip can block for as long as the TCP timeouts allow
 // (about 30 s on a cut link), so the executor's Tick() and the lease
 // watchdog run on a thread of their own. Start()/Stop() from the

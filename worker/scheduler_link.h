@@ -1,9 +1,11 @@
 // The worker's ZeroMQ link to the scheduler replicas: one DEALER per
 // endpoint, owned by the link's own thread. Says hello (again whenever the
-// scheduler asks, or until acknowledged), heartbeats at the interval the
-// scheduler gives, reports capacity changes and results, says goodbye on
-// drain, and turns Dispatch into a wake-up of the producer. Losing the link
-// never stops work: the producer keeps polling. Send* are thread-safe.
+// scheduler asks, or until acknowledged), sends the worker heartbeat
+// (liveness and free slots; not the job heartbeat, worker/heartbeater.h) at
+// the interval the scheduler gives, reports capacity changes and results,
+// says goodbye on drain, and turns Dispatch into a wake-up of the producer.
+// Losing the link never stops work: the producer keeps polling. Send* are
+// thread-safe.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,6 @@
 #include "worker/worker_config.h"
 
+#include "common/base/name_rule.h"
 #include "common/log/log.h"
 
 #include <CLI/CLI.hpp>
@@ -131,7 +132,7 @@ Result<void> WorkerConfig::Validate() const {
   if (queues.empty()) return Bad("queues", "at least one queue");
   if (static_cast<int>(queues.size()) > wire::kMaxQueues) return Bad("queues", "at most 64");
   for (const auto& q : queues) {
-    if (!wire::ValidName(q)) return Bad("queues", "'" + q.substr(0, 64) + "' is not 1-128 of A-Z a-z 0-9 _ . : -");
+    if (!wire::ValidName(q)) return Bad("queues", "'" + q.substr(0, 64) + "' is not " + std::string(kNameRule));
   }
   if (worker_id.size() > wire::kMaxIdBytes) return Bad("worker_id", "longer than 256 bytes");
   // The scheduler refuses a hello whose id is not printable (it goes into

@@ -1,6 +1,7 @@
 // Plain job, run and parameter types of the job store. No libpqxx here.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,6 +25,11 @@ enum class JobState {
 };
 std::string_view JobStateName(JobState state);
 std::optional<JobState> ParseJobState(std::string_view name);
+// Every state, in the lifecycle's order. The SQL's sets of states are in
+// job_state_sql.h.
+inline constexpr std::array<JobState, 7> kJobStates = {
+    JobState::kScheduled, JobState::kAvailable, JobState::kRunning,  JobState::kRetryable,
+    JobState::kSucceeded, JobState::kDiscarded, JobState::kCancelled};
 
 // Who started a job: a schedule's tick, or a person (jobctl enqueue, a
 // schedule trigger or backfill). Children inherit their parent's.

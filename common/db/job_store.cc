@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 
+#include "common/base/name_rule.h"
 #include "common/db/job_store_sql.h"
 #include "common/db/pg_array.h"
 #include "common/db/row_reader.h"
@@ -27,16 +28,6 @@ constexpr size_t kMaxUniqueKeyBytes = 512;
 constexpr size_t kMaxWorkerIdBytes = 256;
 // Deep enough for any real payload; jsonb itself fails somewhere past 1,000.
 constexpr int kMaxJsonDepth = 512;
-
-// Kinds, queues and schedule names: 1-128 of A-Z a-z 0-9 _ . : - (the
-// schema's CHECK says the same). By hand: std::regex cost microseconds a job.
-bool ValidName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  return std::ranges::all_of(s, [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
-           c == '-';
-  });
-}
 
 // True when `s` is well-formed UTF-8 with no NUL byte.
 bool ValidText(std::string_view s) {
@@ -440,13 +431,13 @@ Result<void> JobStoreConfig::Validate() const {
 }
 
 Result<void> ValidateEnqueue(const EnqueueParams& p, size_t max_payload_bytes) {
-  if (!ValidName(p.kind)) {
+  if (!IsValidName(p.kind)) {
     return Fail(ErrorCode::kInvalidArgument,
-                "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+                "kind: must be " + std::string(kNameRule));
   }
-  if (!ValidName(p.queue)) {
+  if (!IsValidName(p.queue)) {
     return Fail(ErrorCode::kInvalidArgument,
-                "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+                "queue: must be " + std::string(kNameRule));
   }
   if (p.priority < 0 || p.priority > 9) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -583,7 +574,7 @@ Result<std::vector<ClaimedJob>> JobStore::JobsClaim(const ClaimParams& params) {
   }
   if (params.queues.empty()) return Fail(ErrorCode::kInvalidArgument, "queues: empty");
   for (const auto& q : params.queues) {
-    if (!ValidName(q)) return Fail(ErrorCode::kInvalidArgument, "queues: invalid name");
+    if (!IsValidName(q)) return Fail(ErrorCode::kInvalidArgument, "queues: invalid name");
   }
   if (params.lease.count() <= 0) return Fail(ErrorCode::kInvalidArgument, "lease: must be > 0");
   if (params.worker_id.empty() || params.worker_id.size() > kMaxWorkerIdBytes ||
@@ -962,14 +953,14 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
   }
   // A name no job can have is a caller's mistake, not an empty result.
-  if (params.kind && !ValidName(*params.kind)) {
-    return Fail(ErrorCode::kInvalidArgument, "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.kind && !IsValidName(*params.kind)) {
+    return Fail(ErrorCode::kInvalidArgument, "kind: must be " + std::string(kNameRule));
   }
-  if (params.queue && !ValidName(*params.queue)) {
-    return Fail(ErrorCode::kInvalidArgument, "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.queue && !IsValidName(*params.queue)) {
+    return Fail(ErrorCode::kInvalidArgument, "queue: must be " + std::string(kNameRule));
   }
-  if (params.schedule && !ValidName(*params.schedule)) {
-    return Fail(ErrorCode::kInvalidArgument, "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.schedule && !IsValidName(*params.schedule)) {
+    return Fail(ErrorCode::kInvalidArgument, "schedule: must be " + std::string(kNameRule));
   }
   if (params.scan_ids && *params.scan_ids < params.limit) {
     return Fail(ErrorCode::kInvalidArgument, "scan_ids: must be at least the limit");

@@ -7,8 +7,14 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+
+#include "common/db/job.h"
+#include "common/db/job_fields.h"
+#include "common/db/job_state_sql.h"
 
 namespace chime::db::sql {
 
@@ -27,7 +33,7 @@ SELECT $1, $2, $3, CASE WHEN v.run_at > now() THEN 'scheduled' ELSE 'available' 
 FROM (SELECT CASE WHEN $5::bigint IS NULL THEN now() + $6::bigint * interval '1 millisecond'
                   ELSE to_timestamp($5::bigint / 1000000.0) END AS run_at) v
 ON CONFLICT (kind, unique_key)
-  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
   DO NOTHING
 RETURNING id, state)sql";
 
@@ -35,7 +41,7 @@ RETURNING id, state)sql";
 inline constexpr const char* kSelectLiveUnique = R"sql(
 SELECT id, state FROM chime.jobs
 WHERE kind = $1 AND unique_key = $2
-  AND state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+  AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
 
 // Arrays, one element per job: $1 kind text[], $2 queue text[], $3 priority
 // int[], $4 payload text[], $5 run_at_us bigint[], $6 delay_ms bigint[],
@@ -62,7 +68,7 @@ FROM (SELECT t.*, CASE WHEN t.run_at_us IS NULL
       ORDER BY t.unique_key IS NOT NULL, CASE WHEN t.unique_key IS NULL THEN t.ord END,
                t.kind, t.unique_key, t.ord) s
 ON CONFLICT (kind, unique_key)
-  WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+  WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
   DO NOTHING
 RETURNING id, state, kind, unique_key)sql";
 
@@ -88,7 +94,7 @@ inserted AS (
   FROM children c
   ORDER BY c.unique_key
   ON CONFLICT (kind, unique_key)
-    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
+    WHERE unique_key IS NOT NULL AND state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
     DO NOTHING
   RETURNING j.unique_key)
 )sql";
@@ -113,7 +119,7 @@ inline constexpr const char* kSelectLiveUniqueMany = R"sql(
 SELECT j.id, j.state, j.kind, j.unique_key
 FROM unnest($1::text[], $2::text[]) AS t(kind, unique_key)
 JOIN chime.jobs j ON j.kind = t.kind AND j.unique_key = t.unique_key
-WHERE j.state IN ('scheduled', 'available', 'running', 'retryable'))sql";
+WHERE j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
 
 // Claim columns, shared by the claim and its recovery. Each lease token is md5(claim id, job id): unique per job and claim, and
 // the claimer, who chose the claim id ($5), can find what a claim took when
@@ -350,17 +356,65 @@ inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2
 // What the cleanup would delete now ($1 retention seconds): jobs, runs.
 inline constexpr const char* kCleanupPreview = R"sql(
 SELECT (SELECT count(*) FROM chime.jobs
-        WHERE state IN ('succeeded', 'discarded', 'cancelled')
+        WHERE state IN )sql" CHIME_SQL_FINISHED_STATES R"sql(
           AND finished_at < now() - $1::bigint * interval '1 second'),
        (SELECT count(*) FROM chime.runs
         WHERE finished_at < now() - $1::bigint * interval '1 second'))sql";
 
-// Job columns in the order JobStore's row reader expects.
-inline constexpr const char* kJobColumns =
-    "id, kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count, "
-    "timeout_ms, unique_key, parent_id, dry_run, cancel_requested, worker_id, " CHIME_US(
-        "created_at") ", " CHIME_US("run_at") ", " CHIME_US("attempted_at") ", " CHIME_US("finished_at") ", last_error, progress::text, invocation, outcome, "
-    "schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = schedule_id), " CHIME_US("scheduled_for") ", fan_out";
+namespace internal {
+
+// One column of CHIME_JOB_FIELDS (common/db/job_fields.h).
+struct JobColumn {
+  std::string_view sql;  // "" when the row does not hold the member.
+  bool micros;           // A time: read as microseconds (CHIME_US).
+};
+
+template <typename T>
+inline constexpr bool kIsTime = std::is_same_v<T, TimePoint> || std::is_same_v<T, std::optional<TimePoint>>;
+
+#define CHIME_JOB_COLUMN(member, column, proto, json, encoding) \
+  JobColumn{column, kIsTime<decltype(Job::member)>},
+inline constexpr JobColumn kJobColumnList[] = {CHIME_JOB_FIELDS(CHIME_JOB_COLUMN)};
+#undef CHIME_JOB_COLUMN
+
+inline constexpr std::string_view kUsBefore = "(extract(epoch FROM ";
+inline constexpr std::string_view kUsAfter = ") * 1000000)::bigint";
+
+// Calls `put` with each piece of "col, col, ..." in order.
+constexpr void ForEachJobColumnPiece(auto&& put) {
+  bool first = true;
+  for (const JobColumn& c : kJobColumnList) {
+    if (c.sql.empty()) continue;
+    if (!first) put(std::string_view(", "));
+    first = false;
+    if (c.micros) put(kUsBefore);
+    put(c.sql);
+    if (c.micros) put(kUsAfter);
+  }
+}
+
+constexpr size_t JobColumnsLength() {
+  size_t n = 0;
+  ForEachJobColumnPiece([&n](std::string_view piece) { n += piece.size(); });
+  return n;
+}
+
+constexpr std::array<char, JobColumnsLength() + 1> JoinJobColumns() {
+  std::array<char, JobColumnsLength() + 1> out{};
+  size_t at = 0;
+  ForEachJobColumnPiece([&](std::string_view piece) {
+    for (char c : piece) out[at++] = c;
+  });
+  return out;  // NUL-terminated: the array is one longer.
+}
+
+inline constexpr auto kJobColumnsText = JoinJobColumns();
+
+}  // namespace internal
+
+// Job columns in the order JobStore's row reader expects: those of
+// CHIME_JOB_FIELDS (common/db/job_fields.h) that a chime.jobs row holds.
+inline constexpr const char* kJobColumns = internal::kJobColumnsText.data();
 
 inline constexpr const char* kRunColumns =
     "id, job_id, attempt, coalesce(worker_id, ''), " CHIME_US("started_at") ", " CHIME_US(
@@ -371,7 +425,7 @@ inline constexpr int kRunColumnCount = 12;
 // from the trigger-kept counters.
 inline constexpr const char* kStats = R"sql(
 SELECT queue, kind, state, count(*)::bigint FROM chime.jobs
-WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
 GROUP BY queue, kind, state
 UNION ALL
 SELECT queue, kind, state, sum(n)::bigint FROM chime.job_counts
@@ -382,7 +436,7 @@ inline constexpr const char* kQueueDepth = R"sql(
 SELECT queue, count(*)::bigint,
        (extract(epoch FROM now() - min(run_at)) * 1000)::bigint
 FROM chime.jobs
-WHERE state IN ('scheduled', 'available', 'retryable') AND run_at <= now()
+WHERE state IN )sql" CHIME_SQL_QUEUED_STATES R"sql( AND run_at <= now()
 GROUP BY queue ORDER BY queue)sql";
 
 }  // namespace chime::db::sql

@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "common/db/job_store_sql.h"  // CHIME_US
+#include "common/db/job_state_sql.h"
 #include "common/db/pg_array.h"
 #include "common/db/row_reader.h"
 
@@ -49,7 +50,7 @@ SELECT l.name, l.queue, l.kind, l.partition_by, l.concurrency, l.rate, l.rate_wi
        )sql" CHIME_US("l.created_at") ", " CHIME_US("l.updated_at") R"sql(,
        (SELECT coalesce(sum(p.r), 0)::bigint FROM parts p WHERE p.limit_name = l.name),
        (SELECT count(*) FROM chime.jobs j
-        WHERE j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+        WHERE j.state IN )sql" CHIME_SQL_QUEUED_STATES R"sql( AND j.run_at <= now()
           AND (l.queue IS NULL OR j.queue = l.queue) AND (l.kind IS NULL OR j.kind = l.kind)),
        (SELECT count(*) FROM parts p WHERE p.limit_name = l.name AND (p.r > 0 OR p.s > 0)),
        (SELECT coalesce(json_agg(json_build_array(t.part, t.r, t.s)), '[]')::text FROM (

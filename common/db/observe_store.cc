@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base/name_rule.h"
 #include "common/base/text_format.h"
 #include "common/db/job_store_sql.h"
 #include "common/db/row_reader.h"
@@ -13,14 +14,6 @@ namespace chime::db {
 namespace {
 
 constexpr int kMaxRunList = 1000;
-
-bool ValidName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  return std::ranges::all_of(s, [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
-           c == '-';
-  });
-}
 
 // Newest finished first on (finished_at, id): runs_schedule_idx and
 // runs_kind_finished_idx serve the filtered lists, runs_finished_idx the
@@ -57,12 +50,12 @@ Result<RunPage> ObserveStore::RunsList(const RunListParams& params) {
   if (params.limit < 1 || params.limit > kMaxRunList) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");
   }
-  if (params.kind && !ValidName(*params.kind)) {
-    return Fail(ErrorCode::kInvalidArgument, "kind: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.kind && !IsValidName(*params.kind)) {
+    return Fail(ErrorCode::kInvalidArgument, "kind: must be " + std::string(kNameRule));
   }
-  if (params.schedule && !ValidName(*params.schedule)) {
+  if (params.schedule && !IsValidName(*params.schedule)) {
     return Fail(ErrorCode::kInvalidArgument,
-                "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+                "schedule: must be " + std::string(kNameRule));
   }
   if (params.before_id && *params.before_id <= 0) {
     return Fail(ErrorCode::kInvalidArgument, "before_id: must be positive");

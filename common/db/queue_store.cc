@@ -4,7 +4,8 @@
 
 #include "common/db/job_store_sql.h"  // CHIME_US
 #include "common/db/row_reader.h"
-#include "common/schedule/schedule_limits.h"
+#include "common/base/name_rule.h"
+#include "common/db/job_state_sql.h"
 
 namespace chime::db {
 namespace {
@@ -21,7 +22,7 @@ WITH live AS (
          count(*) FILTER (WHERE state = 'running') AS running,
          min(run_at) FILTER (WHERE state <> 'running' AND run_at <= now()) AS oldest
   FROM chime.jobs
-  WHERE state IN ('scheduled', 'available', 'retryable', 'running') AND ($1::text IS NULL OR queue = $1)
+  WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql( AND ($1::text IS NULL OR queue = $1)
   GROUP BY queue),
 named AS (SELECT * FROM chime.queues WHERE $1::text IS NULL OR name = $1)
 SELECT coalesce(q.name, l.queue), )sql" CHIME_US("q.paused_at") R"sql(, coalesce(q.changed_by, ''),
@@ -45,7 +46,7 @@ WITH r AS (
   WHERE name = $1 AND paused_at IS NOT NULL RETURNING name),
 due AS (
   SELECT r.name, count(j.id) AS n FROM r LEFT JOIN chime.jobs j
-    ON j.queue = r.name AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now()
+    ON j.queue = r.name AND j.state IN )sql" CHIME_SQL_QUEUED_STATES R"sql( AND j.run_at <= now()
   GROUP BY r.name)
 SELECT pg_notify('chime_jobs_ready', due.name || ':' || due.n || ',#' || gen_random_uuid())
 FROM due WHERE due.n > 0)sql";
@@ -63,8 +64,13 @@ QueueRow ReadQueue(const pqxx::row& row) {
   return q;
 }
 
+Result<void> CheckName(const std::string& name) {
+  if (!IsValidName(name)) return Fail(ErrorCode::kInvalidArgument, "queue: must be " + std::string(kNameRule));
+  return {};
+}
+
 Result<void> CheckChange(const std::string& name, const std::string& by) {
-  if (auto ok = schedule::internal::CheckScheduleName("queue", name); !ok) return ok;
+  if (auto ok = CheckName(name); !ok) return ok;
   if (by.empty() || by.size() > kMaxChangedByBytes) {
     return Fail(ErrorCode::kInvalidArgument, "changed by: must be 1-200 bytes");
   }
@@ -105,7 +111,7 @@ Result<std::vector<std::string>> QueueStore::QueuesPaused() {
 }
 
 Result<QueueRow> QueueStore::QueueGet(const std::string& name) {
-  if (auto ok = schedule::internal::CheckScheduleName("queue", name); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckName(name); !ok) return std::unexpected(ok.error());
   QueueRow out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);

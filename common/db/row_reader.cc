@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
+#include <string_view>
+
+#include "common/db/job_fields.h"
 
 namespace chime::db {
 namespace {
@@ -16,6 +19,39 @@ Invocation ReadInvocation(const pqxx::field& f) {
   auto invocation = ParseInvocation(f.c_str());
   if (!invocation) throw std::runtime_error(std::string("unknown invocation: ") + f.c_str());
   return *invocation;
+}
+
+// A column of sql::kJobColumns into its member, as the member's type says
+// (times arrive as microseconds, durations as milliseconds). A name no enum
+// value has is a broken invariant: the schema's CHECKs allow none.
+void ReadColumn(const pqxx::field& f, int64_t& out) { out = f.as<int64_t>(); }
+void ReadColumn(const pqxx::field& f, int& out) { out = f.as<int>(); }
+void ReadColumn(const pqxx::field& f, bool& out) { out = f.as<bool>(); }
+void ReadColumn(const pqxx::field& f, std::string& out) { out = f.c_str(); }
+void ReadColumn(const pqxx::field& f, TimePoint& out) { out = MicrosToTime(f.as<int64_t>()); }
+void ReadColumn(const pqxx::field& f, std::chrono::milliseconds& out) {
+  out = std::chrono::milliseconds(f.as<int64_t>());
+}
+void ReadColumn(const pqxx::field& f, Invocation& out) { out = ReadInvocation(f); }
+void ReadColumn(const pqxx::field& f, JobState& out) {
+  auto state = ParseJobState(f.c_str());
+  if (!state) throw std::runtime_error(std::string("unknown job state: ") + f.c_str());
+  out = *state;
+}
+void ReadColumn(const pqxx::field& f, JobOutcome& out) {
+  auto outcome = ParseJobOutcome(f.c_str());
+  if (!outcome) throw std::runtime_error(std::string("unknown job outcome: ") + f.c_str());
+  out = *outcome;
+}
+template <typename T>
+void ReadColumn(const pqxx::field& f, std::optional<T>& out) {
+  if (f.is_null()) {
+    out.reset();
+    return;
+  }
+  T value{};
+  ReadColumn(f, value);
+  out = std::move(value);
 }
 
 }  // namespace
@@ -69,39 +105,11 @@ LimitWait ReadLimitWait(const pqxx::row& row) {
 
 Job ReadJob(const pqxx::row& row) {
   Job j;
-  j.id = row[0].as<int64_t>();
-  j.kind = row[1].c_str();
-  j.queue = row[2].c_str();
-  j.priority = row[3].as<int>();
-  auto state = ParseJobState(row[4].c_str());
-  if (!state) throw std::runtime_error(std::string("unknown job state: ") + row[4].c_str());
-  j.state = *state;
-  j.payload = row[5].c_str();
-  j.attempt = row[6].as<int>();
-  j.max_attempts = row[7].as<int>();
-  j.rescue_count = row[8].as<int>();
-  j.timeout = OptionalMs(row[9]);
-  j.unique_key = Optional<std::string>(row[10]);
-  j.parent_id = Optional<int64_t>(row[11]);
-  j.dry_run = row[12].as<bool>();
-  j.cancel_requested = row[13].as<bool>();
-  j.worker_id = Optional<std::string>(row[14]);
-  j.created_at = MicrosToTime(row[15].as<int64_t>());
-  j.run_at = MicrosToTime(row[16].as<int64_t>());
-  j.attempted_at = OptionalTime(row[17]);
-  j.finished_at = OptionalTime(row[18]);
-  j.last_error = Optional<std::string>(row[19]);
-  j.progress = Optional<std::string>(row[20]);
-  j.invocation = ReadInvocation(row[21]);
-  if (!row[22].is_null()) {
-    auto outcome = ParseJobOutcome(row[22].c_str());
-    if (!outcome) throw std::runtime_error(std::string("unknown job outcome: ") + row[22].c_str());
-    j.outcome = *outcome;
-  }
-  j.schedule_id = Optional<int64_t>(row[23]);
-  j.schedule_name = Optional<std::string>(row[24]);
-  j.scheduled_for = OptionalTime(row[25]);
-  j.fan_out = row[26].as<bool>();
+  pqxx::row::size_type at = 0;
+#define CHIME_JOB_READ(member, column, proto, json, encoding) \
+  if constexpr (!std::string_view(column).empty()) ReadColumn(row[at++], j.member);
+  CHIME_JOB_FIELDS(CHIME_JOB_READ)
+#undef CHIME_JOB_READ
   return j;
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "common/base/name_rule.h"
 #include "common/db/pg_array.h"
 #include "common/db/row_reader.h"
 #include "common/db/schedule_store_sql.h"
@@ -57,17 +58,13 @@ Error NoSuchSchedule(const std::string& name) {
   return Error{ErrorCode::kNotFound, "schedule \"" + name + "\" not found"};
 }
 
-// A lookup by a name no schedule can have (the schema's CHECK: 1-128 of
-// A-Z a-z 0-9 _ . : -) is refused before it reaches SQL: libpq sends
+// A lookup by a name no schedule can have (IsValidName; the schema's CHECK
+// says the same) is refused before it reaches SQL: libpq sends
 // parameters as C strings, so "nightly\0x" would find, pause or delete
 // "nightly". The message does not quote the name.
 Result<void> CheckLookupName(const std::string& name) {
-  const bool valid = !name.empty() && name.size() <= 128 && std::ranges::all_of(name, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '-';
-  });
-  if (valid) return {};
-  return Fail(ErrorCode::kInvalidArgument, "schedule name: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (IsValidName(name)) return {};
+  return Fail(ErrorCode::kInvalidArgument, "schedule name: must be " + std::string(kNameRule));
 }
 
 // The fire statements' arrays.
@@ -531,7 +528,7 @@ Result<LeaderState> ScheduleStore::LeaderAcquire(const std::string& holder, mill
   });
   if (!ran) return std::unexpected(ran.error());
   // The upsert either returns a row or a row exists: one is always read.
-  if (!state) return Fail(ErrorCode::kInternal, "leader lease: no row after upsert");
+  if (!state) return Fail(ErrorCode::kInternal, "leader term: no row after upsert");
   return *state;
 }
 

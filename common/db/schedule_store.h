@@ -1,4 +1,5 @@
-// The schedule store: schedules, their fires and the leader lease. Every
+// The schedule store: schedules, their fires and the leader term (the row
+// chime.leader). Every
 // write that creates jobs for a tick goes through FireTicks, whose unique
 // (schedule, scheduled time) key and leader-epoch check make one tick one job
 // however many schedulers believe they lead (DESIGN.md rule 3). Each method is
@@ -67,7 +68,7 @@ struct FireResult {
 };
 
 // The leader a fire must be made under: FireTicks refuses with LeaseLost
-// unless this holder still holds this epoch and the lease has not expired,
+// unless this holder still holds this epoch and the term has not expired,
 // all in database time, in the same transaction as the fire.
 struct LeaderGuard {
   std::string holder;
@@ -178,7 +179,7 @@ class ScheduleStore {
 
   // Records each tick once (unique per schedule and tick) and enqueues its
   // job as the schedule's overlap policy says, updating last_fired_for. With
-  // a guard, all of it happens only while the guard's lease holds, else
+  // a guard, all of it happens only while the guard's leader term holds, else
   // LeaseLost and nothing changes. Results are in input order.
   [[nodiscard]] Result<std::vector<FireResult>> FireTicks(const std::optional<LeaderGuard>& guard,
                                                           std::span<const Tick> ticks);
@@ -200,13 +201,13 @@ class ScheduleStore {
   // InvalidArgument for a bad name or limit; NotFound.
   [[nodiscard]] Result<FirePage> FiresList(const FireListParams& params);
 
-  // Takes the lease when it is free or expired (a new epoch), or extends it
+  // Takes the leader term when it is free or expired (a new epoch), or extends it
   // when `holder` holds it (same epoch). Reports who holds it either way.
   [[nodiscard]] Result<LeaderState> LeaderAcquire(const std::string& holder,
                                                   std::chrono::milliseconds ttl);
-  // Gives the lease up at once if `holder` still holds `epoch`.
+  // Gives the term up at once if `holder` still holds `epoch`.
   [[nodiscard]] Result<void> LeaderResign(const LeaderGuard& guard);
-  // The lease as stored; nullopt when no scheduler ever led.
+  // The term as stored; nullopt when no scheduler ever led.
   [[nodiscard]] Result<std::optional<LeaderState>> LeaderGet();
 
  private:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/base/name_rule.h"
 #include "common/db/job_store_sql.h"  // CHIME_US.
 #include "common/db/row_reader.h"
 #include "common/db/schedule_store.h"
@@ -29,18 +30,11 @@ constexpr const char* kFiresList =
     "  AND ($2::bigint IS NULL OR f.scheduled_for < to_timestamp($2::bigint / 1000000.0))\n"
     "ORDER BY f.scheduled_for DESC LIMIT $3";
 
-bool ValidScheduleName(const std::string& name) {
-  return !name.empty() && name.size() <= 128 && std::ranges::all_of(name, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '-';
-  });
-}
-
 }  // namespace
 
 Result<FirePage> ScheduleStore::FiresList(const FireListParams& params) {
-  if (!ValidScheduleName(params.schedule)) {
-    return Fail(ErrorCode::kInvalidArgument, "schedule name: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (!IsValidName(params.schedule)) {
+    return Fail(ErrorCode::kInvalidArgument, "schedule name: must be " + std::string(kNameRule));
   }
   if (params.limit < 1 || params.limit > kMaxFireList) {
     return Fail(ErrorCode::kInvalidArgument, "limit: must be 1-1000");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/db/job_store_sql.h"  // CHIME_US.
+#include "common/db/job_state_sql.h"
 
 namespace chime::db::sql {
 
@@ -38,8 +39,6 @@ WHERE name = $1
                                     $14::jsonb))
 )sql";
 
-#define CHIME_LIVE_STATES "('scheduled', 'available', 'running', 'retryable')"
-
 // A schedule's payload with a top-level "dry_run" or "dryRun" of true makes
 // its jobs dry runs, as db::PayloadAsksDryRun does for every other insert.
 #define CHIME_PAYLOAD_DRY_RUN(payload) \
@@ -47,7 +46,7 @@ WHERE name = $1
 
 // $1 holder, $2 epoch: the guard every leader-only write checks first. FOR
 // SHARE makes a takeover (an UPDATE of this row) wait for our commit, so a
-// fire is either inside the lease or refused.
+// fire is either inside the leader term or refused.
 inline constexpr const char* kLeaderHolds = R"sql(
 SELECT 1 FROM chime.leader
 WHERE name = 'scheduler' AND holder = $1 AND epoch = $2 AND expires_at > now()
@@ -71,7 +70,7 @@ c AS (
   SELECT j.id, j.state FROM chime.jobs j
   JOIN d ON j.schedule_id = d.schedule_id
   JOIN chime.schedules s ON s.id = d.schedule_id AND s.overlap_policy = 'cancel_running'
-  WHERE j.state IN )sql" CHIME_LIVE_STATES R"sql(
+  WHERE j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
     AND j.scheduled_for < d.scheduled_for
     AND NOT EXISTS (SELECT 1 FROM chime.fires f
                     WHERE f.schedule_id = d.schedule_id AND f.scheduled_for = d.scheduled_for)
@@ -114,7 +113,7 @@ s AS (
   SELECT d.*, sc.kind, sc.queue, sc.priority, sc.payload, sc.max_attempts, sc.timeout_ms,
          sc.overlap_policy,
          EXISTS (SELECT 1 FROM chime.jobs j
-                 WHERE j.schedule_id = d.schedule_id AND j.state IN )sql" CHIME_LIVE_STATES R"sql()
+                 WHERE j.schedule_id = d.schedule_id AND j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()
            AS busy,
          EXISTS (SELECT 1 FROM chime.fires b
                  WHERE b.schedule_id = d.schedule_id AND b.outcome = 'buffered') AS has_buffer,
@@ -173,7 +172,7 @@ WITH b AS (
   WHERE f.outcome = 'buffered'
     AND EXISTS (SELECT 1 FROM chime.schedules sc WHERE sc.id = f.schedule_id)
     AND NOT EXISTS (SELECT 1 FROM chime.jobs j
-                    WHERE j.schedule_id = f.schedule_id AND j.state IN )sql" CHIME_LIVE_STATES R"sql()
+                    WHERE j.schedule_id = f.schedule_id AND j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()
   FOR UPDATE OF f SKIP LOCKED
 ),
 f AS (
@@ -196,7 +195,7 @@ SELECT f.schedule_id, )sql" CHIME_US("f.scheduled_for") R"sql(, f.job_id FROM f
 WHERE f.job_id IN (SELECT id FROM j)
 )sql";
 
-// Takes or extends the lease ($1 holder, $2 ttl ms) and reports the holder
+// Takes or extends the leader term ($1 holder, $2 ttl ms) and reports the holder
 // either way: a new holder, or the same one after expiry, gets a new epoch.
 inline constexpr const char* kLeaderAcquire = R"sql(
 WITH up AS (
@@ -238,7 +237,6 @@ LEFT JOIN LATERAL (SELECT r.job_outcome, r.finished_at FROM chime.runs r
 ORDER BY s.name
 )sql";
 
-#undef CHIME_LIVE_STATES
 #undef CHIME_PAYLOAD_DRY_RUN
 
 }  // namespace chime::db::sql

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <map>
 
+#include "common/base/name_rule.h"
 #include "common/db/job_store_sql.h"  // CHIME_US.
+#include "common/db/job_state_sql.h"
 #include "common/db/row_reader.h"
 #include "common/db/stats_store.h"    // HistogramPercentile, kDurationBuckets.
 
@@ -18,13 +20,6 @@ using std::chrono::seconds;
 
 constexpr int kMaxQueuesSampled = 1000;
 constexpr int kPruneBatch = 10'000;
-
-bool ValidName(std::string_view s) {
-  return !s.empty() && s.size() <= 128 && std::ranges::all_of(s, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '-';
-  });
-}
 
 struct RangeShape {
   int buckets;             // Of the runs series.
@@ -112,7 +107,7 @@ WITH live AS (
          coalesce(max((date_part('epoch', now() - run_at) * 1000)::bigint)
                     FILTER (WHERE state <> 'running' AND run_at <= now()), 0) AS oldest
   FROM chime.jobs
-  WHERE state IN ('scheduled', 'available', 'retryable', 'running')
+  WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
   GROUP BY queue
 ),
 q AS (
@@ -201,8 +196,8 @@ std::optional<SeriesRange> ParseSeriesRange(std::string_view name) {
 SeriesStore::SeriesStore(Connection& conn) : conn_(conn) {}
 
 Result<RunSeries> SeriesStore::RunsSeries(const RunSeriesParams& params) {
-  if (params.schedule && !ValidName(*params.schedule)) {
-    return Fail(ErrorCode::kInvalidArgument, "schedule: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.schedule && !IsValidName(*params.schedule)) {
+    return Fail(ErrorCode::kInvalidArgument, "schedule: must be " + std::string(kNameRule));
   }
   const RangeShape shape = ShapeOf(params.range);
   RunSeries out;
@@ -304,8 +299,8 @@ Result<QueueSampleResult> SeriesStore::QueueSamplesRecord(const QueueSampleParam
 }
 
 Result<QueueSeries> SeriesStore::QueueSamplesSeries(const QueueSeriesParams& params) {
-  if (params.queue && !ValidName(*params.queue)) {
-    return Fail(ErrorCode::kInvalidArgument, "queue: must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+  if (params.queue && !IsValidName(*params.queue)) {
+    return Fail(ErrorCode::kInvalidArgument, "queue: must be " + std::string(kNameRule));
   }
   const RangeShape shape = ShapeOf(params.range);
   QueueSeries out;

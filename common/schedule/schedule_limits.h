@@ -8,12 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/base/name_rule.h"
 #include "common/schedule/schedule_spec.h"
 
 namespace chime::schedule::internal {
 
-// name, kind and queue: the DB CHECK on schedules.name.
-inline constexpr size_t kMaxTokenBytes = 128;
+// name, kind and queue: the name rule's length (common/base/name_rule.h).
+inline constexpr size_t kMaxTokenBytes = kMaxNameBytes;
 inline constexpr int kMinPriority = 0;
 inline constexpr int kMaxPriority = 9;
 inline constexpr int kMinAttempts = 1;

@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 
+#include "common/base/name_rule.h"
 #include "common/base/text_format.h"
 #include "common/payload/job_payload.h"
 #include "common/schedule/schedule_limits.h"
@@ -45,12 +46,8 @@ Result<void> Invalid(std::string_view field, std::string message) {
   return Fail(ErrorCode::kInvalidArgument, std::string(field) + ": " + message);
 }
 
-bool IsTokenChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.' || c == ':';
-}
-
-// name, kind and queue: ^[-A-Za-z0-9_.:]+$, at most 128 bytes (the DB CHECK).
+// name, kind and queue: IsValidName (common/base/name_rule.h), with a
+// message that says which part of the rule the value breaks.
 Result<void> CheckToken(std::string_view field, std::string_view value) {
   if (value.empty()) return Invalid(field, "must not be empty");
   if (value.size() > internal::kMaxTokenBytes) {
@@ -58,7 +55,7 @@ Result<void> CheckToken(std::string_view field, std::string_view value) {
                    Quoted(value) + " is longer than " + std::to_string(internal::kMaxTokenBytes) + " bytes");
   }
   for (char c : value) {
-    if (!IsTokenChar(c)) {
+    if (!IsNameChar(c)) {
       return Invalid(field, Quoted(value) + " has a character outside A-Z a-z 0-9 _ . : -");
     }
   }

@@ -1,6 +1,7 @@
 #include "common/view/json_view.h"
 
 #include "common/base/text_format.h"
+#include "common/db/job_fields.h"
 
 namespace chime::view {
 namespace {
@@ -26,39 +27,45 @@ json Embedded(const std::string& text) {
   return parsed.is_discarded() ? json(text) : parsed;
 }
 
+// A job field's value (common/db/job_fields.h) as its type says.
+template <typename T>
+json FieldJson(const T& value) {
+  return json(value);
+}
+json FieldJson(db::TimePoint t) { return Time(t); }
+json FieldJson(std::chrono::milliseconds d) { return d.count(); }
+json FieldJson(db::JobState s) { return std::string(db::JobStateName(s)); }
+json FieldJson(db::JobOutcome o) { return std::string(db::JobOutcomeName(o)); }
+json FieldJson(db::Invocation i) { return std::string(db::InvocationName(i)); }
+template <typename T>
+json FieldJson(const std::optional<T>& value) {
+  return value ? FieldJson(*value) : json(nullptr);
+}
+
+template <db::JobFieldEncoding kEncoding, typename T>
+json JobFieldJson(const db::Job& job, const T& value) {
+  if constexpr (kEncoding == db::JobFieldEncoding::kJsonText) {
+    if constexpr (requires { value.has_value(); }) {
+      return value ? Embedded(*value) : json(nullptr);
+    } else {
+      return Embedded(value);
+    }
+  } else if constexpr (kEncoding == db::JobFieldEncoding::kWhileWaiting) {
+    return job.Waiting() ? FieldJson(value) : json(nullptr);
+  } else {
+    return FieldJson(value);
+  }
+}
+
 }  // namespace
 
 json JobJson(const db::Job& job) {
-  return json{
-      {"id", job.id},
-      {"kind", job.kind},
-      {"queue", job.queue},
-      {"priority", job.priority},
-      {"state", std::string(db::JobStateName(job.state))},
-      {"outcome", OrNull(job.outcome, [](auto o) { return std::string(db::JobOutcomeName(o)); })},
-      {"payload", Embedded(job.payload)},
-      {"attempt", job.attempt},
-      {"max_attempts", job.max_attempts},
-      {"rescue_count", job.rescue_count},
-      {"timeout_ms", OrNull(job.timeout, [](auto d) { return d.count(); })},
-      {"unique_key", OrNull(job.unique_key)},
-      {"parent_id", OrNull(job.parent_id)},
-      {"dry_run", job.dry_run},
-      {"invocation", db::InvocationName(job.invocation)},
-      {"cancel_requested", job.cancel_requested},
-      {"worker_id", OrNull(job.worker_id)},
-      {"created_at", Time(job.created_at)},
-      {"run_at", Time(job.run_at)},
-      {"attempted_at", OrNull(job.attempted_at, Time)},
-      {"finished_at", OrNull(job.finished_at, Time)},
-      {"last_error", OrNull(job.last_error)},
-      {"progress", job.progress ? Embedded(*job.progress) : json(nullptr)},
-      {"schedule_id", OrNull(job.schedule_id)},
-      {"schedule", OrNull(job.schedule_name)},
-      {"scheduled_for", OrNull(job.scheduled_for, Time)},
-      {"fan_out", job.fan_out},
-      {"waiting_for_children", job.Waiting() ? OrNull(job.children_live) : json(nullptr)},
-  };
+  json out = json::object();
+#define CHIME_JOB_TO_JSON(member, column, proto, key, encoding) \
+  out[key] = JobFieldJson<db::JobFieldEncoding::encoding>(job, job.member);
+  CHIME_JOB_FIELDS(CHIME_JOB_TO_JSON)
+#undef CHIME_JOB_TO_JSON
+  return out;
 }
 
 json RunJson(const db::Run& run) {
@@ -201,9 +208,7 @@ json EnqueueResultJson(const db::EnqueueResult& result) {
 
 json StatsJson(const db::Stats& stats) {
   json states = json::object();
-  for (auto s : {db::JobState::kScheduled, db::JobState::kAvailable, db::JobState::kRunning,
-                 db::JobState::kRetryable, db::JobState::kSucceeded, db::JobState::kDiscarded,
-                 db::JobState::kCancelled}) {
+  for (auto s : db::kJobStates) {
     states[std::string(db::JobStateName(s))] = 0;
   }
   json rows = json::array();

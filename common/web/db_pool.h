@@ -21,12 +21,12 @@ class DbPool {
   DbPool(db::ConnectionConfig config, size_t max_connections);
 
   // A borrowed connection; returned to the pool when destroyed.
-  class Lease {
+  class Borrowed {
    public:
-    Lease(DbPool* pool, std::unique_ptr<db::Connection> conn);
-    Lease(Lease&& other) noexcept;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
+    Borrowed(DbPool* pool, std::unique_ptr<db::Connection> conn);
+    Borrowed(Borrowed&& other) noexcept;
+    Borrowed& operator=(Borrowed&&) = delete;
+    ~Borrowed();
     db::Connection& operator*() { return *conn_; }
     db::Connection* operator->() { return conn_.get(); }
 
@@ -37,7 +37,7 @@ class DbPool {
 
   // A connection (not yet connected: its first Run() connects), or
   // Unavailable when every connection stays borrowed for `wait`.
-  [[nodiscard]] Result<Lease> Acquire(std::chrono::milliseconds wait = std::chrono::seconds(5));
+  [[nodiscard]] Result<Borrowed> Acquire(std::chrono::milliseconds wait = std::chrono::seconds(5));
 
   const db::ConnectionConfig& config() const { return config_; }
 

@@ -1,7 +1,11 @@
 #include "common/wire/convert.h"
 
 #include <chrono>
+#include <optional>
+#include <string>
+#include <type_traits>
 
+#include "common/db/job_fields.h"
 #include "common/wire/millis.h"
 
 namespace chime::wire {
@@ -11,80 +15,105 @@ using std::chrono::milliseconds;
 
 using internal::FromUs;
 using internal::Ms;
-using internal::OptTime;
 using internal::Time;
 using internal::Us;
 
-std::optional<std::string> OptText(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  return s;
+// The job fields (common/db/job_fields.h) to their proto values: what an
+// unset optional is depends on the proto field, so it is left unset.
+template <typename T>
+const T* Present(const T& value) {
+  return &value;
+}
+template <typename T>
+const T* Present(const std::optional<T>& value) {
+  return value ? &*value : nullptr;
+}
+
+template <typename T>
+T ProtoValue(const T& value) {
+  return value;
+}
+int64_t ProtoValue(db::TimePoint t) { return Ms(t); }
+int64_t ProtoValue(milliseconds d) { return d.count(); }
+std::string ProtoValue(db::JobState s) { return std::string(db::JobStateName(s)); }
+std::string ProtoValue(db::JobOutcome o) { return std::string(db::JobOutcomeName(o)); }
+std::string ProtoValue(db::Invocation i) { return std::string(db::InvocationName(i)); }
+
+// Back from the proto. A name no enum value has leaves the member as it
+// was (a default-constructed job's default; an optional unset).
+bool FromWire(int64_t ms, db::TimePoint& out) {
+  out = Time(ms);
+  return true;
+}
+bool FromWire(int64_t ms, milliseconds& out) {
+  out = milliseconds(ms);
+  return true;
+}
+bool FromWire(const std::string& name, db::JobState& out) {
+  auto v = db::ParseJobState(name);
+  if (v) out = *v;
+  return v.has_value();
+}
+bool FromWire(const std::string& name, db::JobOutcome& out) {
+  auto v = db::ParseJobOutcome(name);
+  if (v) out = *v;
+  return v.has_value();
+}
+bool FromWire(const std::string& name, db::Invocation& out) {
+  auto v = db::ParseInvocation(name);
+  if (v) out = *v;
+  return v.has_value();
+}
+template <typename W, typename T>
+  requires std::is_assignable_v<T&, const W&>
+bool FromWire(const W& wire, T& out) {
+  out = wire;
+  return true;
+}
+
+// A proto3 field without presence: set when not 0 / "" / false.
+template <typename W>
+bool NotDefault(const W& wire) {
+  return wire != W{};
+}
+
+// `present`: the proto's presence bit, or NotDefault where the field has none.
+template <typename T, typename W>
+void Assign(T& out, const W& wire, bool /*present*/) {
+  FromWire(wire, out);
+}
+template <typename T, typename W>
+void Assign(std::optional<T>& out, const W& wire, bool present) {
+  if (!present) return;
+  T value{};
+  if (FromWire(wire, value)) out = std::move(value);
 }
 
 }  // namespace
 
 v1::Job ToProto(const db::Job& j) {
   v1::Job p;
-  p.set_id(j.id);
-  p.set_kind(j.kind);
-  p.set_queue(j.queue);
-  p.set_priority(j.priority);
-  p.set_state(std::string(db::JobStateName(j.state)));
-  p.set_payload_json(j.payload);
-  p.set_attempt(j.attempt);
-  p.set_max_attempts(j.max_attempts);
-  p.set_rescue_count(j.rescue_count);
-  if (j.timeout) p.set_timeout_ms(j.timeout->count());
-  if (j.unique_key) p.set_unique_key(*j.unique_key);
-  if (j.parent_id) p.set_parent_id(*j.parent_id);
-  p.set_dry_run(j.dry_run);
-  p.set_cancel_requested(j.cancel_requested);
-  p.set_worker_id(j.worker_id.value_or(""));
-  p.set_created_at_ms(Ms(j.created_at));
-  p.set_run_at_ms(Ms(j.run_at));
-  p.set_attempted_at_ms(Ms(j.attempted_at));
-  p.set_finished_at_ms(Ms(j.finished_at));
-  p.set_last_error(j.last_error.value_or(""));
-  p.set_progress_json(j.progress.value_or(""));
-  p.set_invocation(std::string(db::InvocationName(j.invocation)));
-  if (j.outcome) p.set_outcome(std::string(db::JobOutcomeName(*j.outcome)));
-  if (j.schedule_id) p.set_schedule_id(*j.schedule_id);
-  p.set_scheduled_for_ms(Ms(j.scheduled_for));
-  p.set_schedule_name(j.schedule_name.value_or(""));
-  p.set_fan_out(j.fan_out);
-  if (j.children_live) p.set_children_live(*j.children_live);
+#define CHIME_JOB_TO_PROTO(member, column, proto, json, encoding) \
+  if (const auto* v = Present(j.member)) p.set_##proto(ProtoValue(*v));
+  CHIME_JOB_FIELDS(CHIME_JOB_TO_PROTO)
+#undef CHIME_JOB_TO_PROTO
   return p;
 }
 
 db::Job FromProto(const v1::Job& p) {
   db::Job j;
-  j.id = p.id();
-  j.kind = p.kind();
-  j.queue = p.queue();
-  j.priority = p.priority();
-  j.state = db::ParseJobState(p.state()).value_or(db::JobState::kAvailable);
-  j.payload = p.payload_json();
-  j.attempt = p.attempt();
-  j.max_attempts = p.max_attempts();
-  j.rescue_count = p.rescue_count();
-  if (p.has_timeout_ms()) j.timeout = milliseconds(p.timeout_ms());
-  if (p.has_unique_key()) j.unique_key = p.unique_key();
-  if (p.has_parent_id()) j.parent_id = p.parent_id();
-  j.dry_run = p.dry_run();
-  j.invocation = db::ParseInvocation(p.invocation()).value_or(db::Invocation::kManual);
-  j.outcome = db::ParseJobOutcome(p.outcome());
-  j.cancel_requested = p.cancel_requested();
-  j.worker_id = OptText(p.worker_id());
-  j.created_at = Time(p.created_at_ms());
-  j.run_at = Time(p.run_at_ms());
-  j.attempted_at = OptTime(p.attempted_at_ms());
-  j.finished_at = OptTime(p.finished_at_ms());
-  j.last_error = OptText(p.last_error());
-  j.progress = OptText(p.progress_json());
-  if (p.has_schedule_id()) j.schedule_id = p.schedule_id();
-  j.scheduled_for = OptTime(p.scheduled_for_ms());
-  j.schedule_name = OptText(p.schedule_name());
-  j.fan_out = p.fan_out();
-  if (p.has_children_live()) j.children_live = p.children_live();
+  // A generic lambda, so that `requires` may ask whether the proto field
+  // carries presence (declared `optional`).
+#define CHIME_JOB_FROM_PROTO(member, column, proto, json, encoding) \
+  [&j](const auto& m) {                                              \
+    if constexpr (requires { m.has_##proto(); }) {                   \
+      Assign(j.member, m.proto(), m.has_##proto());                  \
+    } else {                                                         \
+      Assign(j.member, m.proto(), NotDefault(m.proto()));            \
+    }                                                                \
+  }(p);
+  CHIME_JOB_FIELDS(CHIME_JOB_FROM_PROTO)
+#undef CHIME_JOB_FROM_PROTO
   return j;
 }
 

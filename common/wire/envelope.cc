@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/base/name_rule.h"
 #include "common/auth/api_token.h"
 #include "common/base/utf8.h"
 
@@ -55,7 +56,7 @@ Result<void> CheckName(std::string_view field, const std::string& name) {
   for (char& c : shown) {
     if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
   }
-  return Bad(std::string(field) + ": '" + shown + "' is not 1-128 characters of A-Z a-z 0-9 _ . : -");
+  return Bad(std::string(field) + ": '" + shown + "' is not " + std::string(kNameRule));
 }
 
 template <typename Names>
@@ -135,13 +136,7 @@ Result<void> ValidateSigned(const v1::SignedRequest& m) {
 
 }  // namespace
 
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  return std::ranges::all_of(name, [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
-           c == '-';
-  });
-}
+bool ValidName(std::string_view name) { return IsValidName(name); }
 
 std::string_view BodyName(const v1::Envelope& envelope) {
   switch (envelope.body_case()) {

@@ -41,7 +41,7 @@ inline constexpr size_t kSignatureBytes = 32;
 // The range checks DecodeEnvelope applies, for messages built in memory.
 [[nodiscard]] Result<void> ValidateEnvelope(const v1::Envelope& envelope);
 
-// Queue and kind names: 1-128 of A-Z a-z 0-9 _ . : - (as the job store).
+// Queue and kind names: IsValidName (common/base/name_rule.h).
 [[nodiscard]] bool ValidName(std::string_view name);
 
 // The name of the envelope's body ("hello", "dispatch", ...), for logs.

@@ -1,7 +1,7 @@
 // Fuzzes the scheduler router's message handling without sockets:
 // RouterServer::OnPeerMessage and OnReady are private and driven by a ZeroMQ
 // ROUTER socket, so this target replays what they do with the same parts:
-// DecodeEnvelope, WorkerRegistry, db::ParseReadyPayload and EncodeEnvelope
+// DecodeEnvelope, WorkerRegistry, Dispatcher, db::ParseReadyPayload and EncodeEnvelope
 // for the replies. A fake clock makes runs deterministic.
 //
 // Input: a sequence of operations, each one opcode byte then its operands:
@@ -37,6 +37,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "common/wire/envelope.h"
+#include "scheduler/dispatcher.h"
 #include "scheduler/worker_registry.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -44,6 +45,7 @@ namespace {
 
 namespace v1 = chime::v1;
 using chime::scheduler::DispatchOrder;
+using chime::scheduler::Dispatcher;
 using chime::scheduler::WorkerRegistry;
 
 class FakeClock final : public chime::Clock {
@@ -93,6 +95,7 @@ struct Router {
   // Small limits, so that inputs reach them: peers 0-3 share one address.
   static constexpr chime::scheduler::WorkerLimits kLimits{.max_workers = 5, .max_workers_per_address = 3};
   WorkerRegistry registry{clock, std::chrono::milliseconds(10'000), kLimits};
+  Dispatcher dispatcher{registry};
 
   static std::string Address(const std::string& routing_id) {
     const int peer = routing_id.empty() ? 0 : static_cast<uint8_t>(routing_id[0]);
@@ -130,9 +133,9 @@ struct Router {
         a->set_forget_after_ms(10'000);
         a->set_scheduler_id("fuzz");
         Sent(ack, "hello_ack");
-        if (e.hello().free_slots() > 0) {
+        if (auto order = Dispatcher::ForNewWorker(routing_id, e.hello())) {
           v1::Envelope d;
-          d.mutable_dispatch()->set_max_jobs(e.hello().free_slots());
+          *d.mutable_dispatch() = order->dispatch;
           Sent(d, "dispatch after hello");
         }
         return;
@@ -166,7 +169,7 @@ struct Router {
     }
     const int64_t free_before = registry.free_slots();
     const std::vector<DispatchOrder> orders =
-        all ? registry.PlanDispatchAll() : registry.PlanDispatch(ready);
+        all ? dispatcher.PlanAll() : dispatcher.Plan(ready);
     int64_t announced = 0;
     for (const auto& q : ready) announced = std::min<int64_t>(announced + q.count, INT64_MAX / 2);
     int64_t asked = 0;

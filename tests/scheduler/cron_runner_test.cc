@@ -4,8 +4,8 @@
 // makes exactly one pass per Start (renew, load, fire what is due) and then
 // waits for Stop. Each phase therefore uses a fresh runner. Covered: the
 // leader fires every due tick once, a second leader does not fire them
-// again, a standby fires nothing while another holds the lease and fires
-// once the lease is free, and a paused schedule never fires. The planning
+// again, a standby fires nothing while another holds the leader term and
+// fires once the term is free, and a paused schedule never fires. The planning
 // rules themselves are fire_planner_test's.
 #include "scheduler/cron_runner.h"
 
@@ -56,7 +56,7 @@ class CronRunnerTest : public ::testing::Test {
 
   std::unique_ptr<CronRunner> Runner(const std::string& holder) {
     CronRunnerConfig config;
-    config.holder = holder;
+    config.leader.holder = holder;
     EXPECT_TRUE(config.Validate().has_value());
     return std::make_unique<CronRunner>(db::ConnectionConfig{.url = db_.url()}, config, clock_, rng_);
   }
@@ -115,13 +115,13 @@ TEST_F(CronRunnerTest, TheLeaderFiresEachDueTickOnceAndTheNextLeaderDoesNotFireT
   EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 4);
 }
 
-TEST_F(CronRunnerTest, AStandbyFiresNothingWhileAnotherHoldsTheLeaseAndFiresOnceItIsFree) {
+TEST_F(CronRunnerTest, AStandbyFiresNothingWhileAnotherHoldsTheTermAndFiresOnceItIsFree) {
   Daily("nightly", 2);
   db_.Exec("INSERT INTO chime.leader (holder, epoch, expires_at) VALUES ('other', 7, now() + interval '1 hour')");
   auto standby = Runner("a");
   standby->Start();
-  // Its one pass is done once it has read who holds the lease.
-  ASSERT_TRUE(WaitForEq("the lease holder as the standby read it", [&] { return standby->status().holder; },
+  // Its one pass is done once it has read who holds the leader term.
+  ASSERT_TRUE(WaitForEq("the term holder as the standby read it", [&] { return standby->status().holder; },
                         std::string("other")));
   standby->Stop();
   EXPECT_FALSE(standby->status().leader);
@@ -130,7 +130,7 @@ TEST_F(CronRunnerTest, AStandbyFiresNothingWhileAnotherHoldsTheLeaseAndFiresOnce
   EXPECT_EQ(Count("SELECT count(*) FROM chime.fires"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 0);
 
-  // The other holder's lease runs out: the next pass takes over and fires.
+  // The other holder's term runs out: the next pass takes over and fires.
   db_.Exec("UPDATE chime.leader SET expires_at = now() - interval '1 second'");
   auto taking_over = Runner("a");
   taking_over->Start();
@@ -154,18 +154,15 @@ TEST_F(CronRunnerTest, APausedScheduleIsNotFired) {
   EXPECT_EQ(JobsOf("paused"), 0);
 }
 
-TEST(CronRunnerConfigTest, AnEmptyHolderOrARenewalSlowerThanHalfTheLeaseIsRefused) {
+TEST(CronRunnerConfigTest, ABadLeaderTermOrPlannerSettingIsRefused) {
   CronRunnerConfig config;
-  config.holder = "a";
+  config.leader.holder = "a";
   EXPECT_TRUE(config.Validate().has_value());
-  config.holder.clear();
-  EXPECT_EQ(config.Validate().error().message, "cron: holder must not be empty");
-  config.holder = "a";
-  config.renew_interval = std::chrono::seconds(8);  // Lease 15 s.
-  EXPECT_EQ(config.Validate().error().message, "leader-renew: must be positive and at most half of leader-ttl");
-  config.renew_interval = std::chrono::seconds(5);
-  config.lease_ttl = std::chrono::milliseconds(100);
-  EXPECT_EQ(config.Validate().error().message, "leader-ttl: must be at least 500ms");
+  config.leader.holder.clear();
+  EXPECT_EQ(config.Validate().error().message, "leader: holder must not be empty");
+  config.leader.holder = "a";
+  config.planner.run_all_cap = 0;
+  EXPECT_EQ(config.Validate().error().message, "misfire-run-all-cap: must be 1..100000");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The maintainer against a real PostgreSQL, one pass at a time through its
-// RunOnce hook: a pass rescues jobs whose lease expired (and discards one
+// RunOnce hook: a pass rescues jobs whose job lease expired (db::JobRescuer) (and discards one
 // with no attempts left), cleans up finished jobs past retention at most
 // once per cleanup interval, and prunes expired admin nonces in bounded
 // batches; the loop does the same on its own thread. The store's SQL has its
@@ -166,6 +166,9 @@ TEST(MaintainerConfigTest, NonPositiveIntervalsAndOutOfRangeBatchesAreRefused) {
   c = {};
   c.nonce_prune_batch = db::AuthStore::kMaxPruneBatch + 1;
   EXPECT_FALSE(c.Validate().has_value());
+  c = {};
+  c.rescue_max_pages = 0;
+  EXPECT_EQ(c.Validate().error().message, "rescue: limit and rescue_max_pages must be >= 1");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The registry's bookkeeping and dispatch plans: spread by free capacity,
-// never more than a worker's free slots, silent workers forgotten.
+// The registry's bookkeeping: registrations, capacity, limits, silent
+// workers forgotten. Dispatch plans are tests/scheduler/dispatcher_test.cc.
 #include "scheduler/worker_registry.h"
 
 #include <gtest/gtest.h>
@@ -20,61 +20,11 @@ v1::WorkerHello Hello(const std::string& id, int slots, int free, std::vector<st
   return h;
 }
 
-int MaxJobsFor(const std::vector<DispatchOrder>& plan, const std::string& routing_id) {
-  for (const auto& o : plan) {
-    if (o.routing_id == routing_id) return o.dispatch.max_jobs();
-  }
-  return 0;
-}
-
 class WorkerRegistryTest : public ::testing::Test {
  protected:
   chime::testing::FakeClock clock_;
   WorkerRegistry registry_{clock_, milliseconds(5000)};
 };
-
-TEST_F(WorkerRegistryTest, OneReadyJobGoesToOneWorkerWithTheMostFreeSlots) {
-  registry_.Hello("r1", Hello("w1", 4, 2, {"default"}));
-  registry_.Hello("r2", Hello("w2", 4, 4, {"default"}));
-  auto plan = registry_.PlanDispatch({{"default", 1}});
-  ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].routing_id, "r2");
-  EXPECT_EQ(plan[0].dispatch.max_jobs(), 1);
-  EXPECT_EQ(plan[0].dispatch.queues(0), "default");
-}
-
-TEST_F(WorkerRegistryTest, ABacklogIsSpreadAndNeverExceedsFreeSlots) {
-  registry_.Hello("r1", Hello("w1", 16, 16, {"default"}));
-  registry_.Hello("r2", Hello("w2", 16, 10, {"default"}));
-  auto plan = registry_.PlanDispatch({{"default", 100}});
-  EXPECT_EQ(MaxJobsFor(plan, "r1"), 16);
-  EXPECT_EQ(MaxJobsFor(plan, "r2"), 10);
-  // Their slots count as taken until they report capacity again.
-  EXPECT_TRUE(registry_.PlanDispatch({{"default", 5}}).empty());
-  ASSERT_TRUE(registry_.Capacity("r2", 3));
-  EXPECT_EQ(MaxJobsFor(registry_.PlanDispatch({{"default", 5}}), "r2"), 3);
-}
-
-// Found by fuzz_router: the ready feed lists a queue once per notification
-// it collected; a dispatch naming it 65+ times was refused by the worker.
-TEST_F(WorkerRegistryTest, AQueueListedManyTimesIsNamedOnceInTheDispatch) {
-  registry_.Hello("r1", Hello("w1", 100, 100, {"default"}));
-  std::vector<db::ReadyQueue> ready(70, db::ReadyQueue{"default", 1});
-  auto plan = registry_.PlanDispatch(ready);
-  ASSERT_EQ(plan.size(), 1u);
-  ASSERT_EQ(plan[0].dispatch.queues_size(), 1);
-  EXPECT_EQ(plan[0].dispatch.queues(0), "default");
-  EXPECT_EQ(plan[0].dispatch.max_jobs(), 70);
-}
-
-TEST_F(WorkerRegistryTest, OnlyWorkersServingTheQueueAreDispatched) {
-  registry_.Hello("r1", Hello("w1", 4, 4, {"mail"}));
-  registry_.Hello("r2", Hello("w2", 4, 4, {"default", "reports"}));
-  auto plan = registry_.PlanDispatch({{"reports", 2}, {"nobody", 3}});
-  ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].routing_id, "r2");
-  EXPECT_EQ(plan[0].dispatch.max_jobs(), 2);
-}
 
 TEST_F(WorkerRegistryTest, UnknownSendersAreReportedSoTheyCanSayHelloAgain) {
   EXPECT_FALSE(registry_.Capacity("ghost", 1));
@@ -113,21 +63,22 @@ TEST_F(WorkerRegistryTest, ARepeatedHelloIsNotANewWorker) {
   EXPECT_EQ(registry_.size(), 1u);
 }
 
+TEST_F(WorkerRegistryTest, SlotsTakenCountUntilTheWorkerReportsCapacity) {
+  registry_.Hello("r1", Hello("w1", 4, 4, {"default"}));
+  registry_.TakeSlots("r1", 3);
+  ASSERT_EQ(registry_.WithFreeSlots().size(), 1u);
+  EXPECT_EQ(registry_.WithFreeSlots()[0].free_slots, 1);
+  registry_.TakeSlots("r1", 5);
+  EXPECT_TRUE(registry_.WithFreeSlots().empty());
+  EXPECT_EQ(registry_.free_slots(), 0);
+  ASSERT_TRUE(registry_.Capacity("r1", 2));
+  EXPECT_EQ(registry_.free_slots(), 2);
+}
+
 TEST_F(WorkerRegistryTest, ADrainingWorkerGetsNoDispatch) {
   registry_.Hello("r1", Hello("w1", 4, 4, {"default"}));
   registry_.Goodbye("r1");
-  EXPECT_TRUE(registry_.PlanDispatch({{"default", 1}}).empty());
-  EXPECT_TRUE(registry_.PlanDispatchAll().empty());
-}
-
-TEST_F(WorkerRegistryTest, DispatchAllAsksEveryWorkerWithFreeSlots) {
-  registry_.Hello("r1", Hello("w1", 4, 0, {"default"}));
-  registry_.Hello("r2", Hello("w2", 4, 3, {"mail"}));
-  auto plan = registry_.PlanDispatchAll();
-  ASSERT_EQ(plan.size(), 1u);
-  EXPECT_EQ(plan[0].routing_id, "r2");
-  EXPECT_EQ(plan[0].dispatch.max_jobs(), 3);
-  EXPECT_EQ(plan[0].dispatch.queues_size(), 0);  // All of its queues.
+  EXPECT_TRUE(registry_.WithFreeSlots().empty());
 }
 
 // Issue 18, finding 6: anyone reaching the port could register any number
@@ -149,8 +100,8 @@ TEST(WorkerRegistryLimitsTest, HellosBeyondTheSchedulerLimitAreRefusedAndChangeN
       << refused.error().message;
   EXPECT_EQ(registry.size(), 3u);
   EXPECT_FALSE(registry.Touch("fake"));
-  // The fake gets no dispatch; the registered keep theirs.
-  EXPECT_EQ(MaxJobsFor(registry.PlanDispatch({{"default", 12}}), "fake"), 0);
+  // The fake gets no dispatch: it is not among the workers dispatch plans over.
+  for (const auto& w : registry.WithFreeSlots()) EXPECT_NE(*w.routing_id, "fake");
   // Registered workers keep working: a repeated hello, and a restarted
   // worker under a new routing id, are replacements, not new places.
   EXPECT_FALSE(registry.Hello("r0", Hello("w0", 4, 4, {"default"}), "10.0.0.0").value());

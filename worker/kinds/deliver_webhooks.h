@@ -7,11 +7,11 @@
 //   failed, or whose writer died before trying, is retried; see
 //   webhook_outbox.h.
 // {"sweep": true, "limit": 1..100000 = 1000}
-//   Every undelivered row that is due (its lease or not_before has passed),
+//   Every undelivered row that is due (its delivery claim or not_before has passed),
 //   oldest first, at most `limit` of them: what a job that ran out of
 //   attempts left behind, without anyone running `jobctl retry`. Meant for a
 //   schedule (deploy/schedules.example.yaml: every 10 minutes). A row under
-//   a live lease is left to the deliverer that holds it; rows past the limit
+//   a live delivery claim is left to the deliverer that holds it; rows past the limit
 //   wait for the next sweep.
 //
 // A dry run (either mode) sends and changes nothing: {"delivered": 0,

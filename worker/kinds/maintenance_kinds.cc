@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/db/job_rescuer.h"
 #include "common/db/job_store.h"
 #include "common/db/outbox_store.h"
 
@@ -15,6 +16,7 @@ using nlohmann::json;
 
 constexpr size_t kMaxIdsReported = 1000;
 constexpr int kCleanupBatchesPerStep = 50;  // Progress is reported between steps.
+constexpr int kRescuePagesPerRun = 1000;     // Of RescueParams::limit (1,000) jobs each.
 
 HandlerResult BadPayload(std::string_view kind, const std::string& message) {
   return HandlerResult::Fail({}, {std::string(kind) + ": " + message}, /*retryable=*/false);
@@ -134,19 +136,12 @@ HandlerResult ResetStaleJobs::Run(JobContext& ctx) {
 
   const db::RescueParams params{.max_rescues = static_cast<int>(*max_rescues),
                                 .silent_for = std::chrono::minutes(*minutes)};
-  db::RescueResult total;
-  while (true) {
-    auto step = ctx.dry_run() ? (*store)->JobsRescuePreview(params) : (*store)->JobsRescue(params);
-    if (!step) return DatabaseFailure(Common(ctx), step.error());
-    total.rescued.insert(total.rescued.end(), step->rescued.begin(), step->rescued.end());
-    total.discarded.insert(total.discarded.end(), step->discarded.begin(), step->discarded.end());
-    // A preview sees the same rows again; a full page of real rescues may
-    // have left more behind.
-    const bool full = step->rescued.size() + step->discarded.size() >= static_cast<size_t>(params.limit);
-    if (ctx.dry_run() || !full || ctx.stop_requested()) break;
-  }
-  std::sort(total.rescued.begin(), total.rescued.end());
-  std::sort(total.discarded.begin(), total.discarded.end());
+  // The maintainer's rescue path, run to the end of the backlog (bounded).
+  auto rescued = db::JobRescuer(**store).Run(
+      params, {.dry_run = ctx.dry_run(), .max_pages = kRescuePagesPerRun,
+               .stop = [&ctx] { return ctx.stop_requested(); }});
+  if (!rescued) return DatabaseFailure(Common(ctx), rescued.error());
+  const db::RescueResult& total = *rescued;
   json summary = Common(ctx);
   summary["staleAfterMinutes"] = *minutes;
   summary["reset"] = total.rescued.size();

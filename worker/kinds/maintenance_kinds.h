@@ -15,9 +15,11 @@
 //   may not DELETE) can run it.
 //
 // reset_stale_jobs  {staleAfterMinutes: 1..10080 = 30, maxRescues: 0..100 = 3}
-//   Hands running jobs back to retryable when their lease expired or their
-//   worker has not heartbeated for staleAfterMinutes; discards those out of
-//   attempts or rescued more than maxRescues times (poison pills). Result:
+//   Hands running jobs back to retryable when their job lease expired or
+//   their worker has not heartbeated for staleAfterMinutes; discards those
+//   out of attempts or rescued more than maxRescues times (poison pills).
+//   The scheduler maintainer's rescue path (db::JobRescuer), pages of 1,000
+//   until none is left (at most 1,000 pages a run). Result:
 //   {staleAfterMinutes, reset, discarded, resetJobIds, discardedJobIds
 //   (each at most 1,000 ids; idsTruncated says when more), dryRun,
 //   invocation}.

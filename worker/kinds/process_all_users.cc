@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/db/connection.h"
+#include "common/db/job_state_sql.h"
 #include "common/db/pg_array.h"
 #include "worker/kinds/fan_out_lanes.h"
 
@@ -81,7 +82,7 @@ std::string BuildPageSql(const IntegrationTables& t) {
          "JOIN " + QuoteTable(t.users) + " u ON " + u_id + " = " + i_user + "\n"
          "LEFT JOIN LATERAL (SELECT true AS pending FROM chime.jobs j WHERE j.kind = 'sync_integration'"
          " AND j.unique_key = 'user:' || " + i_user + " || ':provider:' || " + i_provider +
-         " AND j.state IN ('scheduled', 'available', 'running', 'retryable') LIMIT 1) pj ON true\n"
+         " AND j.state IN " CHIME_SQL_LIVE_STATES " LIMIT 1) pj ON true\n"
          "WHERE (" + i_user + ", " + i_provider + ") > ($1::bigint, $2::text) AND " + u_id + " >= $1::bigint\n"
          "  AND i." + QuoteColumn(t.integration_active) + " AND NOT i." + QuoteColumn(t.needs_reauth) +
          " AND u." + QuoteColumn(t.user_active) + "\n"

@@ -13,9 +13,9 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
-// A claim outlives the request it covers by this much before another
-// deliverer may take the row.
-constexpr milliseconds kLeaseMargin{30'000};
+// A delivery claim outlives the request it covers by this much before
+// another deliverer may take the row.
+constexpr milliseconds kClaimMargin{30'000};
 
 }  // namespace
 
@@ -162,7 +162,7 @@ Result<OutboxDelivery> OutboxDeliver(db::Connection& conn, WebhookSender& sender
       out.skipped += static_cast<int64_t>(todo.size() - i);
       break;
     }
-    auto claimed = outbox.OutboxClaim(id, kLeaseMargin);
+    auto claimed = outbox.OutboxClaim(id, kClaimMargin);
     if (!claimed) return std::unexpected(claimed.error());
     switch (claimed->status) {
       case db::OutboxClaimed::Status::kMissing:

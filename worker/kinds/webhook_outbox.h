@@ -6,9 +6,9 @@
 // inside their own transaction, together with JobStore::JobInsertTx of
 // DeliveryJob, the deliver_webhooks job that retries whatever the writer
 // could not deliver itself. Both the writer and that job deliver through
-// OutboxDeliver: it claims each due row with a lease (two deliverers never
-// send one row at the same time; a deliverer that dies leaves the row to be
-// claimed again when the lease ends), sends it, and records the outcome. A
+// OutboxDeliver: it takes a delivery claim on each due row (two deliverers
+// never send one row at the same time; a deliverer that dies leaves the row
+// to be claimed again when the claim ends: the row's not_before, moved past the request's timeout), sends it, and records the outcome. A
 // sweep (deliver_webhooks {"sweep": true}) finds the rows no job will retry
 // any more with db::OutboxStore::OutboxListDue and delivers them through
 // OutboxDeliver too, and cleanup_old_jobs deletes old delivered rows with
@@ -133,7 +133,7 @@ struct OutboxDeliverOptions {
 
 // Delivers the undelivered rows among `ids`, one attempt each, in id order.
 // A database error ends the call (rows claimed and not yet marked are
-// retried when their lease ends); per-row HTTP failures are in the result.
+// retried when their delivery claim ends); per-row HTTP failures are in the result.
 [[nodiscard]] Result<OutboxDelivery> OutboxDeliver(db::Connection& conn, WebhookSender& sender,
                                                    std::span<const int64_t> ids,
                                                    std::stop_token stop, spdlog::logger& log,

@@ -157,7 +157,7 @@ TEST(DbPoolTest, AWaitingBorrowerGetsTheConnectionWhenItIsReturned) {
   DbPool pool(db::ConnectionConfig{.url = "postgresql://127.0.0.1:1/none"}, 1);
   auto first = pool.Acquire();
   ASSERT_TRUE(first);
-  std::optional<DbPool::Lease> held(std::move(*first));
+  std::optional<DbPool::Borrowed> held(std::move(*first));
   std::thread giver([&] { held.reset(); });
   auto waited = pool.Acquire(std::chrono::seconds(30));
   giver.join();

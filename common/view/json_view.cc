@@ -128,6 +128,9 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
                                                      : json(nullptr)}});
   }
   out["waiting_on"] = std::move(waiting);
+  // A job in a paused queue: {"since", "by"}; null otherwise.
+  out["queue_paused"] = job.queue_paused_at ? json{{"since", Time(*job.queue_paused_at)}, {"by", job.queue_paused_by}}
+                                            : json(nullptr);
   return out;
 }
 

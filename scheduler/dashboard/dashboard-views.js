@@ -207,6 +207,8 @@ async function jobDetail(id) {
     attempts.push(h('li', null, h('span', { class: 'dot', style: { background: '#cbd5e1' } }),
       h('div', { class: 'title' }, 'Attempt ' + (job.attempt + 1), badge(job.state)),
       h('div', { class: 'meta' }, h('span', null, 'runs ' + ago(job.run_at)),
+        job.queue_paused ? h('span', { class: 'waiting-on' }, 'waiting on queue ', h('a', { href: '#/queues' }, job.queue),
+          ' paused ' + ago(job.queue_paused.since) + (job.queue_paused.by ? ' by ' + job.queue_paused.by : '')) : null,
         (job.waiting_on || []).map(w => h('span', { class: 'waiting-on' }, 'waiting on ', limitWait(w))))));
   }
   const order = OUTCOMES.concat(['live']);

@@ -40,6 +40,14 @@ TEST_F(QueuePathsTest, PauseListAndResumeAnswerTheSameThroughTheScheduler) {
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(again.out, paused.out);
 
+  // `show` says why a job of the paused queue waits, on both paths.
+  Ran show = Both({"show", "1"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_NE(show.out.find(" by database (jobctl queue resume mail)\n"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("queue mail paused since "), std::string::npos) << show.out;
+  Ran shown = Both({"show", "1", "--json"});
+  EXPECT_EQ(json::parse(shown.out)["queue_paused"]["by"], "database") << shown.out;
+
   // The claim leaves the paused queue's jobs.
   auto claimed = store_.JobsClaim({.worker_id = "w1", .queues = {"mail", "default"}, .limit = 10});
   ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();

@@ -125,6 +125,18 @@ TEST_F(QueueStoreTest, ResumingAnnouncesTheQueuesReadyJobs) {
   EXPECT_EQ(receiver.payloads[0].substr(0, receiver.payloads[0].find(",#")), "mail:2");
 }
 
+// `jobctl show` says why a ready job waits: its queue is paused.
+TEST_F(QueueStoreTest, AJobInAPausedQueueSaysSo) {
+  const int64_t id = Enqueue("send", "mail");
+  ASSERT_OK_AND_ASSIGN(JobWithRuns open, store().JobGet(id));
+  EXPECT_FALSE(open.queue_paused_at.has_value());
+  QueueRow row = Pause("mail", "alice");
+  ASSERT_OK_AND_ASSIGN(JobWithRuns held, store().JobGet(id));
+  ASSERT_TRUE(held.queue_paused_at.has_value());
+  EXPECT_EQ(*held.queue_paused_at, *row.paused_at);
+  EXPECT_EQ(held.queue_paused_by, "alice");
+}
+
 TEST_F(QueueStoreTest, RefusesMalformedNamesAndAuthors) {
   auto bad = queues_->QueuePause("no spaces", "alice");
   ASSERT_FALSE(bad.has_value());

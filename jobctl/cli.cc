@@ -18,6 +18,7 @@
 #include "jobctl/run_commands.h"
 #include "jobctl/schedule_commands.h"
 #include "jobctl/limit_commands.h"
+#include "jobctl/queue_commands.h"
 #include "jobctl/token_commands.h"
 #include "jobctl/zmq_backend.h"
 
@@ -28,7 +29,7 @@ constexpr const char* kDescription =
     "jobctl: the Chime admin client. Applies schema migrations, enqueues jobs, lists,\n"
     "shows, cancels and retries them, prints queue and run statistics and health alerts,\n"
     "manages cron schedules (jobctl schedule --help), scoped tokens (jobctl token --help) and\n"
-    "cluster-wide limits (jobctl limit --help)\n"
+    "cluster-wide limits (jobctl limit --help), pauses queues (jobctl queue --help)\n"
     "and evaluates cron expressions (jobctl cron next).";
 
 constexpr const char* kFooter =
@@ -107,6 +108,9 @@ struct Options {
   LimitSetOptions limit_set;
   LimitListOptions limit_list;
   LimitDeleteOptions limit_delete;
+  QueuePauseOptions queue_pause;
+  QueuePauseOptions queue_resume{.paused = false};
+  QueueListOptions queue_list;
   std::string completion_shell;
   ScheduleFiresOptions schedule_fires;
 };
@@ -115,8 +119,8 @@ struct Options {
 void DeclareTokenCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* token = AddSubcommand(app, "token",
       "Named tokens with a scope, for jobctl (CHIME_TOKEN) and the HTTP API: create, list,\n"
-      "revoke. Scopes: read (list, show, stats, limit list, the API and dashboard), operate (read +\n"
-      "retry, cancel, schedule trigger/pause/resume), admin (operate + enqueue, schedule\n"
+      "revoke. Scopes: read (list, show, stats, limit list, queue list, the API and dashboard), operate\n"
+      "(read + retry, cancel, schedule trigger/pause/resume, queue pause/resume), admin (operate + enqueue, schedule\n"
       "create/update/delete/backfill, limit set/delete, tokens). Through the database (--database-url) no token\n"
       "is needed, so the first one can be made there");
   token->require_subcommand(1);
@@ -188,6 +192,33 @@ void DeclareLimitCommands(CLI::App& app, Options& o, std::vector<Command>& comma
   del->add_option("NAME", o.limit_delete.name, "Limit name")->required();
   del->add_flag("--json", o.limit_delete.json, "Print {\"name\", \"deleted\"}");
   commands.push_back({del, [&o](CommandContext& c) { return RunLimitDelete(c, o.limit_delete); }});
+}
+
+// The `queue` group.
+void DeclareQueueCommands(CLI::App& app, Options& o, std::vector<Command>& commands) {
+  CLI::App* queue = AddSubcommand(app, "queue",
+      "Queues: pause one (it accepts jobs, no worker claims them until it is resumed; running\n"
+      "jobs finish), resume it, list them. Through a scheduler (list: scope read; pause,\n"
+      "resume: operate) or the database, alike");
+  queue->require_subcommand(1);
+
+  CLI::App* pause = AddSubcommand(*queue, "pause",
+      "Pause a queue (it need not have jobs yet); pausing a paused queue changes nothing");
+  pause->add_option("NAME", o.queue_pause.name, "Queue name")->required();
+  pause->add_flag("--json", o.queue_pause.json, "Print the queue as JSON");
+  commands.push_back({pause, [&o](CommandContext& c) { return RunQueuePause(c, o.queue_pause); }});
+
+  CLI::App* resume = AddSubcommand(*queue, "resume",
+      "Resume a queue: its workers are woken and claim its ready jobs at once");
+  resume->add_option("NAME", o.queue_resume.name, "Queue name")->required();
+  resume->add_flag("--json", o.queue_resume.json, "Print the queue as JSON");
+  commands.push_back({resume, [&o](CommandContext& c) { return RunQueuePause(c, o.queue_resume); }});
+
+  CLI::App* list = AddSubcommand(*queue, "list",
+      "List queues with live jobs or a pause on record: state, ready, scheduled and running jobs,\n"
+      "the oldest ready job's age");
+  list->add_flag("--json", o.queue_list.json, "Print {\"queues\": [...]}");
+  commands.push_back({list, [&o](CommandContext& c) { return RunQueueList(c, o.queue_list); }});
 }
 
 // The flags of `schedule create` (where --cron and --kind are required) and
@@ -614,6 +645,7 @@ std::vector<Command> DeclareCommands(CLI::App& app, Options& o) {
   DeclareScheduleCommands(app, o, commands);
   DeclareTokenCommands(app, o, commands);
   DeclareLimitCommands(app, o, commands);
+  DeclareQueueCommands(app, o, commands);
   return commands;
 }
 

@@ -238,6 +238,11 @@ std::string RenderJobWithRuns(const db::JobWithRuns& jr) {
   Field(out, "progress", job.progress ? OneLine(*job.progress, kPayloadWidth) : "-");
   out += RenderUnplacedJobFields(job, kShowPlacedFields);
   if (!jr.children.empty()) Field(out, "children", ChildrenLine(jr.children));
+  if (jr.queue_paused_at) {
+    Field(out, "waiting on", "queue " + OneLine(job.queue, 128) + " paused since " + Time(*jr.queue_paused_at) +
+                                 (jr.queue_paused_by.empty() ? "" : " by " + OneLine(jr.queue_paused_by, 64)) +
+                                 " (jobctl queue resume " + OneLine(job.queue, 128) + ")");
+  }
   for (const auto& w : jr.waiting_on) Field(out, "waiting on", DescribeLimitWait(w));
 
   if (jr.runs.empty()) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/db/job_store.h"
+#include "common/db/queue_store.h"
 
 namespace chime::scheduler {
 
@@ -38,6 +39,11 @@ Result<std::shared_ptr<const ClusterSnapshot>> ClusterCache::Get() {
       snapshot->limits = std::move(*rows);
     } else {
       spdlog::debug("metrics: reading limits: {}", rows.error().message);
+    }
+    if (auto paused = db::QueueStore(**conn).QueuesPaused(); paused) {
+      snapshot->paused_queues = std::move(*paused);
+    } else {
+      spdlog::debug("metrics: reading paused queues: {}", paused.error().message);
     }
     return std::shared_ptr<const ClusterSnapshot>(std::move(snapshot));
   };

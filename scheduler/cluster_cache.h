@@ -28,6 +28,8 @@ struct ClusterSnapshot {
   std::optional<std::vector<db::EnqueuedCount>> enqueued;
   // Cluster-wide limits with their use; unset when they could not be read.
   std::optional<std::vector<db::LimitRow>> limits;
+  // The paused queues' names; unset when they could not be read.
+  std::optional<std::vector<std::string>> paused_queues;
   std::chrono::system_clock::time_point read_at;
 };
 

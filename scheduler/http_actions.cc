@@ -1,6 +1,7 @@
 // The API's actions (scope operate): retry and cancel a job, trigger, pause
-// and resume a schedule, through the same operations as jobctl's retry,
-// cancel and schedule commands (common/admin: admin::Execute). Each is logged with the token's name, so
+// and resume a schedule, pause and resume a queue, through the same
+// operations as jobctl's retry, cancel, schedule and queue commands
+// (common/admin: admin::Execute). Each is logged with the token's name, so
 // "who retried job 42" has an answer. A retried or triggered job is
 // dispatched by the database's ready notice like any insert.
 #include <spdlog/spdlog.h>
@@ -61,6 +62,19 @@ web::Response SetPaused(const ApiDeps& d, const web::Request& req, bool paused) 
   });
 }
 
+web::Response SetQueuePaused(const ApiDeps& d, const web::Request& req, bool paused) {
+  if (auto ok = NoInput(req); !ok) return web::ErrorResponse(ok.error());
+  const std::string& name = req.path_params.at(0);
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    // The queue records who paused it, and the operation logs it: the
+    // token's name.
+    if (auto who = d.auth.Authenticate(req.Header("Authorization")); who) ctx.who = *who;
+    auto row = admin::Execute<admin::QueuePause>(ctx, {name, paused});
+    if (!row) return std::unexpected(row.error());
+    return view::QueueJson(*row);
+  });
+}
+
 }  // namespace
 
 web::Response JobRetry(const ApiDeps& d, const web::Request& req) {
@@ -99,5 +113,9 @@ web::Response ScheduleTrigger(const ApiDeps& d, const web::Request& req) {
 web::Response SchedulePause(const ApiDeps& d, const web::Request& req) { return SetPaused(d, req, true); }
 
 web::Response ScheduleResume(const ApiDeps& d, const web::Request& req) { return SetPaused(d, req, false); }
+
+web::Response QueuePause(const ApiDeps& d, const web::Request& req) { return SetQueuePaused(d, req, true); }
+
+web::Response QueueResume(const ApiDeps& d, const web::Request& req) { return SetQueuePaused(d, req, false); }
 
 }  // namespace chime::scheduler::api

@@ -11,6 +11,7 @@
 #include "common/db/alert_store.h"
 #include "common/db/job_store.h"
 #include "common/db/limit_store.h"
+#include "common/db/queue_store.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
@@ -235,10 +236,17 @@ web::Response Queues(const ApiDeps& d, const web::Request& req) {
   auto snapshot = d.cluster.Get();
   if (!snapshot) return web::ErrorResponse(snapshot.error());
   json stats = view::StatsJson((*snapshot)->stats);
-  return Json(json{{"queues", stats["queues"]},
-                   {"states", stats["states"]},
-                   {"rows", stats["rows"]},
-                   {"read_at", FormatRfc3339((*snapshot)->read_at, TimePrecision::kMillis)}});
+  // The queues are read now, not from the snapshot: a pause shows at once.
+  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
+    auto queues = db::QueueStore(conn).QueuesList();
+    if (!queues) return std::unexpected(queues.error());
+    json list = json::array();
+    for (const auto& q : *queues) list.push_back(view::QueueJson(q));
+    return json{{"queues", list},
+                {"states", stats["states"]},
+                {"rows", stats["rows"]},
+                {"read_at", FormatRfc3339((*snapshot)->read_at, TimePrecision::kMillis)}};
+  });
 }
 
 // The seeds' monitoring shape (common/observe), as jobctl stats --json.
@@ -335,6 +343,8 @@ constexpr ApiRoute kApiRoutes[] = {
     {"POST", "/api/schedules/([^/]+)/trigger", ScheduleTrigger},
     {"POST", "/api/schedules/([^/]+)/pause", SchedulePause},
     {"POST", "/api/schedules/([^/]+)/resume", ScheduleResume},
+    {"POST", "/api/queues/([^/]+)/pause", QueuePause},
+    {"POST", "/api/queues/([^/]+)/resume", QueueResume},
 };
 
 }  // namespace

@@ -30,7 +30,9 @@
 //                                  skipped overlaps and misfires included
 //   GET /api/workers               {"workers": [...]} (every replica's, from chime.workers;
 //                                  this one's own when the database is away)
-//   GET /api/queues                {"queues": [{queue, ready, oldest_ready_age_ms}],
+//   GET /api/queues                {"queues": [{queue, paused, paused_at, changed_by,
+//                                   changed_at, ready, scheduled, running,
+//                                   oldest_ready_age_ms}] (read at the call),
 //                                   "states": {...}, "rows": [{queue, kind, state,
 //                                   count}], "read_at"}
 //   GET /api/stats?by=schedule|kind&hours=1..168&name=
@@ -57,6 +59,8 @@
 //                                  job is asked to stop)
 //   POST /api/schedules/{name}/trigger   {"fire": ...}; 409 past 5 a minute
 //   POST /api/schedules/{name}/pause, /resume   the schedule
+//   POST /api/queues/{name}/pause, /resume      the queue (a paused queue accepts
+//                                  jobs; no claim takes them until resumed)
 // POSTs take no parameters and an empty body (or "{}"); they are logged
 // with the token's name. Bearer tokens only, never cookies, so a page on
 // another origin cannot make a browser send one (no CSRF).

@@ -71,5 +71,7 @@ web::Response JobCancel(const ApiDeps& d, const web::Request& req);
 web::Response ScheduleTrigger(const ApiDeps& d, const web::Request& req);
 web::Response SchedulePause(const ApiDeps& d, const web::Request& req);
 web::Response ScheduleResume(const ApiDeps& d, const web::Request& req);
+web::Response QueuePause(const ApiDeps& d, const web::Request& req);
+web::Response QueueResume(const ApiDeps& d, const web::Request& req);
 
 }  // namespace chime::scheduler::api

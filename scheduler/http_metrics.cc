@@ -1,5 +1,6 @@
 #include "scheduler/http_metrics.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 
@@ -146,13 +147,22 @@ void SchedulerMetrics::AddClusterFamilies(const ClusterSnapshot& snap, std::vect
     for (const auto& w : workers) {
       for (const auto& q : w.queues()) see(q);
     }
+    if (snap.paused_queues) {
+      for (const auto& q : *snap.paused_queues) see(q);
+    }
     for (const auto& q : queues_seen_) queues[q] = {0, 0};
   }
+  const auto is_paused = [&](const std::string& queue) {
+    return snap.paused_queues && std::ranges::binary_search(*snap.paused_queues, queue);
+  };
   for (const auto& q : snap.stats.queues) {
-    queues[q.queue] = {static_cast<double>(q.ready), static_cast<double>(q.oldest_ready_age.count()) / 1000.0};
+    // A paused queue's jobs are not claimable: no signal to add workers.
+    queues[q.queue] = {is_paused(q.queue) ? 0 : static_cast<double>(q.ready),
+                       static_cast<double>(q.oldest_ready_age.count()) / 1000.0};
   }
   GaugeFamilyBuilder ready("chime_queue_ready_jobs",
-                           "Jobs claimable now per queue (the worker autoscaling signal); 0 when none");
+                           "Jobs claimable now per queue (the worker autoscaling signal); 0 when none "
+                           "or while the queue is paused");
   GaugeFamilyBuilder age("chime_queue_oldest_ready_age_seconds",
                          "Age of the oldest claimable job per queue, since its run_at; 0 when none");
   for (const auto& [queue, figures] : queues) {
@@ -161,6 +171,14 @@ void SchedulerMetrics::AddClusterFamilies(const ClusterSnapshot& snap, std::vect
   }
   out.push_back(ready.Build());
   out.push_back(age.Build());
+  if (snap.paused_queues) {
+    GaugeFamilyBuilder paused("chime_queue_paused",
+                              "1 while the queue is paused (jobctl queue pause): its jobs wait; 0 otherwise");
+    for (const auto& [queue, figures] : queues) {
+      paused.Add({{"queue", queue}}, is_paused(queue) ? 1 : 0);
+    }
+    out.push_back(paused.Build());
+  }
   GaugeFamilyBuilder jobs("chime_jobs",
                           "Jobs in the table by queue, kind and state (finished jobs leave "
                           "with the retention cleanup)");

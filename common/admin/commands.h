@@ -35,6 +35,7 @@
 #include "common/db/migrations.h"
 #include "common/wire/convert.h"
 #include "common/wire/limit_convert.h"
+#include "common/wire/queue_convert.h"
 #include "common/wire/run_convert.h"
 #include "common/wire/schedule_convert.h"
 #include "common/wire/stats_convert.h"
@@ -495,6 +496,45 @@ struct LimitDelete {
   static Result<Out> Run(Context& ctx, const In& name);
 };
 
+// ---- Queues (common/db/queue_store.h for the errors) ----------------------
+
+// Pauses or resumes a queue; answers it after. Pausing a paused queue or
+// resuming an open one changes nothing.
+struct QueuePause {
+  static constexpr auto kRequest = Request::kQueuePause;
+  static constexpr auto kReply = Reply::kQueue;
+  using In = PauseArgs;
+  using Out = db::QueueRow;
+  static void ToRequest(const In& in, Request& r) {
+    r.mutable_queue_pause()->set_name(in.name);
+    r.mutable_queue_pause()->set_paused(in.paused);
+  }
+  static Result<In> FromRequest(const Request& r) { return In{r.queue_pause().name(), r.queue_pause().paused()}; }
+  static void ToReply(const Out& out, Reply& r) { *r.mutable_queue() = wire::ToProto(out); }
+  static Result<Out> FromReply(const Reply& r) { return wire::FromProto(r.queue()); }
+  static Result<Out> Run(Context& ctx, const In& in);
+};
+
+// Every queue with live jobs or a pause on record, by name.
+struct QueueList {
+  static constexpr auto kRequest = Request::kQueueList;
+  static constexpr auto kReply = Reply::kQueues;
+  using In = None;
+  using Out = std::vector<db::QueueRow>;
+  static void ToRequest(const In&, Request& r) { r.mutable_queue_list(); }
+  static Result<In> FromRequest(const Request&) { return None{}; }
+  static void ToReply(const Out& out, Reply& r) {
+    r.mutable_queues();  // Set even when there are none.
+    for (const auto& row : out) *r.mutable_queues()->add_queues() = wire::ToProto(row);
+  }
+  static Result<Out> FromReply(const Reply& r) {
+    Out out;
+    for (const auto& q : r.queues().queues()) out.push_back(wire::FromProto(q));
+    return out;
+  }
+  static Result<Out> Run(Context& ctx, const In& in);
+};
+
 // ---- Credentials (common/db/auth_store.h for the errors) -----------------
 
 // Creates or replaces a named token. In carries only its verifiers (a
@@ -571,6 +611,6 @@ using AllCommands =
     std::tuple<Enqueue, JobList, JobShow, JobCancel, JobRetry, JobStats, Workers, MigrateStatus, ScheduleCreate,
                ScheduleUpdate, ScheduleDelete, ScheduleList, ScheduleShow, SchedulePause, ScheduleTrigger,
                ScheduleBackfill, Leader, RunStats, Alerts, Runs, ScheduleFires, LimitSet, LimitList, LimitDelete,
-               TokenCreate, TokenList, TokenRevoke, Whoami>;
+               QueuePause, QueueList, TokenCreate, TokenList, TokenRevoke, Whoami>;
 
 }  // namespace chime::admin

@@ -13,6 +13,7 @@ Stores::Stores(db::Connection& connection, db::JobStoreConfig job_config)
       observe(connection),
       directory(connection),
       auth(connection),
-      limits(connection) {}
+      limits(connection),
+      queues(connection) {}
 
 }  // namespace chime::admin

@@ -20,6 +20,7 @@
 #include "common/db/job_store.h"
 #include "common/db/limit_store.h"
 #include "common/db/observe_store.h"
+#include "common/db/queue_store.h"
 #include "common/db/ready_listener.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
@@ -41,6 +42,7 @@ struct Stores {
   db::WorkerDirectory directory;
   db::AuthStore auth;
   db::LimitStore limits;
+  db::QueueStore queues;
 };
 
 // The caller of one operation. Only `stores` is required; every other

@@ -126,6 +126,22 @@ Result<Deleted> LimitDelete::Run(Context& ctx, const In& name) {
   return Deleted{name};
 }
 
+// ---- Queues --------------------------------------------------------------
+
+Result<db::QueueRow> QueuePause::Run(Context& ctx, const In& in) {
+  // Recorded with the queue: the token's name, never the token.
+  const std::string by = ctx.who ? "token '" + ctx.who->name + "'" : "database";
+  auto row = in.paused ? ctx.stores.queues.QueuePause(in.name, by) : ctx.stores.queues.QueueResume(in.name, by);
+  if (!row) return row;
+  if (ctx.who) spdlog::info("queue '{}' {} by '{}'", in.name, in.paused ? "paused" : "resumed", ctx.who->name);
+  // The store announced the ready jobs at commit; the router need not wait
+  // for the database's notice.
+  if (!in.paused && row->ready > 0 && ctx.ready) ctx.ready({row->name, row->ready});
+  return row;
+}
+
+Result<std::vector<db::QueueRow>> QueueList::Run(Context& ctx, const In&) { return ctx.stores.queues.QueuesList(); }
+
 // ---- Credentials ---------------------------------------------------------
 
 Result<db::ApiTokenRow> TokenCreate::Run(Context& ctx, const In& in) {

@@ -41,6 +41,8 @@ constexpr std::array kAdminRequests{
     AdminRequestScope{R::kLimitSet, "limit set", Scope::kAdmin},
     AdminRequestScope{R::kLimitList, "limit list", Scope::kRead},
     AdminRequestScope{R::kLimitDelete, "limit delete", Scope::kAdmin},
+    AdminRequestScope{R::kQueuePause, "queue pause", Scope::kOperate},
+    AdminRequestScope{R::kQueueList, "queue list", Scope::kRead},
     AdminRequestScope{R::kTokenCreate, "token create", Scope::kAdmin},
     AdminRequestScope{R::kTokenList, "token list", Scope::kAdmin},
     AdminRequestScope{R::kTokenRevoke, "token revoke", Scope::kAdmin},
@@ -81,6 +83,8 @@ constexpr std::array kHttpRoutes{
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/trigger", Scope::kOperate},
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/pause", Scope::kOperate},
     HttpRouteScope{"POST", "/api/schedules/([^/]+)/resume", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/queues/([^/]+)/pause", Scope::kOperate},
+    HttpRouteScope{"POST", "/api/queues/([^/]+)/resume", Scope::kOperate},
 };
 
 }  // namespace

@@ -2,8 +2,8 @@
 // each one of A-Z a-z 0-9 _ . : - (ASCII only; no locale). Every check in C++
 // asks IsValidName and every message quotes kNameRule. The schema's CHECKs say
 // the same in migrations 0001 (jobs.kind, jobs.queue, schedules.name) and 0022
-// (limits), which cannot change after they were applied; a new table with a
-// name column copies their `~ '^[-A-Za-z0-9_.:]+$' AND octet_length(x) <= 128`.
+// (limits), which cannot change after they were applied; from 0024 on the
+// schema declares it once, as the domain chime.name, for new columns.
 // Thread-safe (constants and pure functions).
 #pragma once
 

@@ -259,6 +259,9 @@ struct JobWithRuns {
   std::map<std::string, int64_t> children_outcomes;
   // A ready job held back by limits: each one that is full.
   std::vector<LimitWait> waiting_on;
+  // A job waiting in a paused queue (migration 0024): since when, by whom.
+  std::optional<TimePoint> queue_paused_at;
+  std::string queue_paused_by;
 };
 
 struct ListParams {

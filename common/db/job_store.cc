@@ -928,6 +928,13 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
                           (w.rate && w.started_in_window >= *w.rate);
         if (full) out->waiting_on.push_back(std::move(w));
       }
+      auto paused = tx.exec_params("SELECT " CHIME_US("paused_at") ", changed_by FROM chime.queues "
+                                   "WHERE name = $1 AND paused_at IS NOT NULL",
+                                   out->job.queue);
+      if (!paused.empty()) {
+        out->queue_paused_at = MicrosToTime(paused[0][0].as<int64_t>());
+        out->queue_paused_by = paused[0][1].c_str();
+      }
     }
     tx.commit();
   });

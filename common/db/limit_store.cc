@@ -59,7 +59,14 @@ SELECT l.name, l.queue, l.kind, l.partition_by, l.concurrency, l.rate, l.rate_wi
        (SELECT coalesce(sum(lp.held_back), 0)::bigint FROM chime.limit_partitions lp WHERE lp.limit_name = l.name)
 FROM chime.limits l WHERE $1::text IS NULL OR l.name = $1 ORDER BY l.name)sql";
 
-constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1";
+constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1 RETURNING queue";
+
+// $1 a queue, or NULL for every queue: a changed or deleted limit may let
+// waiting jobs through, so their workers look now rather than at their next
+// poll (the ready notification's format, migration 0022; '*' wakes every
+// worker, 0023).
+constexpr const char* kWake =
+    "SELECT pg_notify('chime_jobs_ready', coalesce($1::text, '*') || ':1,#' || gen_random_uuid())";
 
 constexpr const char* kFileLimitsNotIn =
     "SELECT name FROM chime.limits WHERE source = 'file' AND name <> ALL($1::text[]) ORDER BY name";
@@ -115,6 +122,7 @@ Result<LimitRow> LimitStore::LimitSet(const schedule::LimitSpec& spec) {
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     Upsert(tx, spec, "api");
+    tx.exec_params(kWake, spec.queue);
     auto r = tx.exec_params(kList, spec.name, static_cast<int>(kMaxPartitionsShown));
     if (!r.empty()) row = ReadLimit(r[0]);
     tx.commit();
@@ -141,8 +149,11 @@ Result<void> LimitStore::LimitDelete(const std::string& name) {
   if (auto ok = schedule::CheckLimitName(name); !ok) return ok;
   bool deleted = false;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
-    pqxx::nontransaction tx(c);
-    deleted = tx.exec_params(kDelete, name).affected_rows() > 0;
+    pqxx::work tx(c);
+    auto r = tx.exec_params(kDelete, name);
+    deleted = !r.empty();
+    if (deleted) tx.exec_params(kWake, Optional<std::string>(r[0][0]));
+    tx.commit();
   });
   if (!ran) return std::unexpected(ran.error());
   if (!deleted) return Fail(ErrorCode::kNotFound, "no limit named '" + name + "'");
@@ -163,6 +174,7 @@ Result<LimitSyncResult> LimitStore::LimitsSyncFile(std::span<const schedule::Lim
     out = {};
     pqxx::work tx(c);
     for (const auto& spec : specs) Upsert(tx, spec, "file");
+    if (!specs.empty()) tx.exec_params(kWake, std::optional<std::string>());
     for (const auto& row : tx.exec_params(kFileLimitsNotIn, listed)) out.kept.push_back(row[0].c_str());
     tx.commit();
   });

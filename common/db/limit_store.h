@@ -68,7 +68,9 @@ class LimitStore {
   // as file schedules are (a truncated file must not lift a limit); delete
   // it with LimitDelete. InvalidArgument names the limit and field.
   [[nodiscard]] Result<LimitSyncResult> LimitsSyncFile(std::span<const schedule::LimitSpec> specs);
-  // NotFound when there is no such limit. Jobs it held become claimable.
+  // NotFound when there is no such limit. Jobs it held become claimable:
+  // LimitSet, LimitsSyncFile and LimitDelete wake the workers of the
+  // limit's queue (every worker for a limit on every queue) at commit.
   [[nodiscard]] Result<void> LimitDelete(const std::string& name);
   // The earliest time a rate window on one of `queues` lets another start
   // through, when a start in some window is what holds jobs back; nullopt

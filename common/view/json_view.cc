@@ -128,6 +128,9 @@ json JobWithRunsJson(const db::JobWithRuns& job) {
                                                      : json(nullptr)}});
   }
   out["waiting_on"] = std::move(waiting);
+  // A job in a paused queue: {"since", "by"}; null otherwise.
+  out["queue_paused"] = job.queue_paused_at ? json{{"since", Time(*job.queue_paused_at)}, {"by", job.queue_paused_by}}
+                                            : json(nullptr);
   return out;
 }
 
@@ -156,6 +159,18 @@ json LimitsJson(const std::vector<db::LimitRow>& rows) {
   json list = json::array();
   for (const auto& row : rows) list.push_back(LimitJson(row));
   return json{{"limits", list}};
+}
+
+json QueueJson(const db::QueueRow& row) {
+  return json{{"queue", row.name},
+              {"paused", row.paused()},
+              {"paused_at", OrNull(row.paused_at, Time)},
+              {"changed_by", row.changed_by.empty() ? json(nullptr) : json(row.changed_by)},
+              {"changed_at", OrNull(row.changed_at, Time)},
+              {"ready", row.ready},
+              {"scheduled", row.scheduled},
+              {"running", row.running},
+              {"oldest_ready_age_ms", row.oldest_ready_age.count()}};
 }
 
 json FirePageJson(const db::FirePage& page) {

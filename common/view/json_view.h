@@ -17,6 +17,7 @@
 #include "common/db/limit_store.h"
 #include "common/db/migrations.h"
 #include "common/db/observe_store.h"
+#include "common/db/queue_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/worker_directory.h"
 #include "common/schedule/schedule_spec.h"
@@ -79,6 +80,9 @@ nlohmann::ordered_json ScheduleStatusJson(const db::ScheduleStatus& status,
 nlohmann::ordered_json LimitJson(const db::LimitRow& row);
 // {"limits": [...]}.
 nlohmann::ordered_json LimitsJson(const std::vector<db::LimitRow>& rows);
+// {"queue", "paused", "paused_at" | null, "changed_by" | null, "changed_at" | null,
+//  "ready", "scheduled", "running", "oldest_ready_age_ms"}.
+nlohmann::ordered_json QueueJson(const db::QueueRow& row);
 nlohmann::ordered_json LeaderJson(const std::optional<db::LeaderState>& leader);
 // {"schedule_id", "scheduled_for", "outcome" | null (already recorded), "job_id" | null}
 nlohmann::ordered_json FireResultJson(const db::FireResult& fire);

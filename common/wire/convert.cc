@@ -189,6 +189,8 @@ v1::JobWithRuns ToProto(const db::JobWithRuns& jr) {
     q->set_started_in_window(w.started_in_window);
     q->set_next_slot_us(w.next_slot ? internal::Us(*w.next_slot) : 0);
   }
+  p.set_queue_paused_at_ms(internal::Ms(jr.queue_paused_at));
+  p.set_queue_paused_by(jr.queue_paused_by);
   return p;
 }
 
@@ -212,6 +214,8 @@ db::JobWithRuns FromProto(const v1::JobWithRuns& p) {
     if (q.next_slot_us() != 0) w.next_slot = internal::FromUs(q.next_slot_us());
     jr.waiting_on.push_back(std::move(w));
   }
+  jr.queue_paused_at = internal::OptTime(p.queue_paused_at_ms());
+  jr.queue_paused_by = p.queue_paused_by();
   return jr;
 }
 

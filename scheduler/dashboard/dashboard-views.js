@@ -207,6 +207,8 @@ async function jobDetail(id) {
     attempts.push(h('li', null, h('span', { class: 'dot', style: { background: '#cbd5e1' } }),
       h('div', { class: 'title' }, 'Attempt ' + (job.attempt + 1), badge(job.state)),
       h('div', { class: 'meta' }, h('span', null, 'runs ' + ago(job.run_at)),
+        job.queue_paused ? h('span', { class: 'waiting-on' }, 'waiting on queue ', h('a', { href: '#/queues' }, job.queue),
+          ' paused ' + ago(job.queue_paused.since) + (job.queue_paused.by ? ' by ' + job.queue_paused.by : '')) : null,
         (job.waiting_on || []).map(w => h('span', { class: 'waiting-on' }, 'waiting on ', limitWait(w))))));
   }
   const order = OUTCOMES.concat(['live']);
@@ -394,13 +396,27 @@ async function queuesView() {
   const range = session.range;
   const [queues, qseries, workers, limits] = await Promise.all([api('/api/queues'), api('/api/series/queues?range=' + range),
     api('/api/workers'), api('/api/limits')]);
-  const running = new Map();
-  for (const r of queues.rows) if (r.state === 'running') running.set(r.queue, (running.get(r.queue) || 0) + r.count);
+  const byName = new Map(queues.queues.map(q => [q.queue, q]));
   const names = [...new Set(queues.rows.map(r => r.queue).concat(queues.queues.map(q => q.queue)))].sort();
-  const depth = new Map(queues.queues.map(q => [q.queue, q]));
-  const queueRows = names.map(n => [h('a', { href: href('/jobs', { queue: n }) }, n), fmtInt(depth.get(n) ? depth.get(n).ready : 0),
-    fmtInt(running.get(n) || 0), depth.get(n) ? ms(depth.get(n).oldest_ready_age_ms) : '–',
-    fmtInt(workers.workers.filter(w => (w.queues || []).includes(n)).length)]);
+  const queueAction = (n, q) => {
+    if (!canOperate()) return null;
+    const enc = encodeURIComponent(n);
+    return q && q.paused
+      ? h('button', { class: 'btn btn-sm', type: 'button', dataset: { action: 'resume' }, on: { click: () => confirmAction({
+          title: 'Resume queue ' + n + '?', body: 'Workers serving ' + n + ' claim its ' + fmtInt(q.ready) + ' ready jobs at once.',
+          ok: 'Resume', run: () => api('/api/queues/' + enc + '/resume', { method: 'POST' }), done: () => 'Queue ' + n + ' resumed' }) } }, 'Resume')
+      : h('button', { class: 'btn btn-sm', type: 'button', dataset: { action: 'pause' }, on: { click: () => confirmAction({
+          title: 'Pause queue ' + n + '?', body: 'No worker claims its jobs until it is resumed. Jobs still enqueue (cron ticks, fan-outs); running jobs finish.',
+          danger: true, ok: 'Pause', run: () => api('/api/queues/' + enc + '/pause', { method: 'POST' }), done: () => 'Queue ' + n + ' paused' }) } }, '❚❚ Pause');
+  };
+  const queueRows = names.map(n => {
+    const q = byName.get(n);
+    return [h('span', null, h('a', { href: href('/jobs', { queue: n }) }, n), ' ',
+        q && q.paused ? h('span', { title: 'paused ' + absTime(q.paused_at) + (q.changed_by ? ' by ' + q.changed_by : '') }, badge('paused', 'b-warn')) : null),
+      fmtInt(q ? q.ready : 0), fmtInt(q ? q.running : 0), q && q.ready ? ms(q.oldest_ready_age_ms) : '–',
+      fmtInt(workers.workers.filter(w => (w.queues || []).includes(n)).length), queueAction(n, q)];
+  });
+  const paused = queues.queues.filter(q => q.paused).length;
   const workerRows = workers.workers.map(w => {
     const busy = w.slots - w.free_slots;
     return [h('b', null, w.worker_id), h('span', null, w.host, h('span', { class: 'sub' }, 'pid ' + w.pid + (w.version ? ' · ' + w.version : ''))),
@@ -415,9 +431,9 @@ async function queuesView() {
       card('Ready jobs', 'per queue', queueChart(qseries, 'ready', 'queue-depth')),
       card('Running jobs', 'per queue', queueChart(qseries, 'running', 'queue-running'))),
     h('div', { class: 'grid g2' },
-      card('Queues', names.length + ' known', table([{ label: 'Queue' }, { label: 'Ready', num: true }, { label: 'Running', num: true },
-        { label: 'Oldest ready', num: true }, { label: 'Workers', num: true }], queueRows,
-        { id: 'queues', empty: 'No queue has jobs.', data: i => ({ queue: names[i] }) }), { flush: true }),
+      card('Queues', names.length + ' known' + (paused ? ' · ' + paused + ' paused' : ''), table([{ label: 'Queue' }, { label: 'Ready', num: true },
+        { label: 'Running', num: true }, { label: 'Oldest ready', num: true }, { label: 'Workers', num: true }, { label: '' }], queueRows,
+        { id: 'queues', empty: 'No queue has jobs.', data: i => ({ queue: names[i], paused: !!(byName.get(names[i]) || {}).paused }) }), { flush: true }),
       card('Oldest ready job', 'per queue', queueChart(qseries, 'oldest_ready_ms', 'queue-age', v => ms(v)))),
     card('Workers', workers.workers.length + ' connected', table([{ label: 'Worker' }, { label: 'Host' }, { label: 'Queues' },
       { label: 'Busy slots' }, { label: 'Last seen' }], workerRows,

@@ -42,8 +42,6 @@ function confirmAction({ title, body, ok, danger, run, done }) {
 
 // ----------------------------------------------------------------- router
 
-// ----------------------------------------------------------------- router
-
 async function viewFor(route) {
   const parts = route.path.split('/').filter(Boolean).map(decodeURIComponent);
   if (route.params.get('range') && ['1h', '24h', '7d'].includes(route.params.get('range'))) session.range = route.params.get('range');

@@ -1,5 +1,5 @@
 // The dashboard's API on a running scheduler: the actions (retry, cancel,
-// trigger, pause, resume) need a token of scope operate, change the
+// trigger, pause, resume; queue pause and resume) need a token of scope operate, change the
 // database and refuse bad input with a clear status; the series, fires,
 // schedule page and job browser answer their documented shapes.
 #include <gtest/gtest.h>
@@ -117,6 +117,50 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   EXPECT_EQ(cluster_.Text("SELECT paused::text FROM chime.schedules WHERE name = 'tick'"), "true");
   EXPECT_EQ(Call("POST", "/api/schedules/tick/resume", ops_).first, 200);
   EXPECT_EQ(cluster_.Text("SELECT paused::text FROM chime.schedules WHERE name = 'tick'"), "false");
+}
+
+// A paused queue keeps its jobs: a worker serving it and another queue
+// claims the other queue's later job and leaves the paused queue's, until
+// it is resumed.
+TEST_F(DashboardApiTest, QueuesPauseAndResume) {
+  cluster_.StartWorker("api-w2", {"--queues", "default,other"});
+  EXPECT_EQ(Call("POST", "/api/queues/default/pause", viewer_).first, 403);
+  EXPECT_EQ(Call("POST", "/api/queues/no%20spaces/pause", ops_).first, 400);
+  auto [pause_status, paused] = Call("POST", "/api/queues/default/pause", ops_);
+  ASSERT_EQ(pause_status, 200) << paused.dump();
+  EXPECT_EQ(paused["paused"], true);
+  EXPECT_EQ(paused["changed_by"], "token 'ops'");
+
+  const int64_t held = cluster_.EnqueueJob({"noop"});
+  const int64_t other = cluster_.EnqueueJob({"noop", "--queue", "other"});
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(other)) == "succeeded";
+  }, kClusterWaitBound));
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(held)), "available");
+
+  auto [list_status, list] = Call("GET", "/api/queues", viewer_);
+  ASSERT_EQ(list_status, 200) << list.dump();
+  json queue;
+  for (const auto& q : list["queues"]) if (q["queue"] == "default") queue = q;
+  ASSERT_TRUE(queue.is_object()) << list.dump();
+  EXPECT_EQ(queue["paused"], true);
+  EXPECT_EQ(queue["ready"], 1);
+  // The metrics say it is paused, and its jobs are no reason to add workers.
+  std::string metrics;
+  EXPECT_TRUE(WaitUntil([&] {
+    metrics = HttpCall(cluster_.http(), "GET", "/metrics", {}, std::nullopt).body;
+    return metrics.find("chime_queue_paused{queue=\"default\"} 1") != std::string::npos;
+  }, kClusterWaitBound)) << metrics;
+  EXPECT_NE(metrics.find("chime_queue_ready_jobs{queue=\"default\"} 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("chime_queue_paused{queue=\"other\"} 0"), std::string::npos) << metrics;
+
+  auto [resume_status, resumed] = Call("POST", "/api/queues/default/resume", ops_);
+  ASSERT_EQ(resume_status, 200) << resumed.dump();
+  EXPECT_EQ(resumed["paused"], false);
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(held)) == "succeeded";
+  }, kClusterWaitBound));
+  EXPECT_NE(cluster_.scheduler().log().find("queue 'default' paused by 'ops'"), std::string::npos);
 }
 
 TEST_F(DashboardApiTest, SeriesFiresScheduleAndJobBrowserAnswerTheirShapes) {

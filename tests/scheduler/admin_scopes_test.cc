@@ -311,7 +311,7 @@ TEST(RouteScopeTest, EveryApiRouteTheSchedulerServesHasAScope) {
               route.method == "GET" ? web::Access::kRead : web::Access::kOperate);
     if (route.method == "POST") ++actions;
   }
-  EXPECT_EQ(actions, 5) << "retry, cancel, trigger, pause, resume";
+  EXPECT_EQ(actions, 7) << "retry, cancel, trigger, pause, resume; queue pause, resume";
   EXPECT_EQ(RouteAccess("GET", "/healthz"), web::Access::kOpen);
   EXPECT_EQ(RouteAccess("GET", "/chart.js"), web::Access::kOpen);
 }

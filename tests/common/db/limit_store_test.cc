@@ -320,6 +320,25 @@ TEST_F(LimitStoreTest, AFinishedJobUnderALimitOnEveryQueueWakesEveryWorker) {
   EXPECT_EQ(payload.rfind("default:1,*:1,#", 0), 0u) << payload;
 }
 
+// A deleted or raised limit lets waiting jobs through at once: their
+// workers are woken, not left to their next poll.
+TEST_F(LimitStoreTest, ChangingOrDeletingALimitWakesItsWorkers) {
+  pqxx::connection listener(db_.url());
+  struct Receiver final : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload.substr(0, payload.find(",#"))); }
+    std::vector<std::string> payloads;
+  } receiver(listener, "chime_jobs_ready");
+  listener.get_notifs();
+  Set({.name = "mail", .queue = "mail", .concurrency = 1});
+  listener.await_notification(10, 0);
+  Set({.name = "any", .kind = "sync", .concurrency = 1});
+  listener.await_notification(10, 0);
+  ASSERT_OK(limits_->LimitDelete("mail"));
+  listener.await_notification(10, 0);
+  EXPECT_EQ(receiver.payloads, (std::vector<std::string>{"mail:1", "*:1", "mail:1"}));
+}
+
 // Many claimers at once on one partition of concurrency 3 and a rate of
 // 40 a minute: each claimer counts what it holds between the claim and the
 // completion, so the sum can only exceed 3 if two claims both took the

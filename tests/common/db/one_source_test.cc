@@ -86,8 +86,16 @@ TEST_F(OneSourceSchemaTest, TheNameRuleIsTheSchemasCheck) {
     } catch (const pqxx::check_violation&) {
       accepted_as_queue = false;
     }
+    // The domain chime.name (migration 0024), which new columns use.
+    bool accepted_by_domain = true;
+    try {
+      sql_.Query("SELECT $1::chime.name", name);
+    } catch (const pqxx::check_violation&) {
+      accepted_by_domain = false;
+    }
     EXPECT_EQ(IsValidName(name), accepted);
     EXPECT_EQ(IsValidName(name), accepted_as_queue);
+    EXPECT_EQ(IsValidName(name), accepted_by_domain);
   }
 }
 

@@ -122,24 +122,19 @@ Result<QueueRow> QueueStore::QueueGet(const std::string& name) {
 }
 
 Result<QueueRow> QueueStore::QueuePause(const std::string& name, const std::string& by) {
-  if (auto ok = CheckChange(name, by); !ok) return std::unexpected(ok.error());
-  QueueRow out;
-  auto ran = conn_.Run([&](pqxx::connection_base& c) {
-    pqxx::work tx(c);
-    tx.exec_params(kPause, name, by);
-    out = Read(tx, name);
-    tx.commit();
-  });
-  if (!ran) return std::unexpected(ran.error());
-  return out;
+  return Change(kPause, name, by);
 }
 
 Result<QueueRow> QueueStore::QueueResume(const std::string& name, const std::string& by) {
+  return Change(kResume, name, by);
+}
+
+Result<QueueRow> QueueStore::Change(const char* statement, const std::string& name, const std::string& by) {
   if (auto ok = CheckChange(name, by); !ok) return std::unexpected(ok.error());
   QueueRow out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
-    tx.exec_params(kResume, name, by);
+    tx.exec_params(statement, name, by);
     out = Read(tx, name);
     tx.commit();
   });

@@ -53,6 +53,10 @@ class QueueStore {
   [[nodiscard]] Result<QueueRow> QueueResume(const std::string& name, const std::string& by);
 
  private:
+  // Runs kPause or kResume ($1 name, $2 by) and reads the queue back, in one
+  // transaction.
+  Result<QueueRow> Change(const char* statement, const std::string& name, const std::string& by);
+
   Connection& conn_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/scheduler/worker_hello.h"
 #include "tests/support/fake_clock.h"
 
 namespace chime::scheduler {
@@ -12,14 +13,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-v1::WorkerHello Hello(const std::string& id, int slots, int free, std::vector<std::string> queues) {
-  v1::WorkerHello h;
-  h.set_worker_id(id);
-  h.set_slots(slots);
-  h.set_free_slots(free);
-  for (auto& q : queues) h.add_queues(q);
-  return h;
-}
+using testing::Hello;
 
 int MaxJobsFor(const std::vector<DispatchOrder>& plan, const std::string& routing_id) {
   for (const auto& o : plan) {

@@ -102,6 +102,40 @@ class Inspector {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
+// Listens on the ready-job channel (chime_jobs_ready) from its own
+// connection, from construction on. Next() waits for the next notification
+// (at most 10 s: "" and a test failure then) and answers its payload
+// without the unique tail (",#<uuid>").
+class ReadyNotifications {
+ public:
+  explicit ReadyNotifications(const std::string& url) : conn_(url), receiver_(conn_) { conn_.get_notifs(); }
+
+  std::string Next() {
+    if (next_ == receiver_.payloads.size()) conn_.await_notification(10, 0);
+    if (next_ == receiver_.payloads.size()) {
+      ADD_FAILURE() << "no ready notification within 10 s";
+      return "";
+    }
+    const std::string& payload = receiver_.payloads[next_++];
+    return payload.substr(0, payload.find(",#"));
+  }
+  // Notifications received and not yet taken by Next().
+  size_t Pending() {
+    conn_.get_notifs();
+    return receiver_.payloads.size() - next_;
+  }
+
+ private:
+  struct Receiver final : pqxx::notification_receiver {
+    explicit Receiver(pqxx::connection& c) : pqxx::notification_receiver(c, "chime_jobs_ready") {}
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
+    std::vector<std::string> payloads;
+  };
+  pqxx::connection conn_;
+  Receiver receiver_;
+  size_t next_ = 0;
+};
+
 // A migrated database and a store over it. Subclasses override
 // StoreConfig() to change payload limits or the retry backoff.
 class JobStoreTestBase : public ::testing::Test {

@@ -131,7 +131,9 @@ WHERE j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
   "j.schedule_id, (SELECT s.name FROM chime.schedules s WHERE s.id = j.schedule_id), " \
   CHIME_US("j.scheduled_for") ", j.limit_keys IS NOT NULL"
 // $1 queues text[], $2 limit, $3 lease_ms, $4 worker, $5 claim id.
-// chime.jobs_claim_limited (migrations 0022, 0023) walks the partial index
+// chime.jobs_claim_limited (migrations 0022, 0023; since 0024 a wrapper that
+// first drops the paused queues, then runs 0023's claim, chime.jobs_claim_open)
+// walks the partial index
 // jobs_ready_idx (queue, priority, run_at, id) in claim order, locking with
 // SKIP LOCKED, and keeps every cluster-wide limit that applies (a job over
 // its limit stays ready); it answers the partitions each job counts under,

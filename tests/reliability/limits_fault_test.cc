@@ -236,10 +236,20 @@ class LimitsFaultTest : public ::testing::Test {
       StartWorker("w" + std::to_string(workers_.size() + 1));  // Three again, as a supervisor would.
     } else if (fault == "sigstop_worker") {
       Worker v;
-      ASSERT_TRUE(PickBusyWorker(v, killed_));
+      // A worker seen running a job may finish it (sleeps last 10-900 ms)
+      // before the signal lands; stopped holding nothing, no lease of its
+      // would ever run out. Counted once it is stopped, and tried again
+      // (it goes on) until the stopped one holds a job.
+      int64_t held = 0;
+      for (int attempt = 0; attempt < 20 && held == 0; ++attempt) {
+        ASSERT_TRUE(PickBusyWorker(v, killed_));
+        v.process->Signal(SIGSTOP);
+        held = RunningOn(v.id);
+        if (held == 0) v.process->Signal(SIGCONT);
+      }
+      ASSERT_GT(held, 0) << "no worker stopped while it held a job, in 20 tries";
       std::printf("SIGSTOP of worker %s (pid %d), %lld jobs running on it\n", v.id.c_str(), v.process->pid(),
-                  static_cast<long long>(RunningOn(v.id)));
-      v.process->Signal(SIGSTOP);
+                  static_cast<long long>(held));
       stopped_ = v.id;
       // Stopped past its lease: the rescue ended an attempt it held.
       const bool rescued = WaitUntil("a job of " + v.id + " rescued", [&] {

@@ -2,10 +2,10 @@
 
 #include <pqxx/pqxx>
 
-#include "common/db/job_store_sql.h"  // CHIME_US
-#include "common/db/row_reader.h"
 #include "common/base/name_rule.h"
 #include "common/db/job_state_sql.h"
+#include "common/db/job_store_sql.h"  // CHIME_US
+#include "common/db/row_reader.h"
 
 namespace chime::db {
 namespace {

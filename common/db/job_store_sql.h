@@ -21,6 +21,13 @@ namespace chime::db::sql {
 // Microseconds since the epoch, the one time format read back from SQL.
 #define CHIME_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
+// The ready-job notice a statement sends for `count` (SQL) jobs of `queue`
+// (SQL; '*' wakes every worker): migration 0022's format, read back by
+// db::ParseReadyPayload (ready_listener.h). PostgreSQL folds identical notices
+// of one transaction, so each carries a unique tail (",#<uuid>") the parser skips.
+#define CHIME_SQL_READY_NOTICE(queue, count) \
+  "pg_notify('chime_jobs_ready', " queue " || ':' || " count " || ',#' || gen_random_uuid())"
+
 // $1 kind, $2 queue, $3 priority, $4 payload, $5 run_at (us, or NULL),
 // $6 delay_ms, $7 max_attempts, $8 timeout_ms, $9 unique_key, $10 parent_id,
 // $11 dry_run, $12 invocation. DO NOTHING on a live unique key: the caller then reads the

@@ -63,10 +63,9 @@ constexpr const char* kDelete = "DELETE FROM chime.limits WHERE name = $1 RETURN
 
 // $1 a queue, or NULL for every queue: a changed or deleted limit may let
 // waiting jobs through, so their workers look now rather than at their next
-// poll (the ready notification's format, migration 0022; '*' wakes every
-// worker, 0023).
+// poll ('*' wakes every worker, migration 0023).
 constexpr const char* kWake =
-    "SELECT pg_notify('chime_jobs_ready', coalesce($1::text, '*') || ':1,#' || gen_random_uuid())";
+    "SELECT " CHIME_SQL_READY_NOTICE("coalesce($1::text, '*')", "1");
 
 constexpr const char* kFileLimitsNotIn =
     "SELECT name FROM chime.limits WHERE source = 'file' AND name <> ALL($1::text[]) ORDER BY name";

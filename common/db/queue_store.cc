@@ -37,9 +37,8 @@ INSERT INTO chime.queues AS q (name, paused_at, changed_by) VALUES ($1, now(), $
 ON CONFLICT (name) DO UPDATE SET paused_at = now(), changed_by = excluded.changed_by, updated_at = now()
 WHERE q.paused_at IS NULL)sql";
 
-// Resumed: its due jobs are announced on the channel inserts use
-// (migration 0022's format "queue:count", with a unique tail), so waiting
-// workers claim them now rather than at their next poll.
+// Resumed: its due jobs are announced as an insert announces them, so
+// waiting workers claim them now rather than at their next poll.
 constexpr const char* kResume = R"sql(
 WITH r AS (
   UPDATE chime.queues SET paused_at = NULL, changed_by = $2, updated_at = now()
@@ -48,7 +47,7 @@ due AS (
   SELECT r.name, count(j.id) AS n FROM r LEFT JOIN chime.jobs j
     ON j.queue = r.name AND j.state IN )sql" CHIME_SQL_QUEUED_STATES R"sql( AND j.run_at <= now()
   GROUP BY r.name)
-SELECT pg_notify('chime_jobs_ready', due.name || ':' || due.n || ',#' || gen_random_uuid())
+SELECT )sql" CHIME_SQL_READY_NOTICE("due.name", "due.n") R"sql(
 FROM due WHERE due.n > 0)sql";
 
 QueueRow ReadQueue(const pqxx::row& row) {

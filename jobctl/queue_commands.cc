@@ -11,7 +11,6 @@
 namespace chime::jobctl {
 namespace {
 
-using json = nlohmann::ordered_json;
 using view::DumpJson;
 
 std::string State(const db::QueueRow& q) {
@@ -41,9 +40,7 @@ Result<void> RunQueueList(CommandContext& ctx, const QueueListOptions& o) {
   auto rows = ctx.backend.Run<admin::QueueList>({});
   if (!rows) return std::unexpected(rows.error());
   if (o.json) {
-    json list = json::array();
-    for (const auto& q : *rows) list.push_back(view::QueueJson(q));
-    ctx.out << DumpJson(json{{"queues", list}});
+    ctx.out << DumpJson(view::QueuesJson(*rows));
     return {};
   }
   if (rows->empty()) {

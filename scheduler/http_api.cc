@@ -11,7 +11,6 @@
 #include "common/db/alert_store.h"
 #include "common/db/job_store.h"
 #include "common/db/limit_store.h"
-#include "common/db/queue_store.h"
 #include "common/db/observe_store.h"
 #include "common/db/schedule_store.h"
 #include "common/db/stats_store.h"
@@ -237,12 +236,10 @@ web::Response Queues(const ApiDeps& d, const web::Request& req) {
   if (!snapshot) return web::ErrorResponse(snapshot.error());
   json stats = view::StatsJson((*snapshot)->stats);
   // The queues are read now, not from the snapshot: a pause shows at once.
-  return WithDb(d.pool, [&](db::Connection& conn) -> Result<json> {
-    auto queues = db::QueueStore(conn).QueuesList();
+  return WithAdmin(d.pool, [&](admin::Context& ctx) -> Result<json> {
+    auto queues = admin::Execute<admin::QueueList>(ctx, {});
     if (!queues) return std::unexpected(queues.error());
-    json list = json::array();
-    for (const auto& q : *queues) list.push_back(view::QueueJson(q));
-    return json{{"queues", list},
+    return json{{"queues", view::QueuesJson(*queues)["queues"]},
                 {"states", stats["states"]},
                 {"rows", stats["rows"]},
                 {"read_at", FormatRfc3339((*snapshot)->read_at, TimePrecision::kMillis)}};

@@ -173,6 +173,12 @@ json QueueJson(const db::QueueRow& row) {
               {"oldest_ready_age_ms", row.oldest_ready_age.count()}};
 }
 
+json QueuesJson(const std::vector<db::QueueRow>& rows) {
+  json list = json::array();
+  for (const auto& row : rows) list.push_back(QueueJson(row));
+  return json{{"queues", list}};
+}
+
 json FirePageJson(const db::FirePage& page) {
   json fires = json::array();
   for (const auto& f : page.fires) {

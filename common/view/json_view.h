@@ -83,6 +83,8 @@ nlohmann::ordered_json LimitsJson(const std::vector<db::LimitRow>& rows);
 // {"queue", "paused", "paused_at" | null, "changed_by" | null, "changed_at" | null,
 //  "ready", "scheduled", "running", "oldest_ready_age_ms"}.
 nlohmann::ordered_json QueueJson(const db::QueueRow& row);
+// {"queues": [...]}, as `jobctl queue list --json` and GET /api/queues print them.
+nlohmann::ordered_json QueuesJson(const std::vector<db::QueueRow>& rows);
 nlohmann::ordered_json LeaderJson(const std::optional<db::LeaderState>& leader);
 // {"schedule_id", "scheduled_for", "outcome" | null (already recorded), "job_id" | null}
 nlohmann::ordered_json FireResultJson(const db::FireResult& fire);

@@ -37,6 +37,11 @@ void LogNotice(void* /*arg*/, const char* message) { spdlog::debug("postgres: {}
 
 }  // namespace
 
+int64_t PqResult::affected_rows() const {
+  const char* n = PQcmdTuples(res_.get());
+  return n[0] == '\0' ? 0 : std::strtoll(n, nullptr, 10);
+}
+
 int64_t PqResult::int64(int row, int col) const {
   return std::strtoll(text(row, col), nullptr, 10);
 }

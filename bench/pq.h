@@ -25,6 +25,8 @@ class PqResult {
   // Text of a field ("" for NULL); valid while this result lives.
   const char* text(int row, int col) const { return PQgetvalue(res_.get(), row, col); }
   int64_t int64(int row, int col) const;
+  // Rows an INSERT, UPDATE or DELETE touched (PQcmdTuples; 0 for others).
+  int64_t affected_rows() const;
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> res_;

@@ -59,11 +59,11 @@ Result<CellOutcome> RunCell(Impl impl, const std::string& conninfo, StoreFixture
 }  // namespace
 
 Result<void> StoreBenchConfig::Validate() const {
-  static const std::vector<std::string> kParts{"enqueue", "claim", "latency"};
+  static const std::vector<std::string> kParts{"enqueue", "claim", "latency", "retention"};
   for (const auto& p : parts) {
     if (std::find(kParts.begin(), kParts.end(), p) == kParts.end()) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "--parts: unknown part '" + p + "' (enqueue, claim, latency)");
+                  "--parts: unknown part '" + p + "' (enqueue, claim, latency, retention)");
     }
   }
   auto all_in = [](const std::vector<int>& v, int lo, int hi) {
@@ -86,11 +86,11 @@ Result<void> StoreBenchConfig::Validate() const {
 
 std::string StoreBench::description() const {
   return "Job store throughput and latency: bulk enqueue, claim + complete (Chime vs bare SQL), "
-         "claim latency with a large finished history";
+         "claim latency with a large finished history, retention on a large run ledger";
 }
 
 void StoreBench::AddOptions(CLI::App& command) {
-  command.add_option("--parts", config_.parts, "Parts to run: enqueue, claim, latency")
+  command.add_option("--parts", config_.parts, "Parts to run: enqueue, claim, latency, retention")
       ->delimiter(',')
       ->capture_default_str();
   command.add_option("--enqueue-batches", config_.enqueue_batches, "Bulk enqueue batch sizes")
@@ -116,15 +116,20 @@ void StoreBench::AddOptions(CLI::App& command) {
                      "Finished jobs loaded for the second latency run (default 1000000; --quick 50000)");
   command.add_option("--latency-samples", config_.latency_samples,
                      "Timed claims per latency run (default 2000; --quick 100)");
+  command.add_option("--retention-runs", config_.retention_runs,
+                     "Runs in the ledger for the retention part, over 10 past days "
+                     "(default 10000000; --quick 100000)");
 }
 
 StoreBench::Sizes StoreBench::Resolve(bool quick) const {
-  Sizes s = quick ? Sizes{10'000, 0.2, 100, 4'000, 10'000, 50'000, 100, 10}
-                  : Sizes{100'000, 2.0, 500, 100'000, 10'000, 1'000'000, 2'000, 100};
+  Sizes s = quick ? Sizes{10'000, 0.2, 100, 4'000, 10'000, 50'000, 100, 10, 100'000, 10'000}
+                  : Sizes{100'000, 2.0, 500, 100'000, 10'000, 1'000'000, 2'000, 100, 10'000'000, 200'000};
   if (config_.bulk_jobs > 0) s.bulk_jobs = config_.bulk_jobs;
   if (config_.cell_seconds > 0) s.cell_seconds = config_.cell_seconds;
   if (config_.finished_rows > 0) s.finished_rows = config_.finished_rows;
   if (config_.latency_samples > 0) s.latency_samples = config_.latency_samples;
+  if (config_.retention_runs > 0) s.retention_runs = config_.retention_runs;
+  s.retention_sample = std::min(s.retention_sample, s.retention_runs / 10);
   s.pending = std::max<int64_t>(s.pending, s.latency_samples + s.latency_warmup);
   return s;
 }
@@ -145,6 +150,9 @@ Result<void> StoreBench::Run(const BenchEnv& env) {
   }
   if (Wants("latency")) {
     if (auto ok = RunLatency(env, sizes, *fixture); !ok) return ok;
+  }
+  if (Wants("retention")) {
+    if (auto ok = RunRetention(env, sizes, *fixture); !ok) return ok;
   }
   return Check(fixture->Reset(), "reset");
 }
@@ -240,6 +248,69 @@ Result<void> StoreBench::RunLatency(const BenchEnv& env, const Sizes& sizes,
   const std::vector<Param> ratio{{"finished", sizes.finished_rows}};
   report.Add({"claim_latency_p50_ratio", p50[1] / p50[0], "x", ratio});
   report.Add({"claim_latency_p99_ratio", p99[1] / p99[0], "x", ratio});
+  report.EndSection();
+  return {};
+}
+
+Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
+                                      StoreFixture& fixture) {
+  Report& report = *env.report;
+  report.BeginSection("store", "retention on the run ledger (partitioned by day, migration 0025)");
+  constexpr int kDays = 10;
+  constexpr int kKeptDays = 5;
+  if (auto ok = Check(fixture.Reset(), "reset"); !ok) return ok;
+  spdlog::info("retention: loading {} runs over the {} days before today", sizes.retention_runs, kDays);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (auto ok = Check(fixture.AddPastRuns(sizes.retention_runs, kDays), "load runs"); !ok) return ok;
+  if (auto ok = Check(fixture.VacuumAnalyze(), "vacuum"); !ok) return ok;
+  const auto t1 = std::chrono::steady_clock::now();
+  auto before = fixture.CountRuns();
+  if (!before) return std::unexpected(before.error());
+  spdlog::info("retention: {} runs loaded in {:.1f} s; cleaning up past {} days", *before,
+               SecondsBetween(t0, t1), kKeptDays);
+
+  // What the maintainer and cleanup_old_jobs do (JobsCleanup's runs step):
+  // call until a call deletes less than its batch.
+  PqConnection& conn = fixture.connection();
+  const std::string retention_s = std::to_string(kKeptDays * 86'400);
+  int64_t dropped = 0;
+  const auto t2 = std::chrono::steady_clock::now();
+  while (true) {
+    auto r = conn.ExecParams("SELECT chime.delete_old_runs($1::bigint, 100000)", {retention_s});
+    if (!r) return std::unexpected(r.error());
+    const int64_t n = r->int64(0, 0);
+    dropped += n;
+    if (n < 100'000) break;
+  }
+  const double drop_s = SecondsBetween(t2, std::chrono::steady_clock::now());
+  auto after = fixture.CountRuns();
+  if (!after) return std::unexpected(after.error());
+  if (*before - *after != dropped) {
+    return Fail(ErrorCode::kInternal, "delete_old_runs reported " + std::to_string(dropped) +
+                                          " runs but the ledger lost " + std::to_string(*before - *after));
+  }
+
+  // The same work done as before 0025: the oldest rows deleted in batches
+  // through the parent (the rollup's delete trigger included), a sample of it.
+  int64_t deleted = 0;
+  const auto t3 = std::chrono::steady_clock::now();
+  while (deleted < sizes.retention_sample) {
+    auto r = conn.Exec(R"sql(
+WITH doomed AS (SELECT id, finished_at FROM chime.runs ORDER BY finished_at LIMIT 10000)
+DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id AND r.finished_at = doomed.finished_at)sql");
+    if (!r) return std::unexpected(r.error());
+    const int64_t n = r->affected_rows();
+    if (n == 0) break;
+    deleted += n;
+  }
+  const double delete_s = SecondsBetween(t3, std::chrono::steady_clock::now());
+  const double delete_rate = deleted / std::max(delete_s, 1e-9);
+  const std::vector<Param> params{{"runs", *before}, {"days", kDays}, {"kept_days", kKeptDays}};
+  report.Add({"retention_drop_seconds", drop_s, "s", params});
+  report.Add({"retention_drop_runs", static_cast<double>(dropped), "runs", params});
+  report.Add({"retention_row_delete_rate", delete_rate, "runs/s", {{"sample", deleted}}});
+  report.Add({"retention_row_delete_estimate", dropped / delete_rate, "s", params});
+  report.Add({"retention_speedup", dropped / delete_rate / std::max(drop_s, 1e-9), "x", params});
   report.EndSection();
   return {};
 }

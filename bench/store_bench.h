@@ -3,7 +3,9 @@
 //   2. claim + complete rate through JobStore over a batch x claimers grid;
 //   3. the same loop as bare libpq running JobStore's own SQL (the ceiling),
 //      and the ratio Chime / bare per cell;
-//   4. claim latency p50/p99 with and without a million finished jobs.
+//   4. claim latency p50/p99 with and without a million finished jobs;
+//   5. retention on the run ledger: what dropping the days past it costs
+//      with ten million runs, beside deleting the same rows one by one.
 // Thread-compatible; Run() spawns and joins its own claimer threads.
 #pragma once
 
@@ -16,7 +18,7 @@
 namespace chime::bench {
 
 struct StoreBenchConfig {
-  std::vector<std::string> parts{"enqueue", "claim", "latency"};
+  std::vector<std::string> parts{"enqueue", "claim", "latency", "retention"};
   std::vector<int> enqueue_batches{1000, 5000, 10000};
   std::vector<int> enqueue_sessions{1, 2};
   std::vector<int> claim_batches{1, 10, 100, 500};
@@ -27,6 +29,7 @@ struct StoreBenchConfig {
   int64_t cell_jobs = 0;    // Fixed jobs per grid cell instead of sizing by time.
   int64_t finished_rows = 0;
   int latency_samples = 0;
+  int64_t retention_runs = 0;
 
   [[nodiscard]] Result<void> Validate() const;
 };
@@ -48,6 +51,7 @@ class StoreBench final : public Bench {
     int64_t pending;  // Latency: jobs waiting while claims are timed.
     int64_t finished_rows;
     int latency_samples, latency_warmup;
+    int64_t retention_runs, retention_sample;  // Ledger size; rows deleted one by one.
   };
   Sizes Resolve(bool quick) const;
   bool Wants(const std::string& part) const;
@@ -58,6 +62,8 @@ class StoreBench final : public Bench {
                                           StoreFixture& fixture);
   [[nodiscard]] Result<void> RunLatency(const BenchEnv& env, const Sizes& sizes,
                                         StoreFixture& fixture);
+  [[nodiscard]] Result<void> RunRetention(const BenchEnv& env, const Sizes& sizes,
+                                          StoreFixture& fixture);
 
   StoreBenchConfig config_;
 };

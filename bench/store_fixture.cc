@@ -1,5 +1,7 @@
 #include "bench/store_fixture.h"
 
+#include <algorithm>
+
 #include "common/db/job_state_sql.h"
 
 namespace chime::bench {
@@ -39,6 +41,38 @@ INSERT INTO chime.jobs (kind, queue, state, payload, attempt, attempted_at, fini
 SELECT 'bench', 'default', 'succeeded', jsonb_build_object('n', g), 1, now(), now()
 FROM generate_series(1, $1::bigint) g)sql",
                                {std::to_string(n)}));
+}
+
+Result<void> StoreFixture::AddPastRuns(int64_t n, int days) {
+  if (auto r = conn_.ExecParams("SELECT chime.runs_partitions_ensure(0, $1::integer)",
+                                {std::to_string(days + 1)});
+      !r) {
+    return std::unexpected(r.error());
+  }
+  constexpr int64_t kChunk = 1'000'000;
+  for (int64_t from = 1; from <= n; from += kChunk) {
+    const int64_t to = std::min(n, from + kChunk - 1);
+    // Run g finishes on the day (g % days) + 1 before today, at some second
+    // of it; never in today's partition.
+    if (auto r = conn_.ExecParams(R"sql(
+INSERT INTO chime.runs (job_id, kind, queue, attempt, started_at, finished_at, outcome, final,
+                        job_outcome)
+SELECT g, 'bench', 'default', 1, t - interval '1 millisecond', t, 'succeeded', true, 'succeeded'
+FROM generate_series($1::bigint, $2::bigint) g,
+     LATERAL (SELECT date_trunc('day', now(), 'UTC') - (g % $3::integer) * interval '1 day'
+                     - interval '1 second' - (g % 86000) * interval '1 second') AS d(t))sql",
+                                  {std::to_string(from), std::to_string(to), std::to_string(days)});
+        !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  return {};
+}
+
+Result<int64_t> StoreFixture::CountRuns() {
+  auto r = conn_.Exec("SELECT count(*) FROM chime.runs");
+  if (!r) return std::unexpected(r.error());
+  return r->int64(0, 0);
 }
 
 Result<void> StoreFixture::VacuumAnalyze() {

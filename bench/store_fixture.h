@@ -22,6 +22,12 @@ class StoreFixture {
   [[nodiscard]] Result<void> AddPending(int64_t n);
   // Adds `n` succeeded jobs finished now (one INSERT ... generate_series).
   [[nodiscard]] Result<void> AddFinished(int64_t n);
+  // Adds `n` succeeded runs (the ledger alone) spread evenly over the `days`
+  // UTC days before today, after creating those days' partitions, in
+  // statements of at most a million rows (the rollup counts each).
+  [[nodiscard]] Result<void> AddPastRuns(int64_t n, int days);
+  // Runs in the ledger.
+  [[nodiscard]] Result<int64_t> CountRuns();
   [[nodiscard]] Result<void> VacuumAnalyze();
   // Jobs still waiting to be claimed.
   [[nodiscard]] Result<int64_t> CountPending();

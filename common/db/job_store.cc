@@ -811,6 +811,11 @@ Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
   CleanupResult out;
   const auto retention_s =
       static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(params.retention).count());
+  auto ensured = conn_.Run([&](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec(sql::kRunsPartitionsEnsure);
+  });
+  if (!ensured) return std::unexpected(ensured.error());
   int batches = 0;
   for (const char* statement : {sql::kCleanupJobs, sql::kCleanupRuns}) {
     int64_t& counter = statement == sql::kCleanupJobs ? out.jobs_deleted : out.runs_deleted;

@@ -362,13 +362,16 @@ inline constexpr const char* kCleanupJobs = "SELECT chime.delete_finished_jobs($
 
 inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2)";
 
+// The run ledger's day partitions for the coming week, and for the days the
+// default partition holds runs of (migration 0025); run before each cleanup.
+inline constexpr const char* kRunsPartitionsEnsure = "SELECT chime.runs_partitions_ensure(7)";
+
 // What the cleanup would delete now ($1 retention seconds): jobs, runs.
 inline constexpr const char* kCleanupPreview = R"sql(
 SELECT (SELECT count(*) FROM chime.jobs
         WHERE state IN )sql" CHIME_SQL_FINISHED_STATES R"sql(
           AND finished_at < now() - $1::bigint * interval '1 second'),
-       (SELECT count(*) FROM chime.runs
-        WHERE finished_at < now() - $1::bigint * interval '1 second'))sql";
+       chime.old_runs_count($1::bigint))sql";
 
 namespace internal {
 

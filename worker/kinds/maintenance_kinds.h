@@ -7,7 +7,9 @@
 //   Deletes finished jobs and runs older than the retention, then webhook
 //   outbox rows delivered longer ago than the same retention (undelivered
 //   rows are never deleted), in bounded batches (each its own short
-//   transaction), reporting progress between them. Result: {retentionDays,
+//   transaction), reporting progress between them. Runs go by whole UTC
+//   days: a day of the ledger wholly past the retention is one DROP of its
+//   partition (migration 0025). Result: {retentionDays,
 //   jobsDeleted, runsDeleted, webhooksDeleted, dryRun, invocation}. A dry
 //   run counts what would go. Deletes through the functions
 //   chime.delete_finished_jobs / chime.delete_old_runs (migration 0004) and

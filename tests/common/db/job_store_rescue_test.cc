@@ -308,7 +308,9 @@ TEST_F(JobStoreCleanupTest, BoundedCallsStopEarlyAndRepeatedCallsFinish) {
   bool more = first.more;
   while (more && calls < 20) {
     CleanupResult next = Cleanup(10, 2);
-    EXPECT_LE(next.jobs_deleted + next.runs_deleted, 20) << "call " << calls;
+    // Jobs go in bounded batches; the runs' day, wholly past the retention,
+    // goes at once (one DROP of its partition, migration 0025).
+    EXPECT_LE(next.jobs_deleted, 20) << "call " << calls;
     jobs_deleted += next.jobs_deleted;
     runs_deleted += next.runs_deleted;
     more = next.more;
@@ -353,12 +355,78 @@ TEST_F(JobStoreCleanupTest, RunsUnderTheWorkerRoleWhichCannotDeleteDirectly) {
   EXPECT_TRUE(Exists(fresh));
 }
 
+// The run ledger is partitioned by UTC day (migration 0025): a day wholly
+// past the retention goes by dropping its partition, with its rollup rows;
+// the day the retention falls in stays whole; runs written where their day
+// had no partition wait in the default partition until the next cleanup
+// moves them into one.
+TEST_F(JobStoreCleanupTest, DropsTheRunLedgersDaysPastTheRetention) {
+  auto partition_of = [&](int64_t job_id) {
+    return sql_.Scalar("SELECT tableoid::regclass::text FROM chime.runs WHERE job_id = $1", job_id);
+  };
+  auto day_name = [&](int days_ago) {
+    return sql_.Scalar("SELECT 'chime.runs_' || to_char((now() AT TIME ZONE 'UTC')::date - $1::integer, 'YYYYMMDD')",
+                       days_ago);
+  };
+  const int64_t fresh = FinishedJob(CompletionKind::kSucceeded, hours(0));
+  EXPECT_EQ(partition_of(fresh), day_name(0));
+  const int64_t old_a = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
+  const int64_t old_b = FinishedJob(CompletionKind::kFailedPermanent, hours(24 * 10));
+  const int64_t ancient = FinishedJob(CompletionKind::kSucceeded, hours(24 * 400));
+  EXPECT_EQ(partition_of(old_a), "chime.runs_default");
+  EXPECT_EQ(sql_.Int("SELECT chime.old_runs_count(7 * 86400)"), 3);
+  // Runs counted by the rollup (every run adds one to one outcome counter).
+  auto counted = [&](const char* span) {
+    return sql_.Int("SELECT coalesce(sum(succeeded + partial + failed + discarded), 0) FROM chime.run_stats"
+                    " WHERE span = $1",
+                    std::string(span));
+  };
+  const int64_t rollup = counted("day");
+  EXPECT_EQ(rollup, 4);
+
+  // The next cleanup's first step: the days the default partition holds get
+  // their partition (the rows move; the rollup, which counted them, stays).
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 2);
+  EXPECT_EQ(partition_of(old_a), day_name(10));
+  EXPECT_EQ(partition_of(old_b), day_name(10));
+  EXPECT_EQ(partition_of(ancient), day_name(400));
+  EXPECT_EQ(counted("day"), rollup);
+
+  // A run backdated into a day whose partition exists moves into it.
+  const int64_t also_old = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
+  EXPECT_EQ(partition_of(also_old), day_name(10));
+
+  ASSERT_OK_AND_ASSIGN(CleanupResult r, store().JobsCleanup(CleanupParams{.retention = hours(24 * 7)}));
+  EXPECT_EQ(r.runs_deleted, 4);  // Two days dropped: 3 runs and 1, counted from their rollup rows.
+  EXPECT_EQ(r.jobs_deleted, 4);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM pg_class WHERE relnamespace = 'chime'::regnamespace"
+                     " AND relname IN ($1, $2)",
+                     day_name(10).substr(6), day_name(400).substr(6)),
+            0);
+  EXPECT_EQ(TotalRuns(), 1);
+  EXPECT_EQ(RunCount(fresh), 1);
+  // The rollup lost exactly the dropped days' rows, hour and day spans.
+  EXPECT_EQ(counted("day"), 1);
+  EXPECT_EQ(counted("hour"), 1);
+  EXPECT_EQ(sql_.Int("SELECT chime.old_runs_count(7 * 86400)"), 0);
+
+  // With no retention at all, yesterday (wholly past) goes, and today's
+  // partition stays until its day has ended.
+  const int64_t yesterday = FinishedJob(CompletionKind::kSucceeded, hours(24));
+  ASSERT_OK_AND_ASSIGN(CleanupResult again, store().JobsCleanup(CleanupParams{.retention = hours(0)}));
+  EXPECT_EQ(again.runs_deleted, 1);
+  EXPECT_EQ(RunCount(yesterday), 0);
+  EXPECT_EQ(RunCount(fresh), 1);
+  EXPECT_EQ(partition_of(fresh), day_name(0));
+}
+
 // The functions check their own arguments: a caller with EXECUTE cannot
 // delete unbounded batches or everything finished up to now + N.
 TEST_F(JobStoreCleanupTest, TheDeleteFunctionsRefuseBadArguments) {
   FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
   for (const char* call : {"SELECT chime.delete_finished_jobs(-1, 10)", "SELECT chime.delete_finished_jobs(0, 0)",
-                           "SELECT chime.delete_old_runs(0, 100001)", "SELECT chime.delete_old_runs(NULL, 10)"}) {
+                           "SELECT chime.delete_old_runs(0, 100001)", "SELECT chime.delete_old_runs(NULL, 10)",
+                           "SELECT chime.runs_partitions_ensure(-1)", "SELECT chime.runs_partitions_ensure(7, 4000)"}) {
     EXPECT_THROW(sql_.Exec(call), pqxx::data_exception) << call;
   }
   EXPECT_EQ(JobCount(), 1);

@@ -20,9 +20,12 @@
 --   as before. Runs are therefore kept for the retention and up to one day
 --   more, never less.
 -- * DDL on a partition takes an ACCESS EXCLUSIVE lock on chime.runs for the
---   time of the DROP or CREATE (milliseconds); both wait at most 5 s for it
---   (lock_timeout) and otherwise leave the day for the next call, so a long
---   reader of runs never stalls completions behind a waiting DROP for long.
+--   time of the DROP or ATTACH (milliseconds); both wait at most 1 s for it
+--   (lock_timeout) and otherwise leave the day for the next call (the week
+--   ahead leaves days of retries), so a long reader of runs never stalls
+--   completions queued behind a waiting DDL for more than a second. Two
+--   callers at once (every scheduler replica runs the maintainer) are fine:
+--   the second finds the day created or dropped and goes on.
 -- * The primary key is (id, finished_at): PostgreSQL requires the partition
 --   key in a partitioned table's unique indexes. Ids still come from one
 --   identity sequence.
@@ -131,7 +134,7 @@ $$;
 -- p_days_ahead (UTC) that has none, and of each day the default partition
 -- holds rows of, moving those rows into it (a move, not a delete: the
 -- rollup, which counted them once, does not change). Returns how many it
--- created; a day whose lock it could not have within 5 s is left for the
+-- created; a day whose lock it could not have within 1 s is left for the
 -- next call.
 CREATE FUNCTION chime.runs_partitions_ensure(p_days_ahead integer, p_days_back integer DEFAULT 0)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -161,7 +164,7 @@ BEGIN
     v_from := v_day::timestamp AT TIME ZONE 'UTC';
     v_to := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
     BEGIN
-      PERFORM set_config('lock_timeout', '5s', true);
+      PERFORM set_config('lock_timeout', '1s', true);
       -- Standalone first, filled from the default partition, then attached:
       -- attaching checks the default partition holds none of the day's rows.
       EXECUTE format('CREATE TABLE chime.%I (LIKE chime.runs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
@@ -176,9 +179,14 @@ BEGIN
       -- The CHECK spared ATTACH a scan; the partition bound now says it.
       EXECUTE format('ALTER TABLE chime.%I DROP CONSTRAINT %I', v_name, v_name || '_day');
       v_created := v_created + 1;
-    EXCEPTION WHEN lock_not_available THEN
-      RAISE NOTICE 'chime.runs_partitions_ensure: % is busy; the partition of % is left for the next call',
-        'chime.runs', v_day;
+    EXCEPTION
+      WHEN lock_not_available THEN
+        RAISE NOTICE 'chime.runs_partitions_ensure: chime.runs is busy; the partition of % is left for the next call',
+          v_day;
+      -- Another maintainer (a second scheduler replica, a cleanup_old_jobs
+      -- job) created it first.
+      WHEN duplicate_table OR unique_violation THEN
+        NULL;
     END;
   END LOOP;
   PERFORM set_config('lock_timeout', v_lock_timeout, true);
@@ -215,7 +223,7 @@ BEGIN
   LOOP
     v_from := v_part.day::timestamp AT TIME ZONE 'UTC';
     BEGIN
-      PERFORM set_config('lock_timeout', '5s', true);
+      PERFORM set_config('lock_timeout', '1s', true);
       -- Locks chime.runs: no run of the day can be written or moved while
       -- its rollup rows are read and deleted.
       EXECUTE format('DROP TABLE chime.%I', v_part.relname);
@@ -225,9 +233,13 @@ BEGIN
       FROM chime.run_stats s WHERE s.span = 'day' AND s.start = v_from;
       DELETE FROM chime.run_stats s WHERE s.start >= v_from AND s.start < v_from + interval '1 day';
       v_deleted := v_deleted + v_n;
-    EXCEPTION WHEN lock_not_available THEN
-      RAISE NOTICE 'chime.delete_old_runs: chime.runs is busy; % is left for the next call', v_part.relname;
-      EXIT;
+    EXCEPTION
+      WHEN lock_not_available THEN
+        RAISE NOTICE 'chime.delete_old_runs: chime.runs is busy; % is left for the next call', v_part.relname;
+        EXIT;
+      -- Another cleanup dropped it first (and counted its runs).
+      WHEN undefined_table THEN
+        NULL;
     END;
   END LOOP;
   PERFORM set_config('lock_timeout', v_lock_timeout, true);

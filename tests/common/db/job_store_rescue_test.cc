@@ -420,6 +420,32 @@ TEST_F(JobStoreCleanupTest, DropsTheRunLedgersDaysPastTheRetention) {
   EXPECT_EQ(partition_of(fresh), day_name(0));
 }
 
+// A reader holding the ledger (a long statistics query, a backup) must not
+// stall completions behind a waiting DDL: creating or dropping a day waits at
+// most 1 s for its lock, then leaves the day for the next call, without an
+// error and without changing the caller's own lock_timeout.
+TEST_F(JobStoreCleanupTest, ABusyLedgerLeavesItsDayForTheNextCall) {
+  const int64_t old_run = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
+  pqxx::connection reader(db_.url());
+  pqxx::work hold(reader);
+  hold.exec("LOCK TABLE chime.runs IN ACCESS SHARE MODE");
+
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 0);  // Its ATTACH timed out.
+  EXPECT_EQ(sql_.Scalar("SELECT tableoid::regclass::text FROM chime.runs WHERE job_id = $1", old_run),
+            "chime.runs_default");
+  EXPECT_EQ(sql_.Scalar("SHOW lock_timeout"), "0");
+  hold.commit();
+
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 1);
+  pqxx::work again(reader);
+  again.exec("LOCK TABLE chime.runs IN ACCESS SHARE MODE");
+  EXPECT_EQ(sql_.Int("SELECT chime.delete_old_runs(7 * 86400, 1000)"), 0);  // Its DROP timed out.
+  EXPECT_EQ(RunCount(old_run), 1);
+  again.commit();
+  EXPECT_EQ(sql_.Int("SELECT chime.delete_old_runs(7 * 86400, 1000)"), 1);
+  EXPECT_EQ(RunCount(old_run), 0);
+}
+
 // The functions check their own arguments: a caller with EXECUTE cannot
 // delete unbounded batches or everything finished up to now + N.
 TEST_F(JobStoreCleanupTest, TheDeleteFunctionsRefuseBadArguments) {

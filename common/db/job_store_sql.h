@@ -139,7 +139,8 @@ WHERE j.state IN )sql" CHIME_SQL_LIVE_STATES R"sql()sql";
   CHIME_US("j.scheduled_for") ", j.limit_keys IS NOT NULL"
 // $1 queues text[], $2 limit, $3 lease_ms, $4 worker, $5 claim id.
 // chime.jobs_claim_limited (migrations 0022, 0023; since 0024 a wrapper that
-// first drops the paused queues, then runs 0023's claim, chime.jobs_claim_open)
+// first drops the paused queues, then runs 0023's claim, chime.jobs_claim_open,
+// whose plans and waits 0026 revised)
 // walks the partial index
 // jobs_ready_idx (queue, priority, run_at, id) in claim order, locking with
 // SKIP LOCKED, and keeps every cluster-wide limit that applies (a job over

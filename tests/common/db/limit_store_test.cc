@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/db/limit_store.h"
 #include "tests/common/db/job_store_test_base.h"
 
@@ -338,6 +340,59 @@ TEST_F(LimitStoreTest, ConcurrentClaimersNeverExceedTheLimit) {
   EXPECT_EQ(crowd.started, 40) << "the rate's 40 starts, no more, no fewer";
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 40);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 20);
+}
+
+// Claimers over many partitions go side by side (a claim that finds every
+// partition held waits for one row, migration 0026), and no partition ever
+// runs two: each claimer adds what it holds to a shared tally between its
+// claim and its completion.
+TEST_F(LimitStoreTest, ClaimersOverManyPartitionsNeverRunTwoOfOne) {
+  Set({.name = "per-user", .kind = "sync", .partition_by = "userId", .concurrency = 1});
+  sql_.Exec(
+      "INSERT INTO chime.jobs (kind, queue, payload) "
+      "SELECT 'sync', 'default', jsonb_build_object('userId', 'u' || (g % 40)) FROM generate_series(1, 400) g");
+  std::mutex mu;
+  std::map<std::string, int> running;  // Guarded by mu.
+  int most = 0;                        // Guarded by mu.
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Connection conn(ConnectionConfig{.url = db_.url()});
+      JobStore store(conn, StoreConfig(), &rng_);
+      for (int round = 0; round < 2000 && done.load() < 400; ++round) {
+        ClaimParams p;
+        p.worker_id = "w" + std::to_string(t);
+        p.limit = 25;
+        auto jobs = store.JobsClaim(p);
+        ASSERT_TRUE(jobs.has_value()) << jobs.error().ToString();
+        std::vector<std::string> users;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          for (const auto& j : *jobs) {
+            users.push_back(nlohmann::json::parse(j.payload).at("userId").get<std::string>());
+            most = std::max(most, ++running[users.back()]);
+          }
+        }
+        std::vector<Completion> finished;
+        for (const auto& j : *jobs) {
+          finished.push_back(MakeCompletion(j, CompletionKind::kSucceeded, {}, "{}", p.worker_id));
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          for (const auto& u : users) --running[u];
+        }
+        if (!finished.empty()) {
+          ASSERT_TRUE(store.JobsCompleteIfLeased(finished).has_value());
+        }
+        done += static_cast<int>(jobs->size());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(most, 1);
+  EXPECT_EQ(done.load(), 400);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 400);
 }
 
 // A larger budget is split over shards (migration 0023) that claimers take

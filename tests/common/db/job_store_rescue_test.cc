@@ -355,73 +355,90 @@ TEST_F(JobStoreCleanupTest, RunsUnderTheWorkerRoleWhichCannotDeleteDirectly) {
   EXPECT_TRUE(Exists(fresh));
 }
 
-// The run ledger is partitioned by UTC day (migration 0025): a day wholly
-// past the retention goes by dropping its partition, with its rollup rows;
-// the day the retention falls in stays whole; runs written where their day
-// had no partition wait in the default partition until the next cleanup
-// moves them into one.
+// The run ledger is partitioned by UTC day (migration 0025), contiguous days
+// between two catch-alls: the days wholly past the retention (never today)
+// go by dropping their partitions, with their rollup rows; runs older than the
+// first day wait in chime.runs_before and are deleted row by row; days made at
+// either edge take the rows the catch-all held for them.
 TEST_F(JobStoreCleanupTest, DropsTheRunLedgersDaysPastTheRetention) {
   auto partition_of = [&](int64_t job_id) {
     return sql_.Scalar("SELECT tableoid::regclass::text FROM chime.runs WHERE job_id = $1", job_id);
   };
   auto day_name = [&](int days_ago) {
-    return sql_.Scalar("SELECT 'chime.runs_' || to_char((now() AT TIME ZONE 'UTC')::date - $1::integer, 'YYYYMMDD')",
-                       days_ago);
+    return sql_.Scalar(
+        "SELECT 'chime.runs_' || to_char((now() AT TIME ZONE 'UTC')::date - $1::integer, 'YYYYMMDD')",
+        days_ago);
   };
-  const int64_t fresh = FinishedJob(CompletionKind::kSucceeded, hours(0));
-  EXPECT_EQ(partition_of(fresh), day_name(0));
-  const int64_t old_a = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
-  const int64_t old_b = FinishedJob(CompletionKind::kFailedPermanent, hours(24 * 10));
-  const int64_t ancient = FinishedJob(CompletionKind::kSucceeded, hours(24 * 400));
-  EXPECT_EQ(partition_of(old_a), "chime.runs_default");
-  EXPECT_EQ(sql_.Int("SELECT chime.old_runs_count(7 * 86400)"), 3);
+  auto first_day_ago = [&] {
+    return sql_.Int("SELECT (now() AT TIME ZONE 'UTC')::date - first_day FROM chime.runs_days()");
+  };
   // Runs counted by the rollup (every run adds one to one outcome counter).
   auto counted = [&](const char* span) {
     return sql_.Int("SELECT coalesce(sum(succeeded + partial + failed + discarded), 0) FROM chime.run_stats"
                     " WHERE span = $1",
                     std::string(span));
   };
+  const int64_t fresh = FinishedJob(CompletionKind::kSucceeded, hours(0));
+  EXPECT_EQ(partition_of(fresh), day_name(0));
+  EXPECT_EQ(first_day_ago(), 0);  // A new ledger starts today.
+  const int64_t old_a = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
+  const int64_t old_b = FinishedJob(CompletionKind::kFailedPermanent, hours(24 * 10));
+  const int64_t ancient = FinishedJob(CompletionKind::kSucceeded, hours(24 * 400));
+  const int64_t future = FinishedJob(CompletionKind::kSucceeded, hours(-24 * 30));
+  EXPECT_EQ(partition_of(old_a), "chime.runs_before");
+  EXPECT_EQ(partition_of(future), "chime.runs_after");
+  EXPECT_EQ(sql_.Int("SELECT chime.old_runs_count(7 * 86400)"), 3);
   const int64_t rollup = counted("day");
-  EXPECT_EQ(rollup, 4);
+  EXPECT_EQ(rollup, 5);
 
-  // The next cleanup's first step: the days the default partition holds get
-  // their partition (the rows move; the rollup, which counted them, stays).
-  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 2);
+  // Days carved out of the catch-alls take their rows; the rollup, which
+  // counted them once, stays.
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(30, 12)"), 23 + 12);
+  EXPECT_EQ(first_day_ago(), 12);
   EXPECT_EQ(partition_of(old_a), day_name(10));
   EXPECT_EQ(partition_of(old_b), day_name(10));
-  EXPECT_EQ(partition_of(ancient), day_name(400));
+  EXPECT_EQ(partition_of(ancient), "chime.runs_before");
+  EXPECT_EQ(partition_of(future), day_name(-30));
   EXPECT_EQ(counted("day"), rollup);
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(30, 12)"), 0);
 
   // A run backdated into a day whose partition exists moves into it.
   const int64_t also_old = FinishedJob(CompletionKind::kSucceeded, hours(24 * 10));
   EXPECT_EQ(partition_of(also_old), day_name(10));
 
   ASSERT_OK_AND_ASSIGN(CleanupResult r, store().JobsCleanup(CleanupParams{.retention = hours(24 * 7)}));
-  EXPECT_EQ(r.runs_deleted, 4);  // Two days dropped: 3 runs and 1, counted from their rollup rows.
+  // Days 12 to 8 before today dropped (3 runs in day 10, counted from its
+  // rollup rows), and the ancient run deleted from chime.runs_before.
+  EXPECT_EQ(r.runs_deleted, 4);
   EXPECT_EQ(r.jobs_deleted, 4);
+  EXPECT_EQ(first_day_ago(), 7);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM pg_class WHERE relnamespace = 'chime'::regnamespace"
-                     " AND relname IN ($1, $2)",
-                     day_name(10).substr(6), day_name(400).substr(6)),
+                     " AND relname = $1",
+                     day_name(10).substr(6)),
             0);
-  EXPECT_EQ(TotalRuns(), 1);
-  EXPECT_EQ(RunCount(fresh), 1);
-  // The rollup lost exactly the dropped days' rows, hour and day spans.
-  EXPECT_EQ(counted("day"), 1);
-  EXPECT_EQ(counted("hour"), 1);
+  EXPECT_EQ(TotalRuns(), 2);  // fresh's and future's.
+  // The rollup lost exactly the dropped day's rows and the deleted run, in
+  // both spans.
+  EXPECT_EQ(counted("day"), 2);
+  EXPECT_EQ(counted("hour"), 2);
   EXPECT_EQ(sql_.Int("SELECT chime.old_runs_count(7 * 86400)"), 0);
 
-  // With no retention at all, yesterday (wholly past) goes, and today's
-  // partition stays until its day has ended.
+  // With no retention at all, every day before today goes and today's stays.
   const int64_t yesterday = FinishedJob(CompletionKind::kSucceeded, hours(24));
+  EXPECT_EQ(partition_of(yesterday), day_name(1));
   ASSERT_OK_AND_ASSIGN(CleanupResult again, store().JobsCleanup(CleanupParams{.retention = hours(0)}));
   EXPECT_EQ(again.runs_deleted, 1);
   EXPECT_EQ(RunCount(yesterday), 0);
   EXPECT_EQ(RunCount(fresh), 1);
   EXPECT_EQ(partition_of(fresh), day_name(0));
+  EXPECT_EQ(first_day_ago(), 0);
+  // A run of a day now dropped lands in chime.runs_before, never fails.
+  const int64_t late = FinishedJob(CompletionKind::kSucceeded, hours(24 * 3));
+  EXPECT_EQ(partition_of(late), "chime.runs_before");
 }
 
 // A reader holding the ledger (a long statistics query, a backup) must not
-// stall completions behind a waiting DDL: creating or dropping a day waits at
+// stall completions behind a waiting DDL: making or dropping a day waits at
 // most 1 s for its lock, then leaves the day for the next call, without an
 // error and without changing the caller's own lock_timeout.
 TEST_F(JobStoreCleanupTest, ABusyLedgerLeavesItsDayForTheNextCall) {
@@ -430,16 +447,16 @@ TEST_F(JobStoreCleanupTest, ABusyLedgerLeavesItsDayForTheNextCall) {
   pqxx::work hold(reader);
   hold.exec("LOCK TABLE chime.runs IN ACCESS SHARE MODE");
 
-  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 0);  // Its ATTACH timed out.
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0, 12)"), 0);  // Its DETACH timed out.
   EXPECT_EQ(sql_.Scalar("SELECT tableoid::regclass::text FROM chime.runs WHERE job_id = $1", old_run),
-            "chime.runs_default");
+            "chime.runs_before");
   EXPECT_EQ(sql_.Scalar("SHOW lock_timeout"), "0");
   hold.commit();
 
-  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0)"), 1);
+  EXPECT_EQ(sql_.Int("SELECT chime.runs_partitions_ensure(0, 12)"), 12);
   pqxx::work again(reader);
   again.exec("LOCK TABLE chime.runs IN ACCESS SHARE MODE");
-  EXPECT_EQ(sql_.Int("SELECT chime.delete_old_runs(7 * 86400, 1000)"), 0);  // Its DROP timed out.
+  EXPECT_EQ(sql_.Int("SELECT chime.delete_old_runs(7 * 86400, 1000)"), 0);  // Its DETACH timed out.
   EXPECT_EQ(RunCount(old_run), 1);
   again.commit();
   EXPECT_EQ(sql_.Int("SELECT chime.delete_old_runs(7 * 86400, 1000)"), 1);
@@ -452,7 +469,8 @@ TEST_F(JobStoreCleanupTest, TheDeleteFunctionsRefuseBadArguments) {
   FinishedJob(CompletionKind::kSucceeded, hours(24 * 30));
   for (const char* call : {"SELECT chime.delete_finished_jobs(-1, 10)", "SELECT chime.delete_finished_jobs(0, 0)",
                            "SELECT chime.delete_old_runs(0, 100001)", "SELECT chime.delete_old_runs(NULL, 10)",
-                           "SELECT chime.runs_partitions_ensure(-1)", "SELECT chime.runs_partitions_ensure(7, 4000)"}) {
+                           "SELECT chime.runs_partitions_ensure(-1)", "SELECT chime.runs_partitions_ensure(7, 4000)",
+                           "SELECT chime.runs_carve_day(current_date - 30)"}) {
     EXPECT_THROW(sql_.Exec(call), pqxx::data_exception) << call;
   }
   EXPECT_EQ(JobCount(), 1);

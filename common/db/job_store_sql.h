@@ -363,8 +363,8 @@ inline constexpr const char* kCleanupJobs = "SELECT chime.delete_finished_jobs($
 
 inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2)";
 
-// The run ledger's day partitions for the coming week, and for the days the
-// default partition holds runs of (migration 0025); run before each cleanup.
+// The run ledger's day partitions for the coming week (migration 0025), carved
+// out of the catch-all chime.runs_after; run before each cleanup.
 inline constexpr const char* kRunsPartitionsEnsure = "SELECT chime.runs_partitions_ensure(7)";
 
 // What the cleanup would delete now ($1 retention seconds): jobs, runs.

@@ -79,8 +79,26 @@ GROUP BY 1, 2, 3, 6
 // it (the streak it ended). Each lookup walks the (key, finished_at) index
 // backwards and stops at its first match; the counts read the failed-run
 // indexes.
+//
+// The ledger is partitioned by day (migration 0025), and in a partition
+// where the key has no match the planner may walk the partition's
+// finished_at index instead, to its start. So each lookup starts no earlier
+// than the newest rollup hour that counted a match (the rollup counts every
+// run by its finished_at hour, exactly): the partitions before it are pruned
+// and a key without a match reads nothing (chime-bench stats: 50 schedules,
+// 1,000,000 runs, 184 ms p50 without the bound, as before partitioning with it).
 inline std::string StatsLatestSql(const StatsScopeSql& k) {
   const std::string key = std::string(k.run_key);
+  const std::string rollup_key = std::string(k.rollup_key);
+  // The newest hour whose rollup row counts a run matching `counted`, at or
+  // before `before` (an SQL time, or "'infinity'").
+  auto newest_hour = [&](const char* counted, const std::string& before) {
+    return "(SELECT max(s.start) FROM chime.run_stats s WHERE s.span = 'hour' AND " + rollup_key +
+           " = k.key AND " + counted + " > 0 AND s.start <= " + before + ")";
+  };
+  const char* kFinal = "s.runs_succeeded + s.runs_partial + s.runs_failed + s.runs_skipped + s.runs_cancelled";
+  const char* kGood = "s.runs_succeeded + s.runs_partial";
+  const std::string ok_hour = "date_bin(interval '1 hour', ok.finished_at, timestamptz 'epoch')";
   return std::string(R"sql(
 SELECT k.key, )sql") + CHIME_US("last.finished_at") + ", last.job_outcome, " + CHIME_US("ok.finished_at") +
          R"sql(, ok.job_id, ok.attempt,
@@ -96,15 +114,19 @@ FROM unnest($1::)sql" + k.key_array + R"sql() AS k(key)
 LEFT JOIN LATERAL (
   SELECT r.finished_at, r.job_outcome FROM chime.runs r
   WHERE )sql" + key + R"sql( = k.key AND r.job_outcome IS NOT NULL
+    AND r.finished_at >= )sql" + newest_hour(kFinal, "'infinity'") + R"sql(
   ORDER BY r.finished_at DESC LIMIT 1) last ON true
 LEFT JOIN LATERAL (
   SELECT r.finished_at, r.job_id, r.attempt FROM chime.runs r
   WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_GOOD_RUN R"sql(
+    AND r.finished_at >= )sql" + newest_hour(kGood, "'infinity'") + R"sql(
   ORDER BY r.finished_at DESC LIMIT 1) ok ON true
 LEFT JOIN LATERAL (
   SELECT max(r.finished_at) AS t FROM chime.runs r
   WHERE )sql" + key + R"sql( = k.key AND )sql" CHIME_GOOD_RUN R"sql(
-    AND r.finished_at < ok.finished_at) prev ON true
+    AND r.finished_at < ok.finished_at
+    AND r.finished_at >= coalesce()sql" + newest_hour(kGood, ok_hour + " - interval '1 hour'") + ", " + ok_hour +
+         R"sql()) prev ON true
 )sql";
 }
 

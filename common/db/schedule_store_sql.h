@@ -233,6 +233,13 @@ LEFT JOIN LATERAL (SELECT f.scheduled_for, f.outcome, f.job_id FROM chime.fires 
 LEFT JOIN chime.jobs j ON j.id = lf.job_id
 LEFT JOIN LATERAL (SELECT r.job_outcome, r.finished_at FROM chime.runs r
                    WHERE r.schedule_id = s.id AND r.job_outcome IS NOT NULL
+                     -- From the newest rollup hour that counted a final run
+                     -- (see StatsLatestSql: the ledger's day partitions).
+                     AND r.finished_at >= (
+                       SELECT max(st.start) FROM chime.run_stats st
+                       WHERE st.span = 'hour' AND st.schedule_id = s.id
+                         AND st.runs_succeeded + st.runs_partial + st.runs_failed + st.runs_skipped
+                             + st.runs_cancelled > 0)
                    ORDER BY r.finished_at DESC LIMIT 1) lr ON true
 ORDER BY s.name
 )sql";

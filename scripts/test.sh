@@ -37,8 +37,8 @@ fi
 # Everything but the docker-compose cluster, in parallel; then the libFuzzer
 # targets, 10 s each from their committed corpus (CHIME_FUZZ_SECONDS; a
 # clang build of its own in build-fuzz/, about a minute); then the compose
-# test alone (it compiles Chime into an image and runs a cluster: minutes,
-# both cores). All passes run; the script fails if any did.
+# test alone (an image of the binaries just built and tested, a cluster of
+# it: a few minutes). All passes run; the script fails if any did.
 rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" -LE docker "$@" || rc=$?
 fuzz_seconds="${CHIME_FUZZ_SECONDS:-10}"  # 0: no fuzzing

@@ -3,7 +3,9 @@
 #   1. a Docker engine (started here if installed but not running),
 #   2. a Debian base image from debootstrap + docker import (no registry is
 #      reachable), PostgreSQL from deploy/postgres/Dockerfile and Chime from
-#      deploy/Dockerfile on it,
+#      deploy/Dockerfile on it: under ctest with the binaries of the build
+#      folder (CHIME_PREBUILT=1, nothing compiled twice), run by hand or with
+#      CHIME_DEPLOY_FROM_SOURCE=1 compiled in the image as users build it,
 #   3. the cluster up, scaled to 3 workers; 1,000 jobs through jobctl, all
 #      succeeded exactly once, on all three workers,
 #   4. a worker container killed (SIGKILL) mid-job: every job still succeeds
@@ -14,13 +16,21 @@
 # Prints the duration of each phase. Exit 0: passed; 77: no Docker engine can
 # be had here (ctest reports a skip); anything else: failed.
 #
-# Environment: CHIME_SOURCE_DIR (default: this checkout), CHIME_DEPLOY_WORK
+# Environment: CHIME_SOURCE_DIR (default: this checkout), CHIME_BINARY_DIR (a
+# build folder whose scheduler/, worker/ and jobctl/ binaries the image ships;
+# default none: compile in the image), CHIME_DEPLOY_FROM_SOURCE=1 (compile in
+# the image even so), CHIME_DEPLOY_WORK
 # (scratch folder, default a temporary one), CHIME_DEBIAN_MIRROR,
 # CHIME_DEPLOY_KEEP=1 (leave a failed cluster up to look at; then
 # `docker-compose -p <project> down -v`).
 set -euo pipefail
 
 SRC="${CHIME_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+# The image's binaries: those of this build folder (ctest passes it), or
+# compiled in the image from $SRC when none is given or
+# CHIME_DEPLOY_FROM_SOURCE=1.
+BIN_DIR="${CHIME_BINARY_DIR:-}"
+if [[ "${CHIME_DEPLOY_FROM_SOURCE:-}" == 1 ]]; then BIN_DIR=""; fi
 WORK="${CHIME_DEPLOY_WORK:-$(mktemp -d /tmp/chime-compose.XXXXXX)}"
 MIRROR="${CHIME_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 BASE_IMAGE=chime-local/debian:bookworm-slim
@@ -128,14 +138,37 @@ fi
 phase "building $POSTGRES_IMAGE (deploy/postgres/Dockerfile)"
 docker build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$POSTGRES_IMAGE" "$SRC/deploy/postgres" >/dev/null 2>"$WORK/postgres-build.log" ||
   { tail -30 "$WORK/postgres-build.log" >&2; fail "building the PostgreSQL image"; }
-# chime-bench is left out: the cluster does not run it, and compiling its
-# two dozen files again took minutes of CI's 30 (the default image has it).
-phase "building $CHIME_IMAGE (deploy/Dockerfile; unoptimised, as the test build; no chime-bench)"
-docker build -f "$SRC/deploy/Dockerfile" --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg BUILD_IMAGE="$BASE_IMAGE" \
-  --build-arg CMAKE_BUILD_TYPE=Debug --build-arg CMAKE_ARGS=-DCMAKE_CXX_FLAGS_DEBUG=-O0 \
-  --build-arg CHIME_TARGETS="chime-scheduler chime-worker jobctl" \
-  -t "$CHIME_IMAGE" "$SRC" >"$WORK/chime-build.log" 2>&1 ||
-  { tail -40 "$WORK/chime-build.log" >&2; fail "building the Chime image"; }
+BINARIES=(chime-scheduler chime-worker jobctl)
+if [[ -n "$BIN_DIR" ]]; then
+  # The binaries this build has just made and its tests have run, in the
+  # image's runtime stage as they are: the Dockerfile with CHIME_PREBUILT=1
+  # installs and compiles nothing (host and image are both Debian 12). Its
+  # build context is a folder of its own: deploy/ and prebuilt/.
+  phase "building $CHIME_IMAGE (deploy/Dockerfile, CHIME_PREBUILT=1: the binaries of $BIN_DIR)"
+  context="$WORK/image-context"
+  rm -rf "$context"
+  mkdir -p "$context/prebuilt/bin"
+  cp -r "$SRC/deploy" "$context/deploy"
+  for b in "${BINARIES[@]}"; do
+    case "$b" in chime-scheduler) dir=scheduler ;; chime-worker) dir=worker ;; jobctl) dir=jobctl ;; esac
+    [[ -x "$BIN_DIR/$dir/$b" ]] || fail "$BIN_DIR/$dir/$b is not built"
+    strip -o "$context/prebuilt/bin/$b" "$BIN_DIR/$dir/$b"
+  done
+  "$SRC/deploy/runtime-packages.sh" "$context/prebuilt/bin/"* >"$context/prebuilt/runtime-packages" ||
+    fail "deploy/runtime-packages.sh"
+  docker build -f "$SRC/deploy/Dockerfile" --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg BUILD_IMAGE="$BASE_IMAGE" \
+    --build-arg CHIME_PREBUILT=1 -t "$CHIME_IMAGE" "$context" >"$WORK/chime-build.log" 2>&1 ||
+    { tail -40 "$WORK/chime-build.log" >&2; fail "building the Chime image"; }
+else
+  # chime-bench is left out: the cluster does not run it, and compiling its
+  # two dozen files again took minutes of CI's 30 (the default image has it).
+  phase "building $CHIME_IMAGE (deploy/Dockerfile compiles; unoptimised, as the test build; no chime-bench)"
+  docker build -f "$SRC/deploy/Dockerfile" --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg BUILD_IMAGE="$BASE_IMAGE" \
+    --build-arg CMAKE_BUILD_TYPE=Debug --build-arg CMAKE_ARGS=-DCMAKE_CXX_FLAGS_DEBUG=-O0 \
+    --build-arg CHIME_TARGETS="${BINARIES[*]}" \
+    -t "$CHIME_IMAGE" "$SRC" >"$WORK/chime-build.log" 2>&1 ||
+    { tail -40 "$WORK/chime-build.log" >&2; fail "building the Chime image"; }
+fi
 # The runtime image: non-root, the binaries it was built with, no compiler.
 [[ $(docker run --rm "$CHIME_IMAGE" id -u) == 10001 ]] || fail "the image does not run as uid 10001"
 docker run --rm "$CHIME_IMAGE" sh -c 'for b in chime-scheduler chime-worker jobctl; do "$b" --help >/dev/null || exit 1; done; ! command -v c++' ||

@@ -811,6 +811,8 @@ Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
   CleanupResult out;
   const auto retention_s =
       static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(params.retention).count());
+  // The run ledger's coming days first, so today's runs never wait in a
+  // catch-all partition (migration 0025).
   auto ensured = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
     tx.exec(sql::kRunsPartitionsEnsure);

@@ -10,6 +10,8 @@
 #include "bench/chime_driver.h"
 #include "bench/claim_harness.h"
 #include "bench/interrupt.h"
+#include "common/db/connection.h"
+#include "common/db/job_store.h"
 
 namespace chime::bench {
 namespace {
@@ -269,18 +271,18 @@ Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
   spdlog::info("retention: {} runs loaded in {:.1f} s; cleaning up past {} days", *before,
                SecondsBetween(t0, t1), kKeptDays);
 
-  // What the maintainer and cleanup_old_jobs do (JobsCleanup's runs step):
-  // call until a call deletes less than its batch.
-  PqConnection& conn = fixture.connection();
-  const std::string retention_s = std::to_string(kKeptDays * 86'400);
+  // What the maintainer and cleanup_old_jobs run: JobsCleanup, until done.
+  db::Connection store_conn(db::ConnectionConfig{.url = env.conninfo});
+  if (auto ok = store_conn.Connect(); !ok) return ok;
+  db::JobStore store(store_conn);
   int64_t dropped = 0;
   const auto t2 = std::chrono::steady_clock::now();
-  while (true) {
-    auto r = conn.ExecParams("SELECT chime.delete_old_runs($1::bigint, 100000)", {retention_s});
-    if (!r) return std::unexpected(r.error());
-    const int64_t n = r->int64(0, 0);
-    dropped += n;
-    if (n < 100'000) break;
+  for (bool more = true; more;) {
+    auto cleaned = store.JobsCleanup(db::CleanupParams{
+        .retention = std::chrono::hours(24 * kKeptDays), .batch_size = 100'000});
+    if (!cleaned) return std::unexpected(cleaned.error());
+    dropped += cleaned->runs_deleted;
+    more = cleaned->more;
   }
   const double drop_s = SecondsBetween(t2, std::chrono::steady_clock::now());
   auto after = fixture.CountRuns();
@@ -292,6 +294,7 @@ Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
 
   // The same work done as before 0025: the oldest rows deleted in batches
   // through the parent (the rollup's delete trigger included), a sample of it.
+  PqConnection& conn = fixture.connection();
   int64_t deleted = 0;
   const auto t3 = std::chrono::steady_clock::now();
   while (deleted < sizes.retention_sample) {

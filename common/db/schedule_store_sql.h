@@ -4,6 +4,7 @@
 
 #include "common/db/job_store_sql.h"  // CHIME_US.
 #include "common/db/job_state_sql.h"
+#include "common/db/stats_store_sql.h"  // CHIME_ROLLUP_FINAL_RUNS.
 
 namespace chime::db::sql {
 
@@ -238,8 +239,7 @@ LEFT JOIN LATERAL (SELECT r.job_outcome, r.finished_at FROM chime.runs r
                      AND r.finished_at >= (
                        SELECT max(st.start) FROM chime.run_stats st
                        WHERE st.span = 'hour' AND st.schedule_id = s.id
-                         AND st.runs_succeeded + st.runs_partial + st.runs_failed + st.runs_skipped
-                             + st.runs_cancelled > 0)
+                         AND )sql" CHIME_ROLLUP_FINAL_RUNS("st") R"sql( > 0)
                    ORDER BY r.finished_at DESC LIMIT 1) lr ON true
 ORDER BY s.name
 )sql";

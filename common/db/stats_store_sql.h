@@ -13,6 +13,11 @@ namespace chime::db::sql {
 // (migration 0018), which the planner only uses when the query repeats it.
 #define CHIME_FAILED_RUN "r.job_outcome = 'failed'"
 #define CHIME_GOOD_RUN "r.job_outcome IN ('succeeded', 'partial')"
+// The same runs as a rollup row `s` of chime.run_stats counts them: every
+// final run (each job outcome), and the good ones.
+#define CHIME_ROLLUP_FINAL_RUNS(s) \
+  "(" s ".runs_succeeded + " s ".runs_partial + " s ".runs_failed + " s ".runs_skipped + " s ".runs_cancelled)"
+#define CHIME_ROLLUP_GOOD_RUNS(s) "(" s ".runs_succeeded + " s ".runs_partial)"
 
 struct StatsScopeSql {
   const char* rollup_key;  // Key column of chime.run_stats s.
@@ -96,8 +101,8 @@ inline std::string StatsLatestSql(const StatsScopeSql& k) {
     return "(SELECT max(s.start) FROM chime.run_stats s WHERE s.span = 'hour' AND " + rollup_key +
            " = k.key AND " + counted + " > 0 AND s.start <= " + before + ")";
   };
-  const char* kFinal = "s.runs_succeeded + s.runs_partial + s.runs_failed + s.runs_skipped + s.runs_cancelled";
-  const char* kGood = "s.runs_succeeded + s.runs_partial";
+  const char* kFinal = CHIME_ROLLUP_FINAL_RUNS("s");
+  const char* kGood = CHIME_ROLLUP_GOOD_RUNS("s");
   const std::string ok_hour = "date_bin(interval '1 hour', ok.finished_at, timestamptz 'epoch')";
   return std::string(R"sql(
 SELECT k.key, )sql") + CHIME_US("last.finished_at") + ", last.job_outcome, " + CHIME_US("ok.finished_at") +

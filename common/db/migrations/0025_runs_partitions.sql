@@ -255,6 +255,14 @@ BEGIN
 END;
 $$;
 
+-- The runs a rollup row counts: every run adds one to exactly one outcome
+-- counter (0005).
+CREATE FUNCTION chime.run_stats_runs(s chime.run_stats) RETURNS bigint
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT s.succeeded + s.partial + s.failed + s.discarded + s.cancelled + s.lease_expired
+         + s.released + s.skipped
+$$;
+
 -- 3. Retention by the day. Same signature and callers as 0004's: returns
 -- how many runs went (a dropped day counts its runs from its rollup row).
 CREATE OR REPLACE FUNCTION chime.delete_old_runs(p_retention_seconds bigint, p_batch_size integer)
@@ -290,9 +298,7 @@ BEGIN
       ALTER TABLE chime.runs DETACH PARTITION chime.runs_before;
       EXECUTE format('DROP TABLE chime.%I', 'runs_' || to_char(v_days.first_day, 'YYYYMMDD'));
       PERFORM chime.runs_attach_edge('runs_before', v_from + interval '1 day');
-      SELECT coalesce(sum(s.succeeded + s.partial + s.failed + s.discarded + s.cancelled
-                          + s.lease_expired + s.released + s.skipped), 0)
-      INTO v_n
+      SELECT coalesce(sum(chime.run_stats_runs(s)), 0) INTO v_n
       FROM chime.run_stats s WHERE s.span = 'day' AND s.start = v_from;
       DELETE FROM chime.run_stats s WHERE s.start >= v_from AND s.start < v_from + interval '1 day';
       v_deleted := v_deleted + v_n;
@@ -323,8 +329,7 @@ $$;
 -- What delete_old_runs would delete now, for cleanup_old_jobs' dry run.
 CREATE FUNCTION chime.old_runs_count(p_retention_seconds bigint)
 RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce((SELECT sum(s.succeeded + s.partial + s.failed + s.discarded + s.cancelled
-                              + s.lease_expired + s.released + s.skipped)
+  SELECT coalesce((SELECT sum(chime.run_stats_runs(s))
                    FROM chime.run_stats s
                    WHERE s.span = 'day'
                      AND s.start >= (SELECT first_day FROM chime.runs_days())::timestamp AT TIME ZONE 'UTC'

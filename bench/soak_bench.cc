@@ -162,8 +162,8 @@ std::string SoakBench::description() const {
 }
 
 void SoakBench::AddOptions(CLI::App& command) {
-  command.add_option("--minutes", config_.minutes, "Run length, fractions allowed (default 30; --quick 0.5)");
-  command.add_option("--interval", config_.interval_s, "Seconds between samples (default 60; --quick 10)");
+  command.add_option("--minutes", config_.minutes, "Run length, fractions allowed (default 30; --quick 0.25)");
+  command.add_option("--interval", config_.interval_s, "Seconds between samples (default 60; --quick 5)");
   command.add_option("--workers", config_.workers, "Worker processes")->capture_default_str();
   command.add_option("--slots", config_.slots, "Slots per worker")->capture_default_str();
   command.add_option("--prefetch", config_.prefetch,
@@ -182,8 +182,8 @@ void SoakBench::AddOptions(CLI::App& command) {
 
 Result<void> SoakBench::Run(const BenchEnv& env) {
   EnsureBinDir();
-  const double minutes = config_.minutes > 0 ? config_.minutes : (env.quick ? 0.5 : 30);
-  const int interval_s = config_.interval_s > 0 ? config_.interval_s : (env.quick ? 10 : 60);
+  const double minutes = config_.minutes > 0 ? config_.minutes : (env.quick ? 0.25 : 30);
+  const int interval_s = config_.interval_s > 0 ? config_.interval_s : (env.quick ? 5 : 60);
   const auto run_length = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(minutes * 60));
   const auto interval = std::chrono::seconds(interval_s);
   auto pq = PqConnection::Open(env.conninfo);
@@ -327,6 +327,7 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
     report.Add({"dead_first_interval", static_cast<double>(dead_first), "rows", vparams});
     report.Add({"dead_peak", static_cast<double>(dead_peak), "rows", vparams});
     report.Add({"dead_end", static_cast<double>(t_end.dead), "rows", vparams});
+    report.Add({"dead_built_up", dead_built_up ? 1.0 : 0.0, "1=yes", vparams});
     std::string line = "soak verdict: " + t_end.table + " [" + t_end.part + "]: n_dead_tup " +
                        std::to_string(dead_start) + " at the start, " + std::to_string(dead_first) +
                        " after the first interval, " + std::to_string(t_end.dead) + " at the end (peak " +
@@ -339,6 +340,7 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
       report.Add({"ready_first_interval", Mb(t_first->ready_bytes), "MB", vparams});
       report.Add({"ready_end", Mb(t_end.ready_bytes), "MB", vparams});
       report.Add({"ready_end_vs_first", ratio, "x", vparams});
+      report.Add({"ready_grew", ready_built_up ? 1.0 : 0.0, "1=yes", vparams});
       line += "; ready index " + FormatValue(Mb(t_first->ready_bytes)) + " MB after the first interval, " +
               FormatValue(Mb(t_end.ready_bytes)) + " MB at the end (" + FormatValue(ratio) + "x): " +
               (ready_built_up ? "GREW" : "no growth");

@@ -15,10 +15,15 @@
 // autovacuum/autoanalyze counts. It also reports jobs/s drained per
 // interval and overall, and per table a verdict: dead tuples at the end vs
 // at the start, the ready index at the end vs after the first interval.
-// Statistics are as fresh as the server's cumulative statistics system
-// lets them be: busy backends flush theirs at least every second, the
-// sampling session forces its own flush, and the "after" sample is taken
-// once the workers' sessions ended. Thread-compatible.
+// A verdict says "built up" when the end is over twice the reference and
+// more than 10,000 dead rows (1 MB of index) above it.
+// The counts are as fresh as PostgreSQL's cumulative statistics: the
+// sampling session forces its own flush, but another busy session flushes
+// at most once a second and skips a flush while the table's shared entry is
+// locked, for up to 60 s, so an interval sample may lag the workers by up
+// to a minute (most visibly right after an autovacuum, which resets the
+// count); the "after" sample is taken once the workers' sessions ended, so
+// it holds everything they did. Thread-compatible.
 #pragma once
 
 #include <string>
@@ -28,8 +33,8 @@
 namespace chime::bench {
 
 struct SoakBenchConfig {
-  double minutes = 0;  // Run length, may be fractional; 0: 30 (--quick 0.5).
-  int interval_s = 0;  // Between samples; 0: 60 (--quick 10).
+  double minutes = 0;  // Run length, may be fractional; 0: 30 (--quick 0.25).
+  int interval_s = 0;  // Between samples; 0: 60 (--quick 5).
   int workers = 2;
   int slots = 16;
   int prefetch = -1;     // < 0: the worker's default (auto).

@@ -243,8 +243,11 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
           !ok) {
         return fail(ok.error());
       }
-      if (samples.size() >= 2 && samples.back().succeeded == samples[samples.size() - 2].succeeded) {
-        return fail(Error{ErrorCode::kInternal, "no job succeeded for " + std::to_string(interval_s) + " s"});
+      // A stalled cluster fails the run instead of sampling an idle table
+      // (a deadline just after an interval sample is no interval of its own).
+      if (const Sample& prev = samples[samples.size() - 2];
+          samples.back().succeeded == prev.succeeded && elapsed - prev.elapsed_s >= interval_s / 2.0) {
+        return fail(Error{ErrorCode::kInternal, "no job succeeded for " + FormatValue(elapsed - prev.elapsed_s) + " s"});
       }
       if (now >= end) break;
       next_sample += interval;

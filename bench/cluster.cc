@@ -122,4 +122,14 @@ Result<int64_t> Count(PqConnection& pq, const std::string& sql) {
   return r->int64(0, 0);
 }
 
+Result<void> EnqueueNoops(PqConnection& pq, int64_t n) {
+  auto r = pq.Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, " + std::to_string(n) + ")");
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<int64_t> SucceededJobs(PqConnection& pq) {
+  return Count(pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
+}
+
 }  // namespace chime::bench

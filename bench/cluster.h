@@ -77,4 +77,11 @@ class Cluster {
 // The first column of the first row of `sql` as an integer.
 [[nodiscard]] Result<int64_t> Count(PqConnection& pq, const std::string& sql);
 
+// Enqueues `n` no-op jobs on queue "default" in one INSERT: the bulk path
+// the benches that drain a cluster (e2e, soak) load it with.
+[[nodiscard]] Result<void> EnqueueNoops(PqConnection& pq, int64_t n);
+// Jobs that succeeded so far, from the counters the completion keeps
+// (chime.job_counts), so polling it never scans the hot table.
+[[nodiscard]] Result<int64_t> SucceededJobs(PqConnection& pq);
+
 }  // namespace chime::bench

@@ -170,11 +170,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
       return std::unexpected(ok.error());
     }
     spdlog::info("e2e: round {} of {}: enqueueing {} jobs", round, config_.rounds, jobs);
-    if (auto ok = pq->Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, " +
-                           std::to_string(jobs) + ")");
-        !ok) {
-      return std::unexpected(ok.error());
-    }
+    if (auto ok = EnqueueNoops(*pq, jobs); !ok) return ok;
     if (auto ok = loaded.StartScheduler(); !ok) return ok;
     const auto t0 = Clock::now();
     for (int i = 0; i < config_.workers; ++i) {
@@ -183,7 +179,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
     int64_t done = 0;
     const auto drain_deadline = Clock::now() + std::chrono::minutes(30);
     while (!Interrupt::StopRequested() && Clock::now() < drain_deadline) {
-      auto n = Count(*pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
+      auto n = SucceededJobs(*pq);
       if (!n) return std::unexpected(n.error());
       done = *n;
       rss_scheduler = std::max(rss_scheduler, Megabytes(ResidentBytes(loaded.scheduler_pid())));

@@ -5,6 +5,7 @@
 #include "bench/http_bench.h"
 #include "bench/kinds_bench.h"
 #include "bench/limits_bench.h"
+#include "bench/soak_bench.h"
 #include "bench/stats_bench.h"
 #include "bench/store_bench.h"
 
@@ -19,6 +20,7 @@ std::vector<std::unique_ptr<Bench>> MakeBenches() {
   benches.push_back(std::make_unique<StatsBench>());
   benches.push_back(std::make_unique<HttpBench>());
   benches.push_back(std::make_unique<LimitsBench>());
+  benches.push_back(std::make_unique<SoakBench>());
   return benches;
 }
 

@@ -42,6 +42,11 @@ struct Sample {
   int64_t queued = 0;  // Enqueued and not yet succeeded.
   double jobs_per_s = NAN;  // Drained since the previous sample.
   std::vector<TableStats> tables;
+  // The claim's read of the queue head (its candidate scan, without the
+  // locks): buffers it touched and its time. Dead index entries at the
+  // head of the ready index, which only a vacuum removes, show here.
+  int64_t claim_pages = 0;
+  double claim_ms = NAN;
 };
 
 double Mb(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -121,9 +126,30 @@ Result<std::vector<TableStats>> SampleTables(PqConnection& pq, const std::string
   return out;
 }
 
+// The claim's candidate read (chime.jobs_claim_open's, migration 0026) of
+// 100 jobs, without FOR UPDATE so that it takes nothing from the workers.
+constexpr const char* kClaimProbeSql =
+    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT j.id FROM chime.jobs j "
+    "WHERE j.queue = 'default' AND j.state IN ('scheduled', 'available', 'retryable') AND j.run_at <= now() "
+    "ORDER BY j.priority, j.run_at, j.id LIMIT 100";
+
+Result<void> ProbeClaim(PqConnection& pq, Sample& s) {
+  auto plan = pq.Exec(kClaimProbeSql);
+  if (!plan) return std::unexpected(plan.error());
+  const auto json = nlohmann::json::parse(plan->text(0, 0), nullptr, /*allow_exceptions=*/false);
+  if (!json.is_array() || json.empty() || !json[0].contains("Plan")) {
+    return Fail(ErrorCode::kInternal, "soak: the claim probe's plan is not EXPLAIN's JSON");
+  }
+  const auto& top = json[0]["Plan"];
+  s.claim_pages = top.value("Shared Hit Blocks", int64_t{0}) + top.value("Shared Read Blocks", int64_t{0});
+  s.claim_ms = json[0].value("Execution Time", NAN);
+  return {};
+}
+
 void LogSample(const Sample& s) {
-  spdlog::info("soak: {} ({:.0f} s): {:.0f} jobs/s drained since the last sample, {} succeeded, {} queued", s.at,
-               s.elapsed_s, s.jobs_per_s, s.succeeded, s.queued);
+  spdlog::info("soak: {} ({:.0f} s): {:.0f} jobs/s drained since the last sample, {} succeeded, {} queued; "
+               "the claim's read of 100 touched {} pages in {:.2f} ms",
+               s.at, s.elapsed_s, s.jobs_per_s, s.succeeded, s.queued, s.claim_pages, s.claim_ms);
   for (const auto& t : s.tables) {
     spdlog::info("soak: {} {} [{}]: live {} dead {} heap {:.1f} MB indexes {:.1f} MB ready index {} "
                  "autovacuum {} autoanalyze {}",
@@ -196,6 +222,7 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
     if (!tables) return std::unexpected(tables.error());
     Sample s{.at = std::move(at), .elapsed_s = elapsed_s, .succeeded = succeeded, .queued = queued,
              .tables = std::move(*tables)};
+    if (auto ok = ProbeClaim(*pq, s); !ok) return ok;
     if (!samples.empty() && elapsed_s > samples.back().elapsed_s) {
       s.jobs_per_s = static_cast<double>(succeeded - samples.back().succeeded) / (elapsed_s - samples.back().elapsed_s);
     }
@@ -284,6 +311,12 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
       report.Add({"autoanalyzes", static_cast<double>(t.autoanalyzes), "count", params});
     }
   }
+  report.BeginSection("soak", "the claim's read of the queue head (100 jobs, no locks)");
+  for (const auto& s : samples) {
+    const std::vector<Param> params{{"at_s", s.at}};
+    report.Add({"claim_read_pages", static_cast<double>(s.claim_pages), "pages", params});
+    report.Add({"claim_read", s.claim_ms, "ms", params});
+  }
   report.BeginSection("soak", "drained per interval");
   for (const auto& s : samples) {
     if (std::isnan(s.jobs_per_s)) continue;
@@ -348,6 +381,21 @@ Result<void> SoakBench::Run(const BenchEnv& env) {
               FormatValue(Mb(t_end.ready_bytes)) + " MB at the end (" + FormatValue(ratio) + "x): " +
               (ready_built_up ? "GREW" : "no growth");
     }
+    spdlog::info("{}", line);
+    verdicts.push_back(std::move(line));
+  }
+  {
+    int64_t peak = 0;
+    for (const auto& s : samples) peak = std::max(peak, s.claim_pages);
+    const bool grew = BuiltUp(std::max<int64_t>(first.claim_pages, 1), samples.back().claim_pages, 100);
+    report.BeginSection("soak", "verdict: the claim's read at the end against the first interval");
+    report.Add({"claim_read_pages_first_interval", static_cast<double>(first.claim_pages), "pages", {}});
+    report.Add({"claim_read_pages_peak", static_cast<double>(peak), "pages", {}});
+    report.Add({"claim_read_pages_end", static_cast<double>(samples.back().claim_pages), "pages", {}});
+    report.Add({"claim_read_grew", grew ? 1.0 : 0.0, "1=yes", {}});
+    std::string line = "soak verdict: the claim's read of 100 jobs touched " + std::to_string(first.claim_pages) +
+                       " pages after the first interval, " + std::to_string(samples.back().claim_pages) +
+                       " at the end (peak " + std::to_string(peak) + "): " + (grew ? "GREW" : "no growth");
     spdlog::info("{}", line);
     verdicts.push_back(std::move(line));
   }

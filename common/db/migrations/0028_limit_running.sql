@@ -60,10 +60,13 @@ CREATE TABLE chime.limit_running (
 
 -- Adds each statement's net change per (key, shard, slot): one row write
 -- per group, in key order (two statements touching the same rows lock them
--- in the same order). Statements that touch no running limited job (every
--- claim, heartbeat and completion of unlimited jobs) leave after two scans
--- of their transition rows, which the other triggers on chime.jobs make
--- anyway.
+-- in the same order). The jobs are grouped by their arrays before these are
+-- unnested: unnest per job cost 2 us of the 6 ms this took for a claim of
+-- 1,000 (now 2-3 ms, most of it sorting the arrays). Statements that touch
+-- no running limited job (every claim, heartbeat and completion of
+-- unlimited jobs) leave after two scans of their transition rows, which the
+-- other triggers on chime.jobs capture anyway: 15 us a statement of 10
+-- jobs, 70 us of 100.
 CREATE FUNCTION chime.limit_running_apply() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -74,9 +77,11 @@ BEGIN
       RETURN NULL;
     END IF;
     INSERT INTO chime.limit_running AS r (key, shard, slot, n)
-      SELECT u.key, coalesce(u.shard, 0), (j.id % 4)::smallint, count(*)
-      FROM new_rows j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
-      WHERE j.state = 'running' AND j.limit_keys IS NOT NULL AND u.key IS NOT NULL
+      SELECT u.key, coalesce(u.shard, 0), g.slot, sum(g.n)::integer
+      FROM (SELECT j.limit_keys, j.limit_shards, (j.id % 4)::smallint AS slot, count(*) AS n
+            FROM new_rows j WHERE j.state = 'running' AND j.limit_keys IS NOT NULL GROUP BY 1, 2, 3) g,
+           unnest(g.limit_keys, g.limit_shards) u(key, shard)
+      WHERE u.key IS NOT NULL
       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (key, shard, slot) DO UPDATE SET n = r.n + excluded.n;
   ELSIF TG_OP = 'DELETE' THEN
@@ -84,9 +89,11 @@ BEGIN
       RETURN NULL;
     END IF;
     INSERT INTO chime.limit_running AS r (key, shard, slot, n)
-      SELECT u.key, coalesce(u.shard, 0), (j.id % 4)::smallint, -count(*)
-      FROM old_rows j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
-      WHERE j.state = 'running' AND j.limit_keys IS NOT NULL AND u.key IS NOT NULL
+      SELECT u.key, coalesce(u.shard, 0), g.slot, -sum(g.n)::integer
+      FROM (SELECT j.limit_keys, j.limit_shards, (j.id % 4)::smallint AS slot, count(*) AS n
+            FROM old_rows j WHERE j.state = 'running' AND j.limit_keys IS NOT NULL GROUP BY 1, 2, 3) g,
+           unnest(g.limit_keys, g.limit_shards) u(key, shard)
+      WHERE u.key IS NOT NULL
       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (key, shard, slot) DO UPDATE SET n = r.n + excluded.n;
   ELSE
@@ -96,15 +103,15 @@ BEGIN
     END IF;
     -- (A heartbeat's rows come out even and write nothing.)
     INSERT INTO chime.limit_running AS r (key, shard, slot, n)
-      SELECT x.key, x.shard, x.slot, sum(x.d)
-      FROM (SELECT u.key, coalesce(u.shard, 0) AS shard, (j.id % 4)::smallint AS slot, 1 AS d
-            FROM new_rows j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
-            WHERE j.state = 'running' AND j.limit_keys IS NOT NULL AND u.key IS NOT NULL
+      SELECT u.key, coalesce(u.shard, 0), g.slot, sum(g.n)::integer
+      FROM (SELECT j.limit_keys, j.limit_shards, (j.id % 4)::smallint AS slot, count(*) AS n
+            FROM new_rows j WHERE j.state = 'running' AND j.limit_keys IS NOT NULL GROUP BY 1, 2, 3
             UNION ALL
-            SELECT u.key, coalesce(u.shard, 0), (j.id % 4)::smallint, -1
-            FROM old_rows j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
-            WHERE j.state = 'running' AND j.limit_keys IS NOT NULL AND u.key IS NOT NULL) x
-      GROUP BY 1, 2, 3 HAVING sum(x.d) <> 0 ORDER BY 1, 2, 3
+            SELECT j.limit_keys, j.limit_shards, (j.id % 4)::smallint, -count(*)
+            FROM old_rows j WHERE j.state = 'running' AND j.limit_keys IS NOT NULL GROUP BY 1, 2, 3) g,
+           unnest(g.limit_keys, g.limit_shards) u(key, shard)
+      WHERE u.key IS NOT NULL
+      GROUP BY 1, 2, 3 HAVING sum(g.n) <> 0 ORDER BY 1, 2, 3
     ON CONFLICT (key, shard, slot) DO UPDATE SET n = r.n + excluded.n;
   END IF;
   RETURN NULL;

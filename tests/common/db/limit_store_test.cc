@@ -446,5 +446,91 @@ TEST_F(LimitStoreTest, ClaimsUnderOneLimitDoNotWaitForEachOther) {
   open.abort();
 }
 
+// The claim counts a shard's running attempts from chime.limit_running
+// (migration 0028), which triggers keep as jobs move into and out of
+// 'running': after every kind of move it must equal a count of the running
+// jobs themselves, or a partition would run over its concurrency (counted
+// short) or starve (counted long).
+TEST_F(LimitStoreTest, TheRunningCountFollowsEveryMoveOfAJob) {
+  // Jobs under two limits: one partition of each user (one shard), and one
+  // wide partition of every sync (1000 / 16: 8 shards).
+  Set({.name = "per-user", .kind = "sync", .partition_by = "userId", .concurrency = 3});
+  Set({.name = "all", .kind = "sync", .concurrency = 1000});
+  sql_.Exec(
+      "INSERT INTO chime.jobs (kind, queue, payload, max_attempts) "
+      "SELECT 'sync', 'default', jsonb_build_object('userId', 'u' || (g % 4)), 3 FROM generate_series(1, 40) g");
+  // Counted short or long, per key and shard; and any row below zero.
+  const auto drift = [&] {
+    return sql_.Scalar(R"sql(
+      SELECT coalesce(string_agg(x.key || '|' || x.shard || ': ' || x.n, ', ' ORDER BY x.key, x.shard), '')
+      FROM (SELECT key, shard, sum(n) AS n FROM (
+              SELECT key, shard, n FROM chime.limit_running
+              UNION ALL
+              SELECT u.key, coalesce(u.shard, 0), -count(*)
+              FROM chime.jobs j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
+              WHERE j.state = 'running' AND j.finished_at IS NULL AND j.limit_keys IS NOT NULL
+              GROUP BY 1, 2) c
+            GROUP BY 1, 2 HAVING sum(n) <> 0
+            UNION ALL
+            SELECT key || ' slot ' || slot, shard, n FROM chime.limit_running WHERE n < 0) x)sql");
+  };
+  const auto running = [&] { return sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'"); };
+
+  std::vector<ClaimedJob> held = Claim(10);
+  ASSERT_EQ(held.size(), 10u);
+  EXPECT_EQ(drift(), "") << "after a claim";
+  EXPECT_GT(sql_.Int("SELECT sum(n) FROM chime.limit_running"), 0);
+
+  std::vector<Lease> leases;
+  for (const auto& j : held) leases.push_back(j.lease);
+  ASSERT_TRUE(store().JobsHeartbeat(leases, std::chrono::minutes(5)).has_value());
+  EXPECT_EQ(drift(), "") << "after a heartbeat";
+
+  Complete(held[0], CompletionKind::kSucceeded);
+  Complete(held[1], CompletionKind::kFailed);  // Retryable.
+  Complete(held[2], CompletionKind::kFailedPermanent);
+  Complete(held[3], CompletionKind::kCancelled);
+  EXPECT_EQ(drift(), "") << "after completions";
+
+  ASSERT_TRUE(store().JobsReleaseIfLeased(std::vector<Lease>{held[4].lease}, "w").has_value());
+  EXPECT_EQ(drift(), "") << "after a release";
+
+  ExpireLease(held[5].id);
+  ExpireLease(held[6].id);
+  ASSERT_OK(store().JobsRescue(RescueParams{}));
+  EXPECT_EQ(drift(), "") << "after a rescue";
+
+  sql_.Exec("DELETE FROM chime.jobs WHERE id = $1", held[7].id);
+  EXPECT_EQ(drift(), "") << "after a delete";
+  // An UPDATE that moves a running job to another shard, and one that sets
+  // a ready job running by hand.
+  sql_.Exec("UPDATE chime.jobs SET limit_shards = ARRAY[0, 7]::smallint[] WHERE id = $1", held[8].id);
+  sql_.Exec(
+      "UPDATE chime.jobs SET state = 'running', lease_token = gen_random_uuid(), "
+      "lease_expires_at = now() + interval '1 hour', limit_keys = ARRAY['per-user/u1', 'all'], limit_shards = '{0,3}' "
+      "WHERE id = (SELECT min(id) FROM chime.jobs WHERE state = 'available')");
+  EXPECT_EQ(drift(), "") << "after updates by hand";
+
+  // Claims and completions in a crowd, then everything finished.
+  const Crowd crowd = ClaimInACrowd(4, 3, 15);
+  EXPECT_GT(crowd.started, 0);
+  EXPECT_EQ(drift(), "") << "after a crowd";
+  sql_.Exec("UPDATE chime.jobs SET state = 'succeeded', finished_at = now(), lease_token = NULL "
+            "WHERE state = 'running'");
+  EXPECT_EQ(running(), 0);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_running WHERE n <> 0"), 0);
+
+  // A claim after all that takes the users' full concurrency again.
+  sql_.Exec("INSERT INTO chime.jobs (kind, queue, payload) VALUES ('sync', 'default', '{\"userId\": \"u9\"}'), "
+            "('sync', 'default', '{\"userId\": \"u9\"}'), ('sync', 'default', '{\"userId\": \"u9\"}'), "
+            "('sync', 'default', '{\"userId\": \"u9\"}')");
+  sql_.Exec("UPDATE chime.jobs SET run_at = now() + interval '1 hour' "
+            "WHERE state IN ('available', 'retryable') AND payload ->> 'userId' <> 'u9'");
+  EXPECT_EQ(Claim(10).size(), 3u);
+  EXPECT_EQ(drift(), "");
+  sql_.Exec("TRUNCATE chime.jobs");
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.limit_running"), 0) << "a truncate empties the counts";
+}
+
 }  // namespace
 }  // namespace chime::db::testing

@@ -141,7 +141,14 @@ TEST_F(WorkerRoleTest, ClaimsUnderALimitAndAsksForTheNextSlot) {
   ASSERT_OK_AND_ASSIGN(std::optional<TimePoint> next, limits.LimitsNextSlot(std::vector<std::string>{"default"}));
   EXPECT_TRUE(next.has_value());
   ExpectRefused({"INSERT INTO chime.limits (name, concurrency) VALUES ('mine', 1)",
-                 "DELETE FROM chime.limit_starts", "UPDATE chime.limit_partitions SET key = 'x'"});
+                 "DELETE FROM chime.limit_starts", "UPDATE chime.limit_partitions SET key = 'x'",
+                 "UPDATE chime.limit_running SET n = 0"});
+  // The running count (migration 0028) is kept by triggers with their
+  // owner's rights, through the worker's claim and completion.
+  EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.limit_running"), 1);
+  ASSERT_OK(worker_->JobsCompleteIfLeased(
+      std::vector<Completion>{MakeCompletion(jobs[0], CompletionKind::kSucceeded, {}, "{}", "w1")}));
+  EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.limit_running"), 0);
 }
 
 // The scheduler applies a schedule file's limits at start and its API lists

@@ -224,30 +224,38 @@ class LimitsFaultTest : public ::testing::Test {
                      kClusterWaitBound);
   }
 
+  // Stops (SIGSTOP) a nemesis-chosen live worker, not `except`, while it
+  // holds a job, and answers how many it holds. A worker seen running a job
+  // may finish it (sleeps last 10-900 ms) before a signal lands; one faulted
+  // holding nothing leaves no lease to run out. So it is counted once
+  // stopped, and let go (SIGCONT) and tried again until one holds a job.
+  ::testing::AssertionResult StopBusyWorker(Worker& victim, const std::string& except, int64_t& held) {
+    held = 0;
+    for (int attempt = 0; attempt < 20 && held == 0; ++attempt) {
+      if (auto busy = PickBusyWorker(victim, except); !busy) return busy;
+      victim.process->Signal(SIGSTOP);
+      held = RunningOn(victim.id);
+      if (held == 0) victim.process->Signal(SIGCONT);
+    }
+    if (held == 0) return ::testing::AssertionFailure() << "no worker stopped while it held a job, in 20 tries";
+    return ::testing::AssertionSuccess();
+  }
+
   void Fault(const std::string& fault) {
     if (fault == "kill9_worker") {
       Worker v;
-      ASSERT_TRUE(PickBusyWorker(v, stopped_));
+      int64_t held = 0;
+      ASSERT_TRUE(StopBusyWorker(v, stopped_, held));  // Killed while stopped: it holds what was counted.
       std::printf("kill -9 of worker %s (pid %d), %lld jobs running on it\n", v.id.c_str(), v.process->pid(),
-                  static_cast<long long>(RunningOn(v.id)));
+                  static_cast<long long>(held));
       v.process->Signal(SIGKILL);
       ASSERT_TRUE(v.process->Wait(seconds(10)).has_value());
       killed_ = v.id;
       StartWorker("w" + std::to_string(workers_.size() + 1));  // Three again, as a supervisor would.
     } else if (fault == "sigstop_worker") {
       Worker v;
-      // A worker seen running a job may finish it (sleeps last 10-900 ms)
-      // before the signal lands; stopped holding nothing, no lease of its
-      // would ever run out. Counted once it is stopped, and tried again
-      // (it goes on) until the stopped one holds a job.
       int64_t held = 0;
-      for (int attempt = 0; attempt < 20 && held == 0; ++attempt) {
-        ASSERT_TRUE(PickBusyWorker(v, killed_));
-        v.process->Signal(SIGSTOP);
-        held = RunningOn(v.id);
-        if (held == 0) v.process->Signal(SIGCONT);
-      }
-      ASSERT_GT(held, 0) << "no worker stopped while it held a job, in 20 tries";
+      ASSERT_TRUE(StopBusyWorker(v, killed_, held));
       std::printf("SIGSTOP of worker %s (pid %d), %lld jobs running on it\n", v.id.c_str(), v.process->pid(),
                   static_cast<long long>(held));
       stopped_ = v.id;

@@ -129,7 +129,8 @@ Result<void> EnqueueNoops(PqConnection& pq, int64_t n) {
 }
 
 Result<int64_t> SucceededJobs(PqConnection& pq) {
-  return Count(pq, "SELECT coalesce(sum(n), 0) FROM chime.job_counts WHERE state = 'succeeded'");
+  return Count(pq, "SELECT coalesce(sum(n), 0) FROM (SELECT n FROM chime.job_counts WHERE state = 'succeeded' "
+               "UNION ALL SELECT n FROM chime.job_history_counts WHERE state = 'succeeded') c");
 }
 
 }  // namespace chime::bench

@@ -126,7 +126,7 @@ Result<void> E2eBench::Run(const BenchEnv& env) {
   auto latencies = [&](const std::vector<std::pair<int64_t, int64_t>>& sent) -> Result<std::vector<double>> {
     std::vector<double> ms;
     for (const auto& [id, t0] : sent) {
-      auto r = pq->Exec("SELECT (extract(epoch FROM attempted_at) * 1000000)::bigint FROM chime.jobs "
+      auto r = pq->Exec("SELECT (extract(epoch FROM attempted_at) * 1000000)::bigint FROM chime.jobs_all "
                         "WHERE id = " + std::to_string(id) + " AND attempted_at IS NOT NULL");
       if (!r) return std::unexpected(r.error());
       if (r->rows() == 0) return Fail(ErrorCode::kInternal, "job " + std::to_string(id) + " never started");

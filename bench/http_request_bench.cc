@@ -58,7 +58,7 @@ Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int 
       "SELECT 'http_request', $1, $2::jsonb, 1 FROM generate_series(1, $3::int)",
       {kHttpQueue, payload.dump(), std::to_string(calls)});
   if (!inserted) return std::unexpected(inserted.error());
-  const std::string done_sql = "SELECT count(*) FROM chime.jobs WHERE queue = '" + std::string(kHttpQueue) +
+  const std::string done_sql = "SELECT count(*) FROM chime.jobs_all WHERE queue = '" + std::string(kHttpQueue) +
                                "' AND state IN ('succeeded', 'discarded')";
   const auto deadline = t0 + std::chrono::minutes(10);
   HttpRequestFigures f{.calls = calls};
@@ -71,7 +71,7 @@ Result<HttpRequestFigures> RunHttpRequestCalls(const std::string& conninfo, int 
   }
   f.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   cluster.Stop();
-  auto ok = Count(*pq, "SELECT count(*) FROM chime.jobs WHERE queue = '" + std::string(kHttpQueue) +
+  auto ok = Count(*pq, "SELECT count(*) FROM chime.jobs_all WHERE queue = '" + std::string(kHttpQueue) +
                            "' AND outcome = 'succeeded'");
   if (!ok) return std::unexpected(ok.error());
   f.succeeded = *ok;

@@ -165,14 +165,14 @@ Result<FanOutFigures> RunFanOut(PqConnection& pq, int64_t expected_children, int
   auto parent = EnqueueJob(pq, "process_all_users", kFanOutQueue, payload);
   if (!parent) return std::unexpected(parent.error());
   const std::string id = std::to_string(*parent);
-  auto wall = WaitUntil(pq, "SELECT count(*) = 1 FROM chime.jobs WHERE id = " + id + " AND " +
+  auto wall = WaitUntil(pq, "SELECT count(*) = 1 FROM chime.jobs_all WHERE id = " + id + " AND " +
                                 Terminal("true"),
                         t0, "process_all_users");
   if (!wall) return std::unexpected(wall.error());
   FanOutFigures f{.wall_s = *wall};
 
   auto parent_row = pq.Exec("SELECT state, extract(epoch FROM finished_at - attempted_at), "
-                            "coalesce(last_error, '') FROM chime.jobs WHERE id = " + id);
+                            "coalesce(last_error, '') FROM chime.jobs_all WHERE id = " + id);
   if (!parent_row) return std::unexpected(parent_row.error());
   if (std::string_view(parent_row->text(0, 0)) != "succeeded") {
     return Fail(ErrorCode::kInternal, std::string("kinds bench: process_all_users ended ") +
@@ -181,7 +181,7 @@ Result<FanOutFigures> RunFanOut(PqConnection& pq, int64_t expected_children, int
   f.handler_s = std::stod(parent_row->text(0, 1));
   auto children = pq.Exec(
       "SELECT count(*), count(*) FILTER (WHERE attempted_at IS NOT NULL OR queue <> 'default') "
-      "FROM chime.jobs WHERE parent_id = " + id + " AND kind = 'sync_integration'");
+      "FROM chime.jobs_all WHERE parent_id = " + id + " AND kind = 'sync_integration'");
   if (!children) return std::unexpected(children.error());
   f.children = children->int64(0, 0);
   auto queued = Count(pq, "SELECT (summary->>'jobsQueued')::bigint FROM chime.runs WHERE job_id = " +
@@ -225,7 +225,7 @@ Result<ReconcileFigures> RunReconcile(PqConnection& pq, const Drift& before, int
   ReconcileFigures f{.wall_s = *wall};
 
   auto jobs = pq.Exec("SELECT count(*) FILTER (WHERE id <> " + id +
-                      "), count(*) FILTER (WHERE state <> 'succeeded') FROM chime.jobs WHERE id = " + id +
+                      "), count(*) FILTER (WHERE state <> 'succeeded') FROM chime.jobs_all WHERE id = " + id +
                       " OR parent_id = " + id);
   if (!jobs) return std::unexpected(jobs.error());
   f.children = jobs->int64(0, 0);
@@ -237,7 +237,7 @@ Result<ReconcileFigures> RunReconcile(PqConnection& pq, const Drift& before, int
       "SELECT coalesce(sum((r.summary->'summary'->>'processed')::bigint), 0), "
       "coalesce(sum((r.summary->'summary'->>'updated')::bigint), 0), "
       "coalesce(sum((r.summary->'summary'->>'totalCorrections')::bigint), 0) "
-      "FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id WHERE j.id = " + id +
+      "FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id WHERE j.id = " + id +
       " OR j.parent_id = " + id);
   if (!runs) return std::unexpected(runs.error());
   f.exams_updated = runs->int64(0, 1);

@@ -267,7 +267,7 @@ Result<void> LimitsBench::RunRate(const BenchEnv& env) {
   if (!paced) return std::unexpected(paced.error());
 
   auto r = fixture->connection().Exec(
-      "SELECT (extract(epoch FROM attempted_at) * 1000000)::bigint FROM chime.jobs "
+      "SELECT (extract(epoch FROM attempted_at) * 1000000)::bigint FROM chime.jobs_all "
       "WHERE attempted_at IS NOT NULL ORDER BY 1");
   if (!r) return std::unexpected(r.error());
   std::vector<int64_t> starts;

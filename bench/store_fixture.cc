@@ -36,9 +36,15 @@ SELECT 'bench', 'default', jsonb_build_object('n', g) FROM generate_series(1, $1
 }
 
 Result<void> StoreFixture::AddFinished(int64_t n) {
+  // Where a completion leaves a finished job (migration 0029): its final
+  // run, holding the job's columns; chime.jobs keeps only live jobs.
   return Done(conn_.ExecParams(R"sql(
-INSERT INTO chime.jobs (kind, queue, state, payload, attempt, attempted_at, finished_at)
-SELECT 'bench', 'default', 'succeeded', jsonb_build_object('n', g), 1, now(), now()
+INSERT INTO chime.runs (job_id, kind, queue, attempt, started_at, finished_at, outcome, final,
+                        job_outcome, holds_job, priority, payload, max_attempts, rescue_count,
+                        invocation, created_at, run_at, fan_out)
+SELECT nextval(pg_get_serial_sequence('chime.jobs', 'id')), 'bench', 'default', 1, now(), now(),
+       'succeeded', true, 'succeeded', true, 0, jsonb_build_object('n', g), 20, 0, 'manual', now(),
+       now(), false
 FROM generate_series(1, $1::bigint) g)sql",
                                {std::to_string(n)}));
 }

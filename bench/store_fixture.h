@@ -20,7 +20,8 @@ class StoreFixture {
   // Adds `n` available jobs of kind "bench" on queue "default", then ANALYZEs
   // so that claims are planned on real statistics.
   [[nodiscard]] Result<void> AddPending(int64_t n);
-  // Adds `n` succeeded jobs finished now (one INSERT ... generate_series).
+  // Adds `n` succeeded jobs finished now, held by their final runs as a
+  // completion leaves them (one INSERT ... generate_series).
   [[nodiscard]] Result<void> AddFinished(int64_t n);
   // Adds `n` succeeded runs (the ledger alone) spread evenly over the `days`
   // UTC days before today, after creating those days' partitions, in

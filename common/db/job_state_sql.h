@@ -15,3 +15,15 @@
 #define CHIME_SQL_QUEUED_STATES "('scheduled', 'available', 'retryable')"
 // Finished (db::IsFinished): kept until retention deletes them.
 #define CHIME_SQL_FINISHED_STATES "('succeeded', 'discarded', 'cancelled')"
+
+// A job's state and outcome wherever it is (migration 0029: chime.jobs, else
+// the final run that holds it), joined by a reader as `LEFT JOIN LATERAL
+// (...) AS alias ON true`: `alias.state`, `alias.outcome`. `id` and `since` are SQL
+// expressions of the outer row: the job's id, and a time before it
+// finished (its fire), so that only the ledger's days since then are
+// probed. Why not chime.jobs_all: a UNION ALL branch with a WHERE clause is
+// not flattened into a join, so joining the view reads every held run.
+#define CHIME_SQL_JOB_STATE_LATERAL(id, since)                                                     \
+  "(SELECT js.state, js.outcome FROM chime.jobs js WHERE js.id = " id                              \
+  " UNION ALL SELECT chime.job_state_of(jr.job_outcome), jr.job_outcome FROM chime.runs jr"       \
+  " WHERE jr.job_id = " id " AND jr.holds_job AND jr.finished_at >= " since " LIMIT 1)"

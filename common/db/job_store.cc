@@ -829,7 +829,11 @@ Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
       int64_t deleted = 0;
       auto ran = conn_.Run([&](pqxx::connection_base& c) {
         pqxx::nontransaction tx(c);
-        deleted = tx.exec_params(statement, retention_s, params.batch_size)[0][0].as<int64_t>();
+        auto r = tx.exec_params(statement, retention_s, params.batch_size);
+        deleted = r[0][0].as<int64_t>();
+        // The runs' statement also answers the jobs that went with the runs
+        // that held them.
+        if (r.columns() > 1) out.jobs_deleted += r[0][1].as<int64_t>();
       });
       if (!ran) return std::unexpected(ran.error());
       ++batches;
@@ -846,6 +850,7 @@ Result<CancelOutcome> JobStore::JobCancel(int64_t id) {
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     auto r = tx.exec_params("SELECT state FROM chime.jobs WHERE id = $1 FOR UPDATE", id);
+    if (r.empty()) r = tx.exec_params(sql::kHeldJobState, id);  // Finished: nothing to do.
     if (r.empty()) return;
     found = StateOf(r[0][0]);
     if (IsFinished(*found)) return;
@@ -877,7 +882,14 @@ Result<Job> JobStore::JobRetry(int64_t id) {
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     auto r = tx.exec_params("SELECT state FROM chime.jobs WHERE id = $1 FOR UPDATE", id);
-    if (r.empty()) return;
+    if (r.empty()) {
+      // A job its final run holds comes back to chime.jobs first.
+      r = tx.exec_params(sql::kHeldJobState, id);
+      if (r.empty()) return;
+      found = StateOf(r[0][0]);
+      if (*found == JobState::kSucceeded) return;
+      tx.exec_params(sql::kRestoreHeldJob, id);
+    }
     found = StateOf(r[0][0]);
     if (*found == JobState::kRunning || *found == JobState::kSucceeded) return;
     auto updated = tx.exec_params(
@@ -905,7 +917,7 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c, "job_get");  // One snapshot for the job and its runs.
     auto r = tx.exec_params(std::string("SELECT ") + sql::kJobColumns +
-                                " FROM chime.jobs WHERE id = $1",
+                                " FROM chime.jobs_all WHERE id = $1",
                             id);
     if (r.empty()) return;
     out.emplace();
@@ -920,7 +932,7 @@ Result<JobWithRuns> JobStore::JobGet(int64_t id) {
                                id);
     for (const auto& row : runs) out->runs.push_back(ReadRun(row));
     auto children = tx.exec_params(
-        "SELECT state, coalesce(outcome, ''), count(*) FROM chime.jobs WHERE parent_id = $1 "
+        "SELECT state, coalesce(outcome, ''), count(*) FROM chime.jobs_all WHERE parent_id = $1 "
         "GROUP BY state, outcome",
         id);
     for (const auto& row : children) {
@@ -954,7 +966,7 @@ Result<Job> JobStore::JobFind(int64_t id) {
   std::optional<Job> out;
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_params(std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs WHERE id = $1", id);
+    auto r = tx.exec_params(std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs_all WHERE id = $1", id);
     if (!r.empty()) out = ReadJob(r[0]);
   });
   if (!ran) return std::unexpected(ran.error());
@@ -1016,7 +1028,7 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
     if (params.scan_ids && !schedule_id && !params.parent_id && other_filters) {
       const int64_t top =
           params.before_id ? *params.before_id
-                           : tx.exec("SELECT coalesce(max(id), 0) + 1 FROM chime.jobs")[0][0].as<int64_t>();
+                           : tx.exec("SELECT coalesce(max(id), 0) + 1 FROM chime.jobs_all")[0][0].as<int64_t>();
       floor_id = top - *params.scan_ids;
     }
     const std::string where =
@@ -1036,14 +1048,14 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
     // jobs on a guess of how many match: 350 ms for none in a million).
     const std::string text =
         schedule_id && other_filters
-            ? std::string("SELECT ") + sql::kJobColumns + " FROM (SELECT * FROM chime.jobs" + where +
+            ? std::string("SELECT ") + sql::kJobColumns + " FROM (SELECT * FROM chime.jobs_all" + where +
                   " OFFSET 0) j ORDER BY id DESC LIMIT $7"
-            : std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs" + where + " ORDER BY id DESC LIMIT $7";
+            : std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs_all" + where + " ORDER BY id DESC LIMIT $7";
     auto r = tx.exec_params(text, states, params.kind, params.queue, micros(params.since), micros(params.until),
                             params.before_id, params.limit + 1, schedule_id, outcomes, params.parent_id, floor_id);
     for (const auto& row : r) page.jobs.push_back(ReadJob(row));
     if (static_cast<int>(page.jobs.size()) <= params.limit && floor_id &&
-        !tx.exec_params("SELECT 1 FROM chime.jobs WHERE id < $1 LIMIT 1", *floor_id).empty()) {
+        !tx.exec_params("SELECT 1 FROM chime.jobs_all WHERE id < $1 LIMIT 1", *floor_id).empty()) {
       page.searched_to_id = *floor_id;
     }
   });

@@ -210,57 +210,17 @@ RETURNING j.id, j.cancel_requested)sql";
 
 // Arrays: $1 ids, $2 tokens, $3 how ('succeeded' | 'skipped' | 'failed' |
 // 'failed_permanent' | 'cancelled'), $4 retry delay ms, $5 summary JSON text,
-// $6 errors as a JSON array text, $7 worker. Updates only rows still running
-// under the token and writes one run per updated row, in one statement;
-// answers (id, state, token) of each applied one (a batch may hold two
-// attempts of one job: only the token tells which one applied). The
-// run of an attempt that ends its job is its final row, with the job's
-// outcome (DESIGN.md rule 7). A fan-out parent (fan_out: it enqueued
-// children) that succeeds keeps its outcome NULL, waiting for its children:
-// the trigger chime.jobs_settle_fan_outs (migration 0018) settles it, in
-// this statement when they are all done already.
-inline constexpr const char* kComplete = R"sql(
-WITH upd AS (
-  UPDATE chime.jobs j SET
-    state = CASE
-      WHEN i.how IN ('succeeded', 'skipped') THEN 'succeeded'
-      WHEN i.how = 'cancelled' THEN 'cancelled'
-      WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN 'retryable'
-      ELSE 'discarded' END,
-    outcome = CASE
-      WHEN i.how = 'succeeded' AND j.fan_out THEN NULL
-      WHEN i.how = 'succeeded' AND i.errors::jsonb <> '[]'::jsonb THEN 'partial'
-      WHEN i.how IN ('succeeded', 'skipped', 'cancelled') THEN i.how
-      WHEN i.how = 'failed' AND j.attempt < j.max_attempts THEN NULL
-      ELSE 'failed' END,
-    run_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
-                  THEN now() + i.delay_ms * interval '1 millisecond' ELSE j.run_at END,
-    finished_at = CASE WHEN i.how = 'failed' AND j.attempt < j.max_attempts
-                       THEN NULL ELSE now() END,
-    last_error = CASE
-      WHEN i.how IN ('failed', 'failed_permanent')
-        THEN left(coalesce(i.errors::jsonb ->> -1, 'failed'), 2000)
-      WHEN i.how = 'cancelled' THEN 'cancelled'
-      ELSE j.last_error END,
-    lease_token = NULL, lease_expires_at = NULL, cancel_requested = false
-  FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-              $7::text[]) AS i(id, token, how, delay_ms, summary, errors, worker)
-  WHERE j.id = i.id AND j.lease_token = i.token
-  RETURNING j.id, j.state, j.outcome, j.parent_id, j.kind, j.queue, j.attempt, j.attempted_at,
-            j.dry_run, j.schedule_id, j.scheduled_for, i.how, i.summary, i.errors, i.worker, i.token),
-ins AS (
-  INSERT INTO chime.runs (job_id, kind, queue, attempt, schedule_id, scheduled_for, worker_id,
-                          started_at, outcome, summary, errors, dry_run, final, job_outcome,
-                          parent_id)
-  SELECT id, kind, queue, attempt, schedule_id, scheduled_for, worker, attempted_at,
-         CASE WHEN how = 'succeeded' AND errors::jsonb <> '[]'::jsonb THEN 'partial'
-              WHEN how IN ('succeeded', 'skipped', 'cancelled') THEN how
-              WHEN state = 'retryable' THEN 'failed'
-              ELSE 'discarded' END,
-         summary::jsonb, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)), dry_run,
-         state <> 'retryable', outcome, parent_id
-  FROM upd)
-SELECT id, state, token::text FROM upd)sql";
+// $6 errors as a JSON array text, $7 worker. chime.jobs_complete (migration
+// 0029) applies only rows still running under the token and writes one run
+// per applied attempt; answers (id, state, token) of each applied one (a
+// batch may hold two attempts of one job: only the token tells which one
+// applied). An attempt that ends its job deletes it from chime.jobs and
+// its final run holds the job's columns (chime.jobs_all reads it there,
+// DESIGN.md rule 7); a failure with attempts left and a fan-out parent's
+// success (it waits for its children, chime.fan_outs_settle) update the job.
+inline constexpr const char* kComplete =
+    "SELECT id, state, token::text FROM chime.jobs_complete($1::bigint[], $2::uuid[], $3::text[], "
+    "$4::bigint[], $5::text[], $6::text[], $7::text[])";
 
 // $1 ids bigint[], $2 attempts int[], $3 workers text[]: (job id, attempt,
 // state) of the runs kComplete
@@ -281,6 +241,29 @@ inline constexpr const char* kMarkCancelledFinal = R"sql(
 UPDATE chime.runs r SET final = true, job_outcome = 'cancelled'
 WHERE r.id = (SELECT id FROM chime.runs WHERE job_id = $1 ORDER BY finished_at DESC, id DESC LIMIT 1)
   AND NOT r.final)sql";
+
+// $1 job id: the state of the job its final run holds (migration 0029), if
+// one does; the run row locked, as the job's row would be.
+inline constexpr const char* kHeldJobState =
+    "SELECT chime.job_state_of(job_outcome) FROM chime.runs WHERE job_id = $1 AND holds_job FOR UPDATE";
+
+// $1 job id: the job its final run holds goes back to chime.jobs as it
+// finished (JobRetry then makes it available), and the run holds it no more.
+inline constexpr const char* kRestoreHeldJob = R"sql(
+WITH r AS (
+  UPDATE chime.runs SET holds_job = false WHERE job_id = $1 AND holds_job
+  RETURNING job_id, kind, queue, priority, payload, attempt, max_attempts, rescue_count, timeout_ms,
+            unique_key, parent_id, schedule_id, scheduled_for, dry_run, worker_id, created_at, run_at,
+            started_at, finished_at, last_error, progress, invocation, job_outcome, fan_out)
+INSERT INTO chime.jobs (id, kind, queue, priority, state, payload, attempt, max_attempts, rescue_count,
+                        timeout_ms, unique_key, parent_id, schedule_id, scheduled_for, dry_run,
+                        worker_id, created_at, run_at, attempted_at, finished_at, last_error,
+                        progress, invocation, outcome, fan_out)
+SELECT job_id, kind, queue, priority, chime.job_state_of(job_outcome), payload, attempt, max_attempts,
+       rescue_count, timeout_ms, unique_key, parent_id, schedule_id, scheduled_for, dry_run,
+       worker_id, created_at, run_at, started_at, finished_at, last_error, progress, invocation,
+       job_outcome, fan_out
+FROM r)sql";
 
 // $1 ids, $2 tokens, $3 worker. The attempt is handed back (attempt - 1).
 inline constexpr const char* kRelease = R"sql(
@@ -360,11 +343,14 @@ ins AS (
 SELECT id, state FROM upd)sql";
 
 // $1 retention seconds, $2 batch size. Each batch is its own short statement,
-// through the functions of migration 0004 (which workers may call without
-// being allowed to DELETE). Each returns how many rows it deleted.
+// through the functions of migrations 0004 and 0029 (which workers may call
+// without being allowed to DELETE). The first returns how many finished
+// jobs it deleted from chime.jobs; the second how many runs, and how many
+// jobs went with the runs that held them (the history of jobs a completion
+// finished: migration 0029).
 inline constexpr const char* kCleanupJobs = "SELECT chime.delete_finished_jobs($1, $2)";
 
-inline constexpr const char* kCleanupRuns = "SELECT chime.delete_old_runs($1, $2)";
+inline constexpr const char* kCleanupRuns = "SELECT runs, jobs FROM chime.delete_old_history($1, $2)";
 
 // The run ledger's day partitions for the coming week (migration 0025), carved
 // out of the catch-all chime.runs_after; run before each cleanup.
@@ -374,7 +360,8 @@ inline constexpr const char* kRunsPartitionsEnsure = "SELECT chime.runs_partitio
 inline constexpr const char* kCleanupPreview = R"sql(
 SELECT (SELECT count(*) FROM chime.jobs
         WHERE state IN )sql" CHIME_SQL_FINISHED_STATES R"sql(
-          AND finished_at < now() - $1::bigint * interval '1 second'),
+          AND finished_at < now() - $1::bigint * interval '1 second')
+         + chime.old_held_jobs_count($1::bigint),
        chime.old_runs_count($1::bigint))sql";
 
 namespace internal {
@@ -438,13 +425,17 @@ inline constexpr const char* kRunColumns =
 inline constexpr int kRunColumnCount = 12;
 
 // Live states are counted in the table (small by rule 4); finished ones come
-// from the trigger-kept counters.
+// from the counters: those finished in chime.jobs (the trigger-kept
+// job_counts) and those the run ledger holds (job_history_counts, by day).
 inline constexpr const char* kStats = R"sql(
 SELECT queue, kind, state, count(*)::bigint FROM chime.jobs
 WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
 GROUP BY queue, kind, state
 UNION ALL
-SELECT queue, kind, state, sum(n)::bigint FROM chime.job_counts
+SELECT queue, kind, state, sum(n)::bigint
+FROM (SELECT queue, kind, state, n FROM chime.job_counts
+      UNION ALL
+      SELECT queue, kind, state, n FROM chime.job_history_counts) c
 GROUP BY queue, kind, state HAVING sum(n) <> 0
 ORDER BY 1, 2, 3)sql";
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/base/name_rule.h"
+#include "common/db/job_state_sql.h"
 #include "common/db/job_store_sql.h"  // CHIME_US.
 #include "common/db/row_reader.h"
 #include "common/db/schedule_store.h"
@@ -22,7 +23,7 @@ constexpr const char* kFiresList =
     "SELECT f.schedule_id, " CHIME_US("f.scheduled_for") ", " CHIME_US("f.fired_at") ", f.origin, "
     "f.outcome, f.job_id, f.leader_epoch, j.state, coalesce(fr.job_outcome, j.outcome), fr.attempt\n"
     "FROM chime.fires f\n"
-    "LEFT JOIN chime.jobs j ON j.id = f.job_id\n"
+    "LEFT JOIN LATERAL " CHIME_SQL_JOB_STATE_LATERAL("f.job_id", "f.fired_at") " j ON true\n"
     "LEFT JOIN LATERAL (SELECT r.job_outcome, r.attempt FROM chime.runs r\n"
     "                   WHERE r.job_id = f.job_id AND r.final\n"
     "                   ORDER BY r.finished_at DESC, r.id DESC LIMIT 1) fr ON true\n"

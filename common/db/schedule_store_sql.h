@@ -228,10 +228,10 @@ SELECT s.id, s.name, s.cron, s.time_zone, s.kind, s.payload::text, s.queue, s.pr
        )sql" CHIME_US("lf.scheduled_for") R"sql(, lf.outcome, lf.job_id, j.state,
        lr.job_outcome, )sql" CHIME_US("lr.finished_at") R"sql(
 FROM chime.schedules s
-LEFT JOIN LATERAL (SELECT f.scheduled_for, f.outcome, f.job_id FROM chime.fires f
+LEFT JOIN LATERAL (SELECT f.scheduled_for, f.outcome, f.job_id, f.fired_at FROM chime.fires f
                    WHERE f.schedule_id = s.id ORDER BY f.fired_at DESC, f.scheduled_for DESC
                    LIMIT 1) lf ON true
-LEFT JOIN chime.jobs j ON j.id = lf.job_id
+LEFT JOIN LATERAL )sql" CHIME_SQL_JOB_STATE_LATERAL("lf.job_id", "lf.fired_at") R"sql( j ON true
 LEFT JOIN LATERAL (SELECT r.job_outcome, r.finished_at FROM chime.runs r
                    WHERE r.schedule_id = s.id AND r.job_outcome IS NOT NULL
                      -- From the newest rollup hour that counted a final run

@@ -209,7 +209,7 @@ jobctl enqueue noop --count 1000 >"$WORK/ids"
 # Ids as listed: a schedule's job may take an id between them.
 batch="($(paste -sd, "$WORK/ids"))"
 in_batch="job_id IN $batch"
-wait_for "1,000 jobs succeeded" 180 sql_is "SELECT count(*) FROM chime.jobs WHERE id IN $batch AND state = 'succeeded'" 1000
+wait_for "1,000 jobs succeeded" 180 sql_is "SELECT count(*) FROM chime.jobs_all WHERE id IN $batch AND state = 'succeeded'" 1000
 [[ $(sql "SELECT count(*) FROM chime.runs WHERE $in_batch AND outcome = 'succeeded'") == 1000 ]] ||
   fail "1,000 jobs did not succeed exactly once each"
 workers_used=$(sql "SELECT count(DISTINCT worker_id) FROM chime.runs WHERE $in_batch")
@@ -222,21 +222,21 @@ phase "killing a worker mid-job (SIGKILL)"
 jobctl enqueue sleep --payload '{"ms":10000}' --count 24 >"$WORK/slow-ids"
 batch="($(paste -sd, "$WORK/slow-ids"))"
 in_batch="job_id IN $batch"
-wait_for "a slow job running" 60 sql_any "SELECT worker_id FROM chime.jobs WHERE id IN $batch AND state = 'running' LIMIT 1"
-victim_worker=$(sql "SELECT worker_id FROM chime.jobs WHERE id IN $batch AND state = 'running' LIMIT 1")
+wait_for "a slow job running" 60 sql_any "SELECT worker_id FROM chime.jobs_all WHERE id IN $batch AND state = 'running' LIMIT 1"
+victim_worker=$(sql "SELECT worker_id FROM chime.jobs_all WHERE id IN $batch AND state = 'running' LIMIT 1")
 # A worker's id is its host name (the container id's first 12 digits) and pid.
 victim=""
 for id in $(compose ps -q worker); do
   [[ "$victim_worker" == "${id:0:12}"-* ]] && victim=$id
 done
 [[ -n "$victim" ]] || fail "no worker container has id $victim_worker"
-held=$(sql "SELECT count(*) FROM chime.jobs WHERE worker_id = '$victim_worker' AND state = 'running'")
+held=$(sql "SELECT count(*) FROM chime.jobs_all WHERE worker_id = '$victim_worker' AND state = 'running'")
 # SIGKILL to the worker process from outside, as the OOM killer would: a
 # crash, so the restart policy brings the container back (`docker kill`
 # would count as a deliberate stop).
 kill -KILL "$(docker inspect -f '{{.State.Pid}}' "$victim")"
 echo "killed worker $victim_worker holding $held running jobs"
-wait_for "24 slow jobs succeeded" 180 sql_is "SELECT count(*) FROM chime.jobs WHERE id IN $batch AND state = 'succeeded'" 24
+wait_for "24 slow jobs succeeded" 180 sql_is "SELECT count(*) FROM chime.jobs_all WHERE id IN $batch AND state = 'succeeded'" 24
 [[ $(sql "SELECT count(*) FROM (SELECT job_id FROM chime.runs WHERE $in_batch AND outcome = 'succeeded' GROUP BY job_id HAVING count(*) = 1) once") == 24 ]] ||
   fail "a slow job did not succeed exactly once: $(sql "SELECT job_id, outcome, worker_id FROM chime.runs WHERE $in_batch ORDER BY job_id")"
 expired=$(sql "SELECT count(*) FROM chime.runs WHERE $in_batch AND worker_id = '$victim_worker' AND outcome = 'lease_expired'")

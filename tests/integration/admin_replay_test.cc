@@ -54,7 +54,7 @@ TEST(AdminReplayTest, ARecordedRequestIsRefusedByOtherReplicasAndAfterARestart) 
   ASSERT_TRUE(after_restart.has_value()) << cluster.scheduler().log();
   EXPECT_EQ(after_restart->error().code(), v1::UNAUTHENTICATED) << after_restart->DebugString();
 
-  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs"), 1);
+  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs_all"), 1);
 }
 
 }  // namespace

@@ -27,11 +27,11 @@ class ClusterTest : public ::testing::Test {
   }
 
   std::string StateOf(int64_t id) {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id));
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id));
   }
 
   bool RunningOn(int64_t id, const std::string& worker) {
-    return cluster_.Text("SELECT state || '@' || coalesce(worker_id, '') FROM chime.jobs WHERE id = " +
+    return cluster_.Text("SELECT state || '@' || coalesce(worker_id, '') FROM chime.jobs_all WHERE id = " +
                          std::to_string(id)) == "running@" + worker;
   }
 
@@ -60,9 +60,9 @@ TEST_F(ClusterTest, TwoThousandJobsEachSucceedWithExactlyOneSuccessfulRun) {
   ASSERT_EQ(std::count(enqueued.output.begin(), enqueued.output.end(), '\n'), 2000);
 
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == 2000;
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'") == 2000;
   }, seconds(120))) << cluster_.Text("SELECT string_agg(state || '=' || n, ',') FROM "
-                                     "(SELECT state, count(*) n FROM chime.jobs GROUP BY state) s");
+                                     "(SELECT state, count(*) n FROM chime.jobs_all GROUP BY state) s");
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs"), 2000);
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM (SELECT job_id FROM chime.runs WHERE outcome = 'succeeded' "
                          "GROUP BY job_id HAVING count(*) = 1) s"), 2000);
@@ -107,7 +107,7 @@ TEST_F(ClusterTest, AFrozenWorkersLateCompletionChangesNothing) {
   frozen.Signal(SIGTERM);
   EXPECT_EQ(ExitCode(frozen), 0) << frozen.log();
   EXPECT_EQ(Runs(id), before);
-  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs WHERE id = " + std::to_string(id)),
+  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs_all WHERE id = " + std::to_string(id)),
             "succeeded:2");
 }
 
@@ -121,12 +121,12 @@ TEST_F(ClusterTest, SigtermLetsShortJobsFinishAndReleasesTheRestWithoutUsingAnAt
   worker.Signal(SIGTERM);
   EXPECT_EQ(ExitCode(worker), 0) << worker.log();
   EXPECT_EQ(StateOf(quick), "succeeded");
-  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs WHERE id = " + std::to_string(slow)),
+  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs_all WHERE id = " + std::to_string(slow)),
             "available:0");
   // Released, it runs again on the next worker, as its first attempt.
   cluster_.StartWorker("next");
   ASSERT_TRUE(WaitUntil([&] { return RunningOn(slow, "next"); }, kClusterWaitBound));
-  EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(slow)), 1);
+  EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs_all WHERE id = " + std::to_string(slow)), 1);
 }
 
 TEST_F(ClusterTest, WorkersKeepDrainingWithoutTheSchedulerAndDispatchResumesOnItsReturn) {
@@ -139,7 +139,7 @@ TEST_F(ClusterTest, WorkersKeepDrainingWithoutTheSchedulerAndDispatchResumesOnIt
   auto enqueued = cluster_.Jobctl({"enqueue", "noop", "--count", "20", "--database-url", cluster_.db().url()});
   ASSERT_EQ(enqueued.exit_code, 0) << enqueued.output;
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == 20;
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'") == 20;
   }, kClusterWaitBound)) << worker.log();
 
   const size_t offset = worker.log().size();
@@ -157,7 +157,7 @@ TEST_F(ClusterTest, AnUnknownKindIsDiscardedWithItsReasonAndNotRetried) {
   auto waited = cluster_.Jobctl({"enqueue", "no_such_kind", "--wait", "--wait-timeout", "60s"});
   EXPECT_EQ(waited.exit_code, 4) << waited.output;
   EXPECT_NE(waited.output.find("unknown job kind"), std::string::npos) << waited.output;
-  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs"), "discarded:1");
+  EXPECT_EQ(cluster_.Text("SELECT state || ':' || attempt FROM chime.jobs_all"), "discarded:1");
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs"), 1);
 }
 

@@ -66,9 +66,9 @@ class CronClusterTest : public ::testing::Test {
     const int64_t span = Int("SELECT extract(epoch FROM max(scheduled_for) - min(scheduled_for))::bigint + 1 "
                              "FROM chime.fires WHERE schedule_id = " + id);
     EXPECT_EQ(fires, span) << "a tick was lost: " << fires << " fires over " << span << " seconds";
-    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE schedule_id = " + id),
+    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE schedule_id = " + id),
               Int("SELECT count(*) FROM chime.fires WHERE job_id IS NOT NULL AND schedule_id = " + id));
-    EXPECT_EQ(Int("SELECT count(*) - count(DISTINCT scheduled_for) FROM chime.jobs WHERE schedule_id = " + id),
+    EXPECT_EQ(Int("SELECT count(*) - count(DISTINCT scheduled_for) FROM chime.jobs_all WHERE schedule_id = " + id),
               0);
   }
 
@@ -235,7 +235,7 @@ TEST_F(CronClusterTest, AJobSlowerThanItsPeriodUnderEachOverlapPolicy) {
   EXPECT_EQ(overlapping_runs("o-buffer"), 0);
   // cancel_running: each tick replaces the live job.
   EXPECT_EQ(outcomes("o-cancel", "skipped_overlap"), 0);
-  EXPECT_GT(Int("SELECT count(*) FROM chime.jobs j JOIN chime.schedules s ON s.id = j.schedule_id "
+  EXPECT_GT(Int("SELECT count(*) FROM chime.jobs_all j JOIN chime.schedules s ON s.id = j.schedule_id "
                 "WHERE s.name = 'o-cancel' AND j.state = 'cancelled'"),
             0);
 }

@@ -48,7 +48,7 @@ class DashboardApiTest : public ::testing::Test {
 TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   const int64_t failed = cluster_.EnqueueJob({"fail", "--max-attempts", "1"});
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(failed)) == "discarded";
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(failed)) == "discarded";
   }, kClusterWaitBound));
   const std::string retry = "/api/jobs/" + std::to_string(failed) + "/retry";
 
@@ -57,7 +57,7 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   auto [read_status, read_body] = Call("POST", retry, viewer_);
   EXPECT_EQ(read_status, 403);
   EXPECT_NE(Message(read_body).find("operate"), std::string::npos) << Message(read_body);
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(failed)), "discarded");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(failed)), "discarded");
 
   // Bad input is named.
   EXPECT_EQ(Call("POST", retry + "?now=1", ops_).first, 400);
@@ -83,7 +83,7 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   // A job that succeeded cannot be retried.
   const int64_t done = cluster_.EnqueueJob({"noop"});
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(done)) == "succeeded";
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(done)) == "succeeded";
   }, kClusterWaitBound));
   EXPECT_EQ(Call("POST", "/api/jobs/" + std::to_string(done) + "/retry", ops_).first, 409);
 
@@ -93,7 +93,7 @@ TEST_F(DashboardApiTest, ActionsNeedOperateAndChangeTheDatabase) {
   ASSERT_EQ(cancel_status, 200) << cancelled.dump();
   EXPECT_EQ(cancelled["cancelled_now"], true);
   EXPECT_EQ(cancelled["job"]["state"], "cancelled");
-  EXPECT_EQ(cluster_.Text("SELECT state || ':' || outcome FROM chime.jobs WHERE id = " + std::to_string(later)),
+  EXPECT_EQ(cluster_.Text("SELECT state || ':' || outcome FROM chime.jobs_all WHERE id = " + std::to_string(later)),
             "cancelled:cancelled");
   EXPECT_EQ(Call("POST", "/api/jobs/" + std::to_string(later) + "/cancel", ops_).first, 409);
 
@@ -134,9 +134,9 @@ TEST_F(DashboardApiTest, QueuesPauseAndResume) {
   const int64_t held = cluster_.EnqueueJob({"noop"});
   const int64_t other = cluster_.EnqueueJob({"noop", "--queue", "other"});
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(other)) == "succeeded";
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(other)) == "succeeded";
   }, kClusterWaitBound));
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(held)), "available");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(held)), "available");
 
   auto [list_status, list] = Call("GET", "/api/queues", viewer_);
   ASSERT_EQ(list_status, 200) << list.dump();
@@ -158,7 +158,7 @@ TEST_F(DashboardApiTest, QueuesPauseAndResume) {
   ASSERT_EQ(resume_status, 200) << resumed.dump();
   EXPECT_EQ(resumed["paused"], false);
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + std::to_string(held)) == "succeeded";
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(held)) == "succeeded";
   }, kClusterWaitBound));
   EXPECT_NE(cluster_.scheduler().log().find("queue 'default' paused by 'ops'"), std::string::npos);
 }
@@ -171,7 +171,7 @@ TEST_F(DashboardApiTest, SeriesFiresScheduleAndJobBrowserAnswerTheirShapes) {
                      "('noop', " + std::to_string(parent) + ", 1, '{}'), ('fail', " + std::to_string(parent) +
                      ", 1, '{}')");
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded')") == 0;
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state NOT IN ('succeeded', 'discarded')") == 0;
   }, kClusterWaitBound));
   ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }, kClusterWaitBound));
 

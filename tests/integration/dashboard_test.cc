@@ -143,13 +143,13 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
                      "CASE WHEN g <= 9 THEN '{}' ELSE '{\"times\": 5}' END::jsonb, " +
                      std::to_string(parent) + ", 1 FROM generate_series(1, 12) g");
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded')") == 0;
-  }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || kind || ':' || state, ' ') FROM chime.jobs");
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state NOT IN ('succeeded', 'discarded')") == 0;
+  }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || kind || ':' || state, ' ') FROM chime.jobs_all");
   ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.queue_samples") > 0; }, kClusterWaitBound));
   const std::string discarded =
-      cluster_.Text("SELECT string_agg(id::text, ' ' ORDER BY id) FROM chime.jobs WHERE state = 'discarded'");
+      cluster_.Text("SELECT string_agg(id::text, ' ' ORDER BY id) FROM chime.jobs_all WHERE state = 'discarded'");
   const int64_t broken =
-      cluster_.Int("SELECT j.id FROM chime.jobs j JOIN chime.schedules s ON s.id = j.schedule_id "
+      cluster_.Int("SELECT j.id FROM chime.jobs_all j JOIN chime.schedules s ON s.id = j.schedule_id "
                    "WHERE s.name = 'broken-report'");
   ASSERT_GT(broken, 0);
 
@@ -205,7 +205,7 @@ TEST_F(DashboardTest, AnOperatorBrowsesRetriesTriggersAndPausesFromThePage) {
   ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.runs WHERE job_id = " + std::to_string(broken)) == 2;
   }, kClusterWaitBound)) << "the retry never reached the database";
-  EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(broken)), 2);
+  EXPECT_EQ(cluster_.Int("SELECT attempt FROM chime.jobs_all WHERE id = " + std::to_string(broken)), 2);
   WaitForView("job", "document.querySelectorAll('#attempts li[data-run-id]').length === 2");
   Shot("job-retried");
 
@@ -370,7 +370,7 @@ TEST_F(DashboardTest, ABusyWeekAsTheReadmeShowsIt) {
   ASSERT_TRUE(WaitUntil([&] {
     return cluster_.Int("SELECT count(*) FROM chime.alerts WHERE state = 'firing' AND schedule_name = 'sync-notion'") > 0;
   }, kClusterWaitBound)) << "the leader never saw sync-notion's failures";
-  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'fail' AND state = 'discarded'") == 3; }, kClusterWaitBound));
+  ASSERT_TRUE(WaitUntil([&] { return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'fail' AND state = 'discarded'") == 3; }, kClusterWaitBound));
 
   CdpBrowser& b = Browser();
   const std::string base = "http://" + cluster_.http() + "/";

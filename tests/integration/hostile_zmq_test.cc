@@ -129,7 +129,7 @@ class HostileZmqTest : public ::testing::Test {
     auto run = cluster_.Jobctl({"enqueue", "noop", "--wait", "--wait-timeout", "60s"}, client_env_);
     EXPECT_EQ(run.exit_code, 0) << run.output << worker_->log();
     EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs WHERE worker_id = 'w1' AND "
-                           "outcome = 'succeeded' AND job_id = (SELECT max(id) FROM chime.jobs)"),
+                           "outcome = 'succeeded' AND job_id = (SELECT max(id) FROM chime.jobs_all)"),
               1);
     EXPECT_TRUE(cluster_.scheduler().running()) << cluster_.scheduler().log();
   }

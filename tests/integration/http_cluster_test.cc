@@ -238,9 +238,9 @@ TEST_F(HttpClusterTest, KindsNoWorkerRunsAreCountedAsOther) {
     ASSERT_EQ(cluster_.Jobctl({"enqueue", "made_up_kind_" + std::to_string(i)}).exit_code, 0);
   }
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind LIKE 'made_up_kind_%' AND state = 'discarded'") ==
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind LIKE 'made_up_kind_%' AND state = 'discarded'") ==
                5 &&
-           cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 1;
+           cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND state = 'succeeded'") == 1;
   }, kClusterWaitBound));
   std::string scheduler_text;
   ASSERT_TRUE(WaitUntil([&] {
@@ -273,9 +273,9 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EnqueueFailing();
   EnqueueFailing();
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND queue = 'default' "
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND queue = 'default' "
                         "AND state = 'succeeded'") == 5 &&
-           cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'fail' AND state = 'discarded'") == 2 &&
+           cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'fail' AND state = 'discarded'") == 2 &&
            cluster_.Int("SELECT count(*) FROM chime.fires") >= 2;
   }, kClusterWaitBound));
   const std::string results = "chime_scheduler_job_results_total{kind=\"noop\",outcome=\"succeeded\",queue=\"default\"}";
@@ -301,7 +301,7 @@ TEST_F(HttpClusterTest, MetricsCountTheJobsTicksAndWorkersTheySaw) {
   EXPECT_EQ(Sample(m, "chime_jobs{kind=\"fail\",queue=\"default\",state=\"discarded\"}"), 2);
   // Every route's inserts are counted, the fires' included.
   EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"noop\",queue=\"default\"}"),
-            cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND queue = 'default'"));
+            cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND queue = 'default'"));
   EXPECT_EQ(Sample(m, "chime_jobs_enqueued_total{kind=\"fail\",queue=\"default\"}"), 2);
   EXPECT_GE(Sample(m, "chime_queue_ready_jobs{queue=\"parked\"}"), 1);
   EXPECT_GE(Sample(m, "chime_queue_oldest_ready_age_seconds{queue=\"parked\"}"), 0);
@@ -337,7 +337,7 @@ TEST_F(HttpClusterTest, AWorkerIsNotReadyWhileItDrains) {
   ASSERT_EQ(Get(address, "/readyz").status, 200);
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "sleep", "--payload", R"({"ms": 120000})"}).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'") == 1;
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'") == 1;
   }, kClusterWaitBound));
   worker.Signal(SIGTERM);
   Reply draining;
@@ -379,7 +379,7 @@ TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {
   ASSERT_EQ(cluster_.Jobctl({"enqueue", "noop", "--count", "3", "--queue", "default"}).exit_code, 0);
   const int64_t failing = EnqueueFailing();
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE schedule_id IS NULL AND state IN "
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE schedule_id IS NULL AND state IN "
                         "('succeeded', 'discarded')") == 4 &&
            cluster_.Int("SELECT count(*) FROM chime.runs WHERE schedule_id IS NOT NULL") >= 1;
   }, kClusterWaitBound));
@@ -415,7 +415,7 @@ TEST_F(HttpClusterTest, ApiServesSchedulesJobsRunsWorkersAndQueues) {
   const json p2 = page2.Json();
   for (const auto& job : p2["jobs"]) ids.insert(job["id"].get<int64_t>());
   EXPECT_GE(ids.size(), 3u);
-  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND schedule_id IS NULL"), 3);
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND schedule_id IS NULL"), 3);
   for (const auto& [path, needle] : std::vector<std::pair<std::string, std::string>>{
            {"/api/jobs?state=bogus", "state: 'bogus'"},
            {"/api/jobs?limit=0", "limit"},

@@ -71,7 +71,7 @@ TEST_F(JobctlSchedulerTest, EnqueueListShowAndStatsGoThroughTheScheduler) {
   auto enqueued = Jobctl({"enqueue", "noop", "--payload", R"({"from":"jobctl"})", "--json"});
   ASSERT_EQ(enqueued.exit_code, 0) << enqueued.output;
   const auto id = nlohmann::json::parse(enqueued.output)["id"].get<int64_t>();
-  EXPECT_EQ(db_.Scalar("SELECT payload->>'from' FROM chime.jobs WHERE id = " + std::to_string(id)),
+  EXPECT_EQ(db_.Scalar("SELECT payload->>'from' FROM chime.jobs_all WHERE id = " + std::to_string(id)),
             "jobctl");
 
   auto again = Jobctl({"enqueue", "noop", "--unique-key", "k"});
@@ -154,7 +154,7 @@ TEST_F(JobctlSchedulerTest, ErrorsKeepTheirExitCodes) {
   auto none = Jobctl({"stats"}, {{"CHIME_ADMIN_SECRET", ""}});
   EXPECT_EQ(none.exit_code, 2) << none.output;
   EXPECT_NE(none.output.find("not configured"), std::string::npos) << none.output;
-  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs"), "0");
+  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs_all"), "0");
 }
 
 TEST(SchedulerStartTest, RefusesToStartWithoutAnAdminSecret) {

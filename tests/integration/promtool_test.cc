@@ -85,7 +85,7 @@ TEST(PromtoolTest, PromtoolFindsNoProblemInEitherProcesssMetrics) {
   ASSERT_EQ(cluster.Jobctl({"enqueue", "no_worker_runs_this"}).exit_code, 0);
   ASSERT_EQ(cluster.Jobctl({"enqueue", "noop", "--queue", "parked"}).exit_code, 0);
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster.Int("SELECT count(*) FROM chime.jobs WHERE queue = 'default' AND state IN "
+    return cluster.Int("SELECT count(*) FROM chime.jobs_all WHERE queue = 'default' AND state IN "
                        "('succeeded', 'discarded')") >= 5 &&
            cluster.Int("SELECT count(*) FROM chime.fires") >= 1;
   }, kClusterWaitBound)) << cluster.scheduler().log();

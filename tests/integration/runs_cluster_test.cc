@@ -67,8 +67,8 @@ class RunsClusterTest : public ::testing::Test {
       ASSERT_EQ(paused.exit_code, 0) << paused.output;
     }
     ASSERT_TRUE(WaitUntil([&] {
-      return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE outcome IS NULL AND schedule_id IS NOT NULL") == 0;
-    }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || state, ',') FROM chime.jobs WHERE outcome IS NULL");
+      return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE outcome IS NULL AND schedule_id IS NOT NULL") == 0;
+    }, kClusterWaitBound)) << cluster_.Text("SELECT string_agg(id || ':' || state, ',') FROM chime.jobs_all WHERE outcome IS NULL");
   }
 
   json JobctlJson(const std::vector<std::string>& args) {
@@ -251,16 +251,16 @@ TEST_F(RunsClusterTest, PartialSkippedAndFanOutRunsShowTheirOutcomesAndWaitExitC
   ASSERT_EQ(fan.exit_code, 0) << fan.output;
   const std::string parent = std::to_string(json::parse(fan.output)["id"].get<int64_t>());
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + parent) == "succeeded";
+    return cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + parent) == "succeeded";
   }, kClusterWaitBound));
   JobctlOutcome waiting = cluster_.Jobctl({"show", parent});
-  if (cluster_.Text("SELECT outcome FROM chime.jobs WHERE id = " + parent).empty()) {
+  if (cluster_.Text("SELECT outcome FROM chime.jobs_all WHERE id = " + parent).empty()) {
     EXPECT_NE(waiting.output.find("outcome:          waiting for "), std::string::npos) << waiting.output;
   }
   JobctlOutcome settled = cluster_.Jobctl({"enqueue", "outcome", "--payload",
                                            json{{"children", children}}.dump(), "--wait", "--wait-timeout", "60s"});
   EXPECT_EQ(settled.exit_code, 8) << settled.output;  // Some children failed: partial.
-  ASSERT_TRUE(WaitUntil([&] { return !cluster_.Text("SELECT outcome FROM chime.jobs WHERE id = " + parent).empty(); }, kClusterWaitBound));
+  ASSERT_TRUE(WaitUntil([&] { return !cluster_.Text("SELECT outcome FROM chime.jobs_all WHERE id = " + parent).empty(); }, kClusterWaitBound));
   JobctlOutcome shown = cluster_.Jobctl({"show", parent});
   EXPECT_NE(shown.output.find("outcome:          partial"), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find("\"childOutcomes\""), std::string::npos) << shown.output;
@@ -307,10 +307,10 @@ TEST_F(RunsClusterTest, PartialSkippedAndFanOutRunsShowTheirOutcomesAndWaitExitC
   JobctlOutcome listed = cluster_.Jobctl({"list", "--schedule", "locked"});
   EXPECT_TRUE(std::regex_search(listed.output, std::regex(R"(succeeded +skipped +locked )"))) << listed.output;
   // A schedule's "dryRun": true marks the jobs it fires.
-  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs WHERE NOT dry_run AND schedule_id = " +
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE NOT dry_run AND schedule_id = " +
                          ScheduleId("rehearsal")),
             0);
-  EXPECT_GT(cluster_.Int("SELECT count(*) FROM chime.jobs WHERE schedule_id = " + ScheduleId("rehearsal")), 0);
+  EXPECT_GT(cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE schedule_id = " + ScheduleId("rehearsal")), 0);
 }
 
 }  // namespace

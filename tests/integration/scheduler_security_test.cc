@@ -44,7 +44,7 @@ TEST(SchedulerSecurityTest, HostileFramesAreDroppedAndEveryoneElseIsServed) {
   auto served = cluster.Jobctl({"enqueue", "noop", "--json"});
   EXPECT_EQ(served.exit_code, 0) << served.output;
   EXPECT_TRUE(cluster.scheduler().running()) << cluster.scheduler().log();
-  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs"), 1);
+  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs_all"), 1);
 }
 
 TEST(SchedulerSecurityTest, AReplayedRequestIsRefusedAndChangesNothing) {
@@ -63,7 +63,7 @@ TEST(SchedulerSecurityTest, AReplayedRequestIsRefusedAndChangesNothing) {
   auto replay = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
   ASSERT_TRUE(replay.has_value());
   EXPECT_EQ(replay->admin_reply().error().code(), v1::UNAUTHENTICATED);
-  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs"), 1);
+  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs_all"), 1);
 }
 
 class CurveClusterTest : public ::testing::Test {
@@ -110,7 +110,7 @@ TEST_F(CurveClusterTest, OnlyListedKeysReachTheScheduler) {
   auto plain = cluster.Jobctl({"enqueue", "noop"});
   EXPECT_EQ(plain.exit_code, 5) << plain.output;
   EXPECT_EQ(unlisted.output.find(unlisted_.secret_key), std::string::npos) << "secret key printed";
-  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs"), 1);
+  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs_all"), 1);
   const std::string log = cluster.scheduler().log();
   EXPECT_EQ(log.find(server_.secret_key), std::string::npos) << "secret key logged";
   EXPECT_EQ(log.find(unlisted_.secret_key), std::string::npos);

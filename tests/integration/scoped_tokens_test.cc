@@ -87,7 +87,7 @@ TEST_F(ScopedTokensTest, AReadTokenReadsTheApiOnEveryReplicaAndCannotEnqueue) {
     EXPECT_NE(refused.output.find("token 'dash' has scope read; enqueue needs admin"), std::string::npos)
         << refused.output;
   }
-  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all"), 0);
 }
 
 TEST_F(ScopedTokensTest, AnOperateTokenRetriesCancelsAndTriggersButCannotEnqueueOrCreateSchedules) {
@@ -117,7 +117,7 @@ TEST_F(ScopedTokensTest, AnOperateTokenRetriesCancelsAndTriggersButCannotEnqueue
     EXPECT_NE(refused.output.find("token 'ci' has scope operate"), std::string::npos) << refused.output;
   }
   // The job enqueued by the admin and the trigger's: nothing from ci.
-  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs"), 2);
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all"), 2);
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.schedules"), 1);
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.api_tokens"), 2);
 

@@ -76,17 +76,17 @@ TEST_F(SecretsInLogsTest, NoSecretReachesALogJobctlOrTheDatabase) {
     JobctlOutcome enq = cluster_.Jobctl({"enqueue", "http_request", "--payload", payload.dump()}, admin);
     ASSERT_EQ(enq.exit_code, 0) << enq.output;
     ExpectAbsent("jobctl enqueue's output", enq.output);
-    ids.push_back(std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs")));
+    ids.push_back(std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs_all")));
   }
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") == 2;
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state IN ('succeeded', 'discarded')") == 2;
   }, kClusterWaitBound)) << worker.log();
 
   // The secret did travel where it belongs: to the endpoint.
   const auto requests = endpoint_.Requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].Header("authorization").value_or(""), "Bearer " + cron_secret);
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + ids[1]), "discarded");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + ids[1]), "discarded");
   EXPECT_EQ(cluster_.Text("SELECT summary->>'bodyExcerpt' FROM chime.runs WHERE job_id = " + ids[0]),
             "ok, you sent Authorization: ***");
 

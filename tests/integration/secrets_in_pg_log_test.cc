@@ -122,7 +122,7 @@ TEST_F(SecretsInPgLogTest, NoSecretReachesPostgresqlsStatementLog) {
   Enqueue("sync_integration", {{"userId", 1}, {"provider", "github"}});
   Enqueue("reconcile_exam_capacity", {{"examIds", nlohmann::json::array({3})}});
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_->Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") == 3;
+    return cluster_->Int("SELECT count(*) FROM chime.jobs_all WHERE state IN ('succeeded', 'discarded')") == 3;
   }, kClusterWaitBound)) << worker.log();
 
   // The secrets did travel where they belong.

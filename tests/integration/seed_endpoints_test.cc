@@ -143,17 +143,17 @@ class SeedEndpointsTest : public ::testing::Test {
 
   // The newest job of a schedule, and the text of one of its columns.
   std::string JobOf(const std::string& schedule, const std::string& column) {
-    return cluster_.Text("SELECT " + column + " FROM chime.jobs j JOIN chime.schedules s ON s.id = j.schedule_id "
+    return cluster_.Text("SELECT " + column + " FROM chime.jobs_all j JOIN chime.schedules s ON s.id = j.schedule_id "
                          "WHERE s.name = '" + schedule + "' ORDER BY j.id DESC LIMIT 1");
   }
   // A field of the newest run's summary, as text (->> path).
   std::string Summary(const std::string& schedule, const std::string& path) {
-    return cluster_.Text("SELECT r.summary #>> '{" + path + "}' FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id "
+    return cluster_.Text("SELECT r.summary #>> '{" + path + "}' FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id "
                          "JOIN chime.schedules s ON s.id = j.schedule_id WHERE s.name = '" + schedule +
                          "' ORDER BY r.attempt DESC LIMIT 1");
   }
   std::string Errors(const std::string& schedule) {
-    return cluster_.Text("SELECT array_to_string(r.errors, ' | ') FROM chime.runs r JOIN chime.jobs j ON "
+    return cluster_.Text("SELECT array_to_string(r.errors, ' | ') FROM chime.runs r JOIN chime.jobs_all j ON "
                          "j.id = r.job_id JOIN chime.schedules s ON s.id = j.schedule_id WHERE s.name = '" +
                          schedule + "' ORDER BY r.attempt DESC LIMIT 1");
   }
@@ -209,11 +209,11 @@ TEST_F(SeedEndpointsTest, TheSeedsSetupsRunAsImportedAndTheirAnswersAreTheResult
   for (const auto& name : names) Ok({"schedule", "trigger", name});
   ASSERT_TRUE(WaitUntil(
       [&] {
-        return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE state IN ('succeeded', 'discarded')") ==
+        return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE state IN ('succeeded', 'discarded')") ==
                static_cast<int64_t>(names.size());
       },
       seconds(120)))
-      << cluster_.Text("SELECT string_agg(kind || ' ' || state, ', ') FROM chime.jobs");
+      << cluster_.Text("SELECT string_agg(kind || ' ' || state, ', ') FROM chime.jobs_all");
 
   // 000: succeeded; the counts are fields.
   EXPECT_EQ(JobOf(names[0], "outcome"), "succeeded");
@@ -239,7 +239,7 @@ TEST_F(SeedEndpointsTest, TheSeedsSetupsRunAsImportedAndTheirAnswersAreTheResult
   EXPECT_EQ(Summary(names[5], "skipReason"), "locked");
   EXPECT_EQ(JobOf(names[6], "outcome"), "succeeded");
   EXPECT_EQ(JobOf(names[6], "attempt"), "2");
-  EXPECT_EQ(cluster_.Text("SELECT string_agg(r.outcome, ',' ORDER BY r.attempt) FROM chime.runs r JOIN chime.jobs j "
+  EXPECT_EQ(cluster_.Text("SELECT string_agg(r.outcome, ',' ORDER BY r.attempt) FROM chime.runs r JOIN chime.jobs_all j "
                           "ON j.id = r.job_id JOIN chime.schedules s ON s.id = j.schedule_id WHERE s.name = '" +
                           names[6] + "'"),
             "failed,succeeded");
@@ -271,11 +271,11 @@ TEST_F(SeedEndpointsTest, TheSeedsSetupsRunAsImportedAndTheirAnswersAreTheResult
     EXPECT_EQ(r.Header("chime-job-id"), id);
     EXPECT_EQ(r.Header("user-agent"), chime::UserAgent());
     EXPECT_EQ(r.Header("chime-schedule"),
-              cluster_.Text("SELECT s.name FROM chime.jobs j JOIN chime.schedules s ON s.id = j.schedule_id "
+              cluster_.Text("SELECT s.name FROM chime.jobs_all j JOIN chime.schedules s ON s.id = j.schedule_id "
                             "WHERE j.id = " + id));
     const auto tick = ParseRfc3339(r.Header("chime-scheduled-for").value_or(""));
     ASSERT_TRUE(tick.has_value()) << r.Header("chime-scheduled-for").value_or("");
-    EXPECT_EQ(cluster_.Int("SELECT (extract(epoch FROM date_trunc('second', scheduled_for)))::bigint FROM chime.jobs "
+    EXPECT_EQ(cluster_.Int("SELECT (extract(epoch FROM date_trunc('second', scheduled_for)))::bigint FROM chime.jobs_all "
                            "WHERE id = " + id),
               std::chrono::duration_cast<seconds>(tick->time_since_epoch()).count());
     attempts_by_key[key].push_back(r.Header("chime-attempt").value_or(""));

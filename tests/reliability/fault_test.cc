@@ -30,7 +30,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr const char* kUnfinished =
-    "SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')";
+    "SELECT count(*) FROM chime.jobs_all WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')";
 
 class FaultTest : public ::testing::Test {
  protected:
@@ -114,7 +114,7 @@ class FaultTest : public ::testing::Test {
   }
 
   int64_t RunningOn(const std::string& worker) {
-    return Int("SELECT count(*) FROM chime.jobs WHERE state = 'running' AND worker_id = '" + worker + "'");
+    return Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running' AND worker_id = '" + worker + "'");
   }
   int64_t RunsOf(const std::string& worker, const std::string& outcome = "") {
     return Int("SELECT count(*) FROM chime.runs WHERE worker_id = '" + worker + "'" +
@@ -153,7 +153,7 @@ TEST_F(FaultTest, KillNineOfAWorkerMidJobLosesNothing) {
   ASSERT_TRUE(WaitSettled());
   // The kill hit running jobs: they were rescued and run again elsewhere.
   EXPECT_GE(RunsOf(id, "lease_expired"), 1);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE state <> 'succeeded'"), 0);
   ExpectHistoryHolds();
 }
 
@@ -172,13 +172,13 @@ TEST_F(FaultTest, APoisonPillIsQuarantinedWhileOtherJobsKeepFlowing) {
     return Int(kUnfinished) == 0;
   }, seconds(90))) << "restarted " << next_id - 3 << " workers";
   EXPECT_GE(next_id - 3, 4) << "the pill should have killed a worker on each of its 4 attempts";
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'abort_worker' AND state = 'discarded' "
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'abort_worker' AND state = 'discarded' "
                 "AND last_error LIKE '%poison pill%'"),
             1);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id "
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id "
                 "WHERE j.kind = 'abort_worker' AND r.outcome = 'lease_expired'"),
             4);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'history_effect' AND state <> 'succeeded'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'history_effect' AND state <> 'succeeded'"), 0);
   ExpectHistoryHolds();
 }
 
@@ -199,7 +199,7 @@ TEST_F(FaultTest, SigtermDrainsAndLeavesNoLeaseBehind) {
   ASSERT_TRUE(WaitSettled());
   // Drained, not abandoned: every job it held was finished or released.
   EXPECT_EQ(Int("SELECT count(*) FROM chime.runs WHERE outcome = 'lease_expired'"), 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE state <> 'succeeded'"), 0);
   ExpectHistoryHolds();
 }
 
@@ -215,7 +215,7 @@ TEST_F(FaultTest, AWorkerStoppedPastItsLeaseCannotOverwriteTheRescuedJob) {
   workers[victim]->Signal(SIGSTOP);
   // Wait until a job it held was rescued and claimed again by someone else.
   ASSERT_TRUE(WaitUntil([&] {
-    return Int("SELECT count(*) FROM chime.jobs j WHERE (j.state = 'succeeded' OR "
+    return Int("SELECT count(*) FROM chime.jobs_all j WHERE (j.state = 'succeeded' OR "
                "(j.state = 'running' AND j.worker_id <> '" + id + "')) AND EXISTS (SELECT 1 FROM "
                "chime.runs r WHERE r.job_id = j.id AND r.worker_id = '" + id +
                "' AND r.outcome = 'lease_expired')") > 0;
@@ -223,7 +223,7 @@ TEST_F(FaultTest, AWorkerStoppedPastItsLeaseCannotOverwriteTheRescuedJob) {
   workers[victim]->Signal(SIGCONT);
   ASSERT_TRUE(WaitSettled());
   EXPECT_TRUE(workers[victim]->running()) << workers[victim]->log();
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE state <> 'succeeded'"), 0);
   ExpectHistoryHolds();
 }
 
@@ -360,7 +360,7 @@ TEST_F(PostgresFaultTest, RestartsStopsAndAKilledBackendUnderLoadLoseNothing) {
   scheduler.Signal(SIGTERM);
   ASSERT_TRUE(scheduler.Wait(seconds(30)).has_value()) << scheduler.log();
   ASSERT_TRUE(WaitSettled());
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE state <> 'succeeded'"), 0);
   ExpectHistoryHolds({.cron_seconds = true});
 }
 

@@ -426,7 +426,7 @@ DbSnapshot ReadSnapshot(const std::string& url) {
     return std::string("(extract(epoch FROM ") + column + ") * 1000000)::bigint";
   };
   for (const auto& row : tx.exec("SELECT id, state, attempt, schedule_id, " + us("scheduled_for") +
-                                 " FROM chime.jobs ORDER BY id")) {
+                                 " FROM chime.jobs_all ORDER BY id")) {
     JobRow j;
     j.id = row[0].as<int64_t>();
     j.state = row[1].as<std::string>();

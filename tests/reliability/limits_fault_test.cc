@@ -203,12 +203,12 @@ class LimitsFaultTest : public ::testing::Test {
   }
 
   int64_t RunningOn(const std::string& worker) {
-    return Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sleep' AND state = 'running' AND worker_id = '" +
+    return Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sleep' AND state = 'running' AND worker_id = '" +
                worker + "'");
   }
   int64_t Runs() { return Int("SELECT count(*) FROM chime.runs WHERE kind = 'sleep'"); }
   int64_t Unfinished() {
-    return Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sleep' AND state NOT IN ('succeeded', "
+    return Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sleep' AND state NOT IN ('succeeded', "
                "'discarded', 'cancelled')");
   }
 
@@ -303,7 +303,7 @@ class LimitsFaultTest : public ::testing::Test {
         "SELECT json_agg(json_build_array(r.job_id, r.attempt, coalesce(r.worker_id, ''), r.outcome, "
         "coalesce(j.payload ->> 'provider', ''), (extract(epoch FROM r.started_at) * 1000000)::bigint, "
         "(extract(epoch FROM r.finished_at) * 1000000)::bigint) ORDER BY r.started_at, r.id) "
-        "FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id WHERE r.kind = 'sleep'");
+        "FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id WHERE r.kind = 'sleep'");
     std::vector<RunRow> rows;
     for (const auto& a : json::parse(text.empty() ? "[]" : text)) {
       rows.push_back({a[0].get<int64_t>(), a[1].get<int>(), a[2].get<std::string>(), a[3].get<std::string>(),
@@ -348,7 +348,7 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
       ASSERT_FALSE(HasFatalFailure());
     }
   }
-  const int64_t jobs = Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sleep'");
+  const int64_t jobs = Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sleep'");
   ASSERT_EQ(jobs, static_cast<int64_t>(providers.size()) * kJobsPerProvider);
 
   std::vector<std::string> faults{"kill9_worker", "sigstop_worker", "kill9_leader"};
@@ -410,9 +410,9 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
   EXPECT_GE(all_at_once.most, static_cast<size_t>(kAllConcurrency)) << "sleep-all was never full";
 
   // 3: nothing lost or starved.
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sleep' AND state = 'succeeded'"), jobs)
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sleep' AND state = 'succeeded'"), jobs)
       << cluster_.Text("SELECT string_agg('job ' || id || ' ' || state || ': ' || coalesce(last_error, '-'), '; ') "
-                       "FROM (SELECT * FROM chime.jobs WHERE kind = 'sleep' AND state <> 'succeeded' ORDER BY id "
+                       "FROM (SELECT * FROM chime.jobs_all WHERE kind = 'sleep' AND state <> 'succeeded' ORDER BY id "
                        "LIMIT 20) j");
   // Its final attempt has its run, with the job's outcome, and is its only
   // final row; waiting spent no attempt: attempts 1..N have one run each.
@@ -422,11 +422,11 @@ TEST_F(LimitsFaultTest, NoPartitionRunsOverItsLimitsAndNoJobIsLostAcrossWorkerAn
       "AND (SELECT count(*) FROM chime.runs r WHERE r.job_id = j.id AND r.final) = 1 "
       "AND (SELECT count(*) = j.attempt AND count(DISTINCT r.attempt) = j.attempt AND max(r.attempt) = j.attempt "
       "FROM chime.runs r WHERE r.job_id = j.id AND r.outcome <> 'released')";
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE j.kind = 'sleep' AND " + whole), jobs)
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all j WHERE j.kind = 'sleep' AND " + whole), jobs)
       << cluster_.Text("SELECT string_agg('job ' || j.id || ' attempt ' || j.attempt || ': ' || coalesce((SELECT "
                        "string_agg(r.attempt || ' ' || r.outcome || CASE WHEN r.final THEN ' final' ELSE '' END, "
                        "', ' ORDER BY r.id) FROM chime.runs r WHERE r.job_id = j.id), 'no runs'), '; ') "
-                       "FROM (SELECT * FROM chime.jobs j WHERE j.kind = 'sleep' AND NOT (" + whole +
+                       "FROM (SELECT * FROM chime.jobs_all j WHERE j.kind = 'sleep' AND NOT (" + whole +
                        ") ORDER BY j.id LIMIT 20) j");
   std::printf("runs: %zu for %lld jobs (%lld rescued)\n", runs.size(), static_cast<long long>(jobs),
               static_cast<long long>(Int("SELECT count(*) FROM chime.runs WHERE kind = 'sleep' AND "

@@ -34,7 +34,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr const char* kUnfinished =
-    "SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')";
+    "SELECT count(*) FROM chime.jobs_all WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')";
 
 struct ShellResult {
   int status = -1;
@@ -251,7 +251,7 @@ class PartitionTest : public ::testing::Test {
     }
   }
   int64_t RunningOn(const std::string& worker) {
-    return Int("SELECT count(*) FROM chime.jobs WHERE state = 'running' AND worker_id = '" + worker + "'");
+    return Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running' AND worker_id = '" + worker + "'");
   }
   int64_t Succeeded(const std::string& worker) {
     return Int("SELECT count(*) FROM chime.runs WHERE worker_id = '" + worker + "' AND outcome = 'succeeded'");
@@ -261,11 +261,11 @@ class PartitionTest : public ::testing::Test {
   void ExpectSettledAndHistoryHolds() {
     ASSERT_TRUE(WaitUntil([&] { return Int(kUnfinished) == 0; }, seconds(90)))
         << scheduler_->log() << wn_->log();
-    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE state <> 'succeeded'"), 0);
+    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE state <> 'succeeded'"), 0);
     EXPECT_EQ(Int("SELECT count(*) FROM (SELECT job_id FROM chime.runs WHERE outcome = 'succeeded' "
                   "GROUP BY job_id HAVING count(*) <> 1) twice"),
               0);
-    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE NOT EXISTS (SELECT 1 FROM chime.runs r "
+    EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all j WHERE NOT EXISTS (SELECT 1 FROM chime.runs r "
                   "WHERE r.job_id = j.id AND r.outcome = 'succeeded')"),
               0);
     HistoryChecker checker;

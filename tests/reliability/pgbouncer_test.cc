@@ -173,11 +173,11 @@ TEST_F(PgbouncerTest, ClusterBehindATransactionPoolerLosesAndDoublesNothing) {
     ASSERT_TRUE(WaitForFires(3)) << "no ticks after " << fault;
   }
   ASSERT_TRUE(WaitUntil(
-      [&] { return Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'") == 600; },
+      [&] { return Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND state = 'succeeded'") == 600; },
       seconds(60)))
-      << Int("SELECT count(*) FROM chime.jobs WHERE kind = 'noop' AND state = 'succeeded'");
+      << Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'noop' AND state = 'succeeded'");
   // One succeeded run per noop job: nothing ran twice through the pool.
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id "
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id "
                 "WHERE j.kind = 'noop'"),
             600);
   // The pool really was shared: never more server sessions than its size

@@ -85,7 +85,7 @@ void ReplicaTest::StopAndCheck(const std::vector<ChildProcess*>& schedulers, boo
     ASSERT_TRUE(s->Wait(seconds(30)).has_value()) << s->log();
   }
   ASSERT_TRUE(WaitUntil([&] {
-    return Int("SELECT count(*) FROM chime.jobs WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')") == 0;
+    return Int("SELECT count(*) FROM chime.jobs_all WHERE state NOT IN ('succeeded', 'discarded', 'cancelled')") == 0;
   }, seconds(120)));
   EXPECT_EQ(Int("SELECT count(*) FROM chime.fires WHERE fired_at < scheduled_for"), 0)
       << cluster_.Text("SELECT string_agg(scheduled_for || ' fired at ' || fired_at, '; ') "
@@ -102,7 +102,7 @@ void ReplicaTest::StopAndCheck(const std::vector<ChildProcess*>& schedulers, boo
   }
   // Faulted workers may rescue an unlucky job past the poison-pill limit;
   // anything else that did not succeed is a loss.
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE state <> 'succeeded' AND NOT (" +
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all j WHERE state <> 'succeeded' AND NOT (" +
                 std::string(workers_faulted ? "true" : "false") +
                 " AND state = 'discarded' AND last_error LIKE '%poison pill%' AND (SELECT count(*) "
                 "FROM chime.runs r WHERE r.job_id = j.id AND r.outcome = 'lease_expired') > 3)"),

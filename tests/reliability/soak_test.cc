@@ -136,7 +136,7 @@ TEST_F(SoakTest, ARandomNemesisOverALoadedClusterLosesAndDoublesNothing) {
   for (const auto& [fault, n] : injected_) summary += " " + fault + "=" + std::to_string(n);
   std::printf("faults:%s; %lld enqueue batches; %lld jobs, %lld runs (%lld lease_expired); epoch %lld\n",
               summary.c_str(), static_cast<long long>(enqueued_batches_),
-              static_cast<long long>(Int("SELECT count(*) FROM chime.jobs")),
+              static_cast<long long>(Int("SELECT count(*) FROM chime.jobs_all")),
               static_cast<long long>(Int("SELECT count(*) FROM chime.runs")),
               static_cast<long long>(Int("SELECT count(*) FROM chime.runs WHERE outcome = 'lease_expired'")),
               static_cast<long long>(Epoch()));

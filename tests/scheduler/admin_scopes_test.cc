@@ -71,7 +71,7 @@ class AdminScopesTest : public ::testing::Test {
   int64_t Jobs() {
     pqxx::connection c(db_.url());
     pqxx::nontransaction tx(c);
-    return tx.exec("SELECT count(*) FROM chime.jobs")[0][0].as<int64_t>();
+    return tx.exec("SELECT count(*) FROM chime.jobs_all")[0][0].as<int64_t>();
   }
 
   static v1::AdminRequest Enqueue() {

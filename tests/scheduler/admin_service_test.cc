@@ -71,7 +71,7 @@ TEST_F(AdminServiceTest, EnqueueInsertsTheJobAndAnnouncesItsQueue) {
   EXPECT_EQ(reply.enqueue().job().queue(), "mail");
   EXPECT_EQ(reply.enqueue().job().state(), "available");
   EXPECT_FALSE(reply.enqueue().existing());
-  EXPECT_EQ(db_.Scalar("SELECT kind || '/' || queue || '/' || state FROM chime.jobs WHERE id = " +
+  EXPECT_EQ(db_.Scalar("SELECT kind || '/' || queue || '/' || state FROM chime.jobs_all WHERE id = " +
                        std::to_string(reply.enqueue().job().id())),
             "noop/mail/available");
   EXPECT_EQ(hints_, std::vector<std::string>{"mail:1"});
@@ -85,7 +85,7 @@ TEST_F(AdminServiceTest, AnEnqueueThatFindsItsUniqueKeyTakenReturnsTheLiveJobAnd
   ASSERT_TRUE(second.has_enqueue()) << second.DebugString();
   EXPECT_TRUE(second.enqueue().existing());
   EXPECT_EQ(second.enqueue().job().id(), first.enqueue().job().id());
-  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs_all"), 1);
   EXPECT_EQ(hints_, std::vector<std::string>{"default:1"});
 }
 
@@ -105,7 +105,7 @@ TEST_F(AdminServiceTest, ANegativeDelayIsRefusedAndInsertsNothing) {
   ASSERT_TRUE(reply.has_error()) << reply.DebugString();
   EXPECT_EQ(reply.error().code(), v1::INVALID_ARGUMENT);
   EXPECT_EQ(reply.error().message(), "delay: must not be negative");
-  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs_all"), 0);
   EXPECT_TRUE(hints_.empty());
 }
 
@@ -114,7 +114,7 @@ TEST_F(AdminServiceTest, AnEnqueueWithABadKindIsRefusedNamingTheField) {
   ASSERT_TRUE(reply.has_error()) << reply.DebugString();
   EXPECT_EQ(reply.error().code(), v1::INVALID_ARGUMENT);
   EXPECT_NE(reply.error().message().find("kind"), std::string::npos) << reply.error().message();
-  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs_all"), 0);
 }
 
 TEST_F(AdminServiceTest, ARequestWithNoCommandIsRefused) {
@@ -148,7 +148,7 @@ TEST_F(AdminServiceTest, CancelCancelsAnAvailableJobAndRetryMakesItReadyAgain) {
   const v1::AdminReply cancelled = Handle(cancel);
   ASSERT_TRUE(cancelled.has_cancel()) << cancelled.DebugString();
   EXPECT_TRUE(cancelled.cancel().cancelled_now());
-  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)), "cancelled");
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id)), "cancelled");
 
   hints_.clear();
   v1::AdminRequest retry;
@@ -156,7 +156,7 @@ TEST_F(AdminServiceTest, CancelCancelsAnAvailableJobAndRetryMakesItReadyAgain) {
   const v1::AdminReply retried = Handle(retry);
   ASSERT_TRUE(retried.has_retry()) << retried.DebugString();
   EXPECT_EQ(retried.retry().state(), "available");
-  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)), "available");
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id)), "available");
   EXPECT_EQ(hints_, std::vector<std::string>{"default:1"});
 }
 

@@ -67,7 +67,7 @@ class CronRunnerTest : public ::testing::Test {
                  "WHERE s.name = '" + name + "'");
   }
   int64_t JobsOf(const std::string& name) {
-    return Count("SELECT count(*) FROM chime.jobs j JOIN chime.fires f ON f.job_id = j.id "
+    return Count("SELECT count(*) FROM chime.jobs_all j JOIN chime.fires f ON f.job_id = j.id "
                  "JOIN chime.schedules s ON s.id = f.schedule_id WHERE s.name = '" + name + "'");
   }
   static int64_t Counted(const FireCounts& counts, const std::string& schedule) {
@@ -112,7 +112,7 @@ TEST_F(CronRunnerTest, TheLeaderFiresEachDueTickOnceAndTheNextLeaderDoesNotFireT
   EXPECT_EQ(FiresOf("nightly"), 3);
   EXPECT_EQ(JobsOf("nightly"), 3);
   EXPECT_EQ(Counted(second->fire_counts(), "nightly"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 4);
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs_all"), 4);
 }
 
 TEST_F(CronRunnerTest, AStandbyFiresNothingWhileAnotherHoldsTheTermAndFiresOnceItIsFree) {
@@ -128,7 +128,7 @@ TEST_F(CronRunnerTest, AStandbyFiresNothingWhileAnotherHoldsTheTermAndFiresOnceI
   EXPECT_EQ(standby->status().epoch, 7);
   EXPECT_EQ(standby->status().fired, 0);
   EXPECT_EQ(Count("SELECT count(*) FROM chime.fires"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM chime.jobs_all"), 0);
 
   // The other holder's term runs out: the next pass takes over and fires.
   db_.Exec("UPDATE chime.leader SET expires_at = now() - interval '1 second'");

@@ -353,7 +353,7 @@ TEST_F(RouterServerTest, RefusesAWrongSecretAndAReplay) {
   // Exactly one job came of it.
   pqxx::connection c(db_.url());
   pqxx::nontransaction tx(c);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs")[0][0].as<int>(), 1);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs_all")[0][0].as<int>(), 1);
 }
 
 TEST_F(RouterServerTest, GarbageIsAnsweredWithAnErrorAndOthersKeepBeingServed) {
@@ -424,7 +424,7 @@ TEST_F(RouterServerCurveTest, OnlyAListedKeyCanTalkToTheScheduler) {
   EXPECT_EQ(reply->admin_reply().workers().workers(0).worker_id(), "friend");
   pqxx::connection c(db_.url());
   pqxx::nontransaction tx(c);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs")[0][0].as<int>(), 0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM chime.jobs_all")[0][0].as<int>(), 0);
 }
 
 }  // namespace

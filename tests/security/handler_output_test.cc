@@ -78,11 +78,11 @@ TEST_F(HandlerOutputTest, IllFormedUtf8InASummaryOrErrorsIsRepairedAndRecorded) 
   ASSERT_TRUE(started.has_value()) << started.error().ToString();
   const std::string ids = std::to_string(partial) + ", " + std::to_string(failed);
   ASSERT_TRUE(WaitUntil([&] {
-    return Sql("SELECT count(*) FROM chime.jobs WHERE id IN (" + ids + ") AND state IN ('succeeded', 'discarded')") ==
+    return Sql("SELECT count(*) FROM chime.jobs_all WHERE id IN (" + ids + ") AND state IN ('succeeded', 'discarded')") ==
            "2";
-  })) << "states: " << Sql("SELECT string_agg(state::text, ',') FROM chime.jobs");
-  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(partial)), "succeeded");
-  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(failed)), "discarded");
+  })) << "states: " << Sql("SELECT string_agg(state::text, ',') FROM chime.jobs_all");
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(partial)), "succeeded");
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(failed)), "discarded");
   for (int64_t id : {partial, failed}) {
     const std::string where = " FROM chime.runs WHERE job_id = " + std::to_string(id);
     ASSERT_EQ(Sql("SELECT count(*)" + where), "1");
@@ -97,7 +97,7 @@ TEST_F(HandlerOutputTest, IllFormedUtf8InASummaryOrErrorsIsRepairedAndRecorded) 
   }
   // The worker is still working.
   const int64_t after = Enqueue("noop");
-  ASSERT_TRUE(WaitUntil([&] { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(after)) == "succeeded"; }));
+  ASSERT_TRUE(WaitUntil([&] { return Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(after)) == "succeeded"; }));
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ class HostilePeersTest : public ::testing::Test {
     auto run = cluster_.Jobctl({"enqueue", "noop", "--wait", "--wait-timeout", "60s"});
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs WHERE worker_id = '" + worker_id +
-                           "' AND outcome = 'succeeded' AND job_id = (SELECT max(id) FROM chime.jobs)"),
+                           "' AND outcome = 'succeeded' AND job_id = (SELECT max(id) FROM chime.jobs_all)"),
               1);
   }
 

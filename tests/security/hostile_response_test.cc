@@ -31,7 +31,7 @@ class HostileResponseTest : public ::testing::Test {
     const nlohmann::json payload = {{"url", endpoint_.Url(path)}, {"method", "GET"}};
     JobctlOutcome enq = cluster_.Jobctl({"enqueue", "http_request", "--payload", payload.dump()});
     EXPECT_EQ(enq.exit_code, 0) << enq.output;
-    return std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs"));
+    return std::to_string(cluster_.Int("SELECT max(id) FROM chime.jobs_all"));
   }
 
   std::filesystem::path kinds_file_;
@@ -50,7 +50,7 @@ TEST_F(HostileResponseTest, IllFormedAndCutUtf8BodiesAreRecordedAndTheWorkerSurv
   const std::string refused = Enqueue("/refused");
   const std::string all = binary + ", " + page + ", " + refused;
   ASSERT_TRUE(WaitUntil([&] {
-    return cluster_.Int("SELECT count(*) FROM chime.jobs WHERE id IN (" + all +
+    return cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE id IN (" + all +
                         ") AND state IN ('succeeded', 'discarded')") == 3 ||
            !worker.running();
   }, kClusterWaitBound)) << worker.log();
@@ -59,16 +59,16 @@ TEST_F(HostileResponseTest, IllFormedAndCutUtf8BodiesAreRecordedAndTheWorkerSurv
 
   // One attempt each, its outcome and the repaired text recorded.
   EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.runs WHERE job_id IN (" + all + ")"), 3);
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + binary), "succeeded");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + binary), "succeeded");
   EXPECT_EQ(cluster_.Text("SELECT summary->>'bodyExcerpt' FROM chime.runs WHERE job_id = " + binary),
             "ok " + kReplacement + kReplacement + kReplacement + kReplacement + kReplacement + kReplacement +
                 kReplacement + " done");
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + page), "succeeded");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + page), "succeeded");
   EXPECT_EQ(cluster_.Text("SELECT summary->>'bodyExcerpt' FROM chime.runs WHERE job_id = " + page),
             std::string(4095, 'a'));
-  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs WHERE id = " + refused), "discarded");
+  EXPECT_EQ(cluster_.Text("SELECT state FROM chime.jobs_all WHERE id = " + refused), "discarded");
   EXPECT_EQ(cluster_.Text("SELECT outcome FROM chime.runs WHERE job_id = " + refused), "discarded");
-  EXPECT_NE(cluster_.Text("SELECT last_error FROM chime.jobs WHERE id = " + refused).find("answered HTTP 404"),
+  EXPECT_NE(cluster_.Text("SELECT last_error FROM chime.jobs_all WHERE id = " + refused).find("answered HTTP 404"),
             std::string::npos);
 
   // The results reached the scheduler too (proto3 refuses ill-formed

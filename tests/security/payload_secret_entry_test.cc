@@ -53,7 +53,7 @@ class PayloadSecretEntryTest : public ::testing::Test {
                 0)
           << table;
     }
-    EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'http_request'"), 0);
+    EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'http_request'"), 0);
     EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.schedules WHERE kind = 'http_request'"), 0);
   }
 
@@ -150,7 +150,7 @@ TEST_F(PayloadSecretEntryTest, TheJobStoreRefusesThem) {
   EXPECT_EQ(direct.exit_code, 2) << direct.output;
   EXPECT_EQ(direct.output.find(kSentinel), std::string::npos) << direct.output;
   ExpectNothingStored();
-  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(cluster_.Int("SELECT count(*) FROM chime.jobs_all"), 0);
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ TEST_F(HeartbeaterTest, GivesUpJobsWhoseLeaseNoHeartbeatExtended) {
   EXPECT_EQ(completer_->written() + completer_->refused(), 0);
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "0");
   for (const auto& job : jobs) {
-    EXPECT_EQ(Sql("SELECT state || ' ' || lease_token FROM chime.jobs WHERE id = " + std::to_string(job.id)),
+    EXPECT_EQ(Sql("SELECT state || ' ' || lease_token FROM chime.jobs_all WHERE id = " + std::to_string(job.id)),
               "running " + job.lease.token);
     EXPECT_EQ(Logged("job " + std::to_string(job.id) + " (wait): abandoned: no heartbeat has extended its lease"),
               1u);
@@ -198,12 +198,12 @@ TEST_F(HeartbeaterTest, KeepsJobsWhoseHeartbeatsSucceed) {
   ASSERT_EQ(jobs.size(), 2u);
   // Run for four leases' worth of extensions (the database says so).
   const std::string extended_far =
-      "SELECT count(*) FROM chime.jobs WHERE state = 'running' AND lease_expires_at > attempted_at + "
+      "SELECT count(*) FROM chime.jobs_all WHERE state = 'running' AND lease_expires_at > attempted_at + "
       "interval '" + std::to_string(4 * kLease.count()) + " ms'";
   ASSERT_TRUE(WaitUntil([&] { return Sql(extended_far) == "2"; })) << Sql(extended_far);
   EXPECT_EQ(waiter_->stopped_.load(), 0);
   waiter_->Release();
-  ASSERT_TRUE(WaitUntil([&] { return Sql("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'") == "2"; }));
+  ASSERT_TRUE(WaitUntil([&] { return Sql("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'") == "2"; }));
   EXPECT_EQ(completer_->written(), 2);
   EXPECT_EQ(heartbeater_->unextended_abandoned(), 0);
   EXPECT_EQ(Logged("abandoned"), 0u);

@@ -110,18 +110,18 @@ TEST_F(LostReplyTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
   proxy.Arm(true);
   gate_->Open();
   // The producer claimed the job; it never heard so.
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(job), "running"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(job), "running"));
   EXPECT_EQ(proxy.swallowed(), 1);
   EXPECT_EQ(producer.claimed(), 1);  // The gate only.
   proxy.Arm(false);
   proxy.CutAll();
 
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(job), "succeeded"));
-  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(job)), "1");
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(job), "succeeded"));
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs_all WHERE id = " + std::to_string(job)), "1");
   EXPECT_EQ(Sql("SELECT string_agg(outcome, ',') FROM chime.runs WHERE job_id = " + std::to_string(job)),
             "succeeded");
   EXPECT_EQ(producer.claimed(), 2);
-  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(gate)), "succeeded");
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(gate)), "succeeded");
   producer.Stop();
   executor.Stop();
   completer.Stop();
@@ -155,11 +155,11 @@ TEST_F(LostReplyTest, ACompletionWhoseReplyWasLostIsReportedAccepted) {
   };
   // The first outcome opens the completer's session; the second's answer is lost.
   completer.Add(outcome((*claimed)[0]));
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(first), "succeeded"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(first), "succeeded"));
   ASSERT_TRUE(WaitUntil([&] { return completer.written() == 1; }));
   proxy.Arm(true);
   completer.Add(outcome((*claimed)[1]));
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(second), "succeeded"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(second), "succeeded"));
   EXPECT_EQ(proxy.swallowed(), 1);
   proxy.Arm(false);
   proxy.CutAll();

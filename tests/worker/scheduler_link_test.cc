@@ -114,7 +114,7 @@ TEST_F(SchedulerLinkTest, SaysHelloHeartbeatsRunsDispatchedJobsAndReportsResults
   EXPECT_EQ(result->second.result().outcome(), v1::SUCCEEDED);
   EXPECT_TRUE(result->second.result().accepted());
   EXPECT_EQ(result->second.result().kind(), "noop");
-  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs"), "succeeded");
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all"), "succeeded");
   EXPECT_GE(worker_->link().dispatches(), 1);
 }
 

@@ -183,7 +183,7 @@ class WorkerTest : public ::testing::Test {
     return chime::testing::WaitForEq(sql, [&] { return Sql(sql); }, want);
   }
 
-  std::string JobState(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
+  std::string JobState(int64_t id) { return Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id)); }
 
   chime::testing::TestDatabase db_;
   HandlerRegistry handlers_;
@@ -196,7 +196,7 @@ class WorkerTest : public ::testing::Test {
 TEST_F(WorkerTest, RunsEveryJobOnceWithOneSucceededRun) {
   db_.Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, 500)");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "500"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'", "500"));
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "500");
   EXPECT_EQ(Sql("SELECT count(DISTINCT job_id) FROM chime.runs WHERE outcome = 'succeeded'"), "500");
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE worker_id <> 'test-worker'"), "0");
@@ -205,13 +205,13 @@ TEST_F(WorkerTest, RunsEveryJobOnceWithOneSucceededRun) {
 TEST_F(WorkerTest, NeverRunsMoreJobsThanItHasSlots) {
   for (int i = 0; i < 10; ++i) Enqueue("gate");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "4"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'", "4"));
   // Claimed is not started: wait for the four handlers themselves.
   ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
   EXPECT_EQ(gate_->max_running_.load(), 4);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "4");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"), "4");
   gate_->Open();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'", "10"));
   EXPECT_EQ(gate_->max_running_.load(), 4);
 }
 
@@ -220,12 +220,12 @@ TEST_F(WorkerTest, PrefetchClaimsAheadOfTheSlotsButRunsNoMoreThanThem) {
   for (int i = 0; i < 10; ++i) Enqueue("gate");
   StartWorker();
   // Four run, three more wait in the worker under their leases.
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "7"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'", "7"));
   ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "7");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"), "7");
   EXPECT_EQ(gate_->max_running_.load(), 4);
   gate_->Open();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "10"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'", "10"));
   EXPECT_EQ(gate_->max_running_.load(), 4);
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'"), "10");
 }
@@ -242,23 +242,23 @@ TEST_F(WorkerTest, TheDefaultPrefetchClaimsAheadForShortJobsAndHoardsNoLongOnes)
     peak = std::max(peak, worker_->producer().prefetch());
     return peak > 4;
   })) << "a stream of no-ops never raised the prefetch";
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'", "20000"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'", "20000"));
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs WHERE outcome = 'succeeded'"), "20000");
   // Idle: the rate, and with it the prefetch, falls to nothing.
   ASSERT_TRUE(WaitUntil([&] { return worker_->producer().prefetch() == 0; }));
   for (int i = 0; i < 10; ++i) Enqueue("gate");
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "4"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'", "4"));
   ASSERT_TRUE(WaitUntil([&] { return gate_->started_.load() == 4; }));
   EXPECT_EQ(worker_->producer().prefetch(), 0);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), "4") << "six wait for any worker";
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"), "4") << "six wait for any worker";
   gate_->Open();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE kind = 'gate' AND state = 'succeeded'", "10"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE kind = 'gate' AND state = 'succeeded'", "10"));
 }
 
 TEST_F(WorkerTest, ATimeoutStopsTheHandlerAndTheAttemptFailsRetryably) {
   const int64_t id = Enqueue("sleep", R"({"ms": 600000})", milliseconds(100));
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "retryable"));
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "failed");
   EXPECT_NE(Sql("SELECT errors::text FROM chime.runs WHERE job_id = " + std::to_string(id)).find("timed out after 100 ms"),
             std::string::npos);
@@ -268,64 +268,64 @@ TEST_F(WorkerTest, AHandlerIgnoringItsStopIsAbandonedAndItsAttemptFails) {
   config_.hard_stop_grace = milliseconds(100);
   const int64_t id = Enqueue("stubborn", "{}", milliseconds(50));
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "retryable"));
   EXPECT_NE(Sql("SELECT errors::text FROM chime.runs WHERE job_id = " + std::to_string(id)).find("did not stop"),
             std::string::npos);
   EXPECT_EQ(worker_->executor().abandoned(), 1);
   // Its slot was replaced: other work still runs.
   const int64_t next = Enqueue("noop");
-  EXPECT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(next), "succeeded"));
+  EXPECT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(next), "succeeded"));
 }
 
 TEST_F(WorkerTest, ACancelRequestStopsARunningJob) {
   config_.lease = milliseconds(1500);  // Heartbeats (which carry the request) every 0.5 s.
   const int64_t id = Enqueue("gate");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "running"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "running"));
   db::Connection conn(db::ConnectionConfig{.url = db_.url()});
   db::JobStore store(conn);
   auto cancel = store.JobCancel(id);
   ASSERT_TRUE(cancel.has_value());
   EXPECT_EQ(*cancel, db::CancelOutcome::kCancelRequested);
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "cancelled"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "cancelled"));
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "cancelled");
 }
 
 TEST_F(WorkerTest, ALateCompletionAfterTheLeaseWasLostChangesNothing) {
   const int64_t id = Enqueue("gate");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "running"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "running"));
   // As if the lease expired, the job was rescued and another worker claimed it.
   db_.Exec("UPDATE chime.jobs SET lease_token = gen_random_uuid(), worker_id = 'other' WHERE id = " +
            std::to_string(id));
-  const std::string token = Sql("SELECT lease_token FROM chime.jobs WHERE id = " + std::to_string(id));
+  const std::string token = Sql("SELECT lease_token FROM chime.jobs_all WHERE id = " + std::to_string(id));
   gate_->Open();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE state = 'running'", "1"));
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'", "1"));
   // The old holder's outcome reached the store and was refused.
   ASSERT_TRUE(WaitUntil("the completer to refuse or write the old holder's outcome", [&] {
     return worker_->completer().refused() + worker_->completer().written() > 0;
   }));
   EXPECT_EQ(worker_->completer().refused(), 1);
   EXPECT_EQ(JobState(id), "running");
-  EXPECT_EQ(Sql("SELECT lease_token FROM chime.jobs WHERE id = " + std::to_string(id)), token);
+  EXPECT_EQ(Sql("SELECT lease_token FROM chime.jobs_all WHERE id = " + std::to_string(id)), token);
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "0");
 }
 
 TEST_F(WorkerTest, AnUnknownKindIsDiscardedWithTheReason) {
   const int64_t id = Enqueue("no_such_kind");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "discarded"));
-  const auto error = Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "discarded"));
+  const auto error = Sql("SELECT last_error FROM chime.jobs_all WHERE id = " + std::to_string(id));
   EXPECT_NE(error.find("unknown job kind 'no_such_kind' (this worker knows: "), std::string::npos) << error;
   EXPECT_NE(error.find("noop"), std::string::npos) << error;
-  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(id)), "1");
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs_all WHERE id = " + std::to_string(id)), "1");
 }
 
 TEST_F(WorkerTest, AThrowingHandlerIsARetryableFailureWithTheMessage) {
   const int64_t id = Enqueue("thrower");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
-  EXPECT_EQ(Sql("SELECT last_error FROM chime.jobs WHERE id = " + std::to_string(id)),
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "retryable"));
+  EXPECT_EQ(Sql("SELECT last_error FROM chime.jobs_all WHERE id = " + std::to_string(id)),
             "handler threw: boom at line 42");
 }
 
@@ -338,7 +338,7 @@ TEST_F(WorkerTest, AJobWithoutItsOwnTimeoutGetsWhatItsHandlerSaysItNeeds) {
   const int64_t plain = Enqueue("long_call", R"({"ms": 1500})");
   const int64_t own = Enqueue("long_call", R"({"ms": 1500, "needs": 60000})", milliseconds(200));
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(asks), "succeeded"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(asks), "succeeded"));
   // Their first attempt's run. Not "exactly one run": they retry, and a
   // retry's backoff (about a second, jittered) may end before the 1.5 s call
   // of `asks` does, so a second run may already be there.
@@ -356,7 +356,7 @@ TEST_F(WorkerTest, ASkippedRunEndsTheJobWithOutcomeSkippedAndItsReason) {
   const int64_t id = Enqueue("decliner");
   StartWorker();
   const std::string where = " WHERE job_id = " + std::to_string(id);
-  ASSERT_TRUE(Eventually("SELECT outcome FROM chime.jobs WHERE id = " + std::to_string(id), "skipped"));
+  ASSERT_TRUE(Eventually("SELECT outcome FROM chime.jobs_all WHERE id = " + std::to_string(id), "skipped"));
   EXPECT_EQ(JobState(id), "succeeded");
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs" + where), "1");
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs" + where), "skipped");
@@ -370,13 +370,13 @@ TEST_F(WorkerTest, ChildrenAreLinkedToTheirParentAndProgressIsStored) {
   db_.Exec("UPDATE chime.jobs SET invocation = 'cron', dry_run = true WHERE id = " +
            std::to_string(id));
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs WHERE parent_id = " + std::to_string(id) +
+  ASSERT_TRUE(Eventually("SELECT count(*) FROM chime.jobs_all WHERE parent_id = " + std::to_string(id) +
                              " AND state = 'succeeded'",
                          "3"));
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "succeeded"));
-  EXPECT_EQ(Sql("SELECT progress->>'queued' FROM chime.jobs WHERE id = " + std::to_string(id)), "3");
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "succeeded"));
+  EXPECT_EQ(Sql("SELECT progress->>'queued' FROM chime.jobs_all WHERE id = " + std::to_string(id)), "3");
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(id)), "partial");
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE parent_id = " + std::to_string(id) +
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE parent_id = " + std::to_string(id) +
                 " AND invocation = 'cron' AND dry_run"),
             "3");
 }
@@ -386,20 +386,20 @@ TEST_F(WorkerTest, DrainLetsShortJobsFinishAndReleasesTheRest) {
   const int64_t short_job = Enqueue("sleep", R"({"ms": 50})");
   const int64_t long_job = Enqueue("gate");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(long_job), "running"));
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(short_job), "succeeded"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(long_job), "running"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(short_job), "succeeded"));
   worker_->Drain();
   EXPECT_EQ(JobState(long_job), "available");
-  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs WHERE id = " + std::to_string(long_job)), "0");
+  EXPECT_EQ(Sql("SELECT attempt FROM chime.jobs_all WHERE id = " + std::to_string(long_job)), "0");
   EXPECT_EQ(Sql("SELECT outcome FROM chime.runs WHERE job_id = " + std::to_string(long_job)), "released");
 }
 
 TEST_F(WorkerTest, FailJobsSucceedAfterTheirFailures) {
   const int64_t id = Enqueue("fail", R"({"times": 1})");
   StartWorker();
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "retryable"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "retryable"));
   db_.Exec("UPDATE chime.jobs SET run_at = now() WHERE id = " + std::to_string(id));  // Skip the backoff.
-  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id), "succeeded"));
+  ASSERT_TRUE(Eventually("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id), "succeeded"));
   EXPECT_EQ(Sql("SELECT string_agg(outcome, ',' ORDER BY attempt) FROM chime.runs WHERE job_id = " +
                 std::to_string(id)),
             "failed,succeeded");

@@ -110,9 +110,9 @@ TEST_F(HostileFieldsTest, EveryJobFieldStoresHostileValuesVerbatimOrRefusesThem)
         const std::string column = field == "payload_string" ? "payload->>'s'"
                                    : field == "payload"      ? "payload::text"
                                                              : field;
-        const std::string stored = sql_.Scalar("SELECT " + column + " FROM chime.jobs WHERE id = $1", id);
+        const std::string stored = sql_.Scalar("SELECT " + column + " FROM chime.jobs_all WHERE id = $1", id);
         if (field == "payload") {
-          EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs WHERE id = $2", h.value, id), "t");
+          EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs_all WHERE id = $2", h.value, id), "t");
         } else {
           ExpectSame(stored, h.value, field);
         }
@@ -150,7 +150,7 @@ TEST_F(HostileFieldsTest, CompletionsKeepHostileErrorsSummariesAndWorkerIds) {
                  "summary");
       if (kind != CompletionKind::kSucceeded) {
         // Holds the last error, cut to 2,000 characters.
-        EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs WHERE id = $1", id), "second");
+        EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs_all WHERE id = $1", id), "second");
       }
     }
   }
@@ -169,7 +169,7 @@ TEST_F(HostileFieldsTest, ProgressClaimsAndReleasesStoreHostileValuesVerbatimOrR
     auto inside = store().JobProgressSetIfLeased(j.lease, "{\"note\": " + JsonString(h.value) + "}");
     if (Stored(inside)) {
       EXPECT_TRUE(*inside);
-      ExpectSame(sql_.Scalar("SELECT progress->>'note' FROM chime.jobs WHERE id = $1", id), h.value, "progress");
+      ExpectSame(sql_.Scalar("SELECT progress->>'note' FROM chime.jobs_all WHERE id = $1", id), h.value, "progress");
     } else {
       EXPECT_EQ(Snapshot(id), before);
     }
@@ -221,7 +221,7 @@ class HostileScheduleTest : public HostileFieldsTest {
 
   std::string Rows() {
     return sql_.Scalar("SELECT coalesce(string_agg(s::text, ','), '') FROM chime.schedules s") +
-           sql_.Scalar("SELECT count(*) FROM chime.fires") + sql_.Scalar("SELECT count(*) FROM chime.jobs");
+           sql_.Scalar("SELECT count(*) FROM chime.fires") + sql_.Scalar("SELECT count(*) FROM chime.jobs_all");
   }
 
   ScheduleStore schedules_;

@@ -19,7 +19,7 @@ class JobRescuerTest : public JobStoreTestBase {
     for (int64_t id : ids) ExpireLease(id);
     return ids;
   }
-  int64_t Running() { return sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'"); }
+  int64_t Running() { return sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"); }
 
   JobRescuer Rescuer() { return JobRescuer(store()); }  // The store exists after SetUp.
 };

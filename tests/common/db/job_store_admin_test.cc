@@ -20,7 +20,7 @@ TEST_F(JobStoreCancelTest, CancelsAJobThatIsNotRunning) {
     ASSERT_OK_AND_ASSIGN(CancelOutcome outcome, store().JobCancel(id));
     EXPECT_EQ(outcome, CancelOutcome::kCancelled);
     EXPECT_EQ(State(id), "cancelled");
-    EXPECT_EQ(sql_.Scalar("SELECT finished_at IS NOT NULL FROM chime.jobs WHERE id = $1", id), "t");
+    EXPECT_EQ(sql_.Scalar("SELECT finished_at IS NOT NULL FROM chime.jobs_all WHERE id = $1", id), "t");
   }
   EXPECT_TRUE(Claim(10).empty());
 }
@@ -31,8 +31,8 @@ TEST_F(JobStoreCancelTest, FlagsARunningJobAndItsWorkerFinishesTheCancel) {
   ASSERT_OK_AND_ASSIGN(CancelOutcome outcome, store().JobCancel(id));
   EXPECT_EQ(outcome, CancelOutcome::kCancelRequested);
   EXPECT_EQ(State(id), "running");
-  EXPECT_EQ(sql_.Scalar("SELECT cancel_requested FROM chime.jobs WHERE id = $1", id), "t");
-  EXPECT_EQ(sql_.Scalar("SELECT lease_token::text FROM chime.jobs WHERE id = $1", id), j.lease.token);
+  EXPECT_EQ(sql_.Scalar("SELECT cancel_requested FROM chime.jobs_all WHERE id = $1", id), "t");
+  EXPECT_EQ(sql_.Scalar("SELECT lease_token::text FROM chime.jobs_all WHERE id = $1", id), j.lease.token);
 
   CompletionResult r = Complete(j, CompletionKind::kCancelled);
   EXPECT_TRUE(r.applied);
@@ -78,7 +78,7 @@ TEST_F(JobStoreRetryTest, MakesDiscardedAndCancelledJobsAvailableNow) {
     EXPECT_EQ(job.state, JobState::kAvailable);
     EXPECT_FALSE(job.finished_at.has_value());
     EXPECT_EQ(State(id), "available");
-    EXPECT_EQ(sql_.Scalar("SELECT run_at <= now() AND finished_at IS NULL FROM chime.jobs"
+    EXPECT_EQ(sql_.Scalar("SELECT run_at <= now() AND finished_at IS NULL FROM chime.jobs_all"
                           " WHERE id = $1",
                           id),
               "t");
@@ -230,7 +230,7 @@ class JobStoreListTest : public JobStoreTestBase {
   // Ids the filter should match, newest first, straight from SQL.
   std::vector<int64_t> Expected(const std::string& where) {
     std::vector<int64_t> ids;
-    for (const auto& row : sql_.Query("SELECT id FROM chime.jobs WHERE " + where + " ORDER BY id DESC")) {
+    for (const auto& row : sql_.Query("SELECT id FROM chime.jobs_all WHERE " + where + " ORDER BY id DESC")) {
       ids.push_back(row[0].as<int64_t>());
     }
     return ids;
@@ -242,7 +242,7 @@ TEST_F(JobStoreListTest, FiltersByStateKindQueueAndTime) {
     Enqueue(i % 2 == 0 ? "alpha" : "beta", i % 3 == 0 ? "q1" : "q2");
   }
   ASSERT_EQ(Claim(3, {"q2"}).size(), 3u);
-  ASSERT_OK(store().JobCancel(sql_.Int("SELECT min(id) FROM chime.jobs WHERE state = 'available'")));
+  ASSERT_OK(store().JobCancel(sql_.Int("SELECT min(id) FROM chime.jobs_all WHERE state = 'available'")));
   sql_.Exec("UPDATE chime.jobs SET created_at = '2024-01-10T00:00:00Z' WHERE id % 3 = 0");
   sql_.Exec("UPDATE chime.jobs SET created_at = '2024-02-10T00:00:00Z' WHERE id % 3 = 1");
   sql_.Exec("UPDATE chime.jobs SET created_at = '2024-03-10T00:00:00Z' WHERE id % 3 = 2");

@@ -57,12 +57,12 @@ TEST_F(JobStoreClaimTest, ClaimsNoMoreThanTheLimit) {
   for (int i = 0; i < 10; ++i) Enqueue("limited");
   auto claimed = Claim(3);
   EXPECT_EQ(claimed.size(), 3u);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), 3);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 7);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"), 3);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'available'"), 7);
 
   claimed = Claim(1000);
   EXPECT_EQ(claimed.size(), 7u);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'"), 10);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"), 10);
 }
 
 TEST_F(JobStoreClaimTest, RejectsALimitOutsideOneToAThousand) {
@@ -75,7 +75,7 @@ TEST_F(JobStoreClaimTest, RejectsALimitOutsideOneToAThousand) {
     ASSERT_FALSE(r.has_value()) << "limit " << limit;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().ToString();
   }
-  EXPECT_EQ(State(sql_.Int("SELECT id FROM chime.jobs")), "available");
+  EXPECT_EQ(State(sql_.Int("SELECT id FROM chime.jobs_all")), "available");
 }
 
 TEST_F(JobStoreClaimTest, ClaimsOnlyFromTheRequestedQueues) {
@@ -168,7 +168,7 @@ TEST_F(JobStoreClaimTest, ClaimIncrementsAttemptAndSetsALease) {
       " (extract(epoch FROM lease_expires_at - attempted_at) * 1000)::bigint,"
       " (extract(epoch FROM lease_expires_at) * 1000000)::bigint,"
       " (extract(epoch FROM attempted_at) * 1000000)::bigint"
-      " FROM chime.jobs WHERE id = $1",
+      " FROM chime.jobs_all WHERE id = $1",
       id);
   ASSERT_EQ(row.size(), 1u);
   EXPECT_STREQ(row[0][0].c_str(), "running");
@@ -215,7 +215,7 @@ TEST_F(JobStoreClaimTest, EveryClaimGetsADifferentLeaseToken) {
   std::set<std::string> tokens;
   for (const auto& j : Claim(20)) tokens.insert(j.lease.token);
   EXPECT_EQ(tokens.size(), 20u);
-  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT lease_token) FROM chime.jobs"), 20);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT lease_token) FROM chime.jobs_all"), 20);
 }
 
 TEST_F(JobStoreClaimTest, AClaimsJobsAreFoundAgainByItsClaimIdWithRenewedLeases) {
@@ -234,7 +234,7 @@ TEST_F(JobStoreClaimTest, AClaimsJobsAreFoundAgainByItsClaimIdWithRenewedLeases)
     EXPECT_EQ(recovered[i].lease.token, claimed[i].lease.token);
     EXPECT_EQ(recovered[i].attempt, 1);  // The claim's attempt, not another one.
   }
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running' "
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running' "
                      "AND lease_expires_at > now() + interval '50 seconds'"),
             2);
   // Only the claimer, only that claim, and only while its leases hold.
@@ -254,7 +254,7 @@ TEST_F(JobStoreClaimTest, AClaimThatNeverCommittedRecoversNothing) {
   const ClaimParams params{.worker_id = "w1", .claim_id = NewClaimId()};
   ASSERT_OK_AND_ASSIGN(auto recovered, store().JobsClaimRecover(params));
   EXPECT_TRUE(recovered.empty());
-  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs"), "available");
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs_all"), "available");
 }
 
 TEST_F(JobStoreClaimTest, AClaimIdMustBeAUuid) {
@@ -268,7 +268,7 @@ TEST_F(JobStoreClaimTest, AClaimIdMustBeAUuid) {
     EXPECT_EQ(recover.error().code, ErrorCode::kInvalidArgument);
   }
   EXPECT_FALSE(store().JobsClaimRecover({.worker_id = "w"}).has_value());  // None given.
-  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs"), "available");
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs_all"), "available");
   std::set<std::string> ids;
   for (int i = 0; i < 100; ++i) ids.insert(NewClaimId());
   EXPECT_EQ(ids.size(), 100u);
@@ -336,13 +336,13 @@ TEST_F(JobStoreClaimTest, FourClaimersOverTwentyThousandJobsRunEachExactlyOnce) 
   for (const auto& [id, n] : times_claimed) duplicates += n > 1;
   EXPECT_EQ(duplicates, 0);
 
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded' AND attempt = 1"),
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded' AND attempt = 1"),
             kJobs);
   EXPECT_EQ(TotalRuns(), kJobs);
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM (SELECT job_id FROM chime.runs GROUP BY job_id"
                      " HAVING count(*) = 1 AND bool_and(outcome = 'succeeded')) t"),
             kJobs);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id"
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id"
                      " WHERE r.worker_id = j.worker_id"),
             kJobs);
 }

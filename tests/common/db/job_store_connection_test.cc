@@ -96,8 +96,8 @@ TEST_F(JobStoreConnectionTest, ATerminatedSessionIsUnavailableThenReconnects) {
   // The prepared statements come back with the new session.
   ExpectRecovers([&] { return store_->JobInsert(OfKind("after")); });
   EXPECT_TRUE(conn_.connected());
-  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs WHERE kind = 'after'"), "1");
-  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs WHERE kind = 'before'"), "1");
+  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs_all WHERE kind = 'after'"), "1");
+  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs_all WHERE kind = 'before'"), "1");
   ClaimParams cp;
   cp.worker_id = "w";
   cp.limit = 10;
@@ -166,7 +166,7 @@ TEST_F(JobStoreConnectionTest, EveryKindOfCallSurvivesALostSession) {
     ExpectRecovers(call);
   }
   // The lease survived all of that: the job is still running under it.
-  EXPECT_EQ(db_.Scalar("SELECT lease_token::text FROM chime.jobs WHERE id = " +
+  EXPECT_EQ(db_.Scalar("SELECT lease_token::text FROM chime.jobs_all WHERE id = " +
                        std::to_string(lease.job_id)),
             lease.token);
 }

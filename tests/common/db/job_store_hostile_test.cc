@@ -79,12 +79,12 @@ class JobStoreHostileInputTest : public JobStoreTestBase {
   // What the database holds for `field` of job `id`.
   std::string StoredField(Field field, int64_t id) {
     switch (field) {
-      case Field::kKind: return sql_.Scalar("SELECT kind FROM chime.jobs WHERE id = $1", id);
-      case Field::kQueue: return sql_.Scalar("SELECT queue FROM chime.jobs WHERE id = $1", id);
+      case Field::kKind: return sql_.Scalar("SELECT kind FROM chime.jobs_all WHERE id = $1", id);
+      case Field::kQueue: return sql_.Scalar("SELECT queue FROM chime.jobs_all WHERE id = $1", id);
       case Field::kUniqueKey:
-        return sql_.Scalar("SELECT unique_key FROM chime.jobs WHERE id = $1", id);
+        return sql_.Scalar("SELECT unique_key FROM chime.jobs_all WHERE id = $1", id);
       case Field::kPayload:
-        return sql_.Scalar("SELECT payload->>'s' FROM chime.jobs WHERE id = $1", id);
+        return sql_.Scalar("SELECT payload->>'s' FROM chime.jobs_all WHERE id = $1", id);
     }
     return "";
   }
@@ -103,8 +103,8 @@ class JobStoreHostileInputTest : public JobStoreTestBase {
           ASSERT_EQ(r->size(), 3u);
           EXPECT_EQ(StoredField(field, (*r)[1].id), h.value);
           EXPECT_EQ(ApiField(field, (*r)[1].id), h.value);
-          EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs WHERE id = $1", (*r)[0].id), "fine");
-          EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs WHERE id = $1", (*r)[2].id), "fine");
+          EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs_all WHERE id = $1", (*r)[0].id), "fine");
+          EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs_all WHERE id = $1", (*r)[2].id), "fine");
         } else {
           EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().ToString();
           // The message names the bad item's index.
@@ -181,7 +181,7 @@ TEST_F(JobStoreHostileInputTest, EscapedNulInsideJsonIsStoredOrRejected) {
     p.payload = payload;
     auto r = store().JobInsert(p);
     if (r.has_value()) {
-      EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs WHERE id = $2", payload,
+      EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs_all WHERE id = $2", payload,
                             r->id),
                 "t");
     } else {
@@ -220,7 +220,7 @@ TEST_F(JobStoreHostileInputTest, AcceptsAnyJsonValueAsPayload) {
     EnqueueParams p = Params("json");
     p.payload = payload;
     ASSERT_OK_AND_ASSIGN(EnqueueResult r, store().JobInsert(p));
-    EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs WHERE id = $2", payload, r.id),
+    EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs_all WHERE id = $2", payload, r.id),
               "t");
   }
 }
@@ -281,7 +281,7 @@ TEST_F(JobStoreHostileInputTest, HostileQueueOrWorkerInAClaimIsStoredVerbatimOrR
     auto r = store().JobsClaim(worker);
     if (r.has_value()) {
       ASSERT_EQ(r->size(), 1u);
-      EXPECT_EQ(sql_.Scalar("SELECT worker_id FROM chime.jobs WHERE id = $1", id), h.value);
+      EXPECT_EQ(sql_.Scalar("SELECT worker_id FROM chime.jobs_all WHERE id = $1", id), h.value);
       ASSERT_OK(store().JobsReleaseIfLeased(std::vector<Lease>{(*r)[0].lease}, "w"));
     } else {
       EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().ToString();
@@ -419,7 +419,7 @@ int DeepJsonOutcome(int depth, bool as_summary) {
       std::fprintf(stderr, "insert: %s\n", inserted.error().ToString().c_str());
       return 3;
     }
-    return sql.Int("SELECT count(*) FROM chime.jobs") == 0 ? 0 : 4;
+    return sql.Int("SELECT count(*) FROM chime.jobs_all") == 0 ? 0 : 4;
   }
   if (!as_summary) return 0;
   ClaimParams cp;
@@ -438,7 +438,7 @@ int DeepJsonOutcome(int depth, bool as_summary) {
       std::fprintf(stderr, "complete: %s\n", done.error().ToString().c_str());
       return 6;
     }
-    return sql.Scalar("SELECT state FROM chime.jobs") == "running" ? 0 : 7;
+    return sql.Scalar("SELECT state FROM chime.jobs_all") == "running" ? 0 : 7;
   }
   if (done->size() != 1 || !(*done)[0].applied) {
     std::fprintf(stderr, "complete: not applied under a valid lease\n");
@@ -502,7 +502,7 @@ TEST_F(JobStoreDefaultPayloadTest, DefaultLimitIsOneMebibyte) {
   EnqueueParams at_limit = Params("big");
   at_limit.payload = PayloadOfSize(1 << 20);
   ASSERT_OK_AND_ASSIGN(EnqueueResult r, store().JobInsert(at_limit));
-  EXPECT_EQ(sql_.Int("SELECT length(payload->>'p') FROM chime.jobs WHERE id = $1", r.id),
+  EXPECT_EQ(sql_.Int("SELECT length(payload->>'p') FROM chime.jobs_all WHERE id = $1", r.id),
             static_cast<int64_t>((1 << 20) - 8));
 
   EnqueueParams over = Params("big");

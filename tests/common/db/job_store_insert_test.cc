@@ -25,7 +25,7 @@ TEST_F(JobStoreInsertTest, InsertsWithDefaultQueuePriorityAttemptsAndAvailableSt
       "SELECT kind, queue, priority, state, payload::text, attempt, max_attempts, rescue_count,"
       " timeout_ms IS NULL, unique_key IS NULL, parent_id IS NULL, dry_run, cancel_requested,"
       " lease_token IS NULL, run_at <= now(), finished_at IS NULL"
-      " FROM chime.jobs WHERE id = $1",
+      " FROM chime.jobs_all WHERE id = $1",
       r.id);
   ASSERT_EQ(row.size(), 1u);
   EXPECT_STREQ(row[0][0].c_str(), "send_email");
@@ -62,7 +62,7 @@ TEST_F(JobStoreInsertTest, StoresEveryFieldGiven) {
   EXPECT_EQ(got.job.kind, "sync_integration");
   EXPECT_EQ(got.job.queue, "integrations");
   EXPECT_EQ(got.job.priority, 7);
-  EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs WHERE id = $2", p.payload, r.id),
+  EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs_all WHERE id = $2", p.payload, r.id),
             "t");
   EXPECT_EQ(got.job.max_attempts, 3);
   EXPECT_EQ(got.job.timeout, milliseconds(90'000));
@@ -80,7 +80,7 @@ TEST_F(JobStoreInsertTest, DelayInTheFutureMakesTheJobScheduled) {
   EXPECT_EQ(State(r.id), "scheduled");
   // created_at and run_at come from the same now().
   EXPECT_EQ(sql_.Int("SELECT (extract(epoch FROM run_at - created_at) * 1000)::bigint"
-                     " FROM chime.jobs WHERE id = $1",
+                     " FROM chime.jobs_all WHERE id = $1",
                      r.id),
             3'600'000);
 }
@@ -93,7 +93,7 @@ TEST_F(JobStoreInsertTest, RunAtInTheFutureIsKeptExactlyAndWinsOverDelay) {
   p.delay = hours(48);
   ASSERT_OK_AND_ASSIGN(EnqueueResult r, store().JobInsert(p));
   EXPECT_EQ(r.state, JobState::kScheduled);
-  EXPECT_EQ(sql_.Int("SELECT (extract(epoch FROM run_at) * 1000000)::bigint FROM chime.jobs"
+  EXPECT_EQ(sql_.Int("SELECT (extract(epoch FROM run_at) * 1000000)::bigint FROM chime.jobs_all"
                      " WHERE id = $1",
                      r.id),
             Micros(at));
@@ -110,7 +110,7 @@ TEST_F(JobStoreInsertTest, RunAtInThePastIsAvailable) {
 // Checks that ids[i] is the row made from params[i] (payload {"i": i}).
 void ExpectIdsInInputOrder(Inspector& sql, const std::vector<EnqueueResult>& results, int n) {
   ASSERT_EQ(results.size(), static_cast<size_t>(n));
-  auto rows = sql.Query("SELECT id, (payload->>'i')::int FROM chime.jobs");
+  auto rows = sql.Query("SELECT id, (payload->>'i')::int FROM chime.jobs_all");
   ASSERT_EQ(rows.size(), static_cast<size_t>(n));
   std::map<int64_t, int> index_of;
   for (const auto& row : rows) index_of[row[0].as<int64_t>()] = row[1].as<int>();
@@ -141,15 +141,15 @@ TEST_F(JobStoreInsertTest, InsertManyReturnsIdsInInputOrderForAHundredJobs) {
   const auto params = Numbered(100);
   ASSERT_OK_AND_ASSIGN(auto results, store().JobsInsertMany(params));
   ExpectIdsInInputOrder(sql_, results, 100);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE queue = 'even'"), 50);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'a'"), 34);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE queue = 'even'"), 50);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'a'"), 34);
 }
 
 TEST_F(JobStoreInsertTest, InsertManyWritesTenThousandJobsInOneCall) {
   const auto params = Numbered(10'000);
   ASSERT_OK_AND_ASSIGN(auto results, store().JobsInsertMany(params));
   ExpectIdsInInputOrder(sql_, results, 10'000);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 10'000);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'available'"), 10'000);
 }
 
 // JobsInsertMany with the COPY path taken for any batch it can serve.
@@ -166,7 +166,7 @@ class JobStoreCopyTest : public JobStoreTestBase {
     return sql_.Scalar(
         "SELECT concat_ws('|', kind, queue, priority, state, payload::text, attempt, max_attempts,"
         " timeout_ms, unique_key, parent_id, dry_run, invocation, run_at <= now(), created_at <= now(),"
-        " lease_token IS NULL) FROM chime.jobs WHERE id = $1",
+        " lease_token IS NULL) FROM chime.jobs_all WHERE id = $1",
         id);
   }
 };
@@ -203,7 +203,7 @@ TEST_F(JobStoreCopyTest, CopyWritesTheRowsTheArrayStatementWrites) {
     EXPECT_EQ(Row(copied[i].id), Row(inserted[i].id));
   }
   // The payload is the JSON given, whitespace aside.
-  EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs WHERE id = $2", params[1].payload,
+  EXPECT_EQ(sql_.Scalar("SELECT payload = $1::jsonb FROM chime.jobs_all WHERE id = $2", params[1].payload,
                         copied[1].id),
             "t");
   // A later plain insert still takes a fresh id from the sequence.
@@ -257,7 +257,7 @@ TEST_F(JobStoreInsertTest, UniqueKeyHeldByALiveJobReturnsThatJob) {
   EXPECT_EQ(second.id, first.id);
   EXPECT_EQ(second.state, JobState::kAvailable);
   EXPECT_EQ(JobCount(), 1);
-  EXPECT_EQ(sql_.Scalar("SELECT payload::text FROM chime.jobs WHERE id = $1", first.id), "{}");
+  EXPECT_EQ(sql_.Scalar("SELECT payload::text FROM chime.jobs_all WHERE id = $1", first.id), "{}");
 
   // Still live while running.
   ClaimedJob claimed = ClaimOne();
@@ -281,7 +281,7 @@ TEST_F(JobStoreInsertTest, UniqueKeyIsFreedWhenTheJobFinishes) {
   EXPECT_FALSE(again.existing);
   EXPECT_NE(again.id, first);
   EXPECT_EQ(JobCount(), 2);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE unique_key = 'user-1/github'"
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE unique_key = 'user-1/github'"
                      " AND state = 'available'"),
             1);
 }
@@ -335,7 +335,7 @@ TEST_F(JobStoreInsertTest, ConcurrentInsertsOfOneUniqueKeyMakeExactlyOneJob) {
   EXPECT_EQ(JobCount(), 1);
   EXPECT_EQ(ids.size(), 1u);
   EXPECT_EQ(created, 1);
-  EXPECT_EQ(sql_.Int("SELECT id FROM chime.jobs"), *ids.begin());
+  EXPECT_EQ(sql_.Int("SELECT id FROM chime.jobs_all"), *ids.begin());
 }
 
 TEST_F(JobStoreInsertTest, InsertManyWithADuplicateKeyInsideTheBatchMakesOneJob) {
@@ -357,9 +357,9 @@ TEST_F(JobStoreInsertTest, InsertManyWithADuplicateKeyInsideTheBatchMakesOneJob)
   EXPECT_NE(results[1].id, results[0].id);
   EXPECT_EQ(JobCount(), 3);
   // The first of the duplicates wins.
-  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs WHERE unique_key = 'x'"), "0");
-  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs WHERE id = $1", results[1].id), "1");
-  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs WHERE id = $1", results[3].id), "3");
+  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs_all WHERE unique_key = 'x'"), "0");
+  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs_all WHERE id = $1", results[1].id), "1");
+  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs_all WHERE id = $1", results[3].id), "3");
 }
 
 TEST_F(JobStoreInsertTest, InsertManyReturnsLiveHoldersOfExistingKeys) {
@@ -378,8 +378,8 @@ TEST_F(JobStoreInsertTest, InsertManyReturnsLiveHoldersOfExistingKeys) {
   EXPECT_EQ(results[1].id, holder);
   EXPECT_FALSE(results[2].existing);
   EXPECT_EQ(JobCount(), 3);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE unique_key = 'z'"), 1);
-  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs WHERE id = $1", results[0].id), "0");
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE unique_key = 'z'"), 1);
+  EXPECT_EQ(sql_.Scalar("SELECT payload->>'i' FROM chime.jobs_all WHERE id = $1", results[0].id), "0");
 }
 
 TEST_F(JobStoreInsertTest, ConcurrentInsertManyOfTheSameKeysMakesOneJobPerKey) {
@@ -418,7 +418,7 @@ TEST_F(JobStoreInsertTest, ConcurrentInsertManyOfTheSameKeysMakesOneJobPerKey) {
     }
   }
   EXPECT_EQ(JobCount(), kKeys);
-  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT unique_key) FROM chime.jobs"), kKeys);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT unique_key) FROM chime.jobs_all"), kKeys);
   EXPECT_EQ(created.size(), static_cast<size_t>(kKeys));
   for (const auto& [id, n] : created) EXPECT_EQ(n, 1) << "job " << id << " reported created " << n;
 }
@@ -440,7 +440,7 @@ TEST_F(JobStoreInsertTest, InsertSelectedInsertsWhatTheQuerySelectsAndSkipsHeldK
   EXPECT_EQ(row[1], "2") << "n:2 is held by a live job";
   EXPECT_EQ(row[2], std::nullopt);
   EXPECT_EQ(JobCount(), 3);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE queue = 'selected' AND max_attempts = 3"
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE queue = 'selected' AND max_attempts = 3"
                      " AND payload->>'n' = substr(unique_key, 3)"),
             2);
   EXPECT_EQ(State(holder), "available");

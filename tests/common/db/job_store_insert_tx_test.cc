@@ -38,14 +38,14 @@ TEST_F(JobStoreInsertTxTest, JobsCommitWithTheCallersTransactionAndNotBefore) {
   EXPECT_EQ(results[1].state, JobState::kScheduled);
   EXPECT_FALSE(one.existing);
   // Inside the transaction they are there; outside, not yet.
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM chime.jobs")[0].as<int64_t>(), 4);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM chime.jobs_all")[0].as<int64_t>(), 4);
   EXPECT_EQ(JobCount(), 0);
 
   tx.commit();
   EXPECT_EQ(JobCount(), 4);
   EXPECT_EQ(State(results[1].id), "scheduled");
-  EXPECT_EQ(sql_.Scalar("SELECT queue FROM chime.jobs WHERE id = $1", results[2].id), "other");
-  EXPECT_EQ(sql_.Scalar("SELECT payload->'outboxIds'->>1 FROM chime.jobs WHERE id = $1", results[1].id), "2");
+  EXPECT_EQ(sql_.Scalar("SELECT queue FROM chime.jobs_all WHERE id = $1", results[2].id), "other");
+  EXPECT_EQ(sql_.Scalar("SELECT payload->'outboxIds'->>1 FROM chime.jobs_all WHERE id = $1", results[1].id), "2");
   EXPECT_EQ(sql_.Int("SELECT count(*) FROM public.app_rows"), 1);
 }
 
@@ -54,7 +54,7 @@ TEST_F(JobStoreInsertTxTest, NothingIsInsertedWhenTheCallerAborts) {
     pqxx::work tx(caller_);
     ASSERT_OK(store().JobsInsertManyTx(tx, std::vector<EnqueueParams>{Params("a"), Params("b")}));
     ASSERT_OK(store().JobInsertTx(tx, Params("c")));
-    EXPECT_EQ(tx.exec1("SELECT count(*) FROM chime.jobs")[0].as<int64_t>(), 3);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM chime.jobs_all")[0].as<int64_t>(), 3);
     tx.abort();
   }
   {
@@ -92,7 +92,7 @@ TEST_F(JobStoreInsertTxTest, AnInvalidJobNamesItsFieldAndLeavesTheTransactionUsa
   ASSERT_OK_AND_ASSIGN(EnqueueResult after, store().JobInsertTx(tx, Params("after")));
   tx.commit();
   EXPECT_EQ(JobCount(), 1);
-  EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs WHERE id = $1", after.id), "after");
+  EXPECT_EQ(sql_.Scalar("SELECT kind FROM chime.jobs_all WHERE id = $1", after.id), "after");
 }
 
 TEST_F(JobStoreInsertTxTest, UniqueKeysHeldBeforeOrEarlierInTheTransactionReturnTheirHolder) {

@@ -40,7 +40,7 @@ class JobStoreLeaseTest : public JobStoreTestBase {
   int64_t RetryDelayMs(int64_t id) {
     return sql_.Int(
         "SELECT (extract(epoch FROM j.run_at - r.finished_at) * 1000)::bigint"
-        " FROM chime.jobs j JOIN chime.runs r ON r.job_id = j.id"
+        " FROM chime.jobs_all j JOIN chime.runs r ON r.job_id = j.id"
         " WHERE j.id = $1 ORDER BY r.id DESC LIMIT 1",
         id);
   }
@@ -51,7 +51,7 @@ TEST_F(JobStoreLeaseTest, HeartbeatExtendsTheLease) {
   auto claimed = Claim(1, {"default"}, seconds(5));
   ASSERT_EQ(claimed.size(), 1u);
   const std::string before =
-      sql_.Scalar("SELECT lease_expires_at::text FROM chime.jobs WHERE id = $1", id);
+      sql_.Scalar("SELECT lease_expires_at::text FROM chime.jobs_all WHERE id = $1", id);
 
   ASSERT_OK_AND_ASSIGN(HeartbeatResult hb,
                        store().JobsHeartbeat(std::vector<Lease>{claimed[0].lease}, hours(1)));
@@ -59,11 +59,11 @@ TEST_F(JobStoreLeaseTest, HeartbeatExtendsTheLease) {
   EXPECT_TRUE(hb.lost.empty());
   EXPECT_TRUE(hb.cancel_requested.empty());
   EXPECT_EQ(sql_.Scalar("SELECT lease_expires_at > $1::timestamptz + interval '55 minutes'"
-                        " FROM chime.jobs WHERE id = $2",
+                        " FROM chime.jobs_all WHERE id = $2",
                         before, id),
             "t");
   EXPECT_EQ(State(id), "running");
-  EXPECT_EQ(sql_.Scalar("SELECT lease_token::text FROM chime.jobs WHERE id = $1", id),
+  EXPECT_EQ(sql_.Scalar("SELECT lease_token::text FROM chime.jobs_all WHERE id = $1", id),
             claimed[0].lease.token);
 }
 
@@ -93,12 +93,12 @@ TEST_F(JobStoreLeaseTest, ProgressIsStoredOnlyUnderTheCurrentLease) {
   ASSERT_OK_AND_ASSIGN(bool stale_applied,
                        store().JobProgressSetIfLeased(stale.lease, R"({"done":1})"));
   EXPECT_FALSE(stale_applied);
-  EXPECT_EQ(sql_.Scalar("SELECT progress IS NULL FROM chime.jobs WHERE id = $1", id), "t");
+  EXPECT_EQ(sql_.Scalar("SELECT progress IS NULL FROM chime.jobs_all WHERE id = $1", id), "t");
 
   ASSERT_OK_AND_ASSIGN(bool applied,
                        store().JobProgressSetIfLeased(current.lease, R"({"done": 2, "of": 5})"));
   EXPECT_TRUE(applied);
-  EXPECT_EQ(sql_.Scalar("SELECT progress->>'done' FROM chime.jobs WHERE id = $1", id), "2");
+  EXPECT_EQ(sql_.Scalar("SELECT progress->>'done' FROM chime.jobs_all WHERE id = $1", id), "2");
   ASSERT_OK_AND_ASSIGN(JobWithRuns shown, store().JobGet(id));
   ASSERT_TRUE(shown.job.progress.has_value());
   EXPECT_NE(shown.job.progress->find("\"of\": 5"), std::string::npos) << *shown.job.progress;
@@ -252,7 +252,7 @@ TEST_F(JobStoreLeaseTest, SuccessFinishesTheJobAndWritesASucceededRun) {
 
   auto job = sql_.Query(
       "SELECT state, finished_at IS NOT NULL, lease_token IS NULL, lease_expires_at IS NULL"
-      " FROM chime.jobs WHERE id = $1",
+      " FROM chime.jobs_all WHERE id = $1",
       id);
   ASSERT_EQ(job.size(), 1u);
   EXPECT_STREQ(job[0][0].c_str(), "succeeded");
@@ -265,7 +265,7 @@ TEST_F(JobStoreLeaseTest, SuccessFinishesTheJobAndWritesASucceededRun) {
       " r.started_at = j.attempted_at, r.finished_at >= r.started_at,"
       " r.summary = '{\"processed\": 12, \"updated\": 3}'::jsonb, cardinality(r.errors),"
       " r.finished_at = j.finished_at"
-      " FROM chime.runs r JOIN chime.jobs j ON j.id = r.job_id WHERE r.job_id = $1",
+      " FROM chime.runs r JOIN chime.jobs_all j ON j.id = r.job_id WHERE r.job_id = $1",
       id);
   ASSERT_EQ(run.size(), 1u);
   EXPECT_STREQ(run[0][0].c_str(), "succeeded");
@@ -316,7 +316,7 @@ TEST_F(JobStoreLeaseTest, FailureMakesTheJobRetryableAfterTheBackoff) {
 
   auto job = sql_.Query(
       "SELECT state, attempt, finished_at IS NULL, lease_token IS NULL, last_error"
-      " FROM chime.jobs WHERE id = $1",
+      " FROM chime.jobs_all WHERE id = $1",
       id);
   ASSERT_EQ(job.size(), 1u);
   EXPECT_STREQ(job[0][0].c_str(), "retryable");
@@ -358,8 +358,8 @@ TEST_F(JobStoreLeaseTest, FailureOnTheLastAttemptDiscardsTheJob) {
   EXPECT_EQ(r.new_state, JobState::kDiscarded);
 
   EXPECT_EQ(State(id), "discarded");
-  EXPECT_EQ(sql_.Scalar("SELECT finished_at IS NOT NULL FROM chime.jobs WHERE id = $1", id), "t");
-  EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs WHERE id = $1", id), "two");
+  EXPECT_EQ(sql_.Scalar("SELECT finished_at IS NOT NULL FROM chime.jobs_all WHERE id = $1", id), "t");
+  EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs_all WHERE id = $1", id), "two");
   EXPECT_EQ(sql_.Scalar("SELECT string_agg(outcome, ',' ORDER BY attempt) FROM chime.runs"
                         " WHERE job_id = $1",
                         id),
@@ -374,7 +374,7 @@ TEST_F(JobStoreLeaseTest, PermanentFailureDiscardsAtOnce) {
   EXPECT_TRUE(r.applied);
   EXPECT_EQ(r.new_state, JobState::kDiscarded);
   EXPECT_EQ(State(id), "discarded");
-  EXPECT_EQ(sql_.Scalar("SELECT attempt || '/' || max_attempts FROM chime.jobs WHERE id = $1", id),
+  EXPECT_EQ(sql_.Scalar("SELECT attempt || '/' || max_attempts FROM chime.jobs_all WHERE id = $1", id),
             "1/20");
   EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.runs WHERE job_id = $1", id), "discarded");
   EXPECT_EQ(sql_.Scalar("SELECT errors[1] FROM chime.runs WHERE job_id = $1", id),
@@ -442,7 +442,7 @@ TEST_F(JobStoreLeaseTest, AFinishedJobRecordsItsOutcomeBesideItsState) {
     ClaimedJob j = ClaimOne();
     EXPECT_TRUE(Complete(j, c.how, c.errors).applied);
     EXPECT_EQ(State(id), c.state) << c.outcome;
-    EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), c.outcome);
+    EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs_all WHERE id = $1", id), c.outcome);
     EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.runs WHERE job_id = $1", id), c.run_outcome);
     ASSERT_OK_AND_ASSIGN(JobWithRuns got, store().JobGet(id));
     EXPECT_EQ(got.job.outcome ? std::string(JobOutcomeName(*got.job.outcome)) : "<null>", c.outcome);
@@ -466,10 +466,10 @@ TEST_F(JobStoreLeaseTest, ASkippedCompletionIsFoundRecordedAsSucceeded) {
 TEST_F(JobStoreLeaseTest, CancelAndRetrySetAndClearTheOutcome) {
   const int64_t id = Enqueue("operator");
   ASSERT_OK(store().JobCancel(id));
-  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), "cancelled");
+  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs_all WHERE id = $1", id), "cancelled");
   ASSERT_OK(store().JobRetry(id));
   EXPECT_EQ(State(id), "available");
-  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id), "<null>");
+  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs_all WHERE id = $1", id), "<null>");
 }
 
 // Fails one job until it is discarded, moving its run_at to now between
@@ -501,7 +501,7 @@ TEST_F(JobStoreBackoffTest, RetryDelaysDoubleUpToTheCap) {
     ASSERT_EQ(r.new_state, JobState::kRetryable);
     delays.push_back(sql_.Int(
         "SELECT (extract(epoch FROM j.run_at - r.finished_at) * 1000)::bigint"
-        " FROM chime.jobs j JOIN chime.runs r ON r.job_id = j.id AND r.attempt = j.attempt"
+        " FROM chime.jobs_all j JOIN chime.runs r ON r.job_id = j.id AND r.attempt = j.attempt"
         " WHERE j.id = $1",
         id));
     MakeDue(id);
@@ -530,7 +530,7 @@ TEST_F(JobStoreReleaseTest, ReleaseHandsTheJobBackWithoutUsingAnAttempt) {
   EXPECT_EQ(released, std::vector<int64_t>{id});
   auto row = sql_.Query(
       "SELECT state, attempt, lease_token IS NULL, lease_expires_at IS NULL, run_at <= now(),"
-      " finished_at IS NULL FROM chime.jobs WHERE id = $1",
+      " finished_at IS NULL FROM chime.jobs_all WHERE id = $1",
       id);
   ASSERT_EQ(row.size(), 1u);
   EXPECT_STREQ(row[0][0].c_str(), "available");

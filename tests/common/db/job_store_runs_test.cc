@@ -44,7 +44,7 @@ class JobStoreRunsTest : public JobStoreTestBase {
     return f;
   }
 
-  std::string Outcome(int64_t id) { return sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", id); }
+  std::string Outcome(int64_t id) { return sql_.Scalar("SELECT outcome FROM chime.jobs_all WHERE id = $1", id); }
   // "attempt:outcome:final:job_outcome" per run of the job, oldest first.
   std::string Ledger(int64_t id) {
     return sql_.Scalar(
@@ -123,7 +123,7 @@ TEST_F(JobStoreRunsTest, AParentWaitsForItsChildrenAndTakesTheirAggregate) {
   EXPECT_EQ(ChildCounts(f.parent.id),
             R"({"total": 3, "failed": 1, "partial": 1, "skipped": 0, "cancelled": 0, "succeeded": 1})");
   EXPECT_EQ(sql_.Scalar("SELECT summary->>'jobsQueued' FROM chime.runs WHERE job_id = $1", f.parent.id), "3");
-  EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs WHERE id = $1", f.parent.id),
+  EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs_all WHERE id = $1", f.parent.id),
             "1 of 3 children failed");
 }
 
@@ -294,7 +294,7 @@ TEST_F(JobStoreRunsTest, APayloadsDryRunMarksTheJobOnEveryInsert) {
   const int64_t b = Enqueue(one);
   one.payload = R"({"dry_run": false, "nested": {"dry_run": true}, "note": "dry_run"})";
   const int64_t c = Enqueue(one);
-  EXPECT_EQ(sql_.Scalar("SELECT string_agg(dry_run::text, ',' ORDER BY id) FROM chime.jobs WHERE id IN ($1, $2, $3)",
+  EXPECT_EQ(sql_.Scalar("SELECT string_agg(dry_run::text, ',' ORDER BY id) FROM chime.jobs_all WHERE id IN ($1, $2, $3)",
                         a, b, c),
             "true,true,false");
   EXPECT_TRUE(PayloadAsksDryRun(R"({"a": [1, {"b": 2}], "dryRun": true})"));
@@ -306,7 +306,7 @@ TEST_F(JobStoreRunsTest, APayloadsDryRunMarksTheJobOnEveryInsert) {
   for (size_t i = 0; i < many.size(); ++i) many[i].payload = i % 2 ? R"({"dryRun": true})" : "{}";
   ASSERT_OK(store().JobsInsertMany(std::span(many).first(10)));
   ASSERT_OK(store().JobsInsertMany(many));
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'bulk' AND dry_run"), 305);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'bulk' AND dry_run"), 305);
 
   // A schedule's fires.
   ScheduleStore schedules(conn_);
@@ -318,7 +318,7 @@ TEST_F(JobStoreRunsTest, APayloadsDryRunMarksTheJobOnEveryInsert) {
   ASSERT_OK(schedules.ScheduleCreate(spec));
   ASSERT_OK_AND_ASSIGN(FireResult fire, schedules.TriggerNow("nightly"));
   ASSERT_TRUE(fire.job_id.has_value());
-  EXPECT_EQ(sql_.Scalar("SELECT dry_run FROM chime.jobs WHERE id = $1", *fire.job_id), "t");
+  EXPECT_EQ(sql_.Scalar("SELECT dry_run FROM chime.jobs_all WHERE id = $1", *fire.job_id), "t");
 }
 
 TEST_F(JobStoreRunsTest, RunsListShowsRunsOrAttemptsFilteredAndPaged) {
@@ -415,6 +415,121 @@ TEST_F(JobStoreRunsTest, FiresListShowsEveryTickWithItsJobAndRunOutcome) {
   EXPECT_EQ(jobs.jobs[0].scheduled_for, at(1));
   EXPECT_EQ(jobs.jobs[0].outcome, JobOutcome::kPartial);
   EXPECT_EQ(store().JobsList({.schedule = "nope"}).error().code, ErrorCode::kNotFound);
+}
+
+// Migration 0029: an attempt that ends its job deletes the job from
+// chime.jobs, and its final run holds the job's columns; chime.jobs_all and
+// every reader of a job find it there as it was.
+TEST_F(JobStoreRunsTest, AJobThatEndsLeavesTheHotTableAndItsFinalRunHoldsIt) {
+  EnqueueParams p = Params("report", "mail");
+  p.priority = 3;
+  p.payload = R"({"to": "ops@example.com"})";
+  p.max_attempts = 5;
+  p.timeout = std::chrono::seconds(42);
+  p.unique_key = "report-7";
+  const int64_t id = Enqueue(p);
+  ClaimedJob job = ClaimOne("mail");
+  ASSERT_OK(store().JobProgressSetIfLeased(job.lease, R"({"step": 2})"));
+  ASSERT_TRUE(Complete(job, CompletionKind::kSucceeded, {"row 7 failed"}).applied);
+
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs WHERE job_id = $1 AND holds_job AND final", id), 1);
+  ASSERT_OK_AND_ASSIGN(JobWithRuns got, store().JobGet(id));
+  EXPECT_EQ(got.job.id, id);
+  EXPECT_EQ(got.job.kind, "report");
+  EXPECT_EQ(got.job.queue, "mail");
+  EXPECT_EQ(got.job.state, JobState::kSucceeded);
+  EXPECT_EQ(got.job.outcome, JobOutcome::kPartial);
+  EXPECT_EQ(got.job.priority, 3);
+  EXPECT_EQ(got.job.payload, p.payload);  // jsonb prints it so.
+  EXPECT_EQ(got.job.attempt, 1);
+  EXPECT_EQ(got.job.max_attempts, 5);
+  EXPECT_EQ(got.job.timeout, std::chrono::milliseconds(42000));
+  EXPECT_EQ(got.job.unique_key, "report-7");
+  EXPECT_EQ(got.job.worker_id, "worker-1");
+  EXPECT_EQ(got.job.progress, R"({"step": 2})");
+  ASSERT_TRUE(got.job.attempted_at.has_value());
+  EXPECT_EQ(Micros(*got.job.attempted_at), Micros(job.attempted_at));
+  EXPECT_EQ(Micros(got.job.run_at), Micros(job.run_at));
+  ASSERT_TRUE(got.job.finished_at.has_value());
+  EXPECT_FALSE(got.job.cancel_requested);
+  ASSERT_EQ(got.runs.size(), 1u);
+  EXPECT_EQ(Micros(*got.job.finished_at), Micros(got.runs[0].finished_at));
+  ASSERT_OK_AND_ASSIGN(Job found, store().JobFind(id));
+  EXPECT_EQ(found.state, JobState::kSucceeded);
+  ASSERT_OK_AND_ASSIGN(JobPage page, store().JobsList({.states = {JobState::kSucceeded}}));
+  ASSERT_EQ(page.jobs.size(), 1u);
+  EXPECT_EQ(page.jobs[0].id, id);
+  ASSERT_OK_AND_ASSIGN(Stats stats, store().JobsStats());
+  ASSERT_EQ(stats.rows.size(), 1u);
+  EXPECT_EQ(stats.rows[0].state, JobState::kSucceeded);
+  EXPECT_EQ(stats.rows[0].count, 1);
+
+  // Finished, its unique key is free again; a cancel has nothing to do.
+  const int64_t again = Enqueue(p);
+  EXPECT_NE(again, id);
+  auto cancel = store().JobCancel(id);
+  ASSERT_FALSE(cancel.has_value());
+  EXPECT_EQ(cancel.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(cancel.error().message.find("already succeeded"), std::string::npos) << cancel.error().message;
+}
+
+TEST_F(JobStoreRunsTest, AJobWithAttemptsLeftOrChildrenToWaitForStaysInTheHotTable) {
+  EnqueueParams p = Params("flaky");
+  p.max_attempts = 2;
+  const int64_t flaky = Enqueue(p);
+  ASSERT_TRUE(Complete(ClaimOne(), CompletionKind::kFailed, {"HTTP 503"}).applied);
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs WHERE id = $1", flaky), "retryable");
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs WHERE job_id = $1 AND holds_job", flaky), 0);
+
+  FanOut f = StartFanOut(1);
+  sql_.Exec("UPDATE chime.jobs SET fan_out = true WHERE id = $1", f.parent.id);
+  ASSERT_TRUE(Complete(f.parent, CompletionKind::kSucceeded).applied);
+  EXPECT_EQ(sql_.Scalar("SELECT state || '/' || coalesce(outcome, '-') FROM chime.jobs WHERE id = $1",
+                        f.parent.id),
+            "succeeded/-");
+  // Its last child's completion settles it in place.
+  ASSERT_TRUE(Complete(f.children[0], CompletionKind::kSucceeded).applied);
+  EXPECT_EQ(sql_.Scalar("SELECT outcome FROM chime.jobs WHERE id = $1", f.parent.id), "succeeded");
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE id = $1", f.children[0].id), 0);
+  EXPECT_EQ(ChildCounts(f.parent.id),
+            R"({"total": 1, "failed": 0, "partial": 0, "skipped": 0, "cancelled": 0, "succeeded": 1})");
+}
+
+TEST_F(JobStoreRunsTest, ARetryBringsAHeldJobBackUnderItsIdAndTheCountsFollow) {
+  EnqueueParams p = Params("once");
+  p.max_attempts = 1;
+  p.payload = R"({"n": 1})";
+  const int64_t id = Enqueue(p);
+  ASSERT_TRUE(Complete(ClaimOne(), CompletionKind::kFailed, {"boom"}).applied);
+  ASSERT_EQ(State(id), "discarded");
+  ASSERT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs"), 0);
+  EXPECT_EQ(sql_.Scalar("SELECT last_error FROM chime.jobs_all WHERE id = $1", id), "boom");
+
+  ASSERT_OK_AND_ASSIGN(Job retried, store().JobRetry(id));
+  EXPECT_EQ(retried.id, id);
+  EXPECT_EQ(retried.state, JobState::kAvailable);
+  EXPECT_EQ(retried.max_attempts, 2);
+  EXPECT_EQ(retried.payload, p.payload);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE id = $1", id), 1);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs WHERE job_id = $1 AND holds_job", id), 0);
+  ASSERT_OK_AND_ASSIGN(Stats stats, store().JobsStats());
+  ASSERT_EQ(stats.rows.size(), 1u);
+  EXPECT_EQ(stats.rows[0].state, JobState::kAvailable);
+
+  // It runs and succeeds: held again, by its second final run.
+  ClaimedJob again = ClaimOne();
+  EXPECT_EQ(again.id, id);
+  EXPECT_EQ(again.attempt, 2);
+  ASSERT_TRUE(Complete(again, CompletionKind::kSucceeded).applied);
+  EXPECT_EQ(State(id), "succeeded");
+  EXPECT_EQ(Ledger(id), "1:discarded:true:failed,2:succeeded:true:succeeded");
+  ASSERT_OK_AND_ASSIGN(Stats after, store().JobsStats());
+  ASSERT_EQ(after.rows.size(), 1u);
+  EXPECT_EQ(after.rows[0].state, JobState::kSucceeded);
+  EXPECT_EQ(after.rows[0].count, 1);
+  // A succeeded job is not retried.
+  EXPECT_EQ(store().JobRetry(id).error().code, ErrorCode::kFailedPrecondition);
 }
 
 }  // namespace

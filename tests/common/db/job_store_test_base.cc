@@ -81,11 +81,11 @@ void JobStoreTestBase::MakeDue(int64_t id) {
 }
 
 std::string JobStoreTestBase::State(int64_t id) {
-  return sql_.Scalar("SELECT state FROM chime.jobs WHERE id = $1", id);
+  return sql_.Scalar("SELECT state FROM chime.jobs_all WHERE id = $1", id);
 }
 
 std::string JobStoreTestBase::Snapshot(int64_t id) {
-  return sql_.Scalar("SELECT to_jsonb(j)::text FROM chime.jobs j WHERE id = $1", id);
+  return sql_.Scalar("SELECT to_jsonb(j)::text FROM chime.jobs_all j WHERE id = $1", id);
 }
 
 }  // namespace chime::db::testing

@@ -194,7 +194,7 @@ class JobStoreTestBase : public ::testing::Test {
   std::string State(int64_t id);
   // The whole job row as JSON, to show that an operation changed nothing.
   std::string Snapshot(int64_t id);
-  int64_t JobCount() { return sql_.Int("SELECT count(*) FROM chime.jobs"); }
+  int64_t JobCount() { return sql_.Int("SELECT count(*) FROM chime.jobs_all"); }
   int64_t RunCount(int64_t job_id) {
     return sql_.Int("SELECT count(*) FROM chime.runs WHERE job_id = $1", job_id);
   }

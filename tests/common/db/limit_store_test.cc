@@ -149,10 +149,10 @@ TEST_F(LimitStoreTest, ConcurrencyHoldsJobsReadyUntilASlotFrees) {
 
   auto first = Claim(10);
   EXPECT_EQ(Kinds(first), (std::multiset<std::string>{"other", "other", "sync", "sync"}));
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'sync' AND state = 'available'"), 3);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sync' AND state = 'available'"), 3);
   EXPECT_TRUE(Claim(10).empty()) << "a full partition gives nothing more";
   // Held jobs are not attempts: nothing about them changed.
-  EXPECT_EQ(sql_.Int("SELECT max(attempt) FROM chime.jobs WHERE state = 'available'"), 0);
+  EXPECT_EQ(sql_.Int("SELECT max(attempt) FROM chime.jobs_all WHERE state = 'available'"), 0);
 
   auto lists = limits_->LimitsList();
   ASSERT_TRUE(lists.has_value());
@@ -181,8 +181,8 @@ TEST_F(LimitStoreTest, PartitionsByAPayloadField) {
   std::multiset<std::string> providers;
   for (const auto& j : claimed) providers.insert(j.payload);
   EXPECT_EQ(claimed.size(), 3u);
-  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT limit_keys[1]) FROM chime.jobs WHERE state = 'running'"), 3);
-  EXPECT_EQ(sql_.Scalar("SELECT string_agg(limit_keys[1], ',' ORDER BY limit_keys[1]) FROM chime.jobs "
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT limit_keys[1]) FROM chime.jobs_all WHERE state = 'running'"), 3);
+  EXPECT_EQ(sql_.Scalar("SELECT string_agg(limit_keys[1], ',' ORDER BY limit_keys[1]) FROM chime.jobs_all "
                         "WHERE state = 'running'"),
             "per-provider/,per-provider/github,per-provider/google");
 
@@ -193,7 +193,7 @@ TEST_F(LimitStoreTest, PartitionsByAPayloadField) {
 
   // Why the next github job waits.
   const int64_t waiting = sql_.Int(
-      "SELECT min(id) FROM chime.jobs WHERE state = 'available' AND payload->>'provider' = 'github'");
+      "SELECT min(id) FROM chime.jobs_all WHERE state = 'available' AND payload->>'provider' = 'github'");
   auto shown = store().JobGet(waiting);
   ASSERT_TRUE(shown.has_value()) << shown.error().ToString();
   const auto& waits = shown->waiting_on;
@@ -244,7 +244,7 @@ TEST_F(LimitStoreTest, RateCountsStartsInASlidingWindow) {
   const auto ahead = **next - std::chrono::system_clock::now();
   EXPECT_GT(ahead, seconds(50));
   EXPECT_LE(ahead, seconds(61));
-  const int64_t waiting = sql_.Int("SELECT min(id) FROM chime.jobs WHERE state = 'available'");
+  const int64_t waiting = sql_.Int("SELECT min(id) FROM chime.jobs_all WHERE state = 'available'");
   auto shown = store().JobGet(waiting);
   ASSERT_TRUE(shown.has_value());
   ASSERT_EQ(shown->waiting_on.size(), 1u);
@@ -338,8 +338,8 @@ TEST_F(LimitStoreTest, ConcurrentClaimersNeverExceedTheLimit) {
   const Crowd crowd = ClaimInACrowd(6, 2, 40);
   EXPECT_LE(crowd.most, 3);
   EXPECT_EQ(crowd.started, 40) << "the rate's 40 starts, no more, no fewer";
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 40);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 20);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'"), 40);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'available'"), 20);
 }
 
 // Claimers over many partitions go side by side (a claim that finds every
@@ -392,7 +392,7 @@ TEST_F(LimitStoreTest, ClaimersOverManyPartitionsNeverRunTwoOfOne) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(most, 1);
   EXPECT_EQ(done.load(), 400);
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'succeeded'"), 400);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'"), 400);
 }
 
 // A larger budget is split over shards (migration 0023) that claimers take
@@ -406,7 +406,7 @@ TEST_F(LimitStoreTest, ShardsOfABudgetAddUpToIt) {
   EXPECT_EQ(crowd.started, 130) << "the rate's 130 starts, no more, no fewer";
   EXPECT_EQ(sql_.Int("SELECT sum(n) FROM chime.limit_starts"), 130);
   EXPECT_EQ(sql_.Int("SELECT count(DISTINCT shard) FROM chime.limit_starts"), 3) << "every shard's share used";
-  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'available'"), 170);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'available'"), 170);
 }
 
 // One claimer alone uses every shard's share: a claim that finds its own
@@ -415,7 +415,7 @@ TEST_F(LimitStoreTest, OneClaimerUsesTheWholeBudget) {
   Set({.name = "wide", .kind = "sync", .concurrency = 64});
   for (int i = 0; i < 100; ++i) Enqueue("sync");
   EXPECT_EQ(Claim(100).size(), 64u);
-  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT s) FROM chime.jobs, unnest(limit_shards) s WHERE state = 'running'"), 4);
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT s) FROM chime.jobs_all, unnest(limit_shards) s WHERE state = 'running'"), 4);
   EXPECT_TRUE(Claim(100).empty());
 }
 
@@ -467,14 +467,14 @@ TEST_F(LimitStoreTest, TheRunningCountFollowsEveryMoveOfAJob) {
               SELECT key, shard, n FROM chime.limit_running
               UNION ALL
               SELECT u.key, coalesce(u.shard, 0), -count(*)
-              FROM chime.jobs j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
+              FROM chime.jobs_all j, unnest(j.limit_keys, j.limit_shards) u(key, shard)
               WHERE j.state = 'running' AND j.finished_at IS NULL AND j.limit_keys IS NOT NULL
               GROUP BY 1, 2) c
             GROUP BY 1, 2 HAVING sum(n) <> 0
             UNION ALL
             SELECT key || ' slot ' || slot, shard, n FROM chime.limit_running WHERE n < 0) x)sql");
   };
-  const auto running = [&] { return sql_.Int("SELECT count(*) FROM chime.jobs WHERE state = 'running'"); };
+  const auto running = [&] { return sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running'"); };
 
   std::vector<ClaimedJob> held = Claim(10);
   ASSERT_EQ(held.size(), 10u);
@@ -508,7 +508,7 @@ TEST_F(LimitStoreTest, TheRunningCountFollowsEveryMoveOfAJob) {
   sql_.Exec(
       "UPDATE chime.jobs SET state = 'running', lease_token = gen_random_uuid(), "
       "lease_expires_at = now() + interval '1 hour', limit_keys = ARRAY['per-user/u1', 'all'], limit_shards = '{0,3}' "
-      "WHERE id = (SELECT min(id) FROM chime.jobs WHERE state = 'available')");
+      "WHERE id = (SELECT min(id) FROM chime.jobs_all WHERE state = 'available')");
   EXPECT_EQ(drift(), "") << "after updates by hand";
 
   // Claims and completions in a crowd, then everything finished.

@@ -349,9 +349,9 @@ TEST_F(WorkerRoleTest, TrustBoundaryALoginWithTheRoleCanFinishAJobItDoesNotHold)
   // ...but the role itself lets a login read the token and end the job.
   const auto finished = AsWorker("UPDATE chime.jobs SET state = 'succeeded', finished_at = now(), "
                                  "lease_token = NULL WHERE id = " + id_text +
-                                 " AND lease_token = (SELECT lease_token FROM chime.jobs WHERE id = " + id_text + ")");
+                                 " AND lease_token = (SELECT lease_token FROM chime.jobs_all WHERE id = " + id_text + ")");
   EXPECT_TRUE(finished.has_value()) << finished.error().ToString();
-  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs WHERE id = " + id_text), "succeeded");
+  EXPECT_EQ(sql_.Scalar("SELECT state FROM chime.jobs_all WHERE id = " + id_text), "succeeded");
 }
 
 }  // namespace

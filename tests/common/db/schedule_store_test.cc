@@ -54,7 +54,7 @@ class ScheduleStoreTest : public JobStoreTestBase {
   }
 
   int64_t JobsOf(int64_t schedule_id) {
-    return sql_.Int("SELECT count(*) FROM chime.jobs WHERE schedule_id = $1", schedule_id);
+    return sql_.Int("SELECT count(*) FROM chime.jobs_all WHERE schedule_id = $1", schedule_id);
   }
 
   std::unique_ptr<ScheduleStore> schedules_;
@@ -118,7 +118,7 @@ TEST_F(ScheduleStoreTest, OneTickIsOneJobHoweverOftenItIsFired) {
   FireResult first = FireOne(id, tick);
   ASSERT_EQ(first.outcome, FireOutcome::kEnqueued);
   ASSERT_TRUE(first.job_id.has_value());
-  EXPECT_EQ(sql_.Scalar("SELECT schedule_id || ' ' || kind || ' ' || state FROM chime.jobs "
+  EXPECT_EQ(sql_.Scalar("SELECT schedule_id || ' ' || kind || ' ' || state FROM chime.jobs_all "
                         "WHERE id = $1",
                         *first.job_id),
             std::to_string(id) + " noop available");
@@ -150,7 +150,7 @@ TEST_F(ScheduleStoreTest, ConcurrentFiresOfTheSameTicksMakeOneJobEach) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(enqueued.load(), 200);
   EXPECT_EQ(JobsOf(id), 200);
-  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT scheduled_for) FROM chime.jobs WHERE schedule_id = $1", id),
+  EXPECT_EQ(sql_.Int("SELECT count(DISTINCT scheduled_for) FROM chime.jobs_all WHERE schedule_id = $1", id),
             200);
 }
 
@@ -248,7 +248,7 @@ TEST_F(ScheduleStoreTest, OverlapCancelRunningCancelsOrStopsTheOldJob) {
   FireResult third = FireOne(id, Utc(2026, 1, 1, 3));
   EXPECT_EQ(third.outcome, FireOutcome::kEnqueued);
   EXPECT_EQ(State(running.id), "running");
-  EXPECT_EQ(sql_.Scalar("SELECT cancel_requested FROM chime.jobs WHERE id = $1", running.id), "t");
+  EXPECT_EQ(sql_.Scalar("SELECT cancel_requested FROM chime.jobs_all WHERE id = $1", running.id), "t");
   // Replaying the third tick does not cancel the job it made.
   FireOne(id, Utc(2026, 1, 1, 3));
   EXPECT_EQ(State(*third.job_id), "available");
@@ -293,7 +293,7 @@ TEST_F(ScheduleStoreTest, JobsRecordWhetherAScheduleOrAPersonStartedThem) {
                        schedules().Backfill("hourly", Utc(2026, 1, 1, 0), Utc(2026, 1, 1, 1)));
   ASSERT_EQ(backfill.size(), 1u);
   auto invocation = [&](std::optional<int64_t> job) {
-    return sql_.Scalar("SELECT invocation FROM chime.jobs WHERE id = $1", job.value_or(0));
+    return sql_.Scalar("SELECT invocation FROM chime.jobs_all WHERE id = $1", job.value_or(0));
   };
   EXPECT_EQ(invocation(cron_job), "cron");
   EXPECT_EQ(invocation(misfire.front().job_id), "cron");

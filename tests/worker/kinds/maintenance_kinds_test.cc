@@ -58,7 +58,7 @@ class MaintenanceKindsTest : public ::testing::Test {
     return std::stoll(Sql("SELECT count(*) FROM chime.webhook_outbox WHERE " + where));
   }
 
-  std::string State(int64_t id) { return Sql("SELECT state FROM chime.jobs WHERE id = " + std::to_string(id)); }
+  std::string State(int64_t id) { return Sql("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(id)); }
 
   chime::testing::TestDatabase db_;
   JobHarness harness_{db_};
@@ -86,7 +86,7 @@ TEST_F(MaintenanceKindsTest, CleanupDeletesOnlyWhatIsPastTheRetention) {
   EXPECT_EQ(r.summary["runsDeleted"], 5);
   EXPECT_EQ(r.summary["invocation"], "cron");
   EXPECT_EQ(Sql("SELECT count(*) FROM chime.runs"), "4");
-  EXPECT_EQ(Sql("SELECT state FROM chime.jobs WHERE id = " + live), "available");
+  EXPECT_EQ(Sql("SELECT state FROM chime.jobs_all WHERE id = " + live), "available");
 
   HandlerResult narrow = harness_.Run(handler, {{"retentionDays", 1}});
   EXPECT_EQ(narrow.summary["jobsDeleted"], 4);

@@ -60,7 +60,7 @@ class ProcessAllUsersTest : public ::testing::Test {
   }
 
   std::string ChildKeys() {
-    return Sql("SELECT string_agg(unique_key, ' ' ORDER BY unique_key) FROM chime.jobs WHERE kind = 'sync_integration'");
+    return Sql("SELECT string_agg(unique_key, ' ' ORDER BY unique_key) FROM chime.jobs_all WHERE kind = 'sync_integration'");
   }
 
   chime::testing::TestDatabase db_;
@@ -90,13 +90,13 @@ TEST_F(ProcessAllUsersTest, ChildrenCarryTheSyncPayloadAndTheirParent) {
                    {.invocation = db::Invocation::kCron});
   ASSERT_EQ(result.kind, HandlerResult::Kind::kSuccess) << result.summary.dump();
   const std::string parent = std::to_string(harness_.last_job_id());
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE kind = 'sync_integration' AND parent_id = " + parent +
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sync_integration' AND parent_id = " + parent +
                 " AND invocation = 'cron' AND state = 'available' AND max_attempts = 5"),
             "4");
-  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT payload::text FROM chime.jobs WHERE unique_key = 'user:3:provider:slack'")),
+  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT payload::text FROM chime.jobs_all WHERE unique_key = 'user:3:provider:slack'")),
             (nlohmann::json{{"userId", 3}, {"provider", "slack"}, {"jobType", "manual-sync"}, {"timeframeDays", 7}}));
   EXPECT_EQ(result.summary["invocation"], "cron");
-  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT progress::text FROM chime.jobs WHERE id = " + parent)),
+  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT progress::text FROM chime.jobs_all WHERE id = " + parent)),
             (nlohmann::json{{"usersProcessed", 3}, {"jobsQueued", 4}, {"jobsSkipped", 0}}));
 }
 
@@ -108,7 +108,7 @@ TEST_F(ProcessAllUsersTest, ARerunWhileChildrenArePendingEnqueuesNone) {
   EXPECT_EQ(again.summary["jobsQueued"], 0);
   EXPECT_EQ(again.summary["jobsSkipped"], 4);
   EXPECT_EQ(again.summary["usersProcessed"], 0);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE kind = 'sync_integration'"), "4");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sync_integration'"), "4");
 }
 
 TEST_F(ProcessAllUsersTest, AFinishedSyncNoLongerCountsAsPending) {
@@ -119,7 +119,7 @@ TEST_F(ProcessAllUsersTest, AFinishedSyncNoLongerCountsAsPending) {
   const HandlerResult again = harness_.Run(handler_, nlohmann::json::object());
   EXPECT_EQ(again.summary["jobsQueued"], 1);
   EXPECT_EQ(again.summary["jobsSkipped"], 3);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE unique_key = 'user:5:provider:github'"), "2");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE unique_key = 'user:5:provider:github'"), "2");
 }
 
 TEST_F(ProcessAllUsersTest, MaxUsersCapsTheUsersWhoGetSyncs) {
@@ -137,7 +137,7 @@ TEST_F(ProcessAllUsersTest, MaxUsersCapsTheUsersWhoGetSyncs) {
   EXPECT_EQ(second.summary["usersProcessed"], 3);
   EXPECT_EQ(second.summary["jobsQueued"], 6);
   EXPECT_EQ(second.summary["jobsSkipped"], 6);
-  EXPECT_EQ(Sql("SELECT count(DISTINCT (payload->>'userId')) FROM chime.jobs WHERE kind = 'sync_integration'"), "6");
+  EXPECT_EQ(Sql("SELECT count(DISTINCT (payload->>'userId')) FROM chime.jobs_all WHERE kind = 'sync_integration'"), "6");
 }
 
 TEST_F(ProcessAllUsersTest, ADryRunReportsTheSameCountsAndChangesNothing) {
@@ -148,7 +148,7 @@ TEST_F(ProcessAllUsersTest, ADryRunReportsTheSameCountsAndChangesNothing) {
   EXPECT_EQ(result.summary["jobsQueued"], 4);
   EXPECT_EQ(result.summary["usersProcessed"], 3);
   EXPECT_EQ(result.summary["dryRun"], true);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE kind = 'sync_integration'"), "0");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sync_integration'"), "0");
   EXPECT_EQ(Sql("SELECT string_agg(i::text, ';' ORDER BY user_id, provider) FROM chime_app.integrations i"), before);
 }
 
@@ -159,7 +159,7 @@ TEST_F(ProcessAllUsersTest, PagesJoinUpWithoutLosingOrRepeatingRows) {
   ASSERT_EQ(result.kind, HandlerResult::Kind::kSuccess) << result.summary.dump();
   EXPECT_EQ(result.summary["jobsQueued"], 2 * users);
   EXPECT_EQ(result.summary["usersProcessed"], users);
-  EXPECT_EQ(Sql("SELECT count(DISTINCT unique_key) FROM chime.jobs WHERE kind = 'sync_integration'"),
+  EXPECT_EQ(Sql("SELECT count(DISTINCT unique_key) FROM chime.jobs_all WHERE kind = 'sync_integration'"),
             std::to_string(2 * users));
 }
 
@@ -168,7 +168,7 @@ TEST_F(ProcessAllUsersTest, AStopRequestEndsTheRunRetryablyBeforeAnyWork) {
   const HandlerResult result = harness_.Run(handler_, nlohmann::json::object(), {.stop_requested = true});
   ASSERT_EQ(result.kind, HandlerResult::Kind::kFailure);
   EXPECT_TRUE(result.retryable);
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE kind = 'sync_integration'"), "0");
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE kind = 'sync_integration'"), "0");
 }
 
 TEST_F(ProcessAllUsersTest, AnUnknownJobTypeFailsPermanentlyNamingIt) {
@@ -193,7 +193,7 @@ TEST_F(ProcessAllUsersTest, ParallelSessionsQueueEveryDueIntegrationOnceWithTheS
   // Some are pending already: a sync for every user divisible by 13.
   db_.Exec("INSERT INTO chime.jobs (kind, unique_key) SELECT 'sync_integration', 'user:' || u.id || "
            "':provider:github' FROM chime_app.users u WHERE u.id % 13 = 0 AND u.active");
-  const int64_t pending = std::stoll(Sql("SELECT count(*) FROM chime.jobs"));
+  const int64_t pending = std::stoll(Sql("SELECT count(*) FROM chime.jobs_all"));
 
   const HandlerResult result = harness_.Run(handler_, {{"parallelism", 4}});
 
@@ -204,9 +204,9 @@ TEST_F(ProcessAllUsersTest, ParallelSessionsQueueEveryDueIntegrationOnceWithTheS
   EXPECT_EQ(result.summary["usersProcessed"],
             users - std::stoll(Sql("SELECT count(*) FROM chime_app.users WHERE active AND id % 143 = 0")));
   const std::string parent = std::to_string(harness_.last_job_id());
-  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs WHERE parent_id = " + parent), std::to_string(due - pending));
-  EXPECT_EQ(Sql("SELECT count(*) - count(DISTINCT unique_key) FROM chime.jobs WHERE kind = 'sync_integration'"), "0");
-  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT progress::text FROM chime.jobs WHERE id = " + parent)),
+  EXPECT_EQ(Sql("SELECT count(*) FROM chime.jobs_all WHERE parent_id = " + parent), std::to_string(due - pending));
+  EXPECT_EQ(Sql("SELECT count(*) - count(DISTINCT unique_key) FROM chime.jobs_all WHERE kind = 'sync_integration'"), "0");
+  EXPECT_EQ(nlohmann::json::parse(Sql("SELECT progress::text FROM chime.jobs_all WHERE id = " + parent)),
             (nlohmann::json{{"usersProcessed", result.summary["usersProcessed"]},
                             {"jobsQueued", due - pending},
                             {"jobsSkipped", pending}}));
@@ -236,7 +236,7 @@ TEST_F(ProcessAllUsersTest, ConcurrentRunsNeverDuplicateASync) {
   EXPECT_EQ(ra.summary["jobsQueued"].get<int64_t>() + rb.summary["jobsQueued"].get<int64_t>(), 6000);
   EXPECT_EQ(ra.summary["jobsQueued"].get<int64_t>() + ra.summary["jobsSkipped"].get<int64_t>(), 6000);
   EXPECT_EQ(rb.summary["jobsQueued"].get<int64_t>() + rb.summary["jobsSkipped"].get<int64_t>(), 6000);
-  EXPECT_EQ(Sql("SELECT count(*) || ' ' || count(DISTINCT unique_key) FROM chime.jobs WHERE kind = 'sync_integration'"),
+  EXPECT_EQ(Sql("SELECT count(*) || ' ' || count(DISTINCT unique_key) FROM chime.jobs_all WHERE kind = 'sync_integration'"),
             "6000 6000");
 }
 

@@ -315,7 +315,7 @@ TEST_F(ReconcileExamCapacityTest, ExamsOverBatchSizeFanOutIntoChildrenCoveringEa
                   {"fanOut", {{"exams", 25}, {"children", 3}, {"batchSize", 10}}},
                   {"message", "Capacity sync fanned out: 25 exams in 3 child jobs"}}));
   EXPECT_EQ(server_.Connections(), 0);
-  EXPECT_EQ(db_.Scalar("SELECT string_agg(payload->>'examIds', ' ' ORDER BY id) FROM chime.jobs "
+  EXPECT_EQ(db_.Scalar("SELECT string_agg(payload->>'examIds', ' ' ORDER BY id) FROM chime.jobs_all "
                        "WHERE parent_id = " + std::to_string(parent) +
                        " AND invocation = 'cron' AND NOT dry_run"),
             "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10] [11, 12, 13, 14, 15, 16, 17, 18, 19, 20] "
@@ -346,7 +346,7 @@ TEST_F(ReconcileExamCapacityTest, DryRunFanOutMakesDryRunChildren) {
 
   EXPECT_EQ(fan_out.summary["mode"], "dry_run");
   EXPECT_EQ(fan_out.summary["invocation_type"], "manual");
-  EXPECT_EQ(db_.Scalar("SELECT string_agg(payload->>'examIds', ' ' ORDER BY id) FROM chime.jobs "
+  EXPECT_EQ(db_.Scalar("SELECT string_agg(payload->>'examIds', ' ' ORDER BY id) FROM chime.jobs_all "
                        "WHERE parent_id = " + std::to_string(parent) +
                        " AND invocation = 'manual' AND dry_run"),
             "[3, 1] [2]");

@@ -55,7 +55,7 @@ TEST(WebhookOutboxCrashTest, AWorkerKilledMidDeliveryLosesNoWebhook) {
   ASSERT_TRUE(server.WaitForRequests(1)) << first.log();
   EXPECT_EQ(cluster.Int("SELECT booking_count FROM chime_app.exams WHERE id = 1"), 7);
   EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL"), 1);
-  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs WHERE kind = 'deliver_webhooks' AND state = 'scheduled'"), 1);
+  EXPECT_EQ(cluster.Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'deliver_webhooks' AND state = 'scheduled'"), 1);
   first.Signal(SIGKILL);
   ASSERT_TRUE(first.Wait(std::chrono::seconds(30)).has_value());
   server.Release();
@@ -66,7 +66,7 @@ TEST(WebhookOutboxCrashTest, AWorkerKilledMidDeliveryLosesNoWebhook) {
   cluster.db().Exec("UPDATE chime.webhook_outbox SET not_before = now()");
   auto& second = cluster.StartWorker("outbox-crash-2", {"--kinds-config", kinds.string()}, env);
   EXPECT_TRUE(WaitUntil([&] {
-    return cluster.Text("SELECT state FROM chime.jobs WHERE kind = 'deliver_webhooks'") == "succeeded";
+    return cluster.Text("SELECT state FROM chime.jobs_all WHERE kind = 'deliver_webhooks'") == "succeeded";
   }, kClusterWaitBound)) << second.log();
   std::filesystem::remove(kinds);
 

@@ -173,7 +173,7 @@ TEST_F(WebhookOutboxTest, AReceiverThatFailsThreeTimesGetsTheWebhookOnceWithOneS
   EXPECT_EQ(hooks["delivered"], 0);
   EXPECT_EQ(hooks["pending"], 1);
   const int64_t delivery_job = hooks["deliveryJobId"].get<int64_t>();
-  EXPECT_EQ(Int("SELECT parent_id FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), reconcile_job);
+  EXPECT_EQ(Int("SELECT parent_id FROM chime.jobs_all WHERE id = " + std::to_string(delivery_job)), reconcile_job);
 
   // The delivery job retries through the worker's retry state until the
   // receiver takes it.
@@ -184,13 +184,13 @@ TEST_F(WebhookOutboxTest, AReceiverThatFailsThreeTimesGetsTheWebhookOnceWithOneS
     EXPECT_TRUE(r.retryable);
     EXPECT_EQ(r.summary, (json{{"delivered", 0}, {"alreadyDelivered", 0}, {"pending", 1}}));
     Complete(r);
-    EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), "retryable");
+    EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(delivery_job)), "retryable");
   }
   const HandlerResult delivered = RunNext(*deliver_);
   ASSERT_EQ(delivered.kind, HandlerResult::Kind::kSuccess) << delivered.summary.dump();
   EXPECT_EQ(delivered.summary, (json{{"delivered", 1}, {"alreadyDelivered", 0}, {"pending", 0}}));
   Complete(delivered);
-  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE id = " + std::to_string(delivery_job)), "succeeded");
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all WHERE id = " + std::to_string(delivery_job)), "succeeded");
 
   // Four attempts, one id, one body, exactly one accepted.
   const auto requests = VerifiedRequests();
@@ -269,7 +269,7 @@ TEST_F(WebhookOutboxTest, TheOutboxNamesItsTargetNeverTheSecretOrWhereItGoes) {
   EXPECT_EQ(db_.Scalar("SELECT target FROM chime.webhook_outbox"), "capacity_webhook");
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox o WHERE o::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox o WHERE o::text LIKE '%127.0.0.1%'"), 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs j WHERE j::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all j WHERE j::text LIKE '%MfKQ9r8GKYqrTwjUPD8I%'"), 0);
   // Where to send is not the row's to say (migration 0016).
   EXPECT_THROW(db_.Exec("UPDATE chime.webhook_outbox SET url = 'https://elsewhere.example/'"), std::exception);
 }
@@ -302,7 +302,7 @@ TEST_F(WebhookOutboxTest, ADryRunWritesNoWebhook) {
   EXPECT_EQ(r.summary["mode"], "dry_run");
   EXPECT_EQ(r.summary["webhooks"], (json{{"delivered", 0}, {"pending", 0}, {"deliveryJobId", nullptr}}));
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox"), 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'deliver_webhooks'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'deliver_webhooks'"), 0);
   EXPECT_EQ(server_.Connections(), 0);
 }
 
@@ -321,7 +321,7 @@ TEST_F(WebhookOutboxTest, ASweepDeliversWhatAnExhaustedDeliveryJobLeftBehind) {
 
   ASSERT_EQ(last_try.kind, HandlerResult::Kind::kFailure);
   EXPECT_NE(last_try.errors.back().find("out of attempts"), std::string::npos) << last_try.errors.back();
-  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs WHERE kind = 'deliver_webhooks'"), "discarded");
+  EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all WHERE kind = 'deliver_webhooks'"), "discarded");
   EXPECT_EQ(Int("SELECT count(*) FROM chime.webhook_outbox WHERE delivered_at IS NULL"), 1);
 
   Enqueue(kDeliverWebhooksKind, {{"sweep", true}});
@@ -454,7 +454,7 @@ TEST_F(WebhookOutboxTest, ABadPayloadFailsPermanentlyNamingTheField) {
     Complete(r);
   }
   EXPECT_EQ(server_.Connections(), 0);
-  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs WHERE kind = 'deliver_webhooks' AND state = 'discarded'"),
+  EXPECT_EQ(Int("SELECT count(*) FROM chime.jobs_all WHERE kind = 'deliver_webhooks' AND state = 'discarded'"),
             static_cast<int64_t>(cases.size()));
 }
 

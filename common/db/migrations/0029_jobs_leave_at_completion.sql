@@ -83,6 +83,11 @@ CREATE VIEW chime.jobs_all AS
 -- every held run: a reader that joins a job's state probes by id instead
 -- (CHIME_SQL_JOB_STATE_LATERAL, common/db/job_state_sql.h).
 CREATE INDEX runs_held_idx ON chime.runs (job_id) WHERE holds_job;
+-- And by schedule in id order, as JobsList reads a schedule's jobs (a
+-- schedule's runs include every retried attempt and the runs of before
+-- this migration; only scheduled jobs pay for it).
+CREATE INDEX runs_held_schedule_idx ON chime.runs (schedule_id, job_id)
+  WHERE holds_job AND schedule_id IS NOT NULL;
 
 -- Counts of the held jobs by the UTC day they finished (the day of their
 -- run's partition), like chime.job_counts' of finished jobs in chime.jobs:

@@ -319,7 +319,8 @@ CREATE TRIGGER jobs_notify_delete AFTER DELETE ON chime.jobs
 -- $2 tokens, $3 how ('succeeded' | 'skipped' | 'failed' | 'failed_permanent'
 -- | 'cancelled'), $4 retry delay ms, $5 summary JSON text, $6 errors as a
 -- JSON array text, $7 worker. Applies only to rows still running under the
--- token, and writes one run per applied attempt, in one statement; answers
+-- token, and writes one run per applied attempt, in one call (two statements
+-- at most, one transaction); answers
 -- (id, state, token) of each applied one (a batch may hold two attempts of
 -- one job: only the token tells which one applied).
 -- * An attempt that ends its job (success, skip, cancel, a permanent

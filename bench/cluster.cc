@@ -129,8 +129,7 @@ Result<void> EnqueueNoops(PqConnection& pq, int64_t n) {
 }
 
 Result<int64_t> SucceededJobs(PqConnection& pq) {
-  return Count(pq, "SELECT coalesce(sum(n), 0) FROM (SELECT n FROM chime.job_counts WHERE state = 'succeeded' "
-               "UNION ALL SELECT n FROM chime.job_history_counts WHERE state = 'succeeded') c");
+  return Count(pq, "SELECT coalesce(sum(n), 0) FROM chime.finished_job_counts WHERE state = 'succeeded'");
 }
 
 }  // namespace chime::bench

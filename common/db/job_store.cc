@@ -833,7 +833,7 @@ Result<CleanupResult> JobStore::JobsCleanup(const CleanupParams& params) {
         deleted = r[0][0].as<int64_t>();
         // The runs' statement also answers the jobs that went with the runs
         // that held them.
-        if (r.columns() > 1) out.jobs_deleted += r[0][1].as<int64_t>();
+        if (statement == sql::kCleanupRuns) out.jobs_deleted += r[0][1].as<int64_t>();
       });
       if (!ran) return std::unexpected(ran.error());
       ++batches;
@@ -882,16 +882,13 @@ Result<Job> JobStore::JobRetry(int64_t id) {
   auto ran = conn_.Run([&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     auto r = tx.exec_params("SELECT state FROM chime.jobs WHERE id = $1 FOR UPDATE", id);
-    if (r.empty()) {
-      // A job its final run holds comes back to chime.jobs first.
-      r = tx.exec_params(sql::kHeldJobState, id);
-      if (r.empty()) return;
-      found = StateOf(r[0][0]);
-      if (*found == JobState::kSucceeded) return;
-      tx.exec_params(sql::kRestoreHeldJob, id);
-    }
+    const bool held = r.empty();
+    if (held) r = tx.exec_params(sql::kHeldJobState, id);
+    if (r.empty()) return;
     found = StateOf(r[0][0]);
     if (*found == JobState::kRunning || *found == JobState::kSucceeded) return;
+    // A job its final run holds comes back to chime.jobs first.
+    if (held) tx.exec_params(sql::kRestoreHeldJob, id);
     auto updated = tx.exec_params(
         std::string("UPDATE chime.jobs SET state = 'available', run_at = now(), "
                     "finished_at = NULL, outcome = NULL, cancel_requested = false, "

@@ -425,17 +425,14 @@ inline constexpr const char* kRunColumns =
 inline constexpr int kRunColumnCount = 12;
 
 // Live states are counted in the table (small by rule 4); finished ones come
-// from the counters: those finished in chime.jobs (the trigger-kept
-// job_counts) and those the run ledger holds (job_history_counts, by day).
+// from the counters (chime.finished_job_counts: those finished in chime.jobs
+// and those the run ledger holds).
 inline constexpr const char* kStats = R"sql(
 SELECT queue, kind, state, count(*)::bigint FROM chime.jobs
 WHERE state IN )sql" CHIME_SQL_LIVE_STATES R"sql(
 GROUP BY queue, kind, state
 UNION ALL
-SELECT queue, kind, state, sum(n)::bigint
-FROM (SELECT queue, kind, state, n FROM chime.job_counts
-      UNION ALL
-      SELECT queue, kind, state, n FROM chime.job_history_counts) c
+SELECT queue, kind, state, sum(n)::bigint FROM chime.finished_job_counts
 GROUP BY queue, kind, state HAVING sum(n) <> 0
 ORDER BY 1, 2, 3)sql";
 

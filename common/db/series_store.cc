@@ -114,10 +114,7 @@ q AS (
   SELECT u.queue, coalesce(l.ready, 0) AS ready, coalesce(l.running, 0) AS running,
          coalesce(l.oldest, 0) AS oldest
   FROM (SELECT queue FROM live
-        UNION SELECT queue FROM (SELECT queue, n FROM chime.job_counts
-                                 UNION ALL
-                                 SELECT queue, n FROM chime.job_history_counts) c
-              GROUP BY queue HAVING sum(n) <> 0) u
+        UNION SELECT queue FROM chime.finished_job_counts GROUP BY queue HAVING sum(n) <> 0) u
   LEFT JOIN live l ON l.queue = u.queue
   ORDER BY coalesce(l.ready, 0) + coalesce(l.running, 0) DESC, u.queue
   LIMIT $2

@@ -91,8 +91,8 @@ CREATE INDEX runs_held_schedule_idx ON chime.runs (schedule_id, job_id)
 
 -- Counts of the held jobs by the UTC day they finished (the day of their
 -- run's partition), like chime.job_counts' of finished jobs in chime.jobs:
--- JobsStats adds the two. Counted by chime.jobs_complete, which alone
--- writes such runs, and kept by statement triggers on chime.runs' updates
+-- chime.finished_job_counts adds the two. Counted by chime.jobs_complete,
+-- which alone writes such runs, and kept by statement triggers on chime.runs' updates
 -- and deletes (an operator's retry, retention's deletes); a day dropped by
 -- retention takes its rows with it (chime.delete_old_history). No insert
 -- trigger: the completion counts the jobs it ended from the few columns it
@@ -124,6 +124,13 @@ BEGIN
 END;
 $$;
 REVOKE ALL ON FUNCTION chime.job_history_counts_add(integer, timestamptz[], text[], text[], text[]) FROM PUBLIC;
+
+-- Finished jobs counted wherever they are: what JobsStats, the queue
+-- sampler and the benches read.
+CREATE VIEW chime.finished_job_counts AS
+  SELECT queue, kind, state, n FROM chime.job_counts
+  UNION ALL
+  SELECT queue, kind, state, n FROM chime.job_history_counts;
 
 CREATE FUNCTION chime.job_history_counts_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -540,7 +547,8 @@ BEGIN
                      'text[], text[], text[]) TO %I', r);
       EXECUTE format('GRANT EXECUTE ON FUNCTION chime.delete_old_history(bigint, integer) TO %I', r);
       EXECUTE format('GRANT EXECUTE ON FUNCTION chime.old_held_jobs_count(bigint) TO %I', r);
-      EXECUTE format('GRANT SELECT ON chime.jobs_all, chime.job_history_counts TO %I', r);
+      EXECUTE format('GRANT SELECT ON chime.jobs_all, chime.job_history_counts, chime.finished_job_counts '
+                     'TO %I', r);
     END IF;
   END LOOP;
   -- 0001 gave the administrator every table of its time.

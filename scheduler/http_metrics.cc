@@ -44,12 +44,10 @@ SchedulerMetrics::SchedulerMetrics(const CronRunner& cron, const RouterServer& r
 void SchedulerMetrics::OnResult(const v1::JobResult& result) {
   const std::string queue = queues_(result.queue());
   const std::string kind = router_.KnowsKind(result.kind()) ? kinds_(result.kind()) : web::kOtherLabel;
-  results_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
-      .Increment();
+  results_series_.Get({queue, kind, OutcomeLabel(result.outcome())}).Increment();
   if (result.outcome() == v1::RELEASED || result.outcome() == v1::LEASE_EXPIRED) return;
-  duration_.Add({{"queue", queue}, {"kind", kind}}, web::DurationBuckets())
-      .Observe(static_cast<double>(result.duration_ms()) / 1000.0);
-  pickup_.Add({{"queue", queue}, {"kind", kind}}, web::LatencyBuckets())
+  duration_series_.Get({queue, kind}).Observe(static_cast<double>(result.duration_ms()) / 1000.0);
+  pickup_series_.Get({queue, kind})
       .Observe(static_cast<double>(std::max<int64_t>(0, result.pickup_latency_ms())) / 1000.0);
 }
 

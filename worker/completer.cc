@@ -62,9 +62,13 @@ void Completer::Loop(std::stop_token stop) {
       cv_.wait(lock, stop, [&] { return !pending_.empty(); });
       if (pending_.empty() && stop.stop_requested()) return;
       const size_t n = std::min<size_t>(pending_.size(), static_cast<size_t>(max_batch_));
-      batch.assign(std::make_move_iterator(pending_.begin()),
-                   std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
-      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (n == pending_.size()) {
+        batch.swap(pending_);  // The usual case: everything pending, no element moved.
+      } else {
+        batch.assign(std::make_move_iterator(pending_.begin()),
+                     std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+      }
     }
     Flush(batch);
     batch.clear();
@@ -99,7 +103,9 @@ void Completer::AcceptRecordedEarlier(std::span<const db::Completion> completion
 void Completer::Flush(std::vector<Outcome>& batch) {
   std::vector<db::Completion> completions;
   completions.reserve(batch.size());
-  for (const auto& o : batch) completions.push_back(o.completion);
+  // Moved, not copied (a summary can be 64 KiB): from here on the batch's
+  // completions are read from `completions`.
+  for (auto& o : batch) completions.push_back(std::move(o.completion));
   // Keep trying while the database is away: an outcome dropped here would
   // cost its job a lease expiry and a re-run. Stop() waits for this.
   Result<std::vector<db::CompletionResult>> results = Fail(ErrorCode::kUnavailable, "not tried");
@@ -131,10 +137,12 @@ void Completer::Flush(std::vector<Outcome>& batch) {
   if (unknown_sent) AcceptRecordedEarlier(completions, *results, *unknown_sent, sent_at);
   auto* events = history::Process();
   bool limit_freed = false;
+  std::vector<v1::JobResult> reported;
+  if (sink_) reported.reserve(batch.size());
   for (size_t i = 0; i < batch.size() && i < results->size(); ++i) {
     const auto& r = (*results)[i];
     if (events) {
-      const auto& c = batch[i].completion;
+      const auto& c = completions[i];
       events->Complete(c.lease.job_id, c.attempt, c.lease.token,
                        r.applied ? db::JobStateName(r.new_state.value_or(db::JobState::kDiscarded))
                                  : std::string_view("lease_lost"),
@@ -146,27 +154,27 @@ void Completer::Flush(std::vector<Outcome>& batch) {
     } else {
       ++refused_;
       spdlog::warn("job {} attempt {}: outcome not recorded, the lease was lost (the job was rescued "
-                   "or cancelled)", batch[i].completion.lease.job_id, batch[i].completion.attempt);
+                   "or cancelled)", completions[i].lease.job_id, completions[i].attempt);
     }
     if (!sink_) continue;
-    v1::JobResult result;
-    result.set_worker_id(batch[i].completion.worker_id);
-    result.set_job_id(batch[i].completion.lease.job_id);
-    result.set_attempt(std::max(1, batch[i].completion.attempt));
+    v1::JobResult& result = reported.emplace_back();
+    result.set_worker_id(completions[i].worker_id);
+    result.set_job_id(completions[i].lease.job_id);
+    result.set_attempt(std::max(1, completions[i].attempt));
     result.set_kind(batch[i].kind);
     result.set_queue(batch[i].queue);
-    result.set_outcome(OutcomeOf(batch[i].completion, r));
+    result.set_outcome(OutcomeOf(completions[i], r));
     result.set_duration_ms(batch[i].duration_ms);
     // Proto3 strings must be well-formed UTF-8 (the scheduler refuses the
     // frame otherwise): cut on character boundaries, never mid-sequence.
-    result.set_summary_json(Utf8Prefix(batch[i].completion.summary, 4096));
-    for (size_t e = 0; e < batch[i].completion.errors.size() && e < 20; ++e) {
-      result.add_errors(Utf8Prefix(batch[i].completion.errors[e], 1000));
+    result.set_summary_json(Utf8Prefix(completions[i].summary, 4096));
+    for (size_t e = 0; e < completions[i].errors.size() && e < 20; ++e) {
+      result.add_errors(Utf8Prefix(completions[i].errors[e], 1000));
     }
     result.set_accepted(r.applied);
     result.set_pickup_latency_ms(batch[i].pickup_latency_ms);
-    sink_(result);
   }
+  if (sink_ && !reported.empty()) sink_(reported);
   if (on_limit_freed_ && limit_freed) on_limit_freed_();
 }
 

@@ -1,6 +1,7 @@
 // Writes attempt outcomes to the store in batches (one JobsCompleteIfLeased
-// round trip for everything pending), then hands each result, with whether
-// the store accepted it, to a callback (the scheduler link). Owns one
+// round trip for everything pending), then hands the batch's results, each
+// with whether the store accepted it, to a callback (the scheduler link) in
+// one call. Owns one
 // database connection and one thread. Add() is thread-safe; Start()/Stop()
 // from the controlling thread. Stop() flushes what is pending first. A write
 // retried after the connection dropped is refused when the first try did
@@ -33,7 +34,9 @@ struct Outcome {
 
 class Completer {
  public:
-  using ResultSink = std::function<void(const v1::JobResult&)>;
+  // Called once per written batch, with its results in batch order; may
+  // move them out.
+  using ResultSink = std::function<void(std::span<v1::JobResult>)>;
 
   Completer(db::ConnectionConfig db, db::JobStoreConfig store, ResultSink sink,
             int max_batch = 500);

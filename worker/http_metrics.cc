@@ -32,19 +32,18 @@ std::string WorkerMetrics::KindLabel(std::string_view kind) const {
 }
 
 void WorkerMetrics::JobStarted(const db::ClaimedJob& job) {
-  const web::Labels labels{{"queue", queues_(job.queue)}, {"kind", KindLabel(job.kind)}};
-  started_.Add(labels).Increment();
-  pickup_.Add(labels, web::LatencyBuckets()).Observe(static_cast<double>(PickupLatencyMs(job)) / 1000.0);
+  const std::string queue = queues_(job.queue);
+  const std::string kind = KindLabel(job.kind);
+  started_series_.Get({queue, kind}).Increment();
+  pickup_series_.Get({queue, kind}).Observe(static_cast<double>(PickupLatencyMs(job)) / 1000.0);
 }
 
 void WorkerMetrics::JobFinished(const v1::JobResult& result) {
   const std::string queue = queues_(result.queue());
   const std::string kind = KindLabel(result.kind());
-  finished_.Add({{"queue", queue}, {"kind", kind}, {"outcome", OutcomeLabel(result.outcome())}})
-      .Increment();
+  finished_series_.Get({queue, kind, OutcomeLabel(result.outcome())}).Increment();
   if (result.outcome() == v1::LEASE_EXPIRED) return;  // Its end is the rescue's clock.
-  duration_.Add({{"queue", queue}, {"kind", kind}}, web::DurationBuckets())
-      .Observe(static_cast<double>(result.duration_ms()) / 1000.0);
+  duration_series_.Get({queue, kind}).Observe(static_cast<double>(result.duration_ms()) / 1000.0);
 }
 
 void WorkerMetrics::set_slots(std::function<SlotCounts()> slots) {

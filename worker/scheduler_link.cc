@@ -53,10 +53,17 @@ void SchedulerLink::Enqueue(v1::Envelope envelope) {
   (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
-void SchedulerLink::SendResult(const v1::JobResult& result) {
-  v1::Envelope e;
-  *e.mutable_result() = result;
-  Enqueue(std::move(e));
+void SchedulerLink::SendResults(std::span<v1::JobResult> results) {
+  if (config_.endpoints.empty() || results.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (v1::JobResult& r : results) {
+      if (outbox_.size() >= kMaxOutbox) break;
+      *outbox_.emplace_back().mutable_result() = std::move(r);
+    }
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
 void SchedulerLink::SendCapacity() {

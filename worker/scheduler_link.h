@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,7 +42,8 @@ class SchedulerLink {
   void Start();
   void Stop();
 
-  void SendResult(const v1::JobResult& result);
+  // Queues one result message each (moved out), waking the link once.
+  void SendResults(std::span<v1::JobResult> results);
   void SendCapacity();  // Coalesced: at most one pending.
   void SendGoodbye(const std::string& reason);
 

@@ -62,9 +62,11 @@ Result<void> Worker::Start() {
       [this] {
         if (producer_) producer_->Wake();
       });
-  completer_ = std::make_unique<Completer>(db, db::JobStoreConfig{}, [this](const v1::JobResult& r) {
-    if (observer_) observer_->JobFinished(r);
-    link_->SendResult(r);
+  completer_ = std::make_unique<Completer>(db, db::JobStoreConfig{}, [this](std::span<v1::JobResult> results) {
+    if (observer_) {
+      for (const v1::JobResult& r : results) observer_->JobFinished(r);
+    }
+    link_->SendResults(results);
   });
   // A slot of a limit freed by this worker: its own claim may be the one
   // waiting for it (the scheduler's dispatch reaches the others).

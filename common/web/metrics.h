@@ -15,11 +15,14 @@
 #pragma once
 
 #include <map>
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -66,6 +69,49 @@ class MetricsRegistry {
   std::unique_ptr<ScrapeSource> process_;  // process_* and chime_build_info.
   mutable std::mutex mu_;
   std::vector<ScrapeSource*> sources_;  // Guarded by mu_.
+};
+
+// A family's series by label values, each looked up in the family once.
+// prometheus-cpp's Family::Add builds a label map and a new metric (a
+// histogram copies its bucket list) on every call, even for a series it
+// already holds; called per job, that was the largest part of a worker's
+// and a scheduler's metrics cost (perf, chime-bench e2e). The values must
+// be bounded by the caller (LabelCap, known kinds): the cache keeps one
+// entry per distinct set, as the family does. A family never drops a
+// series, so the references stay valid. Thread-safe.
+template <typename T>
+class SeriesCache {
+ public:
+  // `add` adds (or finds) the series of a label set in the family.
+  SeriesCache(std::vector<std::string> names, std::function<T&(const Labels&)> add)
+      : names_(std::move(names)), add_(std::move(add)) {}
+
+  // The series whose labels (in the order of `names`) take `values`.
+  T& Get(std::initializer_list<std::string_view> values) {
+    std::string key;
+    for (std::string_view v : values) {
+      key.append(v);
+      key.push_back('\0');  // Label values are UTF-8 text; NUL separates them.
+    }
+    std::lock_guard lock(mu_);
+    auto it = series_.find(key);
+    if (it != series_.end()) return *it->second;
+    Labels labels;
+    auto name = names_.begin();
+    for (std::string_view v : values) {
+      if (name == names_.end()) break;
+      labels.emplace(*name++, std::string(v));
+    }
+    T& series = add_(labels);
+    series_.emplace(std::move(key), &series);
+    return series;
+  }
+
+ private:
+  const std::vector<std::string> names_;
+  const std::function<T&(const Labels&)> add_;
+  std::mutex mu_;
+  std::unordered_map<std::string, T*> series_;  // Guarded by mu_.
 };
 
 // Builds a gauge family (or, with kCounter, a counter family whose values

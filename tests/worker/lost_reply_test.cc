@@ -93,7 +93,7 @@ TEST_F(LostReplyTest, AClaimWhoseReplyWasLostIsRecoveredAndRunOnce) {
   proxied.url = db_.UrlWithPort(proxy.port());
   proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
 
-  Completer completer(direct, db::JobStoreConfig{}, [](const v1::JobResult&) {});
+  Completer completer(direct, db::JobStoreConfig{}, [](std::span<v1::JobResult>) {});
   Executor executor({.slots = 1, .worker_id = "w", .db = direct}, handlers_, completer);
   // Leases far longer than the test: only recovery can run the job in time.
   Producer producer({.worker_id = "w", .poll_interval = milliseconds(20), .lease = minutes(10)}, proxied,
@@ -133,9 +133,9 @@ TEST_F(LostReplyTest, ACompletionWhoseReplyWasLostIsReportedAccepted) {
   proxied.reconnect = BackoffPolicy{milliseconds(10), milliseconds(50), 0};
   std::mutex mu;
   std::vector<v1::JobResult> results;
-  Completer completer(proxied, db::JobStoreConfig{}, [&](const v1::JobResult& r) {
+  Completer completer(proxied, db::JobStoreConfig{}, [&](std::span<v1::JobResult> batch) {
     std::lock_guard lock(mu);
-    results.push_back(r);
+    results.insert(results.end(), batch.begin(), batch.end());
   });
   completer.Start();
 

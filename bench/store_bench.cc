@@ -257,17 +257,22 @@ Result<void> StoreBench::RunLatency(const BenchEnv& env, const Sizes& sizes,
 Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
                                       StoreFixture& fixture) {
   Report& report = *env.report;
-  report.BeginSection("store", "retention on the run ledger (partitioned by day, migration 0025)");
+  report.BeginSection("store",
+                      "retention on the run ledger (partitioned by day, migration 0025), each run holding "
+                      "its finished job (migration 0029)");
   constexpr int kDays = 10;
   constexpr int kKeptDays = 5;
   if (auto ok = Check(fixture.Reset(), "reset"); !ok) return ok;
-  spdlog::info("retention: loading {} runs over the {} days before today", sizes.retention_runs, kDays);
+  spdlog::info("retention: loading {} finished jobs (held runs) over the {} days before today",
+               sizes.retention_runs, kDays);
   const auto t0 = std::chrono::steady_clock::now();
   if (auto ok = Check(fixture.AddPastRuns(sizes.retention_runs, kDays), "load runs"); !ok) return ok;
   if (auto ok = Check(fixture.VacuumAnalyze(), "vacuum"); !ok) return ok;
   const auto t1 = std::chrono::steady_clock::now();
   auto before = fixture.CountRuns();
   if (!before) return std::unexpected(before.error());
+  auto jobs_before = fixture.CountFinishedJobs();
+  if (!jobs_before) return std::unexpected(jobs_before.error());
   spdlog::info("retention: {} runs loaded in {:.1f} s; cleaning up past {} days", *before,
                SecondsBetween(t0, t1), kKeptDays);
 
@@ -276,12 +281,14 @@ Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
   if (auto ok = store_conn.Connect(); !ok) return ok;
   db::JobStore store(store_conn);
   int64_t dropped = 0;
+  int64_t jobs_dropped = 0;
   const auto t2 = std::chrono::steady_clock::now();
   for (bool more = true; more;) {
     auto cleaned = store.JobsCleanup(db::CleanupParams{
         .retention = std::chrono::hours(24 * kKeptDays), .batch_size = 100'000});
     if (!cleaned) return std::unexpected(cleaned.error());
     dropped += cleaned->runs_deleted;
+    jobs_dropped += cleaned->jobs_deleted;
     more = cleaned->more;
   }
   const double drop_s = SecondsBetween(t2, std::chrono::steady_clock::now());
@@ -290,6 +297,16 @@ Result<void> StoreBench::RunRetention(const BenchEnv& env, const Sizes& sizes,
   if (*before - *after != dropped) {
     return Fail(ErrorCode::kInternal, "delete_old_runs reported " + std::to_string(dropped) +
                                           " runs but the ledger lost " + std::to_string(*before - *after));
+  }
+  // Every run here holds its job: the jobs go with their days, and the
+  // finished-job counters follow them.
+  auto jobs_after = fixture.CountFinishedJobs();
+  if (!jobs_after) return std::unexpected(jobs_after.error());
+  if (jobs_dropped != dropped || *jobs_before - *jobs_after != jobs_dropped) {
+    return Fail(ErrorCode::kInternal,
+                "retention dropped " + std::to_string(dropped) + " runs and reported " +
+                    std::to_string(jobs_dropped) + " jobs; the finished-job counters lost " +
+                    std::to_string(*jobs_before - *jobs_after));
   }
 
   // The same work done as before 0025: the oldest rows deleted in batches
@@ -311,6 +328,7 @@ DELETE FROM chime.runs r USING doomed WHERE r.id = doomed.id AND r.finished_at =
   const std::vector<Param> params{{"runs", *before}, {"days", kDays}, {"kept_days", kKeptDays}};
   report.Add({"retention_drop_seconds", drop_s, "s", params});
   report.Add({"retention_drop_runs", static_cast<double>(dropped), "runs", params});
+  report.Add({"retention_drop_jobs", static_cast<double>(jobs_dropped), "jobs", params});
   report.Add({"retention_row_delete_rate", delete_rate, "runs/s", {{"sample", deleted}}});
   report.Add({"retention_row_delete_estimate", dropped / delete_rate, "s", params});
   report.Add({"retention_speedup", dropped / delete_rate / std::max(drop_s, 1e-9), "x", params});

@@ -232,6 +232,7 @@ void RouterServer::OnHello(const std::string& routing_id, const v1::WorkerHello&
   a->set_heartbeat_interval_ms(static_cast<int32_t>(config_.heartbeat_interval.count()));
   a->set_forget_after_ms(static_cast<int32_t>(config_.forget_after.count()));
   a->set_scheduler_id(config_.scheduler_id);
+  a->set_result_batches(true);
   Send(routing_id, std::move(ack));
   if (auto order = Dispatcher::ForNewWorker(routing_id, hello)) SendDispatch({*order});
 }
@@ -266,6 +267,10 @@ void RouterServer::OnPeerMessage(const std::string& routing_id, std::string_view
       return;
     case v1::Envelope::kResult:
       counters_.Add(e.result());
+      if (!registry_.Touch(routing_id)) ask_hello_again();
+      return;
+    case v1::Envelope::kResults:
+      for (const v1::JobResult& r : e.results().results()) counters_.Add(r);
       if (!registry_.Touch(routing_id)) ask_hello_again();
       return;
     case v1::Envelope::kGoodbye:

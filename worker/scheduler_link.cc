@@ -119,6 +119,59 @@ void SchedulerLink::Loop(std::stop_token stop) {
       }
     }
   };
+  // Per socket: its scheduler takes JobResults (its HelloAck said so).
+  std::vector<char> result_batches(sockets.size(), 0);
+  // A run of result envelopes, sent as JobResults frames to the schedulers
+  // that take them and one frame per result to the others; each encoding is
+  // made once, only if some scheduler needs it.
+  auto send_results = [&](std::span<v1::Envelope> run) {
+    if (run.empty()) return;
+    std::vector<std::string> singles;
+    std::vector<std::string> batches;
+    for (size_t i = 0; i < sockets.size(); ++i) {
+      std::vector<std::string>& frames = result_batches[i] ? batches : singles;
+      if (frames.empty()) {
+        if (result_batches[i]) {
+          v1::Envelope e;
+          size_t bytes = 0;
+          for (const v1::Envelope& r : run) {
+            const size_t size = r.result().ByteSizeLong();
+            if (e.results().results_size() > 0 &&
+                (e.results().results_size() >= wire::kMaxBatchedResults || bytes + size > wire::kResultBatchBytes)) {
+              frames.push_back(wire::EncodeEnvelope(std::move(e)));
+              e.Clear();
+              bytes = 0;
+            }
+            *e.mutable_results()->add_results() = r.result();
+            bytes += size;
+          }
+          frames.push_back(wire::EncodeEnvelope(std::move(e)));
+        } else {
+          for (const v1::Envelope& r : run) frames.push_back(wire::EncodeEnvelope(r));
+        }
+      }
+      for (const std::string& frame : frames) {
+        try {
+          (void)sockets[i]->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t&) {
+        }
+      }
+    }
+  };
+  // What the outbox holds, in order; consecutive results go together.
+  auto send_out = [&](std::deque<v1::Envelope>& out) {
+    std::vector<v1::Envelope> run;
+    for (v1::Envelope& e : out) {
+      if (e.body_case() == v1::Envelope::kResult) {
+        run.push_back(std::move(e));
+        continue;
+      }
+      send_results(run);
+      run.clear();
+      send_all(e);
+    }
+    send_results(run);
+  };
   milliseconds heartbeat_interval(1000);
   std::string scheduler_id;
   bool reported_bad = false;
@@ -147,6 +200,7 @@ void SchedulerLink::Loop(std::stop_token stop) {
         switch (e->body_case()) {
           case v1::Envelope::kHelloAck:
             acked_ = true;
+            result_batches[i] = e->hello_ack().result_batches() ? 1 : 0;
             heartbeat_interval = milliseconds(e->hello_ack().heartbeat_interval_ms());
             if (scheduler_id != e->hello_ack().scheduler_id()) {
               scheduler_id = e->hello_ack().scheduler_id();
@@ -178,7 +232,7 @@ void SchedulerLink::Loop(std::stop_token stop) {
       capacity = capacity_pending_;
       capacity_pending_ = false;
     }
-    for (const auto& e : out) send_all(e);
+    send_out(out);
     if (capacity) {
       v1::Envelope e;
       e.mutable_capacity()->set_worker_id(config_.hello.worker_id());
@@ -211,7 +265,7 @@ void SchedulerLink::Loop(std::stop_token stop) {
     std::lock_guard lock(mu_);
     out.swap(outbox_);
   }
-  for (const auto& e : out) send_all(e);
+  send_out(out);
 }
 
 }  // namespace chime::worker

@@ -2,7 +2,9 @@
 // endpoint, owned by the link's own thread. Says hello (again whenever the
 // scheduler asks, or until acknowledged), sends the worker heartbeat
 // (liveness and free slots; not the job heartbeat, worker/heartbeater.h) at
-// the interval the scheduler gives, reports capacity changes and results,
+// the interval the scheduler gives, reports capacity changes and results
+// (a completer's batch in one JobResults message, to a scheduler that takes
+// them; one JobResult each to an older one),
 // says goodbye on drain, and turns Dispatch into a wake-up of the producer.
 // Losing the link never stops work: the producer keeps polling. Send* are
 // thread-safe.

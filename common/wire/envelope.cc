@@ -115,6 +115,19 @@ Result<void> ValidateResult(const v1::JobResult& m) {
   return {};
 }
 
+Result<void> ValidateResults(const v1::JobResults& m) {
+  if (m.results_size() < 1 || m.results_size() > kMaxBatchedResults) {
+    return Bad("results: " + std::to_string(m.results_size()) + " results, must be 1-" +
+               std::to_string(kMaxBatchedResults));
+  }
+  for (int i = 0; i < m.results_size(); ++i) {
+    if (auto ok = ValidateResult(m.results(i)); !ok) {
+      return Bad("results[" + std::to_string(i) + "]: " + ok.error().message);
+    }
+  }
+  return {};
+}
+
 Result<void> ValidateSigned(const v1::SignedRequest& m) {
   if (m.timestamp_ms() <= 0) return Bad("admin_request.timestamp_ms: must be positive");
   if (m.nonce().size() != kNonceBytes) return Bad("admin_request.nonce: must be 16 bytes");
@@ -144,6 +157,7 @@ std::string_view BodyName(const v1::Envelope& envelope) {
     case v1::Envelope::kCapacity: return "capacity";
     case v1::Envelope::kHeartbeat: return "heartbeat";
     case v1::Envelope::kResult: return "result";
+    case v1::Envelope::kResults: return "results";
     case v1::Envelope::kGoodbye: return "goodbye";
     case v1::Envelope::kHelloAck: return "hello_ack";
     case v1::Envelope::kDispatch: return "dispatch";
@@ -174,6 +188,7 @@ Result<void> ValidateEnvelope(const v1::Envelope& e) {
       CHIME_CHECK(CheckRange("heartbeat.free_slots", e.heartbeat().free_slots(), 0, kMaxSlots));
       return CheckJobIds("heartbeat.running_jobs", e.heartbeat().running_jobs());
     case v1::Envelope::kResult: return ValidateResult(e.result());
+    case v1::Envelope::kResults: return ValidateResults(e.results());
     case v1::Envelope::kGoodbye:
       CHIME_CHECK(CheckId("goodbye.worker_id", e.goodbye().worker_id()));
       return CheckText("goodbye.reason", e.goodbye().reason());

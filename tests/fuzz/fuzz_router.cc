@@ -147,6 +147,7 @@ struct Router {
         if (!registry.Heartbeat(routing_id, e.heartbeat())) Sent(reconnect, "reconnect");
         return;
       case v1::Envelope::kResult:
+      case v1::Envelope::kResults:
         if (!registry.Touch(routing_id)) Sent(reconnect, "reconnect");
         return;
       case v1::Envelope::kGoodbye:

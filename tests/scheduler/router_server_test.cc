@@ -82,6 +82,9 @@ class RouterServerTest : public ::testing::Test {
     peer->Send(HelloEnvelope(id, free_slots));
     auto ack = peer->ReceiveBody(v1::Envelope::kHelloAck);
     EXPECT_TRUE(ack.has_value());
+    if (ack) {
+      EXPECT_TRUE(ack->hello_ack().result_batches());  // It takes JobResults.
+    }
     if (free_slots > 0) {
       EXPECT_TRUE(peer->ReceiveBody(v1::Envelope::kDispatch).has_value());
     }
@@ -210,6 +213,21 @@ TEST_F(RouterServerTest, SignedAdminRequestsEnqueueShowAndCountResults) {
     ASSERT_TRUE(reply.has_value());
     for (const auto& c : reply->admin_reply().stats().live()) {
       counted |= c.kind() == "noop" && c.outcome() == v1::SUCCEEDED && c.count() == 1;
+    }
+  }
+  EXPECT_TRUE(counted);
+
+  // A batch (JobResults) counts each of its results.
+  v1::Envelope batch;
+  for (int i = 0; i < 2; ++i) *batch.mutable_results()->add_results() = result.result();
+  worker->Send(batch);
+  counted = false;
+  for (int i = 0; i < 100 && !counted; ++i) {
+    jobctl.Send(AdminEnvelope(stats, Secret(), 43));
+    reply = jobctl.ReceiveBody(v1::Envelope::kAdminReply);
+    ASSERT_TRUE(reply.has_value());
+    for (const auto& c : reply->admin_reply().stats().live()) {
+      counted |= c.kind() == "noop" && c.outcome() == v1::SUCCEEDED && c.count() == 3;
     }
   }
   EXPECT_TRUE(counted);

@@ -4,6 +4,8 @@
 // dropped and the link keeps working.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <pqxx/pqxx>
 #include <zmq.hpp>
 
@@ -116,6 +118,36 @@ TEST_F(SchedulerLinkTest, SaysHelloHeartbeatsRunsDispatchedJobsAndReportsResults
   EXPECT_EQ(result->second.result().kind(), "noop");
   EXPECT_EQ(db_.Scalar("SELECT state FROM chime.jobs_all"), "succeeded");
   EXPECT_GE(worker_->link().dispatches(), 1);
+}
+
+// The existing test's scheduler acks without result_batches (an older
+// one): it gets one JobResult per attempt. One that sets it gets a batch.
+TEST_F(SchedulerLinkTest, ASchedulerThatTakesBatchesGetsJobResults) {
+  auto hello = scheduler_.Next(v1::Envelope::kHello);
+  ASSERT_TRUE(hello.has_value());
+  v1::Envelope ack;
+  ack.mutable_hello_ack()->set_heartbeat_interval_ms(50);
+  ack.mutable_hello_ack()->set_forget_after_ms(1000);
+  ack.mutable_hello_ack()->set_scheduler_id("fake");
+  ack.mutable_hello_ack()->set_result_batches(true);
+  scheduler_.Send(hello->first, ack);
+  ASSERT_TRUE(scheduler_.Next(v1::Envelope::kHeartbeat).has_value());
+
+  db_.Exec("INSERT INTO chime.jobs (kind) SELECT 'noop' FROM generate_series(1, 5)");
+  v1::Envelope dispatch;
+  dispatch.mutable_dispatch()->set_max_jobs(5);
+  scheduler_.Send(hello->first, dispatch);
+  std::set<int64_t> reported;
+  while (reported.size() < 5) {
+    auto batch = scheduler_.Next(v1::Envelope::kResults);
+    ASSERT_TRUE(batch.has_value());
+    for (const v1::JobResult& r : batch->second.results().results()) {
+      EXPECT_EQ(r.outcome(), v1::SUCCEEDED);
+      EXPECT_TRUE(r.accepted());
+      EXPECT_TRUE(reported.insert(r.job_id()).second) << "job " << r.job_id() << " reported twice";
+    }
+  }
+  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM chime.jobs_all WHERE state = 'succeeded'"), "5");
 }
 
 TEST_F(SchedulerLinkTest, AReconnectRequestGetsAFreshHello) {

@@ -155,6 +155,28 @@ TEST(EnvelopeTest, RejectsOutOfRangeResultValues) {
   ExpectInvalid(DecodeEnvelope(EncodeEnvelope(duration)), "result.duration_ms");
 }
 
+TEST(EnvelopeTest, ABatchOfResultsHoldsOneToAThousandValidResults) {
+  v1::Envelope batch;
+  for (int i = 0; i < 2; ++i) *batch.mutable_results()->add_results() = JobResult().result();
+  auto decoded = DecodeEnvelope(EncodeEnvelope(batch));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  EXPECT_EQ(BodyName(*decoded), "results");
+  EXPECT_EQ(decoded->results().results_size(), 2);
+
+  v1::Envelope empty;
+  empty.mutable_results();
+  ExpectInvalid(DecodeEnvelope(EncodeEnvelope(empty)), "results: 0 results, must be 1-1000");
+  v1::Envelope too_many;
+  for (int i = 0; i <= kMaxBatchedResults; ++i) {
+    *too_many.mutable_results()->add_results() = JobResult().result();
+  }
+  ExpectInvalid(DecodeEnvelope(EncodeEnvelope(too_many)), "results: 1001 results");
+  // One bad result refuses the whole message, naming it.
+  v1::Envelope bad = batch;
+  bad.mutable_results()->mutable_results(1)->set_attempt(0);
+  ExpectInvalid(DecodeEnvelope(EncodeEnvelope(bad)), "results[1]: result.attempt");
+}
+
 TEST(EnvelopeTest, RejectsDispatchAndHeartbeatOutOfRange) {
   v1::Envelope d;
   d.mutable_dispatch()->set_max_jobs(0);

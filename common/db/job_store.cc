@@ -1025,7 +1025,8 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
     if (params.scan_ids && !schedule_id && !params.parent_id && other_filters) {
       const int64_t top =
           params.before_id ? *params.before_id
-                           : tx.exec("SELECT coalesce(max(id), 0) + 1 FROM chime.jobs_all")[0][0].as<int64_t>();
+                           : tx.exec("SELECT coalesce(greatest((SELECT max(id) FROM chime.jobs_live), "
+                                     "(SELECT max(id) FROM chime.jobs_held)), 0) + 1")[0][0].as<int64_t>();
       floor_id = top - *params.scan_ids;
     }
     const std::string where =
@@ -1039,15 +1040,22 @@ Result<JobPage> JobStore::JobsList(const ListParams& params) {
         " AND ($10::bigint IS NULL OR parent_id = $10)"
         " AND ($11::bigint IS NULL OR id >= $11)";
     // Newest first down the primary key, or down jobs_schedule_idx /
-    // jobs_parent_idx (id is their second column). A schedule with more
-    // filters reads all of that schedule's jobs first (OFFSET 0 keeps the
-    // planner from walking the primary key past every other schedule's
-    // jobs on a guess of how many match: 350 ms for none in a million).
+    // jobs_parent_idx (id is their second column), on each side of
+    // chime.jobs_all (the held side down runs_held_idx and its schedule
+    // and parent indexes), then merged: the union itself is planned
+    // unordered (migration 0030). A schedule with more filters reads all of
+    // that schedule's jobs first (OFFSET 0 keeps the planner from walking
+    // the primary key past every other schedule's jobs on a guess of how
+    // many match: 350 ms for none in a million).
+    auto side = [&](const char* view) {
+      return std::string("(SELECT * FROM ") + view + where + " ORDER BY id DESC LIMIT $7)";
+    };
     const std::string text =
         schedule_id && other_filters
             ? std::string("SELECT ") + sql::kJobColumns + " FROM (SELECT * FROM chime.jobs_all" + where +
                   " OFFSET 0) j ORDER BY id DESC LIMIT $7"
-            : std::string("SELECT ") + sql::kJobColumns + " FROM chime.jobs_all" + where + " ORDER BY id DESC LIMIT $7";
+            : std::string("SELECT ") + sql::kJobColumns + " FROM (" + side("chime.jobs_live") + " UNION ALL " +
+                  side("chime.jobs_held") + ") j ORDER BY id DESC LIMIT $7";
     auto r = tx.exec_params(text, states, params.kind, params.queue, micros(params.since), micros(params.until),
                             params.before_id, params.limit + 1, schedule_id, outcomes, params.parent_id, floor_id);
     for (const auto& row : r) page.jobs.push_back(ReadJob(row));

@@ -474,6 +474,45 @@ TEST_F(JobStoreRunsTest, AJobThatEndsLeavesTheHotTableAndItsFinalRunHoldsIt) {
   EXPECT_NE(cancel.error().message.find("already succeeded"), std::string::npos) << cancel.error().message;
 }
 
+// A page newest first takes from both sides of chime.jobs_all, each read in
+// id order (migration 0030), and merges them: with a filter, a parent's
+// children, and a cursor.
+TEST_F(JobStoreRunsTest, PagesMergeLiveAndHeldJobsNewestFirst) {
+  FanOut f = StartFanOut(6, "merge");
+  // Children 0, 2 and 4 end (held in their runs); 1, 3 and 5 stay running.
+  std::vector<int64_t> ids;
+  for (const ClaimedJob& c : f.children) ids.push_back(c.id);
+  for (int i : {0, 2, 4}) ASSERT_TRUE(Complete(f.children[i], CompletionKind::kSucceeded).applied);
+  EXPECT_EQ(sql_.Int("SELECT count(*) FROM chime.runs WHERE parent_id = $1 AND holds_job", f.parent.id), 3);
+
+  auto page_ids = [](const JobPage& page) {
+    std::vector<int64_t> out;
+    for (const Job& j : page.jobs) out.push_back(j.id);
+    return out;
+  };
+  ASSERT_OK_AND_ASSIGN(JobPage all, store().JobsList({.parent_id = f.parent.id, .limit = 4}));
+  EXPECT_EQ(page_ids(all), (std::vector<int64_t>{ids[5], ids[4], ids[3], ids[2]}));
+  ASSERT_TRUE(all.next_before_id.has_value());
+  ASSERT_OK_AND_ASSIGN(JobPage rest,
+                       store().JobsList({.parent_id = f.parent.id, .before_id = *all.next_before_id, .limit = 4}));
+  EXPECT_EQ(page_ids(rest), (std::vector<int64_t>{ids[1], ids[0]}));
+  EXPECT_FALSE(rest.next_before_id.has_value());
+
+  ASSERT_OK_AND_ASSIGN(JobPage done, store().JobsList({.states = {JobState::kSucceeded}, .limit = 2}));
+  EXPECT_EQ(page_ids(done), (std::vector<int64_t>{ids[4], ids[2]}));
+  // The same through a window of ids below the newest of either side.
+  ASSERT_OK_AND_ASSIGN(JobPage windowed,
+                       store().JobsList({.states = {JobState::kSucceeded}, .limit = 2, .scan_ids = 100}));
+  EXPECT_EQ(page_ids(windowed), (std::vector<int64_t>{ids[4], ids[2]}));
+  ASSERT_OK_AND_ASSIGN(JobPage running, store().JobsList({.states = {JobState::kRunning}, .queue = "merge"}));
+  EXPECT_EQ(page_ids(running), (std::vector<int64_t>{ids[5], ids[3], ids[1]}));
+  // Unfiltered, the parent (running, oldest) comes last.
+  ASSERT_OK_AND_ASSIGN(JobPage everything, store().JobsList({}));
+  ASSERT_EQ(everything.jobs.size(), 7u);
+  EXPECT_EQ(everything.jobs.front().id, ids[5]);
+  EXPECT_EQ(everything.jobs.back().id, f.parent.id);
+}
+
 TEST_F(JobStoreRunsTest, AJobWithAttemptsLeftOrChildrenToWaitForStaysInTheHotTable) {
   EnqueueParams p = Params("flaky");
   p.max_attempts = 2;

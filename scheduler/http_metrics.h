@@ -88,15 +88,9 @@ class SchedulerMetrics final : public ResultObserver, public web::ScrapeSource {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Histogram>& pickup_;
   // Their series, found once per label set (web::SeriesCache).
-  web::SeriesCache<prometheus::Counter> results_series_{
-      {"queue", "kind", "outcome"},
-      [this](const web::Labels& l) -> prometheus::Counter& { return results_.Add(l); }};
-  web::SeriesCache<prometheus::Histogram> duration_series_{
-      {"queue", "kind"},
-      [this](const web::Labels& l) -> prometheus::Histogram& { return duration_.Add(l, web::DurationBuckets()); }};
-  web::SeriesCache<prometheus::Histogram> pickup_series_{
-      {"queue", "kind"},
-      [this](const web::Labels& l) -> prometheus::Histogram& { return pickup_.Add(l, web::LatencyBuckets()); }};
+  web::SeriesCache<prometheus::Counter> results_series_{results_, {"queue", "kind", "outcome"}};
+  web::SeriesCache<prometheus::Histogram> duration_series_{duration_, {"queue", "kind"}, web::DurationBuckets()};
+  web::SeriesCache<prometheus::Histogram> pickup_series_{pickup_, {"queue", "kind"}, web::LatencyBuckets()};
   web::LabelCap kinds_{500};  // Behind RouterServer::KnowsKind, in case hellos name many.
   web::LabelCap queues_{200};
   std::mutex mu_;

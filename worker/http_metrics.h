@@ -54,17 +54,10 @@ class WorkerMetrics final : public JobObserver, public web::ScrapeSource {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Histogram>& pickup_;
   // Their series, found once per label set (web::SeriesCache).
-  web::SeriesCache<prometheus::Counter> started_series_{
-      {"queue", "kind"}, [this](const web::Labels& l) -> prometheus::Counter& { return started_.Add(l); }};
-  web::SeriesCache<prometheus::Counter> finished_series_{
-      {"queue", "kind", "outcome"},
-      [this](const web::Labels& l) -> prometheus::Counter& { return finished_.Add(l); }};
-  web::SeriesCache<prometheus::Histogram> duration_series_{
-      {"queue", "kind"},
-      [this](const web::Labels& l) -> prometheus::Histogram& { return duration_.Add(l, web::DurationBuckets()); }};
-  web::SeriesCache<prometheus::Histogram> pickup_series_{
-      {"queue", "kind"},
-      [this](const web::Labels& l) -> prometheus::Histogram& { return pickup_.Add(l, web::LatencyBuckets()); }};
+  web::SeriesCache<prometheus::Counter> started_series_{started_, {"queue", "kind"}};
+  web::SeriesCache<prometheus::Counter> finished_series_{finished_, {"queue", "kind", "outcome"}};
+  web::SeriesCache<prometheus::Histogram> duration_series_{duration_, {"queue", "kind"}, web::DurationBuckets()};
+  web::SeriesCache<prometheus::Histogram> pickup_series_{pickup_, {"queue", "kind"}, web::LatencyBuckets()};
   // The kind label of `kind`: itself when known, else "_other".
   std::string KindLabel(std::string_view kind) const;
 

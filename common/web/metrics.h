@@ -82,9 +82,12 @@ class MetricsRegistry {
 template <typename T>
 class SeriesCache {
  public:
-  // `add` adds (or finds) the series of a label set in the family.
-  SeriesCache(std::vector<std::string> names, std::function<T&(const Labels&)> add)
-      : names_(std::move(names)), add_(std::move(add)) {}
+  // The series of `family` labelled `names`; `args` are what a new series
+  // is made with (a histogram's buckets). `family` must outlive the cache.
+  template <typename... Args>
+  SeriesCache(prometheus::Family<T>& family, std::vector<std::string> names, Args... args)
+      : names_(std::move(names)),
+        add_([&family, args...](const Labels& labels) -> T& { return family.Add(labels, args...); }) {}
 
   // The series whose labels (in the order of `names`) take `values`.
   T& Get(std::initializer_list<std::string_view> values) {

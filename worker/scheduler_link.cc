@@ -4,6 +4,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
 #include "common/wire/envelope.h"
 
 namespace chime::worker {
@@ -13,6 +18,40 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr size_t kMaxOutbox = 10'000;  // Results beyond this are dropped (they are reports only).
+
+// Never blocks: a scheduler that is away gets nothing, work goes on.
+void SendNow(zmq::socket_t& socket, const std::string& frame) {
+  try {
+    (void)socket.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+  }
+}
+
+// A run of result envelopes as frames: JobResults of at most
+// kMaxBatchedResults results and about kResultBatchBytes each, or one
+// JobResult frame each (for a scheduler that does not take batches).
+std::vector<std::string> EncodeResults(std::span<const v1::Envelope> run, bool batched) {
+  std::vector<std::string> frames;
+  if (!batched) {
+    for (const v1::Envelope& r : run) frames.push_back(wire::EncodeEnvelope(r));
+    return frames;
+  }
+  v1::Envelope e;
+  size_t bytes = 0;
+  for (const v1::Envelope& r : run) {
+    const size_t size = r.result().ByteSizeLong();
+    const int n = e.results().results_size();
+    if (n > 0 && (n >= wire::kMaxBatchedResults || bytes + size > wire::kResultBatchBytes)) {
+      frames.push_back(wire::EncodeEnvelope(std::move(e)));
+      e.Clear();
+      bytes = 0;
+    }
+    *e.mutable_results()->add_results() = r.result();
+    bytes += size;
+  }
+  if (e.results().results_size() > 0) frames.push_back(wire::EncodeEnvelope(std::move(e)));
+  return frames;
+}
 
 }  // namespace
 
@@ -111,51 +150,19 @@ void SchedulerLink::Loop(std::stop_token stop) {
   }
   auto send_all = [&](const v1::Envelope& e) {
     const std::string frame = wire::EncodeEnvelope(e);
-    for (auto& s : sockets) {
-      // Never block: a scheduler that is away gets nothing, work goes on.
-      try {
-        (void)s->send(zmq::buffer(frame), zmq::send_flags::dontwait);
-      } catch (const zmq::error_t&) {
-      }
-    }
+    for (auto& s : sockets) SendNow(*s, frame);
   };
   // Per socket: its scheduler takes JobResults (its HelloAck said so).
   std::vector<char> result_batches(sockets.size(), 0);
-  // A run of result envelopes, sent as JobResults frames to the schedulers
-  // that take them and one frame per result to the others; each encoding is
-  // made once, only if some scheduler needs it.
-  auto send_results = [&](std::span<v1::Envelope> run) {
+  // A run of results to every scheduler, each encoding made once and only
+  // if some scheduler needs it.
+  auto send_results = [&](std::span<const v1::Envelope> run) {
     if (run.empty()) return;
-    std::vector<std::string> singles;
-    std::vector<std::string> batches;
+    std::optional<std::vector<std::string>> encoded[2];  // [batched]
     for (size_t i = 0; i < sockets.size(); ++i) {
-      std::vector<std::string>& frames = result_batches[i] ? batches : singles;
-      if (frames.empty()) {
-        if (result_batches[i]) {
-          v1::Envelope e;
-          size_t bytes = 0;
-          for (const v1::Envelope& r : run) {
-            const size_t size = r.result().ByteSizeLong();
-            if (e.results().results_size() > 0 &&
-                (e.results().results_size() >= wire::kMaxBatchedResults || bytes + size > wire::kResultBatchBytes)) {
-              frames.push_back(wire::EncodeEnvelope(std::move(e)));
-              e.Clear();
-              bytes = 0;
-            }
-            *e.mutable_results()->add_results() = r.result();
-            bytes += size;
-          }
-          frames.push_back(wire::EncodeEnvelope(std::move(e)));
-        } else {
-          for (const v1::Envelope& r : run) frames.push_back(wire::EncodeEnvelope(r));
-        }
-      }
-      for (const std::string& frame : frames) {
-        try {
-          (void)sockets[i]->send(zmq::buffer(frame), zmq::send_flags::dontwait);
-        } catch (const zmq::error_t&) {
-        }
-      }
+      auto& frames = encoded[result_batches[i] ? 1 : 0];
+      if (!frames) frames = EncodeResults(run, result_batches[i] != 0);
+      for (const std::string& frame : *frames) SendNow(*sockets[i], frame);
     }
   };
   // What the outbox holds, in order; consecutive results go together.

@@ -15,9 +15,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/cluster.h"
 #include "tests/reliability/history_checker.h"
@@ -113,6 +115,18 @@ class FaultTest : public ::testing::Test {
     return WaitUntil([&] { return Int(kUnfinished) == 0; }, deadline);
   }
 
+  // Enqueues `count` jobs while it waits for `caught` (a victim worker
+  // mid-job), so the wait sees the jobs from their first claim: on a loaded
+  // machine the workers can drain them all before jobctl's process has
+  // returned, and a wait begun after it would see none of them running.
+  ::testing::AssertionResult EnqueueAndWaitUntil(const std::string& kind, const std::string& payload,
+                                                 int count, const std::function<bool()>& caught) {
+    std::thread enqueue([&] { Enqueue(kind, payload, count); });
+    auto waited = WaitUntil(caught, kClusterWaitBound);
+    enqueue.join();
+    return waited;
+  }
+
   int64_t RunningOn(const std::string& worker) {
     return Int("SELECT count(*) FROM chime.jobs_all WHERE state = 'running' AND worker_id = '" + worker + "'");
   }
@@ -141,11 +155,11 @@ TEST_F(FaultTest, KillNineOfAWorkerMidJobLosesNothing) {
   SCOPED_TRACE(nemesis_.Describe());
   cluster().StartScheduler({}, Env());
   std::vector<ChildProcess*> workers{&StartWorker("w1"), &StartWorker("w2")};
-  Enqueue("history_effect", R"({"ms": 50})", 200);
   const size_t victim = nemesis_.Pick(workers.size());
   const std::string id = "w" + std::to_string(victim + 1);
   const int64_t after_runs = nemesis_.Between(0, 40);
-  ASSERT_TRUE(WaitUntil([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }, kClusterWaitBound))
+  ASSERT_TRUE(EnqueueAndWaitUntil("history_effect", R"({"ms": 50})", 200,
+                                  [&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }))
       << workers[victim]->log();
   workers[victim]->Signal(SIGKILL);
   ASSERT_TRUE(workers[victim]->Wait(seconds(10)).has_value());
@@ -188,9 +202,9 @@ TEST_F(FaultTest, SigtermDrainsAndLeavesNoLeaseBehind) {
   const std::string grace = std::to_string(nemesis_.Between(0, 400));
   ChildProcess& victim = StartWorker("w1", {"--shutdown-grace-ms", grace});
   StartWorker("w2");
-  Enqueue("history_effect", R"({"ms": 300})", 60);
   const int64_t after_runs = nemesis_.Between(0, 8);
-  ASSERT_TRUE(WaitUntil([&] { return RunsOf("w1") >= after_runs && RunningOn("w1") > 0; }, kClusterWaitBound))
+  ASSERT_TRUE(EnqueueAndWaitUntil("history_effect", R"({"ms": 300})", 60,
+                                  [&] { return RunsOf("w1") >= after_runs && RunningOn("w1") > 0; }))
       << victim.log();
   victim.Signal(SIGTERM);
   auto status = victim.Wait(seconds(30));
@@ -207,11 +221,11 @@ TEST_F(FaultTest, AWorkerStoppedPastItsLeaseCannotOverwriteTheRescuedJob) {
   SCOPED_TRACE(nemesis_.Describe());
   cluster().StartScheduler({}, Env());
   std::vector<ChildProcess*> workers{&StartWorker("w1"), &StartWorker("w2")};
-  Enqueue("history_effect", R"({"ms": 200})", 80);
   const size_t victim = nemesis_.Pick(workers.size());
   const std::string id = "w" + std::to_string(victim + 1);
   const int64_t after_runs = nemesis_.Between(0, 10);
-  ASSERT_TRUE(WaitUntil([&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }, kClusterWaitBound));
+  ASSERT_TRUE(EnqueueAndWaitUntil("history_effect", R"({"ms": 200})", 80,
+                                  [&] { return RunsOf(id) >= after_runs && RunningOn(id) > 0; }));
   workers[victim]->Signal(SIGSTOP);
   // Wait until a job it held was rescued and claimed again by someone else.
   ASSERT_TRUE(WaitUntil([&] {

@@ -17,13 +17,14 @@
 #define CHIME_SQL_FINISHED_STATES "('succeeded', 'discarded', 'cancelled')"
 
 // A job's state and outcome wherever it is (migration 0029: chime.jobs, else
-// the final run that holds it), joined by a reader as `LEFT JOIN LATERAL
-// (...) AS alias ON true`: `alias.state`, `alias.outcome`. `id` and `since` are SQL
-// expressions of the outer row: the job's id, and a time before it
-// finished (its fire), so that only the ledger's days since then are
-// probed. Why not chime.jobs_all: a UNION ALL branch with a WHERE clause is
-// not flattened into a join, so joining the view reads every held run.
+// the final run that holds it, as chime.jobs_held reads it), joined by a
+// reader as `LEFT JOIN LATERAL (...) AS alias ON true`: `alias.state`,
+// `alias.outcome`. `id` and `since` are SQL expressions of the outer row:
+// the job's id, and a time before it finished (its fire), so that only the
+// ledger's days since then are probed. Why not chime.jobs_all: a UNION ALL
+// member that reads a partitioned table is not flattened into a join, so
+// joining the view reads every held run; each side probed by id is not.
 #define CHIME_SQL_JOB_STATE_LATERAL(id, since)                                                     \
   "(SELECT js.state, js.outcome FROM chime.jobs js WHERE js.id = " id                              \
-  " UNION ALL SELECT chime.job_state_of(jr.job_outcome), jr.job_outcome FROM chime.runs jr"       \
-  " WHERE jr.job_id = " id " AND jr.holds_job AND jr.finished_at >= " since " LIMIT 1)"
+  " UNION ALL SELECT jh.state, jh.outcome FROM chime.jobs_held jh"                                 \
+  " WHERE jh.id = " id " AND jh.finished_at >= " since " LIMIT 1)"
